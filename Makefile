@@ -1,0 +1,124 @@
+# xensim — one entry point. `make help` lists the targets.
+#
+# Variants build into their own trees so they never mix objects:
+#   build/        default (-O1 -g)           build-asan/  ASan+UBSan
+#   build-tsan/   ThreadSanitizer            build-cov/   gcov (coverage)
+#   build-bench/  -O2, no instrumentation
+
+BUILD   ?= build
+VARIANT ?= default
+CC      ?= gcc
+
+PKGS       := libevent libevent_pthreads
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -pthread -g -I. $(PKG_CFLAGS) \
+               -D_GNU_SOURCE -Wno-missing-field-initializers
+ifeq ($(VARIANT),asan)
+  OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else ifeq ($(VARIANT),tsan)
+  OPT := -O1 -fno-omit-frame-pointer -fsanitize=thread
+else ifeq ($(VARIANT),cov)
+  OPT := -O0 --coverage
+else ifeq ($(VARIANT),bench)
+  OPT := -O2 -DNDEBUG_BENCH
+else
+  OPT := -O1
+endif
+CFLAGS  := $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
+LDFLAGS := $(OPT) -pthread
+LDLIBS  := $(PKG_LIBS) -lrt
+
+SIM_SRCS    := $(sort $(wildcard sim/*/*.c))
+DRV_SRCS    := $(sort $(wildcard drivers/*/*.c))
+TOOL_SRCS   := $(sort $(wildcard tools/*.c))
+TEST_SRCS   := $(sort $(wildcard tests/*_test.c))
+TEST_COMMON := tests/cunit_main.c
+
+SIM_OBJS  := $(SIM_SRCS:%.c=$(BUILD)/obj/%.o)
+DRV_OBJS  := $(DRV_SRCS:%.c=$(BUILD)/obj/%.o)
+TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o)
+SIM_LIB   := $(BUILD)/libxensim.a
+DRV_LIB   := $(BUILD)/libxendrv.a
+TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+XENSIM    := $(BUILD)/xensim
+
+.PHONY: all setup demo check check-run check-asan check-tsan coverage bench clean help
+.DEFAULT_GOAL := all
+
+all: $(XENSIM) $(TESTS)
+
+help:
+	@echo "make demo        set up, build, run the main job"
+	@echo "make check       set up, build, run every test; ends with 'N passed, N failed'"
+	@echo "make check-asan  make check under ASan+UBSan (build-asan/)"
+	@echo "make check-tsan  the free-running tests under ThreadSanitizer (build-tsan/)"
+	@echo "make coverage    line and branch coverage into reports/coverage/index.html"
+	@echo "make clean       remove build trees and generated reports"
+
+setup:
+	@bash mk/setup.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(SIM_LIB): $(SIM_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(DRV_LIB): $(DRV_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^ $(if $(DRV_OBJS),,$(BUILD)/obj/empty.o)
+
+# The whole archive: fault sites and domain hooks register from constructors.
+LINK_LIBS = -Wl,--whole-archive $(SIM_LIB) -Wl,--no-whole-archive $(DRV_LIB) $(LDLIBS)
+
+$(XENSIM): $(TOOL_OBJS) $(DRV_LIB) $(SIM_LIB)
+	$(CC) $(LDFLAGS) $(TOOL_OBJS) $(LINK_LIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/cunit_main.o $(DRV_LIB) $(SIM_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< $(BUILD)/obj/tests/cunit_main.o $(LINK_LIBS) -lcunit -o $@
+
+$(BUILD)/obj/empty.o:
+	@mkdir -p $(@D)
+	echo 'typedef int xensim_empty_unit;' | $(CC) -x c -c - -o $@
+$(DRV_LIB): | $(BUILD)/obj/empty.o
+
+demo: setup
+	@$(MAKE) --no-print-directory $(XENSIM)
+	@$(XENSIM) pingpong --round-trips 10000
+
+check: setup
+	@$(MAKE) --no-print-directory check-run
+
+check-run: all
+	@BUILD=$(BUILD) VARIANT=$(VARIANT) bash tests/run-all.sh
+
+check-asan: setup
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(MAKE) --no-print-directory BUILD=build-asan VARIANT=asan check-run
+
+check-tsan: setup
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  $(MAKE) --no-print-directory BUILD=build-tsan VARIANT=tsan check-run
+
+coverage: setup
+	@rm -rf build-cov/obj && find build-cov -name '*.gcda' -delete 2>/dev/null; true
+	@$(MAKE) --no-print-directory BUILD=build-cov VARIANT=cov check-run || true
+	@mkdir -p reports/coverage
+	lcov --quiet --rc lcov_branch_coverage=1 --capture --directory build-cov/obj \
+	     --output-file build-cov/coverage.info
+	lcov --quiet --rc lcov_branch_coverage=1 --remove build-cov/coverage.info '/usr/*' \
+	     --output-file build-cov/coverage.info
+	genhtml --quiet --branch-coverage --output-directory reports/coverage build-cov/coverage.info
+	@lcov --rc lcov_branch_coverage=1 --summary build-cov/coverage.info
+	@echo "coverage report: reports/coverage/index.html"
+
+clean:
+	rm -rf build build-asan build-tsan build-cov build-bench
+	find reports -mindepth 1 ! -name README.md ! -name .gitignore -exec rm -rf {} + 2>/dev/null; true
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

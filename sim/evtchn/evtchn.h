@@ -1,0 +1,37 @@
+/*
+ * sim/evtchn: per-domain event-channel port tables. Implements Xen's
+ * libxenevtchn API (xenevtchn.h) for in-process domains; this header is the
+ * sim-side view that other sim modules, tests and the harness use.
+ */
+#ifndef SIM_EVTCHN_H
+#define SIM_EVTCHN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <xen/event_channel.h>
+#include <xen/xen.h>
+
+#define EVTCHN_PORTS_MAX 4096u        /* ports per domain (port 0 is reserved) */
+#define EVTCHN_HANDLE_QUEUE_MAX 4096u /* delivered, not yet read ports per handle */
+
+/* Send an event from `domid`'s local port, as EVTCHNOP_send would (used by the
+ * grant unmap notification). -EINVAL unknown/closed port, -ENOTCONN unbound. */
+int evtchn_send(domid_t domid, evtchn_port_t port);
+
+/* Raise a virtual IRQ (e.g. VIRQ_DOM_EXC) for every handle bound to it. */
+void evtchn_raise_virq(unsigned virq);
+
+/* EVTCHNSTAT_* of a port, as EVTCHNOP_status reports it; -EINVAL out of range. */
+int evtchn_port_status(domid_t domid, evtchn_port_t port, domid_t *remote_dom,
+		       evtchn_port_t *remote_port);
+
+/* Ports not free in the domain (for leak checks). */
+unsigned evtchn_ports_in_use(domid_t domid);
+/* Open xenevtchn handles in the process. */
+unsigned evtchn_handles_open(void);
+
+/* Verify the whole state (peer links symmetric, masks, queues); aborts with a
+ * message naming domain and port on a broken invariant. */
+void evtchn_check(void);
+
+#endif

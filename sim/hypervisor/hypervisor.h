@@ -1,0 +1,208 @@
+/*
+ * sim/hypervisor: domains as threads, their memory (frames in a per-domain memfd),
+ * the memory-protection fault reporter, fault sites and scheduling points.
+ *
+ * Every other sim module stands on this one. Drivers never include it: they see
+ * only Xen's own headers. Identity: the domain of the calling thread is the
+ * identity of every Xen API call (sim_current_domid()).
+ *
+ * Conventions: functions return 0 or a negative errno unless they say otherwise.
+ */
+#ifndef SIM_HYPERVISOR_H
+#define SIM_HYPERVISOR_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <xen/xen.h>
+
+struct event_base;
+
+/* ---- limits (all in one place; see also the static asserts in domain.c) ---- */
+#define SIM_PAGE_SIZE 4096u
+#define SIM_PAGE_SHIFT 12u
+#define SIM_DOMAINS_MAX 2048u              /* live + dying domains at once */
+#define SIM_DOMID_LIMIT 2048u              /* domids are 0 .. SIM_DOMID_LIMIT-1 */
+#define SIM_DOMAIN_NAME_MAX 32u            /* including the NUL */
+#define SIM_DOMAIN_MEM_BYTES_DEFAULT (64u << 20)
+#define SIM_DOMAIN_MEM_BYTES_MAX (1ull << 32)
+#define SIM_QUARANTINE_PAGES_MAX 65536u    /* unmapped pages kept PROT_NONE */
+
+/* ---- domains ---- */
+
+struct sim_domain_config {
+	const char *name;          /* required, < SIM_DOMAIN_NAME_MAX bytes */
+	size_t mem_bytes;          /* 0: SIM_DOMAIN_MEM_BYTES_DEFAULT; multiple of a page */
+	bool privileged;           /* dom0-like: xenstore superuser, VIRQ_DOM_EXC */
+	int domid;                 /* < 0: the lowest free id (never 0 unless asked) */
+};
+
+/* Set up the process-wide state (fault handler, registries). Idempotent. */
+int sim_init(void);
+/* Destroy every domain, wait for their threads, drop quarantine. For tests. */
+void sim_reset(void);
+
+/* Create a domain and start its thread, which runs its own libevent event_base
+ * until the domain is destroyed. Returns the domid (>= 0) or -errno:
+ * -EINVAL bad config, -EEXIST domid in use, -ENOSPC no free domid, -ENOMEM. */
+int sim_domain_create(const struct sim_domain_config *cfg);
+/* Orderly teardown (hooks run, thread stopped and joined, unless called from
+ * the domain's own thread, which then exits when its callback returns).
+ * Foreign mappings of its frames stay valid until unmapped (a dying domain).
+ * -ESRCH if no such live domain. */
+int sim_domain_destroy(domid_t domid);
+/* Like destroy, but counted as a crash; same teardown of hypervisor resources. */
+int sim_domain_crash(domid_t domid);
+
+bool sim_domain_alive(domid_t domid);
+bool sim_domain_privileged(domid_t domid);
+/* The domain's name, or "?" for an unknown domid. Never NULL. */
+const char *sim_domain_name(domid_t domid);
+/* Number of live domains. */
+unsigned sim_domain_count(void);
+
+/* Run fn(arg) on the domain's thread, from its event loop. post: returns at once;
+ * call: waits and returns fn's result. -ESRCH if the domain is not alive,
+ * -EDEADLK for a call from the domain's own thread. */
+int sim_domain_post(domid_t domid, void (*fn)(void *arg), void *arg);
+int sim_domain_call(domid_t domid, int (*fn)(void *arg), void *arg);
+
+/* The event_base of the calling thread's domain (NULL outside a domain thread,
+ * and for threads that entered a domain with sim_thread_enter()). */
+struct event_base *sim_domain_event_base(void);
+
+/* The calling thread's domain, or DOMID_INVALID outside any domain. */
+domid_t sim_current_domid(void);
+/* Let the calling thread act for a live domain (a further vcpu of it): tests and
+ * tools use this. -ESRCH if not alive. sim_thread_leave() undoes it. */
+int sim_thread_enter(domid_t domid);
+void sim_thread_leave(void);
+
+/* Per-domain teardown/creation hooks, run in ascending order on create and in
+ * ascending order on destroy (gnttab 10: unmap with notify, evtchn 20: close ports,
+ * xenstore 30: release). Registered once, typically from a constructor. */
+struct sim_domain_hooks {
+	const char *name;
+	int order;
+	void (*on_create)(domid_t domid);
+	void (*on_destroy)(domid_t domid, bool crashed);
+};
+void sim_domain_hooks_register(const struct sim_domain_hooks *hooks);
+
+/* ---- memory: frames and mappings ---- */
+
+/* Allocate / free a frame of the domain's memory. -ENOMEM when exhausted,
+ * -ESRCH for a dead domain. */
+int sim_frame_alloc(domid_t domid, uint32_t *frame);
+int sim_frame_free(domid_t domid, uint32_t frame);
+/* Frames of the domain (total, free). 0 for an unknown domain. */
+uint32_t sim_frames_total(domid_t domid);
+uint32_t sim_frames_free(domid_t domid);
+/* The hypervisor's own read-write view of a frame (for grant copy), valid while
+ * the domain or any mapping of its memory exists. NULL if out of range. */
+void *sim_frame_hv(domid_t domid, uint32_t frame);
+
+enum sim_map_kind {
+	SIM_MAP_GRANT,    /* a foreign grant mapped by the mapper */
+	SIM_MAP_SHARED,   /* the grantor's own view of pages it shares (gntshr) */
+};
+
+/* What the fault reporter needs to name a page: whose address space, whose
+ * frame, which grant ref and how it was mapped. */
+struct sim_page_desc {
+	domid_t grantor;
+	uint32_t frame;
+	uint32_t ref;
+};
+
+/* Map count frames (each from its own grantor) contiguously into the process,
+ * on behalf of domain `mapper`, with PROT_READ or PROT_READ|PROT_WRITE.
+ * Returns the address or NULL with errno set. The frames stay alive (even if the
+ * grantor dies) until sim_mem_unmap(). */
+void *sim_mem_map(domid_t mapper, enum sim_map_kind kind, uint32_t count,
+		  const struct sim_page_desc *pages, int prot);
+/* Unmap a whole mapping made by sim_mem_map: the range becomes PROT_NONE and stays
+ * reserved for a while, so a stale access faults and is reported. -EINVAL if
+ * addr/count is not exactly one mapping. */
+int sim_mem_unmap(void *addr, uint32_t count);
+/* Mappings alive now (for leak checks). */
+uint64_t sim_mem_mappings(void);
+
+/* ---- memory-protection faults ---- */
+
+/* Run fn(arg); if it makes a memory-protection fault on a sim mapping, the fault
+ * is reported into report[] and this returns 1; 0 if fn returned normally.
+ * Without such a catch, a fault prints the report and exits the process with
+ * status 1 (the run fails with that message). */
+int sim_fault_catch(void (*fn)(void *arg), void *arg, char *report, size_t len);
+/* Faults seen so far in the process. */
+uint64_t sim_fault_count(void);
+
+/* ---- fault sites (injection; SQLite-style: one small struct per site) ---- */
+
+struct sim_fault_site {
+	const char *name;         /* "gnttab.map", "evtchn.notify.drop", ... */
+	const char *what;         /* one line for `xensim faults` */
+	/* Arming (under the registry lock): fire when countdown reaches 0, then
+	 * `repeat` more times (-1 forever); or with probability prob_ppm per occurrence. */
+	int64_t countdown;
+	int64_t repeat;
+	uint32_t prob_ppm;
+	bool armed;
+	/* Counters. */
+	_Atomic uint64_t occurrences;
+	_Atomic uint64_t injected;
+	struct sim_fault_site *next;
+};
+
+/* Declare a site in a .c file: SIM_FAULT_SITE(gnttab_map_fail, "gnttab.map", "...");
+ * then test it with sim_fault_hit(&gnttab_map_fail). */
+#define SIM_FAULT_SITE(var, sname, swhat)                                      \
+	struct sim_fault_site var = {.name = (sname), .what = (swhat)};        \
+	__attribute__((constructor)) static void var##_register(void)          \
+	{                                                                      \
+		sim_fault_site_register(&var);                                 \
+	}
+
+void sim_fault_site_register(struct sim_fault_site *site);
+/* Count an occurrence; true if the fault must be injected now. */
+bool sim_fault_hit_slow(struct sim_fault_site *site);
+static inline bool sim_fault_hit(struct sim_fault_site *site)
+{
+	if (!site->armed) {
+		atomic_fetch_add_explicit(&site->occurrences, 1, memory_order_relaxed);
+		return false;
+	}
+	return sim_fault_hit_slow(site);
+}
+struct sim_fault_site *sim_fault_site_find(const char *name);
+/* Iterate: first, then next (NULL at the end). Sorted by name. */
+struct sim_fault_site *sim_fault_site_first(void);
+/* Arm: fire at occurrence `after` (0 = next), then `repeat` more (-1 forever). */
+int sim_fault_site_arm(struct sim_fault_site *site, int64_t after, int64_t repeat);
+int sim_fault_site_arm_prob(struct sim_fault_site *site, uint32_t prob_ppm);
+void sim_fault_site_disarm_all(void);
+
+/* Seeded PRNG (splitmix/xoshiro) shared by fault probabilities and the scheduler.
+ * Never seeded from the clock in deterministic mode. */
+void sim_rng_seed(uint64_t seed);
+uint64_t sim_rng_next(void);
+
+/* ---- scheduling points (deterministic mode hooks in here) ---- */
+
+extern atomic_bool sim_sched_active;
+void sim_sched_point_slow(const char *site);
+/* Every Xen API entry and ring barrier calls this; free mode pays one load. */
+static inline void sim_sched_point(const char *site)
+{
+	if (atomic_load_explicit(&sim_sched_active, memory_order_relaxed))
+		sim_sched_point_slow(site);
+}
+
+/* ---- logging ---- */
+
+/* One line to stderr, prefixed "xensim: ". */
+void sim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
