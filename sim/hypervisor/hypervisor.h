@@ -149,7 +149,7 @@ struct sim_fault_site {
 	int64_t countdown;
 	int64_t repeat;
 	uint32_t prob_ppm;
-	bool armed;
+	atomic_bool armed;
 	/* Counters. */
 	_Atomic uint64_t occurrences;
 	_Atomic uint64_t injected;
@@ -170,7 +170,7 @@ void sim_fault_site_register(struct sim_fault_site *site);
 bool sim_fault_hit_slow(struct sim_fault_site *site);
 static inline bool sim_fault_hit(struct sim_fault_site *site)
 {
-	if (!site->armed) {
+	if (!atomic_load_explicit(&site->armed, memory_order_relaxed)) {
 		atomic_fetch_add_explicit(&site->occurrences, 1, memory_order_relaxed);
 		return false;
 	}

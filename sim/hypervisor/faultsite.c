@@ -1,0 +1,149 @@
+/*
+ * Fault sites: one small struct per place where the environment can misbehave
+ * (SQLite style: countdown, repeat, probability, counters), registered by name
+ * from constructors. The seeded PRNG lives here too: never the clock.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "sim/hypervisor/hypervisor_internal.h"
+
+static pthread_mutex_t site_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sim_fault_site *sites;     /* sorted by name */
+static uint64_t rng_state[4] = {1, 2, 3, 4};
+
+void sim_fault_site_register(struct sim_fault_site *site)
+{
+	pthread_mutex_lock(&site_lock);
+	struct sim_fault_site **p = &sites;
+	while (*p && strcmp((*p)->name, site->name) < 0)
+		p = &(*p)->next;
+	SIM_ASSERT(!*p || strcmp((*p)->name, site->name) != 0, "fault site %s registered twice",
+		   site->name);
+	site->next = *p;
+	*p = site;
+	pthread_mutex_unlock(&site_lock);
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256**; caller holds site_lock. */
+static uint64_t rng_next_locked(void)
+{
+	uint64_t *s = rng_state;
+	uint64_t result = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+void sim_rng_seed(uint64_t seed)
+{
+	pthread_mutex_lock(&site_lock);
+	for (int i = 0; i < 4; i++)
+		rng_state[i] = splitmix64(&seed);
+	pthread_mutex_unlock(&site_lock);
+}
+
+uint64_t sim_rng_next(void)
+{
+	pthread_mutex_lock(&site_lock);
+	uint64_t r = rng_next_locked();
+	pthread_mutex_unlock(&site_lock);
+	return r;
+}
+
+/* Decide for one occurrence of an armed site; caller holds site_lock. */
+static bool site_decide(struct sim_fault_site *site)
+{
+	if (site->prob_ppm)
+		return rng_next_locked() % 1000000u < site->prob_ppm;
+	if (site->countdown > 0) {
+		site->countdown--;
+		return false;
+	}
+	if (site->repeat == 0)
+		atomic_store(&site->armed, false);
+	else if (site->repeat > 0)
+		site->repeat--;
+	return true;
+}
+
+bool sim_fault_hit_slow(struct sim_fault_site *site)
+{
+	pthread_mutex_lock(&site_lock);
+	atomic_fetch_add_explicit(&site->occurrences, 1, memory_order_relaxed);
+	bool fire = atomic_load(&site->armed) && site_decide(site);
+	if (fire)
+		atomic_fetch_add_explicit(&site->injected, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&site_lock);
+	return fire;
+}
+
+struct sim_fault_site *sim_fault_site_find(const char *name)
+{
+	pthread_mutex_lock(&site_lock);
+	struct sim_fault_site *s = sites;
+	while (s && strcmp(s->name, name) != 0)
+		s = s->next;
+	pthread_mutex_unlock(&site_lock);
+	return s;
+}
+
+struct sim_fault_site *sim_fault_site_first(void)
+{
+	return sites;
+}
+
+int sim_fault_site_arm(struct sim_fault_site *site, int64_t after, int64_t repeat)
+{
+	if (after < 0 || repeat < -1)
+		return -EINVAL;
+	pthread_mutex_lock(&site_lock);
+	site->countdown = after;
+	site->repeat = repeat;
+	site->prob_ppm = 0;
+	atomic_store(&site->armed, true);
+	pthread_mutex_unlock(&site_lock);
+	return 0;
+}
+
+int sim_fault_site_arm_prob(struct sim_fault_site *site, uint32_t prob_ppm)
+{
+	if (prob_ppm == 0 || prob_ppm > 1000000u)
+		return -EINVAL;
+	pthread_mutex_lock(&site_lock);
+	site->prob_ppm = prob_ppm;
+	site->repeat = -1;
+	atomic_store(&site->armed, true);
+	pthread_mutex_unlock(&site_lock);
+	return 0;
+}
+
+void sim_fault_site_disarm_all(void)
+{
+	pthread_mutex_lock(&site_lock);
+	for (struct sim_fault_site *s = sites; s; s = s->next) {
+		atomic_store(&s->armed, false);
+		s->prob_ppm = 0;
+	}
+	pthread_mutex_unlock(&site_lock);
+}

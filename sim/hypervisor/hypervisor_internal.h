@@ -1,0 +1,55 @@
+/* Private to sim/hypervisor. No other module includes this. */
+#ifndef SIM_HYPERVISOR_INTERNAL_H
+#define SIM_HYPERVISOR_INTERNAL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sim/hypervisor/hypervisor.h"
+
+/* Invariants hold always, not only in debug builds. */
+#define SIM_ASSERT(cond, ...)                                                  \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "xensim: %s:%d: invariant '%s' broken: ", \
+				__FILE__, __LINE__, #cond);                    \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fputc('\n', stderr);                                   \
+			abort();                                               \
+		}                                                              \
+	} while (0)
+
+/* Memory of one domain: a memfd of `frames` pages, the hypervisor's view of it,
+ * and a free-frame stack. Referenced by its domain and by every mapped page, so
+ * foreign maps outlive a dead grantor. */
+struct sim_mem;
+struct sim_mem *mem_create(domid_t domid, size_t bytes);
+struct sim_mem *mem_get(struct sim_mem *mem);   /* take a reference */
+void mem_put(struct sim_mem *mem);
+int mem_frame_alloc(struct sim_mem *mem, uint32_t *frame);
+int mem_frame_free(struct sim_mem *mem, uint32_t frame);
+uint32_t mem_frames_total(const struct sim_mem *mem);
+uint32_t mem_frames_free(struct sim_mem *mem);
+void *mem_frame_hv(struct sim_mem *mem, uint32_t frame);
+/* Drop every quarantined range for real (munmap). */
+void mem_quarantine_flush(void);
+
+/* The domain's memory with a reference taken, or NULL (dead/unknown domain). */
+struct sim_mem *domain_mem_get(domid_t domid);
+
+/* What the fault handler needs to know about an address. */
+struct mem_fault_info {
+	domid_t mapper;
+	enum sim_map_kind kind;
+	struct sim_page_desc page;
+	uint32_t offset;       /* byte offset in the page */
+	int prot;              /* PROT_* of the mapping when live */
+	bool unmapped;         /* the range is in quarantine */
+};
+/* Look up a faulting address; false if it is not a sim mapping. Called from the
+ * signal handler: takes the registry lock with trylock only. */
+bool mem_fault_lookup(const void *addr, struct mem_fault_info *info);
+
+int fault_handler_install(void);
+
+#endif

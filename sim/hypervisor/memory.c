@@ -1,0 +1,474 @@
+/*
+ * Domain memory and mappings. Each domain's memory is a memfd; a frame is one
+ * page of it. Mapping a frame mmaps that page of the memfd at a new address with
+ * the grant's protection, so read-only grants really are PROT_READ. An unmapped
+ * range is replaced by PROT_NONE and kept reserved (quarantine) so that a stale
+ * access faults and can be reported instead of aliasing newer memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "sim/hypervisor/hypervisor_internal.h"
+
+struct sim_mem {
+	domid_t domid;
+	int fd;
+	uint8_t *hv;                 /* the hypervisor's RW view of all frames */
+	uint32_t frames;
+	atomic_int refs;
+	pthread_mutex_t lock;        /* frame allocator */
+	uint32_t next_fresh;         /* frames >= this were never handed out */
+	uint32_t *free_stack;
+	uint32_t free_count, free_cap;
+	uint8_t *used;               /* bitmap, one bit per frame */
+};
+
+struct mem_mapping {
+	uint8_t *addr;
+	uint32_t count;
+	domid_t mapper;
+	enum sim_map_kind kind;
+	int prot;
+	bool unmapped;
+	struct sim_page_desc *pages;
+	struct sim_mem **mems;       /* per page, a reference while live */
+	struct mem_mapping *q_next;  /* quarantine FIFO */
+};
+
+/* ---- frames ---- */
+
+struct sim_mem *mem_create(domid_t domid, size_t bytes)
+{
+	struct sim_mem *mem = calloc(1, sizeof(*mem));
+	char name[32];
+
+	if (!mem)
+		return NULL;
+	snprintf(name, sizeof(name), "xensim-dom%u", domid);
+	mem->domid = domid;
+	mem->frames = (uint32_t)(bytes / SIM_PAGE_SIZE);
+	mem->fd = memfd_create(name, MFD_CLOEXEC);
+	mem->used = calloc((mem->frames + 7) / 8, 1);
+	atomic_init(&mem->refs, 1);
+	pthread_mutex_init(&mem->lock, NULL);
+	if (mem->fd < 0 || !mem->used || ftruncate(mem->fd, (off_t)bytes) < 0)
+		goto fail;
+	mem->hv = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mem->fd, 0);
+	if (mem->hv == MAP_FAILED)
+		goto fail;
+	return mem;
+fail:
+	sim_log("domain %u: cannot create %zu bytes of memory: %s", domid, bytes, strerror(errno));
+	if (mem->fd >= 0)
+		close(mem->fd);
+	free(mem->used);
+	free(mem);
+	return NULL;
+}
+
+struct sim_mem *mem_get(struct sim_mem *mem)
+{
+	atomic_fetch_add(&mem->refs, 1);
+	return mem;
+}
+
+void mem_put(struct sim_mem *mem)
+{
+	int old = atomic_fetch_sub(&mem->refs, 1);
+
+	SIM_ASSERT(old > 0, "memory of domain %u released too often", mem->domid);
+	if (old != 1)
+		return;
+	munmap(mem->hv, (size_t)mem->frames * SIM_PAGE_SIZE);
+	close(mem->fd);
+	pthread_mutex_destroy(&mem->lock);
+	free(mem->free_stack);
+	free(mem->used);
+	free(mem);
+}
+
+static bool frame_used(const struct sim_mem *mem, uint32_t f)
+{
+	return mem->used[f / 8] & (1u << (f % 8));
+}
+
+static void frame_mark(struct sim_mem *mem, uint32_t f, bool used)
+{
+	if (used)
+		mem->used[f / 8] |= (uint8_t)(1u << (f % 8));
+	else
+		mem->used[f / 8] &= (uint8_t)~(1u << (f % 8));
+}
+
+int mem_frame_alloc(struct sim_mem *mem, uint32_t *frame)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&mem->lock);
+	if (mem->free_count)
+		*frame = mem->free_stack[--mem->free_count];
+	else if (mem->next_fresh < mem->frames)
+		*frame = mem->next_fresh++;
+	else
+		rc = -ENOMEM;
+	if (rc == 0) {
+		SIM_ASSERT(!frame_used(mem, *frame), "domain %u frame %u handed out twice",
+			   mem->domid, *frame);
+		frame_mark(mem, *frame, true);
+	}
+	pthread_mutex_unlock(&mem->lock);
+	return rc;
+}
+
+static int free_stack_push(struct sim_mem *mem, uint32_t f)
+{
+	if (mem->free_count == mem->free_cap) {
+		uint32_t cap = mem->free_cap ? mem->free_cap * 2 : 64;
+		uint32_t *s = realloc(mem->free_stack, cap * sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		mem->free_stack = s;
+		mem->free_cap = cap;
+	}
+	mem->free_stack[mem->free_count++] = f;
+	return 0;
+}
+
+int mem_frame_free(struct sim_mem *mem, uint32_t frame)
+{
+	int rc = -EINVAL;
+
+	pthread_mutex_lock(&mem->lock);
+	if (frame < mem->frames && frame_used(mem, frame))
+		rc = free_stack_push(mem, frame);
+	if (rc == 0) {
+		frame_mark(mem, frame, false);
+		/* Scrub: the next owner sees zeros, and the memory goes back to the host. */
+		fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  (off_t)frame * SIM_PAGE_SIZE, SIM_PAGE_SIZE);
+	}
+	pthread_mutex_unlock(&mem->lock);
+	if (rc == -EINVAL)
+		sim_log("domain %u: free of frame %u that is %s", mem->domid, frame,
+			frame < mem->frames ? "not allocated" : "out of range");
+	return rc;
+}
+
+uint32_t mem_frames_total(const struct sim_mem *mem)
+{
+	return mem->frames;
+}
+
+uint32_t mem_frames_free(struct sim_mem *mem)
+{
+	pthread_mutex_lock(&mem->lock);
+	uint32_t n = mem->free_count + (mem->frames - mem->next_fresh);
+	pthread_mutex_unlock(&mem->lock);
+	return n;
+}
+
+void *mem_frame_hv(struct sim_mem *mem, uint32_t frame)
+{
+	return frame < mem->frames ? mem->hv + (size_t)frame * SIM_PAGE_SIZE : NULL;
+}
+
+void *sim_frame_hv(domid_t domid, uint32_t frame)
+{
+	struct sim_mem *mem = domain_mem_get(domid);
+	void *p = mem ? mem_frame_hv(mem, frame) : NULL;
+
+	/* The view stays valid while the domain lives; the caller knows it does. */
+	if (mem)
+		mem_put(mem);
+	return p;
+}
+
+/* ---- the mapping registry: page address -> mapping (open addressing) ---- */
+
+static pthread_rwlock_t map_lock = PTHREAD_RWLOCK_INITIALIZER;
+static uintptr_t *slot_key;             /* page number; 0 empty, 1 tombstone */
+static struct mem_mapping **slot_val;
+static size_t slot_cap, slot_used, slot_live;
+static struct mem_mapping *q_head, *q_tail;
+static uint64_t q_pages;
+static uint64_t mappings_live;
+
+#define SLOT_EMPTY 0
+#define SLOT_TOMB 1
+
+static size_t slot_hash(uintptr_t key, size_t cap)
+{
+	return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & (cap - 1);
+}
+
+static size_t slot_find(uintptr_t key)
+{
+	if (!slot_cap)
+		return SIZE_MAX;
+	for (size_t i = slot_hash(key, slot_cap), n = 0; n < slot_cap; i = (i + 1) & (slot_cap - 1), n++) {
+		if (slot_key[i] == key)
+			return i;
+		if (slot_key[i] == SLOT_EMPTY)
+			return SIZE_MAX;
+	}
+	return SIZE_MAX;
+}
+
+static void slot_put_raw(uintptr_t key, struct mem_mapping *m)
+{
+	size_t i = slot_hash(key, slot_cap);
+
+	while (slot_key[i] != SLOT_EMPTY && slot_key[i] != SLOT_TOMB)
+		i = (i + 1) & (slot_cap - 1);
+	if (slot_key[i] == SLOT_EMPTY)
+		slot_used++;
+	slot_key[i] = key;
+	slot_val[i] = m;
+	slot_live++;
+}
+
+static int slot_grow(size_t need)
+{
+	size_t cap = slot_cap ? slot_cap : 1024;
+
+	while ((slot_live + need) * 2 > cap)
+		cap *= 2;
+	if (cap == slot_cap && (slot_used + need) * 4 < slot_cap * 3)
+		return 0;
+	uintptr_t *ok = slot_key;
+	struct mem_mapping **ov = slot_val;
+	size_t ocap = slot_cap;
+	slot_key = calloc(cap, sizeof(*slot_key));
+	slot_val = calloc(cap, sizeof(*slot_val));
+	if (!slot_key || !slot_val) {
+		free(slot_key);
+		free(slot_val);
+		slot_key = ok;
+		slot_val = ov;
+		return -ENOMEM;
+	}
+	slot_cap = cap;
+	slot_used = slot_live = 0;
+	for (size_t i = 0; i < ocap; i++)
+		if (ok[i] > SLOT_TOMB)
+			slot_put_raw(ok[i], ov[i]);
+	free(ok);
+	free(ov);
+	return 0;
+}
+
+static uintptr_t page_key(const void *addr)
+{
+	return (uintptr_t)addr >> SIM_PAGE_SHIFT;
+}
+
+static void registry_remove(struct mem_mapping *m)
+{
+	for (uint32_t i = 0; i < m->count; i++) {
+		size_t s = slot_find(page_key(m->addr + (size_t)i * SIM_PAGE_SIZE));
+		SIM_ASSERT(s != SIZE_MAX && slot_val[s] == m, "mapping %p page %u not registered",
+			   (void *)m->addr, i);
+		slot_key[s] = SLOT_TOMB;
+		slot_val[s] = NULL;
+		slot_live--;
+	}
+}
+
+/* ---- map / unmap ---- */
+
+static void mapping_free(struct mem_mapping *m)
+{
+	free(m->pages);
+	free(m->mems);
+	free(m);
+}
+
+static void mapping_drop_mems(struct mem_mapping *m)
+{
+	for (uint32_t i = 0; i < m->count; i++)
+		if (m->mems[i]) {
+			mem_put(m->mems[i]);
+			m->mems[i] = NULL;
+		}
+}
+
+/* mmap each run of consecutive frames of one grantor with one call. */
+static int mapping_mmap(struct mem_mapping *m)
+{
+	for (uint32_t i = 0, run; i < m->count; i += run) {
+		run = 1;
+		while (i + run < m->count && m->mems[i + run] == m->mems[i] &&
+		       m->pages[i + run].frame == m->pages[i].frame + run)
+			run++;
+		void *want = m->addr + (size_t)i * SIM_PAGE_SIZE;
+		void *got = mmap(want, (size_t)run * SIM_PAGE_SIZE, m->prot, MAP_SHARED | MAP_FIXED,
+				 m->mems[i]->fd, (off_t)m->pages[i].frame * SIM_PAGE_SIZE);
+		if (got != want)
+			return -errno;
+	}
+	return 0;
+}
+
+static int mapping_resolve(struct mem_mapping *m, const struct sim_page_desc *pages)
+{
+	for (uint32_t i = 0; i < m->count; i++) {
+		m->pages[i] = pages[i];
+		m->mems[i] = domain_mem_get(pages[i].grantor);
+		if (!m->mems[i]) {
+			sim_log("map by domain %u: grantor domain %u is not alive", m->mapper,
+				pages[i].grantor);
+			return -ESRCH;
+		}
+		if (pages[i].frame >= m->mems[i]->frames) {
+			sim_log("map by domain %u: frame %u of domain %u out of range", m->mapper,
+				pages[i].frame, pages[i].grantor);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void *sim_mem_map(domid_t mapper, enum sim_map_kind kind, uint32_t count,
+		  const struct sim_page_desc *pages, int prot)
+{
+	struct mem_mapping *m = calloc(1, sizeof(*m));
+	int rc = -ENOMEM;
+
+	if (!m)
+		goto out;
+	*m = (struct mem_mapping){.count = count, .mapper = mapper, .kind = kind, .prot = prot};
+	m->pages = calloc(count, sizeof(*m->pages));
+	m->mems = calloc(count, sizeof(*m->mems));
+	if (count == 0 || (prot & ~(PROT_READ | PROT_WRITE)) || !(prot & PROT_READ)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (!m->pages || !m->mems)
+		goto out;
+	rc = mapping_resolve(m, pages);
+	if (rc < 0)
+		goto out;
+	m->addr = mmap(NULL, (size_t)count * SIM_PAGE_SIZE, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->addr == MAP_FAILED) {
+		m->addr = NULL;
+		rc = -errno;
+		goto out;
+	}
+	rc = mapping_mmap(m);
+	if (rc < 0)
+		goto out;
+	pthread_rwlock_wrlock(&map_lock);
+	rc = slot_grow(count);
+	for (uint32_t i = 0; rc == 0 && i < count; i++)
+		slot_put_raw(page_key(m->addr + (size_t)i * SIM_PAGE_SIZE), m);
+	if (rc == 0)
+		mappings_live++;
+	pthread_rwlock_unlock(&map_lock);
+out:
+	if (rc == 0)
+		return m->addr;
+	if (m) {
+		if (m->addr)
+			munmap(m->addr, (size_t)count * SIM_PAGE_SIZE);
+		if (m->mems)
+			mapping_drop_mems(m);
+		mapping_free(m);
+	}
+	errno = -rc;
+	return NULL;
+}
+
+/* Evict the oldest quarantined ranges beyond the bound; caller holds map_lock. */
+static void quarantine_trim(uint64_t limit_pages)
+{
+	while (q_head && q_pages > limit_pages) {
+		struct mem_mapping *m = q_head;
+		q_head = m->q_next;
+		if (!q_head)
+			q_tail = NULL;
+		q_pages -= m->count;
+		registry_remove(m);
+		munmap(m->addr, (size_t)m->count * SIM_PAGE_SIZE);
+		mapping_free(m);
+	}
+}
+
+int sim_mem_unmap(void *addr, uint32_t count)
+{
+	pthread_rwlock_wrlock(&map_lock);
+	size_t s = slot_find(page_key(addr));
+	struct mem_mapping *m = s == SIZE_MAX ? NULL : slot_val[s];
+	int rc = 0;
+
+	if (!m || m->addr != addr || m->count != count || m->unmapped) {
+		rc = -EINVAL;
+		goto out;
+	}
+	/* Replace the pages with an inaccessible reservation: stale use faults. */
+	if (mmap(addr, (size_t)count * SIM_PAGE_SIZE, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != addr) {
+		rc = -errno;
+		goto out;
+	}
+	m->unmapped = true;
+	mapping_drop_mems(m);
+	mappings_live--;
+	if (q_tail)
+		q_tail->q_next = m;
+	else
+		q_head = m;
+	q_tail = m;
+	q_pages += count;
+	quarantine_trim(SIM_QUARANTINE_PAGES_MAX);
+out:
+	pthread_rwlock_unlock(&map_lock);
+	if (rc < 0)
+		sim_log("unmap of %u page(s) at %p: %s", count, addr,
+			rc == -EINVAL ? "not exactly one live mapping" : strerror(-rc));
+	return rc;
+}
+
+void mem_quarantine_flush(void)
+{
+	pthread_rwlock_wrlock(&map_lock);
+	quarantine_trim(0);
+	pthread_rwlock_unlock(&map_lock);
+}
+
+uint64_t sim_mem_mappings(void)
+{
+	pthread_rwlock_rdlock(&map_lock);
+	uint64_t n = mappings_live;
+	pthread_rwlock_unlock(&map_lock);
+	return n;
+}
+
+bool mem_fault_lookup(const void *addr, struct mem_fault_info *info)
+{
+	/* A signal handler must not block on a lock its own thread may hold. */
+	int tries = 1000000;
+
+	while (pthread_rwlock_tryrdlock(&map_lock) != 0)
+		if (--tries == 0)
+			return false;
+	size_t s = slot_find(page_key(addr));
+	struct mem_mapping *m = s == SIZE_MAX ? NULL : slot_val[s];
+	if (m) {
+		uint32_t page = (uint32_t)(((const uint8_t *)addr - m->addr) / SIM_PAGE_SIZE);
+		*info = (struct mem_fault_info){
+			.mapper = m->mapper,
+			.kind = m->kind,
+			.page = m->pages[page],
+			.offset = (uint32_t)((uintptr_t)addr & (SIM_PAGE_SIZE - 1)),
+			.prot = m->prot,
+			.unmapped = m->unmapped,
+		};
+	}
+	pthread_rwlock_unlock(&map_lock);
+	return m != NULL;
+}
