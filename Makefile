@@ -14,7 +14,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -pthread -g -I. $(PKG_CFLAGS) \
-               -D_GNU_SOURCE -Wno-missing-field-initializers
+               -D_GNU_SOURCE -Wno-missing-field-initializers \
+               -D__XEN_INTERFACE_VERSION__=0x00040e00
 ifeq ($(VARIANT),asan)
   OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 else ifeq ($(VARIANT),tsan)
@@ -120,5 +121,8 @@ coverage: setup
 clean:
 	rm -rf build build-asan build-tsan build-cov build-bench
 	find reports -mindepth 1 ! -name README.md ! -name .gitignore -exec rm -rf {} + 2>/dev/null; true
+
+# Further targets (e.g. `make xen`) live in mk/*.mk, one file per area.
+-include $(sort $(wildcard mk/*.mk))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

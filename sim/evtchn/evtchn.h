@@ -15,13 +15,17 @@
 #define EVTCHN_HANDLE_QUEUE_MAX 4096u /* delivered, not yet read ports per handle */
 
 /* Send an event from `domid`'s local port, as EVTCHNOP_send would (used by the
- * grant unmap notification). -EINVAL unknown/closed port, -ENOTCONN unbound. */
+ * grant unmap notification). -EINVAL unknown/closed port, -ENOTCONN unbound,
+ * -ESRCH no such domain. Goes through the evtchn.notify.* fault sites. */
 int evtchn_send(domid_t domid, evtchn_port_t port);
 
 /* Raise a virtual IRQ (e.g. VIRQ_DOM_EXC) for every handle bound to it. */
 void evtchn_raise_virq(unsigned virq);
 
-/* EVTCHNSTAT_* of a port, as EVTCHNOP_status reports it; -EINVAL out of range. */
+/* EVTCHNSTAT_* of a port, as EVTCHNOP_status reports it; -EINVAL out of range,
+ * -ESRCH no such domain. remote_dom: the allowed (unbound) or peer
+ * (interdomain) domain, else DOMID_INVALID; remote_port: the peer port
+ * (interdomain) or the virq number (virq), else 0. Either pointer may be NULL. */
 int evtchn_port_status(domid_t domid, evtchn_port_t port, domid_t *remote_dom,
 		       evtchn_port_t *remote_port);
 

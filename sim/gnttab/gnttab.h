@@ -2,6 +2,18 @@
  * sim/gnttab: per-domain grant tables (v1). Implements Xen's libxengnttab API
  * (xengnttab.h: xengnttab_* and xengntshr_*) for in-process domains; this header
  * is the sim-side view that other sim modules, tests and the harness use.
+ *
+ * The API side, in short: a handle belongs to the domain of the thread that
+ * opened it (outside a domain: NULL, ESRCH); another domain's thread gets EPERM;
+ * after its domain died every call but close fails ESRCH; close works from any
+ * thread. A failed map sets errno from the GNTST_* of the first bad ref:
+ * bad_domain ESRCH, bad_gntref EINVAL, no_device_space ENOSPC (maptrack or
+ * set_max_grants cap), general_error EIO (as in Xen 4.17: a ref not granted, granted
+ * to another domain, or a write map of a read-only grant), others EIO; nothing
+ * stays mapped. Grant copy puts per-segment GNTST_* in status and fails the
+ * whole call (EINVAL) only for a segment with no gref side or unknown flags.
+ * The dma-buf calls fail ENOSYS. Fault sites: gnttab.map, gnttab.copy,
+ * gnttab.share.
  */
 #ifndef SIM_GNTTAB_H
 #define SIM_GNTTAB_H
@@ -26,11 +38,15 @@ struct gnttab_stats {
 /* Low level grant operations, as a kernel would do them on behalf of `domid`. */
 /* Grant `grantee` access to frame; returns ref (> 0) or -errno (-ENOSPC full). */
 int gnttab_grant_access(domid_t domid, domid_t grantee, uint32_t frame, bool readonly);
-/* End access: -EBUSY while the grant is mapped, -EINVAL bad ref. */
+/* End access: -EBUSY while the grant is mapped (counted in end_deferred), -EINVAL
+ * bad ref, -EPERM a gntshr page's grant (xengntshr_unshare ends it), -ESRCH no
+ * live domain. The frame stays the caller's. */
 int gnttab_end_access(domid_t domid, uint32_t ref);
-/* The GNTST_* status a map by `mapper` of (grantor, ref, readonly) would get. */
+/* The GNTST_* status a map by `mapper` of (grantor, ref, readonly) would get
+ * (grantor may be DOMID_SELF); the per-handle cap is not considered. */
 int16_t gnttab_check_map(domid_t mapper, domid_t grantor, uint32_t ref, bool readonly);
 
+/* The latest table of `domid` (all zero if it has none); -EINVAL bad domid. */
 int gnttab_stats(domid_t domid, struct gnttab_stats *out);
 /* Open xengnttab/xengntshr handles in the process. */
 unsigned gnttab_handles_open(void);
