@@ -48,6 +48,7 @@ struct sim_domain {
 	bool privileged;
 	enum domain_state state;
 	struct sim_mem *mem;
+	struct sched_thread *sched;
 	pthread_t thread;
 	struct event_base *base;
 	struct event *wake_ev;
@@ -82,15 +83,6 @@ void sim_log(const char *fmt, ...)
 	va_end(ap);
 	strcat(line, "\n");
 	fputs(line, stderr);
-}
-
-/* Deterministic mode installs its scheduler here (sim_sched_active set). */
-void (*sim_sched_hook)(const char *site);
-
-void sim_sched_point_slow(const char *site)
-{
-	if (sim_sched_hook)
-		sim_sched_hook(site);
 }
 
 static int init_rc;
@@ -195,9 +187,13 @@ static void *domain_thread(void *arg)
 {
 	struct sim_domain *d = arg;
 
+	bool det = sched_det();
+
 	tls_domid = d->domid;
 	tls_domain_thread = d;
-	while (!atomic_load(&d->stop))
+	if (det)
+		sched_domain_loop(d->sched, &d->stop);
+	while (!det && !atomic_load(&d->stop))
 		if (event_base_loop(d->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0)
 			break;
 	/* Work posted after the stop is answered "domain dead". */
@@ -207,6 +203,8 @@ static void *domain_thread(void *arg)
 	}
 	tls_domid = DOMID_INVALID;
 	tls_domain_thread = NULL;
+	if (det)
+		sched_thread_exited(d->sched);   /* the token moves on: touch nothing after */
 	if (d->free_on_exit)
 		domain_free(d);
 	return NULL;
@@ -244,6 +242,8 @@ static void domain_free(struct sim_domain *d)
 		close(d->wake_fd);
 	if (d->mem)
 		mem_put(d->mem);
+	if (d->sched)
+		sched_thread_free(d->sched);
 	pthread_mutex_destroy(&d->work_lock);
 	free(d);
 }
@@ -266,6 +266,9 @@ static struct sim_domain *domain_alloc(const struct sim_domain_config *cfg, domi
 		goto fail;
 	d->wake_ev = event_new(d->base, d->wake_fd, EV_READ | EV_PERSIST, domain_wake_cb, d);
 	if (!d->wake_ev || event_add(d->wake_ev, NULL) < 0)
+		goto fail;
+	d->sched = sched_thread_new(domid, d->base);
+	if (!d->sched)
 		goto fail;
 	return d;
 fail:
@@ -301,6 +304,8 @@ int sim_domain_create(const struct sim_domain_config *cfg)
 		domains_live++;
 	}
 	pthread_mutex_unlock(&dom_lock);
+	if (d && sched_det())
+		sched_thread_wait_ready(d->sched);   /* parked: the creator keeps the token */
 	if (id < 0) {
 		sim_log("domain create '%s' (domid %d) failed: %s", cfg->name, cfg->domid, strerror(-id));
 		return id;
@@ -336,6 +341,8 @@ static int domain_teardown(domid_t domid, bool crashed)
 		d->free_on_exit = true;
 		pthread_detach(d->thread);
 	} else {
+		if (sched_det())
+			sched_thread_stop(d->sched);
 		pthread_join(d->thread, NULL);
 	}
 	pthread_mutex_lock(&dom_lock);
@@ -365,6 +372,7 @@ void sim_reset(void)
 			sim_domain_destroy((domid_t)id);
 	mem_quarantine_flush();
 	sim_fault_site_disarm_all();
+	sim_sched_configure(&(struct sim_sched_config){.mode = SIM_MODE_FREE});
 	if (tls_domid != DOMID_INVALID && !tls_domain_thread)
 		tls_domid = DOMID_INVALID;
 }
@@ -439,6 +447,13 @@ int sim_domain_post(domid_t domid, void (*fn)(void *arg), void *arg)
 	return rc;
 }
 
+static bool call_done(void *arg)
+{
+	struct domain_call *c = arg;
+
+	return c->done;
+}
+
 int sim_domain_call(domid_t domid, int (*fn)(void *arg), void *arg)
 {
 	struct domain_call c = {.fn = fn, .arg = arg, .rc = -ESRCH};
@@ -453,7 +468,15 @@ int sim_domain_call(domid_t domid, int (*fn)(void *arg), void *arg)
 	pthread_mutex_init(&c.lock, NULL);
 	pthread_cond_init(&c.cond, NULL);
 	int rc = domain_enqueue(domid, w);
-	if (rc == 0) {
+	if (rc == 0 && sched_det()) {
+		/* One thread runs at a time: wait through the scheduler. */
+		if (tls_domain_thread)
+			sim_sched_block_until(call_done, &c);
+		else
+			sim_run(call_done, &c, UINT64_MAX, 0);
+		SIM_ASSERT(c.done, "call into domain %u did not complete", domid);
+		rc = c.rc;
+	} else if (rc == 0) {
 		pthread_mutex_lock(&c.lock);
 		while (!c.done)
 			pthread_cond_wait(&c.cond, &c.lock);

@@ -189,7 +189,50 @@ void sim_fault_site_disarm_all(void);
 void sim_rng_seed(uint64_t seed);
 uint64_t sim_rng_next(void);
 
-/* ---- scheduling points (deterministic mode hooks in here) ---- */
+/* ---- execution modes and the deterministic scheduler ---- */
+
+enum sim_mode { SIM_MODE_FREE, SIM_MODE_DET };
+enum sim_policy { SIM_POLICY_RANDOM, SIM_POLICY_PCT };
+
+struct sim_sched_config {
+	enum sim_mode mode;
+	enum sim_policy policy;     /* det mode only */
+	unsigned pct_depth;         /* PCT: bug depth d (1..16), d-1 priority change points */
+	uint64_t pct_steps;         /* PCT: expected steps of a run (0: 20000) */
+	uint64_t seed;              /* the one seed of the run (scheduler, fault sites) */
+};
+
+/* Choose the mode before any domain exists (-EBUSY otherwise, -EINVAL for a bad
+ * PCT depth). Resets virtual time to 1 s, the step count and the trace hash. */
+int sim_sched_configure(const struct sim_sched_config *cfg);
+enum sim_mode sim_mode(void);
+
+enum sim_run_result {
+	SIM_RUN_DONE,       /* until(arg) became true */
+	SIM_RUN_DEADLINE,   /* the (virtual) clock reached deadline_ns */
+	SIM_RUN_IDLE,       /* no domain can run and no timer is pending: a hang */
+	SIM_RUN_STEPS,      /* max_steps scheduling steps were taken */
+};
+/* Run the domains until until(arg) holds (checked after every step; NULL:
+ * never), the clock reaches deadline_ns (UINT64_MAX: none) or max_steps steps
+ * (0: no limit). Det mode: called by the harness thread, which holds the token
+ * meanwhile; free mode: polls. */
+enum sim_run_result sim_run(bool (*until)(void *arg), void *arg, uint64_t deadline_ns,
+			    uint64_t max_steps);
+/* Monotonic time in ns: virtual in det mode (starts at 1 s), real in free mode. */
+uint64_t sim_now_ns(void);
+uint64_t sim_sched_steps(void);
+uint64_t sim_sched_switches(void);
+/* FNV-1a over every scheduling decision of the run: same seed, same hash. */
+uint64_t sim_trace_hash(void);
+/* Mix a harness event into the trace hash (det mode; nothing in free mode). */
+void sim_trace_mix(const char *what, uint64_t value);
+/* Wait on the calling domain thread until pred(arg) holds: through the
+ * scheduler in det mode (the thread is runnable again when pred holds), by
+ * polling in free mode. */
+void sim_sched_block_until(bool (*pred)(void *arg), void *arg);
+
+/* ---- scheduling points ---- */
 
 extern atomic_bool sim_sched_active;
 void sim_sched_point_slow(const char *site);

@@ -52,4 +52,18 @@ bool mem_fault_lookup(const void *addr, struct mem_fault_info *info);
 
 int fault_handler_install(void);
 
+/* The scheduler's view of a domain thread (sched.c). */
+struct sched_thread;
+struct sched_thread *sched_thread_new(domid_t domid, struct event_base *base);
+void sched_thread_free(struct sched_thread *t);
+bool sched_det(void);
+/* A new domain thread parks; its creator waits for that before going on. */
+void sched_thread_wait_ready(struct sched_thread *t);
+/* The det-mode loop of a domain thread: one event-loop step per turn, until
+ * *stop. Then the thread tidies up and calls sched_thread_exited(). */
+void sched_domain_loop(struct sched_thread *t, atomic_bool *stop);
+void sched_thread_exited(struct sched_thread *t);
+/* The token holder lets a stopping domain thread leave its loop. */
+void sched_thread_stop(struct sched_thread *t);
+
 #endif

@@ -1,0 +1,559 @@
+/*
+ * The deterministic scheduler. Exactly one thread runs at a time: the holder of
+ * the token. Domain threads give it up only at scheduling points (every Xen API
+ * call, every ring barrier) and at the end of an event-loop step; the next
+ * holder is chosen by one seeded PRNG (policies: random walk, PCT). The
+ * controller (the harness thread in sim_run) holds the token when no domain
+ * does; it alone advances virtual time, and only when no domain can run.
+ *
+ * Handoff is direct (holder -> next) through per-thread semaphores; a holder
+ * that picks itself just carries on, so the hot path is a pick and a hash.
+ * Everything here is touched only by the token holder, except the thread list
+ * in free mode, which has its own lock.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "sim/hypervisor/hypervisor_internal.h"
+
+#define SCHED_PCT_DEPTH_MAX 16
+#define SCHED_POLLFDS_MAX 256
+
+enum sched_state { SCH_IDLE, SCH_RUNNING, SCH_PREEMPTED, SCH_BLOCKED, SCH_EXITED };
+
+struct sched_thread {
+	domid_t domid;
+	struct event_base *base;
+	enum sched_state state;
+	bool stopping;
+	sem_t sem;                 /* posted to hand this thread the token */
+	sem_t ready;               /* posted once, when the new thread has parked */
+	bool (*block_pred)(void *arg);
+	void *block_arg;
+	uint64_t prio;             /* PCT */
+};
+
+enum sched_back { BACK_NONE, BACK_UNTIL, BACK_IDLE, BACK_STEPS };
+
+static struct {
+	enum sim_mode mode;
+	enum sim_policy policy;
+	unsigned pct_depth;
+	uint64_t pct_change[SCHED_PCT_DEPTH_MAX];
+	uint64_t rng[4];
+	pthread_mutex_t list_lock;
+	struct sched_thread *threads[SIM_DOMAINS_MAX];
+	unsigned nthreads;
+	struct sched_thread *running;      /* token holder; NULL: the controller */
+	sem_t ctl_sem;
+	sem_t *exit_waiter;
+	enum sched_back back;
+	bool (*until)(void *arg);
+	void *until_arg;
+	uint64_t steps, max_steps, switches;
+	uint64_t trace_hash;
+} S = {
+	.list_lock = PTHREAD_MUTEX_INITIALIZER,
+	.trace_hash = 14695981039346656037ull,
+};
+
+static __thread struct sched_thread *tls_sched;
+extern _Atomic uint64_t vclock_ns;
+extern atomic_bool vclock_virtual;
+
+static pthread_once_t sched_once = PTHREAD_ONCE_INIT;
+
+static void sched_init_once(void)
+{
+	sem_init(&S.ctl_sem, 0, 0);
+}
+
+/* ---- PRNG and trace hash ---- */
+
+static uint64_t sched_rng(void)
+{
+	uint64_t *s = S.rng;
+	uint64_t r = ((s[1] * 5) << 7 | (s[1] * 5) >> 57) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = s[3] << 45 | s[3] >> 19;
+	return r;
+}
+
+static void trace_mix_bytes(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		S.trace_hash = (S.trace_hash ^ b[i]) * 1099511628211ull;
+}
+
+static void trace_mix(domid_t domid, const char *site)
+{
+	trace_mix_bytes(&domid, sizeof(domid));
+	trace_mix_bytes(site, strlen(site));
+}
+
+void sim_trace_mix(const char *what, uint64_t value)
+{
+	if (S.mode != SIM_MODE_DET)
+		return;
+	trace_mix_bytes(what, strlen(what));
+	trace_mix_bytes(&value, sizeof(value));
+}
+
+uint64_t sim_trace_hash(void)
+{
+	return S.trace_hash;
+}
+
+uint64_t sim_sched_steps(void)
+{
+	return S.steps;
+}
+
+enum sim_mode sim_mode(void)
+{
+	return S.mode;
+}
+
+bool sched_det(void)
+{
+	return S.mode == SIM_MODE_DET;
+}
+
+/* ---- configuration ---- */
+
+int sim_sched_configure(const struct sim_sched_config *cfg)
+{
+	uint64_t seed = cfg->seed;
+
+	pthread_once(&sched_once, sched_init_once);
+	if (sim_domain_count() != 0)
+		return -EBUSY;
+	if (cfg->policy == SIM_POLICY_PCT &&
+	    (cfg->pct_depth == 0 || cfg->pct_depth > SCHED_PCT_DEPTH_MAX))
+		return -EINVAL;
+	S.mode = cfg->mode;
+	S.policy = cfg->policy;
+	S.pct_depth = cfg->pct_depth;
+	for (int i = 0; i < 4; i++) {
+		uint64_t z = (seed += 0x9E3779B97F4A7C15ull);
+		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+		z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+		S.rng[i] = z ^ (z >> 31);
+	}
+	uint64_t k = cfg->pct_steps ? cfg->pct_steps : 20000;
+	for (unsigned i = 0; i + 1 < S.pct_depth; i++)
+		S.pct_change[i] = 1 + sched_rng() % k;
+	S.steps = S.switches = 0;
+	S.trace_hash = 14695981039346656037ull;
+	trace_mix_bytes(&cfg->seed, sizeof(cfg->seed));
+	atomic_store(&vclock_ns, 1000000000ull);
+	atomic_store(&vclock_virtual, cfg->mode == SIM_MODE_DET);
+	sim_rng_seed(cfg->seed);
+	atomic_store(&sim_sched_active, cfg->mode == SIM_MODE_DET);
+	return 0;
+}
+
+/* ---- threads ---- */
+
+struct sched_thread *sched_thread_new(domid_t domid, struct event_base *base)
+{
+	struct sched_thread *t = calloc(1, sizeof(*t));
+
+	pthread_once(&sched_once, sched_init_once);
+	if (!t)
+		return NULL;
+	t->domid = domid;
+	t->base = base;
+	t->state = SCH_IDLE;
+	sem_init(&t->sem, 0, 0);
+	sem_init(&t->ready, 0, 0);
+	pthread_mutex_lock(&S.list_lock);
+	SIM_ASSERT(S.nthreads < SIM_DOMAINS_MAX, "too many domain threads");
+	t->prio = S.mode == SIM_MODE_DET ? S.pct_depth + sched_rng() % 1000000000ull : 0;
+	S.threads[S.nthreads++] = t;
+	pthread_mutex_unlock(&S.list_lock);
+	return t;
+}
+
+void sched_thread_free(struct sched_thread *t)
+{
+	pthread_mutex_lock(&S.list_lock);
+	unsigned i = 0;
+	while (i < S.nthreads && S.threads[i] != t)
+		i++;
+	SIM_ASSERT(i < S.nthreads, "domain %u: scheduler thread not registered", t->domid);
+	memmove(&S.threads[i], &S.threads[i + 1], (S.nthreads - i - 1) * sizeof(S.threads[0]));
+	S.nthreads--;
+	pthread_mutex_unlock(&S.list_lock);
+	sem_destroy(&t->sem);
+	sem_destroy(&t->ready);
+	free(t);
+}
+
+/* ---- readiness ---- */
+
+struct ready_scan {
+	struct pollfd fds[SCHED_POLLFDS_MAX];
+	unsigned nfds;
+	struct event *timed[SCHED_POLLFDS_MAX];
+	unsigned ntimed;
+	bool timer_due;
+	bool has_timer;
+	uint64_t next_timer_ns;
+};
+
+/* Runs under the base's lock: only lock-free getters here. */
+static int ready_scan_event(const struct event_base *base, const struct event *ev, void *arg)
+{
+	struct ready_scan *rs = arg;
+	evutil_socket_t fd = event_get_fd(ev);
+	short what = event_get_events(ev);
+
+	(void)base;
+	if (fd >= 0 && (what & (EV_READ | EV_WRITE)) && !(what & EV_SIGNAL) &&
+	    rs->nfds < SCHED_POLLFDS_MAX) {
+		rs->fds[rs->nfds].fd = fd;
+		rs->fds[rs->nfds].events = (short)((what & EV_READ ? POLLIN : 0) |
+						   (what & EV_WRITE ? POLLOUT : 0));
+		rs->nfds++;
+	}
+	if (rs->ntimed < SCHED_POLLFDS_MAX)
+		rs->timed[rs->ntimed++] = (struct event *)ev;
+	return 0;
+}
+
+static void base_scan(struct event_base *base, struct ready_scan *rs)
+{
+	struct timeval tv;
+
+	rs->nfds = rs->ntimed = 0;
+	rs->timer_due = rs->has_timer = false;
+	rs->next_timer_ns = 0;
+	event_base_foreach_event(base, ready_scan_event, rs);
+	for (unsigned i = 0; i < rs->ntimed; i++) {
+		if (!event_pending(rs->timed[i], EV_TIMEOUT, &tv))
+			continue;
+		/* Real and monotonic virtual clocks agree, so this is virtual time. */
+		uint64_t ns = (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull;
+		if (ns <= atomic_load(&vclock_ns))
+			rs->timer_due = true;
+		if (!rs->has_timer || ns < rs->next_timer_ns)
+			rs->next_timer_ns = ns;
+		rs->has_timer = true;
+	}
+}
+
+static bool base_has_work(struct event_base *base)
+{
+	struct ready_scan rs;
+
+	if (event_base_get_num_events(base, EVENT_BASE_COUNT_ACTIVE) > 0)
+		return true;
+	base_scan(base, &rs);
+	if (rs.timer_due)
+		return true;
+	return rs.nfds && poll(rs.fds, rs.nfds, 0) > 0;
+}
+
+static bool thread_ready(struct sched_thread *t)
+{
+	switch (t->state) {
+	case SCH_RUNNING:
+	case SCH_PREEMPTED:
+		return true;
+	case SCH_IDLE:
+		return !t->stopping && base_has_work(t->base);
+	case SCH_BLOCKED:
+		return t->block_pred(t->block_arg);
+	case SCH_EXITED:
+		return false;
+	}
+	return false;
+}
+
+/* The next holder by policy, or NULL when no domain can run. */
+static struct sched_thread *sched_pick(void)
+{
+	struct sched_thread *cand[SIM_DOMAINS_MAX];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < S.nthreads; i++)
+		if (thread_ready(S.threads[i]))
+			cand[n++] = S.threads[i];
+	if (n == 0)
+		return NULL;
+	if (S.policy == SIM_POLICY_RANDOM)
+		return cand[n == 1 ? 0 : sched_rng() % n];
+	struct sched_thread *best = cand[0];
+	for (unsigned i = 1; i < n; i++)
+		if (cand[i]->prio > best->prio)
+			best = cand[i];
+	return best;
+}
+
+/* PCT: at the i-th change point the running thread drops to priority i. */
+static void pct_step(struct sched_thread *t)
+{
+	for (unsigned i = 0; i + 1 < S.pct_depth; i++)
+		if (S.pct_change[i] == S.steps)
+			t->prio = i + 1;
+}
+
+/* ---- handoff ---- */
+
+static void resume(struct sched_thread *next)
+{
+	S.running = next;
+	next->state = SCH_RUNNING;
+	S.switches++;
+	sem_post(&next->sem);
+}
+
+/* Give the token to `next` (or back to the controller with `why`) and wait
+ * until somebody hands it back to `self`. */
+static void hand_off(struct sched_thread *self, enum sched_state as, struct sched_thread *next,
+		     enum sched_back why)
+{
+	self->state = as;
+	if (next) {
+		resume(next);
+	} else {
+		S.running = NULL;
+		S.back = why;
+		sem_post(&S.ctl_sem);
+	}
+	while (sem_wait(&self->sem) < 0 && errno == EINTR)
+		;
+	SIM_ASSERT(S.running == self, "domain %u resumed without the token", self->domid);
+}
+
+/* Should the controller get the token back now? */
+static enum sched_back controller_wants(void)
+{
+	if (S.until && S.until(S.until_arg))
+		return BACK_UNTIL;
+	if (S.max_steps && S.steps >= S.max_steps)
+		return BACK_STEPS;
+	return BACK_NONE;
+}
+
+/* Choose who runs after `self` stops at a point (as PREEMPTED) or at the end of
+ * a step (as IDLE); carry on when that is `self`. */
+static void reschedule(struct sched_thread *self, enum sched_state as)
+{
+	enum sched_back why = controller_wants();
+
+	if (why != BACK_NONE) {
+		hand_off(self, as, NULL, why);
+		return;
+	}
+	self->state = as;
+	struct sched_thread *next = sched_pick();
+	if (next == self) {
+		self->state = SCH_RUNNING;
+		return;
+	}
+	hand_off(self, as, next, BACK_IDLE);
+}
+
+void sim_sched_point_slow(const char *site)
+{
+	struct sched_thread *t = tls_sched;
+
+	if (!t || t->stopping || S.mode != SIM_MODE_DET)
+		return;
+	SIM_ASSERT(S.running == t, "domain %u ran without the token (at %s)", t->domid, site);
+	S.steps++;
+	trace_mix(t->domid, site);
+	if (S.policy == SIM_POLICY_PCT)
+		pct_step(t);
+	reschedule(t, SCH_PREEMPTED);
+}
+
+/* ---- the domain thread's loop in deterministic mode ---- */
+
+void sched_thread_wait_ready(struct sched_thread *t)
+{
+	while (sem_wait(&t->ready) < 0 && errno == EINTR)
+		;
+}
+
+void sched_thread_exited(struct sched_thread *t)
+{
+	t->state = SCH_EXITED;
+	if (S.exit_waiter) {
+		sem_t *w = S.exit_waiter;
+		S.exit_waiter = NULL;
+		sem_post(w);
+		return;
+	}
+	/* Destroyed from its own thread: nobody waits; pass the token on. */
+	struct sched_thread *next = sched_pick();
+	if (next)
+		resume(next);
+	else {
+		S.running = NULL;
+		S.back = BACK_IDLE;
+		sem_post(&S.ctl_sem);
+	}
+}
+
+void sched_domain_loop(struct sched_thread *t, atomic_bool *stop)
+{
+	tls_sched = t;
+	sem_post(&t->ready);
+	while (sem_wait(&t->sem) < 0 && errno == EINTR)
+		;
+	while (!atomic_load(stop)) {
+		event_base_loop(t->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		if (atomic_load(stop))
+			break;
+		S.steps++;
+		trace_mix(t->domid, "step");
+		reschedule(t, SCH_IDLE);
+	}
+	tls_sched = NULL;
+}
+
+/* Called by the token holder: let the (stopping) thread leave its loop. */
+void sched_thread_stop(struct sched_thread *t)
+{
+	struct sched_thread *self = tls_sched;
+	sem_t *waiter = self ? &self->sem : &S.ctl_sem;
+
+	t->stopping = true;
+	if (t->state == SCH_EXITED)
+		return;
+	S.exit_waiter = waiter;
+	resume(t);
+	while (sem_wait(waiter) < 0 && errno == EINTR)
+		;
+	S.running = self;
+	if (self)
+		self->state = SCH_RUNNING;
+}
+
+/* ---- blocking and the controller ---- */
+
+void sim_sched_block_until(bool (*pred)(void *arg), void *arg)
+{
+	struct sched_thread *t = tls_sched;
+
+	if (!t || S.mode != SIM_MODE_DET) {
+		while (!pred(arg)) {
+			struct timespec ts = {0, 200000};
+			nanosleep(&ts, NULL);
+		}
+		return;
+	}
+	while (!pred(arg)) {
+		t->block_pred = pred;
+		t->block_arg = arg;
+		struct sched_thread *next = sched_pick();
+		hand_off(t, SCH_BLOCKED, next == t ? NULL : next, BACK_IDLE);
+	}
+}
+
+static uint64_t next_timer_ns(bool *found)
+{
+	uint64_t best = UINT64_MAX;
+
+	*found = false;
+	for (unsigned i = 0; i < S.nthreads; i++) {
+		struct ready_scan rs;
+		if (S.threads[i]->state != SCH_IDLE || S.threads[i]->stopping)
+			continue;
+		base_scan(S.threads[i]->base, &rs);
+		if (rs.has_timer && rs.next_timer_ns < best) {
+			best = rs.next_timer_ns;
+			*found = true;
+		}
+	}
+	return best;
+}
+
+static enum sim_run_result run_free(bool (*until)(void *), void *arg, uint64_t deadline_ns)
+{
+	for (;;) {
+		if (until && until(arg))
+			return SIM_RUN_DONE;
+		if (sim_now_ns() >= deadline_ns)
+			return SIM_RUN_DEADLINE;
+		struct timespec ts = {0, 200000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* No domain can run: move virtual time to the next timer, if it is before the
+ * deadline. False when there is nothing to wait for. */
+static bool advance_time(uint64_t deadline_ns, enum sim_run_result *res)
+{
+	bool found;
+	uint64_t t = next_timer_ns(&found);
+
+	if (!found || t > deadline_ns) {
+		if (deadline_ns != UINT64_MAX && deadline_ns > atomic_load(&vclock_ns))
+			atomic_store(&vclock_ns, deadline_ns);
+		*res = found || deadline_ns != UINT64_MAX ? SIM_RUN_DEADLINE : SIM_RUN_IDLE;
+		return false;
+	}
+	if (t > atomic_load(&vclock_ns))
+		atomic_store(&vclock_ns, t);
+	trace_mix_bytes(&t, sizeof(t));
+	return true;
+}
+
+enum sim_run_result sim_run(bool (*until)(void *arg), void *arg, uint64_t deadline_ns,
+			    uint64_t max_steps)
+{
+	enum sim_run_result res = SIM_RUN_IDLE;
+
+	if (S.mode != SIM_MODE_DET)
+		return run_free(until, arg, deadline_ns);
+	SIM_ASSERT(!tls_sched && S.running == NULL, "sim_run called by a domain thread");
+	S.until = until;
+	S.until_arg = arg;
+	S.max_steps = max_steps ? S.steps + max_steps : 0;
+	for (;;) {
+		enum sched_back why = controller_wants();
+		if (why == BACK_UNTIL || why == BACK_STEPS) {
+			res = why == BACK_UNTIL ? SIM_RUN_DONE : SIM_RUN_STEPS;
+			break;
+		}
+		if (atomic_load(&vclock_ns) >= deadline_ns) {
+			res = SIM_RUN_DEADLINE;
+			break;
+		}
+		struct sched_thread *next = sched_pick();
+		if (!next) {
+			if (!advance_time(deadline_ns, &res))
+				break;
+			continue;
+		}
+		resume(next);
+		while (sem_wait(&S.ctl_sem) < 0 && errno == EINTR)
+			;
+	}
+	S.until = NULL;
+	S.max_steps = 0;
+	return res;
+}
+
+uint64_t sim_sched_switches(void)
+{
+	return S.switches;
+}
