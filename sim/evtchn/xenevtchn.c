@@ -490,11 +490,23 @@ int xenevtchn_notify(xenevtchn_handle *h, evtchn_port_t port)
 }
 
 /* Block until the fd is readable (something queued, or the domain died). */
+static bool xce_fd_readable(void *arg)
+{
+	struct pollfd pfd = {.fd = *(int *)arg, .events = POLLIN};
+
+	return poll(&pfd, 1, 0) > 0;
+}
+
 static int xce_wait_readable(int fd)
 {
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	int n;
 
+	if (sim_mode() == SIM_MODE_DET) {
+		/* The token holder must not block: wait through the scheduler. */
+		sim_sched_block_until(xce_fd_readable, &fd);
+		return 0;
+	}
 	do
 		n = poll(&pfd, 1, -1);
 	while (n < 0 && errno == EINTR);

@@ -232,6 +232,43 @@ void sim_trace_mix(const char *what, uint64_t value);
  * polling in free mode. */
 void sim_sched_block_until(bool (*pred)(void *arg), void *arg);
 
+/* ---- trace events: what a timeline draws (domains as lanes, arrows) ---- */
+
+enum sim_trace_kind {
+	SIM_TR_NOTIFY,       /* domid port a -> peer port b */
+	SIM_TR_GRANT_MAP,    /* domid maps peer's ref a (b: 1 read-only) */
+	SIM_TR_GRANT_UNMAP,  /* domid unmaps peer's ref a */
+	SIM_TR_GRANT_COPY,   /* domid copies from/to peer's ref a (b: bytes) */
+	SIM_TR_XS_WRITE,     /* domid writes text (a path) */
+	SIM_TR_STATE,        /* domid's device state a -> b (text: the path) */
+	SIM_TR_FAULT,        /* an injected fault (text: the site) */
+	SIM_TR_DOMAIN,       /* domain created (a=1), destroyed (a=0), crashed (a=2) */
+	SIM_TR_NOTE,         /* anything else the harness wants on the timeline */
+};
+
+struct sim_trace_event {
+	uint64_t step;
+	uint64_t vt_ns;
+	enum sim_trace_kind kind;
+	domid_t domid;
+	domid_t peer;
+	uint32_t a, b;
+	const char *text;    /* valid during the call only */
+};
+
+typedef void sim_trace_sink_fn(const struct sim_trace_event *ev, void *ctx);
+/* Install (or with NULL remove) the one sink; events are dropped without one. */
+void sim_trace_set_sink(sim_trace_sink_fn *fn, void *ctx);
+extern sim_trace_sink_fn *_Atomic sim_trace_sink;
+void sim_trace_emit(enum sim_trace_kind kind, domid_t domid, domid_t peer, uint32_t a,
+		    uint32_t b, const char *text);
+static inline void sim_trace_event(enum sim_trace_kind kind, domid_t domid, domid_t peer,
+				   uint32_t a, uint32_t b, const char *text)
+{
+	if (atomic_load_explicit(&sim_trace_sink, memory_order_relaxed))
+		sim_trace_emit(kind, domid, peer, a, b, text);
+}
+
 /* ---- scheduling points ---- */
 
 extern atomic_bool sim_sched_active;

@@ -557,3 +557,33 @@ uint64_t sim_sched_switches(void)
 {
 	return S.switches;
 }
+
+/* ---- trace events ---- */
+
+sim_trace_sink_fn *_Atomic sim_trace_sink;
+static void *trace_sink_ctx;
+static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void sim_trace_set_sink(sim_trace_sink_fn *fn, void *ctx)
+{
+	pthread_mutex_lock(&trace_lock);
+	trace_sink_ctx = ctx;
+	atomic_store(&sim_trace_sink, fn);
+	pthread_mutex_unlock(&trace_lock);
+}
+
+void sim_trace_emit(enum sim_trace_kind kind, domid_t domid, domid_t peer, uint32_t a,
+		    uint32_t b, const char *text)
+{
+	struct sim_trace_event ev = {
+		.step = S.steps, .vt_ns = sim_now_ns(), .kind = kind, .domid = domid,
+		.peer = peer, .a = a, .b = b, .text = text ? text : "",
+	};
+
+	/* Free mode: domains emit in parallel; one at a time into the sink. */
+	pthread_mutex_lock(&trace_lock);
+	sim_trace_sink_fn *fn = atomic_load(&sim_trace_sink);
+	if (fn)
+		fn(&ev, trace_sink_ctx);
+	pthread_mutex_unlock(&trace_lock);
+}
