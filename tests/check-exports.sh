@@ -9,7 +9,7 @@ libdir=$(dirname "$(find /usr/lib -name 'libxenevtchn.so.1' -print -quit 2>/dev/
 [ -f "$lib" ] || { echo "check-exports: $lib not built"; exit 3; }
 defined=$(nm -g --defined-only "$lib" 2>/dev/null | awk '$2 == "T" { print $3 }' | sort -u)
 tests=0 failed=0
-for so in libxenevtchn.so.1 libxengnttab.so.1 ${XENSIM_EXPORT_LIBS:-}; do
+for so in libxenevtchn.so.1 libxengnttab.so.1 libxenstore.so.4 ${XENSIM_EXPORT_LIBS:-}; do
 	[ -e "$libdir/$so" ] || { echo "check-exports: $libdir/$so missing (libxen-dev)"; exit 3; }
 	for sym in $(objdump -T "$libdir/$so" | awk '$2 == "g" && $4 == ".text" { print $NF }' | sort -u); do
 		tests=$((tests + 1))

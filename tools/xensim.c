@@ -9,6 +9,8 @@ static const struct xensim_cmd commands[] = {
 	 "two domains exchange verified requests over a granted ring and an event channel",
 	 cmd_pingpong},
 	{"faults", "", "list the fault sites", cmd_faults},
+	{"xenstored", "--socket PATH", "serve a fresh store over xs_wire until SIGINT/SIGTERM",
+	 cmd_xenstored},
 };
 
 static void usage(FILE *out)

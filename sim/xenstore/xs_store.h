@@ -38,22 +38,53 @@ void xs_quota_reset(void);
  * (the one that made the change); it must not call back into the store. */
 typedef void xs_deliver_fn(void *ctx, const struct xsd_sockmsg *hdr, const void *payload);
 struct xs_conn;
+/* domid < SIM_DOMID_LIMIT; dom0 and privileged domains may do anything. The
+ * connections of a guest (domid != 0) are dropped when it dies or is RELEASEd:
+ * no more events, and every request is answered EIO until xs_conn_free. */
 struct xs_conn *xs_conn_new(domid_t domid, xs_deliver_fn *deliver, void *ctx);
 /* Drop the connection: its watches and open transactions go. */
 void xs_conn_free(struct xs_conn *conn);
 domid_t xs_conn_domid(const struct xs_conn *conn);
 /* Handle one request. The reply (or an XS_ERROR with the errno name) is
- * delivered before this returns. Malformed requests get an error reply; -EPROTO
- * means the connection should be closed (unknown type, bad length). */
+ * delivered before this returns. Malformed requests get an error reply (an
+ * unknown or reply-only type gets ENOSYS, as xenstored answers); -EPROTO means
+ * the connection should be closed (hdr->len > XENSTORE_PAYLOAD_MAX: no reply). */
 int xs_conn_request(struct xs_conn *conn, const struct xsd_sockmsg *hdr, const void *payload);
 
-/* The whole store: reset to the initial tree (/, /local, /local/domain, /tool). */
+/* Pending watch events (XS_QUOTA_EVENTS). A front that queues events may let
+ * the store bound its queue: after xs_conn_events_bounded(), each event
+ * delivered counts as pending until the front calls xs_conn_event_taken();
+ * at the quota, further events for that connection are dropped and counted
+ * (the in-process xs_* handles do this). Connections not bounded are not
+ * limited here (the socket server bounds its own output). */
+void xs_conn_events_bounded(struct xs_conn *conn);
+void xs_conn_event_taken(struct xs_conn *conn);
+uint64_t xs_conn_events_dropped(const struct xs_conn *conn);
+
+/* Counters since the process started (or the last xs_store_reset). */
+struct xs_store_stats {
+	uint64_t requests;          /* messages dispatched */
+	uint64_t errors;            /* XS_ERROR replies */
+	uint64_t quota_refusals;    /* requests refused by a quota */
+	uint64_t events;            /* watch events delivered */
+	uint64_t events_dropped;    /* over XS_QUOTA_EVENTS */
+	uint64_t commits;           /* transactions committed */
+	uint64_t conflicts;         /* TRANSACTION_END "T" answered EAGAIN */
+	uint64_t conns_dropped;     /* in-process connections of a domain that went */
+};
+void xs_store_stats_get(struct xs_store_stats *out);
+
+/* The whole store: reset to the initial tree (/, /local, /local/domain, /tool).
+ * Connections stay open but lose their watches and transactions; domains lose
+ * their introduced state; quotas are kept (xs_quota_reset). */
 void xs_store_reset(void);
 /* Nodes owned by the domain (for leak checks); total nodes. */
 unsigned xs_store_nodes_owned(domid_t domid);
 unsigned xs_store_nodes_total(void);
-/* Verify the whole tree (parents, counts, quotas); aborts with the path on a
- * broken invariant. */
+/* Verify the whole store (every node's parent lists it once, children exist,
+ * owner counts, permissions name only live domains, connection counts);
+ * aborts with the path on a broken invariant. Usage above a quota that was
+ * lowered since is not an error. */
 void xs_store_check(void);
 
 /* The errno name of the XS error table ("ENOENT"), or "EINVAL" for unknown. */

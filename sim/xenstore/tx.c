@@ -1,0 +1,281 @@
+/*
+ * sim/xenstore: transactions (TRANSACTION_START, TRANSACTION_END).
+ *
+ * A transaction snapshots each node the first time it touches it (read or
+ * write, present or missing) and from then on sees only its own copy, so its
+ * reads repeat and see its own writes. At commit every node it touched must
+ * still have the generation it had then, else EAGAIN; then its changes are
+ * put into the committed tree, and the events it caused go out. This is the
+ * per-node scheme of xenstored since 4.9. Nodes it creates count against its
+ * domain's quota while it runs, and again at commit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/xenstore/xs_internal.h"
+
+struct xs_tx *xs_tx_find(struct xs_conn *c, uint32_t id)
+{
+	struct xs_tx *tx = c->txs;
+
+	while (tx && tx->id != id)
+		tx = tx->next;
+	return tx;
+}
+
+static void xs_tx_free(struct xs_tx *tx)
+{
+	struct xs_tx_entry *e = tx->first;
+
+	while (e) {
+		struct xs_tx_entry *next = e->next;
+
+		free(e->node);
+		free(e->path);
+		free(e);
+		e = next;
+	}
+	xs_htab_fini(&tx->entries);
+	xs_qevents_free(tx->events);
+	free(tx);
+}
+
+void xs_txs_free(struct xs_conn *c)
+{
+	while (c->txs) {
+		struct xs_tx *tx = c->txs;
+
+		c->txs = tx->next;
+		xs_tx_free(tx);
+	}
+	c->txs_num = 0;
+}
+
+static struct xs_tx_entry *xs_tx_entry(struct xs_tx *tx, const char *path)
+{
+	struct xs_hentry *h = xs_htab_find(&tx->entries, path);
+
+	return h ? (struct xs_tx_entry *)h : NULL;
+}
+
+/* First access: copy the committed node (or remember it is missing). */
+static struct xs_tx_entry *xs_tx_snapshot(struct xs_tx *tx, const char *path)
+{
+	const struct xs_node *cur = xs_tree_get(path);
+	struct xs_tx_entry *e = calloc(1, sizeof(*e));
+
+	if (e)
+		e->path = strdup(path);
+	if (e && e->path && cur) {
+		e->node = xs_node_make(cur->path, cur->perms, cur->perms_num, cur->value,
+				       cur->value_len, cur->children, cur->children_len);
+		if (e->node)
+			e->node->gen = cur->gen;
+	}
+	if (!e || !e->path || (cur && !e->node)) {
+		if (e)
+			free(e->path);
+		free(e);
+		return NULL;
+	}
+	e->base_gen = cur ? cur->gen : XS_GEN_NONE;
+	e->h.key = e->path;
+	xs_htab_insert(&tx->entries, &e->h);
+	*tx->last = e;
+	tx->last = &e->next;
+	return e;
+}
+
+const struct xs_node *xs_tx_get(struct xs_tx *tx, const char *path, int *err)
+{
+	struct xs_tx_entry *e = xs_tx_entry(tx, path);
+
+	*err = 0;
+	if (!e)
+		e = xs_tx_snapshot(tx, path);
+	if (!e)
+		*err = -ENOMEM;
+	return e ? e->node : NULL;
+}
+
+/* Count how many nodes the connection's own domain gains, for its quota. */
+static void xs_tx_own_count(struct xs_tx *tx, const struct xs_conn *c, const struct xs_node *n,
+			    int delta)
+{
+	if (n && xs_node_owner(n) == c->domid)
+		tx->own_delta += delta;
+}
+
+void xs_tx_put(struct xs_tx *tx, const struct xs_conn *c, struct xs_node *n)
+{
+	struct xs_tx_entry *e = xs_tx_entry(tx, n->path);
+
+	XS_ASSERT(e, "transaction %u writes %s without reading it first", tx->id, n->path);
+	xs_tx_own_count(tx, c, e->node, -1);
+	xs_tx_own_count(tx, c, n, 1);
+	free(e->node);
+	n->gen = ++xs_g.gen;   /* DIRECTORY_PART inside the transaction sees changes */
+	e->node = n;
+	e->dirty = true;
+}
+
+void xs_tx_del(struct xs_tx *tx, const struct xs_conn *c, const char *path)
+{
+	struct xs_tx_entry *e = xs_tx_entry(tx, path);
+
+	XS_ASSERT(e && e->node, "transaction %u removes %s, which it does not see", tx->id, path);
+	xs_tx_own_count(tx, c, e->node, -1);
+	free(e->node);
+	e->node = NULL;
+	e->dirty = true;
+}
+
+void xs_tx_foreach_perms(void (*fn)(struct xs_permissions *p, unsigned num, void *arg), void *arg)
+{
+	for (struct xs_conn *c = xs_g.conns; c; c = c->next) {
+		for (struct xs_tx *tx = c->txs; tx; tx = tx->next) {
+			for (struct xs_tx_entry *e = tx->first; e; e = e->next)
+				if (e->node)
+					fn(e->node->perms, e->node->perms_num, arg);
+			for (struct xs_qevent *q = tx->events; q; q = q->next) {
+				fn(q->perms, q->num[XS_EVP_NODE], arg);
+				fn(q->perms + q->num[XS_EVP_NODE], q->num[XS_EVP_OLD], arg);
+			}
+		}
+	}
+}
+
+/* ---- commit ---- */
+
+static int xs_tx_validate(const struct xs_tx *tx)
+{
+	for (const struct xs_tx_entry *e = tx->first; e; e = e->next) {
+		const struct xs_node *cur = xs_tree_get(e->path);
+
+		if ((cur ? cur->gen : XS_GEN_NONE) != e->base_gen)
+			return -EAGAIN;
+	}
+	return 0;
+}
+
+/* The committing domain's node count after the commit must fit its quota
+ * (someone else may have used up its room since the transaction checked). */
+static int xs_tx_check_quota(const struct xs_conn *c, const struct xs_tx *tx)
+{
+	long delta = 0;
+
+	if (c->priv)
+		return 0;
+	for (const struct xs_tx_entry *e = tx->first; e; e = e->next) {
+		const struct xs_node *cur = xs_tree_get(e->path);
+
+		if (!e->dirty)
+			continue;
+		delta += e->node && xs_node_owner(e->node) == c->domid;
+		delta -= cur && xs_node_owner(cur) == c->domid;
+	}
+	if (delta <= 0 || xs_domain_nodes(c->domid) + delta <= xs_quota(XS_QUOTA_NODES))
+		return 0;
+	xs_g.stats.quota_refusals++;
+	return -ENOSPC;
+}
+
+static void xs_tx_apply(struct xs_tx *tx)
+{
+	for (struct xs_tx_entry *e = tx->first; e; e = e->next) {
+		if (!e->dirty)
+			continue;
+		if (e->node) {
+			xs_tree_put(e->node);
+			e->node = NULL;   /* the tree owns it now */
+		} else if (xs_tree_get(e->path)) {
+			xs_tree_del(e->path);
+		}
+	}
+}
+
+static int xs_tx_commit(const struct xs_conn *c, struct xs_tx *tx)
+{
+	int rc = tx->failed ? -ENOMEM : xs_tx_validate(tx);
+
+	if (rc == -EAGAIN)
+		xs_g.stats.conflicts++;
+	if (rc == 0)
+		rc = xs_tx_check_quota(c, tx);
+	if (rc == 0) {
+		xs_tx_apply(tx);
+		xs_qevents_dispatch(tx->events);
+		xs_g.stats.commits++;
+	}
+	return rc;
+}
+
+/* ---- handlers ---- */
+
+static uint32_t xs_tx_new_id(struct xs_conn *c)
+{
+	uint32_t id;
+
+	do {
+		id = c->tx_next_id++;
+	} while (id == 0 || xs_tx_find(c, id));
+	return id;
+}
+
+int xs_op_tx_start(struct xs_req *rq)
+{
+	struct xs_conn *c = rq->conn;
+	char id_str[XS_TX_ID_STR_MAX];
+	struct xs_tx *tx;
+
+	if (rq->tx)
+		return -EBUSY;   /* no nested transactions */
+	if (!c->priv && c->txs_num >= xs_quota(XS_QUOTA_TRANSACTIONS)) {
+		xs_g.stats.quota_refusals++;
+		return -ENOSPC;
+	}
+	tx = calloc(1, sizeof(*tx));
+	if (!tx || xs_htab_init(&tx->entries) < 0) {
+		free(tx);
+		return -ENOMEM;
+	}
+	tx->last = &tx->first;
+	tx->events_last = &tx->events;
+	tx->id = xs_tx_new_id(c);
+	tx->next = c->txs;
+	c->txs = tx;
+	c->txs_num++;
+	snprintf(id_str, sizeof(id_str), "%u", tx->id);
+	return xs_reply(rq, id_str, (unsigned)strlen(id_str) + 1);
+}
+
+static void xs_tx_unlink(struct xs_conn *c, struct xs_tx *tx)
+{
+	struct xs_tx **pp = &c->txs;
+
+	while (*pp != tx)
+		pp = &(*pp)->next;
+	*pp = tx->next;
+	c->txs_num--;
+}
+
+/* "T" commits, "F" abandons; either way the transaction is gone after. */
+int xs_op_tx_end(struct xs_req *rq)
+{
+	const char *arg = xs_req_onearg(rq);
+	struct xs_tx *tx = rq->tx;
+	int rc = 0;
+
+	if (!arg || (strcmp(arg, "T") != 0 && strcmp(arg, "F") != 0))
+		return -EINVAL;
+	if (!tx)
+		return -ENOENT;
+	xs_tx_unlink(rq->conn, tx);
+	rq->tx = NULL;
+	rq->view.tx = NULL;
+	if (arg[0] == 'T')
+		rc = xs_tx_commit(rq->conn, tx);
+	xs_tx_free(tx);
+	return rc ? rc : xs_reply_ok(rq);
+}

@@ -1,0 +1,275 @@
+/*
+ * sim/xenstore: watches and watch events (WATCH, UNWATCH, RESET_WATCHES).
+ *
+ * A change at a path matches every watch at or above it ("exact" events,
+ * from the nodes below the top of a recursive removal, match only a watch on
+ * that very path). A watcher gets the event only if it may read the node
+ * (before a removal: as it was), its parent, or for SET_PERMS the node under
+ * its old permissions: xenstored's rule, so a watcher learns no name it could
+ * not list anyway. @introduceDomain / @releaseDomain go to whoever may read
+ * the special node (dom0 only, by default).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/xenstore/xs_internal.h"
+
+static bool xs_perms_readable(const struct xs_conn *c, const struct xs_permissions *p, unsigned num)
+{
+	return num && (xs_perm_for(c, p, num) & XS_PERM_READ);
+}
+
+static bool xs_watch_permitted(const struct xs_conn *c, const char *path, const struct xs_ev_perms *ep)
+{
+	char parent_path[XS_PATH_BUF];
+	const struct xs_node *parent;
+	const struct xs_special *s;
+
+	if (xs_path_is_special(path)) {
+		s = xs_special_find(path);
+		return s && xs_perms_readable(c, s->perms, s->perms_num);
+	}
+	if (xs_perms_readable(c, ep->p[XS_EVP_NODE], ep->num[XS_EVP_NODE]) ||
+	    xs_perms_readable(c, ep->p[XS_EVP_OLD], ep->num[XS_EVP_OLD]))
+		return true;
+	snprintf(parent_path, sizeof(parent_path), "%.*s", (int)xs_path_parent_len(path), path);
+	parent = xs_tree_get(parent_path);
+	return parent && xs_perms_readable(c, parent->perms, parent->perms_num);
+}
+
+static bool xs_watch_matches(const struct xs_watch *w, const char *path, bool exact)
+{
+	return exact ? strcmp(path, w->path) == 0 : xs_path_below(path, w->path);
+}
+
+/* A full queue loses the event (counted, logged once per connection): the
+ * client can tell only by re-reading, as with xenstored's event timeouts. */
+static bool xs_event_room(struct xs_conn *c)
+{
+	if (!c->events_bounded || atomic_load(&c->events_pending) < xs_quota(XS_QUOTA_EVENTS))
+		return true;
+	if (c->events_dropped++ == 0)
+		sim_log("xenstore: domain %u connection: more than %u watch events pending, "
+			"dropping events", c->domid, xs_quota(XS_QUOTA_EVENTS));
+	xs_g.stats.events_dropped++;
+	return false;
+}
+
+/* "path\0token\0"; a relative watch sees the path below its domain's home. */
+static void xs_event_send(struct xs_conn *c, const struct xs_watch *w, const char *path)
+{
+	char buf[XENSTORE_PAYLOAD_MAX];
+	const char *epath = path + w->rel_len;
+	size_t plen, tlen = strlen(w->token);
+
+	if (w->rel_len && *epath == '/')
+		epath++;
+	plen = strlen(epath);
+	if (plen + tlen + 2 > sizeof(buf) || !xs_event_room(c))
+		return;
+	memcpy(buf, epath, plen + 1);
+	memcpy(buf + plen + 1, w->token, tlen + 1);
+	if (c->events_bounded)
+		atomic_fetch_add(&c->events_pending, 1);
+	xs_g.stats.events++;
+	xs_conn_send(c, XS_WATCH_EVENT, 0, 0, buf, (unsigned)(plen + tlen + 2));
+}
+
+void xs_event_dispatch(const char *path, bool exact, const struct xs_ev_perms *ep)
+{
+	for (struct xs_conn *c = xs_g.conns; c; c = c->next) {
+		int permitted = -1;   /* not asked yet */
+
+		for (struct xs_watch *w = c->dead ? NULL : c->watches; w; w = w->next) {
+			if (!xs_watch_matches(w, path, exact))
+				continue;
+			if (permitted < 0)
+				permitted = xs_watch_permitted(c, path, ep);
+			if (permitted)
+				xs_event_send(c, w, path);
+		}
+	}
+}
+
+void xs_event_fire(struct xs_view *v, const char *path, bool exact, const struct xs_ev_perms *ep)
+{
+	if (v->tx)
+		xs_tx_queue_event(v->tx, path, exact, ep);
+	else
+		xs_event_dispatch(path, exact, ep);
+}
+
+void xs_event_special(int which)
+{
+	struct xs_ev_perms none = {{0}};
+
+	XS_ASSERT(which >= 0 && which < XS_SPECIAL_COUNT, "special event %d", which);
+	xs_event_dispatch(xs_g.special[which].name, false, &none);
+}
+
+/* ---- events held back by a transaction ---- */
+
+void xs_tx_queue_event(struct xs_tx *tx, const char *path, bool exact, const struct xs_ev_perms *ep)
+{
+	size_t path_len = strlen(path) + 1;
+	unsigned num = ep->num[XS_EVP_NODE] + ep->num[XS_EVP_OLD];
+	struct xs_qevent *e = malloc(sizeof(*e) + path_len);
+
+	if (e)
+		e->perms = malloc((num ? num : 1) * sizeof(*e->perms));
+	if (!e || !e->perms) {
+		free(e);
+		tx->failed = true;
+		return;
+	}
+	memcpy(e->path, path, path_len);
+	e->exact = exact;
+	for (int i = 0; i < 2; i++)
+		e->num[i] = ep->num[i];
+	if (ep->num[XS_EVP_NODE])
+		memcpy(e->perms, ep->p[XS_EVP_NODE], ep->num[XS_EVP_NODE] * sizeof(*e->perms));
+	if (ep->num[XS_EVP_OLD])
+		memcpy(e->perms + ep->num[XS_EVP_NODE], ep->p[XS_EVP_OLD],
+		       ep->num[XS_EVP_OLD] * sizeof(*e->perms));
+	e->next = NULL;
+	*tx->events_last = e;
+	tx->events_last = &e->next;
+}
+
+void xs_qevents_dispatch(struct xs_qevent *e)
+{
+	for (; e; e = e->next) {
+		struct xs_ev_perms ep = {
+			.p = {e->perms, e->perms + e->num[XS_EVP_NODE]},
+			.num = {e->num[XS_EVP_NODE], e->num[XS_EVP_OLD]},
+		};
+
+		xs_event_dispatch(e->path, e->exact, &ep);
+	}
+}
+
+void xs_qevents_free(struct xs_qevent *e)
+{
+	while (e) {
+		struct xs_qevent *next = e->next;
+
+		free(e->perms);
+		free(e);
+		e = next;
+	}
+}
+
+/* ---- watches ---- */
+
+static void xs_watch_free(struct xs_watch *w)
+{
+	free(w->path);
+	free(w->token);
+	free(w);
+}
+
+void xs_watches_free(struct xs_conn *c)
+{
+	while (c->watches) {
+		struct xs_watch *w = c->watches;
+
+		c->watches = w->next;
+		xs_watch_free(w);
+	}
+	c->watches_num = 0;
+}
+
+static struct xs_watch **xs_watch_find(struct xs_conn *c, const char *path, const char *token)
+{
+	struct xs_watch **pp = &c->watches;
+
+	while (*pp && (strcmp((*pp)->path, path) != 0 || strcmp((*pp)->token, token) != 0))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static int xs_watch_add(struct xs_conn *c, char *path, const char *token, unsigned rel_len,
+			struct xs_watch **out)
+{
+	struct xs_watch *w = calloc(1, sizeof(*w));
+	struct xs_watch **tail = &c->watches;
+
+	if (w)
+		w->token = strdup(token);
+	if (!w || !w->token) {
+		free(w);
+		return -ENOMEM;
+	}
+	w->path = path;
+	w->rel_len = rel_len;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = w;   /* events go out in the order the watches were set */
+	c->watches_num++;
+	*out = w;
+	return 0;
+}
+
+int xs_op_watch(struct xs_req *rq)
+{
+	struct xs_conn *c = rq->conn;
+	const char *vec[2];
+	struct xs_watch *w = NULL;
+	char *path = NULL;
+	unsigned rel_len;
+	int rc = xs_req_strings(rq, vec, 2) == 2 ? 0 : -EINVAL;
+
+	if (rc == 0)
+		rc = xs_path_canon(c, vec[0], true, &path, &rel_len);
+	if (rc == 0 && *xs_watch_find(c, path, vec[1]))
+		rc = -EEXIST;
+	if (rc == 0 && !c->priv && c->watches_num >= xs_quota(XS_QUOTA_WATCHES)) {
+		xs_g.stats.quota_refusals++;
+		rc = -E2BIG;
+	}
+	if (rc == 0)
+		rc = xs_watch_add(c, path, vec[1], rel_len, &w);
+	if (rc == 0) {
+		path = NULL;
+		rc = xs_reply_ok(rq);
+		/* Fired once straight away, whatever the permissions (xenstored). */
+		xs_event_send(c, w, w->path);
+	}
+	free(path);
+	return rc;
+}
+
+int xs_op_unwatch(struct xs_req *rq)
+{
+	const char *vec[2];
+	struct xs_watch **pp, *w;
+	char *path = NULL;
+	unsigned rel_len;
+	int rc = xs_req_strings(rq, vec, 2) == 2 ? 0 : -EINVAL;
+
+	if (rc == 0)
+		rc = xs_path_canon(rq->conn, vec[0], true, &path, &rel_len);
+	if (rc == 0) {
+		pp = xs_watch_find(rq->conn, path, vec[1]);
+		w = *pp;
+		rc = w ? 0 : -ENOENT;
+	}
+	if (rc == 0) {
+		*pp = w->next;
+		xs_watch_free(w);
+		rq->conn->watches_num--;
+		rc = xs_reply_ok(rq);
+	}
+	free(path);
+	return rc;
+}
+
+int xs_op_reset_watches(struct xs_req *rq)
+{
+	xs_watches_free(rq->conn);
+	xs_txs_free(rq->conn);
+	rq->tx = NULL;
+	rq->view.tx = NULL;
+	return xs_reply_ok(rq);
+}

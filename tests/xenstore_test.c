@@ -1,0 +1,1544 @@
+/*
+ * CUnit tests of sim/xenstore: the store, its dispatcher (raw xs_wire
+ * messages) and the in-process xs_* API of <xenstore.h>. Identities come from
+ * sim domains: a handle opened after sim_thread_enter(d) acts for domain d.
+ * Every test starts from a fresh store with only dom0 and ends with
+ * xs_store_check() and no domain left.
+ */
+#include <dlfcn.h>
+#include <event2/event.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include "sim/hypervisor/hypervisor.h"
+#include "sim/xenstore/xs_store.h"
+#include "tests/test.h"
+
+#define HANDLES_MAX 32
+#define WAIT_MS 5000
+
+static struct xs_handle *handles[HANDLES_MAX];
+static unsigned handles_num;
+static struct xs_handle *h0;   /* dom0's */
+
+/* ---- set-up helpers ---- */
+
+static void handles_close(void)
+{
+	while (handles_num)
+		xs_close(handles[--handles_num]);
+	h0 = NULL;
+}
+
+static void dom_make(int domid, bool priv)
+{
+	char name[16];
+	struct sim_domain_config cfg = {.name = name, .privileged = priv, .domid = domid};
+
+	snprintf(name, sizeof(name), "dom%d", domid);
+	CU_ASSERT_FATAL(sim_domain_create(&cfg) == domid);
+}
+
+static struct xs_handle *open_as(domid_t domid)
+{
+	struct xs_handle *h;
+
+	CU_ASSERT_FATAL(sim_thread_enter(domid) == 0);
+	h = xs_open(0);
+	sim_thread_leave();
+	CU_ASSERT_FATAL(h != NULL && handles_num < HANDLES_MAX);
+	handles[handles_num++] = h;
+	return h;
+}
+
+static void begin(void)
+{
+	handles_close();
+	sim_reset();
+	xs_store_reset();
+	xs_quota_reset();
+	dom_make(0, true);
+	h0 = open_as(0);
+}
+
+static void end(void)
+{
+	xs_store_check();
+	handles_close();
+	sim_reset();
+	xs_store_reset();
+	xs_quota_reset();
+}
+
+static int suite_fini(void)
+{
+	handles_close();
+	sim_reset();
+	xs_store_reset();
+	return 0;
+}
+
+/* ---- store helpers ---- */
+
+static bool wr(struct xs_handle *h, xs_transaction_t t, const char *path, const char *v)
+{
+	return xs_write(h, t, path, v, (unsigned)strlen(v));
+}
+
+/* 0 if path reads as `expect`, else the errno (or -1 for another value). */
+static int rd_is(struct xs_handle *h, xs_transaction_t t, const char *path, const char *expect)
+{
+	unsigned len;
+	char *v = xs_read(h, t, path, &len);
+	int rc = v ? (len == strlen(expect) && memcmp(v, expect, len) == 0 ? 0 : -1) : errno;
+
+	free(v);
+	return rc;
+}
+
+static int rd_err(struct xs_handle *h, const char *path)
+{
+	unsigned len;
+	char *v = xs_read(h, XBT_NULL, path, &len);
+	int rc = v ? 0 : errno;
+
+	free(v);
+	return rc;
+}
+
+static int ok_or_errno(bool ok)
+{
+	return ok ? 0 : errno;
+}
+
+/* perms as "n6 r5": 0 or errno. */
+static int perms_set(struct xs_handle *h, const char *path, const char *spec)
+{
+	struct xs_permissions p[16];
+	unsigned n = 0;
+	char buf[128], *save, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (tok = strtok_r(buf, " ", &save); tok && n < 16; tok = strtok_r(NULL, " ", &save)) {
+		char s[24];
+
+		snprintf(s, sizeof(s), "%s", tok);
+		s[strlen(s) + 1] = '\0';
+		CU_ASSERT_FATAL(xs_strings_to_perms(&p[n++], 1, s));
+	}
+	return ok_or_errno(xs_set_permissions(h, XBT_NULL, path, p, n));
+}
+
+/* "n6 r5", or "" on error. */
+static const char *perms_get(struct xs_handle *h, const char *path)
+{
+	static char out[256];
+	static const char letter[] = "nrwb";
+	unsigned num = 0, len = 0;
+	struct xs_permissions *p = xs_get_permissions(h, XBT_NULL, path, &num);
+
+	out[0] = '\0';
+	for (unsigned i = 0; p && i < num; i++)
+		len += (unsigned)snprintf(out + len, sizeof(out) - len, "%s%c%u", i ? " " : "",
+					  letter[p[i].perms & 3], p[i].id);
+	free(p);
+	return out;
+}
+
+/* dom0 makes /local/domain/<d> owned by d. */
+static void home(domid_t d)
+{
+	char path[64], spec[16];
+
+	snprintf(path, sizeof(path), "/local/domain/%u", d);
+	snprintf(spec, sizeof(spec), "n%u", d);
+	CU_ASSERT_FATAL(xs_mkdir(h0, XBT_NULL, path));
+	CU_ASSERT_FATAL(perms_set(h0, path, spec) == 0);
+}
+
+/* ---- event helpers ---- */
+
+static bool ev_is(struct xs_handle *h, const char *path, const char *token)
+{
+	char **v = xs_check_watch(h);
+	bool ok = v && strcmp(v[XS_WATCH_PATH], path) == 0 && strcmp(v[XS_WATCH_TOKEN], token) == 0;
+
+	if (v && !ok)
+		printf("\n  event %s/%s, expected %s/%s\n", v[0], v[1], path, token);
+	free(v);
+	return ok;
+}
+
+static bool ev_none(struct xs_handle *h)
+{
+	char **v = xs_check_watch(h);
+
+	if (v)
+		printf("\n  unexpected event %s/%s\n", v[0], v[1]);
+	free(v);
+	return !v && errno == EAGAIN;
+}
+
+static unsigned ev_drain(struct xs_handle *h)
+{
+	unsigned n = 0;
+	char **v;
+
+	while ((v = xs_check_watch(h))) {
+		free(v);
+		n++;
+	}
+	return n;
+}
+
+static bool fd_readable(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static bool wait_for(atomic_int *v, int target)
+{
+	for (int i = 0; i < WAIT_MS && atomic_load(v) < target; i++)
+		usleep(1000);
+	return atomic_load(v) >= target;
+}
+
+/* ---- raw dispatcher connections ---- */
+
+struct raw {
+	struct xs_conn *c;
+	struct xsd_sockmsg hdr;            /* last reply */
+	char body[XENSTORE_PAYLOAD_MAX + 1];
+	unsigned replies;
+	struct xsd_sockmsg ev_hdr;         /* last event */
+	char ev[XENSTORE_PAYLOAD_MAX + 1];
+	unsigned events;
+};
+
+static void raw_deliver(void *ctx, const struct xsd_sockmsg *hdr, const void *payload)
+{
+	struct raw *r = ctx;
+
+	if (hdr->type == XS_WATCH_EVENT) {
+		r->ev_hdr = *hdr;
+		memcpy(r->ev, payload, hdr->len);
+		r->events++;
+	} else {
+		r->hdr = *hdr;
+		memcpy(r->body, payload, hdr->len);
+		r->body[hdr->len] = '\0';
+		r->replies++;
+	}
+}
+
+static int raw_req(struct raw *r, uint32_t type, uint32_t req_id, uint32_t tx_id, const void *p,
+		   unsigned len)
+{
+	struct xsd_sockmsg hdr = {.type = type, .req_id = req_id, .tx_id = tx_id, .len = len};
+
+	return xs_conn_request(r->c, &hdr, p);
+}
+
+/* The reply is an XS_ERROR carrying exactly this name. */
+static bool raw_error_is(const struct raw *r, const char *name)
+{
+	return r->hdr.type == XS_ERROR && r->hdr.len == strlen(name) + 1 &&
+	       memcmp(r->body, name, r->hdr.len) == 0;
+}
+
+/* ==== xenstore_paths ==== */
+
+static void path_relative_resolves_under_home(void)
+{
+	struct xs_handle *h5;
+
+	begin();
+	dom_make(5, false);
+	home(5);
+	h5 = open_as(5);
+	CU_ASSERT(wr(h5, 0, "data/x", "1"));
+	CU_ASSERT(rd_is(h0, 0, "/local/domain/5/data/x", "1") == 0);
+	CU_ASSERT(rd_is(h5, 0, "data/x", "1") == 0);
+	/* dom0's relative paths are under /local/domain/0 (test-xenstore uses that) */
+	CU_ASSERT(wr(h0, 0, "t/y", "2"));
+	CU_ASSERT(rd_is(h0, 0, "/local/domain/0/t/y", "2") == 0);
+	end();
+}
+
+static void path_invalid_einval(void)
+{
+	static const char *bad[] = {"", "/a//b", "/a/", "//", "/a b", "/a.b", "/a\n", "@special",
+				    "rel/", "/a:b"};
+
+	begin();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT(!wr(h0, 0, bad[i], "v") && errno == EINVAL);
+		CU_ASSERT(rd_err(h0, bad[i]) == EINVAL);
+		CU_ASSERT(!xs_mkdir(h0, 0, bad[i]) && errno == EINVAL);
+	}
+	CU_ASSERT(xs_store_nodes_total() == 4);
+	end();
+}
+
+static void path_length_limits(void)
+{
+	char p[XENSTORE_ABS_PATH_MAX + 2];
+
+	begin();
+	memset(p, 'a', sizeof(p));
+	p[0] = '/';
+	p[XENSTORE_ABS_PATH_MAX] = '\0';                 /* 3072 bytes: the limit */
+	CU_ASSERT(wr(h0, 0, p, "v"));
+	p[XENSTORE_ABS_PATH_MAX] = 'a';
+	p[XENSTORE_ABS_PATH_MAX + 1] = '\0';             /* 3073: one past */
+	CU_ASSERT(!wr(h0, 0, p, "v") && errno == EINVAL);
+	memset(p, 'r', sizeof(p));
+	p[XENSTORE_REL_PATH_MAX] = '\0';                 /* relative: 2048 */
+	CU_ASSERT(wr(h0, 0, p, "v"));
+	p[XENSTORE_REL_PATH_MAX] = 'r';
+	p[XENSTORE_REL_PATH_MAX + 1] = '\0';
+	CU_ASSERT(!wr(h0, 0, p, "v") && errno == EINVAL);
+	end();
+}
+
+static void path_rm_rules(void)
+{
+	begin();
+	CU_ASSERT(wr(h0, 0, "/r/a/b", "x"));
+	CU_ASSERT(!xs_rm(h0, 0, "/") && errno == EINVAL);
+	CU_ASSERT(xs_rm(h0, 0, "/r/missing"));            /* its parent exists: fine */
+	CU_ASSERT(!xs_rm(h0, 0, "/r/nope/missing") && errno == ENOENT);
+	CU_ASSERT(xs_rm(h0, 0, "/r"));                    /* recursive */
+	CU_ASSERT(rd_err(h0, "/r/a/b") == ENOENT && rd_err(h0, "/r") == ENOENT);
+	CU_ASSERT(xs_store_nodes_total() == 4 && xs_store_nodes_owned(0) == 4);
+	end();
+}
+
+static void path_write_creates_parents_empty(void)
+{
+	unsigned n = 0;
+	char **dir;
+
+	begin();
+	CU_ASSERT(wr(h0, 0, "/c/d/e", "v"));
+	CU_ASSERT(rd_is(h0, 0, "/c", "") == 0 && rd_is(h0, 0, "/c/d", "") == 0);
+	dir = xs_directory(h0, 0, "/c", &n);
+	CU_ASSERT(dir && n == 1 && strcmp(dir[0], "d") == 0);
+	free(dir);
+	CU_ASSERT(xs_mkdir(h0, 0, "/c/d/e"));             /* exists: fine, value kept */
+	CU_ASSERT(rd_is(h0, 0, "/c/d/e", "v") == 0);
+	CU_ASSERT(xs_write(h0, 0, "/c/d/e", "", 0));      /* an empty value */
+	CU_ASSERT(rd_is(h0, 0, "/c/d/e", "") == 0);
+	CU_ASSERT(xs_write(h0, 0, "/c/bin", "a\0b", 3));  /* binary, no trailing NUL */
+	CU_ASSERT(rd_is(h0, 0, "/c/bin", "a") == -1);
+	end();
+}
+
+static void path_directory_order_and_parts(void)
+{
+	enum { N = 300 };
+	char path[64];
+	unsigned n = 0;
+	char **dir;
+	bool ordered = true;
+
+	begin();
+	for (int i = N - 1; i >= 0; i--) {   /* created in reverse: order is creation order */
+		snprintf(path, sizeof(path), "/big/child-%04d-abcdefgh", i);
+		CU_ASSERT_FATAL(xs_mkdir(h0, 0, path));
+	}
+	dir = xs_directory(h0, 0, "/big", &n);   /* > 4096 bytes: DIRECTORY_PART */
+	CU_ASSERT_FATAL(dir && n == N);
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "child-%04d-abcdefgh", N - 1 - i);
+		ordered = ordered && strcmp(dir[i], path) == 0;
+	}
+	CU_ASSERT(ordered);
+	free(dir);
+	end();
+}
+
+/* ==== xenstore_perms ==== */
+
+/* /m (dom0's, "n0") holds /m/x owned by domain 6; what domain 5 may do with
+ * each kind of entry, and with the default entry. */
+static void perms_matrix_other_domain(void)
+{
+	static const struct {
+		const char *perms;
+		bool r, w;
+	} cases[] = {
+		{"n6 n5", false, false}, {"n6 r5", true, false}, {"n6 w5", false, true},
+		{"n6 b5", true, true}, {"r6", true, false}, {"b6 n5", false, false},
+		{"n6 r7", false, false}, {"w6 r5", true, false},
+	};
+	struct xs_handle *h5;
+
+	begin();
+	dom_make(5, false);
+	dom_make(6, false);
+	dom_make(7, false);
+	h5 = open_as(5);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool r = cases[i].r, w = cases[i].w;
+		unsigned n;
+		char **dir;
+		struct xs_permissions *p;
+
+		xs_rm(h0, 0, "/m");
+		CU_ASSERT_FATAL(wr(h0, 0, "/m/x/c", "c") && wr(h0, 0, "/m/x", "v"));
+		CU_ASSERT_FATAL(perms_set(h0, "/m/x", cases[i].perms) == 0);
+		CU_ASSERT_FATAL(xs_watch(h5, "/m/x", "t"));
+		CU_ASSERT(ev_is(h5, "/m/x", "t"));        /* the first event, always */
+		CU_ASSERT(rd_err(h5, "/m/x") == (r ? 0 : EACCES));
+		dir = xs_directory(h5, 0, "/m/x", &n);
+		CU_ASSERT((dir != NULL) == r);
+		free(dir);
+		p = xs_get_permissions(h5, 0, "/m/x", &n);
+		CU_ASSERT((p != NULL) == r);
+		free(p);
+		CU_ASSERT(wr(h0, 0, "/m/x", "v2"));       /* visible only if readable */
+		CU_ASSERT(r ? ev_is(h5, "/m/x", "t") : ev_none(h5));
+		CU_ASSERT(ok_or_errno(wr(h5, 0, "/m/x", "w")) == (w ? 0 : EACCES));
+		CU_ASSERT(ok_or_errno(xs_mkdir(h5, 0, "/m/x/sub")) == (w ? 0 : EACCES));
+		CU_ASSERT(perms_set(h5, "/m/x", "n5") == EACCES);   /* only the owner */
+		ev_drain(h5);
+		CU_ASSERT(ok_or_errno(xs_rm(h5, 0, "/m/x")) == (w ? 0 : EACCES));
+		CU_ASSERT(xs_unwatch(h5, "/m/x", "t"));
+		ev_drain(h5);
+	}
+	end();
+}
+
+static void perms_dom0_owner_privileged(void)
+{
+	struct xs_handle *h5, *h6, *h8;
+
+	begin();
+	dom_make(5, false);
+	dom_make(6, false);
+	dom_make(8, true);
+	h5 = open_as(5);
+	h6 = open_as(6);
+	h8 = open_as(8);
+	CU_ASSERT(wr(h0, 0, "/o", "v") && perms_set(h0, "/o", "n6") == 0);
+	CU_ASSERT(rd_is(h6, 0, "/o", "v") == 0 && wr(h6, 0, "/o", "w"));
+	CU_ASSERT(perms_set(h6, "/o", "n6 r5") == 0);           /* owner may */
+	CU_ASSERT(perms_set(h6, "/o", "n5") == EPERM);          /* but not give it away */
+	CU_ASSERT(rd_is(h5, 0, "/o", "w") == 0);
+	CU_ASSERT(rd_is(h8, 0, "/o", "w") == 0 && wr(h8, 0, "/o", "p"));   /* privileged */
+	CU_ASSERT(perms_set(h8, "/o", "n5") == 0);
+	CU_ASSERT(strcmp(perms_get(h0, "/o"), "n5") == 0);
+	CU_ASSERT(xs_store_nodes_owned(5) == 1 && xs_store_nodes_owned(6) == 0);
+	CU_ASSERT(xs_rm(h0, 0, "/o"));
+	end();
+}
+
+static void perms_created_nodes_owned_and_inherited(void)
+{
+	struct xs_handle *h5;
+
+	begin();
+	dom_make(5, false);
+	h5 = open_as(5);
+	CU_ASSERT(xs_mkdir(h0, 0, "/p") && perms_set(h0, "/p", "r0 b5") == 0);
+	CU_ASSERT(wr(h5, 0, "/p/q/r", "v"));
+	CU_ASSERT(strcmp(perms_get(h0, "/p/q"), "r5 b5") == 0);
+	CU_ASSERT(strcmp(perms_get(h0, "/p/q/r"), "r5 b5") == 0);
+	CU_ASSERT(xs_store_nodes_owned(5) == 2);
+	CU_ASSERT(wr(h0, 0, "/p/q/s", "d"));                   /* dom0 inherits the owner */
+	CU_ASSERT(strcmp(perms_get(h0, "/p/q/s"), "r5 b5") == 0);
+	CU_ASSERT(xs_store_nodes_owned(5) == 3);
+	end();
+}
+
+static void perms_missing_enoent_or_eacces(void)
+{
+	struct xs_handle *h5;
+
+	begin();
+	dom_make(5, false);
+	h5 = open_as(5);
+	CU_ASSERT(xs_mkdir(h0, 0, "/s") && xs_mkdir(h0, 0, "/t") && xs_mkdir(h0, 0, "/u"));
+	CU_ASSERT(perms_set(h0, "/t", "r0") == 0 && perms_set(h0, "/u", "w0") == 0);
+	CU_ASSERT(rd_err(h5, "/s") == EACCES && rd_err(h5, "/s/missing/deeper") == EACCES);
+	CU_ASSERT(rd_err(h5, "/t/missing") == ENOENT);
+	CU_ASSERT(!wr(h5, 0, "/t/new", "v") && errno == EACCES);
+	CU_ASSERT(wr(h5, 0, "/u/new/deep", "v"));              /* write-only parent */
+	CU_ASSERT(strcmp(perms_get(h0, "/u/new/deep"), "w5") == 0);
+	CU_ASSERT(!xs_rm(h5, 0, "/s/gone") && errno == EACCES);
+	end();
+}
+
+static void perms_set_perms_validation(void)
+{
+	struct raw r = {0};
+	struct xs_handle *h99;
+	struct xs_permissions bad = {.id = 0, .perms = 0x40};
+
+	begin();
+	r.c = xs_conn_new(0, raw_deliver, &r);
+	CU_ASSERT(wr(h0, 0, "/v", "x"));
+	CU_ASSERT(raw_req(&r, XS_SET_PERMS, 1, 0, "/v\0x5", 6) == 0 && raw_error_is(&r, "EINVAL"));
+	CU_ASSERT(raw_req(&r, XS_SET_PERMS, 2, 0, "/v\0r", 5) == 0 && raw_error_is(&r, "EINVAL"));
+	CU_ASSERT(raw_req(&r, XS_SET_PERMS, 3, 0, "/v", 3) == 0 && raw_error_is(&r, "EINVAL"));
+	CU_ASSERT(raw_req(&r, XS_SET_PERMS, 4, 0, "/v\0n99", 7) == 0 && raw_error_is(&r, "ENOENT"));
+	CU_ASSERT(!xs_set_permissions(h0, 0, "/v", &bad, 1) && errno == EINVAL);
+	CU_ASSERT(strcmp(perms_get(h0, "/v"), "n0") == 0);     /* unchanged */
+	/* naming a domain that does not exist: kept, but never honoured */
+	CU_ASSERT(perms_set(h0, "/v", "n0 r99") == 0);
+	CU_ASSERT(strcmp(perms_get(h0, "/v"), "n0 r99") == 0);
+	dom_make(99, false);
+	h99 = open_as(99);
+	CU_ASSERT(rd_err(h99, "/v") == EACCES);
+	xs_conn_free(r.c);
+	end();
+}
+
+/* ==== xenstore_quota ==== */
+
+static void quota_nodes_at_limit_and_past(void)
+{
+	struct xs_handle *h5;
+	unsigned total;
+
+	begin();
+	dom_make(5, false);
+	home(5);                                   /* domain 5 owns 1 node */
+	h5 = open_as(5);
+	CU_ASSERT_FATAL(xs_quota_set("nodes", 4) == 0);
+	CU_ASSERT(wr(h5, 0, "a", "1") && wr(h5, 0, "b", "2"));
+	total = xs_store_nodes_total();
+	CU_ASSERT(!wr(h5, 0, "c/d", "3") && errno == ENOSPC);   /* needs 2, 1 left */
+	CU_ASSERT(xs_store_nodes_total() == total && rd_err(h5, "c") == ENOENT);
+	CU_ASSERT(wr(h5, 0, "c", "3"));                          /* exactly at the limit */
+	CU_ASSERT(xs_store_nodes_owned(5) == 4);
+	CU_ASSERT(!xs_mkdir(h5, 0, "e") && errno == ENOSPC);
+	CU_ASSERT(wr(h5, 0, "a", "changed"));                    /* no new node: fine */
+	CU_ASSERT(xs_rm(h5, 0, "a") && wr(h5, 0, "e", "5"));
+	CU_ASSERT(wr(h0, 0, "/local/domain/5/f", "dom0"));      /* dom0 is not limited */
+	CU_ASSERT(xs_store_nodes_owned(5) == 5);
+	CU_ASSERT(xs_quota_set("no-such-quota", 1) == -ENOENT);
+	end();
+}
+
+static void quota_nodes_in_transactions(void)
+{
+	struct xs_handle *h5;
+	xs_transaction_t t, t1, t2;
+
+	begin();
+	dom_make(5, false);
+	home(5);
+	h5 = open_as(5);
+	CU_ASSERT_FATAL(xs_quota_set("nodes", 4) == 0);
+	t = xs_transaction_start(h5);
+	CU_ASSERT_FATAL(t != XBT_NULL);
+	CU_ASSERT(wr(h5, t, "a", "") && wr(h5, t, "b", "") && wr(h5, t, "c", ""));
+	CU_ASSERT(!wr(h5, t, "d", "") && errno == ENOSPC);
+	CU_ASSERT(xs_store_nodes_owned(5) == 1);                 /* nothing until commit */
+	CU_ASSERT(xs_transaction_end(h5, t, false));
+	CU_ASSERT(xs_store_nodes_owned(5) == 4);
+	CU_ASSERT(xs_rm(h5, 0, "c"));
+	CU_ASSERT_FATAL(xs_quota_set("nodes", 6) == 0);
+	/* each fits alone, not both: the second commit is refused, whole (under
+	 * different parents, so that they do not conflict) */
+	t1 = xs_transaction_start(h5);
+	t2 = xs_transaction_start(h5);
+	CU_ASSERT(wr(h5, t1, "a/x", "") && wr(h5, t1, "a/y", ""));
+	CU_ASSERT(wr(h5, t2, "b/p", "") && wr(h5, t2, "b/q", ""));
+	CU_ASSERT(xs_transaction_end(h5, t1, false));
+	CU_ASSERT(!xs_transaction_end(h5, t2, false) && errno == ENOSPC);
+	CU_ASSERT(xs_store_nodes_owned(5) == 5 && rd_err(h5, "b/p") == ENOENT);
+	/* under one parent they conflict first */
+	t1 = xs_transaction_start(h5);
+	t2 = xs_transaction_start(h5);
+	CU_ASSERT(wr(h5, t1, "a/z", "") && wr(h5, t2, "a/w", ""));
+	CU_ASSERT(xs_transaction_end(h5, t1, false));
+	CU_ASSERT(!xs_transaction_end(h5, t2, false) && errno == EAGAIN);
+	end();
+}
+
+static void quota_watches(void)
+{
+	struct xs_handle *h5;
+	char tok[16];
+
+	begin();
+	dom_make(5, false);
+	h5 = open_as(5);
+	CU_ASSERT_FATAL(xs_quota_set("watches", 3) == 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(tok, sizeof(tok), "t%d", i);
+		CU_ASSERT(xs_watch(h5, "/w", tok));
+	}
+	CU_ASSERT(!xs_watch(h5, "/w", "t3") && errno == E2BIG);
+	CU_ASSERT(ev_drain(h5) == 3);
+	for (int i = 0; i < 5; i++) {
+		snprintf(tok, sizeof(tok), "t%d", i);
+		CU_ASSERT(xs_watch(h0, "/w", tok));              /* dom0 is not limited */
+	}
+	CU_ASSERT(xs_unwatch(h5, "/w", "t0") && xs_watch(h5, "/w", "t3"));
+	end();
+}
+
+static void quota_transactions(void)
+{
+	struct xs_handle *h5;
+	xs_transaction_t t[3];
+
+	begin();
+	dom_make(5, false);
+	h5 = open_as(5);
+	CU_ASSERT_FATAL(xs_quota_set("transactions", 2) == 0);
+	t[0] = xs_transaction_start(h5);
+	t[1] = xs_transaction_start(h5);
+	CU_ASSERT(t[0] != XBT_NULL && t[1] != XBT_NULL && t[0] != t[1]);
+	t[2] = xs_transaction_start(h5);
+	CU_ASSERT(t[2] == XBT_NULL && errno == ENOSPC);
+	CU_ASSERT(xs_transaction_end(h5, t[0], true));
+	t[2] = xs_transaction_start(h5);
+	CU_ASSERT(t[2] != XBT_NULL);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT(xs_transaction_start(h0) != XBT_NULL);   /* dom0 is not limited */
+	end();
+}
+
+static void quota_value_bytes(void)
+{
+	static char big[3001];
+	struct xs_handle *h5;
+
+	begin();
+	dom_make(5, false);
+	home(5);
+	h5 = open_as(5);
+	memset(big, 'v', sizeof(big) - 1);
+	CU_ASSERT(xs_write(h5, 0, "k", big, 2048));              /* the default limit */
+	CU_ASSERT(!xs_write(h5, 0, "k", "x", 0) || true);
+	CU_ASSERT(xs_write(h5, 0, "k", "old", 3));
+	CU_ASSERT(!xs_write(h5, 0, "k", big, 2049) && errno == ENOSPC);
+	CU_ASSERT(rd_is(h5, 0, "k", "old") == 0);                /* untouched */
+	CU_ASSERT(!xs_write(h5, 0, "new", big, 2049) && errno == ENOSPC);
+	CU_ASSERT(rd_err(h5, "new") == ENOENT);
+	CU_ASSERT_FATAL(xs_quota_set("value_bytes", 10) == 0);
+	CU_ASSERT(xs_write(h5, 0, "k", big, 10));
+	CU_ASSERT(!xs_write(h5, 0, "k", big, 11) && errno == ENOSPC);
+	CU_ASSERT(xs_write(h0, 0, "/local/domain/5/k", big, 3000));   /* dom0: no limit */
+	end();
+}
+
+static void quota_perms(void)
+{
+	struct xs_handle *h5;
+
+	begin();
+	dom_make(5, false);
+	dom_make(6, false);
+	home(5);
+	h5 = open_as(5);
+	CU_ASSERT(wr(h5, 0, "p", "v"));
+	CU_ASSERT(perms_set(h5, "p", "n5 r0 r6 w6 b0") == 0);          /* 5 entries */
+	CU_ASSERT(perms_set(h5, "p", "n5 r0 r6 w6 b0 n6") == ENOSPC);  /* 6 */
+	CU_ASSERT(strcmp(perms_get(h5, "p"), "n5 r0 r6 w6 b0") == 0);
+	CU_ASSERT(perms_set(h0, "/local/domain/5/p", "n5 r0 r6 w6 b0 n6 r6") == 0);
+	end();
+}
+
+static void quota_pending_events(void)
+{
+	struct xs_store_stats before, after;
+	struct xs_handle *h5;
+
+	begin();
+	dom_make(5, false);
+	home(5);
+	h5 = open_as(5);
+	CU_ASSERT_FATAL(xs_quota_set("events", 3) == 0);
+	CU_ASSERT(xs_watch(h5, "/local/domain/5", "t"));         /* 1 pending */
+	xs_store_stats_get(&before);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT(wr(h0, 0, "/local/domain/5/k", "v"));   /* 2 fit, 2 dropped */
+	xs_store_stats_get(&after);
+	CU_ASSERT(after.events_dropped - before.events_dropped == 2);
+	CU_ASSERT(ev_drain(h5) == 3);
+	CU_ASSERT(wr(h0, 0, "/local/domain/5/k", "again"));     /* room again */
+	CU_ASSERT(ev_is(h5, "/local/domain/5/k", "t"));
+	end();
+}
+
+/* ==== xenstore_tx ==== */
+
+/* test-xenstore's "ta err": the transaction keeps seeing what it read. */
+static void tx_snapshot_then_conflict(void)
+{
+	xs_transaction_t t;
+
+	begin();
+	CU_ASSERT(wr(h0, 0, "/x", "a"));
+	t = xs_transaction_start(h0);
+	CU_ASSERT_FATAL(t != XBT_NULL);
+	CU_ASSERT(rd_is(h0, t, "/x", "a") == 0);
+	CU_ASSERT(wr(h0, 0, "/x", "b"));
+	CU_ASSERT(rd_is(h0, t, "/x", "a") == 0);
+	CU_ASSERT(wr(h0, t, "/x", "c") && rd_is(h0, t, "/x", "c") == 0);
+	CU_ASSERT(rd_is(h0, 0, "/x", "b") == 0);
+	CU_ASSERT(!xs_transaction_end(h0, t, false) && errno == EAGAIN);
+	CU_ASSERT(rd_is(h0, 0, "/x", "b") == 0);
+	CU_ASSERT(rd_err(h0, "/x") == 0 && !xs_transaction_end(h0, t, false) && errno == ENOENT);
+	end();
+}
+
+static void tx_commit_without_conflict(void)
+{
+	xs_transaction_t t;
+
+	begin();
+	CU_ASSERT(wr(h0, 0, "/d/a", "1") && wr(h0, 0, "/d/b", "1"));
+	t = xs_transaction_start(h0);
+	CU_ASSERT(rd_is(h0, t, "/d/a", "1") == 0 && wr(h0, t, "/d/a", "2"));
+	CU_ASSERT(wr(h0, 0, "/d/b", "other"));    /* untouched by t: no conflict */
+	CU_ASSERT(wr(h0, t, "/e/new/deep", "n"));
+	CU_ASSERT(xs_transaction_end(h0, t, false));
+	CU_ASSERT(rd_is(h0, 0, "/d/a", "2") == 0 && rd_is(h0, 0, "/e/new/deep", "n") == 0);
+	CU_ASSERT(rd_is(h0, 0, "/d/b", "other") == 0);
+	end();
+}
+
+static void tx_abort_discards(void)
+{
+	xs_transaction_t t;
+	unsigned total;
+
+	begin();
+	CU_ASSERT(wr(h0, 0, "/k", "keep"));
+	CU_ASSERT(xs_watch(h0, "/", "all") && ev_is(h0, "/", "all"));
+	total = xs_store_nodes_total();
+	t = xs_transaction_start(h0);
+	CU_ASSERT(wr(h0, t, "/k", "changed") && wr(h0, t, "/n/m", "new") && xs_rm(h0, t, "/tool"));
+	CU_ASSERT(xs_transaction_end(h0, t, true));
+	CU_ASSERT(rd_is(h0, 0, "/k", "keep") == 0 && rd_err(h0, "/n") == ENOENT);
+	CU_ASSERT(rd_err(h0, "/tool") == 0 && xs_store_nodes_total() == total);
+	CU_ASSERT(ev_none(h0));
+	end();
+}
+
+static void tx_events_released_at_commit(void)
+{
+	struct xs_handle *hw;
+	xs_transaction_t t;
+
+	begin();
+	hw = open_as(0);
+	CU_ASSERT(wr(h0, 0, "/ev/gone/below", "x"));
+	CU_ASSERT(xs_watch(hw, "/ev", "w") && ev_is(hw, "/ev", "w"));
+	t = xs_transaction_start(h0);
+	CU_ASSERT(wr(h0, t, "/ev/a", "1") && xs_rm(h0, t, "/ev/gone"));
+	CU_ASSERT(rd_err(h0, "/ev/gone") == 0);                 /* outside: still there */
+	CU_ASSERT(ev_none(hw));
+	CU_ASSERT(xs_transaction_end(h0, t, false));
+	CU_ASSERT(ev_is(hw, "/ev/a", "w"));
+	CU_ASSERT(ev_is(hw, "/ev/gone", "w"));     /* the top of the removal only */
+	CU_ASSERT(ev_none(hw));
+	end();
+}
+
+static void tx_conflict_on_child_added_to_removed(void)
+{
+	xs_transaction_t t;
+
+	begin();
+	CU_ASSERT(wr(h0, 0, "/rm/a", "1"));
+	t = xs_transaction_start(h0);
+	CU_ASSERT(xs_rm(h0, t, "/rm") && rd_err(h0, "/rm/a") == 0);
+	CU_ASSERT(wr(h0, 0, "/rm/b", "2"));
+	CU_ASSERT(!xs_transaction_end(h0, t, false) && errno == EAGAIN);
+	CU_ASSERT(rd_is(h0, 0, "/rm/b", "2") == 0 && rd_is(h0, 0, "/rm/a", "1") == 0);
+	end();
+}
+
+static void tx_protocol_errors(void)
+{
+	struct raw r = {0};
+	uint32_t id;
+
+	begin();
+	r.c = xs_conn_new(0, raw_deliver, &r);
+	CU_ASSERT(!wr(h0, 12345, "/a", "x") && errno == ENOENT);       /* unknown id */
+	CU_ASSERT(!xs_transaction_end(h0, 12345, false) && errno == ENOENT);
+	CU_ASSERT(raw_req(&r, XS_TRANSACTION_START, 1, 0, "", 1) == 0 &&
+		  r.hdr.type == XS_TRANSACTION_START);
+	id = (uint32_t)strtoul(r.body, NULL, 10);
+	CU_ASSERT(id > 0 && r.hdr.len == strlen(r.body) + 1);
+	CU_ASSERT(raw_req(&r, XS_TRANSACTION_START, 2, id, "", 1) == 0 &&
+		  raw_error_is(&r, "EBUSY"));                           /* no nesting */
+	CU_ASSERT(raw_req(&r, XS_TRANSACTION_END, 3, id, "X", 2) == 0 && raw_error_is(&r, "EINVAL"));
+	CU_ASSERT(raw_req(&r, XS_TRANSACTION_END, 4, 0, "T", 2) == 0 && raw_error_is(&r, "ENOENT"));
+	CU_ASSERT(raw_req(&r, XS_READ, 5, id, "/tool", 6) == 0 && r.hdr.type == XS_READ &&
+		  r.hdr.tx_id == id);
+	CU_ASSERT(raw_req(&r, XS_TRANSACTION_END, 6, id, "F", 2) == 0 &&
+		  r.hdr.type == XS_TRANSACTION_END && strcmp(r.body, "OK") == 0);
+	CU_ASSERT(raw_req(&r, XS_READ, 7, id, "/tool", 6) == 0 && raw_error_is(&r, "ENOENT"));
+	xs_conn_free(r.c);
+	end();
+}
+
+/* Threads of several domains add to one counter in transactions, retrying
+ * on EAGAIN: the total is exactly what the commits say. */
+#define COUNTER_THREADS 6
+#define COUNTER_ADDS 40
+
+struct counter_arg {
+	domid_t domid;
+	atomic_int *commits, *failures;
+};
+
+static void *counter_thread(void *p)
+{
+	struct counter_arg *a = p;
+	struct xs_handle *h;
+	char v[16];
+
+	if (sim_thread_enter(a->domid) != 0 || !(h = xs_open(0))) {
+		atomic_fetch_add(a->failures, 1);
+		return NULL;
+	}
+	sim_thread_leave();
+	for (int i = 0; i < COUNTER_ADDS;) {
+		xs_transaction_t t = xs_transaction_start(h);
+		unsigned len;
+		char *cur = xs_read(h, t, "/counter", &len);
+
+		snprintf(v, sizeof(v), "%d", (cur ? atoi(cur) : -1000) + 1);
+		free(cur);
+		if (wr(h, t, "/counter", v) && xs_transaction_end(h, t, false)) {
+			atomic_fetch_add(a->commits, 1);
+			i++;
+		} else if (errno != EAGAIN) {
+			atomic_fetch_add(a->failures, 1);
+			break;
+		}
+	}
+	xs_close(h);
+	return NULL;
+}
+
+static void tx_concurrent_counter_serializable(void)
+{
+	pthread_t th[COUNTER_THREADS];
+	struct counter_arg a[COUNTER_THREADS];
+	atomic_int commits = 0, failures = 0;
+
+	begin();
+	for (int d = 1; d <= 3; d++)
+		dom_make(d, false);
+	CU_ASSERT(wr(h0, 0, "/counter", "0") && perms_set(h0, "/counter", "b0") == 0);
+	for (int i = 0; i < COUNTER_THREADS; i++) {
+		a[i] = (struct counter_arg){.domid = (domid_t)(i % 4), .commits = &commits,
+					    .failures = &failures};
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, counter_thread, &a[i]) == 0);
+	}
+	for (int i = 0; i < COUNTER_THREADS; i++)
+		pthread_join(th[i], NULL);
+	CU_ASSERT(atomic_load(&failures) == 0);
+	CU_ASSERT(atomic_load(&commits) == COUNTER_THREADS * COUNTER_ADDS);
+	CU_ASSERT(rd_is(h0, 0, "/counter", "240") == 0);
+	end();
+}
+
+/* ==== xenstore_watch ==== */
+
+static void watch_first_event_and_changes_below(void)
+{
+	begin();
+	CU_ASSERT(xs_watch(h0, "/nothing/yet", "any token: at all"));
+	CU_ASSERT(ev_is(h0, "/nothing/yet", "any token: at all"));   /* even if missing */
+	CU_ASSERT(ev_none(h0));
+	CU_ASSERT(wr(h0, 0, "/nothing/yet/below", "x"));
+	CU_ASSERT(ev_is(h0, "/nothing/yet/below", "any token: at all"));
+	CU_ASSERT(wr(h0, 0, "/nothing/else", "x") && ev_none(h0));   /* beside: no */
+	CU_ASSERT(wr(h0, 0, "/nothing/yetother", "x") && ev_none(h0));
+	CU_ASSERT(perms_set(h0, "/nothing/yet", "r0") == 0);
+	CU_ASSERT(ev_is(h0, "/nothing/yet", "any token: at all"));   /* perms too */
+	end();
+}
+
+static void watch_ancestor_removal(void)
+{
+	begin();
+	CU_ASSERT(wr(h0, 0, "/a/b/c", "x") && wr(h0, 0, "/a/b/d", "y"));
+	CU_ASSERT(xs_watch(h0, "/a/b/c", "deep") && ev_is(h0, "/a/b/c", "deep"));
+	CU_ASSERT(xs_watch(h0, "/a/x/missing", "gone") && ev_is(h0, "/a/x/missing", "gone"));
+	CU_ASSERT(xs_watch(h0, "/a", "top") && ev_is(h0, "/a", "top"));
+	CU_ASSERT(xs_rm(h0, 0, "/a/b"));
+	/* the removed watched node itself; the watch above sees the top only */
+	CU_ASSERT(ev_is(h0, "/a/b/c", "deep"));
+	CU_ASSERT(ev_is(h0, "/a/b", "top"));
+	CU_ASSERT(ev_none(h0));
+	end();
+}
+
+static void watch_relative_paths(void)
+{
+	struct xs_handle *h5;
+
+	begin();
+	dom_make(5, false);
+	home(5);
+	h5 = open_as(5);
+	CU_ASSERT(xs_watch(h5, "device", "rel") && ev_is(h5, "device", "rel"));
+	CU_ASSERT(xs_watch(h5, "/local/domain/5/device", "abs") &&
+		  ev_is(h5, "/local/domain/5/device", "abs"));
+	CU_ASSERT(wr(h0, 0, "/local/domain/5/device/vbd", "1"));
+	CU_ASSERT(ev_is(h5, "device/vbd", "rel"));
+	CU_ASSERT(ev_is(h5, "/local/domain/5/device/vbd", "abs"));
+	CU_ASSERT(xs_unwatch(h5, "device", "rel"));
+	CU_ASSERT(!xs_unwatch(h5, "device", "rel") && errno == ENOENT);
+	end();
+}
+
+/* Only what the watcher may read (or whose parent it may read). */
+static void watch_no_event_for_unreadable_nodes(void)
+{
+	struct xs_handle *h5;
+
+	begin();
+	dom_make(5, false);
+	h5 = open_as(5);
+	CU_ASSERT(xs_mkdir(h0, 0, "/sec") && xs_mkdir(h0, 0, "/pub"));
+	CU_ASSERT(perms_set(h0, "/pub", "r0") == 0);
+	CU_ASSERT(xs_watch(h5, "/", "all") && ev_is(h5, "/", "all"));
+	CU_ASSERT(wr(h0, 0, "/sec/hidden", "x") && ev_none(h5));          /* parent n0 */
+	CU_ASSERT(wr(h0, 0, "/pub/listed", "x") && ev_is(h5, "/pub/listed", "all"));
+	CU_ASSERT(perms_set(h0, "/pub/listed", "n0") == 0 && ev_is(h5, "/pub/listed", "all"));
+	CU_ASSERT(wr(h0, 0, "/sec/hidden/deeper", "x") && ev_none(h5));
+	CU_ASSERT(xs_rm(h0, 0, "/sec/hidden") && ev_none(h5));
+	CU_ASSERT(perms_set(h0, "/sec", "n0 r5") == 0 && ev_is(h5, "/sec", "all"));
+	CU_ASSERT(wr(h0, 0, "/sec/now", "x") && ev_is(h5, "/sec/now", "all"));
+	end();
+}
+
+static void watch_errors_and_reset(void)
+{
+	struct raw r = {0};
+
+	begin();
+	CU_ASSERT(xs_watch(h0, "/w", "t") && ev_is(h0, "/w", "t"));
+	CU_ASSERT(!xs_watch(h0, "/w", "t") && errno == EEXIST);
+	CU_ASSERT(xs_watch(h0, "/w", "u") && ev_is(h0, "/w", "u"));
+	CU_ASSERT(!xs_watch(h0, "/w//", "t") && errno == EINVAL);
+	CU_ASSERT(!xs_unwatch(h0, "/w", "nope") && errno == ENOENT);
+	r.c = xs_conn_new(0, raw_deliver, &r);
+	CU_ASSERT(raw_req(&r, XS_WATCH, 1, 0, "/w\0t", 4) == 0 && raw_error_is(&r, "EINVAL"));
+	CU_ASSERT(raw_req(&r, XS_WATCH, 2, 999, "/w\0t\0", 5) == 0 && strcmp(r.body, "OK") == 0);
+	CU_ASSERT(r.events == 1 && r.ev_hdr.req_id == 0 && r.ev_hdr.tx_id == 0 &&
+		  r.ev_hdr.len == 5 && memcmp(r.ev, "/w\0t\0", 5) == 0);
+	CU_ASSERT(raw_req(&r, XS_RESET_WATCHES, 3, 0, "", 1) == 0 && strcmp(r.body, "OK") == 0);
+	CU_ASSERT(wr(h0, 0, "/w", "x") && r.events == 1);
+	CU_ASSERT(ev_is(h0, "/w", "t") && ev_is(h0, "/w", "u"));
+	xs_conn_free(r.c);
+	end();
+}
+
+static void watch_special_privileged_only(void)
+{
+	struct xs_handle *h5;
+
+	begin();
+	dom_make(5, false);
+	dom_make(6, false);
+	h5 = open_as(5);
+	CU_ASSERT(xs_watch(h5, "@introduceDomain", "i") && ev_is(h5, "@introduceDomain", "i"));
+	CU_ASSERT(xs_watch(h0, "@introduceDomain", "i") && ev_is(h0, "@introduceDomain", "i"));
+	CU_ASSERT(xs_introduce_domain(h0, 6, 0x1234, 1));
+	CU_ASSERT(ev_is(h0, "@introduceDomain", "i") && ev_none(h5));
+	CU_ASSERT(strcmp(perms_get(h0, "@introduceDomain"), "n0") == 0);
+	CU_ASSERT(perms_set(h0, "@introduceDomain", "n0 r5") == 0);   /* now it may */
+	ev_drain(h0);
+	ev_drain(h5);
+	CU_ASSERT(xs_release_domain(h0, 6) && xs_introduce_domain(h0, 6, 0, 1));
+	CU_ASSERT(ev_is(h5, "@introduceDomain", "i"));
+	end();
+}
+
+static void watch_fileno_readiness_and_filter(void)
+{
+	struct xs_handle *hf;
+	int fd;
+
+	begin();
+	CU_ASSERT_FATAL(sim_thread_enter(0) == 0);
+	hf = xs_open(XS_UNWATCH_FILTER);
+	sim_thread_leave();
+	CU_ASSERT_FATAL(hf != NULL);
+	handles[handles_num++] = hf;
+	fd = xs_fileno(hf);
+	CU_ASSERT(fd >= 0 && !fd_readable(fd));
+	CU_ASSERT(xs_watch(hf, "/f", "t") && fd_readable(fd));
+	CU_ASSERT(wr(h0, 0, "/f/a", "1") && fd_readable(fd));
+	CU_ASSERT(ev_is(hf, "/f", "t") && fd_readable(fd));
+	CU_ASSERT(ev_is(hf, "/f/a", "t") && !fd_readable(fd));
+	CU_ASSERT(ev_none(hf) && !fd_readable(fd));
+	CU_ASSERT(wr(h0, 0, "/f/b", "1") && fd_readable(fd));
+	CU_ASSERT(xs_unwatch(hf, "/f", "t"));          /* filtered: the queued event goes */
+	CU_ASSERT(!fd_readable(fd) && ev_none(hf));
+	end();
+}
+
+struct blocked_reader {
+	struct xs_handle *h;
+	atomic_int got;
+	char path[64];
+};
+
+static void *blocked_reader_thread(void *p)
+{
+	struct blocked_reader *b = p;
+	unsigned num = 0;
+	char **v = xs_read_watch(b->h, &num);
+
+	if (v && num == 2)
+		snprintf(b->path, sizeof(b->path), "%s", v[XS_WATCH_PATH]);
+	free(v);
+	atomic_store(&b->got, 1);
+	return NULL;
+}
+
+static void watch_read_watch_blocks_until_event(void)
+{
+	struct blocked_reader b = {.got = 0};
+	pthread_t th;
+
+	begin();
+	b.h = open_as(0);
+	CU_ASSERT(xs_watch(b.h, "/rw", "t") && ev_is(b.h, "/rw", "t"));
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, blocked_reader_thread, &b) == 0);
+	usleep(20000);
+	CU_ASSERT(atomic_load(&b.got) == 0);
+	CU_ASSERT(wr(h0, 0, "/rw/now", "x"));
+	CU_ASSERT(wait_for(&b.got, 1));
+	pthread_join(th, NULL);
+	CU_ASSERT(strcmp(b.path, "/rw/now") == 0);
+	end();
+}
+
+/* A guest's own event loop (its domain thread) watches through xs_fileno. */
+struct loop_ctx {
+	struct xs_handle *h;
+	struct event *ev;
+	atomic_int ready, seen, done, bad;
+};
+
+static void loop_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop_ctx *lc = arg;
+	char **v;
+
+	(void)fd;
+	(void)what;
+	while ((v = xs_check_watch(lc->h))) {
+		atomic_fetch_add(&lc->seen, 1);
+		free(v);
+	}
+	if (errno != EAGAIN)
+		atomic_fetch_add(&lc->bad, 1);
+}
+
+static void loop_setup(void *arg)
+{
+	struct loop_ctx *lc = arg;
+
+	lc->h = xs_open(0);
+	if (!lc->h || !xs_watch(lc->h, "/loop", "t") ||
+	    !(lc->ev = event_new(sim_domain_event_base(), xs_fileno(lc->h), EV_READ | EV_PERSIST,
+				 loop_on_readable, lc)) ||
+	    event_add(lc->ev, NULL) != 0)
+		atomic_fetch_add(&lc->bad, 1);
+	atomic_store(&lc->ready, 1);
+}
+
+static void loop_teardown(void *arg)
+{
+	struct loop_ctx *lc = arg;
+
+	if (lc->ev)
+		event_free(lc->ev);
+	xs_close(lc->h);
+	atomic_store(&lc->done, 1);
+}
+
+static void watch_fileno_in_domain_event_loop(void)
+{
+	struct loop_ctx lc = {.ready = 0};
+	char path[32];
+
+	begin();
+	dom_make(5, false);
+	CU_ASSERT(xs_mkdir(h0, 0, "/loop") && perms_set(h0, "/loop", "r0") == 0);
+	CU_ASSERT_FATAL(sim_domain_post(5, loop_setup, &lc) == 0);
+	CU_ASSERT_FATAL(wait_for(&lc.ready, 1));
+	for (int i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "/loop/k%d", i);
+		CU_ASSERT(wr(h0, 0, path, "v"));
+	}
+	CU_ASSERT(wait_for(&lc.seen, 6));                       /* first event + 5 */
+	CU_ASSERT(sim_domain_post(5, loop_teardown, &lc) == 0);
+	CU_ASSERT(wait_for(&lc.done, 1));
+	CU_ASSERT(atomic_load(&lc.bad) == 0 && atomic_load(&lc.seen) == 6);
+	end();
+}
+
+/* In deterministic mode a blocked xs_read_watch passes the token on (through
+ * the scheduler) instead of hanging the run. */
+struct det_ctx {
+	struct xs_handle *h;
+	char path[64];
+	atomic_int done;
+};
+
+static int det_reader_open(void *arg)
+{
+	struct det_ctx *c = arg;
+
+	c->h = xs_open(0);
+	return c->h && xs_watch(c->h, "/det", "t") ? 0 : -1;
+}
+
+static void det_reader_run(void *arg)
+{
+	struct det_ctx *c = arg;
+	unsigned num;
+	char **first = xs_read_watch(c->h, &num), **v = xs_read_watch(c->h, &num);
+
+	if (first && v)
+		snprintf(c->path, sizeof(c->path), "%s", v[XS_WATCH_PATH]);
+	free(first);
+	free(v);
+	atomic_store(&c->done, 1);
+}
+
+static int det_reader_close(void *arg)
+{
+	xs_close(((struct det_ctx *)arg)->h);
+	return 0;
+}
+
+static void det_writer(void *arg)
+{
+	struct xs_handle *h = xs_open(0);
+
+	(void)arg;
+	if (h)
+		xs_write(h, XBT_NULL, "/det/x", "1", 1);
+	xs_close(h);
+}
+
+static bool det_done(void *arg)
+{
+	return atomic_load(&((struct det_ctx *)arg)->done) != 0;
+}
+
+static void watch_read_watch_in_det_mode(void)
+{
+	struct sim_sched_config det = {.mode = SIM_MODE_DET, .policy = SIM_POLICY_RANDOM, .seed = 7};
+	struct sim_sched_config free_mode = {.mode = SIM_MODE_FREE};
+	struct det_ctx c = {.done = 0};
+
+	handles_close();
+	sim_reset();
+	xs_store_reset();
+	CU_ASSERT_FATAL(sim_sched_configure(&det) == 0);
+	dom_make(0, true);
+	dom_make(5, true);
+	CU_ASSERT_FATAL(sim_domain_call(5, det_reader_open, &c) == 0);
+	CU_ASSERT(sim_domain_post(5, det_reader_run, &c) == 0);
+	CU_ASSERT(sim_domain_post(0, det_writer, NULL) == 0);
+	CU_ASSERT(sim_run(det_done, &c, sim_now_ns() + 10ull * 1000000000ull, 1000000) ==
+		  SIM_RUN_DONE);
+	CU_ASSERT(strcmp(c.path, "/det/x") == 0);
+	sim_domain_call(5, det_reader_close, &c);
+	sim_reset();
+	CU_ASSERT(sim_sched_configure(&free_mode) == 0);
+	end();
+}
+
+/* ==== xenstore_domains ==== */
+
+static void domain_introduce_and_release(void)
+{
+	char *path;
+
+	begin();
+	dom_make(6, false);
+	CU_ASSERT(xs_watch(h0, "@introduceDomain", "i") && ev_is(h0, "@introduceDomain", "i"));
+	CU_ASSERT(xs_watch(h0, "@releaseDomain", "r") && ev_is(h0, "@releaseDomain", "r"));
+	CU_ASSERT(!xs_is_domain_introduced(h0, 6) && xs_is_domain_introduced(h0, 0));
+	CU_ASSERT(!xs_introduce_domain(h0, 6, 0, 0) && errno == EINVAL);   /* event channel 0 */
+	CU_ASSERT(!xs_introduce_domain(h0, 42, 0, 1) && errno == EINVAL);  /* no such domain */
+	CU_ASSERT(xs_introduce_domain(h0, 6, 0, 1) && ev_is(h0, "@introduceDomain", "i"));
+	CU_ASSERT(xs_is_domain_introduced(h0, 6) && xs_is_domain_introduced(h0, DOMID_SELF));
+	CU_ASSERT(xs_introduce_domain(h0, 6, 0, 1) && ev_none(h0));       /* again: quiet */
+	CU_ASSERT(xs_resume_domain(h0, 6));
+	CU_ASSERT(xs_release_domain(h0, 6) && ev_is(h0, "@releaseDomain", "r"));
+	CU_ASSERT(!xs_is_domain_introduced(h0, 6));
+	CU_ASSERT(!xs_release_domain(h0, 6) && errno == ENOENT);
+	CU_ASSERT(!xs_release_domain(h0, 0) && errno == EINVAL);
+	CU_ASSERT(!xs_resume_domain(h0, 6) && errno == ENOENT);
+	path = xs_get_domain_path(h0, 6);
+	CU_ASSERT(path && strcmp(path, "/local/domain/6") == 0);
+	free(path);
+	end();
+}
+
+static void domain_death_drops_connections(void)
+{
+	struct xs_handle *h5;
+	int fd;
+
+	begin();
+	dom_make(5, false);
+	home(5);
+	h5 = open_as(5);
+	fd = xs_fileno(h5);
+	CU_ASSERT(xs_watch(h5, "data", "t") && ev_is(h5, "data", "t"));
+	CU_ASSERT(wr(h5, 0, "data", "mine") && ev_is(h5, "data", "t"));
+	CU_ASSERT(xs_transaction_start(h5) != XBT_NULL);
+	CU_ASSERT(xs_watch(h0, "@releaseDomain", "r") && ev_is(h0, "@releaseDomain", "r"));
+	CU_ASSERT(sim_domain_crash(5) == 0);
+	CU_ASSERT(ev_is(h0, "@releaseDomain", "r"));
+	CU_ASSERT(rd_err(h5, "data") == EIO);                   /* dropped */
+	CU_ASSERT(fd_readable(fd) && !xs_check_watch(h5) && errno == EIO);
+	CU_ASSERT(strcmp(perms_get(h0, "/local/domain/5"), "n0") == 0);   /* dom0's now */
+	CU_ASSERT(xs_store_nodes_owned(5) == 0);
+	end();
+}
+
+/* A new domain with a dead one's id gets none of its rights. */
+static void domain_reuse_does_not_inherit(void)
+{
+	struct xs_handle *h5;
+
+	begin();
+	dom_make(5, false);
+	CU_ASSERT(wr(h0, 0, "/shared", "s") && perms_set(h0, "/shared", "n0 b5") == 0);
+	CU_ASSERT(wr(h0, 0, "/owned", "o") && perms_set(h0, "/owned", "n5") == 0);
+	h5 = open_as(5);
+	CU_ASSERT(rd_is(h5, 0, "/shared", "s") == 0 && rd_is(h5, 0, "/owned", "o") == 0);
+	CU_ASSERT(sim_domain_destroy(5) == 0);
+	dom_make(5, false);
+	h5 = open_as(5);
+	CU_ASSERT(rd_err(h5, "/shared") == EACCES && rd_err(h5, "/owned") == EACCES);
+	CU_ASSERT(!wr(h5, 0, "/shared", "x") && errno == EACCES);
+	CU_ASSERT(strcmp(perms_get(h0, "/owned"), "n0") == 0);
+	end();
+}
+
+static void domain_set_target(void)
+{
+	struct xs_handle *h7;
+
+	begin();
+	dom_make(5, false);
+	dom_make(7, false);
+	CU_ASSERT(wr(h0, 0, "/g", "v") && perms_set(h0, "/g", "n5") == 0);
+	h7 = open_as(7);
+	CU_ASSERT(rd_err(h7, "/g") == EACCES);
+	CU_ASSERT(!xs_set_target(h0, 7, 5) && errno == ENOENT);     /* not introduced */
+	CU_ASSERT(xs_introduce_domain(h0, 5, 0, 1) && xs_introduce_domain(h0, 7, 0, 1));
+	CU_ASSERT(xs_set_target(h0, 7, 5));
+	CU_ASSERT(rd_is(h7, 0, "/g", "v") == 0 && wr(h7, 0, "/g", "dm"));
+	end();
+}
+
+static void domain_privileged_requests_refused(void)
+{
+	struct xs_handle *h5;
+	char *s;
+
+	begin();
+	dom_make(5, false);
+	dom_make(6, false);
+	h5 = open_as(5);
+	CU_ASSERT(!xs_introduce_domain(h5, 6, 0, 1) && errno == EACCES);
+	CU_ASSERT(!xs_release_domain(h5, 6) && errno == EACCES);
+	CU_ASSERT(!xs_is_domain_introduced(h5, 0) && errno == EACCES);
+	CU_ASSERT(!xs_set_target(h5, 5, 6) && errno == EACCES);
+	s = xs_control_command(h5, "check", NULL, 0);
+	CU_ASSERT(!s && errno == EACCES);
+	free(s);
+	s = xs_get_domain_path(h5, 6);                          /* anyone may */
+	CU_ASSERT(s && strcmp(s, "/local/domain/6") == 0);
+	free(s);
+	end();
+}
+
+/* ==== xenstore_api ==== */
+
+static void api_open_outside_domain_esrch(void)
+{
+	begin();
+	sim_thread_leave();
+	CU_ASSERT(xs_open(0) == NULL && errno == ESRCH);
+	CU_ASSERT(xs_daemon_open() == NULL && errno == ESRCH);
+	xs_close(NULL);
+	end();
+}
+
+static bool line_in(const char *name, char **list, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(list[i], name) == 0)
+			return true;
+	return false;
+}
+
+static unsigned lines_read(const char *cmd, char **out, unsigned max)
+{
+	char line[256];
+	unsigned n = 0;
+	FILE *p = popen(cmd, "r");
+
+	while (p && n < max && fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		out[n++] = strdup(line);
+	}
+	if (p)
+		pclose(p);
+	return n;
+}
+
+/* Every function Debian's libxenstore.so.4 exports is defined here. */
+static void api_exports_match_libxenstore(void)
+{
+	static char *lib[128], *mine[8192];
+	unsigned nl = lines_read("objdump -T $(find /usr/lib -name libxenstore.so.4 -print -quit) "
+				 "2>/dev/null | awk '$2 == \"g\" && $4 == \".text\" { print $NF }'",
+				 lib, 128);
+	char self[512], cmd[640];
+	ssize_t self_len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	unsigned nm, missing = 0;
+
+	CU_ASSERT_FATAL(self_len > 0);
+	self[self_len] = '\0';
+	snprintf(cmd, sizeof(cmd), "nm --defined-only '%s' | awk '$2 == \"T\" { print $3 }'", self);
+	nm = lines_read(cmd, mine, 8192);
+
+	CU_ASSERT(nl >= 30);
+	for (unsigned i = 0; i < nl; i++) {
+		if (!line_in(lib[i], mine, nm)) {
+			printf("\n  missing: %s", lib[i]);
+			missing++;
+		}
+		free(lib[i]);
+	}
+	for (unsigned i = 0; i < nm; i++)
+		free(mine[i]);
+	CU_ASSERT(missing == 0);
+}
+
+/* The pure helpers behave like the real library's (loaded aside). */
+static void api_helpers_match_real_library(void)
+{
+	static const char *pairs[][2] = {
+		{"/a", "/a"}, {"/a", "/a/b"}, {"/a", "/ab"}, {"/", "/a"}, {"/a/b", "/a"},
+		{"a", "a/b"}, {"", ""}, {"", "/x"}, {"/a/", "/a/b"},
+	};
+	static const char *perm_strings[][2] = {
+		{"r5\0", "1"}, {"b0\0n7\0", "2"}, {"x1\0", "1"}, {"r\0", "1"}, {"w0x10\0", "1"},
+		{"n-1\0", "1"}, {"r5z\0", "1"}, {"n65535\0", "1"},
+	};
+	void *lib = dlopen("libxenstore.so.4", RTLD_NOW | RTLD_LOCAL);
+	bool (*subpath)(const char *, const char *);
+	bool (*to_perms)(struct xs_permissions *, unsigned int, const char *);
+
+	if (!lib) {
+		printf("\n  skipped: %s", dlerror());
+		return;
+	}
+	*(void **)&subpath = dlsym(lib, "xs_path_is_subpath");
+	*(void **)&to_perms = dlsym(lib, "xs_strings_to_perms");
+	CU_ASSERT_FATAL(subpath && to_perms);
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		CU_ASSERT(subpath(pairs[i][0], pairs[i][1]) ==
+			  xs_path_is_subpath(pairs[i][0], pairs[i][1]));
+	for (size_t i = 0; i < sizeof(perm_strings) / sizeof(perm_strings[0]); i++) {
+		struct xs_permissions a[2] = {{0}}, b[2] = {{0}};
+		unsigned n = (unsigned)atoi(perm_strings[i][1]);
+		bool ra = to_perms(a, n, perm_strings[i][0]), rb = xs_strings_to_perms(b, n, perm_strings[i][0]);
+
+		CU_ASSERT(ra == rb && (!ra || memcmp(a, b, sizeof(a)) == 0));
+	}
+	dlclose(lib);
+}
+
+static void api_daemon_paths_match_real_library(void)
+{
+	void *lib = dlopen("libxenstore.so.4", RTLD_NOW | RTLD_LOCAL);
+	const char *(*sock)(void), *(*rundir)(void);
+	char real[256];
+
+	if (!lib) {
+		printf("\n  skipped: %s", dlerror());
+		return;
+	}
+	*(void **)&sock = dlsym(lib, "xs_daemon_socket");
+	*(void **)&rundir = dlsym(lib, "xs_daemon_rundir");
+	CU_ASSERT_FATAL(sock && rundir);
+	unsetenv("XENSTORED_PATH");
+	unsetenv("XENSTORED_RUNDIR");
+	CU_ASSERT(strcmp(rundir(), xs_daemon_rundir()) == 0);
+	snprintf(real, sizeof(real), "%s", sock());
+	CU_ASSERT(strcmp(real, xs_daemon_socket()) == 0);
+	setenv("XENSTORED_RUNDIR", "/tmp/rd", 1);
+	snprintf(real, sizeof(real), "%s", sock());
+	CU_ASSERT(strcmp(real, xs_daemon_socket()) == 0 && strcmp(real, "/tmp/rd/socket") == 0);
+	setenv("XENSTORED_PATH", "/tmp/xs.sock", 1);
+	CU_ASSERT(strcmp(sock(), xs_daemon_socket()) == 0 && strcmp(xs_daemon_socket_ro(), "/tmp/xs.sock") == 0);
+	unsetenv("XENSTORED_PATH");
+	unsetenv("XENSTORED_RUNDIR");
+	dlclose(lib);
+}
+
+/* The dispatcher on raw messages: replies echo type, req_id and tx_id;
+ * errors carry the errno's name. */
+static void api_raw_dispatcher_messages(void)
+{
+	char big[XENSTORE_PAYLOAD_MAX + 1] = "/raw";
+	struct raw r = {0}, r5 = {0};
+	unsigned replies;
+
+	begin();
+	dom_make(5, false);
+	r.c = xs_conn_new(0, raw_deliver, &r);
+	r5.c = xs_conn_new(5, raw_deliver, &r5);
+	CU_ASSERT(raw_req(&r, XS_READ, 42, 0, "/nope", 6) == 0 && r.hdr.req_id == 42 &&
+		  r.hdr.tx_id == 0 && raw_error_is(&r, "ENOENT"));
+	CU_ASSERT(raw_req(&r, XS_WRITE, 43, 0, "/raw\0hello", 10) == 0 &&
+		  r.hdr.type == XS_WRITE && r.hdr.len == 3 && memcmp(r.body, "OK", 3) == 0);
+	CU_ASSERT(raw_req(&r, XS_READ, 44, 0, "/raw", 5) == 0 && r.hdr.type == XS_READ &&
+		  r.hdr.len == 5 && memcmp(r.body, "hello", 5) == 0);
+	CU_ASSERT(raw_req(&r, XS_READ, 45, 0, "/raw\0x", 7) == 0 && raw_error_is(&r, "EINVAL"));
+	CU_ASSERT(raw_req(&r, XS_READ, 46, 0, "/raw", 4) == 0 && raw_error_is(&r, "EINVAL"));
+	CU_ASSERT(raw_req(&r, 20, 47, 0, "", 0) == 0 && raw_error_is(&r, "ENOSYS"));
+	CU_ASSERT(raw_req(&r, XS_WATCH_EVENT, 48, 0, "", 0) == 0 && raw_error_is(&r, "ENOSYS"));
+	CU_ASSERT(raw_req(&r, 0x7fff, 49, 0, "", 0) == 0 && raw_error_is(&r, "ENOSYS"));
+	replies = r.replies;
+	CU_ASSERT(raw_req(&r, XS_WRITE, 50, 0, big, sizeof(big)) == -EPROTO && r.replies == replies);
+	CU_ASSERT(raw_req(&r, XS_DIRECTORY_PART, 51, 0, "/\0" "0", 4) == 0 &&
+		  r.hdr.type == XS_DIRECTORY_PART);
+	CU_ASSERT(memcmp(r.body + strlen(r.body) + 1, "local\0tool\0raw\0", 16) == 0 &&
+		  r.hdr.len == strlen(r.body) + 1 + 16);
+	CU_ASSERT(raw_req(&r, XS_GET_PERMS, 52, 0, "/raw", 5) == 0 && r.hdr.len == 3 &&
+		  memcmp(r.body, "n0", 3) == 0);
+	CU_ASSERT(raw_req(&r, XS_IS_DOMAIN_INTRODUCED, 53, 0, "0", 2) == 0 &&
+		  memcmp(r.body, "T", 2) == 0);
+	CU_ASSERT(raw_req(&r5, XS_IS_DOMAIN_INTRODUCED, 54, 0, "0", 2) == 0 &&
+		  raw_error_is(&r5, "EACCES"));
+	CU_ASSERT(raw_req(&r, XS_GET_DOMAIN_PATH, 55, 0, "7", 2) == 0 &&
+		  strcmp(r.body, "/local/domain/7") == 0 && r.hdr.len == 16);
+	CU_ASSERT(raw_req(&r, XS_DIRECTORY, 56, 0, "/", 2) == 0 && r.hdr.len == 15);
+	CU_ASSERT(raw_req(&r5, XS_WRITE, 57, 0, "/x\0y", 4) == 0 && raw_error_is(&r5, "EACCES"));
+	xs_conn_free(r.c);
+	xs_conn_free(r5.c);
+	end();
+}
+
+static void api_directory_part_and_e2big(void)
+{
+	struct raw r = {0};
+	char path[64];
+
+	begin();
+	for (int i = 0; i < 250; i++) {
+		snprintf(path, sizeof(path), "/many/node-with-a-longish-name-%03d", i);
+		CU_ASSERT_FATAL(xs_mkdir(h0, 0, path));
+	}
+	r.c = xs_conn_new(0, raw_deliver, &r);
+	CU_ASSERT(raw_req(&r, XS_DIRECTORY, 1, 0, "/many", 6) == 0 && raw_error_is(&r, "E2BIG"));
+	CU_ASSERT(raw_req(&r, XS_DIRECTORY_PART, 2, 0, "/many\0" "100000", 13) == 0 &&
+		  r.hdr.len == strlen(r.body) + 2);           /* past the end: "<gen>\0\0" */
+	xs_conn_free(r.c);
+	end();
+}
+
+static void api_control_and_misc(void)
+{
+	char *s;
+
+	begin();
+	s = xs_control_command(h0, "check", NULL, 0);
+	CU_ASSERT(s && strcmp(s, "OK") == 0);
+	free(s);
+	s = xs_debug_command(h0, "help", NULL, 0);
+	CU_ASSERT(s && strstr(s, "quota") != NULL);
+	free(s);
+	s = xs_control_command(h0, "no-such-command", NULL, 0);
+	CU_ASSERT(!s && errno == EINVAL);
+	CU_ASSERT(!xs_restrict(h0, 5));
+	CU_ASSERT(xs_suspend_evtchn_port(3) == -1);
+	CU_ASSERT(wr(h0, 0, "/local/domain/3/device/suspend/event-channel", "17"));
+	CU_ASSERT_FATAL(sim_thread_enter(0) == 0);
+	CU_ASSERT(xs_suspend_evtchn_port(3) == 17);
+	sim_thread_leave();
+	end();
+}
+
+void test_register(void)
+{
+	static const struct test_case paths[] = {
+		TEST(path_relative_resolves_under_home), TEST(path_invalid_einval),
+		TEST(path_length_limits), TEST(path_rm_rules), TEST(path_write_creates_parents_empty),
+		TEST(path_directory_order_and_parts), TEST_END,
+	};
+	static const struct test_case perms[] = {
+		TEST(perms_matrix_other_domain), TEST(perms_dom0_owner_privileged),
+		TEST(perms_created_nodes_owned_and_inherited), TEST(perms_missing_enoent_or_eacces),
+		TEST(perms_set_perms_validation), TEST_END,
+	};
+	static const struct test_case quota[] = {
+		TEST(quota_nodes_at_limit_and_past), TEST(quota_nodes_in_transactions),
+		TEST(quota_watches), TEST(quota_transactions), TEST(quota_value_bytes),
+		TEST(quota_perms), TEST(quota_pending_events), TEST_END,
+	};
+	static const struct test_case tx[] = {
+		TEST(tx_snapshot_then_conflict), TEST(tx_commit_without_conflict),
+		TEST(tx_abort_discards), TEST(tx_events_released_at_commit),
+		TEST(tx_conflict_on_child_added_to_removed), TEST(tx_protocol_errors),
+		TEST(tx_concurrent_counter_serializable), TEST_END,
+	};
+	static const struct test_case watch[] = {
+		TEST(watch_first_event_and_changes_below), TEST(watch_ancestor_removal),
+		TEST(watch_relative_paths), TEST(watch_no_event_for_unreadable_nodes),
+		TEST(watch_errors_and_reset), TEST(watch_special_privileged_only),
+		TEST(watch_fileno_readiness_and_filter), TEST(watch_read_watch_blocks_until_event),
+		TEST(watch_fileno_in_domain_event_loop), TEST(watch_read_watch_in_det_mode), TEST_END,
+	};
+	static const struct test_case domains[] = {
+		TEST(domain_introduce_and_release), TEST(domain_death_drops_connections),
+		TEST(domain_reuse_does_not_inherit), TEST(domain_set_target),
+		TEST(domain_privileged_requests_refused), TEST_END,
+	};
+	static const struct test_case api[] = {
+		TEST(api_open_outside_domain_esrch), TEST(api_exports_match_libxenstore),
+		TEST(api_helpers_match_real_library), TEST(api_daemon_paths_match_real_library),
+		TEST(api_raw_dispatcher_messages), TEST(api_directory_part_and_e2big),
+		TEST(api_control_and_misc), TEST_END,
+	};
+
+	test_add_suite("xenstore_paths", NULL, suite_fini, paths);
+	test_add_suite("xenstore_perms", NULL, suite_fini, perms);
+	test_add_suite("xenstore_quota", NULL, suite_fini, quota);
+	test_add_suite("xenstore_tx", NULL, suite_fini, tx);
+	test_add_suite("xenstore_watch", NULL, suite_fini, watch);
+	test_add_suite("xenstore_domains", NULL, suite_fini, domains);
+	test_add_suite("xenstore_api", NULL, suite_fini, api);
+}
