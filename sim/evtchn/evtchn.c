@@ -37,19 +37,6 @@ SIM_FAULT_SITE(evtchn_fault_spurious, "evtchn.notify.spurious",
 /* "evtchn.notify.delay" is the scenario engine's: it holds a notify back and
  * replays it later; nothing in this module needs to know. */
 
-void evtchn_panic(const char *file, int line, const char *cond, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "xensim: %s:%d: evtchn invariant '%s' broken: %s\n", file, line,
-		cond, msg);
-	abort();
-}
-
 /* ---- domains ---- */
 
 struct evtchn_domain *evtchn_domain_locked(domid_t domid)

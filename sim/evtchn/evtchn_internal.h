@@ -23,14 +23,7 @@ _Static_assert(EVTCHN_PORTS_MAX <= (1u << 31), "ports fit xenevtchn_port_or_erro
 _Static_assert(NR_VIRQS <= 256, "a virq fits the port's uint8_t");
 
 /* Invariants are checked always, not only in debug builds. */
-#define EVTCHN_ASSERT(cond, ...)                                               \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			evtchn_panic(__FILE__, __LINE__, #cond, __VA_ARGS__);  \
-	} while (0)
-
-void evtchn_panic(const char *file, int line, const char *cond, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 4, 5)));
+#define EVTCHN_ASSERT(cond, ...) SIM_ASSERT_IN("evtchn", cond, __VA_ARGS__)
 
 struct evtchn_core;
 

@@ -18,17 +18,7 @@
 #include "sim/gnttab/gnttab.h"
 #include "sim/hypervisor/hypervisor.h"
 
-/* Invariants hold always, not only in debug builds. */
-#define GNTTAB_ASSERT(cond, ...)                                               \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "xensim: gnttab: %s:%d: invariant '%s' broken: ", \
-				__FILE__, __LINE__, #cond);                    \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			abort();                                               \
-		}                                                              \
-	} while (0)
+#define GNTTAB_ASSERT(cond, ...) SIM_ASSERT_IN("gnttab", cond, __VA_ARGS__)
 
 #define GNTTAB_PAGE_SIZE SIM_PAGE_SIZE
 #define GNTTAB_REFS_USABLE (GNTTAB_GRANTS_MAX - GNTTAB_RESERVED_REFS)

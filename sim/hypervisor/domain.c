@@ -72,6 +72,20 @@ static __thread struct sim_domain *tls_domain_thread;   /* set on a domain's own
 
 atomic_bool sim_sched_active;
 
+void sim_panic(const char *module, const char *file, int line, const char *cond,
+	       const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "xensim: %s:%d: %s invariant '%s' broken: %s\n", file, line, module, cond,
+		msg);
+	abort();
+}
+
 void sim_log(const char *fmt, ...)
 {
 	char line[1024];

@@ -26,40 +26,16 @@ void sim_fault_site_register(struct sim_fault_site *site)
 	pthread_mutex_unlock(&site_lock);
 }
 
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-/* xoshiro256**; caller holds site_lock. */
+/* Caller holds site_lock. */
 static uint64_t rng_next_locked(void)
 {
-	uint64_t *s = rng_state;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
+	return hv_rng_next(rng_state);
 }
 
 void sim_rng_seed(uint64_t seed)
 {
 	pthread_mutex_lock(&site_lock);
-	for (int i = 0; i < 4; i++)
-		rng_state[i] = splitmix64(&seed);
+	hv_rng_seed(rng_state, seed);
 	pthread_mutex_unlock(&site_lock);
 }
 

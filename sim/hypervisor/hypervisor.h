@@ -280,6 +280,20 @@ static inline void sim_sched_point(const char *site)
 		sim_sched_point_slow(site);
 }
 
+/* ---- invariants ---- */
+
+/* Invariants of the sim hold always, not only in debug builds: a broken one
+ * prints "xensim: FILE:LINE: MODULE invariant 'COND' broken: MESSAGE" and
+ * aborts. (A hostile guest is never an invariant: it is an error, returned.) */
+void sim_panic(const char *module, const char *file, int line, const char *cond,
+	       const char *fmt, ...) __attribute__((noreturn, format(printf, 5, 6)));
+#define SIM_ASSERT_IN(module, cond, ...)                                       \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			sim_panic(module, __FILE__, __LINE__, #cond, __VA_ARGS__); \
+	} while (0)
+#define SIM_ASSERT(cond, ...) SIM_ASSERT_IN("hypervisor", cond, __VA_ARGS__)
+
 /* ---- logging ---- */
 
 /* One line to stderr, prefixed "xensim: ". */

@@ -7,17 +7,40 @@
 
 #include "sim/hypervisor/hypervisor.h"
 
-/* Invariants hold always, not only in debug builds. */
-#define SIM_ASSERT(cond, ...)                                                  \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "xensim: %s:%d: invariant '%s' broken: ", \
-				__FILE__, __LINE__, #cond);                    \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			abort();                                               \
-		}                                                              \
-	} while (0)
+/* The one PRNG of the sim (xoshiro256**, seeded by splitmix64); the fault
+ * sites and the scheduler each keep a state. */
+static inline uint64_t hv_splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static inline void hv_rng_seed(uint64_t s[4], uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		s[i] = hv_splitmix64(&seed);
+}
+
+static inline uint64_t hv_rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static inline uint64_t hv_rng_next(uint64_t s[4])
+{
+	uint64_t result = hv_rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = hv_rotl(s[3], 45);
+	return result;
+}
 
 /* Memory of one domain: a memfd of `frames` pages, the hypervisor's view of it,
  * and a free-frame stack. Referenced by its domain and by every mapped page, so

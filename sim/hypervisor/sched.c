@@ -78,17 +78,7 @@ static void sched_init_once(void)
 
 static uint64_t sched_rng(void)
 {
-	uint64_t *s = S.rng;
-	uint64_t r = ((s[1] * 5) << 7 | (s[1] * 5) >> 57) * 9;
-	uint64_t t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = s[3] << 45 | s[3] >> 19;
-	return r;
+	return hv_rng_next(S.rng);
 }
 
 static void trace_mix_bytes(const void *p, size_t n)
@@ -148,12 +138,7 @@ int sim_sched_configure(const struct sim_sched_config *cfg)
 	S.mode = cfg->mode;
 	S.policy = cfg->policy;
 	S.pct_depth = cfg->pct_depth;
-	for (int i = 0; i < 4; i++) {
-		uint64_t z = (seed += 0x9E3779B97F4A7C15ull);
-		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-		z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-		S.rng[i] = z ^ (z >> 31);
-	}
+	hv_rng_seed(S.rng, seed);
 	uint64_t k = cfg->pct_steps ? cfg->pct_steps : 20000;
 	for (unsigned i = 0; i + 1 < S.pct_depth; i++)
 		S.pct_change[i] = 1 + sched_rng() % k;

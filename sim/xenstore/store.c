@@ -33,18 +33,6 @@ static const struct {
 	{"/tool", NULL, 0},
 };
 
-void xs_panic(const char *file, int line, const char *cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "xensim: %s:%d: xenstore invariant '%s' broken: ", file, line, cond);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
-
 /* ---- hash table ---- */
 
 uint32_t xs_hash(const char *key)

@@ -33,16 +33,7 @@
 #include "sim/xenstore/xs_server.h"
 #include "sim/xenstore/xs_store.h"
 
-#define XSW_ASSERT(cond, ...)                                                  \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "xensim: xs_server: %s:%d: assertion '%s' failed: ", \
-				__FILE__, __LINE__, #cond);                    \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			abort();                                               \
-		}                                                              \
-	} while (0)
+#define XSW_ASSERT(cond, ...) SIM_ASSERT_IN("xs_server", cond, __VA_ARGS__)
 
 #define XSW_HDR_BYTES sizeof(struct xsd_sockmsg)
 #define XSW_ACCEPT_RETRY_MS 100

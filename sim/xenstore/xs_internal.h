@@ -37,13 +37,7 @@ _Static_assert(XENSTORE_ABS_PATH_MAX < XENSTORE_PAYLOAD_MAX, "a path fits in a m
 _Static_assert(XS_DOMID_SLOTS <= DOMID_FIRST_RESERVED, "registry slots are real domids");
 
 /* Invariants are checked always, not only in debug builds. */
-#define XS_ASSERT(cond, ...)                                                   \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			xs_panic(__FILE__, __LINE__, #cond, __VA_ARGS__);      \
-	} while (0)
-void xs_panic(const char *file, int line, const char *cond, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 4, 5)));
+#define XS_ASSERT(cond, ...) SIM_ASSERT_IN("xenstore", cond, __VA_ARGS__)
 
 /* ---- a small chained hash table keyed by strings (paths) ---- */
 struct xs_hentry {
