@@ -19,45 +19,14 @@
 #include "sim/evtchn/evtchn.h"
 #include "sim/evtchn/evtchn_internal.h"   /* only to break state on purpose */
 #include "sim/hypervisor/hypervisor.h"
+#include "tests/sim_fixture.h"
 #include "tests/test.h"
 
 #define WAIT_MS_MAX 60000   /* bound on every wait for another thread */
 
-/* A call that must fail like the real library: -1 (or NULL) and errno. */
-#define EXPECT_FAIL(call, err)                                                 \
-	do {                                                                   \
-		errno = 0;                                                     \
-		CU_ASSERT_EQUAL((call), -1);                                   \
-		CU_ASSERT_EQUAL(errno, (err));                                 \
-	} while (0)
-#define EXPECT_NULL(call, err)                                                 \
-	do {                                                                   \
-		errno = 0;                                                     \
-		CU_ASSERT_PTR_NULL(call);                                      \
-		CU_ASSERT_EQUAL(errno, (err));                                 \
-	} while (0)
 
 /* ---- helpers ---- */
 
-static int make_domain(const char *name, int domid, bool priv)
-{
-	struct sim_domain_config cfg = {.name = name, .domid = domid, .privileged = priv};
-	return sim_domain_create(&cfg);
-}
-
-/* dom0 (privileged), dom1 and dom2 (guests). */
-static void doms_up(void)
-{
-	sim_reset();
-	CU_ASSERT_EQUAL_FATAL(make_domain("dom0", 0, true), 0);
-	CU_ASSERT_EQUAL_FATAL(make_domain("guest1", 1, false), 1);
-	CU_ASSERT_EQUAL_FATAL(make_domain("guest2", 2, false), 2);
-}
-
-static void as(domid_t domid)
-{
-	CU_ASSERT_EQUAL_FATAL(sim_thread_enter(domid), 0);
-}
 
 static xenevtchn_handle *open_as(domid_t domid)
 {
@@ -827,7 +796,7 @@ static void sim_domain_crash_closes_ports_domid_reused(void)
 	CU_ASSERT_EQUAL(evtchn_ports_in_use(1), 0);
 	CU_ASSERT_EQUAL(evtchn_port_status(0, p0, &rd, NULL), EVTCHNSTAT_unbound);
 	CU_ASSERT_EQUAL(rd, 1);
-	CU_ASSERT_EQUAL(make_domain("guest1-again", 1, false), 1);
+	CU_ASSERT_EQUAL(sim_domain_create(&(struct sim_domain_config){.name = "guest1-again", .domid = 1}), 1);
 	as(1);
 	/* the old handle stays dead for the new incarnation */
 	EXPECT_FAIL(xenevtchn_bind_unbound_port(h1, 0), ESRCH);

@@ -18,24 +18,12 @@
 
 #include "sim/gnttab/gnttab.h"
 #include "sim/hypervisor/hypervisor.h"
+#include "tests/sim_fixture.h"
 #include "tests/test.h"
 
 #define PAGE SIM_PAGE_SIZE
 #define NOTIFY_NONE ((uint32_t)-1)
 
-/* A call that must fail like the real library: -1 (or NULL) and errno. */
-#define EXPECT_FAIL(call, err)                                                 \
-	do {                                                                   \
-		errno = 0;                                                     \
-		CU_ASSERT_EQUAL((call), -1);                                   \
-		CU_ASSERT_EQUAL(errno, (err));                                 \
-	} while (0)
-#define EXPECT_NULL(call, err)                                                 \
-	do {                                                                   \
-		errno = 0;                                                     \
-		CU_ASSERT_PTR_NULL(call);                                      \
-		CU_ASSERT_EQUAL(errno, (err));                                 \
-	} while (0)
 
 /* ---- helpers ---- */
 
@@ -46,19 +34,6 @@ static int make_domain(const char *name, int domid, size_t mem_bytes)
 	return sim_domain_create(&cfg);
 }
 
-/* dom0 (privileged), dom1 and dom2 (guests). */
-static void doms_up(void)
-{
-	sim_reset();
-	CU_ASSERT_EQUAL_FATAL(make_domain("dom0", 0, 0), 0);
-	CU_ASSERT_EQUAL_FATAL(make_domain("guest1", 1, 0), 1);
-	CU_ASSERT_EQUAL_FATAL(make_domain("guest2", 2, 0), 2);
-}
-
-static void as(domid_t domid)
-{
-	CU_ASSERT_EQUAL_FATAL(sim_thread_enter(domid), 0);
-}
 
 static struct gnttab_stats stats_of(domid_t domid)
 {
