@@ -10,36 +10,11 @@
 # (nothing is installed). test-xenstore needs only libxenstore.so.4, which
 # xenstore-utils brings.
 set -u
-BUILD=${BUILD:-build}
-XENSIM=${XENSIM:-$BUILD/xensim}
+name=check-test-xenstore
+. "$(dirname "$0")/lib/xenstored.sh"
 CACHE=${XENSIM_DEB_CACHE:-build/deb-cache}
 PKG=xen-utils-4.17
 REL=usr/lib/xen-4.17/bin/test-xenstore
-name=check-test-xenstore
-tests=0 failed=0
-tmp=$(mktemp -d /tmp/xensim-testxs-XXXXXX)
-sock=$tmp/socket
-server_pid=
-
-finish() {
-	[ "$tests" -lt "$failed" ] && tests=$failed   # stopped early on a prerequisite
-	echo "RESULT $name tests=$tests failed=$failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
-
-cleanup() {
-	[ -n "$server_pid" ] && kill -KILL "$server_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() { # what, details...
-	failed=$((failed + 1))
-	echo "FAIL: $1"
-	shift
-	for d in "$@"; do printf '    %s\n' "$d"; done
-}
 
 # Unpack the package into $CACHE/$PKG once; concurrent runs wait on a lock and
 # a half-done unpack never becomes visible (it is renamed into place).
@@ -73,19 +48,6 @@ fetch_test_xenstore() {
 	return 0
 }
 
-start_server() {
-	"$XENSIM" xenstored --socket "$sock" --quiet 2>"$tmp/server.log" &
-	server_pid=$!
-	for _ in $(seq 1 100); do
-		[ -S "$sock" ] && XENSTORED_PATH=$sock xenstore-exists / 2>/dev/null && return 0
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "xensim xenstored did not come up on $sock:"
-	sed 's/^/    /' "$tmp/server.log"
-	return 1
-}
-
 # run WHAT ARGS...: test-xenstore must exit 0 and report no failure.
 run() {
 	local what=$1 out rc
@@ -117,7 +79,7 @@ if [ "${#names[@]}" -lt 10 ]; then
 	fail "test-xenstore --list-tests listed ${#names[@]} tests" "$("$TX" --list-tests 2>&1)"
 	finish
 fi
-if ! start_server; then
+if ! start_server "$sock" "$tmp/server.log" --quiet; then
 	fail "server start"
 	finish
 fi

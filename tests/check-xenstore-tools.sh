@@ -4,33 +4,8 @@
 # and compares its exit code, stdout and stderr with what the real clients
 # print against a real xenstored. Ends with "RESULT check-xenstore-tools ...".
 set -u
-BUILD=${BUILD:-build}
-XENSIM=${XENSIM:-$BUILD/xensim}
 name=check-xenstore-tools
-tests=0 failed=0
-tmp=$(mktemp -d /tmp/xensim-xstools-XXXXXX)
-sock=$tmp/socket
-server_pid=
-
-finish() {
-	[ "$tests" -lt "$failed" ] && tests=$failed   # stopped early on a prerequisite
-	echo "RESULT $name tests=$tests failed=$failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
-
-cleanup() {
-	[ -n "$server_pid" ] && kill -KILL "$server_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() { # what, details...
-	failed=$((failed + 1))
-	echo "FAIL: $1"
-	shift
-	for d in "$@"; do printf '    %s\n' "$d"; done
-}
+. "$(dirname "$0")/lib/xenstored.sh"
 
 # check NAME RC STDOUT STDERR -- COMMAND...: exact exit code, stdout, stderr.
 check() {
@@ -47,20 +22,6 @@ check() {
 	else
 		echo "ok: $what"
 	fi
-}
-
-# Start the sim's xenstored and wait until a client gets an answer.
-start_server() { # socket path, log file
-	"$XENSIM" xenstored --socket "$1" 2>"$2" &
-	server_pid=$!
-	for _ in $(seq 1 100); do
-		XENSTORED_PATH=$1 xenstore-exists / 2>/dev/null && return 0
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "xensim xenstored did not come up on $1:"
-	sed 's/^/    /' "$2"
-	return 1
 }
 
 # Stop it with a signal: exit code 0 and the socket file removed.
