@@ -1,0 +1,248 @@
+/*
+ * blkback: taking requests off a queue's ring and serving them.
+ *
+ * The loop reads req_prod once, refuses a producer index that runs past the
+ * responses (a frontend cannot have more than a ring of requests out), copies
+ * each request once and serves the copy, and stops after a batch to let other
+ * vbds run. Data moves between the frontend's pages and one bounce buffer:
+ * through persistent mappings when both ends agreed on it, otherwise by grant
+ * copy, one batched call per request. Any grant failure answers that request
+ * BLKIF_RSP_ERROR; nothing a frontend puts in a request can do more.
+ * Store I/O is synchronous, so requests complete in ring order and a flush
+ * covers every write answered before it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <sys/mman.h>
+
+#include <event2/event.h>
+
+#include "drivers/blk/blkback_internal.h"
+
+#define BLKBACK_PGRANT_FAILED ((void *)-1)
+
+static struct blkback_stats *blkback_io_stats(struct blkback_queue *q)
+{
+	return &q->q_vbd->vbd_bb->bb_stats;
+}
+
+/* A persistently mapped grant: found, newly mapped, NULL when the table is
+ * full (the caller copies instead), or BLKBACK_PGRANT_FAILED. */
+static void *blkback_pgrant(struct blkback_queue *q, grant_ref_t ref)
+{
+	struct blkback_vbd *vbd = q->q_vbd;
+	unsigned mask = vbd->vbd_pgrants_slots - 1;
+	unsigned i = (ref * 2654435761u) & mask;
+
+	while (vbd->vbd_pgrants[i].pg_addr && vbd->vbd_pgrants[i].pg_ref != ref)
+		i = (i + 1) & mask;
+	if (vbd->vbd_pgrants[i].pg_addr)
+		return vbd->vbd_pgrants[i].pg_addr;
+	if (vbd->vbd_pgrants_used >= vbd->vbd_pgrants_max)
+		return NULL;
+	/* Writable even for writes: the same grant serves later reads
+	 * (io/blkif.h, feature-persistent note 8). */
+	void *addr = xengnttab_map_grant_ref(vbd->vbd_gt, vbd->vbd_fe_domid, ref, PROT_READ | PROT_WRITE);
+	if (!addr) {
+		blkback_io_stats(q)->grant_errors++;
+		blkback_vbd_log(vbd, "queue %u: mapping grant ref %" PRIu32 " failed: %s", q->q_index, ref,
+				strerror(errno));
+		return BLKBACK_PGRANT_FAILED;
+	}
+	vbd->vbd_pgrants[i] = (struct blkback_pgrant){.pg_ref = ref, .pg_addr = addr};
+	vbd->vbd_pgrants_used++;
+	blkback_io_stats(q)->persistent_maps++;
+	return addr;
+}
+
+/* Move a request's data between the frontend's pages and q_buf. */
+static int blkback_move(struct blkback_queue *q, const struct blkif_request_segment *segs,
+			unsigned nr_segs, bool to_pages)
+{
+	struct blkback_vbd *vbd = q->q_vbd;
+	unsigned nc = 0;
+	size_t pos = 0;
+
+	for (unsigned i = 0; i < nr_segs; i++) {
+		uint16_t off = (uint16_t)(segs[i].first_sect << BLKBACK_SECTOR_SHIFT);
+		uint16_t len = (uint16_t)((segs[i].last_sect - segs[i].first_sect + 1) << BLKBACK_SECTOR_SHIFT);
+		uint8_t *page = vbd->vbd_persistent ? blkback_pgrant(q, segs[i].gref) : NULL;
+		if (page == BLKBACK_PGRANT_FAILED)
+			return BLKIF_RSP_ERROR;
+		if (page && to_pages)
+			memcpy(page + off, q->q_buf + pos, len);
+		else if (page)
+			memcpy(q->q_buf + pos, page + off, len);
+		else if (to_pages)
+			q->q_copy[nc++] = (xengnttab_grant_copy_segment_t){
+				.source.virt = q->q_buf + pos,
+				.dest.foreign = {.ref = segs[i].gref, .offset = off, .domid = (uint16_t)vbd->vbd_fe_domid},
+				.len = len, .flags = GNTCOPY_dest_gref};
+		else
+			q->q_copy[nc++] = (xengnttab_grant_copy_segment_t){
+				.source.foreign = {.ref = segs[i].gref, .offset = off, .domid = (uint16_t)vbd->vbd_fe_domid},
+				.dest.virt = q->q_buf + pos,
+				.len = len, .flags = GNTCOPY_source_gref};
+		pos += len;
+	}
+	if (nc == 0)
+		return BLKIF_RSP_OKAY;
+	int rc = xengnttab_grant_copy(vbd->vbd_gt, nc, q->q_copy);
+	for (unsigned i = 0; i < nc; i++)
+		if (rc < 0 || q->q_copy[i].status != GNTST_okay) {
+			blkback_io_stats(q)->grant_errors++;
+			grant_ref_t ref = to_pages ? q->q_copy[i].dest.foreign.ref : q->q_copy[i].source.foreign.ref;
+			blkback_vbd_log(vbd, "queue %u: grant copy of ref %" PRIu32 " failed: status %d",
+					q->q_index, ref, rc < 0 ? GNTST_general_error : q->q_copy[i].status);
+			return BLKIF_RSP_ERROR;
+		}
+	return BLKIF_RSP_OKAY;
+}
+
+/* The segment lists of an indirect request, copied once into q_segs. */
+static int blkback_fetch_indirect(struct blkback_queue *q, const struct blkback_req *r)
+{
+	struct blkback_vbd *vbd = q->q_vbd;
+	unsigned left = r->nr_segs;
+
+	for (unsigned i = 0; i < r->nr_indirect_pages; i++) {
+		unsigned n = left < BLKBACK_SEGS_PER_INDIRECT_PAGE ? left : BLKBACK_SEGS_PER_INDIRECT_PAGE;
+		q->q_copy[i] = (xengnttab_grant_copy_segment_t){
+			.source.foreign = {.ref = r->indirect_grefs[i], .offset = 0, .domid = (uint16_t)vbd->vbd_fe_domid},
+			.dest.virt = (uint8_t *)q->q_segs + (size_t)i * BLKBACK_PAGE_SIZE,
+			.len = (uint16_t)(n * sizeof(struct blkif_request_segment)),
+			.flags = GNTCOPY_source_gref};
+		left -= n;
+	}
+	int rc = xengnttab_grant_copy(vbd->vbd_gt, r->nr_indirect_pages, q->q_copy);
+	for (unsigned i = 0; i < r->nr_indirect_pages; i++)
+		if (rc < 0 || q->q_copy[i].status != GNTST_okay) {
+			blkback_io_stats(q)->grant_errors++;
+			blkback_vbd_log(vbd, "queue %u: copying indirect page ref %" PRIu32 " failed: status %d",
+					q->q_index, r->indirect_grefs[i], rc < 0 ? GNTST_general_error : q->q_copy[i].status);
+			return BLKIF_RSP_ERROR;
+		}
+	return BLKIF_RSP_OKAY;
+}
+
+static int blkback_store_status(int rc)
+{
+	return rc == 0 ? BLKIF_RSP_OKAY : rc == -EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR;
+}
+
+/* Reads, writes, and flush/barrier with or without data. A flush orders
+ * before its data (preflush); a barrier also flushes after (FUA). */
+static int blkback_do_rw(struct blkback_queue *q, const struct blkback_req *r,
+			 const struct blkif_request_segment *segs)
+{
+	struct blk_store *store = q->q_vbd->vbd_store;
+	uint64_t off = r->sector << BLKBACK_SECTOR_SHIFT, bytes = r->nr_sectors << BLKBACK_SECTOR_SHIFT;
+	bool flushing = r->op == BLKIF_OP_FLUSH_DISKCACHE || r->op == BLKIF_OP_WRITE_BARRIER;
+	int st = BLKIF_RSP_OKAY;
+
+	if (flushing)
+		st = blkback_store_status(blk_store_flush(store));
+	if (st == BLKIF_RSP_OKAY && r->nr_segs && r->op == BLKIF_OP_READ) {
+		st = blkback_store_status(blk_store_read(store, off, q->q_buf, bytes));
+		if (st == BLKIF_RSP_OKAY)
+			st = blkback_move(q, segs, r->nr_segs, true);
+		if (st == BLKIF_RSP_OKAY)
+			blkback_io_stats(q)->bytes_read += bytes;
+	} else if (st == BLKIF_RSP_OKAY && r->nr_segs) {
+		st = blkback_move(q, segs, r->nr_segs, false);
+		if (st == BLKIF_RSP_OKAY)
+			st = blkback_store_status(blk_store_write(store, off, q->q_buf, bytes));
+		if (st == BLKIF_RSP_OKAY)
+			blkback_io_stats(q)->bytes_written += bytes;
+	}
+	if (st == BLKIF_RSP_OKAY && r->op == BLKIF_OP_WRITE_BARRIER)
+		st = blkback_store_status(blk_store_flush(store));
+	return st;
+}
+
+/* Zeroed first: no padding byte of ours reaches the frontend (XSA-216). */
+static void blkback_respond(struct blkback_queue *q, uint64_t id, uint8_t op, int16_t status)
+{
+	blkif_response_t rsp;
+
+	memset(&rsp, 0, sizeof(rsp));
+	rsp.id = id;
+	rsp.operation = op;
+	rsp.status = status;
+	memcpy(RING_GET_RESPONSE(&q->q_ring, q->q_ring.rsp_prod_pvt), &rsp, sizeof(rsp));
+	q->q_ring.rsp_prod_pvt++;
+}
+
+static void blkback_serve(struct blkback_queue *q, const blkif_request_t *req)
+{
+	struct blkback_vbd *vbd = q->q_vbd;
+	struct blkback_stats *stats = blkback_io_stats(q);
+	struct blkback_req r;
+	const char *why = NULL;
+	int st = blkback_req_check(&vbd->vbd_limits, req, &r, &why);
+
+	stats->requests++;
+	if (st == BLKIF_RSP_OKAY && r.op == BLKIF_OP_DISCARD) {
+		st = blkback_store_status(blk_store_discard(vbd->vbd_store, r.sector << BLKBACK_SECTOR_SHIFT,
+							    r.nr_sectors << BLKBACK_SECTOR_SHIFT));
+	} else if (st == BLKIF_RSP_OKAY) {
+		const struct blkif_request_segment *segs = r.indirect ? q->q_segs : r.direct;
+		if (r.indirect)
+			st = blkback_fetch_indirect(q, &r);
+		if (st == BLKIF_RSP_OKAY)
+			st = blkback_segs_check(&vbd->vbd_limits, &r, segs, &why);
+		if (st == BLKIF_RSP_OKAY)
+			st = blkback_do_rw(q, &r, segs);
+	}
+	if (why) {
+		stats->invalid += st == BLKIF_RSP_ERROR;
+		blkback_vbd_log(vbd, "queue %u: request id %#" PRIx64 " op %u sector %" PRIu64 " refused: %s",
+				q->q_index, r.id, req->operation, r.sector, why);
+	}
+	stats->rsp_error += st == BLKIF_RSP_ERROR;
+	stats->rsp_eopnotsupp += st == BLKIF_RSP_EOPNOTSUPP;
+	blkback_respond(q, r.id, r.rsp_op, (int16_t)st);
+}
+
+static void blkback_push(struct blkback_queue *q)
+{
+	int notify;
+
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->q_ring, notify);
+	if (notify)
+		xenbus_evtchn_notify(q->q_evtchn);   /* a closed peer end is the peer's problem */
+}
+
+/* One batch; true if it found requests (for the event storm limit). */
+bool blkback_queue_work(struct blkback_queue *q)
+{
+	blkif_back_ring_t *ring = &q->q_ring;
+	unsigned done = 0;
+	int more = 0;
+
+	if (q->q_dead)
+		return false;
+	RING_IDX rp = ring->sring->req_prod;
+	xen_rmb();   /* requests are read after the index that publishes them */
+	if (RING_REQUEST_PROD_OVERFLOW(ring, rp)) {
+		blkback_vbd_fatal(q->q_vbd, "queue %u: req_prod %u is %u requests past rsp_prod %u (ring of %u)",
+				  q->q_index, rp, rp - ring->rsp_prod_pvt, ring->rsp_prod_pvt, RING_SIZE(ring));
+		return true;
+	}
+	while (ring->req_cons != rp && done < BLKBACK_REQS_PER_BATCH && !q->q_dead &&
+	       !RING_REQUEST_CONS_OVERFLOW(ring, ring->req_cons)) {
+		blkif_request_t req;
+		RING_COPY_REQUEST(ring, ring->req_cons, &req);
+		ring->req_cons++;
+		blkback_serve(q, &req);
+		done++;
+	}
+	blkback_push(q);
+	if (done == BLKBACK_REQS_PER_BATCH)
+		more = 1;
+	else if (!q->q_dead)
+		RING_FINAL_CHECK_FOR_REQUESTS(ring, more);
+	if (more && !q->q_dead)
+		event_active(q->q_work_ev, EV_TIMEOUT, 0);
+	return done > 0;
+}

@@ -1,0 +1,716 @@
+/*
+ * CUnit suites for drivers/xenbus: state and key helpers (strict parsing at
+ * and past each bound), transactions, the toolstack role (nodes, permissions,
+ * cleanup), the frontend's backend lookup, the watch dispatcher and backend
+ * discovery on a domain's loop, the event channel's storm limit, and the
+ * asynchronous device destroy.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <xenevtchn.h>
+#include <xenstore.h>
+
+#include "drivers/xenbus/xenbus.h"
+#include "sim/evtchn/evtchn.h"
+#include "sim/hypervisor/hypervisor.h"
+#include "sim/xenstore/xs_store.h"
+#include "tests/test.h"
+
+#define XT_WAIT_MS 30000u
+
+static struct xs_handle *xt_xs;   /* the test thread acts as dom0 */
+static unsigned xt_nodes_base;
+
+static pthread_mutex_t xt_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t xt_cond = PTHREAD_COND_INITIALIZER;
+static unsigned xt_bits;
+
+static void xt_raise(unsigned bits)
+{
+	pthread_mutex_lock(&xt_lock);
+	xt_bits |= bits;
+	pthread_cond_broadcast(&xt_cond);
+	pthread_mutex_unlock(&xt_lock);
+}
+
+static bool xt_wait(unsigned bits)
+{
+	struct timespec dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += XT_WAIT_MS / 1000;
+	pthread_mutex_lock(&xt_lock);
+	while ((xt_bits & bits) != bits)
+		if (pthread_cond_timedwait(&xt_cond, &xt_lock, &dl) == ETIMEDOUT)
+			break;
+	bool ok = (xt_bits & bits) == bits;
+	xt_bits &= ~bits;
+	pthread_mutex_unlock(&xt_lock);
+	return ok;
+}
+
+static int xt_up(void)
+{
+	sim_reset();
+	xs_store_reset();
+	xt_bits = 0;
+	if (sim_domain_create(&(struct sim_domain_config){.name = "dom0", .domid = 0, .privileged = true}) != 0 ||
+	    sim_domain_create(&(struct sim_domain_config){.name = "guest", .domid = 3}) != 3 ||
+	    sim_thread_enter(0) != 0 || !(xt_xs = xs_open(0)))
+		return 1;
+	/* The domains' homes, as a toolstack makes them at domain creation. */
+	for (unsigned d = 0; d <= 3; d += 3) {
+		char path[32];
+		struct xs_permissions p = {.id = d, .perms = XS_PERM_NONE};
+		snprintf(path, sizeof(path), "/local/domain/%u", d);
+		if (!xs_mkdir(xt_xs, XBT_NULL, path) || !xs_set_permissions(xt_xs, XBT_NULL, path, &p, 1))
+			return 1;
+	}
+	xt_nodes_base = xs_store_nodes_total();
+	return 0;
+}
+
+static int xt_down(void)
+{
+	xs_close(xt_xs);
+	xt_xs = NULL;
+	sim_thread_leave();
+	sim_reset();
+	return 0;
+}
+
+static void xt_put(const char *path, const char *val)
+{
+	CU_ASSERT_FATAL(xs_write(xt_xs, XBT_NULL, path, val, (unsigned)strlen(val)));
+}
+
+static bool xt_exists(const char *path)
+{
+	unsigned len;
+	char *v = xs_read(xt_xs, XBT_NULL, path, &len);
+
+	free(v);
+	return v != NULL;
+}
+
+/* ==== states and keys ==== */
+
+static void test_state_name_covers_enum(void)
+{
+	CU_ASSERT_STRING_EQUAL(xenbus_state_name(XenbusStateUnknown), "Unknown");
+	CU_ASSERT_STRING_EQUAL(xenbus_state_name(XenbusStateConnected), "Connected");
+	CU_ASSERT_STRING_EQUAL(xenbus_state_name(XenbusStateReconfigured), "Reconfigured");
+	CU_ASSERT_STRING_EQUAL(xenbus_state_name(9), "invalid");
+	CU_ASSERT_STRING_EQUAL(xenbus_state_name(UINT32_MAX), "invalid");
+}
+
+static void test_state_read_bounds(void)
+{
+	XenbusState st = XenbusStateUnknown;
+
+	CU_ASSERT_EQUAL(xenbus_state_read(xt_xs, "/xt/dev", &st), -ENOENT);
+	xt_put("/xt/dev/state", "8");
+	CU_ASSERT_EQUAL(xenbus_state_read(xt_xs, "/xt/dev", &st), 0);
+	CU_ASSERT_EQUAL(st, XenbusStateReconfigured);
+	xt_put("/xt/dev/state", "9");
+	CU_ASSERT_EQUAL(xenbus_state_read(xt_xs, "/xt/dev", &st), -EINVAL);
+	xt_put("/xt/dev/state", "4x");
+	CU_ASSERT_EQUAL(xenbus_state_read(xt_xs, "/xt/dev", &st), -EINVAL);
+	xt_put("/xt/dev/state", "");
+	CU_ASSERT_EQUAL(xenbus_state_read(xt_xs, "/xt/dev", &st), -EINVAL);
+	xs_rm(xt_xs, XBT_NULL, "/xt");
+}
+
+static void test_state_switch_never_resurrects(void)
+{
+	xt_put("/xt/dev/state", "1");
+	CU_ASSERT_EQUAL(xenbus_state_switch(xt_xs, "/xt/dev", XenbusStateConnected), 0);
+	CU_ASSERT_EQUAL(xenbus_dev_fatal(xt_xs, "/xt/dev", "broken ring"), 0);
+	char *v = xs_read(xt_xs, XBT_NULL, "/xt/dev/error", &(unsigned){0});
+	CU_ASSERT_STRING_EQUAL(v ? v : "", "broken ring");
+	free(v);
+	xs_rm(xt_xs, XBT_NULL, "/xt");
+	unsigned before = xs_store_nodes_total();
+	CU_ASSERT_EQUAL(xenbus_state_switch(xt_xs, "/xt/dev", XenbusStateClosed), -ENOENT);
+	CU_ASSERT_EQUAL(xenbus_dev_fatal(xt_xs, "/xt/dev", "gone"), -ENOENT);
+	CU_ASSERT_EQUAL(xs_store_nodes_total(), before);
+	CU_ASSERT_FALSE(xt_exists("/xt"));
+}
+
+static void test_read_uint_bounds(void)
+{
+	uint64_t v = 7;
+
+	xt_put("/xt/k", "4096");
+	CU_ASSERT_EQUAL(xenbus_read_uint(xt_xs, XBT_NULL, "/xt", "k", 4096, &v), 0);
+	CU_ASSERT_EQUAL(v, 4096);
+	CU_ASSERT_EQUAL(xenbus_read_uint(xt_xs, XBT_NULL, "/xt", "k", 4095, &v), -EINVAL);
+	xt_put("/xt/k", "18446744073709551615");
+	CU_ASSERT_EQUAL(xenbus_read_uint(xt_xs, XBT_NULL, "/xt", "k", UINT64_MAX, &v), 0);
+	CU_ASSERT_EQUAL(v, UINT64_MAX);
+	xt_put("/xt/k", "18446744073709551616");
+	CU_ASSERT_EQUAL(xenbus_read_uint(xt_xs, XBT_NULL, "/xt", "k", UINT64_MAX, &v), -EINVAL);
+	static const char *const bad[] = {"-1", "+1", " 1", "1 ", "0x10", "", "1e3"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		xt_put("/xt/k", bad[i]);
+		CU_ASSERT_EQUAL(xenbus_read_uint(xt_xs, XBT_NULL, "/xt", "k", UINT64_MAX, &v), -EINVAL);
+	}
+	CU_ASSERT_EQUAL(xenbus_read_uint(xt_xs, XBT_NULL, "/xt", "none", 10, &v), -ENOENT);
+	CU_ASSERT_EQUAL(xenbus_read_uint_or(xt_xs, XBT_NULL, "/xt", "none", 10, 3, &v), 0);
+	CU_ASSERT_EQUAL(v, 3);
+	xs_rm(xt_xs, XBT_NULL, "/xt");
+}
+
+static void test_read_str_bounds(void)
+{
+	char buf[8];
+
+	xt_put("/xt/s", "1234567");
+	CU_ASSERT_EQUAL(xenbus_read_str(xt_xs, XBT_NULL, "/xt", "s", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "1234567");
+	xt_put("/xt/s", "12345678");
+	CU_ASSERT_EQUAL(xenbus_read_str(xt_xs, XBT_NULL, "/xt", "s", buf, sizeof(buf)), -E2BIG);
+	CU_ASSERT_FATAL(xs_write(xt_xs, XBT_NULL, "/xt/s", "a\0b", 3));
+	CU_ASSERT_EQUAL(xenbus_read_str(xt_xs, XBT_NULL, "/xt", "s", buf, sizeof(buf)), -EINVAL);
+	xs_rm(xt_xs, XBT_NULL, "/xt");
+}
+
+/* The first run of fn meets a write by another connection: its commit fails
+ * with EAGAIN and the whole function runs again. */
+struct xt_tx {
+	struct xs_handle *other;
+	unsigned runs;
+};
+
+static int xt_tx_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct xt_tx *c = arg;
+	uint64_t v = 0;
+
+	c->runs++;
+	xenbus_read_uint(xs, t, "/xt", "n", 100, &v);
+	if (c->runs == 1)
+		xs_write(c->other, XBT_NULL, "/xt/n", "5", 1);
+	return xenbus_write_fmt(xs, t, "/xt", "n", "%u", (unsigned)v + 1);
+}
+
+static void test_transact_reruns_on_conflict(void)
+{
+	struct xt_tx c = {.other = xs_open(0)};
+	uint64_t v = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c.other);
+	xt_put("/xt/n", "1");
+	CU_ASSERT_EQUAL(xenbus_transact(xt_xs, xt_tx_fn, &c), 0);
+	CU_ASSERT_EQUAL(c.runs, 2);
+	CU_ASSERT_EQUAL(xenbus_read_uint(xt_xs, XBT_NULL, "/xt", "n", 100, &v), 0);
+	CU_ASSERT_EQUAL(v, 6);   /* built on the other write, not lost over it */
+	xs_close(c.other);
+	xs_rm(xt_xs, XBT_NULL, "/xt");
+}
+
+/* ==== the toolstack ==== */
+
+static const char *const xt_fe_keys[] = {"virtual-device", "51712", "device-type", "disk", NULL};
+static const char *const xt_be_keys[] = {"params", "disk0", "type", "ram", "mode", "w", NULL};
+
+static struct xenbus_device xt_dev(void)
+{
+	return (struct xenbus_device){.type = "vbd", .fe_domid = 3, .be_domid = 0, .devid = 51712,
+				      .fe_keys = xt_fe_keys, .be_keys = xt_be_keys};
+}
+
+static void xt_expect_perms(const char *path, unsigned owner, unsigned reader)
+{
+	unsigned n = 0;
+	struct xs_permissions *p = xs_get_permissions(xt_xs, XBT_NULL, path, &n);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(p[0].id, owner);
+	CU_ASSERT_EQUAL(p[0].perms, XS_PERM_NONE);
+	if (n == 2) {
+		CU_ASSERT_EQUAL(p[1].id, reader);
+		CU_ASSERT_EQUAL(p[1].perms, XS_PERM_READ);
+	}
+	free(p);
+}
+
+static bool xt_key_is(const char *dir, const char *key, const char *want)
+{
+	char path[256];
+	unsigned len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	char *v = xs_read(xt_xs, XBT_NULL, path, &len);
+	bool ok = v && strcmp(v, want) == 0;
+	free(v);
+	return ok;
+}
+
+static void test_device_create_like_libxl(void)
+{
+	struct xenbus_device d = xt_dev();
+	const char *fe = "/local/domain/3/device/vbd/51712", *be = "/local/domain/0/backend/vbd/3/51712";
+	char fp[128], bp[128];
+
+	CU_ASSERT_EQUAL(xenbus_device_paths(&d, fp, bp, sizeof(fp)), 0);
+	CU_ASSERT_STRING_EQUAL(fp, fe);
+	CU_ASSERT_STRING_EQUAL(bp, be);
+	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d), 0);
+	xt_expect_perms(fe, 3, 0);
+	xt_expect_perms(be, 0, 3);
+	xt_expect_perms("/local/domain/3/device/vbd/51712/backend", 3, 0);
+	xt_expect_perms("/local/domain/0/backend/vbd/3/51712/params", 0, 3);
+	CU_ASSERT_TRUE(xt_key_is(fe, "backend", be));
+	CU_ASSERT_TRUE(xt_key_is(fe, "backend-id", "0"));
+	CU_ASSERT_TRUE(xt_key_is(fe, "state", "1"));
+	CU_ASSERT_TRUE(xt_key_is(fe, "virtual-device", "51712"));
+	CU_ASSERT_TRUE(xt_key_is(be, "frontend", fe));
+	CU_ASSERT_TRUE(xt_key_is(be, "frontend-id", "3"));
+	CU_ASSERT_TRUE(xt_key_is(be, "online", "1"));
+	CU_ASSERT_TRUE(xt_key_is(be, "state", "1"));
+	CU_ASSERT_TRUE(xt_key_is(be, "mode", "w"));
+	/* Leftovers of an earlier device are replaced, not merged. */
+	xt_put("/local/domain/3/device/vbd/51712/ring-ref", "77");
+	CU_ASSERT_EQUAL(xenbus_device_create(xt_xs, &d), 0);
+	CU_ASSERT_FALSE(xt_exists("/local/domain/3/device/vbd/51712/ring-ref"));
+	CU_ASSERT_EQUAL(xenbus_device_close(xt_xs, &d), 0);
+	CU_ASSERT_TRUE(xt_key_is(be, "online", "0"));
+	CU_ASSERT_TRUE(xt_key_is(be, "state", "5"));
+	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
+	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);   /* empty parents went too */
+	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);      /* absent is fine */
+	CU_ASSERT_EQUAL(xenbus_device_close(xt_xs, &d), -ENOENT);
+}
+
+static void test_device_remove_keeps_home_and_siblings(void)
+{
+	struct xenbus_device a = xt_dev(), b = xt_dev();
+
+	b.devid = 51728;
+	xt_put("/local/domain/3/name", "guest");
+	unsigned base = xs_store_nodes_total();
+	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &b), 0);
+	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &a), 0);
+	CU_ASSERT_TRUE(xt_exists("/local/domain/3/device/vbd/51728/state"));
+	CU_ASSERT_TRUE(xt_exists("/local/domain/0/backend/vbd/3/51728/state"));
+	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &b), 0);
+	CU_ASSERT_EQUAL(xs_store_nodes_total(), base);
+	CU_ASSERT_TRUE(xt_exists("/local/domain/3/name"));
+	xs_rm(xt_xs, XBT_NULL, "/local/domain/3/name");
+}
+
+static void test_device_create_refuses_bad_domids(void)
+{
+	struct xenbus_device d = xt_dev();
+
+	d.fe_domid = DOMID_FIRST_RESERVED;
+	CU_ASSERT_EQUAL(xenbus_device_create(xt_xs, &d), -EINVAL);
+	d = xt_dev();
+	d.be_keys = (const char *const[]){"params", NULL};   /* a key without a value */
+	CU_ASSERT_EQUAL(xenbus_device_create(xt_xs, &d), -EINVAL);
+	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);   /* nothing committed */
+}
+
+/* The guest's view: lookup reads and checks backend and backend-id. */
+static int xt_lookup_fn(void *arg)
+{
+	struct xenbus_otherend *o = arg;
+	struct xs_handle *xs = xs_open(0);
+	int rc = xs ? xenbus_frontend_lookup(xs, "vbd", 51712, o) : -EIO;
+
+	xs_close(xs);
+	return rc;
+}
+
+static void test_frontend_lookup_checks_backend_path(void)
+{
+	struct xenbus_device d = xt_dev();
+	struct xenbus_otherend o;
+	const char *key = "/local/domain/3/device/vbd/51712/backend";
+
+	CU_ASSERT_EQUAL(sim_domain_call(3, xt_lookup_fn, &o), -ENOENT);
+	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d), 0);
+	CU_ASSERT_EQUAL(sim_domain_call(3, xt_lookup_fn, &o), 0);
+	CU_ASSERT_STRING_EQUAL(o.path, "/local/domain/0/backend/vbd/3/51712");
+	CU_ASSERT_EQUAL(o.domid, 0);
+	xt_put(key, "/local/domain/0/device/vbd/3/51712");        /* not a backend dir */
+	CU_ASSERT_EQUAL(sim_domain_call(3, xt_lookup_fn, &o), -EINVAL);
+	xt_put(key, "/local/domain/1/backend/vbd/3/51712");       /* other domain than backend-id */
+	CU_ASSERT_EQUAL(sim_domain_call(3, xt_lookup_fn, &o), -EINVAL);
+	xt_put(key, "/local/domain/0/backend/vbd/../../../../tool");
+	CU_ASSERT_EQUAL(sim_domain_call(3, xt_lookup_fn, &o), -EINVAL);
+	xt_put("/local/domain/3/device/vbd/51712/backend-id", "32752");   /* DOMID_FIRST_RESERVED */
+	CU_ASSERT_EQUAL(sim_domain_call(3, xt_lookup_fn, &o), -EINVAL);
+	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
+}
+
+/* ==== the dispatcher on dom0's loop ==== */
+
+#define XT_MAX_SEEN 64u
+
+struct xt_watcher {
+	struct xenbus *xb;
+	struct xenbus_watch *w[XENBUS_WATCHES_MAX + 1];
+	unsigned nw;
+	int rc_last;
+	unsigned events;
+	char seen[XT_MAX_SEEN][96];
+	unsigned nseen;
+	unsigned devs;
+	uint32_t fe[XT_MAX_SEEN], devid[XT_MAX_SEEN];
+};
+
+static void xt_event(void *arg, const char *path)
+{
+	struct xt_watcher *x = arg;
+
+	if (x->nseen < XT_MAX_SEEN)
+		snprintf(x->seen[x->nseen++], sizeof(x->seen[0]), "%s", path);
+	x->events++;
+	xt_raise(1);
+}
+
+static int xt_open_fn(void *arg)
+{
+	return xenbus_open(sim_domain_event_base(), &((struct xt_watcher *)arg)->xb);
+}
+
+static int xt_close_fn(void *arg)
+{
+	xenbus_close(((struct xt_watcher *)arg)->xb);
+	return 0;
+}
+
+static int xt_watch_fn(void *arg)
+{
+	struct xt_watcher *x = arg;
+
+	x->rc_last = xenbus_watch(x->xb, "/xt/w", xt_event, x, &x->w[x->nw]);
+	x->nw += x->rc_last == 0;
+	return x->rc_last;
+}
+
+static int xt_unwatch_all_fn(void *arg)
+{
+	struct xt_watcher *x = arg;
+
+	for (unsigned i = 0; i < x->nw; i++)
+		xenbus_unwatch(x->xb, x->w[i]);
+	x->nw = 0;
+	return 0;
+}
+
+static int xt_snapshot_fn(void *arg)
+{
+	(void)arg;
+	return 0;   /* a round trip through dom0's loop: what was queued has run */
+}
+
+static void test_watch_fires_on_registration_and_change(void)
+{
+	struct xt_watcher *x = calloc(1, sizeof(*x));
+
+	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_open_fn, x), 0);
+	CU_ASSERT_EQUAL(sim_domain_call(0, xt_watch_fn, x), 0);
+	CU_ASSERT_TRUE(xt_wait(1));
+	xt_put("/xt/w/a/b", "1");
+	CU_ASSERT_TRUE(xt_wait(1));
+	sim_domain_call(0, xt_snapshot_fn, x);
+	CU_ASSERT_TRUE(x->nseen >= 2);
+	CU_ASSERT_STRING_EQUAL(x->seen[0], "/xt/w");
+	CU_ASSERT_STRING_EQUAL(x->seen[x->nseen - 1], "/xt/w/a/b");
+	sim_domain_call(0, xt_unwatch_all_fn, x);
+	unsigned before = x->events;
+	xt_put("/xt/w/c", "1");
+	sim_domain_call(0, xt_snapshot_fn, x);
+	sim_domain_call(0, xt_snapshot_fn, x);
+	CU_ASSERT_EQUAL(x->events, before);   /* unwatched: nothing more */
+	sim_domain_call(0, xt_close_fn, x);
+	xs_rm(xt_xs, XBT_NULL, "/xt");
+	free(x);
+}
+
+static void test_watch_limit_at_and_past(void)
+{
+	struct xt_watcher *x = calloc(1, sizeof(*x));
+
+	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_open_fn, x), 0);
+	for (unsigned i = 0; i < XENBUS_WATCHES_MAX; i++)
+		if (sim_domain_call(0, xt_watch_fn, x) != 0)
+			break;
+	CU_ASSERT_EQUAL(x->nw, XENBUS_WATCHES_MAX);
+	CU_ASSERT_EQUAL(sim_domain_call(0, xt_watch_fn, x), -ENOSPC);
+	sim_domain_call(0, xt_unwatch_all_fn, x);
+	CU_ASSERT_EQUAL(sim_domain_call(0, xt_watch_fn, x), 0);   /* freed again */
+	sim_domain_call(0, xt_close_fn, x);
+	free(x);
+}
+
+static void xt_device_seen(void *arg, uint32_t fe, uint32_t devid)
+{
+	struct xt_watcher *x = arg;
+
+	if (x->devs < XT_MAX_SEEN) {
+		x->fe[x->devs] = fe;
+		x->devid[x->devs] = devid;
+	}
+	x->devs++;
+	xt_raise(2);
+}
+
+static int xt_discover_fn(void *arg)
+{
+	struct xt_watcher *x = arg;
+
+	return xenbus_discover(x->xb, "vbd", xt_device_seen, x, &x->w[x->nw++]);
+}
+
+static bool xt_saw(const struct xt_watcher *x, uint32_t fe, uint32_t devid)
+{
+	for (unsigned i = 0; i < x->devs && i < XT_MAX_SEEN; i++)
+		if (x->fe[i] == fe && x->devid[i] == devid)
+			return true;
+	return false;
+}
+
+static void test_discover_reports_devices_and_removals(void)
+{
+	struct xt_watcher *x = calloc(1, sizeof(*x));
+	struct xenbus_device d = xt_dev();
+
+	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d), 0);   /* before: found by the first event */
+	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_open_fn, x), 0);
+	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_discover_fn, x), 0);
+	CU_ASSERT_TRUE(xt_wait(2));
+	sim_domain_call(0, xt_snapshot_fn, x);
+	CU_ASSERT_TRUE(xt_saw(x, 3, 51712));
+	d.devid = 768;
+	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d), 0);
+	CU_ASSERT_TRUE(xt_wait(2));
+	sim_domain_call(0, xt_snapshot_fn, x);
+	CU_ASSERT_TRUE(xt_saw(x, 3, 768));
+	/* Noise under backend/vbd that is not a device is not reported as one. */
+	x->devs = 0;
+	xt_put("/local/domain/0/backend/vbd/x", "1");
+	sim_domain_call(0, xt_snapshot_fn, x);
+	sim_domain_call(0, xt_snapshot_fn, x);
+	CU_ASSERT_EQUAL(x->devs, 0);
+	xs_rm(xt_xs, XBT_NULL, "/local/domain/0/backend/vbd/x");
+	x->devs = 0;
+	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
+	d.devid = 51712;
+	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
+	CU_ASSERT_TRUE(xt_wait(2));
+	sim_domain_call(0, xt_snapshot_fn, x);
+	CU_ASSERT_TRUE(xt_saw(x, 3, XENBUS_DEVID_ANY) || xt_saw(x, XENBUS_DEVID_ANY, XENBUS_DEVID_ANY) ||
+		       xt_saw(x, 3, 768));
+	sim_domain_call(0, xt_unwatch_all_fn, x);
+	sim_domain_call(0, xt_close_fn, x);
+	free(x);
+}
+
+/* ==== asynchronous destroy with nobody at the backend ==== */
+
+struct xt_destroy {
+	struct xenbus *xb;
+	struct xenbus_device dev;
+	unsigned timeout_ms;
+	int rc;
+};
+
+static void xt_destroy_done(void *arg, int rc)
+{
+	((struct xt_destroy *)arg)->rc = rc;
+	xt_raise(4);
+}
+
+static int xt_destroy_fn(void *arg)
+{
+	struct xt_destroy *d = arg;
+	int rc = xenbus_open(sim_domain_event_base(), &d->xb);
+
+	return rc ? rc : xenbus_device_destroy(d->xb, &d->dev, d->timeout_ms, xt_destroy_done, d);
+}
+
+static int xt_destroy_close_fn(void *arg)
+{
+	xenbus_close(((struct xt_destroy *)arg)->xb);
+	return 0;
+}
+
+static void test_destroy_times_out_then_removes(void)
+{
+	struct xt_destroy d = {.dev = xt_dev(), .timeout_ms = 50, .rc = 1};
+
+	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d.dev), 0);
+	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_destroy_fn, &d), 0);
+	CU_ASSERT_TRUE(xt_wait(4));
+	CU_ASSERT_EQUAL(d.rc, -ETIMEDOUT);
+	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);
+	sim_domain_call(0, xt_destroy_close_fn, &d);
+}
+
+static void test_destroy_finishes_when_backend_closes(void)
+{
+	struct xt_destroy d = {.dev = xt_dev(), .timeout_ms = 20000, .rc = 1};
+
+	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d.dev), 0);
+	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_destroy_fn, &d), 0);
+	CU_ASSERT_TRUE(xt_key_is("/local/domain/0/backend/vbd/3/51712", "online", "0"));
+	/* What a backend does when asked to close. */
+	xt_put("/local/domain/0/backend/vbd/3/51712/state", "6");
+	CU_ASSERT_TRUE(xt_wait(4));
+	CU_ASSERT_EQUAL(d.rc, 0);
+	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);
+	sim_domain_call(0, xt_destroy_close_fn, &d);
+}
+
+/* ==== the event channel's storm limit ==== */
+
+struct xt_chan {
+	struct xenbus_evtchn *a, *b;   /* a: dom3's end, b: dom0's end */
+	unsigned calls;
+	bool work;
+	struct xenbus_evtchn_stats st;
+};
+
+static bool xt_chan_fn(void *arg)
+{
+	struct xt_chan *c = arg;
+
+	c->calls++;
+	xt_raise(8);
+	return c->work;
+}
+
+static bool xt_chan_quiet(void *arg)
+{
+	(void)arg;
+	return true;
+}
+
+static int xt_chan_alloc_fn(void *arg)
+{
+	struct xt_chan *c = arg;
+
+	return xenbus_evtchn_alloc(sim_domain_event_base(), 0, xt_chan_quiet, c, &c->a);
+}
+
+static int xt_chan_bind_fn(void *arg)
+{
+	struct xt_chan *c = arg;
+
+	return xenbus_evtchn_bind(sim_domain_event_base(), 3, xenbus_evtchn_port(c->a), xt_chan_fn, c, &c->b);
+}
+
+static int xt_chan_storm_fn(void *arg)
+{
+	struct xt_chan *c = arg;
+
+	for (unsigned i = 0; i < 200; i++)
+		xenbus_evtchn_notify(c->a);
+	return 0;
+}
+
+static int xt_chan_notify_fn(void *arg)
+{
+	return xenbus_evtchn_notify(((struct xt_chan *)arg)->a);
+}
+
+static int xt_chan_stats_fn(void *arg)
+{
+	struct xt_chan *c = arg;
+
+	xenbus_evtchn_stats(c->b, &c->st);
+	return 0;
+}
+
+static int xt_chan_close_a(void *arg)
+{
+	xenbus_evtchn_close(((struct xt_chan *)arg)->a);
+	return 0;
+}
+
+static int xt_chan_close_b(void *arg)
+{
+	xenbus_evtchn_close(((struct xt_chan *)arg)->b);
+	return 0;
+}
+
+static void test_evtchn_storm_is_delayed_not_lost(void)
+{
+	struct xt_chan c = {.work = false};
+
+	CU_ASSERT_EQUAL_FATAL(sim_domain_call(3, xt_chan_alloc_fn, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_chan_bind_fn, &c), 0);
+	/* An empty event after each notify: past XENBUS_EVTCHN_SPURIOUS_FREE in a
+	 * row, unmasking is delayed and the notifications coalesce. */
+	for (unsigned round = 0; round < 20; round++) {
+		sim_domain_call(3, xt_chan_storm_fn, &c);
+		xt_wait(8);
+	}
+	sim_domain_call(0, xt_chan_stats_fn, &c);
+	CU_ASSERT_TRUE(c.st.delayed > 0);
+	CU_ASSERT_TRUE(c.st.events < 20u * 200u);
+	CU_ASSERT_EQUAL(c.st.spurious, c.st.events);
+	/* The next event with work is still delivered, and resets the delay. */
+	c.work = true;
+	unsigned before = c.calls;
+	sim_domain_call(3, xt_chan_notify_fn, &c);
+	CU_ASSERT_TRUE(xt_wait(8));
+	sim_domain_call(0, xt_chan_stats_fn, &c);
+	CU_ASSERT_TRUE(c.calls > before);
+	sim_domain_call(0, xt_chan_close_b, &c);
+	sim_domain_call(3, xt_chan_close_a, &c);
+	CU_ASSERT_EQUAL(evtchn_ports_in_use(0) + evtchn_ports_in_use(3), 0);
+	CU_ASSERT_EQUAL(evtchn_handles_open(), 0);
+}
+
+static const struct test_case xt_state_cases[] = {
+	TEST(test_state_name_covers_enum),
+	TEST(test_state_read_bounds),
+	TEST(test_state_switch_never_resurrects),
+	TEST(test_read_uint_bounds),
+	TEST(test_read_str_bounds),
+	TEST(test_transact_reruns_on_conflict),
+	TEST_END,
+};
+
+static const struct test_case xt_toolstack_cases[] = {
+	TEST(test_device_create_like_libxl),
+	TEST(test_device_remove_keeps_home_and_siblings),
+	TEST(test_device_create_refuses_bad_domids),
+	TEST(test_frontend_lookup_checks_backend_path),
+	TEST(test_destroy_times_out_then_removes),
+	TEST(test_destroy_finishes_when_backend_closes),
+	TEST_END,
+};
+
+static const struct test_case xt_watch_cases[] = {
+	TEST(test_watch_fires_on_registration_and_change),
+	TEST(test_watch_limit_at_and_past),
+	TEST(test_discover_reports_devices_and_removals),
+	TEST_END,
+};
+
+static const struct test_case xt_evtchn_cases[] = {
+	TEST(test_evtchn_storm_is_delayed_not_lost),
+	TEST_END,
+};
+
+void test_register(void)
+{
+	test_add_suite("xenbus_state", xt_up, xt_down, xt_state_cases);
+	test_add_suite("xenbus_toolstack", xt_up, xt_down, xt_toolstack_cases);
+	test_add_suite("xenbus_watch", xt_up, xt_down, xt_watch_cases);
+	test_add_suite("xenbus_evtchn", xt_up, xt_down, xt_evtchn_cases);
+}
