@@ -94,7 +94,7 @@ $(DRV_LIB): | $(BUILD)/obj/empty.o
 
 demo: setup
 	@$(MAKE) --no-print-directory $(XENSIM)
-	@$(XENSIM) pingpong --round-trips 10000
+	@$(XENSIM) run scenarios --category regression --report reports
 
 check: setup
 	@$(MAKE) --no-print-directory check-run

@@ -445,6 +445,35 @@ static void step_limit_stops_the_run(void)
 	CU_ASSERT_EQUAL(sim_mem_mappings(), 0);
 }
 
+/* Crashing domains parked anywhere mid-exchange: their driver code never runs
+ * again, so nothing touches the grants the teardown hooks just unmapped. */
+static void crash_mid_callback_runs_no_driver_code(void)
+{
+	uint64_t faults = sim_fault_count();
+
+	for (uint64_t stop_at = 1; stop_at <= 400; stop_at += 7) {
+		struct sim_sched_config cfg = det_cfg(SIM_POLICY_RANDOM, stop_at);
+		CU_ASSERT_EQUAL_FATAL(sim_sched_configure(&cfg), 0);
+		int d0 = sim_domain_create(&(struct sim_domain_config){.name = "dom0", .domid = 0, .privileged = true});
+		int g = sim_domain_create(&(struct sim_domain_config){.name = "guest", .domid = 1});
+		struct rc_prod p = {.peer = 0, .total = 1000};
+		struct rc_cons c = {.peer = (domid_t)g};
+		CU_ASSERT_EQUAL_FATAL(d0, 0);
+		CU_ASSERT_EQUAL(sim_domain_call((domid_t)g, prod_setup, &p), 0);
+		c.ref = p.ref;
+		c.remote_port = p.port;
+		CU_ASSERT_EQUAL(sim_domain_call(0, cons_connect, &c), 0);
+		sim_domain_post((domid_t)g, prod_start, &p);
+		CU_ASSERT_EQUAL(sim_run(prod_finished, &p, UINT64_MAX, stop_at), SIM_RUN_STEPS);
+		CU_ASSERT_EQUAL(sim_domain_crash(0), 0);
+		CU_ASSERT_EQUAL(sim_domain_crash((domid_t)g), 0);
+		CU_ASSERT_EQUAL(sim_mem_mappings(), 0);
+		CU_ASSERT_EQUAL(sim_domain_count(), 0);
+		sim_reset();
+	}
+	CU_ASSERT_EQUAL(sim_fault_count(), faults);
+}
+
 void test_register(void)
 {
 	static const struct test_case replay[] = {
@@ -457,6 +486,7 @@ void test_register(void)
 		TEST(virtual_time_skips_idle_waits),
 		TEST(configure_refused_with_domains),
 		TEST(step_limit_stops_the_run),
+		TEST(crash_mid_callback_runs_no_driver_code),
 		TEST_END,
 	};
 	static const struct test_case race[] = {

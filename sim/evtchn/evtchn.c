@@ -328,6 +328,22 @@ static void evtchn_raise_spurious_locked(struct evtchn_domain *d, uint64_t pick)
 	}
 }
 
+/* The send on the timeline; a drop names both ends, so that the scenario
+ * engine can replay it later (evtchn.notify.delay). */
+static void evtchn_send_trace(domid_t domid, evtchn_port_t port, domid_t rdom,
+			      evtchn_port_t rport, const struct evtchn_send_faults *f)
+{
+	if (f->drop) {
+		sim_trace_event(SIM_TR_FAULT, domid, rdom, port, rport, "evtchn.notify.drop");
+		return;
+	}
+	sim_trace_event(SIM_TR_NOTIFY, domid, rdom, port, rport, NULL);
+	if (f->dup)
+		sim_trace_event(SIM_TR_FAULT, domid, rdom, port, rport, "evtchn.notify.dup");
+	if (f->spurious)
+		sim_trace_event(SIM_TR_FAULT, domid, rdom, port, rport, "evtchn.notify.spurious");
+}
+
 static void evtchn_send_deliver_locked(struct evtchn_domain *rd, evtchn_port_t rport,
 				       const struct evtchn_send_faults *f)
 {
@@ -370,6 +386,7 @@ int evtchn_send_locked(domid_t domid, evtchn_port_t port,
 		struct evtchn_domain *rd = evtchn_domain_locked(p->remote_dom);
 		EVTCHN_ASSERT(rd, "dom %u port %u: peer dom %u has no port table", domid, port,
 			      p->remote_dom);
+		evtchn_send_trace(domid, port, p->remote_dom, p->remote_port, faults);
 		evtchn_send_deliver_locked(rd, p->remote_port, faults);
 	}
 	return rc;

@@ -97,6 +97,7 @@ static int gntshr_share_locked(struct xengntdev_handle *h, const struct gntshr_r
 	if (sim_fault_hit(&gnttab_fault_share)) {
 		rc = -ENOMEM;
 		why = " (injected fault gnttab.share)";
+		sim_trace_event(SIM_TR_FAULT, h->domid, (domid_t)rq->grantee, 0, 0, "gnttab.share");
 	} else if (h->dom->free_count < (uint32_t)rq->count) {
 		rc = -ENOSPC;
 		why = " (grant table full)";

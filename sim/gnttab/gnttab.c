@@ -86,6 +86,7 @@ static int16_t gnttab_map_one_locked(struct xengntdev_handle *h, const struct gn
 	if (sim_fault_hit(&gnttab_fault_map)) {
 		st = GNTST_general_error;
 		snprintf(why, GNTTAB_WHY_MAX, "injected fault gnttab.map");
+		sim_trace_event(SIM_TR_FAULT, h->domid, (domid_t)gid, p->ref, 0, "gnttab.map");
 	} else {
 		st = gnttab_access_check_locked(h->domid, g, p->ref, rq->writable, why,
 						GNTTAB_WHY_MAX);
@@ -155,6 +156,9 @@ static int gnttab_map_locked(struct xengntdev_handle *h, const struct gnttab_map
 	if (rc < 0) {
 		gnttab_mapping_unpin_locked(m, pinned);
 	} else {
+		for (uint32_t i = 0; i < rq->count; i++)
+			sim_trace_event(SIM_TR_GRANT_MAP, h->domid, m->pages[i].grantor->domid,
+					m->pages[i].ref, !rq->writable, NULL);
 		h->grants_mapped += rq->count;
 		m->next = h->maps;
 		h->maps = m;
@@ -309,6 +313,16 @@ static bool gnttab_copy_crosses(const struct xengnttab_grant_copy_segment *s)
 	       ((s->flags & GNTCOPY_dest_gref) && s->dest.foreign.offset + s->len > GNTTAB_PAGE_SIZE);
 }
 
+/* A copy on the timeline: copier -> the domain of its (first) gref side. */
+static void gnttab_copy_trace(domid_t copier, const struct xengnttab_grant_copy_segment *s,
+			      enum sim_trace_kind kind, const char *text)
+{
+	const union xengnttab_copy_ptr *f =
+		(s->flags & GNTCOPY_source_gref) ? &s->source : &s->dest;
+
+	sim_trace_event(kind, copier, f->foreign.domid, f->foreign.ref, s->len, text);
+}
+
 /* The virtual side is only touched without the lock (it may fault); the
  * grant side only under it, through the bounce page. */
 static int16_t gnttab_copy_one(domid_t copier, const struct xengnttab_grant_copy_segment *s)
@@ -320,6 +334,7 @@ static int16_t gnttab_copy_one(domid_t copier, const struct xengnttab_grant_copy
 
 	if (sim_fault_hit(&gnttab_fault_copy)) {
 		sim_log("gnttab: xengnttab_grant_copy by dom%u: injected fault gnttab.copy", copier);
+		gnttab_copy_trace(copier, s, SIM_TR_FAULT, "gnttab.copy");
 		return GNTST_general_error;
 	}
 	if (gnttab_copy_crosses(s)) {
@@ -343,6 +358,8 @@ static int16_t gnttab_copy_one(domid_t copier, const struct xengnttab_grant_copy
 	pthread_mutex_unlock(&gnttab_lock);
 	if (st == GNTST_okay && !(s->flags & GNTCOPY_dest_gref))
 		memcpy(s->dest.virt, bounce, s->len);
+	if (st == GNTST_okay)
+		gnttab_copy_trace(copier, s, SIM_TR_GRANT_COPY, NULL);
 	return st;
 }
 

@@ -306,6 +306,9 @@ void gnttab_mapping_release(struct gnttab_mapping *m)
 	int rc = sim_mem_unmap(m->addr, m->count);
 	GNTTAB_ASSERT(rc == 0, "dom%u: unmap of its %u page(s) at %p failed: %s", m->domid,
 		      m->count, (void *)m->addr, strerror(-rc));
+	for (uint32_t i = 0; m->kind == GNTTAB_KIND_TAB && i < m->count; i++)
+		sim_trace_event(SIM_TR_GRANT_UNMAP, m->domid, m->pages[i].grantor_id,
+				m->pages[i].ref, 0, NULL);
 	if (m->kind == GNTTAB_KIND_TAB)
 		gnttab_mapping_unpin_locked(m, m->count);
 	else

@@ -38,6 +38,7 @@ struct domain_call {
 	void *arg;
 	int rc;
 	bool done;
+	bool abandoned;        /* det mode: the caller stopped waiting; free when run */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
@@ -168,6 +169,14 @@ static void work_run(struct sim_domain *d, struct domain_work *w)
 	if (!c) {
 		if (!dead)
 			w->fn(w->arg);
+	} else if (sched_det()) {
+		int rc = dead || c->abandoned ? -ESRCH : c->fn(c->arg);
+		if (c->abandoned) {
+			free(c);
+		} else {
+			c->rc = rc;
+			c->done = true;
+		}
 	} else {
 		int rc = dead ? -ESRCH : c->fn(c->arg);
 		pthread_mutex_lock(&c->lock);
@@ -345,18 +354,25 @@ static int domain_teardown(domid_t domid, bool crashed)
 	pthread_mutex_unlock(&dom_lock);
 	if (!d)
 		return -ESRCH;
+	bool self = tls_domain_thread == d;
+	bool stopped_first = sched_det() && !self;
+	if (stopped_first) {
+		/* Det mode: the domain finishes its current step (nothing else runs
+		 * meanwhile), leaves its loop, and only then loses its grants, ports
+		 * and store connection: its driver code never sees them vanish. */
+		atomic_store(&d->stop, true);
+		sched_thread_stop(d->sched);
+		pthread_join(d->thread, NULL);
+	}
 	run_hooks(domid, false, crashed);
 	atomic_store(&d->stop, true);
 	domain_wake(d);
-	bool self = tls_domain_thread == d;
 	if (self) {
 		/* Destroyed from its own thread: it ends, and frees itself, when the
 		 * current callback returns to the loop. */
 		d->free_on_exit = true;
 		pthread_detach(d->thread);
-	} else {
-		if (sched_det())
-			sched_thread_stop(d->sched);
+	} else if (!stopped_first) {
 		pthread_join(d->thread, NULL);
 	}
 	pthread_mutex_lock(&dom_lock);
@@ -468,6 +484,39 @@ static bool call_done(void *arg)
 	return c->done;
 }
 
+/* Det mode: one thread runs at a time, so wait through the scheduler. The
+ * record is on the heap: a caller whose own domain is being stopped gives up
+ * waiting, and the runner (or the drain of a dead domain) frees it then. */
+static int domain_call_det(domid_t domid, int (*fn)(void *arg), void *arg)
+{
+	struct domain_call *c = calloc(1, sizeof(*c));
+	struct domain_work *w = calloc(1, sizeof(*w));
+	int rc = -ENOMEM;
+
+	if (!c || !w)
+		goto fail;
+	*c = (struct domain_call){.fn = fn, .arg = arg, .rc = -ESRCH};
+	w->call = c;
+	rc = domain_enqueue(domid, w);
+	if (rc < 0)
+		goto fail;
+	if (tls_domain_thread)
+		sim_sched_block_until(call_done, c);
+	else
+		sim_run(call_done, c, UINT64_MAX, 0);
+	if (!c->done) {
+		c->abandoned = true;
+		return -ESRCH;
+	}
+	rc = c->rc;
+	free(c);
+	return rc;
+fail:
+	free(c);
+	free(w);
+	return rc;
+}
+
 int sim_domain_call(domid_t domid, int (*fn)(void *arg), void *arg)
 {
 	struct domain_call c = {.fn = fn, .arg = arg, .rc = -ESRCH};
@@ -475,6 +524,8 @@ int sim_domain_call(domid_t domid, int (*fn)(void *arg), void *arg)
 
 	if (tls_domain_thread && tls_domain_thread->domid == domid)
 		return -EDEADLK;
+	if (sched_det())
+		return domain_call_det(domid, fn, arg);
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
@@ -482,15 +533,7 @@ int sim_domain_call(domid_t domid, int (*fn)(void *arg), void *arg)
 	pthread_mutex_init(&c.lock, NULL);
 	pthread_cond_init(&c.cond, NULL);
 	int rc = domain_enqueue(domid, w);
-	if (rc == 0 && sched_det()) {
-		/* One thread runs at a time: wait through the scheduler. */
-		if (tls_domain_thread)
-			sim_sched_block_until(call_done, &c);
-		else
-			sim_run(call_done, &c, UINT64_MAX, 0);
-		SIM_ASSERT(c.done, "call into domain %u did not complete", domid);
-		rc = c.rc;
-	} else if (rc == 0) {
+	if (rc == 0) {
 		pthread_mutex_lock(&c.lock);
 		while (!c.done)
 			pthread_cond_wait(&c.cond, &c.lock);

@@ -114,6 +114,24 @@ int sim_fault_site_arm_prob(struct sim_fault_site *site, uint32_t prob_ppm)
 	return 0;
 }
 
+void sim_fault_site_disarm(struct sim_fault_site *site)
+{
+	pthread_mutex_lock(&site_lock);
+	atomic_store(&site->armed, false);
+	site->prob_ppm = 0;
+	pthread_mutex_unlock(&site_lock);
+}
+
+void sim_fault_site_reset_counters(void)
+{
+	pthread_mutex_lock(&site_lock);
+	for (struct sim_fault_site *s = sites; s; s = s->next) {
+		atomic_store(&s->occurrences, 0);
+		atomic_store(&s->injected, 0);
+	}
+	pthread_mutex_unlock(&site_lock);
+}
+
 void sim_fault_site_disarm_all(void)
 {
 	pthread_mutex_lock(&site_lock);

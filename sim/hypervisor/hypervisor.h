@@ -48,7 +48,10 @@ void sim_reset(void);
  * -EINVAL bad config, -EEXIST domid in use, -ENOSPC no free domid, -ENOMEM. */
 int sim_domain_create(const struct sim_domain_config *cfg);
 /* Orderly teardown (hooks run, thread stopped and joined, unless called from
- * the domain's own thread, which then exits when its callback returns).
+ * the domain's own thread, which then exits when its callback returns). In det
+ * mode a domain destroyed from outside first finishes its current step (no
+ * other domain runs meanwhile), then loses its grants, ports and xenstore
+ * connection: its driver code never sees them vanish under it.
  * Foreign mappings of its frames stay valid until unmapped (a dying domain).
  * -ESRCH if no such live domain. */
 int sim_domain_destroy(domid_t domid);
@@ -182,7 +185,10 @@ struct sim_fault_site *sim_fault_site_first(void);
 /* Arm: fire at occurrence `after` (0 = next), then `repeat` more (-1 forever). */
 int sim_fault_site_arm(struct sim_fault_site *site, int64_t after, int64_t repeat);
 int sim_fault_site_arm_prob(struct sim_fault_site *site, uint32_t prob_ppm);
+void sim_fault_site_disarm(struct sim_fault_site *site);
 void sim_fault_site_disarm_all(void);
+/* Zero every site's occurrence and injection counters (a new run). */
+void sim_fault_site_reset_counters(void);
 
 /* Seeded PRNG (splitmix/xoshiro) shared by fault probabilities and the scheduler.
  * Never seeded from the clock in deterministic mode. */

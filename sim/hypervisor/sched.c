@@ -32,6 +32,7 @@ struct sched_thread {
 	struct event_base *base;
 	enum sched_state state;
 	bool stopping;
+	bool unlinked;             /* left the thread list already (self-destroy) */
 	sem_t sem;                 /* posted to hand this thread the token */
 	sem_t ready;               /* posted once, when the new thread has parked */
 	bool (*block_pred)(void *arg);
@@ -174,7 +175,7 @@ struct sched_thread *sched_thread_new(domid_t domid, struct event_base *base)
 	return t;
 }
 
-void sched_thread_free(struct sched_thread *t)
+static void sched_thread_unlink(struct sched_thread *t)
 {
 	pthread_mutex_lock(&S.list_lock);
 	unsigned i = 0;
@@ -183,7 +184,14 @@ void sched_thread_free(struct sched_thread *t)
 	SIM_ASSERT(i < S.nthreads, "domain %u: scheduler thread not registered", t->domid);
 	memmove(&S.threads[i], &S.threads[i + 1], (S.nthreads - i - 1) * sizeof(S.threads[0]));
 	S.nthreads--;
+	t->unlinked = true;
 	pthread_mutex_unlock(&S.list_lock);
+}
+
+void sched_thread_free(struct sched_thread *t)
+{
+	if (!t->unlinked)
+		sched_thread_unlink(t);
 	sem_destroy(&t->sem);
 	sem_destroy(&t->ready);
 	free(t);
@@ -386,7 +394,9 @@ void sched_thread_exited(struct sched_thread *t)
 		sem_post(w);
 		return;
 	}
-	/* Destroyed from its own thread: nobody waits; pass the token on. */
+	/* Destroyed from its own thread: nobody waits; leave the list (the domain
+	 * is freed after the token has moved on), then pass the token on. */
+	sched_thread_unlink(t);
 	struct sched_thread *next = sched_pick();
 	if (next)
 		resume(next);
@@ -414,7 +424,9 @@ void sched_domain_loop(struct sched_thread *t, atomic_bool *stop)
 	tls_sched = NULL;
 }
 
-/* Called by the token holder: let the (stopping) thread leave its loop. */
+/* Called by the token holder: let the (stopping) thread finish its current
+ * step without yielding (its scheduling points are no-ops now) and leave its
+ * loop. The caller sets the domain's stop flag first. */
 void sched_thread_stop(struct sched_thread *t)
 {
 	struct sched_thread *self = tls_sched;
@@ -445,7 +457,7 @@ void sim_sched_block_until(bool (*pred)(void *arg), void *arg)
 		}
 		return;
 	}
-	while (!pred(arg)) {
+	while (!pred(arg) && !t->stopping) {
 		t->block_pred = pred;
 		t->block_arg = arg;
 		struct sched_thread *next = sched_pick();

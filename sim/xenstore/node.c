@@ -448,6 +448,26 @@ int xs_op_directory_part(struct xs_req *rq)
 	return rc;
 }
 
+/* A decimal value (a XenbusState), 0 if none. */
+static unsigned xs_value_uint(const char *value, unsigned len)
+{
+	char v[12] = "";
+
+	if (!value || len == 0 || len >= sizeof(v))
+		return 0;
+	memcpy(v, value, len);
+	return (unsigned)strtoul(v, NULL, 10);
+}
+
+/* Writes of "<dir>/state" go on the run's timeline (sim_trace_event): old -> new. */
+static bool xs_is_state_path(const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+
+	return atomic_load_explicit(&sim_trace_sink, memory_order_relaxed) && n >= 6 &&
+	       strcmp(path + n - 6, "/state") == 0;
+}
+
 int xs_op_write(struct xs_req *rq)
 {
 	const char *vec[1];
@@ -466,6 +486,8 @@ int xs_op_write(struct xs_req *rq)
 		xs_g.stats.quota_refusals++;
 		rc = -ENOSPC;
 	}
+	bool state = (rc == 0 || rc == -ENOENT) && xs_is_state_path(path);
+	unsigned from = state && rc == 0 ? xs_value_uint(n->value, n->value_len) : 0;
 	if (rc == -ENOENT)
 		rc = xs_node_create(rq, path, rq->payload + off, value_len);
 	else if (rc == 0) {
@@ -476,6 +498,9 @@ int xs_op_write(struct xs_req *rq)
 			xs_view_put(&rq->view, m);
 	}
 	if (rc == 0) {
+		if (state)
+			sim_trace_event(SIM_TR_STATE, rq->conn->domid, DOMID_INVALID, from,
+					xs_value_uint(rq->payload + off, value_len), path);
 		xs_fire_changed(rq, path, NULL, 0);
 		rc = xs_reply_ok(rq);
 	}

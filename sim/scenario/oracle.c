@@ -1,0 +1,207 @@
+/*
+ * Oracles. After every slice: no memory-protection fault, each workload's own
+ * integrity check, and every few slices each sim module's whole-state check
+ * (evtchn_check, gnttab_check, xs_store_check: they abort with the broken
+ * invariant). At the end, after the workloads released everything: resource
+ * balance per live domain (grants, foreign maps, maptrack, ports, xenstore
+ * nodes it owns) and, once the domains are gone, process-wide (mappings,
+ * handles, xenstore nodes, naming the paths left behind).
+ */
+#include <string.h>
+
+#include "sim/evtchn/evtchn.h"
+#include "sim/gnttab/gnttab.h"
+#include "sim/scenario/scn_internal.h"
+
+#define ORACLE_PATHS_SHOWN 4u
+#define ORACLE_TREE_NODES_MAX 4096u
+
+/* ---- the xenstore tree, as paths, for "left behind" ---- */
+
+struct tree {
+	char **paths;
+	unsigned n;
+};
+
+static void tree_walk(struct scn_run *run, const char *path, struct tree *t, unsigned depth)
+{
+	char kids[XENSTORE_PAYLOAD_MAX], child[SCN_TEXT_MAX * 2];
+	unsigned bytes;
+
+	if (t->n >= ORACLE_TREE_NODES_MAX || depth > 32)
+		return;
+	t->paths[t->n++] = strdup(path);
+	if (scn_xs_directory(run, path, kids, sizeof(kids), &bytes) < 0)
+		return;
+	for (unsigned off = 0; off < bytes;) {
+		const char *k = kids + off;
+		size_t kl = strnlen(k, bytes - off);
+		if (kl == 0)
+			break;
+		snprintf(child, sizeof(child), "%s%s%.*s", path, strcmp(path, "/") ? "/" : "", (int)kl, k);
+		tree_walk(run, child, t, depth + 1);
+		off += (unsigned)kl + 1;
+	}
+}
+
+static void tree_free(struct tree *t)
+{
+	for (unsigned i = 0; i < t->n; i++)
+		free(t->paths[i]);
+	free(t->paths);
+	t->paths = NULL;
+	t->n = 0;
+}
+
+static bool tree_has(const struct tree *t, const char *path)
+{
+	for (unsigned i = 0; i < t->n; i++)
+		if (t->paths[i] && strcmp(t->paths[i], path) == 0)
+			return true;
+	return false;
+}
+
+/* ---- start ---- */
+
+void scn_oracles_start(struct scn_run *run)
+{
+	run->faults_at_start = sim_fault_count();
+	run->evtchn_handles_start = evtchn_handles_open();
+	run->gnttab_handles_start = gnttab_handles_open();
+	run->xs_nodes_start = xs_store_nodes_total();
+	struct tree start = {.paths = calloc(ORACLE_TREE_NODES_MAX, sizeof(char *))};
+	if (start.paths)
+		tree_walk(run, "/", &start, 0);
+	run->xs_paths_start = start.paths;
+	run->xs_npaths_start = start.n;
+}
+
+/* ---- slices ---- */
+
+static void oracle_memfault(struct scn_run *run)
+{
+	uint64_t n = sim_fault_count() - atomic_load(&run->faults_excused);
+
+	if (n > run->faults_at_start)
+		scn_run_outcome(run, SCN_OUT_FAIL, "memory-protection fault: %lu fault(s) on sim "
+				"mappings (the report is on stderr)", n - run->faults_at_start);
+}
+
+static void oracle_modules(void)
+{
+	evtchn_check();
+	gnttab_check();
+	xs_store_check();
+}
+
+void scn_oracles_slice(struct scn_run *run)
+{
+	oracle_memfault(run);
+	scn_wls_check(run);
+	if (run->slices % SCN_DEEP_CHECK_SLICES == 0)
+		oracle_modules();
+}
+
+/* ---- end ---- */
+
+static void leak(struct scn_run *run, domid_t domid, const char *what, uint64_t n,
+		 const char *source)
+{
+	char dom[64];
+
+	scn_run_outcome(run, SCN_OUT_FAIL, "leak at teardown: %s: %lu %s (%s)",
+			scn_dom_label(run, domid, dom, sizeof(dom)), n, what, source);
+}
+
+/* Each live domain, after the workloads stopped: nothing of theirs is left. */
+static void oracle_domain(struct scn_run *run, unsigned i)
+{
+	domid_t id = run->domids[i];
+	struct gnttab_stats st;
+
+	if (gnttab_stats(id, &st) == 0) {
+		if (st.grants_active)
+			leak(run, id, "grants still active", st.grants_active, "gnttab_stats grants_active");
+		if (st.maps_active)
+			leak(run, id, "of its grants still mapped by others", st.maps_active,
+			     "gnttab_stats maps_active");
+		if (st.maptrack_used)
+			leak(run, id, "foreign grants still mapped", st.maptrack_used,
+			     "gnttab_stats maptrack_used");
+	}
+	unsigned ports = evtchn_ports_in_use(id);
+	if (ports)
+		leak(run, id, "event-channel ports still open", ports, "evtchn_ports_in_use");
+	/* Against what it owned once its home was made. A privileged domain's
+	 * nodes are the toolstack's: the tree oracle names those by path. */
+	unsigned nodes = xs_store_nodes_owned(id);
+	if (!run->s->doms[i].priv && nodes > run->xs_owned_start[i]) {
+		char what[96];
+		snprintf(what, sizeof(what), "xenstore nodes owned, %u when it started",
+			 run->xs_owned_start[i]);
+		leak(run, id, what, nodes, "xs_store_nodes_owned");
+	}
+}
+
+static void oracle_tree(struct scn_run *run)
+{
+	struct tree now = {.paths = calloc(ORACLE_TREE_NODES_MAX, sizeof(char *))};
+	struct tree start = {.paths = run->xs_paths_start, .n = run->xs_npaths_start};
+	char extra[SCN_MSG_MAX / 2] = "";
+	size_t k = 0;
+	unsigned n = 0;
+
+	if (!now.paths || !start.paths)
+		goto out;
+	tree_walk(run, "/", &now, 0);
+	for (unsigned i = 0; i < now.n; i++) {
+		if (tree_has(&start, now.paths[i]))
+			continue;
+		if (n++ < ORACLE_PATHS_SHOWN && k < sizeof(extra))
+			k += (size_t)snprintf(extra + k, sizeof(extra) - k, " %s", now.paths[i]);
+	}
+	if (n)
+		scn_run_outcome(run, SCN_OUT_FAIL, "leak at teardown: %u xenstore node(s) left behind:%s%s",
+				n, extra, n > ORACLE_PATHS_SHOWN ? " ..." : "");
+out:
+	tree_free(&now);
+}
+
+static void oracle_process(struct scn_run *run)
+{
+	uint64_t maps = sim_mem_mappings();
+	unsigned eh = evtchn_handles_open(), gh = gnttab_handles_open();
+
+	if (maps)
+		scn_run_outcome(run, SCN_OUT_FAIL, "leak at teardown: %lu memory mapping(s) still live "
+				"after every domain went (sim_mem_mappings)", maps);
+	/* A crashed domain's drivers never closed their handles, as a killed
+	 * process would not; the kernel's part of that is not simulated. */
+	if (run->crashes)
+		eh = run->evtchn_handles_start, gh = run->gnttab_handles_start;
+	if (eh != run->evtchn_handles_start)
+		scn_run_outcome(run, SCN_OUT_FAIL, "leak at teardown: %u xenevtchn handle(s) open, %u "
+				"at the start (evtchn_handles_open)", eh, run->evtchn_handles_start);
+	if (gh != run->gnttab_handles_start)
+		scn_run_outcome(run, SCN_OUT_FAIL, "leak at teardown: %u xengnttab/xengntshr handle(s) "
+				"open, %u at the start (gnttab_handles_open)", gh, run->gnttab_handles_start);
+	oracle_tree(run);
+}
+
+void scn_oracles_end(struct scn_run *run)
+{
+	oracle_memfault(run);
+	if (run->outcome != SCN_OUT_HARNESS) {
+		for (unsigned i = 0; i < run->s->ndoms; i++)
+			if (run->dom_alive[i])
+				oracle_domain(run, i);
+	}
+	for (unsigned i = run->s->ndoms; i-- > 0;)
+		scn_domain_crash(run, i, true);
+	oracle_modules();
+	if (run->outcome != SCN_OUT_HARNESS)
+		oracle_process(run);
+	struct tree start = {.paths = run->xs_paths_start, .n = run->xs_npaths_start};
+	tree_free(&start);
+	run->xs_paths_start = NULL;
+}

@@ -1,0 +1,463 @@
+/*
+ * The runner: configure the scheduler, create the domains, start the
+ * workloads, then drive sim_run() in short slices (a few dozen scheduling
+ * steps in det mode, a few ms of wall time in free mode). Between slices, on
+ * the harness thread and so at deterministic points, triggers are applied
+ * and oracles checked. The run ends when every workload completed, one gave
+ * up or failed, nothing can run any more, or a bound (`within`, `max-steps`)
+ * is reached; teardown releases everything and the end oracles check that
+ * nothing was left behind. The verdict compares the outcome with `expect`.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim/scenario/scn_internal.h"
+
+struct scn_run *scn_current;
+
+const char *scn_outcome_name(enum scn_outcome o)
+{
+	static const char *const names[] = {
+		[SCN_OUT_PASS] = "pass", [SCN_OUT_ERROR] = "error", [SCN_OUT_HANG] = "hang",
+		[SCN_OUT_FAIL] = "fail", [SCN_OUT_HARNESS] = "harness-error",
+	};
+	return o <= SCN_OUT_HARNESS ? names[o] : "?";
+}
+
+const char *scn_verdict_name(enum scn_verdict v)
+{
+	static const char *const names[] = {
+		[SCN_VERDICT_PASS] = "PASS", [SCN_VERDICT_FAIL] = "FAIL",
+		[SCN_VERDICT_HARNESS] = "ERROR",
+	};
+	return v <= SCN_VERDICT_HARNESS ? names[v] : "?";
+}
+
+/* The worse outcome wins; within one kind, the first message. */
+void scn_run_outcome(struct scn_run *run, enum scn_outcome o, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&run->msg_lock);
+	if (o > run->outcome) {
+		run->outcome = o;
+		va_start(ap, fmt);
+		vsnprintf(run->reason, sizeof(run->reason), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&run->msg_lock);
+	if (o >= SCN_OUT_FAIL)
+		atomic_store(&run->stop_now, true);
+}
+
+const char *scn_dom_label(struct scn_run *run, domid_t domid, char *buf, size_t len)
+{
+	for (unsigned i = 0; i < run->s->ndoms; i++) {
+		if (run->domids[i] == domid) {
+			snprintf(buf, len, "domain %u (%s)", domid, run->s->doms[i].name);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "domain %u", domid);
+	return buf;
+}
+
+/* ---- start ---- */
+
+static double wall_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);   /* never virtual */
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void run_choose(struct scn_run *run)
+{
+	const struct scenario *s = run->s;
+	const struct scn_run_opts *o = run->o;
+
+	run->seed = o->seed_set ? o->seed : s->seed;
+	run->mode = o->mode >= 0 ? (enum sim_mode)o->mode : s->mode;
+}
+
+static int run_configure(struct scn_run *run)
+{
+	const struct scenario *s = run->s;
+	const struct scn_run_opts *o = run->o;
+	struct sim_sched_config cfg = {
+		.mode = run->mode, .policy = o->policy >= 0 ? (enum sim_policy)o->policy : s->policy,
+		.pct_depth = o->policy >= 0 ? o->pct_depth : s->pct_depth,
+		.pct_steps = s->pct_steps, .seed = run->seed,
+	};
+
+	if (sim_init() < 0 || sim_domain_count() != 0) {
+		scn_run_outcome(run, SCN_OUT_HARNESS, "the process is not fresh: %u domains exist",
+				sim_domain_count());
+		return -EBUSY;
+	}
+	sim_fault_site_disarm_all();
+	for (struct sim_fault_site *f = sim_fault_site_first(); f; f = f->next) {
+		atomic_store(&f->occurrences, 0);
+		atomic_store(&f->injected, 0);
+	}
+	int rc = sim_sched_configure(&cfg);
+	if (rc < 0)
+		scn_run_outcome(run, SCN_OUT_HARNESS, "scheduler configuration refused: %s",
+				strerror(-rc));
+	return rc;
+}
+
+static int run_quotas(struct scn_run *run)
+{
+	xs_store_reset();
+	xs_quota_reset();
+	for (unsigned i = 0; i < run->s->nquotas; i++) {
+		const struct scn_quota *q = &run->s->quotas[i];
+		int rc = xs_quota_set(q->name, q->value);
+		if (rc < 0) {
+			scn_run_outcome(run, SCN_OUT_HARNESS, "line %u: quota %s %u refused: %s", q->line,
+					q->name, q->value, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int run_domains(struct scn_run *run)
+{
+	for (unsigned i = 0; i < run->s->ndoms; i++) {
+		run->domids[i] = (domid_t)run->s->doms[i].domid;
+		int rc = scn_domain_up(run, i);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int run_start(struct scn_run *run)
+{
+	int rc = run_configure(run);
+
+	if (rc == 0)
+		rc = run_quotas(run);
+	if (rc == 0)
+		rc = scn_xs_open(run);
+	if (rc < 0)
+		return rc;
+	scn_trace_start(run);
+	scn_oracles_start(run);
+	run->t0_ns = sim_now_ns();
+	rc = run_domains(run);
+	if (rc == 0)
+		rc = scn_triggers_start(run);
+	scn_wls_init(run);
+	if (rc == 0)
+		rc = scn_wls_start(run);
+	return rc;
+}
+
+/* ---- the loop ---- */
+
+static bool run_until(void *arg)
+{
+	struct scn_run *run = arg;
+
+	return atomic_load_explicit(&run->wl_pending, memory_order_relaxed) == 0 ||
+	       atomic_load_explicit(&run->stop_now, memory_order_relaxed);
+}
+
+static void run_progress(struct scn_run *run, char *buf, size_t len)
+{
+	size_t k = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < run->s->nwls && k < len; i++) {
+		struct scn_wl *wl = &run->wls[i];
+		const char *const *names = wl->type->counters;
+		if (scn_wl_finished(wl) || !names || !wl->priv)
+			continue;
+		k += (size_t)snprintf(buf + k, len - k, "; %s:", wl->id);
+		for (unsigned c = 0; names[c] && k < len; c++)
+			k += (size_t)snprintf(buf + k, len - k, " %s=%lu", names[c],
+					      wl->type->counter(wl, c));
+	}
+}
+
+/* A hang: `why`, or (stuck_ns) a deadlock: nothing could run from then on. */
+static void run_hang(struct scn_run *run, const char *why, uint64_t stuck_ns)
+{
+	char t[32], prog[SCN_MSG_MAX / 2];
+
+	run_progress(run, prog, sizeof(prog));
+	if (stuck_ns)
+		scn_run_outcome(run, SCN_OUT_HANG, "hang: nothing can run from %s on: every domain "
+				"waits and no timer is pending (a lost wakeup?)%s",
+				scn_time_str(stuck_ns - run->t0_ns, t, sizeof(t)), prog);
+	else
+		scn_run_outcome(run, SCN_OUT_HANG, "hang: %s%s", why, prog);
+}
+
+static enum sim_run_result run_slice(struct scn_run *run, uint64_t deadline_ns)
+{
+	if (run->mode == SIM_MODE_DET)
+		return sim_run(run_until, run, deadline_ns, run->s->slice_steps);
+	uint64_t slice_end = sim_now_ns() + SCN_FREE_SLICE_NS;
+	return sim_run(run_until, run, slice_end < deadline_ns ? slice_end : deadline_ns, 0);
+}
+
+/* Det mode runs each slice without the `within` bound as deadline, so that
+ * "nothing can run and no timer is pending" comes back as SIM_RUN_IDLE: a
+ * deadlock, told apart from a run still busy at the bound. */
+static void run_loop(struct scn_run *run)
+{
+	const uint64_t bound_ns = run->t0_ns + run->s->within_ns;
+	const uint64_t steps0 = sim_sched_steps();
+	char t[32], why[128];
+
+	for (;;) {
+		scn_triggers_apply(run);
+		if (run_until(run))
+			break;
+		if (sim_now_ns() >= bound_ns) {
+			snprintf(why, sizeof(why), "workloads still running at the bound (within %s)",
+				 scn_time_str(run->s->within_ns, t, sizeof(t)));
+			run_hang(run, why, 0);
+			break;
+		}
+		if (sim_sched_steps() - steps0 >= run->s->max_steps) {
+			snprintf(why, sizeof(why), "max-steps %lu reached before the workloads completed",
+				 run->s->max_steps);
+			run_hang(run, why, 0);
+			break;
+		}
+		uint64_t next = scn_triggers_next_ns(run);
+		if (run->mode != SIM_MODE_DET && bound_ns < next)
+			next = bound_ns;
+		if (run_slice(run, next) == SIM_RUN_IDLE &&
+		    scn_triggers_next_ns(run) == UINT64_MAX && !scn_triggers_apply(run)) {
+			run_hang(run, NULL, sim_now_ns());
+			break;
+		}
+		run->slices++;
+		scn_oracles_slice(run);
+		if (run->o->progress)
+			*run->o->progress = (struct scn_progress){.trace_hash = sim_trace_hash(),
+								  .steps = sim_sched_steps(),
+								  .vt_ns = sim_now_ns() - run->t0_ns};
+	}
+}
+
+/* ---- end ---- */
+
+static bool run_error_allowed(const struct scn_run *run)
+{
+	const struct scenario *s = run->s;
+
+	if (s->expect == SCN_EXPECT_ERROR && strstr(run->reason, s->expect_text))
+		return true;
+	for (unsigned i = 0; i < s->nallows; i++)
+		if (strstr(run->reason, s->allows[i]))
+			return true;
+	/* Fault sweep: a clean error is what an injected fault may lead to. */
+	return run->sweep_site && atomic_load(&run->sweep_site->injected) > 0;
+}
+
+static void run_expect_faults(struct scn_run *run)
+{
+	for (unsigned i = 0; i < run->s->nexpect_faults; i++) {
+		struct sim_fault_site *f = run->s->expect_faults[i];
+		if (atomic_load(&f->injected) == 0)
+			scn_run_outcome(run, SCN_OUT_FAIL, "expect fault %s: never injected (%lu "
+					"occurrences)", f->name, (uint64_t)atomic_load(&f->occurrences));
+	}
+}
+
+static void run_verdict(struct scn_run *run, struct scn_result *r)
+{
+	const struct scenario *s = run->s;
+	enum scn_outcome o = run->outcome;
+	bool ok;
+
+	if (o == SCN_OUT_HARNESS) {
+		r->verdict = SCN_VERDICT_HARNESS;
+		return;
+	}
+	switch (s->expect) {
+	case SCN_EXPECT_HANG:
+		ok = o == SCN_OUT_HANG;
+		break;
+	case SCN_EXPECT_ERROR:
+		ok = o == SCN_OUT_ERROR && run_error_allowed(run);
+		break;
+	case SCN_EXPECT_FAIL:
+		ok = o == SCN_OUT_FAIL && strstr(run->reason, s->expect_text) != NULL;
+		break;
+	default:
+		ok = o == SCN_OUT_PASS || (o == SCN_OUT_ERROR && run_error_allowed(run));
+		break;
+	}
+	r->verdict = ok ? SCN_VERDICT_PASS : SCN_VERDICT_FAIL;
+	if (ok || (o >= SCN_OUT_FAIL && s->expect != SCN_EXPECT_FAIL))
+		return;
+	static const char *const want[] = {
+		[SCN_EXPECT_PASS] = "pass", [SCN_EXPECT_HANG] = "a hang", [SCN_EXPECT_ERROR] = "error",
+		[SCN_EXPECT_FAIL] = "a failure",
+	};
+	bool text = s->expect == SCN_EXPECT_ERROR || s->expect == SCN_EXPECT_FAIL;
+	char why[SCN_MSG_MAX * 2];
+	snprintf(why, sizeof(why), "expected %s%s%s%s, got %s%s%s", want[s->expect],
+		 text ? " \"" : "", text ? s->expect_text : "", text ? "\"" : "", scn_outcome_name(o),
+		 run->reason[0] ? ": " : "", run->reason[0] ? run->reason : "");
+	snprintf(run->reason, sizeof(run->reason), "%.*s", (int)sizeof(run->reason) - 1, why);
+}
+
+/* Before the workloads go: their counters are still there. */
+static void run_expect_counters(struct scn_run *run)
+{
+	static const char *const ops[] = {"==", "!=", "<", "<=", ">", ">="};
+	const struct scenario *s = run->s;
+	uint64_t v;
+
+	/* Only for runs that went through: after a hang or an error the counters
+	 * say nothing new. */
+	for (unsigned i = 0; i < s->nexpect_counters && run->outcome == SCN_OUT_PASS; i++) {
+		const struct scn_pred *p = &s->expect_counters[i];
+		if (scn_pred_holds(run, p))
+			continue;
+		bool known = scn_counter_value(run, &p->ctr, &v);
+		scn_run_outcome(run, SCN_OUT_FAIL, "line %u: expect %s %s %s: it is %s%lu",
+				s->expect_counter_lines[i], p->ctr.name, ops[p->op], p->rhs_s,
+				known ? "" : "unknown ", known ? v : 0);
+	}
+}
+
+static void run_teardown(struct scn_run *run)
+{
+	run->stopping = true;
+	run_expect_counters(run);
+	if (run->outcome != SCN_OUT_PASS)   /* the end of the story, on the timeline */
+		scn_note(run, DOMID_INVALID, "%s: %.90s", scn_outcome_name(run->outcome), run->reason);
+	scn_triggers_stop(run);
+	scn_wls_stop(run);
+	scn_oracles_end(run);
+	scn_xs_close(run);
+	scn_trace_stop(run);
+}
+
+static void run_result(struct scn_run *run, struct scn_result *r, double wall0)
+{
+	run_expect_faults(run);
+	r->outcome = run->outcome;
+	run_verdict(run, r);
+	snprintf(r->reason, sizeof(r->reason), "%s", run->reason);
+	r->seed = run->seed;
+	r->trace_hash = sim_trace_hash();
+	r->steps = sim_sched_steps();
+	r->vt_ns = sim_now_ns() - run->t0_ns;
+	r->wall_s = wall_now_s() - wall0;
+	r->mode = run->mode;
+	r->injected = 0;
+	unsigned i = 0;
+	for (struct sim_fault_site *f = sim_fault_site_first(); f; f = f->next, i++) {
+		r->injected += atomic_load(&f->injected);
+		if (i < SCN_SITES_MAX)
+			r->site_occurrences[i] = atomic_load(&f->occurrences);
+	}
+	if (run->sweep_site) {
+		struct sim_fault_site *occ = strcmp(run->sweep_site->name, "evtchn.notify.delay") == 0
+			? sim_fault_site_find("evtchn.notify.drop") : run->sweep_site;
+		r->sweep_occurrences = occ ? atomic_load(&occ->occurrences) : 0;
+	}
+}
+
+int scn_run(const struct scenario *s, const struct scn_run_opts *o, struct scn_result *r)
+{
+	struct scn_run *run = calloc(1, sizeof(*run));
+	double wall0 = wall_now_s();
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!run) {
+		r->verdict = SCN_VERDICT_HARNESS;
+		snprintf(r->reason, sizeof(r->reason), "out of memory");
+		return -ENOMEM;
+	}
+	run->s = s;
+	run->o = o;
+	run->r = r;
+	pthread_mutex_init(&run->msg_lock, NULL);
+	pthread_mutex_init(&run->trace_lock, NULL);
+	pthread_mutex_init(&run->ev_lock, NULL);
+	run_choose(run);
+	scn_current = run;
+	rc = run_start(run);
+	if (rc == 0)
+		run_loop(run);
+	run_teardown(run);
+	run_result(run, r, wall0);
+	/* A timeline for every run that did not simply pass, expected or not. */
+	if (run->timeline_count && o->timeline_path &&
+	    (r->verdict != SCN_VERDICT_PASS || r->outcome != SCN_OUT_PASS)) {
+		char *svg = scn_timeline_svg(run);
+		FILE *f = svg ? fopen(o->timeline_path, "w") : NULL;
+		if (f) {
+			fputs(svg, f);
+			fclose(f);
+		}
+		free(svg);
+	}
+	sim_reset();
+	scn_evs_free_all(run);
+	scn_current = NULL;
+	pthread_mutex_destroy(&run->msg_lock);
+	pthread_mutex_destroy(&run->trace_lock);
+	pthread_mutex_destroy(&run->ev_lock);
+	free(run);
+	return rc < 0 && r->verdict == SCN_VERDICT_HARNESS ? rc : 0;
+}
+
+/* ---- the final line and the replay command ---- */
+
+static const char *policy_arg(const struct scenario *s, const struct scn_run_opts *o, char *buf,
+			      size_t len)
+{
+	enum sim_policy p = o->policy >= 0 ? (enum sim_policy)o->policy : s->policy;
+	unsigned d = o->policy >= 0 ? o->pct_depth : s->pct_depth;
+
+	if (p == SIM_POLICY_PCT)
+		snprintf(buf, len, "pct:%u", d);
+	else
+		snprintf(buf, len, "random");
+	return buf;
+}
+
+void scn_replay_command(const struct scenario *s, const struct scn_run_opts *o,
+			const struct scn_result *r, char *buf, size_t len)
+{
+	char pol[16];
+	size_t k = (size_t)snprintf(buf, len, "build/xensim run %s --seed %lu", s->path, r->seed);
+
+	if (k < len && o->mode >= 0 && o->mode != (int)s->mode)
+		k += (size_t)snprintf(buf + k, len - k, " --mode %s",
+				      o->mode == SIM_MODE_DET ? "det" : "free");
+	if (k < len && o->policy >= 0)
+		k += (size_t)snprintf(buf + k, len - k, " --policy %s", policy_arg(s, o, pol, sizeof(pol)));
+	if (k < len && o->sweep_site)
+		snprintf(buf + k, len - k, " --fail %s:%lu", o->sweep_site, o->sweep_nth);
+}
+
+void scn_result_line(const struct scenario *s, const struct scn_run_opts *o,
+		     const struct scn_result *r, char *buf, size_t len)
+{
+	char t[32], pol[16];
+
+	snprintf(buf, len, "%s %s outcome=%s mode=%s policy=%s steps=%lu vtime=%s wall=%.2fs "
+		 "injected=%lu seed=%lu trace-hash=0x%016lx%s", scn_verdict_name(r->verdict), s->path,
+		 scn_outcome_name(r->outcome), r->mode == SIM_MODE_DET ? "det" : "free",
+		 policy_arg(s, o, pol, sizeof(pol)), r->steps, scn_time_str(r->vt_ns, t, sizeof(t)),
+		 r->wall_s, r->injected, r->seed, r->trace_hash,
+		 r->mode == SIM_MODE_FREE ? " (free mode: the hash is not reproducible)" : "");
+}

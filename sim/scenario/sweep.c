@@ -1,0 +1,177 @@
+/*
+ * Sweeps. A seed sweep runs a seed range (a shard of it: seed s belongs to
+ * shard (s - first) % count, so that shards partition the range and a CI
+ * matrix or GNU parallel can spread it) with -j worker processes, each run
+ * isolated. A fault sweep is SQLite's: for every site the baseline run
+ * reaches, fail occurrence 1, then 2, 3, ... of it, until a run never reaches
+ * that occurrence; every such run must end in a pass or a clean error, with
+ * every oracle holding.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "sim/scenario/scn_internal.h"
+
+#define SWEEP_BATCH_RUNS 256u          /* runs prepared at once */
+#define FAULT_SWEEP_PER_SITE_DEFAULT 200u
+#define SWEEP_TAIL_LINES 8u
+
+bool scn_shard_has(uint64_t first, uint64_t seed, unsigned index, unsigned count)
+{
+	if (count <= 1)
+		return true;
+	return (seed - first) % count == index;
+}
+
+static void sweep_report_failure(struct scn_job *job)
+{
+	char line[SCN_MSG_MAX * 2], replay[SCN_MSG_MAX], tail[2048];
+
+	scn_result_line(job->s, &job->o, &job->r, line, sizeof(line));
+	scn_replay_command(job->s, &job->o, &job->r, replay, sizeof(replay));
+	printf("%s\n    %s\n    replay: %s\n", line, job->r.reason, replay);
+	scn_job_tail(job, SWEEP_TAIL_LINES, tail, sizeof(tail));
+	if (tail[0]) {
+		printf("    last output of the run:\n");
+		for (char *save = NULL, *l = strtok_r(tail, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+			printf("      | %s\n", l);
+	}
+}
+
+struct sweep_ctx {
+	const struct scn_sweep_opts *o;
+	struct scn_sweep_stats *st;
+};
+
+static void sweep_done(struct scn_job *job, void *arg)
+{
+	struct sweep_ctx *c = arg;
+	struct scn_sweep_stats *st = c->st;
+	bool failed = job->r.verdict != SCN_VERDICT_PASS;
+
+	st->runs++;
+	st->passed += !failed;
+	st->failed += job->r.verdict == SCN_VERDICT_FAIL;
+	st->harness += job->r.verdict == SCN_VERDICT_HARNESS;
+	if (failed && (st->failed + st->harness == 1 || job->r.seed < st->first_failed_seed))
+		st->first_failed_seed = job->r.seed;
+	if (!failed && c->o->find && (!st->found || job->r.seed < st->found_seed)) {
+		st->found = true;
+		st->found_seed = job->r.seed;
+	}
+	if (failed && !c->o->find)
+		sweep_report_failure(job);
+	else if (!c->o->quiet && !c->o->find) {
+		char line[SCN_MSG_MAX * 2];
+		scn_result_line(job->s, &job->o, &job->r, line, sizeof(line));
+		printf("%s\n", line);
+	}
+}
+
+int scn_sweep(const struct scenario *s, const struct scn_sweep_opts *o,
+	      struct scn_sweep_stats *st)
+{
+	struct scn_job *jobs = calloc(SWEEP_BATCH_RUNS, sizeof(*jobs));
+	struct sweep_ctx ctx = {.o = o, .st = st};
+	uint64_t seed = o->seed_first;
+	int rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (!jobs)
+		return -ENOMEM;
+	while (rc == 0 && seed <= o->seed_last && !(o->find && st->found)) {
+		unsigned n = 0;
+		for (; n < SWEEP_BATCH_RUNS && seed <= o->seed_last; seed++) {
+			if (!scn_shard_has(o->seed_first, seed, o->shard_index, o->shard_count))
+				continue;
+			jobs[n] = (struct scn_job){.s = s, .o = o->run, .capture = true};
+			jobs[n].o.seed_set = true;
+			jobs[n].o.seed = seed;
+			jobs[n].o.quiet = true;
+			n++;
+			if (seed == UINT64_MAX)
+				break;
+		}
+		rc = scn_jobs_run(jobs, n, o->jobs, sweep_done, &ctx);
+		if (seed == UINT64_MAX)
+			break;
+	}
+	free(jobs);
+	return rc;
+}
+
+/* ---- fault sweep ---- */
+
+static struct sim_fault_site *site_at(unsigned index)
+{
+	struct sim_fault_site *f = sim_fault_site_first();
+
+	for (unsigned i = 0; f && i < index; i++)
+		f = f->next;
+	return f;
+}
+
+static void fault_sweep_done(struct scn_job *job, void *arg)
+{
+	unsigned *failed = arg;
+
+	if (job->r.verdict != SCN_VERDICT_PASS) {
+		(*failed)++;
+		sweep_report_failure(job);   /* while its output is still there */
+	}
+}
+
+/* One site: occurrence 1, 2, ... until a run does not reach it. */
+static int fault_sweep_site(const struct scenario *s, struct sim_fault_site *site,
+			    uint64_t reached, unsigned max, const struct scn_run_opts *run,
+			    struct scn_fault_sweep_stats *st)
+{
+	unsigned failed = 0, runs = 0;
+
+	for (uint64_t k = 1; k <= max; k++) {
+		struct scn_job job = {.s = s, .o = *run, .capture = true};
+		job.o.sweep_site = site->name;
+		job.o.sweep_nth = k;
+		int rc = scn_jobs_run(&job, 1, 1, fault_sweep_done, &failed);
+		if (rc < 0)
+			return rc;
+		runs++;
+		if (job.r.sweep_occurrences < k)
+			break;   /* that occurrence never came: nothing was injected */
+	}
+	printf("  %-28s reached %4lu times in the baseline; %3u runs, %u failed\n", site->name,
+	       reached, runs, failed);
+	st->runs += runs;
+	st->failed += failed;
+	return 0;
+}
+
+int scn_fault_sweep(const struct scenario *s, const char *only_site, unsigned max_per_site,
+		    const struct scn_run_opts *run, struct scn_fault_sweep_stats *st)
+{
+	struct scn_result base;
+	unsigned i = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (!max_per_site)
+		max_per_site = FAULT_SWEEP_PER_SITE_DEFAULT;
+	int rc = scn_run_isolated(s, run, &base);
+	if (rc < 0)
+		return rc;
+	if (base.verdict != SCN_VERDICT_PASS) {
+		printf("baseline run fails already: %s\n", base.reason);
+		st->failed++;
+		return 0;
+	}
+	for (struct sim_fault_site *f = sim_fault_site_first(); f && i < SCN_SITES_MAX; f = f->next, i++) {
+		if (only_site && strcmp(only_site, f->name) != 0)
+			continue;
+		if (base.site_occurrences[i] == 0)
+			continue;
+		st->sites++;
+		rc = fault_sweep_site(s, site_at(i), base.site_occurrences[i], max_per_site, run, st);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

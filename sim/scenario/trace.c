@@ -1,0 +1,322 @@
+/*
+ * The run's trace: the one sink of the hypervisor's trace events. Each event
+ * goes to the --trace file as a text line, into a ring of the last few for
+ * the timeline picture, and, for a dropped send while evtchn.notify.delay is
+ * armed, into the queue of notifications to replay. XenbusState writes go
+ * through the legal-transition oracle here, as they happen. The timeline is drawn as
+ * a sequence diagram: one lane per domain, time going down, notifications,
+ * grant operations, faults and state changes as arrows between lanes.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "sim/scenario/scn_internal.h"
+
+static const char *const scn_kind_names[] = {
+	[SIM_TR_NOTIFY] = "notify", [SIM_TR_GRANT_MAP] = "map", [SIM_TR_GRANT_UNMAP] = "unmap",
+	[SIM_TR_GRANT_COPY] = "copy", [SIM_TR_XS_WRITE] = "xs-write", [SIM_TR_STATE] = "state",
+	[SIM_TR_FAULT] = "fault", [SIM_TR_DOMAIN] = "domain", [SIM_TR_NOTE] = "note",
+};
+
+static const char *kind_name(unsigned k)
+{
+	return k < sizeof(scn_kind_names) / sizeof(scn_kind_names[0]) && scn_kind_names[k]
+		       ? scn_kind_names[k] : "?";
+}
+
+/* What one event says, in words: in full (trace file, hover text) or as a
+ * short label next to its arrow. */
+static void rec_text(const struct scn_trace_rec *e, char *buf, size_t len, bool lbl)
+{
+	static const char *const dom_what[] = {"destroyed", "created", "crashed"};
+	const char *k = kind_name(e->kind);
+
+	switch (e->kind) {
+	case SIM_TR_NOTIFY:
+		if (lbl)
+			snprintf(buf, len, "notify p%u>p%u", e->a, e->b);
+		else
+			snprintf(buf, len, "dom%u port %u -> dom%u port %u", e->domid, e->a, e->peer, e->b);
+		break;
+	case SIM_TR_GRANT_MAP:
+	case SIM_TR_GRANT_UNMAP:
+	case SIM_TR_GRANT_COPY:
+		if (lbl)
+			snprintf(buf, len, "%s ref %u", k, e->a);
+		else
+			snprintf(buf, len, "dom%u %s dom%u's ref %u (%s %u)", e->domid, k, e->peer, e->a,
+				 e->kind == SIM_TR_GRANT_COPY ? "bytes" : "ro", e->b);
+		break;
+	case SIM_TR_STATE:
+		if (lbl)
+			snprintf(buf, len, "state %u>%u", e->a, e->b);
+		else
+			snprintf(buf, len, "dom%u state %u -> %u %s", e->domid, e->a, e->b, e->text);
+		break;
+	case SIM_TR_DOMAIN:
+		snprintf(buf, len, "%s %s", e->text, dom_what[e->a < 3 ? e->a : 0]);
+		break;
+	case SIM_TR_FAULT:
+		if (lbl)
+			snprintf(buf, len, "%s", e->text);
+		else
+			snprintf(buf, len, "%s dom%u -> dom%u (%u, %u)", e->text, e->domid, e->peer, e->a,
+				 e->b);
+		break;
+	default:
+		snprintf(buf, len, "%s", e->text);
+		break;
+	}
+}
+
+static void trace_write_locked(struct scn_run *run, const struct scn_trace_rec *e)
+{
+	char what[160], t[32];
+
+	if (!run->trace)
+		return;
+	rec_text(e, what, sizeof(what), false);
+	fprintf(run->trace, "%10lu %12s  %-8s %s\n", e->step,
+		scn_time_str(e->vt_ns - run->t0_ns, t, sizeof(t)), kind_name(e->kind), what);
+}
+
+/* The XenbusState oracle: the moves a frontend or backend may make. Skipped
+ * states are fine (a peer re-reads); going back is not, but for a
+ * reconnect after Closed and the Reconfiguring cycle. */
+static bool xb_transition_legal(unsigned from, unsigned to)
+{
+	enum { UNKNOWN, INITIALISING, INITWAIT, INITIALISED, CONNECTED, CLOSING, CLOSED,
+	       RECONFIGURING, RECONFIGURED };
+
+	if (to < INITIALISING || to > RECONFIGURED)
+		return false;
+	if (from == UNKNOWN || from == to || to == CLOSING || to == CLOSED)
+		return true;   /* a new node, a re-write (resize), or going away */
+	if (from == CLOSED)
+		return to == INITIALISING || to == INITWAIT;   /* reconnect */
+	if (from == CONNECTED && to == RECONFIGURING)
+		return true;
+	if (from == RECONFIGURING || from == RECONFIGURED)
+		return to == RECONFIGURED || to == CONNECTED;
+	return from < to && to <= CONNECTED;
+}
+
+static void scn_trace_state(struct scn_run *run, const struct sim_trace_event *ev)
+{
+	static const char *const names[] = {"Unknown", "Initialising", "InitWait", "Initialised",
+					    "Connected", "Closing", "Closed", "Reconfiguring",
+					    "Reconfigured"};
+	char dom[64];
+
+	if (xb_transition_legal(ev->a, ev->b))
+		return;
+	scn_run_outcome(run, SCN_OUT_FAIL, "illegal XenbusState transition by %s on %s: %s -> %s",
+			scn_dom_label(run, ev->domid, dom, sizeof(dom)), ev->text,
+			ev->a < 9 ? names[ev->a] : "invalid", ev->b < 9 ? names[ev->b] : "invalid");
+}
+
+static void scn_trace_sink(const struct sim_trace_event *ev, void *ctx)
+{
+	struct scn_run *run = ctx;
+
+	pthread_mutex_lock(&run->trace_lock);
+	struct scn_trace_rec *e = &run->timeline[run->timeline_count % SCN_TIMELINE_EVENTS_MAX];
+	*e = (struct scn_trace_rec){.step = ev->step, .vt_ns = ev->vt_ns, .kind = (uint8_t)ev->kind,
+				    .domid = ev->domid, .peer = ev->peer, .a = ev->a, .b = ev->b};
+	snprintf(e->text, sizeof(e->text), "%s", ev->text);
+	run->timeline_count++;
+	trace_write_locked(run, e);
+	if (ev->kind == SIM_TR_FAULT && strcmp(ev->text, "evtchn.notify.drop") == 0)
+		scn_delay_capture_locked(run, ev->domid, ev->a);
+	pthread_mutex_unlock(&run->trace_lock);
+	if (ev->kind == SIM_TR_STATE)
+		scn_trace_state(run, ev);
+}
+
+void scn_trace_start(struct scn_run *run)
+{
+	if (run->o->trace_path) {
+		run->trace = fopen(run->o->trace_path, "w");
+		if (!run->trace)
+			sim_log("scenario: cannot write the trace to %s", run->o->trace_path);
+		else
+			fprintf(run->trace, "# %s seed %lu\n#       step         time  kind     what\n",
+				run->s->path, run->seed);
+	}
+	sim_trace_set_sink(scn_trace_sink, run);
+}
+
+void scn_trace_stop(struct scn_run *run)
+{
+	sim_trace_set_sink(NULL, NULL);
+	if (run->trace)
+		fclose(run->trace);
+	run->trace = NULL;
+}
+
+void scn_trace_line(struct scn_run *run, const char *fmt, ...)
+{
+	va_list ap;
+	char t[32];
+
+	pthread_mutex_lock(&run->trace_lock);
+	if (run->trace) {
+		fprintf(run->trace, "%10lu %12s  %-8s ", sim_sched_steps(),
+			scn_time_str(sim_now_ns() - run->t0_ns, t, sizeof(t)), "harness");
+		va_start(ap, fmt);
+		vfprintf(run->trace, fmt, ap);
+		va_end(ap);
+		fputc('\n', run->trace);
+	}
+	pthread_mutex_unlock(&run->trace_lock);
+}
+
+void scn_note(struct scn_run *run, domid_t domid, const char *fmt, ...)
+{
+	char msg[SCN_TEXT_MAX];
+	va_list ap;
+
+	(void)run;   /* the note reaches the run through the trace sink */
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sim_trace_event(SIM_TR_NOTE, domid, DOMID_INVALID, 0, 0, msg);
+}
+
+/* ---- the timeline picture ---- */
+
+#define TL_LANE_W 170
+#define TL_ROW_H 18
+#define TL_LEFT 150
+#define TL_TOP 56
+
+void scn_xml_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default:
+			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+				fputc(*s, f);
+		}
+	}
+}
+
+/* Lane 0 is the harness; domains follow in declaration order. */
+static int tl_lane(struct scn_run *run, domid_t domid)
+{
+	for (unsigned i = 0; i < run->s->ndoms; i++)
+		if (run->domids[i] == domid)
+			return (int)i + 1;
+	return domid == DOMID_INVALID ? 0 : -1;
+}
+
+static int tl_x(int lane)
+{
+	return TL_LEFT + lane * TL_LANE_W;
+}
+
+static const char *tl_color(unsigned kind)
+{
+	switch (kind) {
+	case SIM_TR_NOTIFY: return "#1f6feb";
+	case SIM_TR_GRANT_MAP: case SIM_TR_GRANT_UNMAP: case SIM_TR_GRANT_COPY: return "#2da44e";
+	case SIM_TR_FAULT: return "#cf222e";
+	case SIM_TR_STATE: return "#8250df";
+	case SIM_TR_DOMAIN: return "#bc4c00";
+	default: return "#57606a";
+	}
+}
+
+/* Marker ids are per picture: several pictures share one HTML page. */
+static unsigned tl_id(const struct scn_run *run)
+{
+	return (unsigned)(run->seed * 2654435761u + run->timeline_count) & 0xffffffu;
+}
+
+static void tl_header(FILE *f, struct scn_run *run, int width, int height)
+{
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+		"font-family=\"monospace\" font-size=\"11\">\n<defs>", width, height);
+	static const unsigned kinds[] = {SIM_TR_NOTIFY, SIM_TR_GRANT_MAP, SIM_TR_FAULT, SIM_TR_STATE,
+					 SIM_TR_DOMAIN, SIM_TR_NOTE};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		fprintf(f, "<marker id=\"m%x_%u\" markerWidth=\"8\" markerHeight=\"8\" refX=\"7\" "
+			"refY=\"4\" orient=\"auto\"><path d=\"M0,0 L8,4 L0,8 z\" fill=\"%s\"/></marker>",
+			tl_id(run), kinds[i], tl_color(kinds[i]));
+	fputs("</defs>\n", f);
+	for (unsigned lane = 0; lane <= run->s->ndoms; lane++) {
+		int x = tl_x((int)lane);
+		fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d0d7de\"/>", x,
+			TL_TOP - 8, x, height - 4);
+		fprintf(f, "<text x=\"%d\" y=\"20\" text-anchor=\"middle\" font-weight=\"bold\">", x);
+		if (lane == 0)
+			fputs("harness</text>", f);
+		else {
+			scn_xml_escape(f, run->s->doms[lane - 1].name);
+			fprintf(f, "</text><text x=\"%d\" y=\"34\" text-anchor=\"middle\">dom%u</text>", x,
+				run->domids[lane - 1]);
+		}
+		fputc('\n', f);
+	}
+}
+
+static void tl_event(FILE *f, struct scn_run *run, const struct scn_trace_rec *e, int y)
+{
+	char full[160], lbl[64], t[32];
+	int from = tl_lane(run, e->domid), to = e->peer == DOMID_INVALID ? -1 : tl_lane(run, e->peer);
+	const char *c = tl_color(e->kind);
+
+	if (from < 0)
+		from = 0;
+	rec_text(e, full, sizeof(full), false);
+	rec_text(e, lbl, sizeof(lbl), true);
+	fprintf(f, "<g><title>step %lu, t=%s: %s ", e->step,
+		scn_time_str(e->vt_ns - run->t0_ns, t, sizeof(t)), kind_name(e->kind));
+	scn_xml_escape(f, full);
+	fputs("</title>", f);
+	fprintf(f, "<text x=\"4\" y=\"%d\" fill=\"#57606a\">%lu %s</text>", y + 4, e->step, t);
+	int x1 = tl_x(from);
+	if (to >= 0 && to != from) {
+		int x2 = tl_x(to);
+		fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\"%s "
+			"marker-end=\"url(#m%x_%u)\"/>", x1, y, x2 + (x2 > x1 ? -3 : 3), y, c,
+			e->kind == SIM_TR_GRANT_MAP || e->kind == SIM_TR_GRANT_UNMAP ? " stroke-dasharray=\"4 2\"" : "",
+			tl_id(run), e->kind >= SIM_TR_GRANT_MAP && e->kind <= SIM_TR_GRANT_COPY ? (unsigned)SIM_TR_GRANT_MAP
+										      : e->kind);
+		fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\">", (x1 < x2 ? x1 : x2) + 6, y - 3, c);
+	} else {
+		fprintf(f, "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"%s\"/>", x1, y, c);
+		fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\">", x1 + 8, y + 4, c);
+	}
+	scn_xml_escape(f, e->kind == SIM_TR_NOTE || e->kind == SIM_TR_DOMAIN ? full : lbl);
+	fputs("</text></g>\n", f);
+}
+
+char *scn_timeline_svg(struct scn_run *run)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	uint64_t n = run->timeline_count < SCN_TIMELINE_EVENTS_MAX ? run->timeline_count
+								  : SCN_TIMELINE_EVENTS_MAX;
+	uint64_t first = run->timeline_count - n;
+	int width = TL_LEFT + (int)run->s->ndoms * TL_LANE_W + 260;
+	int height = TL_TOP + (int)n * TL_ROW_H + 10;
+
+	if (!f)
+		return NULL;
+	tl_header(f, run, width, height);
+	for (uint64_t i = 0; i < n; i++)
+		tl_event(f, run, &run->timeline[(first + i) % SCN_TIMELINE_EVENTS_MAX],
+			 TL_TOP + (int)i * TL_ROW_H);
+	if (first)
+		fprintf(f, "<text x=\"4\" y=\"46\" fill=\"#57606a\">(the last %lu of %lu events)</text>\n",
+			n, run->timeline_count);
+	fputs("</svg>\n", f);
+	fclose(f);
+	return buf;
+}

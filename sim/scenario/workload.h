@@ -1,0 +1,147 @@
+/*
+ * sim/scenario: the workload registry. A workload is what a scenario runs on
+ * its domains (`workload ring front=guest back=dom0 requests=200`): a small
+ * table of parameters and function pointers, listed once in workload.c's
+ * table. A new driver pair plugs in with one table entry and one file.
+ *
+ * The engine parses and checks the parameters against the table, creates the
+ * domains, then calls start() on the harness thread; the workload sets itself
+ * up on its domains (scn_wl_call), runs from their event loops, and reports
+ * through scn_wl_done / scn_wl_error / scn_wl_fail, which any thread may
+ * call. Between slices the engine calls check(); at the end stop(), which must
+ * release everything the workload holds (the engine then checks that grants,
+ * mappings, ports, handles and xenstore nodes are back where they started).
+ *
+ * A domain of the workload may crash (scenario actions): domain_event() is
+ * then called on the harness thread once the domain is gone, and again once a
+ * restarted domain is up. Its event_base is gone with it: workloads allocate
+ * their events with scn_ev_new so that nothing leaks or dangles.
+ */
+#ifndef SIM_SCENARIO_WORKLOAD_H
+#define SIM_SCENARIO_WORKLOAD_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "sim/scenario/scenario.h"
+
+#define SCN_PARAMS_MAX 16u
+
+enum scn_param_kind {
+	SCN_P_UINT,          /* decimal (k/M/G multipliers allowed) */
+	SCN_P_SIZE,          /* bytes: 4096, 4k, 16M, 1G */
+	SCN_P_TIME,          /* ns: 500us, 10ms, 2s */
+	SCN_P_BOOL,          /* 0/1, yes/no, on/off, true/false */
+	SCN_P_PERCENT,       /* 0..100: 25 or 25% */
+	SCN_P_DOMAIN,        /* a declared domain; u[] holds its index */
+	SCN_P_DOMAINS,       /* a comma list of declared domains; u[] holds a bit mask */
+	SCN_P_STRING,        /* s[] holds it */
+};
+
+struct scn_param {
+	const char *key;
+	enum scn_param_kind kind;
+	const char *dflt;    /* as written in a file; NULL: required */
+	uint64_t min, max;   /* numeric kinds, inclusive (0, 0: no bound) */
+	const char *what;    /* one line for README / `xensim list --workloads` */
+};
+
+struct scn_wl_args {
+	uint64_t u[SCN_PARAMS_MAX];
+	char s[SCN_PARAMS_MAX][SCN_TEXT_MAX];
+};
+
+enum scn_dom_event {
+	SCN_DOM_CRASHED,     /* gone (crash or destroy); its handles answer ESRCH */
+	SCN_DOM_RESTARTED,   /* a fresh domain with the same name and domid is up */
+};
+
+/* Where a workload instance stands (scn_wl.state). */
+enum scn_wl_state { SCN_WL_RUNNING, SCN_WL_DONE, SCN_WL_ERROR, SCN_WL_FAIL };
+
+struct scn_wl;
+
+struct scn_wl_type {
+	const char *name;
+	const char *what;                 /* one line */
+	const struct scn_param *params;   /* indexed by the workload's own enum, {NULL}-ended */
+	const char *const *counters;      /* names for `when`/`after`, NULL-ended; may be NULL */
+	/* Parse time, optional: check parameters against each other. */
+	int (*validate)(const struct scn_wl_args *a, char *err, size_t len);
+	/* Harness thread, every domain up. < 0: a harness error (the message
+	 * through scn_wl_error first); a failure of the code under test is
+	 * reported with scn_wl_error/fail and start still returns 0. */
+	int (*start)(struct scn_wl *wl);
+	void (*domain_event)(struct scn_wl *wl, domid_t domid, enum scn_dom_event ev);
+	void (*check)(struct scn_wl *wl);           /* optional, between slices */
+	void (*stop)(struct scn_wl *wl);            /* release everything */
+	uint64_t (*counter)(struct scn_wl *wl, unsigned index);   /* index in counters[] */
+};
+
+/* One instance in a run. Workload code reads the arguments and keeps its own
+ * state in priv; the rest is the engine's. */
+struct scn_wl {
+	const struct scn_wl_type *type;
+	char id[SCN_NAME_MAX];
+	const struct scn_wl_args *args;
+	void *priv;
+	struct scn_run *run;
+	atomic_int state;                 /* enum scn_wl_state (engine) */
+};
+
+/* The registry. */
+const struct scn_wl_type *scn_wl_type_find(const char *name);
+const struct scn_wl_type *const *scn_wl_types(unsigned *count);
+
+/* Arguments. */
+uint64_t scn_wl_u(const struct scn_wl *wl, unsigned param);
+const char *scn_wl_s(const struct scn_wl *wl, unsigned param);
+domid_t scn_wl_domid(const struct scn_wl *wl, unsigned param);
+/* The domains of a SCN_P_DOMAINS parameter, in declaration order. */
+unsigned scn_wl_domids(const struct scn_wl *wl, unsigned param, domid_t *out, unsigned max);
+/* A seed of the run for the workload's own choices (same seed, same choices). */
+uint64_t scn_wl_seed(const struct scn_wl *wl);
+
+/* Outcome, from any thread; the first report wins. done: completed and
+ * verified. error: gave up cleanly (e.g. a grant map failed and the workload
+ * said so), an acceptable end under injected faults when the scenario allows
+ * it. fail: the code under test is wrong (wrong data, lost or doubled
+ * response, protocol violation). */
+void scn_wl_done(struct scn_wl *wl);
+void scn_wl_error(struct scn_wl *wl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void scn_wl_fail(struct scn_wl *wl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool scn_wl_finished(const struct scn_wl *wl);
+
+/* Run fn(arg) on domid's thread and wait (sim_domain_call). */
+int scn_wl_call(struct scn_wl *wl, domid_t domid, int (*fn)(void *arg), void *arg);
+/* Run fn(arg) on the calling thread; a memory-protection fault inside it
+ * becomes scn_wl_fail with the fault's report instead of ending the process.
+ * True if it faulted. */
+bool scn_wl_guard(struct scn_wl *wl, void (*fn)(void *arg), void *arg);
+/* A line on the run's timeline (SIM_TR_NOTE) and in the trace. */
+void scn_wl_note(struct scn_wl *wl, domid_t domid, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The toolstack's xenstore access (dom0, the harness's own connection), for
+ * setting up what a workload's domains need: 0 or -errno (-ENOENT, -EACCES,
+ * ...). Harness thread only. */
+int scn_wl_xs_write(struct scn_wl *wl, const char *path, const char *value);
+int scn_wl_xs_read(struct scn_wl *wl, const char *path, char *buf, size_t len);
+int scn_wl_xs_rm(struct scn_wl *wl, const char *path);
+/* perms: "n1 r0", one entry per word (owner first, as xenstore-chmod). */
+int scn_wl_xs_set_perms(struct scn_wl *wl, const char *path, const char *perms);
+/* Remove path and then its parents while empty, keeping the first `keep`
+ * bytes of the path (a domain's home: strlen("/local/domain/N")). */
+int scn_wl_xs_rm_prune(struct scn_wl *wl, const char *path, size_t keep);
+
+/* libevent events in memory the workload owns: freeing one whose domain died
+ * (its base is gone) releases the memory without touching the base. */
+struct event *scn_ev_new(struct event_base *base, evutil_socket_t fd, short what,
+			 event_callback_fn cb, void *arg);
+void scn_ev_free(struct event *ev, bool base_alive);
+
+#endif

@@ -1,0 +1,486 @@
+/* CUnit suites for the scenario engine: the parser (errors name the line and
+ * the token), values, runs in this process (replay by seed, hang detection,
+ * faults, oracles, triggers), isolated runs, shards, shrink and reports. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim/scenario/scenario.h"
+#include "sim/scenario/scn_internal.h"
+#include "tests/test.h"
+
+static int reset_all(void)
+{
+	sim_reset();
+	return 0;
+}
+
+static struct scenario *parse_ok(const char *text)
+{
+	struct scenario *s = NULL;
+	char err[SCN_ERR_MAX];
+	int rc = scn_parse_text("t.scn", text, &s, err, sizeof(err));
+
+	if (rc < 0)
+		printf("\n    unexpected parse error: %s\n", err);
+	CU_ASSERT_EQUAL(rc, 0);
+	return s;
+}
+
+/* The error of a text that must not parse. */
+static const char *parse_err(const char *text)
+{
+	static char err[SCN_ERR_MAX];
+	struct scenario *s = NULL;
+
+	CU_ASSERT_EQUAL(scn_parse_text("t.scn", text, &s, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NULL(s);
+	scn_free(s);
+	return err;
+}
+
+#define RING_OK "domain dom0 priv\ndomain guest\nworkload ring front=guest back=dom0 requests=20\n"
+
+/* ---- scenario_parse ---- */
+
+static void parse_errors_name_line_and_token(void)
+{
+	static const struct {
+		const char *text, *prefix, *word;
+	} cases[] = {
+		{"domain dom0 priv\n# c\n\nfrobnicate 3\n", "t.scn:4: ", "unknown command 'frobnicate'"},
+		{RING_OK "within 5\n", "t.scn:4: ", "'5' is not a time with a unit"},
+		{RING_OK "within 5parsecs\n", "t.scn:4: ", "'5parsecs'"},
+		{"domain dom0 priv\nworkload ring front=guest back=dom0\n", "t.scn:2: ",
+		 "undefined domain 'guest' (declared so far: dom0)"},
+		{RING_OK "at 2s crash ghost\n", "t.scn:4: ", "undefined domain 'ghost'"},
+		{"domain a\ndomain a\n", "t.scn:2: ", "declared twice (first on line 1)"},
+		{RING_OK "fault gnttab.mapp after 1\n", "t.scn:4: ", "unknown fault site 'gnttab.mapp'"},
+		{RING_OK "fault gnttab.map prob 1.5\n", "t.scn:4: ", "not a probability"},
+		{RING_OK "fault gnttab.map\n", "t.scn:4: ", "wrong number of arguments"},
+		{"domain dom0 priv\ndomain g\nworkload ring front=g back=dom0 reqs=5\n", "t.scn:3: ",
+		 "unknown parameter 'reqs'"},
+		{"domain dom0 priv\ndomain g\nworkload ring front=g back=dom0 batch=99\n", "t.scn:3: ",
+		 "batch=99 is out of range 1..16"},
+		{"domain dom0 priv\nworkload ring front=dom0\n", "t.scn:2: ", "back= is required"},
+		{"domain dom0 priv\nworkload rong\n", "t.scn:2: ", "unknown workload 'rong'"},
+		{RING_OK "when ring.answers >= 3 note x\n", "t.scn:4: ", "unknown counter 'ring.answers'"},
+		{RING_OK "expect sometimes\n", "t.scn:4: ", "usage: expect"},
+		{RING_OK "mode fast\n", "t.scn:4: ", "'fast' is neither det nor free"},
+		{RING_OK "policy pct:0\n", "t.scn:4: ", "pct:D with D in 1..16"},
+		{RING_OK "describe \"open\n", "t.scn:4: ", "unterminated"},
+		{"domain dom0 priv\n", "t.scn:1: ", "no workload"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *err = parse_err(cases[i].text);
+		bool ok = strncmp(err, cases[i].prefix, strlen(cases[i].prefix)) == 0 &&
+			  strstr(err, cases[i].word) != NULL;
+		if (!ok)
+			printf("\n    case %zu: got \"%s\", want %s...%s\n", i, err, cases[i].prefix,
+			       cases[i].word);
+		CU_ASSERT_TRUE(ok);
+	}
+}
+
+static void parse_values_units(void)
+{
+	uint64_t v;
+	uint32_t ppm;
+
+	CU_ASSERT_EQUAL(scn_parse_time("10ms", &v), 0);
+	CU_ASSERT_EQUAL(v, 10000000ull);
+	CU_ASSERT_EQUAL(scn_parse_time("1.5s", &v), 0);
+	CU_ASSERT_EQUAL(v, 1500000000ull);
+	CU_ASSERT_EQUAL(scn_parse_time("250us", &v), 0);
+	CU_ASSERT_EQUAL(v, 250000ull);
+	CU_ASSERT_EQUAL(scn_parse_time("0.001ms", &v), 0);
+	CU_ASSERT_EQUAL(v, 1000ull);
+	CU_ASSERT_NOT_EQUAL(scn_parse_time("5", &v), 0);
+	CU_ASSERT_NOT_EQUAL(scn_parse_time("5 s", &v), 0);
+	CU_ASSERT_EQUAL(scn_parse_size("4k", &v), 0);
+	CU_ASSERT_EQUAL(v, 4096ull);
+	CU_ASSERT_EQUAL(scn_parse_size("16MiB", &v), 0);
+	CU_ASSERT_EQUAL(v, 16ull << 20);
+	CU_ASSERT_EQUAL(scn_parse_uint("2k", &v), 0);
+	CU_ASSERT_EQUAL(v, 2000ull);
+	CU_ASSERT_NOT_EQUAL(scn_parse_uint("-1", &v), 0);
+	CU_ASSERT_NOT_EQUAL(scn_parse_uint("99999999999999999999", &v), 0);
+	CU_ASSERT_EQUAL(scn_parse_prob("5%", &ppm), 0);
+	CU_ASSERT_EQUAL(ppm, 50000u);
+	CU_ASSERT_EQUAL(scn_parse_prob("1/20", &ppm), 0);
+	CU_ASSERT_EQUAL(ppm, 50000u);
+	CU_ASSERT_EQUAL(scn_parse_prob("0.05", &ppm), 0);
+	CU_ASSERT_EQUAL(ppm, 50000u);
+	CU_ASSERT_NOT_EQUAL(scn_parse_prob("2", &ppm), 0);
+	CU_ASSERT_EQUAL(scn_xenbus_state("Connected"), 4);
+	CU_ASSERT_EQUAL(scn_xenbus_state("connected"), -1);
+}
+
+static void parse_defaults_and_domids(void)
+{
+	struct scenario *s = parse_ok("domain guest\ndomain dom0 priv\ndomain g2 id 7\ndomain g3\n"
+				      "workload ring front=guest back=dom0\n");
+
+	if (!s)
+		return;
+	CU_ASSERT_EQUAL(s->doms[0].domid, 1);    /* unprivileged: from 1 */
+	CU_ASSERT_EQUAL(s->doms[1].domid, 0);    /* privileged: from 0 */
+	CU_ASSERT_EQUAL(s->doms[2].domid, 7);
+	CU_ASSERT_EQUAL(s->doms[3].domid, 2);
+	CU_ASSERT_EQUAL(s->mode, SIM_MODE_DET);
+	CU_ASSERT_EQUAL(s->expect, SCN_EXPECT_PASS);
+	CU_ASSERT_EQUAL(s->within_ns, 60ull * 1000000000ull);
+	CU_ASSERT_EQUAL(s->wls[0].args.u[2], 100u);   /* requests= default */
+	CU_ASSERT_FALSE(scn_seed_pinned(s, NULL));
+	scn_free(s);
+}
+
+static void parse_triggers_and_paths(void)
+{
+	struct scenario *s = parse_ok(RING_OK "fault gnttab.map after 3\nfault gnttab.copy after 5 ring.responses\n"
+				      "fault evtchn.notify.drop prob 1/4 until 2s\n"
+				      "when guest:device/vbd/0/state == Connected crash guest\n"
+				      "at 1500us xs-write /tool/x \"a b\"\nexpect ring.responses >= 20\n");
+
+	if (!s)
+		return;
+	CU_ASSERT_EQUAL(s->faults[0].trig.kind, SCN_TRIG_AFTER_SELF);
+	CU_ASSERT_EQUAL(s->faults[0].trig.n, 3u);
+	CU_ASSERT_EQUAL(s->faults[1].trig.kind, SCN_TRIG_AFTER);
+	CU_ASSERT_EQUAL(s->faults[1].trig.pred.ctr.kind, SCN_CTR_WL);
+	CU_ASSERT_EQUAL(s->faults[2].trig.ppm, 250000u);
+	CU_ASSERT_EQUAL(s->faults[2].until_ns, 2000000000ull);
+	CU_ASSERT_TRUE(s->actions[0].trig.pred.xs);
+	CU_ASSERT_STRING_EQUAL(s->actions[0].trig.pred.path, "/local/domain/1/device/vbd/0/state");
+	CU_ASSERT_EQUAL(s->actions[0].trig.pred.rhs_u, 4u);
+	CU_ASSERT_EQUAL(s->actions[1].trig.at_ns, 1500000ull);
+	CU_ASSERT_STRING_EQUAL(s->actions[1].b, "a b");
+	CU_ASSERT_EQUAL(s->nexpect_counters, 1u);
+	scn_free(s);
+}
+
+/* ---- scenario_run: in this process ---- */
+
+static struct scn_run_opts opts_seed(uint64_t seed)
+{
+	return (struct scn_run_opts){.seed_set = true, .seed = seed, .mode = -1, .policy = -1,
+				     .quiet = true};
+}
+
+static struct scn_result run_text(const char *text, uint64_t seed)
+{
+	struct scn_result r = {.verdict = SCN_VERDICT_HARNESS};
+	struct scenario *s = parse_ok(text);
+	struct scn_run_opts o = opts_seed(seed);
+
+	if (s) {
+		CU_ASSERT_EQUAL(scn_run(s, &o, &r), 0);
+		scn_free(s);
+	}
+	CU_ASSERT_EQUAL(sim_domain_count(), 0);   /* the run left nothing behind */
+	return r;
+}
+
+static void run_same_seed_same_hash(void)
+{
+	const char *t = RING_OK "workload xenstore clients=guest ops=20\n";
+	struct scn_result a = run_text(t, 5), b = run_text(t, 5);
+
+	CU_ASSERT_EQUAL(a.verdict, SCN_VERDICT_PASS);
+	CU_ASSERT_EQUAL(a.outcome, SCN_OUT_PASS);
+	CU_ASSERT_EQUAL(a.trace_hash, b.trace_hash);
+	CU_ASSERT_EQUAL(a.steps, b.steps);
+	CU_ASSERT_EQUAL(a.seed, 5u);
+}
+
+static void run_other_seeds_other_interleavings(void)
+{
+	const char *t = RING_OK "workload xenstore clients=guest ops=20\n";
+	uint64_t hashes[6];
+	unsigned distinct = 0;
+
+	for (unsigned i = 0; i < 6; i++) {
+		struct scn_result r = run_text(t, 100 + i);
+		CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);
+		hashes[i] = r.trace_hash;
+		bool seen = false;
+		for (unsigned j = 0; j < i; j++)
+			seen |= hashes[j] == hashes[i];
+		distinct += !seen;
+	}
+	CU_ASSERT_TRUE(distinct >= 5);
+}
+
+#define BROKEN "policy pct:2 steps=600\ndomain dom0 priv\ndomain guest\n" \
+	       "workload ring front=guest back=dom0 requests=20 broken=%d\nexpect %s\n"
+
+static void run_pct_finds_hang_correct_passes(void)
+{
+	char broken[256], correct[256];
+	unsigned hangs = 0, first = 0;
+
+	snprintf(broken, sizeof(broken), BROKEN, 1, "pass");
+	snprintf(correct, sizeof(correct), BROKEN, 0, "pass");
+	for (unsigned seed = 1; seed <= 20; seed++) {
+		struct scn_result b = run_text(broken, seed), c = run_text(correct, seed);
+		if (b.outcome == SCN_OUT_HANG && !hangs++)
+			first = seed;
+		CU_ASSERT_TRUE(b.outcome == SCN_OUT_HANG || b.outcome == SCN_OUT_PASS);
+		CU_ASSERT_EQUAL(c.verdict, SCN_VERDICT_PASS);
+		if (b.outcome == SCN_OUT_HANG)
+			CU_ASSERT_PTR_NOT_NULL(strstr(b.reason, "nothing can run"));
+	}
+	printf("\n    pct:2 found the lost wakeup in %u of 20 seeds (first %u)\n", hangs, first);
+	CU_ASSERT_TRUE(hangs > 0);
+	/* The hang replays, and `expect hang` makes it the expected verdict. */
+	snprintf(broken, sizeof(broken), BROKEN, 1, "hang");
+	if (hangs) {
+		struct scn_result r = run_text(broken, first);
+		CU_ASSERT_EQUAL(r.outcome, SCN_OUT_HANG);
+		CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);
+	}
+}
+
+static void run_fault_gives_expected_error(void)
+{
+	struct scn_result r = run_text(RING_OK "fault gnttab.map after 0\nexpect error \"ring ref\"\n"
+				       "expect fault gnttab.map\n", 1);
+	struct scn_result p = run_text(RING_OK "fault gnttab.map after 0\n", 1);
+
+	CU_ASSERT_EQUAL(r.outcome, SCN_OUT_ERROR);
+	CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);
+	CU_ASSERT_EQUAL(r.injected, 1u);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.reason, "map of ring ref"));
+	/* The same error where a pass is expected fails, naming it. */
+	CU_ASSERT_EQUAL(p.verdict, SCN_VERDICT_FAIL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p.reason, "expected pass, got error"));
+}
+
+static void run_expectations_are_checked(void)
+{
+	struct scn_result never = run_text(RING_OK "fault gnttab.map after 1000\nexpect fault gnttab.map\n", 1);
+	struct scn_result ctr = run_text(RING_OK "expect ring.responses == 21\n", 1);
+	struct scn_result ok = run_text(RING_OK "expect ring.responses == 20\n", 1);
+
+	CU_ASSERT_EQUAL(never.verdict, SCN_VERDICT_FAIL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(never.reason, "expect fault gnttab.map: never injected"));
+	CU_ASSERT_EQUAL(ctr.verdict, SCN_VERDICT_FAIL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ctr.reason, "line 4: expect ring.responses == 21: it is 20"));
+	CU_ASSERT_EQUAL(ok.verdict, SCN_VERDICT_PASS);
+}
+
+static void run_leak_names_the_path(void)
+{
+	struct scn_result r = run_text(RING_OK "at 0ms xs-write /tool/leftover 1\n", 1);
+
+	CU_ASSERT_EQUAL(r.outcome, SCN_OUT_FAIL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.reason, "left behind: /tool/leftover"));
+	if (!strstr(r.reason, "left behind: /tool/leftover"))
+		printf("\n    %s\n", r.reason);
+}
+
+static void run_illegal_xenbus_transition_caught(void)
+{
+	struct scn_result bad = run_text(RING_OK "at 0ms xs-write guest:device/x/state 4\n"
+					 "when guest:device/x/state == Connected xs-write guest:device/x/state 2\n"
+					 "at 0ms xs-rm guest:device\n", 1);
+	struct scn_result ok = run_text(RING_OK "at 0ms xs-write guest:device/x/state 4\n"
+					"when guest:device/x/state == 4 xs-write guest:device/x/state 6\n"
+					"when guest:device/x/state == 6 xs-write guest:device/x/state 1\n"
+					"when guest:device/x/state == 1 xs-rm guest:device\n", 1);
+
+	CU_ASSERT_EQUAL(bad.outcome, SCN_OUT_FAIL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(bad.reason, "illegal XenbusState transition by domain 0 (dom0) "
+				      "on /local/domain/1/device/x/state: Connected -> InitWait"));
+	CU_ASSERT_EQUAL(ok.verdict, SCN_VERDICT_PASS);   /* closed, then a reconnect */
+	if (ok.verdict != SCN_VERDICT_PASS)
+		printf("\n    %s\n", ok.reason);
+}
+
+static void run_restart_and_delay_recover(void)
+{
+	struct scn_result r = run_text("domain dom0 priv\ndomain be\ndomain guest\n"
+				       "workload ring front=guest back=be requests=200 batch=4\n"
+				       "when ring.responses >= 50 restart be\n"
+				       "fault evtchn.notify.delay prob 30% delay 2ms\n"
+				       "expect ring.reconnects == 1\nexpect ring.responses == 200\n"
+				       "expect fault evtchn.notify.delay\n", 3);
+
+	CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);
+	CU_ASSERT_TRUE(r.vt_ns >= 2000000ull);   /* the delays cost virtual time only */
+	if (r.verdict != SCN_VERDICT_PASS)
+		printf("\n    %s\n", r.reason);
+}
+
+static void run_timed_action_fires_at_virtual_time(void)
+{
+	/* Virtual time moves only while every domain waits: with every send lost,
+	 * the 1ms kick timers carry the exchange, and the crash at 3ms ends it. */
+	struct scn_result r = run_text("domain dom0 priv\ndomain guest\n"
+				       "workload ring front=guest back=dom0 requests=1000 kick=1ms\n"
+				       "fault evtchn.notify.drop after 0 repeat forever\n"
+				       "at 3ms crash guest\nexpect error \"crashed\"\n", 1);
+
+	CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);
+	CU_ASSERT_TRUE(r.vt_ns >= 3000000ull && r.vt_ns < 5000000ull);
+}
+
+/* ---- scenario_tools: isolation, shards, shrink, reports ---- */
+
+static void isolated_run_matches_in_process(void)
+{
+	struct scenario *s = parse_ok(RING_OK);
+	struct scn_run_opts o = opts_seed(9);
+	struct scn_result a, b;
+
+	if (!s)
+		return;
+	CU_ASSERT_EQUAL(scn_run_isolated(s, &o, &a), 0);
+	CU_ASSERT_EQUAL(scn_run(s, &o, &b), 0);
+	CU_ASSERT_FALSE(a.died);
+	CU_ASSERT_EQUAL(a.trace_hash, b.trace_hash);
+	CU_ASSERT_EQUAL(a.steps, b.steps);
+	scn_free(s);
+}
+
+static void shards_partition_the_range(void)
+{
+	for (unsigned n = 1; n <= 5; n++) {
+		for (uint64_t seed = 10; seed <= 40; seed++) {
+			unsigned owners = 0;
+			for (unsigned i = 0; i < n; i++)
+				owners += scn_shard_has(10, seed, i, n);
+			CU_ASSERT_EQUAL(owners, 1u);
+		}
+	}
+	CU_ASSERT_TRUE(scn_shard_has(10, 13, 0, 3));
+	CU_ASSERT_FALSE(scn_shard_has(10, 13, 1, 3));
+}
+
+static void shrink_keeps_failure_with_fewer_lines(void)
+{
+	struct scenario *s = NULL, *out = NULL;
+	struct scn_shrink_stats st;
+	char err[SCN_ERR_MAX], path[] = "/tmp/xensim-shrink-XXXXXX";
+	int fd = mkstemp(path);
+
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(scn_parse_file("scenarios/in-development/shrink-example.scn", &s, err,
+					     sizeof(err)), 0);
+	CU_ASSERT_EQUAL(scn_shrink(s, 3, path, &st), 0);
+	printf("\n    shrink: %u -> %u lines in %u runs\n", st.lines_before, st.lines_after, st.runs);
+	CU_ASSERT_TRUE(st.lines_before >= 29);
+	CU_ASSERT_TRUE(st.lines_after <= 6);
+	CU_ASSERT_PTR_NOT_NULL(strstr(st.reason, "ENOSPC"));
+	CU_ASSERT_EQUAL(scn_parse_file(path, &out, err, sizeof(err)), 0);
+	if (out) {
+		struct scn_run_opts o = opts_seed(1);   /* the file pins its seed */
+		o.seed_set = false;
+		struct scn_result r;
+		CU_ASSERT_EQUAL(scn_run(out, &o, &r), 0);
+		CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_FAIL);
+		CU_ASSERT_EQUAL(r.outcome, SCN_OUT_ERROR);
+		CU_ASSERT_EQUAL(r.seed, 3u);
+	}
+	/* A passing scenario has nothing to shrink. */
+	struct scenario *pass = parse_ok(RING_OK);
+	CU_ASSERT_EQUAL(scn_shrink(pass, 1, path, &st), -EINVAL);
+	scn_free(pass);
+	scn_free(out);
+	scn_free(s);
+	unlink(path);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0;
+
+	if (f) {
+		if (getdelim(&buf, &cap, '\0', f) < 0) {
+			free(buf);
+			buf = NULL;
+		}
+		fclose(f);
+	}
+	return buf;
+}
+
+static void reports_and_timeline(void)
+{
+	struct scenario *s = parse_ok("domain dom0 priv\ndomain guest\npolicy pct:2 steps=600\n"
+				      "workload ring front=guest back=dom0 requests=20 broken=1\n");
+	struct scn_run_opts o = opts_seed(2);
+	struct scn_report_row row = {.path = "t.scn", .category = "race", .description = "d"};
+	char svg[] = "/tmp/xensim-tl-XXXXXX", html[64], xml[64];
+	int fd = mkstemp(svg);
+
+	if (!s || fd < 0)
+		return;
+	close(fd);
+	o.timeline_path = svg;
+	CU_ASSERT_EQUAL(scn_run(s, &o, &row.result), 0);
+	CU_ASSERT_EQUAL(row.result.outcome, SCN_OUT_HANG);
+	char *pic = slurp(svg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pic);
+	CU_ASSERT_PTR_NOT_NULL(strstr(pic, "<svg"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(pic, ">guest<"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(pic, "notify p"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(pic, "map ref"));
+	row.timeline_svg = pic;
+	snprintf(row.replay, sizeof(row.replay), "build/xensim run t.scn --seed 2");
+	snprintf(html, sizeof(html), "%s.html", svg);
+	snprintf(xml, sizeof(xml), "%s.xml", svg);
+	CU_ASSERT_EQUAL(scn_report_html(html, &row, 1), 0);
+	CU_ASSERT_EQUAL(scn_report_junit(xml, &row, 1), 0);
+	char *h = slurp(html), *x = slurp(xml);
+	CU_ASSERT_PTR_NOT_NULL(h && strstr(h, "<svg"));
+	CU_ASSERT_PTR_NOT_NULL(h && strstr(h, "build/xensim run t.scn --seed 2"));
+	CU_ASSERT_PTR_NOT_NULL(x && strstr(x, "<failure message=\"expected pass, got hang"));
+	CU_ASSERT_PTR_NOT_NULL(x && strstr(x, "tests=\"1\" failures=\"1\""));
+	free(h);
+	free(x);
+	free(pic);
+	unlink(svg);
+	unlink(html);
+	unlink(xml);
+	scn_free(s);
+}
+
+void test_register(void)
+{
+	static const struct test_case parse[] = {
+		TEST(parse_errors_name_line_and_token),
+		TEST(parse_values_units),
+		TEST(parse_defaults_and_domids),
+		TEST(parse_triggers_and_paths),
+		TEST_END,
+	};
+	static const struct test_case run[] = {
+		TEST(run_same_seed_same_hash),
+		TEST(run_other_seeds_other_interleavings),
+		TEST(run_pct_finds_hang_correct_passes),
+		TEST(run_fault_gives_expected_error),
+		TEST(run_expectations_are_checked),
+		TEST(run_leak_names_the_path),
+		TEST(run_illegal_xenbus_transition_caught),
+		TEST(run_restart_and_delay_recover),
+		TEST(run_timed_action_fires_at_virtual_time),
+		TEST_END,
+	};
+	static const struct test_case tools[] = {
+		TEST(isolated_run_matches_in_process),
+		TEST(shards_partition_the_range),
+		TEST(shrink_keeps_failure_with_fewer_lines),
+		TEST(reports_and_timeline),
+		TEST_END,
+	};
+	test_add_suite("scenario_parse", NULL, reset_all, parse);
+	test_add_suite("scenario_run", NULL, reset_all, run);
+	test_add_suite("scenario_tools", NULL, reset_all, tools);
+}

@@ -1,0 +1,181 @@
+/*
+ * `xensim sweep`: run a scenario over a seed range (or one shard of it), -j
+ * runs at a time, each isolated; print every failure with the command that
+ * replays it, and a summary. --find stops at the first seed whose run meets
+ * the scenario's expectation (a hang hunt: `expect hang`). --faults is the
+ * fault sweep: fail occurrence 1, 2, 3, ... of each site the run reaches.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/scenario/scenario.h"
+#include "tools/xensim.h"
+
+struct sweep_cli {
+	struct scn_sweep_opts o;
+	bool seeds_set, faults;
+	const char *site;
+	uint64_t max_per_site;
+	const char *file;
+};
+
+static void sweep_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: xensim sweep FILE --seeds A..B [--shard I/N] [-j N] [--mode det|free]\n"
+		"                    [--policy random|pct:D] [--find] [--quiet]\n"
+		"       xensim sweep FILE --faults [--site SITE] [--max N] [--seed N]\n"
+		"  --shard I/N  only the seeds s with (s - A) %% N == I (I from 0): shards\n"
+		"               partition the range, for a CI matrix or GNU parallel\n"
+		"  -j N         N runs at a time (worker processes)\n"
+		"  --find       stop at the first seed whose run meets the expectation\n"
+		"  --faults     fault sweep: fail occurrence 1, 2, ... of each reached site\n"
+		"               until a run does not reach it; every run must pass or end\n"
+		"               in a clean error with every oracle holding\n"
+		"exit: 0 all passed (--find: found), 1 failures (--find: not found), 2 usage, 3 harness\n");
+}
+
+static int sweep_shard(struct sweep_cli *c, const char *arg)
+{
+	uint64_t i, n;
+	const char *slash = strchr(arg, '/');
+	char a[24];
+
+	if (!slash || (size_t)(slash - arg) >= sizeof(a))
+		return -1;
+	snprintf(a, sizeof(a), "%.*s", (int)(slash - arg), arg);
+	if (xensim_parse_u64(a, &i) < 0 || xensim_parse_u64(slash + 1, &n) < 0 || n == 0 || i >= n ||
+	    n > 1000000)
+		return -1;
+	c->o.shard_index = (unsigned)i;
+	c->o.shard_count = (unsigned)n;
+	return 0;
+}
+
+static int sweep_opt(struct sweep_cli *c, int opt, const char *arg)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case 'S': c->seeds_set = true; return xensim_parse_range(arg, &c->o.seed_first, &c->o.seed_last);
+	case 'x': return sweep_shard(c, arg);
+	case 'm': return xensim_parse_mode(arg, &c->o.run.mode);
+	case 'p': return xensim_parse_policy(arg, &c->o.run.policy, &c->o.run.pct_depth);
+	case 'F': c->o.find = true; return 0;
+	case 'q': c->o.quiet = true; return 0;
+	case 'f': c->faults = true; return 0;
+	case 'e': c->site = arg; return 0;
+	case 'M': return xensim_parse_u64(arg, &c->max_per_site);
+	case 's': c->o.run.seed_set = true; return xensim_parse_u64(arg, &c->o.run.seed);
+	case 'j':
+		if (xensim_parse_u64(arg, &v) < 0 || v == 0 || v > 64)
+			return -1;
+		c->o.jobs = (unsigned)v;
+		return 0;
+	}
+	return -1;
+}
+
+static int sweep_parse(struct sweep_cli *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"seeds", required_argument, NULL, 'S'}, {"shard", required_argument, NULL, 'x'},
+		{"mode", required_argument, NULL, 'm'}, {"policy", required_argument, NULL, 'p'},
+		{"find", no_argument, NULL, 'F'}, {"quiet", no_argument, NULL, 'q'},
+		{"faults", no_argument, NULL, 'f'}, {"site", required_argument, NULL, 'e'},
+		{"max", required_argument, NULL, 'M'}, {"seed", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	};
+	int opt;
+
+	c->o.run.mode = c->o.run.policy = -1;
+	c->o.jobs = 1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "j:h", longopts, NULL)) != -1) {
+		if (opt == 'h') {
+			sweep_usage(stdout);
+			return 1;
+		}
+		if (opt == '?' || sweep_opt(c, opt, optarg) < 0) {
+			if (opt != '?')
+				fprintf(stderr, "xensim sweep: bad value '%s'\n", optarg ? optarg : "");
+			sweep_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc - 1 || (c->faults == c->seeds_set)) {
+		fprintf(stderr, "xensim sweep: %s\n", optind != argc - 1 ? "one scenario file, please"
+			: "give either --seeds A..B or --faults");
+		sweep_usage(stderr);
+		return -1;
+	}
+	c->file = argv[optind];
+	return 0;
+}
+
+static int sweep_seeds(const struct scenario *s, struct sweep_cli *c)
+{
+	struct scn_sweep_stats st;
+	char replay[SCN_MSG_MAX];
+
+	if (scn_sweep(s, &c->o, &st) < 0) {
+		fprintf(stderr, "xensim sweep: cannot run: %m\n");
+		return XENSIM_EXIT_HARNESS;
+	}
+	printf("sweep %s seeds %lu..%lu", scn_path(s), c->o.seed_first, c->o.seed_last);
+	if (c->o.shard_count > 1)
+		printf(" shard %u/%u", c->o.shard_index, c->o.shard_count);
+	printf(": %u runs, %u passed, %u failed, %u harness errors\n", st.runs, st.passed, st.failed,
+	       st.harness);
+	if (c->o.find) {
+		if (!st.found) {
+			printf("not found: no seed in the range meets the expectation\n");
+			return XENSIM_EXIT_FAIL;
+		}
+		struct scn_result r = {.seed = st.found_seed};
+		scn_replay_command(s, &c->o.run, &r, replay, sizeof(replay));
+		printf("found: seed %lu meets the expectation (after %u runs)\nreplay: %s\n", st.found_seed,
+		       st.runs, replay);
+		return XENSIM_EXIT_PASS;
+	}
+	if (st.failed + st.harness)
+		printf("first failing seed: %lu\n", st.first_failed_seed);
+	return st.harness ? XENSIM_EXIT_HARNESS : st.failed ? XENSIM_EXIT_FAIL : XENSIM_EXIT_PASS;
+}
+
+static int sweep_faults(const struct scenario *s, struct sweep_cli *c)
+{
+	struct scn_fault_sweep_stats st;
+
+	if (c->site && !sim_fault_site_find(c->site)) {
+		fprintf(stderr, "xensim sweep: unknown fault site '%s' (see `xensim faults`)\n", c->site);
+		return XENSIM_EXIT_USAGE;
+	}
+	printf("fault sweep of %s:\n", scn_path(s));
+	if (scn_fault_sweep(s, c->site, (unsigned)c->max_per_site, &c->o.run, &st) < 0) {
+		fprintf(stderr, "xensim sweep: cannot run: %m\n");
+		return XENSIM_EXIT_HARNESS;
+	}
+	printf("fault sweep %s: %u sites, %u runs, %u failed\n", scn_path(s), st.sites, st.runs,
+	       st.failed);
+	return st.failed ? XENSIM_EXIT_FAIL : XENSIM_EXIT_PASS;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+	struct sweep_cli c = {0};
+	struct scenario *s;
+	char err[SCN_ERR_MAX];
+	int rc = sweep_parse(&c, argc, argv);
+
+	if (rc != 0)
+		return rc > 0 ? XENSIM_EXIT_PASS : XENSIM_EXIT_USAGE;
+	if (scn_parse_file(c.file, &s, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return XENSIM_EXIT_USAGE;
+	}
+	rc = c.faults ? sweep_faults(s, &c) : sweep_seeds(s, &c);
+	scn_free(s);
+	return rc;
+}
