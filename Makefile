@@ -94,7 +94,7 @@ $(DRV_LIB): | $(BUILD)/obj/empty.o
 
 demo: setup
 	@$(MAKE) --no-print-directory $(XENSIM)
-	@$(XENSIM) run scenarios --category regression --report reports
+	@$(XENSIM) run scenarios --seeds 1..3 --report reports
 
 check: setup
 	@$(MAKE) --no-print-directory check-run
