@@ -1492,6 +1492,72 @@ static void api_control_and_misc(void)
 	end();
 }
 
+/* ---- xenstore_faults: the store's fault sites ---- */
+
+static void fault_write_enospc_guest_only(void)
+{
+	begin();
+	dom_make(1, false);
+	struct xs_handle *h1 = open_as(1);
+	struct sim_fault_site *site = sim_fault_site_find("xenstore.write.enospc");
+
+	struct xs_permissions own = {.id = 1, .perms = XS_PERM_NONE};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(site);
+	CU_ASSERT_TRUE(xs_mkdir(h0, XBT_NULL, "/local/domain/1"));
+	CU_ASSERT_TRUE(xs_set_permissions(h0, XBT_NULL, "/local/domain/1", &own, 1));
+	CU_ASSERT_TRUE(xs_write(h1, XBT_NULL, "data/a", "1", 1));
+	CU_ASSERT_EQUAL(sim_fault_site_arm(site, 0, 0), 0);
+	CU_ASSERT_TRUE(xs_write(h0, XBT_NULL, "/tool/x", "1", 1));   /* dom0: no quota errors */
+	errno = 0;
+	CU_ASSERT_FALSE(xs_write(h1, XBT_NULL, "data/b", "2", 1));
+	CU_ASSERT_EQUAL(errno, ENOSPC);
+	CU_ASSERT_PTR_NULL(xs_read(h1, XBT_NULL, "data/b", NULL));   /* nothing written */
+	CU_ASSERT_TRUE(xs_write(h1, XBT_NULL, "data/b", "2", 1));     /* fired once */
+	CU_ASSERT_EQUAL(atomic_load(&site->injected), 1);
+	end();
+}
+
+static void fault_tx_eagain_discards_the_transaction(void)
+{
+	begin();
+	struct sim_fault_site *site = sim_fault_site_find("xenstore.tx.eagain");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(site);
+	CU_ASSERT_EQUAL(sim_fault_site_arm(site, 0, 0), 0);
+	xs_transaction_t t = xs_transaction_start(h0);
+	CU_ASSERT_TRUE(xs_write(h0, t, "/tool/tx", "1", 1));
+	errno = 0;
+	CU_ASSERT_FALSE(xs_transaction_end(h0, t, false));
+	CU_ASSERT_EQUAL(errno, EAGAIN);
+	CU_ASSERT_PTR_NULL(xs_read(h0, XBT_NULL, "/tool/tx", NULL));
+	t = xs_transaction_start(h0);   /* the redo commits */
+	CU_ASSERT_TRUE(xs_write(h0, t, "/tool/tx", "1", 1));
+	CU_ASSERT_TRUE(xs_transaction_end(h0, t, false));
+	free(xs_read(h0, XBT_NULL, "/tool/tx", NULL));
+	end();
+}
+
+static void fault_watch_delay_keeps_order(void)
+{
+	begin();
+	struct xs_handle *hw = open_as(0);
+	struct sim_fault_site *site = sim_fault_site_find("xenstore.watch.delay");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(site);
+	CU_ASSERT_TRUE(xs_watch(hw, "/tool/w", "tok"));
+	CU_ASSERT_TRUE(ev_is(hw, "/tool/w", "tok"));
+	CU_ASSERT_EQUAL(sim_fault_site_arm(site, 0, 0), 0);
+	CU_ASSERT_TRUE(xs_write(h0, XBT_NULL, "/tool/w/a", "1", 1));
+	CU_ASSERT_TRUE(ev_none(hw));                                   /* held back */
+	/* The next request releases it, before its own event: order is kept. */
+	CU_ASSERT_TRUE(xs_write(h0, XBT_NULL, "/tool/w/b", "1", 1));
+	CU_ASSERT_TRUE(ev_is(hw, "/tool/w/a", "tok"));
+	CU_ASSERT_TRUE(ev_is(hw, "/tool/w/b", "tok"));
+	CU_ASSERT_TRUE(ev_none(hw));
+	end();
+}
+
 void test_register(void)
 {
 	static const struct test_case paths[] = {
@@ -1541,4 +1607,11 @@ void test_register(void)
 	test_add_suite("xenstore_watch", NULL, suite_fini, watch);
 	test_add_suite("xenstore_domains", NULL, suite_fini, domains);
 	test_add_suite("xenstore_api", NULL, suite_fini, api);
+	static const struct test_case faults[] = {
+		TEST(fault_write_enospc_guest_only),
+		TEST(fault_tx_eagain_discards_the_transaction),
+		TEST(fault_watch_delay_keeps_order),
+		TEST_END,
+	};
+	test_add_suite("xenstore_faults", NULL, suite_fini, faults);
 }

@@ -225,6 +225,12 @@ enum sim_run_result {
  * meanwhile; free mode: polls. */
 enum sim_run_result sim_run(bool (*until)(void *arg), void *arg, uint64_t deadline_ns,
 			    uint64_t max_steps);
+/* Run fn(arg) once the clock reaches at_ns: for the environment's own delays
+ * (a held-back watch event, ...). Det mode: when no domain can run, time moves
+ * to the earliest of these and the domains' timers, and fn runs on the harness
+ * thread holding the token. Free mode: from a short-lived thread. fn must only
+ * touch sim state under that module's own lock. -ENOMEM. */
+int sim_timer_at(uint64_t at_ns, void (*fn)(void *arg), void *arg);
 /* Monotonic time in ns: virtual in det mode (starts at 1 s), real in free mode. */
 uint64_t sim_now_ns(void);
 uint64_t sim_sched_steps(void);

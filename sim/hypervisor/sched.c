@@ -40,6 +40,13 @@ struct sched_thread {
 	uint64_t prio;             /* PCT */
 };
 
+struct sim_timer {
+	uint64_t at_ns;
+	void (*fn)(void *arg);
+	void *arg;
+	struct sim_timer *next;   /* sorted by at_ns, then by arming order */
+};
+
 enum sched_back { BACK_NONE, BACK_UNTIL, BACK_IDLE, BACK_STEPS };
 
 static struct {
@@ -59,6 +66,7 @@ static struct {
 	void *until_arg;
 	uint64_t steps, max_steps, switches;
 	uint64_t trace_hash;
+	struct sim_timer *timers;          /* det mode: the environment's own timers */
 } S = {
 	.list_lock = PTHREAD_MUTEX_INITIALIZER,
 	.trace_hash = 14695981039346656037ull,
@@ -144,6 +152,11 @@ int sim_sched_configure(const struct sim_sched_config *cfg)
 	for (unsigned i = 0; i + 1 < S.pct_depth; i++)
 		S.pct_change[i] = 1 + sched_rng() % k;
 	S.steps = S.switches = 0;
+	while (S.timers) {
+		struct sim_timer *t = S.timers;
+		S.timers = t->next;
+		free(t);
+	}
 	S.trace_hash = 14695981039346656037ull;
 	trace_mix_bytes(&cfg->seed, sizeof(cfg->seed));
 	atomic_store(&vclock_ns, 1000000000ull);
@@ -465,11 +478,76 @@ void sim_sched_block_until(bool (*pred)(void *arg), void *arg)
 	}
 }
 
+/* ---- the environment's timers ---- */
+
+struct free_timer {
+	uint64_t at_ns;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void *free_timer_thread(void *arg)
+{
+	struct free_timer *t = arg;
+	uint64_t now = sim_now_ns();
+
+	if (t->at_ns > now) {
+		struct timespec ts = {(time_t)((t->at_ns - now) / 1000000000ull),
+				      (long)((t->at_ns - now) % 1000000000ull)};
+		nanosleep(&ts, NULL);
+	}
+	t->fn(t->arg);
+	free(t);
+	return NULL;
+}
+
+int sim_timer_at(uint64_t at_ns, void (*fn)(void *arg), void *arg)
+{
+	if (S.mode != SIM_MODE_DET) {
+		struct free_timer *ft = malloc(sizeof(*ft));
+		pthread_t th;
+		if (!ft)
+			return -ENOMEM;
+		*ft = (struct free_timer){at_ns, fn, arg};
+		if (pthread_create(&th, NULL, free_timer_thread, ft) != 0) {
+			free(ft);
+			return -ENOMEM;
+		}
+		pthread_detach(th);
+		return 0;
+	}
+	struct sim_timer *t = malloc(sizeof(*t)), **pp = &S.timers;
+	if (!t)
+		return -ENOMEM;
+	*t = (struct sim_timer){.at_ns = at_ns, .fn = fn, .arg = arg};
+	while (*pp && (*pp)->at_ns <= at_ns)
+		pp = &(*pp)->next;
+	t->next = *pp;
+	*pp = t;
+	return 0;
+}
+
+/* Run the environment's timers that are due (controller, holding the token). */
+static void run_due_timers(void)
+{
+	while (S.timers && S.timers->at_ns <= atomic_load(&vclock_ns)) {
+		struct sim_timer *t = S.timers;
+		S.timers = t->next;
+		trace_mix_bytes(&t->at_ns, sizeof(t->at_ns));
+		t->fn(t->arg);
+		free(t);
+	}
+}
+
 static uint64_t next_timer_ns(bool *found)
 {
 	uint64_t best = UINT64_MAX;
 
 	*found = false;
+	if (S.timers) {
+		best = S.timers->at_ns;
+		*found = true;
+	}
 	for (unsigned i = 0; i < S.nthreads; i++) {
 		struct ready_scan rs;
 		if (S.threads[i]->state != SCH_IDLE || S.threads[i]->stopping)
@@ -511,6 +589,7 @@ static bool advance_time(uint64_t deadline_ns, enum sim_run_result *res)
 	if (t > atomic_load(&vclock_ns))
 		atomic_store(&vclock_ns, t);
 	trace_mix_bytes(&t, sizeof(t));
+	run_due_timers();
 	return true;
 }
 

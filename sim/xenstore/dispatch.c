@@ -125,6 +125,7 @@ void xs_conn_free(struct xs_conn *c)
 		c->next->prev = c->prev;
 	xs_watches_free(c);
 	xs_txs_free(c);
+	xs_delayed_free(c);
 	xs_unlock();
 	free(c);
 }
@@ -213,6 +214,9 @@ int xs_reply_ok(struct xs_req *rq)
 	return xs_reply(rq, "OK", sizeof("OK"));
 }
 
+SIM_FAULT_SITE(xs_fault_write_enospc, "xenstore.write.enospc",
+	       "a guest's WRITE or MKDIR is refused as over quota (ENOSPC), nothing written")
+
 static int xs_dispatch(struct xs_req *rq)
 {
 	uint32_t type = rq->hdr->type;
@@ -230,6 +234,10 @@ static int xs_dispatch(struct xs_req *rq)
 			return -ENOENT;
 	}
 	rq->view = (struct xs_view){.conn = rq->conn, .tx = rq->tx};
+	/* Quota errors, like xenstored's, only ever hit unprivileged domains. */
+	if ((type == XS_WRITE || type == XS_MKDIR) && !rq->conn->priv &&
+	    sim_fault_hit(&xs_fault_write_enospc))
+		return -ENOSPC;
 	return op->fn(rq);
 }
 
@@ -241,6 +249,7 @@ int xs_conn_request(struct xs_conn *c, const struct xsd_sockmsg *hdr, const void
 	if (hdr->len > XENSTORE_PAYLOAD_MAX)
 		return -EPROTO;
 	xs_lock();
+	xs_delayed_flush();
 	xs_g.stats.requests++;
 	c->requests++;
 	rc = xs_dispatch(&rq);

@@ -260,6 +260,9 @@ static void xs_tx_unlink(struct xs_conn *c, struct xs_tx *tx)
 	c->txs_num--;
 }
 
+SIM_FAULT_SITE(xs_fault_tx_eagain, "xenstore.tx.eagain",
+	       "a transaction commit fails with EAGAIN as if it conflicted (the client redoes it)")
+
 /* "T" commits, "F" abandons; either way the transaction is gone after. */
 int xs_op_tx_end(struct xs_req *rq)
 {
@@ -275,7 +278,7 @@ int xs_op_tx_end(struct xs_req *rq)
 	rq->tx = NULL;
 	rq->view.tx = NULL;
 	if (arg[0] == 'T')
-		rc = xs_tx_commit(rq->conn, tx);
+		rc = sim_fault_hit(&xs_fault_tx_eagain) ? -EAGAIN : xs_tx_commit(rq->conn, tx);
 	xs_tx_free(tx);
 	return rc ? rc : xs_reply_ok(rq);
 }

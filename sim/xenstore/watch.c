@@ -56,6 +56,66 @@ static bool xs_event_room(struct xs_conn *c)
 	return false;
 }
 
+SIM_FAULT_SITE(xs_fault_watch_delay, "xenstore.watch.delay",
+	       "a watch event (and every later one of its connection) is held back up to 10 ms, or until the next request to the store")
+
+/* Hold an event back: once one is held, later ones queue behind it (a
+ * connection's events stay in order). False without memory: send it now. */
+#define XS_WATCH_DELAY_NS 10000000ull   /* a held-back event waits at most 10 ms */
+
+/* One timer per held-back event (bounded by the events quota); a flush with
+ * nothing held is a no-op. */
+static void xs_delay_timer(void *arg)
+{
+	(void)arg;
+	xs_lock();
+	xs_delayed_flush();
+	xs_unlock();
+}
+
+static bool xs_event_delay(struct xs_conn *c, const char *buf, unsigned len)
+{
+	if (!c->delayed_head && !sim_fault_hit(&xs_fault_watch_delay))
+		return false;
+	if (sim_timer_at(sim_now_ns() + XS_WATCH_DELAY_NS, xs_delay_timer, NULL) < 0)
+		return false;
+	struct xs_delayed *d = malloc(sizeof(*d) + len);
+	if (!d)
+		return false;
+	d->next = NULL;
+	d->len = len;
+	memcpy(d->payload, buf, len);
+	if (c->delayed_tail)
+		c->delayed_tail->next = d;
+	else
+		c->delayed_head = d;
+	c->delayed_tail = d;
+	return true;
+}
+
+void xs_delayed_flush(void)
+{
+	for (struct xs_conn *c = xs_g.conns; c; c = c->next) {
+		struct xs_delayed *d = c->delayed_head;
+		c->delayed_head = c->delayed_tail = NULL;
+		for (struct xs_delayed *next; d; d = next) {
+			next = d->next;
+			if (!c->dead)
+				xs_conn_send(c, XS_WATCH_EVENT, 0, 0, d->payload, d->len);
+			free(d);
+		}
+	}
+}
+
+void xs_delayed_free(struct xs_conn *c)
+{
+	for (struct xs_delayed *d = c->delayed_head, *next; d; d = next) {
+		next = d->next;
+		free(d);
+	}
+	c->delayed_head = c->delayed_tail = NULL;
+}
+
 /* "path\0token\0"; a relative watch sees the path below its domain's home. */
 static void xs_event_send(struct xs_conn *c, const struct xs_watch *w, const char *path)
 {
@@ -73,7 +133,8 @@ static void xs_event_send(struct xs_conn *c, const struct xs_watch *w, const cha
 	if (c->events_bounded)
 		atomic_fetch_add(&c->events_pending, 1);
 	xs_g.stats.events++;
-	xs_conn_send(c, XS_WATCH_EVENT, 0, 0, buf, (unsigned)(plen + tlen + 2));
+	if (!xs_event_delay(c, buf, (unsigned)(plen + tlen + 2)))
+		xs_conn_send(c, XS_WATCH_EVENT, 0, 0, buf, (unsigned)(plen + tlen + 2));
 }
 
 void xs_event_dispatch(const char *path, bool exact, const struct xs_ev_perms *ep)

@@ -140,6 +140,13 @@ struct xs_tx {
 	struct xs_qevent *events, **events_last;
 };
 
+/* A watch event held back by the xenstore.watch.delay fault site. */
+struct xs_delayed {
+	struct xs_delayed *next;
+	unsigned len;
+	char payload[];
+};
+
 struct xs_conn {
 	struct xs_conn *next, *prev;   /* xs_g.conns */
 	domid_t domid;
@@ -155,6 +162,7 @@ struct xs_conn {
 	unsigned txs_num;
 	uint32_t tx_next_id;
 	bool events_bounded;
+	struct xs_delayed *delayed_head, *delayed_tail;   /* watch.delay fault */
 	atomic_uint events_pending;
 	uint64_t events_dropped;
 	uint64_t requests, errors;
@@ -252,6 +260,10 @@ struct xs_special *xs_special_find(const char *path);
 /* A change at path: deliver now, or hold it in the view's transaction. */
 void xs_event_fire(struct xs_view *v, const char *path, bool exact, const struct xs_ev_perms *ep);
 /* Deliver now, to every connection allowed to see it. */
+/* Send the watch events the delay fault held back, on every connection, in
+ * order (before the next request is handled). Caller holds the lock. */
+void xs_delayed_flush(void);
+void xs_delayed_free(struct xs_conn *c);
 void xs_event_dispatch(const char *path, bool exact, const struct xs_ev_perms *ep);
 void xs_event_special(int which);                  /* @introduceDomain / @releaseDomain */
 void xs_watches_free(struct xs_conn *c);
