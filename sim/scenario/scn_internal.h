@@ -20,7 +20,7 @@
 #define SCN_NS_PER_S ((uint64_t)1000000000)
 #define SCN_WITHIN_NS_DEFAULT (60 * SCN_NS_PER_S)
 #define SCN_MAX_STEPS_DEFAULT ((uint64_t)5000000)
-#define SCN_SLICE_STEPS_DEFAULT 32u
+#define SCN_SLICE_STEPS_DEFAULT 1u
 #define SCN_SLICE_STEPS_MAX 100000u
 #define SCN_FREE_SLICE_NS (2 * SCN_NS_PER_MS)  /* free mode: wall time per slice */
 #define SCN_DELAY_NS_DEFAULT SCN_NS_PER_MS        /* evtchn.notify.delay hold time */
