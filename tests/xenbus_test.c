@@ -284,6 +284,11 @@ static void test_device_create_like_libxl(void)
 	CU_ASSERT_EQUAL(xenbus_device_close(xt_xs, &d), 0);
 	CU_ASSERT_TRUE(xt_key_is(be, "online", "0"));
 	CU_ASSERT_TRUE(xt_key_is(be, "state", "5"));
+	/* A backend already Closed (its frontend closed first) stays Closed: as
+	 * libxl, never overwrite it with Closing, nobody would write Closed again. */
+	xt_put("/local/domain/0/backend/vbd/3/51712/state", "6");
+	CU_ASSERT_EQUAL(xenbus_device_close(xt_xs, &d), 0);
+	CU_ASSERT_TRUE(xt_key_is(be, "state", "6"));
 	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
 	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);   /* empty parents went too */
 	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);      /* absent is fine */

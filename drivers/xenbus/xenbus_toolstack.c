@@ -117,8 +117,13 @@ static int xenbus_close_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	if (!v)
 		return errno ? -errno : -EIO;
 	free(v);
+	/* As libxl does: online=0 always, Closing only if the backend is not
+	 * Closed already (its frontend may have closed first; overwriting Closed
+	 * would leave nobody to write it again). */
+	uint64_t state = XenbusStateUnknown;
 	rc = xenbus_write_fmt(xs, t, be, "online", "0");
-	if (rc == 0)
+	if (rc == 0 && (xenbus_read_uint(xs, t, be, "state", XenbusStateReconfigured, &state) < 0 ||
+			state != XenbusStateClosed))
 		rc = xenbus_write_fmt(xs, t, be, "state", "%d", XenbusStateClosing);
 	return rc;
 }
