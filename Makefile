@@ -60,6 +60,8 @@ help:
 	@echo "make check-asan  make check under ASan+UBSan (build-asan/)"
 	@echo "make check-tsan  the free-running tests under ThreadSanitizer (build-tsan/)"
 	@echo "make coverage    line and branch coverage into reports/coverage/index.html"
+	@echo "make xen         the drivers built against Debian's Xen libraries (build/xen/)"
+	@echo "make xen-check   boot Xen 4.17 under QEMU and run the drivers on it"
 	@echo "make clean       remove build trees and generated reports"
 
 setup:
