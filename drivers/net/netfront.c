@@ -1,0 +1,392 @@
+/*
+ * netfront: open/close and the frontend's side of the xenbus handshake. For
+ * netif the frontend publishes its rings and goes straight to Connected; the
+ * backend then maps them and goes Connected too.
+ *
+ * Every backend state event leads to netfront_step(), which acts on (our
+ * phase, the backend's state) only: watch events may be coalesced and states
+ * skipped. A backend seen leaving Connected (to InitWait after a restart, or
+ * Closing/Closed) takes our rings down; the next connection uses fresh rings,
+ * ports and pages so nothing of the old one can be mistaken for the new one.
+ * A frontend whose own state is left over from an earlier instance goes
+ * Closed first, then Initialising, so that the backend lets go of old rings.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "drivers/net/netfront_internal.h"
+
+static void netfront_step(struct netfront *nf, XenbusState be);
+
+static struct xs_handle *netfront_xs(struct netfront *nf)
+{
+	return xenbus_xs(nf->nf_xb);
+}
+
+void netfront_event(struct netfront *nf, enum netfront_event ev)
+{
+	if (!nf->nf_cfg.on_event)
+		return;
+	nf->nf_cb_depth++;
+	nf->nf_cfg.on_event(nf->nf_cfg.arg, nf, ev);
+	nf->nf_cb_depth--;
+}
+
+static void netfront_switch(struct netfront *nf, XenbusState st)
+{
+	int rc = xenbus_state_switch(netfront_xs(nf), nf->nf_dir, st);
+
+	if (rc < 0 && rc != -ENOENT)
+		xd_log("netfront: vif %" PRIu32 ": switching to %s failed: %s", nf->nf_cfg.devid,
+		       xenbus_state_name(st), strerror(-rc));
+}
+
+/* Terminal. The teardown runs later from the loop: we may be deep inside a
+ * queue's event handler here. */
+void netfront_fail(struct netfront *nf, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (nf->nf_phase == NF_DEAD)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(nf->nf_error, sizeof(nf->nf_error), fmt, ap);
+	va_end(ap);
+	nf->nf_phase = NF_DEAD;
+	nf->nf_info.connected = false;
+	xd_log("netfront: vif %" PRIu32 " (backend dom%" PRIu32 "): failed: %s", nf->nf_cfg.devid,
+	       nf->nf_back.domid, nf->nf_error);
+	event_active(nf->nf_defer_ev, EV_TIMEOUT, 0);
+}
+
+static void netfront_deferred(evutil_socket_t fd, short what, void *arg)
+{
+	struct netfront *nf = arg;
+
+	(void)fd;
+	(void)what;
+	if (nf->nf_phase != NF_DEAD)
+		return;
+	netfront_rings_teardown(nf);
+	xenbus_dev_fatal(netfront_xs(nf), nf->nf_dir, nf->nf_error);
+	netfront_event(nf, NETFRONT_EV_FAILED);
+}
+
+/* ---- the handshake ---- */
+
+static int netfront_publish_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct netfront *nf = arg;
+	int rc = netfront_keys_clean(xs, t, nf);
+
+	if (rc == 0)
+		rc = netfront_rings_publish(xs, t, nf);
+	if (rc == 0)
+		rc = xenbus_write_fmt(xs, t, nf->nf_dir, "state", "%d", XenbusStateConnected);
+	return rc;
+}
+
+static void netfront_publish(struct netfront *nf)
+{
+	int rc = netfront_rings_setup(nf);
+
+	if (rc == 0)
+		rc = xenbus_transact(netfront_xs(nf), netfront_publish_tx, nf);
+	if (rc < 0) {
+		netfront_fail(nf, "setting up and publishing the rings failed: %s", strerror(-rc));
+		return;
+	}
+	nf->nf_phase = NF_PUBLISHED;
+}
+
+static void netfront_read_carrier(struct netfront *nf)
+{
+	uint64_t v;
+
+	/* Absent means up (netif.h, "Link state"). */
+	nf->nf_info.carrier = xenbus_read_uint_or(netfront_xs(nf), XBT_NULL, nf->nf_back.path, "carrier", 1, 1,
+						  &v) != 0 || v == 1;
+}
+
+static void netfront_connect(struct netfront *nf)
+{
+	nf->nf_phase = NF_CONNECTED;
+	nf->nf_info.connected = true;
+	nf->nf_connect_tries = 0;
+	nf->nf_stats.connects++;
+	netfront_read_carrier(nf);
+	netfront_event(nf, NETFRONT_EV_CONNECTED);
+}
+
+/* Leave Connected: what the backend already answered is taken, then the
+ * rings go. true if we were connected (the caller tells the user, once our
+ * state says where we are). */
+static bool netfront_disconnect(struct netfront *nf)
+{
+	bool was = nf->nf_phase == NF_CONNECTED;
+
+	nf->nf_info.connected = false;
+	for (unsigned i = 0; was && nf->nf_queues && i < nf->nf_nq; i++) {
+		netfront_ev_both(&nf->nf_queues[i]);
+		if (nf->nf_phase == NF_DEAD)
+			return false;
+	}
+	netfront_rings_teardown(nf);
+	return was;
+}
+
+/* The backend closed on us: we go Closed and wait for it to come back. */
+static void netfront_backend_closed(struct netfront *nf)
+{
+	if (nf->nf_phase == NF_PUBLISHED && ++nf->nf_connect_tries >= NETFRONT_CONNECT_TRIES_MAX) {
+		char why[128] = "";
+		xenbus_read_str(netfront_xs(nf), XBT_NULL, nf->nf_back.path, "error", why, sizeof(why));
+		netfront_fail(nf, "backend refused the connection %u times (%s)", nf->nf_connect_tries,
+			      why[0] ? why : "no reason given");
+		return;
+	}
+	bool was = netfront_disconnect(nf);
+	if (nf->nf_phase == NF_DEAD)
+		return;
+	netfront_switch(nf, XenbusStateClosed);
+	nf->nf_phase = NF_BACKEND_CLOSED;
+	if (was)
+		netfront_event(nf, NETFRONT_EV_DISCONNECTED);
+}
+
+static bool netfront_backend_fresh(XenbusState be)
+{
+	return be == XenbusStateClosed || be == XenbusStateInitWait || be == XenbusStateInitialising ||
+	       be == XenbusStateUnknown;
+}
+
+static void netfront_step(struct netfront *nf, XenbusState be)
+{
+	bool closing = be == XenbusStateClosing || be == XenbusStateClosed;
+
+	switch (nf->nf_phase) {
+	case NF_RESETTING:
+	case NF_BACKEND_CLOSED:
+		if (!netfront_backend_fresh(be))
+			break;
+		netfront_switch(nf, XenbusStateInitialising);
+		nf->nf_phase = NF_WAIT_BACKEND;
+		netfront_step(nf, be);
+		break;
+	case NF_WAIT_BACKEND:
+		if (be == XenbusStateInitWait)
+			netfront_publish(nf);
+		break;
+	case NF_PUBLISHED:
+		if (be == XenbusStateConnected)
+			netfront_connect(nf);
+		else if (closing)
+			netfront_backend_closed(nf);
+		break;
+	case NF_CONNECTED:
+		if (closing) {
+			netfront_backend_closed(nf);
+		} else if (be != XenbusStateConnected) {   /* back at InitWait: a new backend */
+			bool was = netfront_disconnect(nf);
+			if (nf->nf_phase == NF_DEAD)
+				break;
+			nf->nf_phase = NF_WAIT_BACKEND;
+			netfront_switch(nf, XenbusStateInitialising);
+			if (was)
+				netfront_event(nf, NETFRONT_EV_DISCONNECTED);
+			netfront_step(nf, be);
+		}
+		break;
+	case NF_DEAD:
+		break;
+	}
+}
+
+static void netfront_backend_changed(void *arg, const char *path)
+{
+	struct netfront *nf = arg;
+	XenbusState be;
+	int rc = xenbus_state_read(netfront_xs(nf), nf->nf_back.path, &be);
+
+	(void)path;
+	if (nf->nf_phase == NF_DEAD)
+		return;
+	/* xenstored answers EACCES rather than ENOENT below a parent we may not
+	 * read: the backend's directory went with its parents. */
+	if (rc == -ENOENT || rc == -EACCES)
+		netfront_fail(nf, "device removed: %s/state is gone", nf->nf_back.path);
+	else if (rc < 0)
+		netfront_fail(nf, "backend state %s/state unreadable: %s", nf->nf_back.path, strerror(-rc));
+	else
+		netfront_step(nf, be);
+}
+
+static void netfront_carrier_changed(void *arg, const char *path)
+{
+	struct netfront *nf = arg;
+	bool was = nf->nf_info.carrier;
+
+	(void)path;
+	if (nf->nf_phase != NF_CONNECTED)
+		return;
+	netfront_read_carrier(nf);
+	if (was != nf->nf_info.carrier)
+		netfront_event(nf, NETFRONT_EV_CARRIER);
+}
+
+/* ---- open / close ---- */
+
+static int netfront_config_check(struct netfront_config *c)
+{
+	/* With scatter-gather a frame may take XEN_NETIF_NR_SLOTS_MIN buffers:
+	 * fewer posted and it could never be delivered. */
+	unsigned rx_min = c->sg ? XEN_NETIF_NR_SLOTS_MIN : 1;
+
+	if (!c->base || c->queues_max > NETFRONT_QUEUES_MAX || c->tx_slots_max > NETFRONT_TX_SLOTS_LIMIT ||
+	    (c->tx_slots_max && c->tx_slots_max < XEN_NETIF_NR_SLOTS_MIN) || c->tx_bufs > NETFRONT_RING_SIZE ||
+	    (c->tx_bufs && c->tx_bufs < NETFRONT_TX_BUFS_MIN) || c->rx_bufs > NETFRONT_RING_SIZE ||
+	    (c->rx_bufs && c->rx_bufs < rx_min))
+		return -EINVAL;
+	c->queues_max = c->queues_max ? c->queues_max : 1;
+	c->tx_slots_max = c->tx_slots_max ? c->tx_slots_max : XEN_NETIF_NR_SLOTS_MIN;
+	c->tx_bufs = c->tx_bufs ? c->tx_bufs : NETFRONT_RING_SIZE;
+	c->rx_bufs = c->rx_bufs ? c->rx_bufs : NETFRONT_RING_SIZE;
+	return 0;
+}
+
+/* Our mac, written by the toolstack in our own directory. */
+static int netfront_read_mac(struct netfront *nf)
+{
+	char s[32];
+	unsigned m[6];
+	int rc = xenbus_read_str(netfront_xs(nf), XBT_NULL, nf->nf_dir, "mac", s, sizeof(s));
+
+	if (rc < 0)
+		return rc == -ENOENT ? 0 : rc;
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
+		return -EINVAL;
+	for (unsigned i = 0; i < 6; i++)
+		nf->nf_info.mac[i] = (uint8_t)m[i];
+	return 0;
+}
+
+/* Our own state decides where we start: a left-over one is closed first. */
+static void netfront_start_state(struct netfront *nf)
+{
+	XenbusState me = XenbusStateUnknown;
+
+	xenbus_state_read(netfront_xs(nf), nf->nf_dir, &me);
+	if (me == XenbusStateUnknown || me == XenbusStateInitialising || me == XenbusStateClosed) {
+		netfront_switch(nf, XenbusStateInitialising);
+		nf->nf_phase = NF_WAIT_BACKEND;
+	} else {
+		netfront_switch(nf, XenbusStateClosed);
+		nf->nf_phase = NF_RESETTING;
+	}
+}
+
+static int netfront_setup(struct netfront *nf)
+{
+	char path[XENBUS_PATH_MAX];
+	int rc = xenbus_open(nf->nf_cfg.base, &nf->nf_xb);
+
+	if (rc == 0)
+		rc = xenbus_frontend_lookup(netfront_xs(nf), "vif", nf->nf_cfg.devid, &nf->nf_back);
+	if (rc == 0)
+		rc = netfront_read_mac(nf);
+	if (rc < 0)
+		return rc;
+	nf->nf_info.backend_domid = nf->nf_back.domid;
+	nf->nf_gs = xengntshr_open(NULL, 0);
+	if (!nf->nf_gs)
+		return errno ? -errno : -EIO;
+	nf->nf_defer_ev = event_new(nf->nf_cfg.base, -1, 0, netfront_deferred, nf);
+	if (!nf->nf_defer_ev)
+		return -ENOMEM;
+	netfront_start_state(nf);
+	snprintf(path, sizeof(path), "%s/carrier", nf->nf_back.path);
+	rc = xenbus_watch(nf->nf_xb, path, netfront_carrier_changed, nf, &nf->nf_carrier_watch);
+	snprintf(path, sizeof(path), "%s/state", nf->nf_back.path);
+	return rc ? rc : xenbus_watch(nf->nf_xb, path, netfront_backend_changed, nf, &nf->nf_watch);
+}
+
+static void netfront_free(struct netfront *nf)
+{
+	if (nf->nf_xb) {
+		xenbus_unwatch(nf->nf_xb, nf->nf_watch);
+		xenbus_unwatch(nf->nf_xb, nf->nf_carrier_watch);
+	}
+	if (nf->nf_gs)
+		xengntshr_close(nf->nf_gs);
+	if (nf->nf_defer_ev)
+		event_free(nf->nf_defer_ev);
+	xenbus_close(nf->nf_xb);
+	free(nf);
+}
+
+int netfront_open(const struct netfront_config *cfg, struct netfront **out)
+{
+	struct netfront *nf = calloc(1, sizeof(*nf));
+	int rc = -ENOMEM;
+
+	if (!nf)
+		return rc;
+	nf->nf_cfg = *cfg;
+	rc = netfront_config_check(&nf->nf_cfg);
+	snprintf(nf->nf_dir, sizeof(nf->nf_dir), "device/vif/%" PRIu32, cfg->devid);
+	if (rc == 0)
+		rc = netfront_setup(nf);
+	if (rc < 0) {
+		if (rc != -ENOENT)
+			xd_log("netfront: opening vif %" PRIu32 " failed: %s", cfg->devid, strerror(-rc));
+		netfront_free(nf);
+		return rc;
+	}
+	*out = nf;
+	return 0;
+}
+
+void netfront_close(struct netfront *nf)
+{
+	if (!nf)
+		return;
+	if (nf->nf_cb_depth)
+		xd_log("netfront: vif %" PRIu32 ": closed from inside its own callback", nf->nf_cfg.devid);
+	nf->nf_info.connected = false;
+	netfront_rings_teardown(nf);
+	if (nf->nf_phase != NF_DEAD)
+		netfront_switch(nf, XenbusStateClosing);
+	netfront_switch(nf, XenbusStateClosed);
+	netfront_free(nf);
+}
+
+int netfront_info(const struct netfront *nf, struct netfront_info *out)
+{
+	*out = nf->nf_info;
+	return nf->nf_phase == NF_DEAD ? -EIO : nf->nf_stats.connects ? 0 : -ENOTCONN;
+}
+
+void netfront_stats(const struct netfront *nf, struct netfront_stats *out)
+{
+	*out = nf->nf_stats;
+	out->events = nf->nf_ev_closed.events;
+	out->events_spurious = nf->nf_ev_closed.spurious;
+	for (unsigned i = 0; i < nf->nf_nq && nf->nf_queues; i++) {
+		struct xenbus_evtchn *chans[2] = {nf->nf_queues[i].q_ev_tx, nf->nf_queues[i].q_ev_rx};
+		for (unsigned c = 0; c < 2; c++) {
+			struct xenbus_evtchn_stats s = {0};
+			if (chans[c])
+				xenbus_evtchn_stats(chans[c], &s);
+			out->events += s.events;
+			out->events_spurious += s.spurious;
+		}
+	}
+}
+
+const char *netfront_error(const struct netfront *nf)
+{
+	return nf->nf_phase == NF_DEAD ? nf->nf_error : NULL;
+}
