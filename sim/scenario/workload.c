@@ -14,6 +14,7 @@ extern const struct scn_wl_type scn_wl_ring;
 extern const struct scn_wl_type scn_wl_xs;
 extern const struct scn_wl_type scn_wl_xs_state;
 extern const struct scn_wl_type scn_wl_blk;
+extern const struct scn_wl_type scn_wl_net;
 
 /* One line per workload type: a new driver pair adds its entry here. */
 static const struct scn_wl_type *const scn_wl_table[] = {
@@ -21,6 +22,7 @@ static const struct scn_wl_type *const scn_wl_table[] = {
 	&scn_wl_xs,
 	&scn_wl_xs_state,
 	&scn_wl_blk,
+	&scn_wl_net,
 };
 
 const struct scn_wl_type *const *scn_wl_types(unsigned *count)
