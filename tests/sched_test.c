@@ -214,22 +214,33 @@ static bool prod_finished(void *arg)
 	return p->done == p->total;
 }
 
+/* dom0 (consumer) and guest 1 (producer) with a connected ring, the first
+ * request posted: the set-up every run here shares. */
+static void rc_pair_up(struct rc_prod *p, struct rc_cons *c)
+{
+	int d0 = sim_domain_create(&(struct sim_domain_config){.name = "dom0", .domid = 0, .privileged = true});
+	int g = sim_domain_create(&(struct sim_domain_config){.name = "guest", .domid = 1});
+
+	CU_ASSERT_EQUAL_FATAL(d0, 0);
+	CU_ASSERT_EQUAL_FATAL(g, 1);
+	p->peer = 0;
+	c->peer = 1;
+	CU_ASSERT_EQUAL_FATAL(sim_domain_call(1, prod_setup, p), 0);
+	c->ref = p->ref;
+	c->remote_port = p->port;
+	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, cons_connect, c), 0);
+	sim_domain_post(1, prod_start, p);
+}
+
 static struct rc_run rc_exchange(const struct sim_sched_config *cfg, bool broken, uint32_t total)
 {
 	struct rc_run r = {0};
 
-	CU_ASSERT_EQUAL_FATAL(sim_sched_configure(cfg), 0);
-	int d0 = sim_domain_create(&(struct sim_domain_config){.name = "dom0", .domid = 0, .privileged = true});
-	int g = sim_domain_create(&(struct sim_domain_config){.name = "guest", .domid = 1});
-	struct rc_prod p = {.peer = 0, .total = total};
-	struct rc_cons c = {.peer = (domid_t)g, .broken = broken};
+	struct rc_prod p = {.total = total};
+	struct rc_cons c = {.broken = broken};
 
-	CU_ASSERT_EQUAL_FATAL(d0, 0);
-	CU_ASSERT_EQUAL_FATAL(sim_domain_call((domid_t)g, prod_setup, &p), 0);
-	c.ref = p.ref;
-	c.remote_port = p.port;
-	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, cons_connect, &c), 0);
-	sim_domain_post((domid_t)g, prod_start, &p);
+	CU_ASSERT_EQUAL_FATAL(sim_sched_configure(cfg), 0);
+	rc_pair_up(&p, &c);
 	/* No deadline: a hang shows as IDLE (nothing can run, no timer pending). */
 	r.result = sim_run(prod_finished, &p, UINT64_MAX, 2000000);
 	r.hash = sim_trace_hash();
@@ -238,7 +249,7 @@ static struct rc_run rc_exchange(const struct sim_sched_config *cfg, bool broken
 	r.done = p.done;
 	r.order_hash = p.order_hash;
 	sim_domain_call(0, cons_disconnect, &c);
-	sim_domain_call((domid_t)g, prod_teardown, &p);
+	sim_domain_call(1, prod_teardown, &p);
 	CU_ASSERT_EQUAL(sim_mem_mappings(), 0);
 	sim_reset();
 	return r;
@@ -423,24 +434,18 @@ static void step_limit_stops_the_run(void)
 {
 	struct sim_sched_config cfg = det_cfg(SIM_POLICY_RANDOM, 3);
 
+	struct rc_prod p = {.total = 1000};
+	struct rc_cons c = {0};
+
 	CU_ASSERT_EQUAL_FATAL(sim_sched_configure(&cfg), 0);
-	int d0 = sim_domain_create(&(struct sim_domain_config){.name = "dom0", .domid = 0, .privileged = true});
-	int g = sim_domain_create(&(struct sim_domain_config){.name = "guest", .domid = 1});
-	struct rc_prod p = {.peer = 0, .total = 1000};
-	struct rc_cons c = {.peer = (domid_t)g};
-	CU_ASSERT_EQUAL_FATAL(d0, 0);
-	CU_ASSERT_EQUAL(sim_domain_call((domid_t)g, prod_setup, &p), 0);
-	c.ref = p.ref;
-	c.remote_port = p.port;
-	CU_ASSERT_EQUAL(sim_domain_call(0, cons_connect, &c), 0);
-	sim_domain_post((domid_t)g, prod_start, &p);
+	rc_pair_up(&p, &c);
 	uint64_t before = sim_sched_steps();
 	CU_ASSERT_EQUAL(sim_run(prod_finished, &p, UINT64_MAX, 100), SIM_RUN_STEPS);
 	CU_ASSERT_TRUE(sim_sched_steps() - before >= 100 && sim_sched_steps() - before <= 101);
 	CU_ASSERT_TRUE(p.done < 1000);
 	/* Tear down with the domains parked mid-exchange. */
 	sim_domain_call(0, cons_disconnect, &c);
-	sim_domain_call((domid_t)g, prod_teardown, &p);
+	sim_domain_call(1, prod_teardown, &p);
 	sim_reset();
 	CU_ASSERT_EQUAL(sim_mem_mappings(), 0);
 }
@@ -453,20 +458,14 @@ static void crash_mid_callback_runs_no_driver_code(void)
 
 	for (uint64_t stop_at = 1; stop_at <= 400; stop_at += 7) {
 		struct sim_sched_config cfg = det_cfg(SIM_POLICY_RANDOM, stop_at);
+		struct rc_prod p = {.total = 1000};
+		struct rc_cons c = {0};
+
 		CU_ASSERT_EQUAL_FATAL(sim_sched_configure(&cfg), 0);
-		int d0 = sim_domain_create(&(struct sim_domain_config){.name = "dom0", .domid = 0, .privileged = true});
-		int g = sim_domain_create(&(struct sim_domain_config){.name = "guest", .domid = 1});
-		struct rc_prod p = {.peer = 0, .total = 1000};
-		struct rc_cons c = {.peer = (domid_t)g};
-		CU_ASSERT_EQUAL_FATAL(d0, 0);
-		CU_ASSERT_EQUAL(sim_domain_call((domid_t)g, prod_setup, &p), 0);
-		c.ref = p.ref;
-		c.remote_port = p.port;
-		CU_ASSERT_EQUAL(sim_domain_call(0, cons_connect, &c), 0);
-		sim_domain_post((domid_t)g, prod_start, &p);
+		rc_pair_up(&p, &c);
 		CU_ASSERT_EQUAL(sim_run(prod_finished, &p, UINT64_MAX, stop_at), SIM_RUN_STEPS);
 		CU_ASSERT_EQUAL(sim_domain_crash(0), 0);
-		CU_ASSERT_EQUAL(sim_domain_crash((domid_t)g), 0);
+		CU_ASSERT_EQUAL(sim_domain_crash(1), 0);
 		CU_ASSERT_EQUAL(sim_mem_mappings(), 0);
 		CU_ASSERT_EQUAL(sim_domain_count(), 0);
 		/* What the dead drivers held: handles close from any thread; the
