@@ -111,7 +111,12 @@ static int netfront_tx_plan(struct netfront *nf, const struct netfront_tx *tx, u
 	if (total == 0)
 		return -EINVAL;
 	*len = (uint32_t)total;
-	*packed = frag_slots > nf->nf_cfg.tx_slots_max || !nf->nf_info.tx_sg;
+	/* Packed when the fragments would take more slots than the backend takes
+	 * or than the queue has pages: such a frame would wait for room that can
+	 * never come (with 19 tx pages a 64 KiB frame in many fragments did). */
+	unsigned slots_max = nf->nf_cfg.tx_slots_max < nf->nf_cfg.tx_bufs ? nf->nf_cfg.tx_slots_max
+									  : nf->nf_cfg.tx_bufs;
+	*packed = frag_slots > slots_max || !nf->nf_info.tx_sg;
 	*slots = *packed ? (unsigned)((total + NETFRONT_PAGE_SIZE - 1) / NETFRONT_PAGE_SIZE) : frag_slots;
 	if (*slots > 1 && !nf->nf_info.tx_sg)
 		return -EMSGSIZE;

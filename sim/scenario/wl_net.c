@@ -35,7 +35,8 @@
 #define NW_DEVID 0u
 
 enum nw_param { NW_P_BACK, NW_P_GUESTS, NW_P_MESSAGES, NW_P_PINGS, NW_P_MAX, NW_P_LARGE,
-		NW_P_FEATURES, NW_P_TIMEOUT, NW_P_COUNT };
+		NW_P_FEATURES, NW_P_TIMEOUT, NW_P_TX_BUFS, NW_P_RX_BUFS, NW_P_QUEUES, NW_P_WINDOW,
+		NW_P_COUNT };
 
 static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 	[NW_P_BACK] = {"back", SCN_P_DOMAIN, NULL, 0, 0, "the domain running netback and the switch"},
@@ -48,6 +49,11 @@ static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 			   "all: multi-queue, sg, GSO, csum offload, split evtchn, rx-notify; none"},
 	[NW_P_TIMEOUT] = {"timeout", SCN_P_TIME, "200ms", 1000000, 60000000000ull,
 			  "no ack or pong this long: given up (a lost frame)"},
+	[NW_P_TX_BUFS] = {"tx-bufs", SCN_P_UINT, "0", 0, 256, "netfront tx pages per queue (18..256; 0: 256)"},
+	[NW_P_RX_BUFS] = {"rx-bufs", SCN_P_UINT, "0", 0, 256, "netfront rx buffers per queue (18..256; 0: 256)"},
+	[NW_P_QUEUES] = {"queues", SCN_P_UINT, "0", 0, 4, "queues per vif with features all (1..4; 0: 4)"},
+	[NW_P_WINDOW] = {"window", SCN_P_SIZE, "0", 0, 16u << 20,
+			 "unacknowledged bytes per peer (0: the workload's default)"},
 };
 
 enum nw_counter { NW_C_FRAMES, NW_C_SENT, NW_C_DROPS, NW_C_CORRUPT, NW_C_DUPLICATES, NW_C_OUT_OF_ORDER,
@@ -114,6 +120,10 @@ static void nw_features(struct nw *w, bool all)
 						      .split_evtchn = true, .rx_notify = true, .tx_slots_max = 32};
 		else
 			*c = (struct netfront_config){.queues_max = 1, .csum = false, .rx_notify = false};
+		c->tx_bufs = (unsigned)scn_wl_u(w->wl, NW_P_TX_BUFS);
+		c->rx_bufs = (unsigned)scn_wl_u(w->wl, NW_P_RX_BUFS);
+		if (all && scn_wl_u(w->wl, NW_P_QUEUES))
+			c->queues_max = (unsigned)scn_wl_u(w->wl, NW_P_QUEUES);
 	}
 }
 
@@ -306,6 +316,7 @@ static void nw_guest_start_work(struct nw_guest *g)
 		.large_pct = (unsigned)scn_wl_u(wl, NW_P_LARGE),
 		.timeout_ms = (unsigned)(scn_wl_u(wl, NW_P_TIMEOUT) / 1000000u),
 		.offload = strcmp(scn_wl_s(wl, NW_P_FEATURES), "all") == 0,
+		.window_bytes = (uint32_t)scn_wl_u(wl, NW_P_WINDOW),
 		.held = true,   /* nobody sends before everyone listens */
 		.finished = nw_work_finished, .arg = g};
 	int rc = network_start(g->nf, &g->wcfg, &g->work);
@@ -540,6 +551,12 @@ static int nw_validate(const struct scn_wl_args *a, char *err, size_t len)
 		snprintf(err, len, "back must not be one of the guests");
 		return -EINVAL;
 	}
+	for (unsigned p = NW_P_TX_BUFS; p <= NW_P_RX_BUFS; p++)
+		if (a->u[p] != 0 && a->u[p] < 18) {
+			snprintf(err, len, "%s=%llu: 0 (the default) or 18..256 (a packet may take 18 slots)",
+				 nw_params[p].key, (unsigned long long)a->u[p]);
+			return -EINVAL;
+		}
 	if (strcmp(a->s[NW_P_FEATURES], "all") != 0 && strcmp(a->s[NW_P_FEATURES], "none") != 0) {
 		snprintf(err, len, "features=%s: all or none", a->s[NW_P_FEATURES]);
 		return -EINVAL;
