@@ -5,8 +5,10 @@
  *
  * Per vif (io/netif.h): a tx and an rx ring per queue (multi-queue), one
  * event channel per queue or a tx/rx pair (split event channels). Frames the
- * guest sends are taken from its pages by grant copy, whole, into one buffer:
- * headers split across slots and zero-length slots cost nothing. Frames for
+ * guest sends are taken from its pages whole, into one buffer (the head and
+ * small fragments by grant copy, large fragments by a read-only grant map,
+ * see tx_map_threshold_bytes): headers split across slots and zero-length
+ * slots cost nothing. Frames for
  * the guest are grant-copied into the buffers the frontend posted
  * (request-rx-copy), adapted first to what the frontend accepts: a GSO frame
  * is cut into segments for a frontend without that GSO type, a partial
@@ -40,6 +42,12 @@ struct netback_vif;
 #define NETBACK_QUEUES_MAX 8u
 #define NETBACK_TX_SLOTS_LIMIT 64u         /* tx_slots_max may go up to this */
 #define NETBACK_TX_SLOTS_FATAL_LIMIT 128u  /* tx_slots_fatal may go up to this */
+/* tx_map_threshold_bytes: a tx fragment at least this large is taken by
+ * mapping the frontend's grant (read-only) rather than by grant copy; the
+ * packet's first NETBACK_TX_HDR_COPY_BYTES always go by copy. */
+#define NETBACK_TX_MAP_THRESHOLD_DEFAULT 2048u
+#define NETBACK_TX_MAP_NEVER UINT32_MAX    /* copy only */
+#define NETBACK_TX_MAP_ALL 1u              /* map every fragment past the copied head */
 
 /* The link behind the vifs. A vif is attached when it connects and detached
  * when it disconnects; between the two the vif pointer is valid and frames may
@@ -62,6 +70,7 @@ struct netback_config {
 	bool sg, gso_tcpv4, gso_tcpv6, ipv6_csum, split_evtchn;
 	unsigned tx_slots_max;              /* more data slots: dropped; 0: XEN_NETIF_NR_SLOTS_MIN */
 	unsigned tx_slots_fatal;            /* more: disconnect; 0: tx_slots_max + 2 */
+	uint32_t tx_map_threshold_bytes;    /* see NETBACK_TX_MAP_*; 0: the default */
 	unsigned rx_queue_frames_max;       /* per queue, towards the guest; 0: default */
 	unsigned rx_queue_bytes_max;        /* per queue; 0: default */
 	unsigned rx_stall_ms;               /* no buffers this long: stalled; 0: default */
@@ -90,6 +99,10 @@ struct netback_stats {
 	uint64_t tx_grant_errors, tx_zero_slots, tx_gso, tx_csum_partial;
 	uint64_t tx_slots_peak;             /* most data slots one packet took */
 	uint64_t tx_no_link;                /* good packets dropped: no link, or carrier off */
+	/* how delivered packets were taken: tx_map_bytes + tx_copy_bytes == tx_bytes */
+	uint64_t tx_map_packets, tx_map_bytes;    /* packets with a mapped fragment; bytes mapped */
+	uint64_t tx_copy_packets, tx_copy_bytes;  /* packets taken by copy alone; bytes copied */
+	uint64_t tx_map_calls, tx_map_failures;   /* grant map calls; those refused (all or nothing) */
 	/* link -> guest */
 	uint64_t rx_packets, rx_bytes, rx_slots;
 	uint64_t rx_dropped_full;           /* queue at its bound */

@@ -23,6 +23,8 @@
 #define NETBACK_TX_BATCH_PKTS 64u          /* packets per grant copy, then yield */
 #define NETBACK_RX_BATCH_PKTS 64u
 #define NETBACK_COPY_SEGS_MAX 512u         /* segments per grant copy call */
+#define NETBACK_TX_HDR_COPY_BYTES 128u     /* a packet's head always goes by grant copy */
+#define NETBACK_TXMAP_REFS_MAX 512u        /* grant refs per map call (one per ring pass) */
 #define NETBACK_RX_SLOTS_MAX (((NETPKT_FRAME_MAX + NETBACK_PAGE_SIZE - 1) / NETBACK_PAGE_SIZE) + 1u)
 #define NETBACK_RX_FRAMES_DEFAULT 1024u
 #define NETBACK_RX_FRAMES_LIMIT 65536u
@@ -41,6 +43,8 @@ _Static_assert(NETBACK_TX_SLOTS_LIMIT >= XEN_NETIF_NR_SLOTS_MIN, "accept what ne
 _Static_assert(NETBACK_TX_SLOTS_FATAL_LIMIT >= NETBACK_TX_SLOTS_LIMIT, "fatal above dropped");
 _Static_assert(NETBACK_TX_PKT_SLOTS_MAX <= NETBACK_RING_SIZE, "a packet fits in the ring");
 _Static_assert(NETBACK_COPY_SEGS_MAX >= NETBACK_TX_PKT_SLOTS_MAX, "one packet fits in a batch");
+_Static_assert(NETBACK_TXMAP_REFS_MAX >= 2 * NETBACK_TX_PKT_SLOTS_MAX, "a map batch holds packets");
+_Static_assert(NETBACK_TX_HDR_COPY_BYTES < NETBACK_TX_MAP_THRESHOLD_DEFAULT, "the head is smaller than a fragment");
 _Static_assert(NETBACK_RX_SLOTS_MAX <= XEN_NETIF_NR_SLOTS_MIN, "rx frames stay within the minimum");
 _Static_assert(NETBACK_RX_BYTES_DEFAULT >= 4 * (NETPKT_FRAME_MAX + 64), "a queue holds big frames");
 _Static_assert(sizeof(netif_extra_info_t) <= sizeof(netif_rx_response_t), "extra info overlays rx");
@@ -108,6 +112,16 @@ struct netback_txbatch {
 	unsigned tb_slot0, tb_nslots;
 	struct netback_txpkt tb_meta;
 	int16_t tb_status;
+	unsigned tb_map0, tb_nmaps;   /* its mapped fragments (netback_txmap.c) */
+	uint32_t tb_map_bytes;
+	bool tb_map_failed;
+};
+
+/* A fragment taken by mapping: page i of the pass's map is q_map_refs[i]. */
+struct netback_txfrag {
+	unsigned tf_pkt;              /* in q_tx_batch */
+	uint32_t tf_dst_off;          /* where in the packet */
+	uint16_t tf_offset, tf_size;  /* in the granted page */
 };
 
 struct netback_rxslot {
@@ -139,6 +153,9 @@ struct netback_queue {
 	struct netback_txslot q_tx_slots[NETBACK_RING_SIZE];
 	struct netback_txbatch q_tx_batch[NETBACK_TX_BATCH_PKTS];
 	xengnttab_grant_copy_segment_t q_copy[NETBACK_COPY_SEGS_MAX];
+	uint32_t q_map_refs[NETBACK_TXMAP_REFS_MAX];    /* fragments to map this pass */
+	struct netback_txfrag q_map_frags[NETBACK_TXMAP_REFS_MAX];
+	unsigned q_map_nfrags;
 
 	/* rx: frames waiting for the guest, and one batch */
 	struct netpkt *q_rxq_head, *q_rxq_tail;
@@ -198,6 +215,16 @@ int netback_read_features(struct netback_vif *vif);
 
 /* netback_tx.c */
 bool netback_tx_work(struct netback_queue *q);
+
+/* netback_txmap.c */
+uint32_t netback_txmap_threshold(const struct netback_config *cfg);
+/* Queue a fragment of packet b (batch index i) for this pass's map; -EINVAL
+ * (logged) if it does not lie within one page: the packet must fail. */
+int netback_txmap_add(struct netback_queue *q, unsigned i, const netif_tx_request_t *r, uint32_t off_in_slot,
+		      uint32_t size, uint32_t dst_off);
+/* Take every fragment of the pass's q_map_frags by mapping, in one call; a
+ * refused map is narrowed down to the packets at fault (tb_map_failed). */
+void netback_txmap_take(struct netback_queue *q, unsigned npkts);
 
 /* netback_rx.c */
 bool netback_rx_work(struct netback_queue *q);

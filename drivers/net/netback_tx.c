@@ -1,12 +1,14 @@
 /*
  * netback: frames the guest sends. One batch at a time: packets are read off
- * the tx ring (each slot copied once, netback_tx_parse), their data taken by
- * one grant copy into a buffer per packet, every slot answered in ring order
+ * the tx ring (each slot copied once, netback_tx_parse), their data taken
+ * into a buffer per packet: the head and the small fragments by one grant
+ * copy, fragments of tx_map_threshold_bytes or more by one read-only grant
+ * map (netback_txmap.c), every slot answered in ring order
  * (data slots with the packet's status, extra info slots NETIF_RSP_NULL), and
- * the good packets handed to the link. A packet whose grant copy fails, whose
- * slots are malformed or whose offload request does not match its headers is
- * answered NETIF_RSP_ERROR; only what netback_tx_parse calls fatal
- * disconnects the frontend.
+ * the good packets handed to the link. A packet whose grant copy or map
+ * fails, whose slots are malformed or whose offload request does not match
+ * its headers is answered NETIF_RSP_ERROR; only what netback_tx_parse calls
+ * fatal disconnects the frontend.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -32,10 +34,38 @@ static struct netback_stats *netback_q_stats(struct netback_queue *q)
 	return &q->q_vif->vif_nb->nb_stats;
 }
 
-/* Grant copy segments for the packet's data slots, into a fresh buffer. */
-static void netback_tx_prepare(struct netback_queue *q, struct netback_txbatch *b, unsigned *nsegs)
+static void netback_tx_add_copy(struct netback_queue *q, const netif_tx_request_t *r, uint32_t size, void *dst,
+				unsigned *nsegs)
 {
+	xengnttab_grant_copy_segment_t *seg = &q->q_copy[(*nsegs)++];
+
+	memset(seg, 0, sizeof(*seg));
+	seg->flags = GNTCOPY_source_gref;
+	seg->source.foreign.ref = r->gref;
+	seg->source.foreign.offset = r->offset;
+	seg->source.foreign.domid = (uint16_t)q->q_vif->vif_fe_domid;
+	seg->dest.virt = dst;
+	seg->len = (uint16_t)size;
+}
+
+/* Bytes of data slot j that go by grant copy; the rest of it is mapped. A
+ * packet's head is always copied: it is small and read first. */
+static uint32_t netback_tx_copy_part(uint32_t threshold, unsigned j, uint32_t size)
+{
+	if (size < threshold)
+		return size;
+	if (j == 0)
+		return size < NETBACK_TX_HDR_COPY_BYTES ? size : NETBACK_TX_HDR_COPY_BYTES;
+	return 0;
+}
+
+/* Grant copy segments and map fragments for the packet's data slots, into a
+ * fresh buffer. */
+static void netback_tx_prepare(struct netback_queue *q, unsigned i, unsigned *nsegs)
+{
+	struct netback_txbatch *b = &q->q_tx_batch[i];
 	const struct netback_txpkt *m = &b->tb_meta;
+	uint32_t threshold = netback_txmap_threshold(&q->q_vif->vif_nb->nb_cfg);
 	uint32_t off = 0;
 
 	b->tb_seg0 = *nsegs;
@@ -52,14 +82,13 @@ static void netback_tx_prepare(struct netback_queue *q, struct netback_txbatch *
 		uint32_t size = j == 0 ? m->first_len : r->size;
 		if (size == 0)
 			continue;   /* a zero-length slot is skipped, never a zero-length copy */
-		xengnttab_grant_copy_segment_t *seg = &q->q_copy[(*nsegs)++];
-		memset(seg, 0, sizeof(*seg));
-		seg->flags = GNTCOPY_source_gref;
-		seg->source.foreign.ref = r->gref;
-		seg->source.foreign.offset = r->offset;
-		seg->source.foreign.domid = (uint16_t)q->q_vif->vif_fe_domid;
-		seg->dest.virt = b->tb_pkt->np_data + off;
-		seg->len = (uint16_t)size;
+		uint32_t copied = netback_tx_copy_part(threshold, j, size);
+		if (copied)
+			netback_tx_add_copy(q, r, copied, b->tb_pkt->np_data + off, nsegs);
+		if (copied < size && netback_txmap_add(q, i, r, copied, size - copied, off + copied) < 0) {
+			b->tb_map_failed = true;
+			break;
+		}
 		off += size;
 	}
 	b->tb_nsegs = *nsegs - b->tb_seg0;
@@ -79,7 +108,8 @@ static bool netback_tx_gather(struct netback_queue *q, RING_IDX rp, unsigned *np
 	char why[NETBACK_WHY_MAX];
 
 	while (*npkts < NETBACK_TX_BATCH_PKTS && q->q_tx.req_cons != rp &&
-	       *nsegs + NETBACK_TX_PKT_SLOTS_MAX <= NETBACK_COPY_SEGS_MAX) {
+	       *nsegs + NETBACK_TX_PKT_SLOTS_MAX <= NETBACK_COPY_SEGS_MAX &&
+	       q->q_map_nfrags + NETBACK_TX_PKT_SLOTS_MAX <= NETBACK_TXMAP_REFS_MAX) {
 		struct netback_txbatch *b = &q->q_tx_batch[*npkts];
 		struct netback_txfetch f = {.ring = &q->q_tx, .base = q->q_tx.req_cons};
 		enum netback_tx_verdict v = netback_tx_parse(&vif->vif_tx_limits, netback_tx_fetch, &f,
@@ -98,11 +128,13 @@ static bool netback_tx_gather(struct netback_queue *q, RING_IDX rp, unsigned *np
 		q->q_tx.req_cons += b->tb_nslots;
 		b->tb_pkt = NULL;
 		b->tb_seg0 = b->tb_nsegs = 0;
+		b->tb_map0 = b->tb_nmaps = b->tb_map_bytes = 0;
+		b->tb_map_failed = false;
 		if (v == NETBACK_TX_DROP) {
 			b->tb_status = NETIF_RSP_ERROR;
 			netback_vif_log(vif, "queue %u: dropping a packet: %s", q->q_index, why);
 		} else {
-			netback_tx_prepare(q, b, nsegs);
+			netback_tx_prepare(q, *npkts, nsegs);
 		}
 		(*npkts)++;
 	}
@@ -151,6 +183,10 @@ static void netback_tx_finish(struct netback_queue *q, struct netback_txbatch *b
 					s->source.foreign.ref, s->status);
 			why = "grant copy failed";
 		}
+	}
+	if (p && !why && b->tb_map_failed) {
+		st->tx_grant_errors++;   /* netback_txmap.c said which refs */
+		why = "grant map failed";
 	}
 	if (p && !why) {
 		p->np_flags = (uint16_t)(((b->tb_meta.flags & NETTXF_csum_blank) ? NETPKT_F_CSUM_PARTIAL : 0) |
@@ -204,8 +240,13 @@ static void netback_tx_deliver(struct netback_queue *q, unsigned npkts)
 		q->q_tx_batch[i].tb_pkt = NULL;
 		if (!p)
 			continue;
+		uint32_t mapped = q->q_tx_batch[i].tb_map_bytes;
 		st->tx_packets++;
 		st->tx_bytes += p->np_len;
+		st->tx_map_packets += mapped != 0;
+		st->tx_copy_packets += mapped == 0;
+		st->tx_map_bytes += mapped;
+		st->tx_copy_bytes += p->np_len - mapped;
 		st->tx_gso += p->np_gso_type != NETPKT_GSO_NONE;
 		st->tx_csum_partial += (p->np_flags & NETPKT_F_CSUM_PARTIAL) != 0;
 		if (vif->vif_attached && vif->vif_carrier) {
@@ -231,8 +272,10 @@ bool netback_tx_work(struct netback_queue *q)
 				  q->q_index, rp, RING_SIZE(&q->q_tx), q->q_tx.rsp_prod_pvt);
 		return true;
 	}
+	q->q_map_nfrags = 0;
 	bool alive = netback_tx_gather(q, rp, &npkts, &nslots, &nsegs);
 	netback_tx_copy(q, nsegs);
+	netback_txmap_take(q, npkts);
 	for (unsigned i = 0; i < npkts; i++)
 		netback_tx_finish(q, &q->q_tx_batch[i]);
 	netback_tx_respond(q, nslots);
