@@ -28,7 +28,10 @@ $(XEN_NET_OUT)/obj-net/%.o: %.c
 $(XEN_NET_OUT)/xensim-netback: $(XEN_NET_OUT)/obj-net/xen/netback_main.o $(XEN_NET_OBJS)
 	$(CC) -pthread $^ $(XEN_NET_LIBS) -o $@
 
-$(XEN_NET_OUT)/xensim-netfront: $(XEN_NET_OUT)/obj-net/xen/netfront_main.o $(XEN_NET_OBJS)
+# --tap-echo: the vif's side of xen-check's TAP step (xen/tapframe.h).
+XEN_NET_TAPECHO := $(XEN_NET_OUT)/obj-net/xen/tapecho.o $(XEN_NET_OUT)/obj-net/xen/tapframe.o
+
+$(XEN_NET_OUT)/xensim-netfront: $(XEN_NET_OUT)/obj-net/xen/netfront_main.o $(XEN_NET_TAPECHO) $(XEN_NET_OBJS)
 	$(CC) -pthread $^ $(XEN_NET_LIBS) -o $@
 
 -include $(wildcard $(XEN_NET_OUT)/obj-net/*/*.d $(XEN_NET_OUT)/obj-net/*/*/*.d)

@@ -4,40 +4,36 @@
  * libxenstore. It serves every vif the toolstack creates under this domain's
  * backend/vif/ and joins them in a hub: a frame from one vif goes to every
  * other vif, and with --tap to a Linux TAP device too (frames from the TAP go
- * to every vif). The TAP has no offload header: GSO frames are cut and
- * partial checksums completed before they reach it.
+ * to every vif), through drivers/net/nettap: the TAP has no offload header,
+ * so GSO frames are cut and partial checksums completed before they reach it.
  *
  * usage: xensim-netback [--tap NAME] [--features all|none] [--seconds N]
  *                       [--verdict NAME]
  * Runs until SIGINT/SIGTERM or N seconds, then lets go of every vif (state
  * Closed) and prints its counters; with --verdict, one
- * "XCHECK PASS|FAIL NAME ..." line (FAIL if a frontend broke the protocol or
- * a frame was refused as malformed). Exit 0, 1 failed, 2 usage.
+ * "XCHECK PASS|FAIL NAME ..." line (FAIL if a frontend broke the protocol, a
+ * frame was refused as malformed, or a write into the TAP failed). Exit 0, 1
+ * failed, 2 usage. The TAP is created down: whoever uses it brings it up.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/if.h>
-#include <linux/if_tun.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "drivers/net/netback.h"
 #include "drivers/net/netpkt.h"
+#include "drivers/net/nettap.h"
 
 #define NB_PORTS_MAX 64u
-#define NB_TAP_READS_PER_EVENT 64u
 
 struct nb_hub {
 	struct netback_vif *hub_vifs[NB_PORTS_MAX];
-	int hub_tap;                  /* -1: none */
-	struct event *hub_tap_ev;
-	uint64_t hub_frames, hub_tap_in, hub_tap_out, hub_tap_errors;
+	struct nettap *hub_tap;       /* NULL: none */
+	uint64_t hub_frames;
 };
 
 struct nb_opts {
@@ -74,31 +70,12 @@ static void nb_detach(void *arg, void *port)
 	*(struct netback_vif **)port = NULL;
 }
 
-static int nb_tap_write(void *arg, struct netpkt *seg)
-{
-	struct nb_hub *h = arg;
-
-	if (netpkt_csum_complete(seg) < 0 || write(h->hub_tap, seg->np_data, seg->np_len) != (ssize_t)seg->np_len)
-		h->hub_tap_errors++;
-	else
-		h->hub_tap_out++;
-	netpkt_free(seg);
-	return 0;
-}
-
 /* A frame to every vif but `from` (NULL: from the TAP), and to the TAP. */
 static void nb_flood(struct nb_hub *h, struct netback_vif **from, struct netpkt *pkt)
 {
 	h->hub_frames++;
-	if (h->hub_tap >= 0 && from) {
-		struct netpkt *c = netpkt_clone(pkt);
-		if (c && c->np_gso_type) {
-			netpkt_gso_segment(c, nb_tap_write, h);
-			netpkt_free(c);
-		} else if (c) {
-			nb_tap_write(h, c);
-		}
-	}
+	if (h->hub_tap && from)
+		nettap_send(h->hub_tap, pkt);   /* a failure is counted there */
 	for (unsigned i = 0; i < NB_PORTS_MAX; i++) {
 		if (!h->hub_vifs[i] || &h->hub_vifs[i] == from)
 			continue;
@@ -120,44 +97,9 @@ static const struct netback_link_ops nb_link = {
 	.output = nb_output,
 };
 
-static void nb_tap_ready(evutil_socket_t fd, short what, void *arg)
+static void nb_tap_rx(void *arg, struct netpkt *pkt)
 {
-	struct nb_hub *h = arg;
-	static uint8_t buf[NETPKT_FRAME_MAX];
-
-	(void)what;
-	for (unsigned n = 0; n < NB_TAP_READS_PER_EVENT; n++) {
-		ssize_t len = read(fd, buf, sizeof(buf));
-		if (len <= 0)
-			break;
-		struct netpkt *p = netpkt_alloc((uint32_t)len);
-		if (!p)
-			continue;
-		memcpy(p->np_data, buf, (size_t)len);
-		p->np_flags = NETPKT_F_DATA_VALIDATED;   /* Linux checksummed it */
-		h->hub_tap_in++;
-		nb_flood(h, NULL, p);
-	}
-}
-
-static int nb_tap_open(struct nb_hub *h, const char *name, struct event_base *base)
-{
-	struct ifreq ifr;
-	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		int rc = -errno;
-		close(fd);
-		return rc;
-	}
-	h->hub_tap = fd;
-	h->hub_tap_ev = event_new(base, fd, EV_READ | EV_PERSIST, nb_tap_ready, h);
-	return h->hub_tap_ev && event_add(h->hub_tap_ev, NULL) == 0 ? 0 : -ENOMEM;
+	nb_flood(arg, NULL, pkt);
 }
 
 /* ---- the daemon ---- */
@@ -199,15 +141,21 @@ static void nb_stop(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
-static int nb_report(const struct nb_opts *o, const struct nb_hub *h, const struct netback_stats *s, int rc)
+/* what: the step that failed with rc (when rc < 0). */
+static int nb_report(const struct nb_opts *o, const struct nb_hub *h, const struct netback_stats *s, int rc,
+		     const char *what)
 {
+	struct nettap_stats ts = {0};
 	char msg[640];
-	bool ok = rc == 0 && s->fatal == 0 && s->tx_dropped == 0;
+
+	if (h->hub_tap)
+		nettap_stats(h->hub_tap, &ts);
+	bool ok = rc == 0 && s->fatal == 0 && s->tx_dropped == 0 && ts.tx_errors == 0;
 
 	snprintf(msg, sizeof(msg),
 		 "%llu connections, tx %llu frames (%llu MiB, %llu GSO), rx %llu frames (%llu MiB), %llu GSO cut, "
 		 "%llu dropped from guests, %llu not deliverable (%llu full, %llu stalled, %llu down), %llu frontends "
-		 "cut off; hub %llu frames, tap %llu in / %llu out / %llu errors%s%s",
+		 "cut off; hub %llu frames, tap %llu in / %llu out (%llu GSO cut) / %llu errors%s%s%s",
 		 (unsigned long long)s->connects, (unsigned long long)s->tx_packets,
 		 (unsigned long long)(s->tx_bytes >> 20), (unsigned long long)s->tx_gso,
 		 (unsigned long long)s->rx_packets, (unsigned long long)(s->rx_bytes >> 20),
@@ -216,8 +164,9 @@ static int nb_report(const struct nb_opts *o, const struct nb_hub *h, const stru
 				      s->rx_dropped_down),
 		 (unsigned long long)s->rx_dropped_full, (unsigned long long)s->rx_dropped_stalled,
 		 (unsigned long long)s->rx_dropped_down, (unsigned long long)s->fatal, (unsigned long long)h->hub_frames,
-		 (unsigned long long)h->hub_tap_in, (unsigned long long)h->hub_tap_out,
-		 (unsigned long long)h->hub_tap_errors, rc ? ": " : "", rc ? strerror(-rc) : "");
+		 (unsigned long long)ts.rx_frames, (unsigned long long)ts.tx_frames, (unsigned long long)ts.tx_gso_cut,
+		 (unsigned long long)(ts.tx_errors + ts.rx_dropped), rc ? ": " : "", rc ? what : "",
+		 rc ? strerror(-rc) : "");
 	if (o->verdict)
 		printf("XCHECK %s %s %s\n", ok ? "PASS" : "FAIL", o->verdict, msg);
 	else
@@ -229,7 +178,7 @@ static int nb_report(const struct nb_opts *o, const struct nb_hub *h, const stru
 int main(int argc, char **argv)
 {
 	static struct nb_opts o;
-	static struct nb_hub hub = {.hub_tap = -1};
+	static struct nb_hub hub;
 	struct netback_stats st = {0};
 	struct netback *nb = NULL;
 	struct event_base *base;
@@ -245,13 +194,17 @@ int main(int argc, char **argv)
 	ev_timer = base ? evtimer_new(base, nb_stop, base) : NULL;
 	if (!ev_int || !ev_term || !ev_timer || event_add(ev_int, NULL) || event_add(ev_term, NULL))
 		return 1;
+	char what[64];
+	snprintf(what, sizeof(what), "opening TAP %s: ", o.tap ? o.tap : "");
 	if (o.tap)
-		rc = nb_tap_open(&hub, o.tap, base);
+		rc = nettap_open(o.tap, base, nb_tap_rx, &hub, &hub.hub_tap);
 	o.cfg.base = base;
 	o.cfg.link = &nb_link;
 	o.cfg.link_arg = &hub;
-	if (rc == 0)
+	if (rc == 0) {
+		snprintf(what, sizeof(what), "starting netback: ");
 		rc = netback_start(&o.cfg, &nb);
+	}
 	if (rc == 0) {
 		struct timeval tv = {.tv_sec = o.seconds};
 		if (o.seconds)
@@ -262,11 +215,8 @@ int main(int argc, char **argv)
 		netback_stats(nb, &st);
 	}
 	netback_stop(nb);
-	rc = nb_report(&o, &hub, &st, rc);
-	if (hub.hub_tap_ev)
-		event_free(hub.hub_tap_ev);
-	if (hub.hub_tap >= 0)
-		close(hub.hub_tap);
+	rc = nb_report(&o, &hub, &st, rc, what);
+	nettap_close(hub.hub_tap);
 	event_free(ev_int);
 	event_free(ev_term);
 	event_free(ev_timer);

@@ -15,6 +15,14 @@
  * (default 2000) to echo the others' pings. With --verdict, one
  * "XCHECK PASS|FAIL NAME ..." line: PASS when the run finished with every
  * frame intact and nothing lost. Exit 0, 1 failed, 2 usage.
+ *
+ * usage: xensim-netfront --tap-echo N [--devid N] [--seed S] [--timeout-s T]
+ *                        [--linger-ms L] [--verdict NAME]
+ * Instead of the workload, the vif's side of xen-check's TAP step
+ * (xen/tapecho.h): check the N requests a peer sends through the TAP that
+ * xensim-netback bridges to this vif, answer each, send the bulk stream of
+ * GSO frames, linger L ms, and PASS when all N were verified and answered
+ * and the stream is on the ring (the peer checks what came of it).
  */
 #include <errno.h>
 #include <signal.h>
@@ -27,6 +35,8 @@
 
 #include "drivers/net/netfront.h"
 #include "drivers/net/network.h"
+#include "xen/tapecho.h"
+#include "xen/tapframe.h"
 
 #define NF_HELLO_MS 100u
 #define NF_HELLO_LEN 60u
@@ -38,11 +48,13 @@ struct nf_run {
 	struct network_config wcfg;
 	struct netfront *nf;
 	struct network *work;
+	struct tapecho *echo;         /* --tap-echo: instead of the workload */
+	uint32_t echo_frames;
 	struct event *hello_ev, *deadline_ev, *linger_ev;
 	unsigned timeout_s, linger_ms;
 	const char *verdict;
 	uint32_t heard;               /* peers whose hello arrived, a bit each */
-	bool released, failed;
+	bool released, failed, lingering;
 	char why[256];
 };
 
@@ -51,6 +63,8 @@ static int nf_usage(void)
 	fprintf(stderr, "usage: xensim-netfront --index I --peers P [--devid N] [--seed S]\n"
 			"                       [--messages M] [--pings K] [--size-min B] [--size-max B]\n"
 			"                       [--large-pct P] [--features all|none] [--timeout-s T]\n"
+			"                       [--linger-ms L] [--verdict NAME]\n"
+			"       xensim-netfront --tap-echo N [--devid N] [--seed S] [--timeout-s T]\n"
 			"                       [--linger-ms L] [--verdict NAME]\n");
 	return 2;
 }
@@ -115,6 +129,7 @@ static void nf_finished(void *arg)
 {
 	struct nf_run *r = arg;
 
+	r->lingering = true;
 	nf_timer_ms(r->linger_ev, r->linger_ms);
 }
 
@@ -132,11 +147,28 @@ static void nf_deadline(evutil_socket_t fd, short what, void *arg)
 	nf_stop(arg, "the run did not finish in time");
 }
 
+/* --tap-echo: stop at the first violation; linger once everything is answered. */
+static void nf_echo_check(struct nf_run *r)
+{
+	struct tapecho_result res;
+
+	if (tapecho_failed(r->echo)) {
+		tapecho_result(r->echo, &res);
+		nf_stop(r, res.why);
+	} else if (tapecho_done(r->echo) && !r->lingering) {
+		nf_finished(r);
+	}
+}
+
 static void nf_rx(void *arg, struct netfront *nf, const struct netfront_rx *rx)
 {
 	struct nf_run *r = arg;
 
-	(void)nf;
+	if (r->echo) {
+		tapecho_rx(r->echo, nf, rx);
+		nf_echo_check(r);
+		return;
+	}
 	if (rx->len >= 15 && rx->data[12] == (NF_ETHERTYPE_HELLO >> 8) && rx->data[13] == (NF_ETHERTYPE_HELLO & 0xFF)) {
 		if (rx->data[14] < r->wcfg.peers)
 			r->heard |= 1u << rx->data[14];
@@ -153,6 +185,12 @@ static void nf_event(void *arg, struct netfront *nf, enum netfront_event ev)
 	(void)nf;
 	if (ev == NETFRONT_EV_FAILED) {
 		nf_stop(r, netfront_error(r->nf));
+		return;
+	}
+	if (r->echo) {
+		if (ev == NETFRONT_EV_TX_READY)
+			tapecho_tx_ready(r->echo, r->nf);
+		nf_echo_check(r);
 		return;
 	}
 	if (ev == NETFRONT_EV_CONNECTED && !r->work) {
@@ -194,10 +232,11 @@ static int nf_opt(struct nf_run *r, const char *opt, const char *val)
 		r->verdict = val;
 	} else {
 		static const char *const keys[] = {"--devid", "--index", "--peers", "--seed", "--messages", "--pings",
-						   "--size-min", "--size-max", "--large-pct", "--timeout-s", "--linger-ms"};
+						   "--size-min", "--size-max", "--large-pct", "--timeout-s", "--linger-ms", "--tap-echo"};
 		uint64_t *dst64 = strcmp(opt, "--seed") == 0 ? &r->wcfg.seed : NULL;
 		uint32_t *dst[] = {&r->cfg.devid, &r->wcfg.index, &r->wcfg.peers, NULL, &r->wcfg.messages, &r->wcfg.pings,
-				   &r->wcfg.size_min, &r->wcfg.size_max, &r->wcfg.large_pct, &r->timeout_s, &r->linger_ms};
+				   &r->wcfg.size_min, &r->wcfg.size_max, &r->wcfg.large_pct, &r->timeout_s, &r->linger_ms,
+				   &r->echo_frames};
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (strcmp(opt, keys[i]) == 0) {
 				if (dst64)
@@ -221,7 +260,38 @@ static int nf_parse(struct nf_run *r, int argc, char **argv)
 	for (int i = 1; i < argc; i += 2)
 		if (i + 1 >= argc || nf_opt(r, argv[i], argv[i + 1]) < 0)
 			return -EINVAL;
+	if (r->echo_frames)
+		return r->echo_frames < TAPFRAME_SEQ_PROBE ? 0 : -EINVAL;
 	return r->wcfg.peers >= 2 && r->wcfg.peers <= NETWORK_PEERS_MAX && r->wcfg.index < r->wcfg.peers ? 0 : -EINVAL;
+}
+
+static int nf_echo_report(struct nf_run *r)
+{
+	struct tapecho_result res = {0};
+	struct netfront_stats st = {0};
+	char msg[640];
+
+	if (r->echo)
+		tapecho_result(r->echo, &res);
+	if (r->nf)
+		netfront_stats(r->nf, &st);
+	bool ok = !r->failed && !res.failed && res.verified == r->echo_frames && res.replied == r->echo_frames &&
+		  res.bulk_frames == TAPFRAME_BULK_FRAMES && st.tx_errors == 0;
+	snprintf(msg, sizeof(msg),
+		 "vif %u: %u of %u requests from the TAP verified in order (%llu KiB), %u replies sent, %u frames "
+		 "of the bulk stream sent (%u GSO, %llu KiB), %llu probes answered, %llu foreign frames; netfront: %llu "
+		 "connections, %llu tx errors, %llu rx errors%s%s",
+		 r->cfg.devid, res.verified, r->echo_frames, (unsigned long long)(res.bytes >> 10), res.replied,
+		 res.bulk_frames, res.bulk_gso, (unsigned long long)(res.bulk_bytes >> 10),
+		 (unsigned long long)res.probes, (unsigned long long)res.foreign, (unsigned long long)st.connects,
+		 (unsigned long long)st.tx_errors, (unsigned long long)st.rx_errors, r->why[0] || res.failed ? ": " : "",
+		 r->why[0] ? r->why : res.why);
+	if (r->verdict)
+		printf("XCHECK %s %s %s\n", ok ? "PASS" : "FAIL", r->verdict, msg);
+	else
+		printf("xensim-netfront: %s\n", msg);
+	fflush(stdout);
+	return ok ? 0 : 1;
 }
 
 static int nf_report(struct nf_run *r)
@@ -277,7 +347,9 @@ int main(int argc, char **argv)
 	r.cfg.on_rx = nf_rx;
 	r.cfg.on_event = nf_event;
 	r.cfg.arg = &r;
-	rc = netfront_open(&r.cfg, &r.nf);
+	rc = r.echo_frames ? tapecho_new(r.wcfg.seed, r.echo_frames, &r.echo) : 0;
+	if (rc == 0)
+		rc = netfront_open(&r.cfg, &r.nf);
 	if (rc < 0) {
 		snprintf(r.why, sizeof(r.why), "opening vif %u failed: %s", r.cfg.devid, strerror(-rc));
 		r.failed = true;
@@ -285,8 +357,9 @@ int main(int argc, char **argv)
 		nf_timer_ms(r.deadline_ev, r.timeout_s * 1000u);
 		event_base_dispatch(r.base);
 	}
-	rc = nf_report(&r);
+	rc = r.echo_frames ? nf_echo_report(&r) : nf_report(&r);
 	network_free(r.work);
+	tapecho_free(r.echo);
 	netfront_close(r.nf);
 	event_free(r.hello_ev);
 	event_free(r.deadline_ev);

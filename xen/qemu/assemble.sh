@@ -5,8 +5,9 @@
 #                    guest needs for userspace drivers (xen-evtchn, xen-gntdev,
 #                    xen-gntalloc), the guest's programs and their libraries
 #   OUT/dom0.cpio    busybox-static, /init = init-dom0.sh, the five Xen
-#                    modules, xenstored, xenconsoled, xen-init-dom0, xl, the
-#                    check's programs, their libraries (ldd) plus libgcc_s.so.1
+#                    modules and tun (xensim-netback's TAP), xenstored,
+#                    xenconsoled, xen-init-dom0, xl, the check's
+#                    programs, their libraries (ldd) plus libgcc_s.so.1
 #                    (libxenstore cancels threads: glibc loads it then), and
 #                    /xcheck/guest/{vmlinuz,initrd.cpio,guest.cfg} for `xl create`
 #
@@ -121,7 +122,7 @@ cpio_of "$g" "$out/guest.cpio"
 
 d=$out/dom0-root
 base "$d"
-modules "$d" xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs
+modules "$d" xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs tun
 install_file "$d" "$here/init-dom0.sh" init
 chmod 755 "$d/init"
 cp "$plan" "$d/xcheck/plan"

@@ -4,6 +4,7 @@
 #   xen-hypervisor-4.17-amd64  -> xen-hypervisor/xen.elf (uncompressed: QEMU's
 #                                 multiboot loader cannot read the .gz)
 #   linux-image-<abi>-amd64    -> linux-image/vmlinuz + the five Xen modules
+#                                 and tun (xensim-netback's TAP bridge)
 #   xen-utils-4.17             -> xen-utils-4.17/ (xl, xenstored, xenconsoled,
 #                                 xen-init-dom0; same layout as
 #                                 tests/check-test-xenstore.sh uses)
@@ -17,7 +18,9 @@ set -euo pipefail
 cache=${1:?usage: fetch.sh CACHE_DIR}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
-MODULES="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs"
+MODULES="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs tun"
+# What of the kernel's module tree is unpacked to look for them in.
+MODULE_GLOBS="drivers/xen/* drivers/net/tun.ko"
 updated=0
 
 die() { echo "xen-check fetch: $*" >&2; exit 1; }
@@ -78,12 +81,24 @@ fetch_hypervisor() {
 	rm -rf "$dest" && mv "$work/out" "$dest" && rm -rf "$work"
 }
 
-# The kernel .deb is large; only vmlinuz and the Xen modules are unpacked, and
-# only the five the check loads are kept. modules.dep is made by depmod at
-# install time, so the load order comes from each module's own "depends".
+# have_kernel: vmlinuz and every module of MODULES are in the cache (a cache
+# made before a module joined MODULES is fetched again).
+have_kernel() {
+	local m
+	[ -s "$cache/linux-image/vmlinuz" ] && [ -s "$cache/linux-image/modules.list" ] || return 1
+	for m in $MODULES; do
+		grep -qx "$m.ko" "$cache/linux-image/modules.list" || return 1
+	done
+}
+
+# The kernel .deb is large; only vmlinuz and the modules of MODULE_GLOBS are
+# unpacked, and only those the check loads are kept. modules.dep is made by
+# depmod at install time, so the load order comes from each module's own
+# "depends".
 fetch_kernel() {
-	local dest=$cache/linux-image work pkg deb kver dir
-	[ -s "$dest/vmlinuz" ] && [ -s "$dest/modules.list" ] && return 0
+	local dest=$cache/linux-image work pkg deb kver dir d
+	local globs=() pats
+	have_kernel && return 0
 	work=$(mktemp -d "$cache/.unpack-XXXXXX")
 	apt_update_once
 	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
@@ -92,10 +107,12 @@ fetch_kernel() {
 	download "$pkg" "$work"
 	deb=$(ls "$work"/"$pkg"_*.deb)
 	mkdir -p "$work/root" "$work/out/modules"
+	read -ra pats <<<"$MODULE_GLOBS"   # no pathname expansion here
+	for d in "${pats[@]}"; do globs+=("./lib/modules/*/kernel/$d"); done
 	dpkg-deb --fsys-tarfile "$deb" |
-		tar -x -C "$work/root" --wildcards './boot/vmlinuz-*' './lib/modules/*/kernel/drivers/xen/*'
+		tar -x -C "$work/root" --wildcards './boot/vmlinuz-*' "${globs[@]}"
 	kver=$(ls "$work/root/lib/modules")
-	dir=$work/root/lib/modules/$kver/kernel/drivers/xen
+	dir=$work/root/lib/modules/$kver/kernel
 	cp "$work/root/boot/vmlinuz-$kver" "$work/out/vmlinuz"
 	echo "$kver" >"$work/out/kernel-release"
 	echo "$pkg $(dpkg-deb -f "$deb" Version)" >"$work/out/version"
@@ -111,7 +128,7 @@ kernel_module() {
 	local dir=$1 m=$2 out=$3 pkg=$4 ko d deps
 	grep -qx "$m.ko" "$out/modules.list" && return 0
 	ko=$(find "$dir" -name "$m.ko" -o -name "${m//-/_}.ko" | head -n1)
-	[ -n "$ko" ] || die "$pkg: no module $m under kernel/drivers/xen"
+	[ -n "$ko" ] || die "$pkg: no module $m in kernel/{${MODULE_GLOBS// /,}}"
 	# .modinfo holds NUL-separated key=value strings; no kmod needed.
 	deps=$(tr '\0' '\n' <"$ko" | sed -n 's/^depends=//p' | head -n1)
 	for d in ${deps//,/ }; do

@@ -6,7 +6,7 @@
 #   XCHECK STAGE <what>               progress, for the runner's timings
 #   XCHECK PASS|FAIL <name> <details> one verdict
 #   XCHECK DONE                       the end; the runner stops QEMU then
-# Steps: selftest, blk-self, blk-guest, net-self, net-guest (see below).
+# Steps: selftest, blk-self, blk-guest, net-self, net-tap, net-guest (see below).
 export PATH=/xcheck/bin:/usr/lib/xen-4.17/bin:/bin:/sbin:/usr/bin:/usr/sbin
 export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu
 GUEST=xcheck-guest
@@ -25,6 +25,12 @@ VBD_FILE=51728   # xvdb
 # ends of a pair take the same --seed: a receiver regenerates what its peer
 # sent from it. Seeds are fixed, so a failing run replays as it was.
 NET_ARGS="--messages 1000 --pings 50 --size-max 65535 --large-pct 8 --linger-ms 1500"
+# The TAP step: requests of 60..1514 bytes from the TAP's kernel side, each
+# answered by the vif's netfront, at most TAP_WINDOW unanswered.
+TAP_IF=xtap0
+TAP_FRAMES=2000
+TAP_SEED=31
+TAP_WINDOW=8
 
 # xen-gntalloc allows 1024 shared pages by default (all of its users
 # together); a netfront with 4 queues shares 2048 and more.
@@ -199,6 +205,31 @@ step_net_self() {
 	stop_backend $NETBACK_PID net-self-backend $LOGS/netback-self.out
 }
 
+# The TAP: xensim-netback bridges vif 3 of dom0 to TAP_IF, which dom0
+# brings up (no address: nothing of the kernel's IP stack is involved).
+# xcheck-tappeer sends into the TAP through an AF_PACKET socket and checks
+# the replies; the netfront on the vif checks the requests and answers them.
+step_net_tap() {
+	stage net-tap
+	xensim-netback --tap $TAP_IF --verdict net-tap-backend >$LOGS/netback-tap.out 2>&1 &
+	NETBACK_PID=$!
+	if ! wait_for 10 ip link show dev $TAP_IF; then
+		say "FAIL net-tap-up xensim-netback did not create TAP $TAP_IF within 10 s"
+	elif ! ip link set dev $TAP_IF up >$LOGS/ip-tap.out 2>&1; then
+		say "FAIL net-tap-up ip link set dev $TAP_IF up: $(cat $LOGS/ip-tap.out)"
+	elif net_vif_create tap 0 3 1; then
+		# shellcheck disable=SC2086
+		run net-tap-vif 90 xensim-netfront --devid 3 --tap-echo $TAP_FRAMES --seed $TAP_SEED --linger-ms 500 \
+			--timeout-s 75 --verdict net-tap-vif &
+		peer=$!
+		run net-tap-peer 90 xcheck-tappeer --if $TAP_IF --frames $TAP_FRAMES --seed $TAP_SEED \
+			--window $TAP_WINDOW --timeout-s 75 --verdict net-tap-peer
+		wait $peer
+		teardown net-tap-teardown vif 0:3
+	fi
+	stop_backend $NETBACK_PID net-tap-backend $LOGS/netback-tap.out
+}
+
 # The guest: created paused, so that its devices exist before its frontends
 # look; its console (xenconsoled's log) is copied to ours at the end, each
 # line under "[guest] ".
@@ -252,6 +283,7 @@ if up; then
 	planned selftest && step_selftest
 	planned blk-self && step_blk_self
 	planned net-self && step_net_self
+	planned net-tap && step_net_tap
 	planned guest && guest_run
 fi
 stage end

@@ -72,11 +72,14 @@ summary() {
 		if (match($0, /[0-9]+\/[0-9]+ I\/Os/)) { split(substr($0, RSTART, RLENGTH), a, "/"); ios += a[1]; blk++ }
 		if (match($0, /[0-9]+ blocks verified/)) blocks += substr($0, RSTART, RLENGTH) + 0
 		if (match($0, /received, [0-9]+ verified/)) { frames += substr($0, RSTART + 10, RLENGTH - 10) + 0; net++ }
+		if (match($0, /[0-9]+ replies from the vif verified/)) tap += substr($0, RSTART, RLENGTH) + 0
+		if (match($0, /came as [0-9]+ segments/)) segs += substr($0, RSTART + 8, RLENGTH - 8) + 0
 	}
 	END {
 		printf "  selftest ring: %d requests verified\n", ring
 		printf "  block: %d I/Os completed and checked in %d runs, %d blocks verified\n", ios, blk, blocks
 		printf "  net: %d frames verified in %d runs\n", frames, net
+		printf "  tap: %d requests and their replies verified through a TAP, %d GSO-cut segments\n", tap, segs
 	}'
 }
 
