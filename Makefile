@@ -30,7 +30,7 @@ else
 endif
 CFLAGS  := $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
 LDFLAGS := $(OPT) -pthread
-LDLIBS  := $(PKG_LIBS) -lrt
+LDLIBS  := $(PKG_LIBS) -lrt -lm
 
 SIM_SRCS    := $(sort $(wildcard sim/*/*.c))
 DRV_SRCS    := $(sort $(wildcard drivers/*/*.c))
@@ -60,6 +60,7 @@ help:
 	@echo "make check-asan  make check under ASan+UBSan (build-asan/)"
 	@echo "make check-tsan  the free-running tests under ThreadSanitizer (build-tsan/)"
 	@echo "make coverage    line and branch coverage into reports/coverage/index.html"
+	@echo "make bench       speed and scale (-O2, build-bench/): table + reports/bench.json"
 	@echo "make xen         the drivers built against Debian's Xen libraries (build/xen/)"
 	@echo "make xen-check   boot Xen 4.17 under QEMU and run the drivers on it"
 	@echo "make clean       remove build trees and generated reports"
@@ -123,6 +124,13 @@ coverage: setup
 	genhtml --quiet --branch-coverage --output-directory reports/coverage build-cov/coverage.info
 	@lcov --rc lcov_branch_coverage=1 --summary build-cov/coverage.info
 	@echo "coverage report: reports/coverage/index.html"
+
+# -O2 in its own tree; the table on stdout, the numbers in reports/bench.json.
+# BENCH_ARGS narrows it, e.g. make bench BENCH_ARGS="blk --runs 3".
+bench: setup
+	@$(MAKE) --no-print-directory BUILD=build-bench VARIANT=bench build-bench/xensim build-bench/xen/xensim-xsbench
+	@mkdir -p reports
+	@build-bench/xensim bench --json reports/bench.json $(BENCH_ARGS)
 
 clean:
 	rm -rf build build-asan build-tsan build-cov build-bench

@@ -811,6 +811,40 @@ static const struct test_case rsp_cases[] = {
 	TEST_END,
 };
 
+/* A frame's buffer may be one an earlier frame had (the per-thread cache):
+ * it comes back with clean metadata and room for what was asked. */
+static void alloc_reuse_clean_metadata_and_room(void)
+{
+	static const uint32_t lens[] = {1, 60, 1500, 2048, 2049, 9000, 32769, NETPKT_FRAME_MAX};
+
+	for (unsigned i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		struct netpkt *p = netpkt_alloc(lens[i]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		p->np_flags = NETPKT_F_CSUM_PARTIAL;
+		p->np_gso_type = NETPKT_GSO_TCPV4;
+		p->np_gso_size = 1448;
+		p->np_stamp = 99;
+		p->np_next = p;
+		memset(p->np_data, 0xA5, lens[i]);
+		netpkt_free(p);
+		struct netpkt *q = netpkt_alloc(lens[i]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+		CU_ASSERT_EQUAL(q->np_len, lens[i]);
+		CU_ASSERT_TRUE(q->np_cap >= lens[i]);
+		CU_ASSERT_TRUE(netpkt_footprint(q) >= sizeof(*q) + lens[i]);
+		CU_ASSERT_EQUAL(q->np_flags, 0);
+		CU_ASSERT_EQUAL(q->np_gso_type, 0);
+		CU_ASSERT_EQUAL(q->np_gso_size, 0);
+		CU_ASSERT_EQUAL(q->np_stamp, 0);
+		CU_ASSERT_PTR_NULL(q->np_next);
+		memset(q->np_data, 0x5A, lens[i]);   /* all of it is ours (ASan checks) */
+		netpkt_free(q);
+	}
+	CU_ASSERT_PTR_NULL(netpkt_alloc(0));
+	CU_ASSERT_PTR_NULL(netpkt_alloc(NETPKT_FRAME_MAX + 1));
+	netpkt_free(NULL);
+}
+
 static const struct test_case pkt_cases[] = {
 	TEST(csum_matches_reference_at_every_length),
 	TEST(csum_partial_then_complete_is_full),
@@ -818,6 +852,7 @@ static const struct test_case pkt_cases[] = {
 	TEST(gso_cuts_v4_and_v6),
 	TEST(gso_check_limits),
 	TEST(view_accepts_what_was_sent_refuses_any_change),
+	TEST(alloc_reuse_clean_metadata_and_room),
 	TEST_END,
 };
 

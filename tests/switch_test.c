@@ -187,6 +187,68 @@ static void learn_unknown_floods_known_goes_to_one_port(void)
 	st_down();
 }
 
+/* Many stations behind each port: the MAC index finds each on its port,
+ * and forgets exactly those of a removed port. */
+#define ST_STATIONS 1000u
+
+static void st_station(unsigned i, uint8_t *mac)
+{
+	mac[0] = 0x02, mac[1] = 0xBB, mac[2] = (uint8_t)(i * 7u), mac[3] = 0, mac[4] = (uint8_t)(i >> 8),
+	mac[5] = (uint8_t)i;
+}
+
+struct st_many {
+	unsigned unicast_ok, misrouted;
+};
+
+static void st_send_raw(unsigned from, const uint8_t *dst, const uint8_t *src, uint32_t seq)
+{
+	struct netpkt *p = netpkt_alloc(64);
+
+	memset(p->np_data, 0, 64);
+	memcpy(p->np_data, dst, 6);
+	memcpy(p->np_data + 6, src, 6);
+	memcpy(p->np_data + NETPKT_ETH_HLEN, &seq, sizeof(seq));
+	switch_input(st.sw, st.ids[from], p);
+}
+
+static int st_many_fn(void *arg)
+{
+	struct st_many *m = arg;
+	uint8_t mac[6], other[6] = {0x02, 0xCC, 0, 0, 0, 1};
+
+	for (unsigned i = 0; i < ST_STATIONS; i++) {   /* station i talks from port i % 4 */
+		st_station(i, mac);
+		st_send_raw(i % ST_PORTS, other, mac, 0);
+	}
+	switch_check(st.sw);
+	for (unsigned i = 0; i < ST_STATIONS; i++) {
+		unsigned before = st.nlog;
+		st_station(i, mac);
+		st_send_raw((i + 1) % ST_PORTS, mac, other, i + 1);
+		bool one = st.nlog == before + 1;
+		m->unicast_ok += one && st.log[before].port == i % ST_PORTS;
+		m->misrouted += !one || st.log[before].port != i % ST_PORTS;
+	}
+	switch_port_remove(st.sw, st.ids[ST_PORTS - 1]);
+	switch_check(st.sw);
+	return 0;
+}
+
+static void learn_many_stations_each_on_its_port(void)
+{
+	struct st_many m = {0};
+
+	st_up(1, NULL);
+	CU_ASSERT_EQUAL(sim_domain_call(0, st_many_fn, &m), 0);
+	CU_ASSERT_EQUAL(m.misrouted, 0);
+	CU_ASSERT_EQUAL(m.unicast_ok, ST_STATIONS);
+	/* 1000 stations and `other` (learnt on ports 1..3 and 0 in turn);
+	 * port 3's 250 stations are gone, `other` last spoke from port 0. */
+	CU_ASSERT_EQUAL(st_stats().macs, ST_STATIONS + 1 - ST_STATIONS / ST_PORTS);
+	st_down();
+}
+
 static void learn_never_back_out_of_the_input_port(void)
 {
 	st_up(1, NULL);
@@ -393,6 +455,7 @@ void test_register(void)
 		TEST(learn_unknown_floods_known_goes_to_one_port),
 		TEST(learn_never_back_out_of_the_input_port),
 		TEST(learn_removed_port_forgotten),
+		TEST(learn_many_stations_each_on_its_port),
 		TEST_END,
 	};
 	static const struct test_case faults[] = {

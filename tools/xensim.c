@@ -16,6 +16,8 @@ static const struct xensim_cmd commands[] = {
 	{"list", "[DIR] [--workloads]", "the scenario corpus with categories; or the workloads",
 	 cmd_list},
 	{"faults", "", "list the fault sites", cmd_faults},
+	{"bench", "[NAME...] [--runs N] [--quick] [--json FILE] [--list]",
+	 "measure speed and scale against ceilings measured in the same run", cmd_bench},
 	{"xenstored", "--socket PATH", "serve a fresh store over xs_wire until SIGINT/SIGTERM",
 	 cmd_xenstored},
 };

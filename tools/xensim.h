@@ -26,6 +26,7 @@ int cmd_shrink(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_faults(int argc, char **argv);
 int cmd_xenstored(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Option helpers shared by run, sweep and shrink (tools/cmd_run.c); 0 or
  * -EINVAL. A range is "A..B" with A <= B. */

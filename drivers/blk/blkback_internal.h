@@ -101,6 +101,7 @@ struct blkback_queue {
 	struct event *q_work_ev;            /* continue after a full batch */
 	bool q_dead;                        /* violation seen: take nothing more */
 	uint8_t *q_buf;                     /* one request's data */
+	uint8_t **q_pages;                  /* one request's mapped pages (persistent) */
 	size_t q_buf_bytes;
 	struct blkif_request_segment *q_segs;       /* indirect segments, copied */
 	xengnttab_grant_copy_segment_t *q_copy;     /* one batch of grant copies */

@@ -4,10 +4,14 @@
  * The loop reads req_prod once, refuses a producer index that runs past the
  * responses (a frontend cannot have more than a ring of requests out), copies
  * each request once and serves the copy, and stops after a batch to let other
- * vbds run. Data moves between the frontend's pages and one bounce buffer:
- * through persistent mappings when both ends agreed on it, otherwise by grant
- * copy, one batched call per request. Any grant failure answers that request
- * BLKIF_RSP_ERROR; nothing a frontend puts in a request can do more.
+ * vbds run. When both ends agreed on persistent grants and every segment's
+ * page is mapped, the store reads into and writes from those pages directly;
+ * otherwise data moves through one bounce buffer, by grant copy (one batched
+ * call per request) or through whichever pages are mapped. Only the request
+ * is copied once: the data is the frontend's own, and racing with it can only
+ * change what the frontend itself reads or writes. Any grant failure answers
+ * that request BLKIF_RSP_ERROR; nothing a frontend puts in a request can do
+ * more.
  * Store I/O is synchronous, so requests complete in ring order and a flush
  * covers every write answered before it.
  */
@@ -20,6 +24,8 @@
 #include "drivers/blk/blkback_internal.h"
 
 #define BLKBACK_PGRANT_FAILED ((void *)-1)
+
+static const struct timeval blkback_now = {0, 0};
 
 static struct blkback_stats *blkback_io_stats(struct blkback_queue *q)
 {
@@ -53,6 +59,47 @@ static void *blkback_pgrant(struct blkback_queue *q, grant_ref_t ref)
 	vbd->vbd_pgrants_used++;
 	blkback_io_stats(q)->persistent_maps++;
 	return addr;
+}
+
+static int blkback_store_status(int rc)
+{
+	return rc == 0 ? BLKIF_RSP_OKAY : rc == -EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR;
+}
+
+/* Every segment's persistently mapped page into q_pages: true if all have
+ * one (the store can use them directly); false if grants are not persistent,
+ * the table is full, or a map failed (*st is then BLKIF_RSP_ERROR). */
+static bool blkback_pages(struct blkback_queue *q, const struct blkif_request_segment *segs,
+			  unsigned nr_segs, int *st)
+{
+	if (!q->q_vbd->vbd_persistent)
+		return false;
+	for (unsigned i = 0; i < nr_segs; i++) {
+		void *page = blkback_pgrant(q, segs[i].gref);
+		if (page == BLKBACK_PGRANT_FAILED)
+			*st = BLKIF_RSP_ERROR;
+		if (!page || page == BLKBACK_PGRANT_FAILED)
+			return false;
+		q->q_pages[i] = page;
+	}
+	return true;
+}
+
+/* Store I/O straight between the disk and the mapped pages in q_pages. */
+static int blkback_direct(struct blkback_queue *q, const struct blkback_req *r,
+			  const struct blkif_request_segment *segs)
+{
+	struct blk_store *store = q->q_vbd->vbd_store;
+	uint64_t off = r->sector << BLKBACK_SECTOR_SHIFT;
+	int rc = 0;
+
+	for (unsigned i = 0; rc == 0 && i < r->nr_segs; i++) {
+		uint8_t *p = q->q_pages[i] + (segs[i].first_sect << BLKBACK_SECTOR_SHIFT);
+		size_t len = (size_t)(segs[i].last_sect - segs[i].first_sect + 1) << BLKBACK_SECTOR_SHIFT;
+		rc = r->op == BLKIF_OP_READ ? blk_store_read(store, off, p, len) : blk_store_write(store, off, p, len);
+		off += len;
+	}
+	return blkback_store_status(rc);
 }
 
 /* Move a request's data between the frontend's pages and q_buf. */
@@ -125,11 +172,6 @@ static int blkback_fetch_indirect(struct blkback_queue *q, const struct blkback_
 	return BLKIF_RSP_OKAY;
 }
 
-static int blkback_store_status(int rc)
-{
-	return rc == 0 ? BLKIF_RSP_OKAY : rc == -EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR;
-}
-
 /* Reads, writes, and flush/barrier with or without data. A flush orders
  * before its data (preflush); a barrier also flushes after (FUA). */
 static int blkback_do_rw(struct blkback_queue *q, const struct blkback_req *r,
@@ -142,7 +184,13 @@ static int blkback_do_rw(struct blkback_queue *q, const struct blkback_req *r,
 
 	if (flushing)
 		st = blkback_store_status(blk_store_flush(store));
-	if (st == BLKIF_RSP_OKAY && r->nr_segs && r->op == BLKIF_OP_READ) {
+	if (st == BLKIF_RSP_OKAY && r->nr_segs && blkback_pages(q, segs, r->nr_segs, &st)) {
+		st = blkback_direct(q, r, segs);
+		if (st == BLKIF_RSP_OKAY && r->op == BLKIF_OP_READ)
+			blkback_io_stats(q)->bytes_read += bytes;
+		else if (st == BLKIF_RSP_OKAY)
+			blkback_io_stats(q)->bytes_written += bytes;
+	} else if (st == BLKIF_RSP_OKAY && r->nr_segs && r->op == BLKIF_OP_READ) {
 		st = blkback_store_status(blk_store_read(store, off, q->q_buf, bytes));
 		if (st == BLKIF_RSP_OKAY)
 			st = blkback_move(q, segs, r->nr_segs, true);
@@ -242,7 +290,11 @@ bool blkback_queue_work(struct blkback_queue *q)
 		more = 1;
 	else if (!q->q_dead)
 		RING_FINAL_CHECK_FOR_REQUESTS(ring, more);
+	/* Continue from a zero timer, not event_active(): libevent runs an
+	 * event activated from a callback in the same pass, before it polls
+	 * again, so a frontend that keeps the ring full would starve every fd
+	 * event of this loop (xenstore watches, other vbds, posted work). */
 	if (more && !q->q_dead)
-		event_active(q->q_work_ev, EV_TIMEOUT, 0);
+		event_add(q->q_work_ev, &blkback_now);
 	return done > 0;
 }

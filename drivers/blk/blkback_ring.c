@@ -76,7 +76,8 @@ static int blkback_queue_alloc(struct blkback_queue *q)
 	q->q_buf = malloc(q->q_buf_bytes);
 	q->q_segs = calloc(BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, BLKBACK_PAGE_SIZE);
 	q->q_copy = calloc(segs, sizeof(*q->q_copy));
-	if (!q->q_buf || !q->q_segs || !q->q_copy)
+	q->q_pages = calloc(segs, sizeof(*q->q_pages));
+	if (!q->q_buf || !q->q_segs || !q->q_copy || !q->q_pages)
 		return -ENOMEM;
 	return 0;
 }
@@ -196,6 +197,7 @@ static void blkback_queue_disconnect(struct blkback_queue *q)
 	free(q->q_buf);
 	free(q->q_segs);
 	free(q->q_copy);
+	free(q->q_pages);
 }
 
 void blkback_rings_disconnect(struct blkback_vbd *vbd)

@@ -402,6 +402,7 @@ static void blkfront_free(struct blkfront *bf)
 	if (bf->bf_xb)
 		xenbus_unwatch(bf->bf_xb, bf->bf_watch);
 	blkfront_pool_free(bf);
+	blkfront_io_free_all(bf);
 	if (bf->bf_gs)
 		xengntshr_close(bf->bf_gs);
 	if (bf->bf_defer_ev)

@@ -33,9 +33,13 @@
 #define BLKFRONT_CONNECT_TRIES_MAX 4u           /* refused connections in a row */
 #define BLKFRONT_ERROR_MAX 192u
 #define BLKFRONT_LOG_BUDGET 8u                  /* lines a backend can make us log */
+/* Page lists a shadow holds without an allocation: a 64 KiB part and its
+ * indirect page, so the common sizes cost no malloc per request. */
+#define BLKFRONT_SH_INLINE_PAGES 17u
 
 _Static_assert(BLKFRONT_INDIRECT_SEGS_LIMIT == 4096, "8 indirect pages of 512 segments");
 _Static_assert(BLKFRONT_GRANT_PAGES_DEFAULT <= BLKFRONT_GRANT_PAGES_LIMIT, "default within limit");
+_Static_assert(BLKFRONT_SH_INLINE_PAGES > BLKIF_MAX_SEGMENTS_PER_REQUEST, "every direct request fits inline");
 _Static_assert(BLKFRONT_GRANT_PAGES_LIMIT >= BLKFRONT_INDIRECT_SEGS_LIMIT + BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST,
 	       "the largest request fits in the grant budget");
 
@@ -127,9 +131,11 @@ struct blkfront_shadow {
 	size_t sh_off;                   /* of the io */
 	uint32_t sh_bytes;
 	unsigned sh_ndata, sh_npages;    /* data pages, all pages (with indirect) */
-	struct blkfront_page **sh_pool;  /* pool mode: its pages */
+	struct blkfront_page **sh_pool;  /* pool mode: its pages (sh_pool_inline or malloc'd) */
 	void *sh_share;                  /* share mode: its own grant of sh_npages */
-	uint32_t *sh_refs;               /* share mode: their refs */
+	uint32_t *sh_refs;               /* share mode: their refs (sh_refs_inline or malloc'd) */
+	struct blkfront_page *sh_pool_inline[BLKFRONT_SH_INLINE_PAGES];
+	uint32_t sh_refs_inline[BLKFRONT_SH_INLINE_PAGES];
 };
 
 struct blkfront;
@@ -174,8 +180,10 @@ struct blkfront {
 	struct blkfront_ioq bf_pending;     /* accepted, not (fully) issued */
 	struct blkfront_ioq bf_done;        /* completed, callback not run yet */
 	struct event *bf_done_ev;           /* runs the callbacks from the loop */
+	struct blkfront_io *bf_io_free;     /* spare I/O records (at most ios_max exist) */
 	unsigned bf_ios;                    /* accepted, not completed */
 	int bf_cb_depth;                    /* inside our callbacks */
+	bool bf_plugged;                    /* running completions: submissions wait for one kick */
 	struct blkfront_chunk *bf_chunks;
 	struct blkfront_page *bf_free_pages;
 	unsigned bf_pool_pages, bf_pool_free;
@@ -205,8 +213,11 @@ void blkfront_pool_free(struct blkfront *bf);
 void blkfront_kick(struct blkfront *bf);
 /* Complete every pending I/O with status (close, failure; rings down). */
 void blkfront_fail_all(struct blkfront *bf, int status);
-/* Run the callbacks of completed I/Os. */
+/* Run the callbacks of completed I/Os, then issue what they submitted (all
+ * of it in one push: one notification for a batch, not one per I/O). */
 void blkfront_dispatch(struct blkfront *bf);
+/* Free the spare I/O records. */
+void blkfront_io_free_all(struct blkfront *bf);
 void blkfront_dispatch_cb(evutil_socket_t fd, short what, void *arg);
 bool blkfront_queue_event(void *arg);
 /* Give back a part's pages and shadow slot. */

@@ -63,6 +63,16 @@ static int blkfront_pool_grow(struct blkfront *bf, unsigned need)
 	return 0;
 }
 
+static void blkfront_page_lists_free(struct blkfront_shadow *sh)
+{
+	if (sh->sh_pool != sh->sh_pool_inline)
+		free(sh->sh_pool);
+	if (sh->sh_refs != sh->sh_refs_inline)
+		free(sh->sh_refs);
+	sh->sh_pool = NULL;
+	sh->sh_refs = NULL;
+}
+
 /* Pages for a part: from the pool, or a grant of their own (read-only for
  * writes: the backend has nothing to write there). */
 static int blkfront_part_pages(struct blkfront *bf, struct blkfront_shadow *sh, bool writable)
@@ -73,7 +83,10 @@ static int blkfront_part_pages(struct blkfront *bf, struct blkfront_shadow *sh, 
 	if (bf->bf_cfg.persistent) {
 		if (bf->bf_pool_free < n)
 			rc = blkfront_pool_grow(bf, n - bf->bf_pool_free);
-		if (rc == 0 && !(sh->sh_pool = malloc(n * sizeof(*sh->sh_pool))))
+		if (rc == 0)
+			sh->sh_pool = n <= BLKFRONT_SH_INLINE_PAGES ? sh->sh_pool_inline
+								    : malloc(n * sizeof(*sh->sh_pool));
+		if (rc == 0 && !sh->sh_pool)
 			rc = -ENOMEM;
 		for (unsigned i = 0; rc == 0 && i < n; i++) {
 			sh->sh_pool[i] = bf->bf_free_pages;
@@ -84,14 +97,13 @@ static int blkfront_part_pages(struct blkfront *bf, struct blkfront_shadow *sh, 
 	}
 	if (bf->bf_grant_pages + n > bf->bf_cfg.grant_pages_max)
 		return -ENOSPC;
-	sh->sh_refs = malloc(n * sizeof(*sh->sh_refs));
+	sh->sh_refs = n <= BLKFRONT_SH_INLINE_PAGES ? sh->sh_refs_inline : malloc(n * sizeof(*sh->sh_refs));
 	if (!sh->sh_refs)
 		return -ENOMEM;
 	sh->sh_share = xengntshr_share_pages(bf->bf_gs, bf->bf_back.domid, (int)n, sh->sh_refs, writable);
 	if (!sh->sh_share) {
 		rc = errno ? -errno : -ENOMEM;
-		free(sh->sh_refs);
-		sh->sh_refs = NULL;
+		blkfront_page_lists_free(sh);
 		return rc;
 	}
 	bf->bf_grant_pages += n;
@@ -119,14 +131,13 @@ void blkfront_part_release(struct blkfront_queue *q, struct blkfront_shadow *sh)
 			bf->bf_free_pages = sh->sh_pool[i];
 		}
 		bf->bf_pool_free += sh->sh_npages;
-		free(sh->sh_pool);
 	}
 	if (sh->sh_share) {
 		/* The grant ends when the backend unmaps, not before (XSA-396). */
 		xengntshr_unshare(bf->bf_gs, sh->sh_share, sh->sh_npages);
 		bf->bf_grant_pages -= sh->sh_npages;
-		free(sh->sh_refs);
 	}
+	blkfront_page_lists_free(sh);
 	uint32_t slot = (uint32_t)(sh - q->q_shadow);
 	*sh = (struct blkfront_shadow){.sh_next_free = q->q_free};
 	q->q_free = slot;
@@ -244,20 +255,22 @@ static void blkfront_shape(struct blkfront *bf, const struct blkfront_io *io, st
 static int blkfront_issue(struct blkfront *bf, struct blkfront_io *io, bool *touched)
 {
 	struct blkfront_queue *q = blkfront_pick_queue(bf);
-	struct blkfront_shadow shape = {0};
 
 	if (!q)
 		return 0;
-	blkfront_shape(bf, io, &shape);
-	if (shape.sh_npages) {
-		int rc = blkfront_part_pages(bf, &shape, io->io_op == BLKIF_OP_READ);
-		if (rc < 0)
-			return blkfront_inflight(bf) ? 0 : rc;
-	}
+	/* Shaped in place: the shadow's inline page lists stay where they are. */
 	uint32_t slot = q->q_free;
 	struct blkfront_shadow *sh = &q->q_shadow[slot];
-	q->q_free = sh->sh_next_free;
-	*sh = shape;
+	uint32_t next_free = sh->sh_next_free;
+	blkfront_shape(bf, io, sh);
+	if (sh->sh_npages) {
+		int rc = blkfront_part_pages(bf, sh, io->io_op == BLKIF_OP_READ);
+		if (rc < 0) {
+			*sh = (struct blkfront_shadow){.sh_next_free = next_free};
+			return blkfront_inflight(bf) ? 0 : rc;
+		}
+	}
+	q->q_free = next_free;
 	/* The generation makes a stale or replayed id differ from the live one. */
 	sh->sh_id = (uint64_t)++q->q_gen << 32 | slot;
 	sh->sh_io = io;
@@ -323,18 +336,38 @@ void blkfront_kick(struct blkfront *bf)
 
 /* ---- completions ---- */
 
+static void blkfront_io_put(struct blkfront *bf, struct blkfront_io *io)
+{
+	io->io_next = bf->bf_io_free;
+	bf->bf_io_free = io;
+}
+
+void blkfront_io_free_all(struct blkfront *bf)
+{
+	while (bf->bf_io_free) {
+		struct blkfront_io *io = bf->bf_io_free;
+		bf->bf_io_free = io->io_next;
+		free(io);
+	}
+}
+
 void blkfront_dispatch(struct blkfront *bf)
 {
 	struct blkfront_io *io;
+	bool plugged = bf->bf_plugged;
 
 	bf->bf_cb_depth++;
+	bf->bf_plugged = true;
 	while ((io = blkfront_ioq_pop(&bf->bf_done))) {
 		bf->bf_ios--;
 		if (io->io_done)
 			io->io_done(io->io_arg, io->io_status);
-		free(io);
+		blkfront_io_put(bf, io);
 	}
+	bf->bf_plugged = plugged;
 	bf->bf_cb_depth--;
+	if (!plugged && bf->bf_pending.head)
+		blkfront_kick(bf);
 }
 
 void blkfront_dispatch_cb(evutil_socket_t fd, short what, void *arg)
@@ -526,8 +559,10 @@ int blkfront_submit(struct blkfront *bf, enum blkfront_op op, uint64_t offset, v
 
 	if (rc < 0)
 		return rc;
-	io = calloc(1, sizeof(*io));
-	if (!io)
+	io = bf->bf_io_free;
+	if (io)
+		bf->bf_io_free = io->io_next;
+	else if (!(io = malloc(sizeof(*io))))
 		return -ENOMEM;
 	*io = (struct blkfront_io){.io_op = ops[op], .io_offset = offset, .io_buf = buf,
 				   .io_len = op == BLKFRONT_FLUSH ? 0 : len, .io_pending = true,
@@ -535,7 +570,8 @@ int blkfront_submit(struct blkfront *bf, enum blkfront_op op, uint64_t offset, v
 	blkfront_ioq_push(&bf->bf_pending, io);
 	bf->bf_ios++;
 	bf->bf_stats.ios++;
-	blkfront_kick(bf);
+	if (!bf->bf_plugged)   /* else the dispatch loop issues the whole batch */
+		blkfront_kick(bf);
 	return 0;
 }
 

@@ -113,7 +113,9 @@ int netback_rx_enqueue(struct netback_vif *vif, struct netpkt *p)
 
 	if (rc < 0)
 		return netback_rx_drop(p, &st->rx_dropped_other, rc);
-	struct netback_queue *q = &vif->vif_queues[netpkt_flow_hash(p->np_data, p->np_len) % vif->vif_nr_queues];
+	/* One queue (the common case): no need to hash the headers. */
+	unsigned qi = vif->vif_nr_queues > 1 ? netpkt_flow_hash(p->np_data, p->np_len) % vif->vif_nr_queues : 0;
+	struct netback_queue *q = &vif->vif_queues[qi];
 	size_t fp = netpkt_footprint(p);
 	if (q->q_stalled)
 		return netback_rx_drop(p, &st->rx_dropped_stalled, -ENOBUFS);

@@ -108,18 +108,25 @@ __attribute__((constructor)) static void evtchn_hooks_register(void)
 
 void evtchn_core_add_locked(struct evtchn_core *core)
 {
+	core->prev = NULL;
 	core->next = evtchn_cores;
+	if (core->next)
+		core->next->prev = core;
 	evtchn_cores = core;
 }
 
+/* O(1): a thousand guests open and close thousands of handles. */
 void evtchn_core_remove_locked(struct evtchn_core *core)
 {
-	struct evtchn_core **pp = &evtchn_cores;
-
-	while (*pp && *pp != core)
-		pp = &(*pp)->next;
-	EVTCHN_ASSERT(*pp, "dom %u: handle (fd %d) not registered", core->domid, core->fd);
-	*pp = core->next;
+	EVTCHN_ASSERT(core->prev ? core->prev->next == core : evtchn_cores == core,
+		      "dom %u: handle (fd %d) not registered", core->domid, core->fd);
+	if (core->prev)
+		core->prev->next = core->next;
+	else
+		evtchn_cores = core->next;
+	if (core->next)
+		core->next->prev = core->prev;
+	core->next = core->prev = NULL;
 }
 
 struct evtchn_core *evtchn_core_find_fd_locked(int fd)
@@ -180,18 +187,25 @@ int evtchn_port_alloc_locked(struct evtchn_core *core, domid_t remote_dom,
 	return 0;
 }
 
-static void evtchn_queue_remove_locked(struct evtchn_core *core, evtchn_port_t port)
+static void evtchn_queue_remove_locked(struct evtchn_domain *d, struct evtchn_core *core,
+				       evtchn_port_t port)
 {
-	unsigned i = 0;
+	evtchn_port_t prev = 0, cur = core->queue_first;
+	unsigned seen = 0;
 
-	while (i < core->queue_len &&
-	       core->queue[(core->queue_head + i) % EVTCHN_HANDLE_QUEUE_MAX] != port)
-		i++;
-	EVTCHN_ASSERT(i < core->queue_len, "dom %u port %u: marked queued but not in the queue",
+	while (cur && cur != port && seen++ < core->queue_len) {
+		prev = cur;
+		cur = d->ports[cur].queue_next;
+	}
+	EVTCHN_ASSERT(cur == port, "dom %u port %u: marked queued but not in the queue",
 		      core->domid, port);
-	for (; i + 1 < core->queue_len; i++)
-		core->queue[(core->queue_head + i) % EVTCHN_HANDLE_QUEUE_MAX] =
-			core->queue[(core->queue_head + i + 1) % EVTCHN_HANDLE_QUEUE_MAX];
+	if (prev)
+		d->ports[prev].queue_next = d->ports[port].queue_next;
+	else
+		core->queue_first = d->ports[port].queue_next;
+	if (core->queue_last == port)
+		core->queue_last = prev;
+	d->ports[port].queue_next = 0;
 	core->queue_len--;
 	evtchn_fd_consume(core);
 }
@@ -215,7 +229,7 @@ void evtchn_port_close_locked(struct evtchn_domain *d, evtchn_port_t port)
 		d->virq_port[p->virq] = 0;
 	}
 	if (p->queued)
-		evtchn_queue_remove_locked(core, port);
+		evtchn_queue_remove_locked(d, core, port);
 	*p = (struct evtchn_port){0};
 	d->ports_used--;
 	core->ports_bound--;
@@ -245,7 +259,12 @@ static void evtchn_deliver_locked(struct evtchn_domain *d, evtchn_port_t port)
 	p->pending = false;
 	p->masked = true;
 	p->queued = true;
-	core->queue[(core->queue_head + core->queue_len) % EVTCHN_HANDLE_QUEUE_MAX] = port;
+	p->queue_next = 0;
+	if (core->queue_last)
+		d->ports[core->queue_last].queue_next = port;
+	else
+		core->queue_first = port;
+	core->queue_last = port;
 	core->queue_len++;
 	evtchn_fd_signal(core);
 }
@@ -282,13 +301,18 @@ int evtchn_core_dequeue_locked(struct evtchn_core *core, evtchn_port_t *port)
 	if (core->queue_len == 0)
 		return -EAGAIN;
 	EVTCHN_ASSERT(d, "dom %u: queued events without a port table", core->domid);
-	evtchn_port_t p = core->queue[core->queue_head];
-	core->queue_head = (core->queue_head + 1) % EVTCHN_HANDLE_QUEUE_MAX;
-	core->queue_len--;
-	evtchn_fd_consume(core);
+	evtchn_port_t p = core->queue_first;
+	EVTCHN_ASSERT(p > 0 && p < EVTCHN_PORTS_MAX, "dom %u: %u queued, head port %u",
+		      core->domid, core->queue_len, p);
 	struct evtchn_port *pp = &d->ports[p];
 	EVTCHN_ASSERT(pp->queued && pp->owner == core, "dom %u port %u: dequeued but not queued",
 		      core->domid, p);
+	core->queue_first = pp->queue_next;
+	if (!core->queue_first)
+		core->queue_last = 0;
+	core->queue_len--;
+	evtchn_fd_consume(core);
+	pp->queue_next = 0;
 	pp->queued = false;
 	if (pp->unmask_deferred) {
 		pp->unmask_deferred = false;
@@ -543,13 +567,18 @@ static void evtchn_check_core_locked(const struct evtchn_core *c)
 	EVTCHN_ASSERT(!c->dead || (c->ports_bound == 0 && c->queue_len == 0),
 		      "dom %u: dead handle fd %d keeps ports or events", c->domid, c->fd);
 	EVTCHN_ASSERT(c->dead || d, "dom %u: live handle fd %d without a port table", c->domid, c->fd);
+	evtchn_port_t p = c->queue_first, last = 0;
 	for (unsigned i = 0; i < c->queue_len; i++) {
-		evtchn_port_t p = c->queue[(c->queue_head + i) % EVTCHN_HANDLE_QUEUE_MAX];
 		EVTCHN_ASSERT(p > 0 && p < EVTCHN_PORTS_MAX && d->ports[p].owner == c &&
 			      d->ports[p].queued,
 			      "dom %u port %u: in the queue of fd %d but not queued for it", c->domid,
 			      p, c->fd);
+		last = p;
+		p = d->ports[p].queue_next;
 	}
+	EVTCHN_ASSERT(p == 0 && c->queue_last == last,
+		      "dom %u: queue of fd %d: %u ports, then port %u; last %u, counted %u",
+		      c->domid, c->fd, c->queue_len, p, c->queue_last, last);
 	EVTCHN_ASSERT(poll(&pfd, 1, 0) >= 0, "dom %u: poll of fd %d failed", c->domid, c->fd);
 	bool readable = pfd.revents & POLLIN;
 	EVTCHN_ASSERT(readable == (c->queue_len > 0 || c->dead),

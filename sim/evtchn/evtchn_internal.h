@@ -16,7 +16,8 @@
 #include "sim/hypervisor/hypervisor.h"
 
 /* A queued port is masked until unmasked, so one handle queues each of its
- * domain's ports at most once: the queue can never overflow. */
+ * domain's ports at most once: the queue, a list threaded through the ports
+ * themselves, can never overflow and costs a handle no memory. */
 _Static_assert(EVTCHN_PORTS_MAX <= EVTCHN_HANDLE_QUEUE_MAX,
 	       "a handle's queue holds every port of its domain");
 _Static_assert(EVTCHN_PORTS_MAX <= (1u << 31), "ports fit xenevtchn_port_or_error_t");
@@ -37,6 +38,7 @@ struct evtchn_port {
 	bool masked;                 /* delivery held back until unmask */
 	bool queued;                 /* on owner's queue, not read yet */
 	bool unmask_deferred;        /* unmasked while queued: unmask when read */
+	evtchn_port_t queue_next;    /* queued: the next port in owner's queue, 0 at the end */
 };
 
 struct evtchn_domain {
@@ -48,7 +50,7 @@ struct evtchn_domain {
 
 /* What a xenevtchn handle (and every fdopen of its fd) shares. */
 struct evtchn_core {
-	struct evtchn_core *next;   /* all cores of the process */
+	struct evtchn_core *next, *prev;   /* all cores of the process */
 	domid_t domid;              /* the domain that opened it */
 	domid_t restrict_dom;       /* DOMID_INVALID: unrestricted */
 	bool dead;                  /* its domain was destroyed */
@@ -56,8 +58,8 @@ struct evtchn_core {
 	unsigned refs;              /* xenevtchn handles on this core */
 	unsigned ports_bound;
 	unsigned check_ports;       /* scratch for evtchn_check */
-	unsigned queue_head, queue_len;
-	evtchn_port_t queue[EVTCHN_HANDLE_QUEUE_MAX];
+	unsigned queue_len;
+	evtchn_port_t queue_first, queue_last;   /* delivered ports, oldest first; 0: none */
 };
 
 struct xenevtchn_handle {

@@ -60,7 +60,8 @@ static int gntshr_grant_pages_locked(struct xengntdev_handle *h, const struct gn
 			rc = -ESRCH;
 			break;
 		}
-		memset(hv, 0, GNTTAB_PAGE_SIZE);
+		/* No memset: sim_frame_alloc hands out zero-filled frames, and
+		 * clearing would make every shared page resident. */
 		int ref = gnttab_grant_locked(h->dom, (domid_t)rq->grantee, frame, !rq->writable, true);
 		GNTTAB_ASSERT(ref > 0, "dom%u: no free ref after checking for %d", h->domid, rq->count);
 		m->pages[*granted] = (struct gnttab_page){.grantor = h->dom, .grantor_id = h->domid,

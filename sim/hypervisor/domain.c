@@ -4,6 +4,7 @@
  * calling thread's domain (thread-local) is the identity of every Xen API call.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
@@ -20,6 +21,19 @@ _Static_assert(SIM_DOMAINS_MAX >= SIM_DOMID_LIMIT, "every domid can be live at o
 _Static_assert(SIM_PAGE_SIZE == 1u << SIM_PAGE_SHIFT, "page size and shift agree");
 
 #define DOMAIN_HOOKS_MAX 16
+/* A domain thread runs an event loop and driver callbacks: shallow stacks.
+ * glibc's default is 8 MiB of address space (and two mappings) per thread;
+ * a thousand guests need far less, sanitizers keep their default. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DOMAIN_STACK_BYTES 0u
+#else
+#define DOMAIN_STACK_BYTES (1u << 20)
+#endif
+/* Allocations from this size on get their own zero-filled mapping. The
+ * per-domain tables (ports, grants) are sized for the worst case and touched
+ * sparsely; glibc's adaptive threshold would move them to the heap once the
+ * first one is freed, where calloc zeroes, and so makes resident, all of it. */
+#define DOMAIN_MMAP_THRESHOLD_BYTES (64u << 10)
 
 enum domain_state { DOM_RUNNING = 1, DOM_DYING };
 
@@ -104,6 +118,7 @@ static int init_rc;
 
 static void init_once(void)
 {
+	mallopt(M_MMAP_THRESHOLD, DOMAIN_MMAP_THRESHOLD_BYTES);   /* also fixes it: no adapting */
 	if (evthread_use_pthreads() < 0) {
 		sim_log("cannot enable libevent threading");
 		init_rc = -ENOSYS;
@@ -299,6 +314,21 @@ fail:
 	return NULL;
 }
 
+static int domain_thread_start(struct sim_domain *d)
+{
+	pthread_attr_t attr;
+	int rc = pthread_attr_init(&attr);
+
+	if (rc != 0)
+		return rc;
+	if (DOMAIN_STACK_BYTES)
+		rc = pthread_attr_setstacksize(&attr, DOMAIN_STACK_BYTES);
+	if (rc == 0)
+		rc = pthread_create(&d->thread, &attr, domain_thread, d);
+	pthread_attr_destroy(&attr);
+	return rc;
+}
+
 int sim_domain_create(const struct sim_domain_config *cfg)
 {
 	int rc = sim_init();
@@ -316,7 +346,7 @@ int sim_domain_create(const struct sim_domain_config *cfg)
 	struct sim_domain *d = id >= 0 ? domain_alloc(cfg, (domid_t)id) : NULL;
 	if (id >= 0 && !d)
 		id = -ENOMEM;
-	if (d && pthread_create(&d->thread, NULL, domain_thread, d) != 0) {
+	if (d && domain_thread_start(d) != 0) {
 		domain_free(d);
 		d = NULL;
 		id = -EAGAIN;

@@ -96,7 +96,8 @@ void sim_domain_hooks_register(const struct sim_domain_hooks *hooks);
 /* ---- memory: frames and mappings ---- */
 
 /* Allocate / free a frame of the domain's memory. -ENOMEM when exhausted,
- * -ESRCH for a dead domain. */
+ * -ESRCH for a dead domain. A frame comes out zero-filled (and not resident
+ * until touched): freeing punches it out of the domain's memfd. */
 int sim_frame_alloc(domid_t domid, uint32_t *frame);
 int sim_frame_free(domid_t domid, uint32_t frame);
 /* Frames of the domain (total, free). 0 for an unknown domain. */

@@ -104,6 +104,18 @@ static void frame_mark(struct sim_mem *mem, uint32_t f, bool used)
 		mem->used[f / 8] &= (uint8_t)~(1u << (f % 8));
 }
 
+/* The next owner sees zeros, and the memory goes back to the host: a hole
+ * costs nothing until written. With mem_frame_alloc handing out fresh frames
+ * (holes too) this makes every allocated frame zero-filled, so a sharer need
+ * not clear (and so make resident) pages it may never touch. */
+static void mem_frame_scrub(struct sim_mem *mem, uint32_t frame)
+{
+	if (fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)frame * SIM_PAGE_SIZE, SIM_PAGE_SIZE) < 0)
+		memset(mem_frame_hv(mem, frame), 0, SIM_PAGE_SIZE);
+}
+
+/* Frames come out zero-filled (see mem_frame_scrub). */
 int mem_frame_alloc(struct sim_mem *mem, uint32_t *frame)
 {
 	int rc = 0;
@@ -147,9 +159,7 @@ int mem_frame_free(struct sim_mem *mem, uint32_t frame)
 		rc = free_stack_push(mem, frame);
 	if (rc == 0) {
 		frame_mark(mem, frame, false);
-		/* Scrub: the next owner sees zeros, and the memory goes back to the host. */
-		fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			  (off_t)frame * SIM_PAGE_SIZE, SIM_PAGE_SIZE);
+		mem_frame_scrub(mem, frame);
 	}
 	pthread_mutex_unlock(&mem->lock);
 	if (rc == -EINVAL)
@@ -194,7 +204,13 @@ static uintptr_t *slot_key;             /* page number; 0 empty, 1 tombstone */
 static struct mem_mapping **slot_val;
 static size_t slot_cap, slot_used, slot_live;
 static struct mem_mapping *q_head, *q_tail;
-static uint64_t q_pages;
+static uint64_t q_pages, q_ranges;
+
+/* Each quarantined range is a mapping of its own, and a process may have only
+ * vm.max_map_count (65530 by default) of them: one-page ranges alone would
+ * reach it before the page bound does. Leave room for the live maps, stacks
+ * and heaps of a thousand guests. */
+#define QUARANTINE_RANGES_MAX 16384u
 static uint64_t mappings_live;
 
 #define SLOT_EMPTY 0
@@ -386,12 +402,13 @@ out:
 /* Evict the oldest quarantined ranges beyond the bound; caller holds map_lock. */
 static void quarantine_trim(uint64_t limit_pages)
 {
-	while (q_head && q_pages > limit_pages) {
+	while (q_head && (q_pages > limit_pages || q_ranges > QUARANTINE_RANGES_MAX)) {
 		struct mem_mapping *m = q_head;
 		q_head = m->q_next;
 		if (!q_head)
 			q_tail = NULL;
 		q_pages -= m->count;
+		q_ranges--;
 		registry_remove(m);
 		munmap(m->addr, (size_t)m->count * SIM_PAGE_SIZE);
 		mapping_free(m);
@@ -424,6 +441,7 @@ int sim_mem_unmap(void *addr, uint32_t count)
 		q_head = m;
 	q_tail = m;
 	q_pages += count;
+	q_ranges++;
 	quarantine_trim(SIM_QUARANTINE_PAGES_MAX);
 out:
 	pthread_rwlock_unlock(&map_lock);

@@ -8,8 +8,12 @@
  *
  * Handoff is direct (holder -> next) through per-thread semaphores; a holder
  * that picks itself just carries on, so the hot path is a pick and a hash.
- * Everything here is touched only by the token holder, except the thread list
- * in free mode, which has its own lock.
+ * A pick asks every idle domain whether its event loop has work; the answer
+ * of its fds is kept from one pick to the next while no I/O happened (vclock.c
+ * counts it), so most picks make no system call. The threads of a
+ * det run share one CPU (see pin_follow_controller). Everything here is
+ * touched only by the token holder, except the thread list in free mode,
+ * which has its own lock.
  */
 #include <errno.h>
 #include <poll.h>
@@ -24,8 +28,21 @@
 
 #define SCHED_PCT_DEPTH_MAX 16
 #define SCHED_POLLFDS_MAX 256
+#define SCHED_READY_CACHE_FDS 16        /* fds of a domain whose last poll is kept */
+#define SCHED_READY_VERIFY_EVERY 64     /* a kept answer is checked by poll() this often */
 
 enum sched_state { SCH_IDLE, SCH_RUNNING, SCH_PREEMPTED, SCH_BLOCKED, SCH_EXITED };
+
+/* The last poll() of an idle domain's fds. It stays the answer while no I/O
+ * happened since (vclock.c counts I/O): each pick would otherwise cost a
+ * system call per idle domain. */
+struct ready_cache {
+	unsigned nfds;             /* 0: nothing kept */
+	struct pollfd fds[SCHED_READY_CACHE_FDS];   /* revents 0 */
+	uint64_t io_gen;           /* vclock_io_now() before that poll */
+	bool ready;
+	unsigned hits;
+};
 
 struct sched_thread {
 	domid_t domid;
@@ -38,6 +55,10 @@ struct sched_thread {
 	bool (*block_pred)(void *arg);
 	void *block_arg;
 	uint64_t prio;             /* PCT */
+	bool pick_ready;           /* pick_random's scratch */
+	bool has_pthread;          /* pthread is set: the loop has started */
+	pthread_t pthread;
+	struct ready_cache rc;
 };
 
 struct sim_timer {
@@ -67,9 +88,11 @@ static struct {
 	uint64_t steps, max_steps, switches;
 	uint64_t trace_hash;
 	struct sim_timer *timers;          /* det mode: the environment's own timers */
+	int cpu;                           /* det mode: the domain threads' one CPU, or -1 */
 } S = {
 	.list_lock = PTHREAD_MUTEX_INITIALIZER,
 	.trace_hash = 14695981039346656037ull,
+	.cpu = -1,
 };
 
 static __thread struct sched_thread *tls_sched;
@@ -98,17 +121,24 @@ static void trace_mix_bytes(const void *p, size_t n)
 		S.trace_hash = (S.trace_hash ^ b[i]) * 1099511628211ull;
 }
 
+/* The bytes of `s` without its NUL, like trace_mix_bytes(s, strlen(s)) in one pass. */
+static void trace_mix_str(const char *s)
+{
+	for (; *s; s++)
+		S.trace_hash = (S.trace_hash ^ (uint8_t)*s) * 1099511628211ull;
+}
+
 static void trace_mix(domid_t domid, const char *site)
 {
 	trace_mix_bytes(&domid, sizeof(domid));
-	trace_mix_bytes(site, strlen(site));
+	trace_mix_str(site);
 }
 
 void sim_trace_mix(const char *what, uint64_t value)
 {
 	if (S.mode != SIM_MODE_DET)
 		return;
-	trace_mix_bytes(what, strlen(what));
+	trace_mix_str(what);
 	trace_mix_bytes(&value, sizeof(value));
 }
 
@@ -152,6 +182,7 @@ int sim_sched_configure(const struct sim_sched_config *cfg)
 	for (unsigned i = 0; i + 1 < S.pct_depth; i++)
 		S.pct_change[i] = 1 + sched_rng() % k;
 	S.steps = S.switches = 0;
+	S.cpu = cfg->mode == SIM_MODE_DET ? sched_getcpu() : -1;
 	while (S.timers) {
 		struct sim_timer *t = S.timers;
 		S.timers = t->next;
@@ -263,16 +294,51 @@ static void base_scan(struct event_base *base, struct ready_scan *rs)
 	}
 }
 
-static bool base_has_work(struct event_base *base)
+static bool ready_cache_holds(const struct ready_cache *rc, const struct ready_scan *rs)
+{
+	if (rc->nfds != rs->nfds)
+		return false;
+	for (unsigned i = 0; i < rs->nfds; i++)
+		if (rc->fds[i].fd != rs->fds[i].fd || rc->fds[i].events != rs->fds[i].events)
+			return false;
+	return vclock_io_now() == rc->io_gen;
+}
+
+/* Is one of the idle domain's fds ready? From its last poll when no I/O could
+ * have changed the answer; every SCHED_READY_VERIFY_EVERY-th such answer is
+ * checked against poll(), so that a change of readiness vclock.c does not
+ * count shows up. */
+static bool fds_ready(struct sched_thread *t, struct ready_scan *rs)
+{
+	struct ready_cache *rc = &t->rc;
+	bool kept = ready_cache_holds(rc, rs);
+
+	if (kept && ++rc->hits % SCHED_READY_VERIFY_EVERY != 0)
+		return rc->ready;
+	uint64_t gen = vclock_io_now();
+	bool ready = poll(rs->fds, rs->nfds, 0) > 0;
+	/* (I/O counted meanwhile came from a thread without the token: not ours to judge.) */
+	SIM_ASSERT(!kept || ready == rc->ready || vclock_io_now() != rc->io_gen,
+		   "domain %u: one of its %u fds (the first: %d) became %s with no I/O counted",
+		   t->domid, rs->nfds, rs->fds[0].fd, ready ? "ready" : "unready");
+	rc->nfds = rs->nfds <= SCHED_READY_CACHE_FDS ? rs->nfds : 0;
+	for (unsigned i = 0; i < rc->nfds; i++)
+		rc->fds[i] = (struct pollfd){.fd = rs->fds[i].fd, .events = rs->fds[i].events};
+	rc->io_gen = gen;
+	rc->ready = ready;
+	return ready;
+}
+
+static bool domain_has_work(struct sched_thread *t)
 {
 	struct ready_scan rs;
 
-	if (event_base_get_num_events(base, EVENT_BASE_COUNT_ACTIVE) > 0)
+	if (event_base_get_num_events(t->base, EVENT_BASE_COUNT_ACTIVE) > 0)
 		return true;
-	base_scan(base, &rs);
+	base_scan(t->base, &rs);
 	if (rs.timer_due)
 		return true;
-	return rs.nfds && poll(rs.fds, rs.nfds, 0) > 0;
+	return rs.nfds && fds_ready(t, &rs);
 }
 
 static bool thread_ready(struct sched_thread *t)
@@ -282,7 +348,7 @@ static bool thread_ready(struct sched_thread *t)
 	case SCH_PREEMPTED:
 		return true;
 	case SCH_IDLE:
-		return !t->stopping && base_has_work(t->base);
+		return !t->stopping && domain_has_work(t);
 	case SCH_BLOCKED:
 		return t->block_pred(t->block_arg);
 	case SCH_EXITED:
@@ -291,24 +357,41 @@ static bool thread_ready(struct sched_thread *t)
 	return false;
 }
 
+/* Random walk: a uniform choice among the ready threads, in list order. */
+static struct sched_thread *pick_random(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < S.nthreads; i++) {
+		S.threads[i]->pick_ready = thread_ready(S.threads[i]);
+		n += S.threads[i]->pick_ready;
+	}
+	if (n == 0)
+		return NULL;
+	unsigned k = n == 1 ? 0 : (unsigned)(sched_rng() % n);
+	for (unsigned i = 0;; i++)
+		if (S.threads[i]->pick_ready && k-- == 0)
+			return S.threads[i];
+}
+
+/* PCT: the ready thread of highest priority, the first in list order among
+ * equals. A thread that cannot beat the best so far needs no readiness test. */
+static struct sched_thread *pick_pct(void)
+{
+	struct sched_thread *best = NULL;
+
+	for (unsigned i = 0; i < S.nthreads; i++) {
+		struct sched_thread *t = S.threads[i];
+		if ((!best || t->prio > best->prio) && thread_ready(t))
+			best = t;
+	}
+	return best;
+}
+
 /* The next holder by policy, or NULL when no domain can run. */
 static struct sched_thread *sched_pick(void)
 {
-	struct sched_thread *cand[SIM_DOMAINS_MAX];
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < S.nthreads; i++)
-		if (thread_ready(S.threads[i]))
-			cand[n++] = S.threads[i];
-	if (n == 0)
-		return NULL;
-	if (S.policy == SIM_POLICY_RANDOM)
-		return cand[n == 1 ? 0 : sched_rng() % n];
-	struct sched_thread *best = cand[0];
-	for (unsigned i = 1; i < n; i++)
-		if (cand[i]->prio > best->prio)
-			best = cand[i];
-	return best;
+	return S.policy == SIM_POLICY_RANDOM ? pick_random() : pick_pct();
 }
 
 /* PCT: at the i-th change point the running thread drops to priority i. */
@@ -317,6 +400,37 @@ static void pct_step(struct sched_thread *t)
 	for (unsigned i = 0; i + 1 < S.pct_depth; i++)
 		if (S.pct_change[i] == S.steps)
 			t->prio = i + 1;
+}
+
+/* ---- one CPU for the deterministic run ----
+ *
+ * Only the token holder runs, so the domain threads gain nothing from running
+ * on several CPUs, and a handoff to a thread asleep on another CPU costs a
+ * cross-CPU wake-up, several times a same-CPU switch. They are all kept on the
+ * CPU the controller runs on when sim_run() starts (like rr keeps a recording
+ * on one CPU); the controller itself is left alone, and the threads follow it
+ * when the kernel moves it. Best effort: a refused affinity only costs time. */
+
+static void pin_thread(struct sched_thread *t, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	(void)pthread_setaffinity_np(t->pthread, sizeof(set), &set);
+}
+
+/* The controller, holding the token: move every parked thread to its CPU. */
+static void pin_follow_controller(void)
+{
+	int cpu = sched_getcpu();
+
+	if (cpu < 0 || cpu == S.cpu)
+		return;
+	S.cpu = cpu;
+	for (unsigned i = 0; i < S.nthreads; i++)
+		if (S.threads[i]->has_pthread && S.threads[i]->state != SCH_EXITED)
+			pin_thread(S.threads[i], cpu);
 }
 
 /* ---- handoff ---- */
@@ -423,6 +537,10 @@ void sched_thread_exited(struct sched_thread *t)
 void sched_domain_loop(struct sched_thread *t, atomic_bool *stop)
 {
 	tls_sched = t;
+	t->pthread = pthread_self();
+	t->has_pthread = true;
+	if (S.cpu >= 0)
+		pin_thread(t, S.cpu);
 	sem_post(&t->ready);
 	while (sem_wait(&t->sem) < 0 && errno == EINTR)
 		;
@@ -604,6 +722,7 @@ enum sim_run_result sim_run(bool (*until)(void *arg), void *arg, uint64_t deadli
 	S.until = until;
 	S.until_arg = arg;
 	S.max_steps = max_steps ? S.steps + max_steps : 0;
+	pin_follow_controller();
 	for (;;) {
 		enum sched_back why = controller_wants();
 		if (why == BACK_UNTIL || why == BACK_STEPS) {

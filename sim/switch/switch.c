@@ -16,6 +16,12 @@
 
 #define SWITCH_ASSERT(cond, ...) SIM_ASSERT_IN("switch", cond, __VA_ARGS__)
 #define SWITCH_SLOT_BITS 8u
+#define SWITCH_HASH_BUCKETS 2048u             /* MAC table index: chains stay short */
+#define SWITCH_MAC_NONE UINT16_MAX
+
+_Static_assert(SWITCH_MACS_MAX < SWITCH_MAC_NONE, "an entry index fits a chain link");
+_Static_assert(SWITCH_HASH_BUCKETS >= 2 * SWITCH_MACS_MAX, "chains stay short at a full table");
+_Static_assert((SWITCH_HASH_BUCKETS & (SWITCH_HASH_BUCKETS - 1)) == 0, "buckets: a power of two");
 
 _Static_assert(SWITCH_PORTS_MAX <= (1u << SWITCH_SLOT_BITS), "a slot fits in its bits");
 _Static_assert(SWITCH_QUEUE_FRAMES_DEFAULT <= SWITCH_QUEUE_FRAMES_LIMIT, "default within limit");
@@ -40,6 +46,7 @@ struct switch_port {
 
 struct switch_mac {
 	uint8_t sm_mac[6];
+	uint16_t sm_next;                     /* next entry of its hash chain, or SWITCH_MAC_NONE */
 	unsigned sm_port;                     /* a port id */
 };
 
@@ -48,6 +55,7 @@ struct net_switch {
 	struct switch_port sw_ports[SWITCH_PORTS_MAX];
 	struct switch_mac sw_macs[SWITCH_MACS_MAX];
 	unsigned sw_nmacs;
+	uint16_t sw_hash[SWITCH_HASH_BUCKETS];   /* first entry of each chain */
 	unsigned sw_gen;
 	struct switch_stats sw_stats;
 };
@@ -166,8 +174,9 @@ static void switch_output(struct switch_port *p, struct netpkt *pkt)
 {
 	struct net_switch *sw = p->sp_sw;
 	const struct switch_config *c = &sw->sw_cfg;
-	uint64_t now = sim_now_ns();
 
+	/* The clock is read only where a fault or a queue needs it: this runs
+	 * for every frame. */
 	if (sim_fault_hit(&switch_fault_loss)) {
 		sw->sw_stats.dropped_loss++;
 		netpkt_free(pkt);
@@ -183,13 +192,14 @@ static void switch_output(struct switch_port *p, struct netpkt *pkt)
 	if (sim_fault_hit(&switch_fault_delay)) {
 		unsigned span = c->delay_us_max - c->delay_us_min + 1;
 		sw->sw_stats.delayed++;
-		switch_queue_push(p, pkt, now + switch_us_to_ns(c->delay_us_min + (unsigned)(sim_rng_next() % span)));
+		switch_queue_push(p, pkt,
+				  sim_now_ns() + switch_us_to_ns(c->delay_us_min + (unsigned)(sim_rng_next() % span)));
 	} else if (p->sp_qhead) {
-		switch_queue_push(p, pkt, now);   /* latency is FIFO: behind the delayed ones */
+		switch_queue_push(p, pkt, sim_now_ns());   /* latency is FIFO: behind the delayed ones */
 	} else if (!p->sp_held && sim_fault_hit(&switch_fault_reorder)) {
 		sw->sw_stats.reordered++;
 		p->sp_held = pkt;
-		switch_timer_at(p->sp_htimer, now + switch_us_to_ns(c->reorder_hold_us));
+		switch_timer_at(p->sp_htimer, sim_now_ns() + switch_us_to_ns(c->reorder_hold_us));
 	} else {
 		switch_deliver_now(p, pkt);
 	}
@@ -197,28 +207,53 @@ static void switch_output(struct switch_port *p, struct netpkt *pkt)
 
 /* ---- learning and forwarding ---- */
 
+/* Every frame looks up two MACs: a hash of the address picks a short chain. */
+static unsigned switch_mac_bucket(const uint8_t *mac)
+{
+	uint32_t lo = (uint32_t)mac[2] << 24 | (uint32_t)mac[3] << 16 | (uint32_t)mac[4] << 8 | mac[5];
+	uint32_t hi = (uint32_t)mac[0] << 8 | mac[1];
+	uint32_t h = (lo ^ hi * 0x9E3779B1u) * 0x9E3779B1u;
+
+	return (h >> 16 ^ h) & (SWITCH_HASH_BUCKETS - 1);
+}
+
 static struct switch_mac *switch_mac_find(struct net_switch *sw, const uint8_t *mac)
 {
-	for (unsigned i = 0; i < sw->sw_nmacs; i++)
+	for (uint16_t i = sw->sw_hash[switch_mac_bucket(mac)]; i != SWITCH_MAC_NONE; i = sw->sw_macs[i].sm_next)
 		if (memcmp(sw->sw_macs[i].sm_mac, mac, 6) == 0)
 			return &sw->sw_macs[i];
 	return NULL;
 }
 
-static void switch_learn(struct net_switch *sw, const uint8_t *src, unsigned port)
+static void switch_hash_rebuild(struct net_switch *sw)
 {
-	struct switch_mac *m = switch_mac_find(sw, src);
-
-	if (src[0] & 1)
-		return;   /* a group address is never a source */
-	if (!m && sw->sw_nmacs < SWITCH_MACS_MAX)
-		m = &sw->sw_macs[sw->sw_nmacs++];
-	if (m) {
-		memcpy(m->sm_mac, src, 6);
-		m->sm_port = port;
+	memset(sw->sw_hash, 0xFF, sizeof(sw->sw_hash));
+	for (unsigned i = 0; i < sw->sw_nmacs; i++) {
+		unsigned b = switch_mac_bucket(sw->sw_macs[i].sm_mac);
+		sw->sw_macs[i].sm_next = sw->sw_hash[b];
+		sw->sw_hash[b] = (uint16_t)i;
 	}
 }
 
+static void switch_learn(struct net_switch *sw, const uint8_t *src, unsigned port)
+{
+	struct switch_mac *m;
+
+	if (src[0] & 1)
+		return;   /* a group address is never a source */
+	m = switch_mac_find(sw, src);
+	if (!m && sw->sw_nmacs < SWITCH_MACS_MAX) {
+		unsigned b = switch_mac_bucket(src);
+		m = &sw->sw_macs[sw->sw_nmacs];
+		memcpy(m->sm_mac, src, 6);
+		m->sm_next = sw->sw_hash[b];
+		sw->sw_hash[b] = (uint16_t)sw->sw_nmacs++;
+	}
+	if (m)
+		m->sm_port = port;
+}
+
+/* Rare (a port goes away): entries move, so the index is made again. */
 static void switch_forget_port(struct net_switch *sw, unsigned port)
 {
 	for (unsigned i = 0; i < sw->sw_nmacs;)
@@ -226,6 +261,7 @@ static void switch_forget_port(struct net_switch *sw, unsigned port)
 			sw->sw_macs[i] = sw->sw_macs[--sw->sw_nmacs];
 		else
 			i++;
+	switch_hash_rebuild(sw);
 }
 
 static void switch_flood(struct net_switch *sw, unsigned in, struct netpkt *pkt)
@@ -345,6 +381,7 @@ int switch_create(const struct switch_config *cfg, struct net_switch **out)
 	}
 	c->reorder_hold_us = c->reorder_hold_us ? c->reorder_hold_us : SWITCH_REORDER_HOLD_US_DEFAULT;
 	c->queue_frames_max = c->queue_frames_max ? c->queue_frames_max : SWITCH_QUEUE_FRAMES_DEFAULT;
+	switch_hash_rebuild(sw);
 	*out = sw;
 	return 0;
 }
@@ -387,9 +424,12 @@ void switch_check(const struct net_switch *sw)
 	SWITCH_ASSERT(ports == sw->sw_stats.ports, "%u ports in use, count says %u", ports, sw->sw_stats.ports);
 	SWITCH_ASSERT(queued == sw->sw_stats.queued, "%u frames queued, count says %u", queued, sw->sw_stats.queued);
 	SWITCH_ASSERT(sw->sw_nmacs <= SWITCH_MACS_MAX, "%u MACs over the bound", sw->sw_nmacs);
-	for (unsigned i = 0; i < sw->sw_nmacs; i++)
+	for (unsigned i = 0; i < sw->sw_nmacs; i++) {
 		SWITCH_ASSERT(switch_port_get((struct net_switch *)sw, sw->sw_macs[i].sm_port),
 			      "MAC entry %u names port %#x, which is gone", i, sw->sw_macs[i].sm_port);
+		SWITCH_ASSERT(switch_mac_find((struct net_switch *)sw, sw->sw_macs[i].sm_mac) == &sw->sw_macs[i],
+			      "MAC entry %u is not found through the index (or is there twice)", i);
+	}
 }
 
 /* ---- the netback link ---- */

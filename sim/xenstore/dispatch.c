@@ -70,6 +70,9 @@ int xs_errno_from_name(const char *name)
 
 /* ---- connections ---- */
 
+/* Connections made so far (under the lock): their order, for watch events. */
+static uint64_t xs_conns_created;
+
 static struct xs_conn *xs_conn_create(domid_t domid, bool priv, bool inproc,
 				      xs_deliver_fn *deliver, void (*dropped)(void *ctx),
 				      void *ctx)
@@ -91,6 +94,7 @@ static struct xs_conn *xs_conn_create(domid_t domid, bool priv, bool inproc,
 	atomic_init(&c->events_pending, 0);
 	xs_lock();
 	xs_g.doms[domid].alive = true;   /* it talks, whatever the hooks said yet */
+	c->order = ++xs_conns_created;
 	c->next = xs_g.conns;
 	if (c->next)
 		c->next->prev = c;

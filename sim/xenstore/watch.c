@@ -73,6 +73,10 @@ static void xs_delay_timer(void *arg)
 	xs_unlock();
 }
 
+/* Connections holding events back: a request flushes them first, and with
+ * none (the usual case) that costs nothing however many connections exist. */
+static unsigned xs_delayed_conns;
+
 static bool xs_event_delay(struct xs_conn *c, const char *buf, unsigned len)
 {
 	if (!c->delayed_head && !sim_fault_hit(&xs_fault_watch_delay))
@@ -85,17 +89,19 @@ static bool xs_event_delay(struct xs_conn *c, const char *buf, unsigned len)
 	d->next = NULL;
 	d->len = len;
 	memcpy(d->payload, buf, len);
-	if (c->delayed_tail)
+	if (c->delayed_tail) {
 		c->delayed_tail->next = d;
-	else
+	} else {
 		c->delayed_head = d;
+		xs_delayed_conns++;
+	}
 	c->delayed_tail = d;
 	return true;
 }
 
 void xs_delayed_flush(void)
 {
-	for (struct xs_conn *c = xs_g.conns; c; c = c->next) {
+	for (struct xs_conn *c = xs_delayed_conns ? xs_g.conns : NULL; c; c = c->next) {
 		struct xs_delayed *d = c->delayed_head;
 		c->delayed_head = c->delayed_tail = NULL;
 		for (struct xs_delayed *next; d; d = next) {
@@ -105,10 +111,16 @@ void xs_delayed_flush(void)
 			free(d);
 		}
 	}
+	xs_delayed_conns = 0;
 }
 
 void xs_delayed_free(struct xs_conn *c)
 {
+	if (c->delayed_head) {
+		XS_ASSERT(xs_delayed_conns > 0, "domain %u connection holds events nobody counted",
+			  c->domid);
+		xs_delayed_conns--;
+	}
 	for (struct xs_delayed *d = c->delayed_head, *next; d; d = next) {
 		next = d->next;
 		free(d);
@@ -137,19 +149,147 @@ static void xs_event_send(struct xs_conn *c, const struct xs_watch *w, const cha
 		xs_conn_send(c, XS_WATCH_EVENT, 0, 0, buf, (unsigned)(plen + tlen + 2));
 }
 
+/* ---- the watch index: path -> the watches set on it, on any connection ----
+ *
+ * A change at a path can match only watches on that path or on one of its
+ * ancestors, so dispatch looks up those few paths instead of testing every
+ * watch of every connection (a thousand guests set five thousand watches, and
+ * each write would test them all). Events still go out in the order the old
+ * walk gave: connections newest first, a connection's watches in the order
+ * they were set. */
+
+struct xs_widx_ref {
+	struct xs_widx_ref *next;
+	struct xs_conn *conn;
+	struct xs_watch *w;
+	uint64_t seq;                  /* when it was set, process-wide */
+};
+
+struct xs_widx {
+	struct xs_hentry h;            /* key = path */
+	struct xs_widx_ref *refs;
+	char path[];
+};
+
+static struct xs_htab xs_widx_tab;
+static uint64_t xs_widx_seq;
+static size_t xs_widx_refs;            /* every connection's watches_num, summed */
+static struct xs_widx_ref **xs_match; /* dispatch scratch: room for every ref */
+static size_t xs_match_cap;
+
+static int xs_widx_add(struct xs_conn *c, struct xs_watch *w)
+{
+	struct xs_widx *e = (struct xs_widx *)xs_htab_find(&xs_widx_tab, w->path);
+	struct xs_widx_ref *r = malloc(sizeof(*r));
+	size_t len = strlen(w->path) + 1;
+
+	if (r && xs_match_cap <= xs_widx_refs) {
+		size_t cap = xs_match_cap ? xs_match_cap * 2 : 64;
+		struct xs_widx_ref **m = realloc(xs_match, cap * sizeof(*m));
+		xs_match = m ? m : xs_match;
+		xs_match_cap = m ? cap : xs_match_cap;
+	}
+	if (r && !e && (e = malloc(sizeof(*e) + len))) {
+		memcpy(e->path, w->path, len);
+		e->h.key = e->path;
+		e->refs = NULL;
+		xs_htab_insert(&xs_widx_tab, &e->h);
+	}
+	if (!r || !e || xs_match_cap <= xs_widx_refs) {
+		free(r);   /* an entry left empty is harmless and found again */
+		return -ENOMEM;
+	}
+	*r = (struct xs_widx_ref){.next = e->refs, .conn = c, .w = w, .seq = ++xs_widx_seq};
+	e->refs = r;
+	xs_widx_refs++;
+	return 0;
+}
+
+static void xs_widx_remove(struct xs_conn *c, struct xs_watch *w)
+{
+	struct xs_widx *e = (struct xs_widx *)xs_htab_find(&xs_widx_tab, w->path);
+	struct xs_widx_ref **pp = e ? &e->refs : NULL;
+
+	while (pp && *pp && (*pp)->w != w)
+		pp = &(*pp)->next;
+	XS_ASSERT(pp && *pp && (*pp)->conn == c, "domain %u watch %s (token %s) not indexed",
+		  c->domid, w->path, w->token);
+	struct xs_widx_ref *r = *pp;
+	*pp = r->next;
+	free(r);
+	xs_widx_refs--;
+	if (!e->refs) {
+		xs_htab_remove(&xs_widx_tab, &e->h);
+		free(e);
+	}
+}
+
+/* Add the watches set on exactly path[0..len) to the matches. */
+static size_t xs_widx_collect(const char *path, size_t len, size_t n)
+{
+	char key[XS_PATH_BUF];
+	struct xs_widx *e;
+
+	snprintf(key, sizeof(key), "%.*s", (int)len, path);
+	e = (struct xs_widx *)xs_htab_find(&xs_widx_tab, key);
+	for (struct xs_widx_ref *r = e ? e->refs : NULL; r; r = r->next) {
+		XS_ASSERT(n < xs_match_cap, "%zu watch matches, room for %zu", n + 1, xs_match_cap);
+		xs_match[n++] = r;
+	}
+	return n;
+}
+
+/* The watches a change at path matches: on path, and unless exact on each
+ * ancestor and on "/" (which is above everything, even @specials). */
+static size_t xs_widx_matches(const char *path, bool exact)
+{
+	size_t len = strlen(path), n = xs_widx_collect(path, len, 0);
+
+	for (size_t i = len; !exact && i-- > 1;)
+		if (path[i] == '/')
+			n = xs_widx_collect(path, i, n);
+	if (!exact && strcmp(path, "/") != 0)
+		n = xs_widx_collect("/", 1, n);
+	return n;
+}
+
+static bool xs_widx_before(const struct xs_widx_ref *a, const struct xs_widx_ref *b)
+{
+	return a->conn->order != b->conn->order ? a->conn->order > b->conn->order : a->seq < b->seq;
+}
+
+/* Insertion sort: a change matches a handful of watches. */
+static void xs_widx_sort(size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct xs_widx_ref *r = xs_match[i];
+		size_t j = i;
+
+		for (; j > 0 && xs_widx_before(r, xs_match[j - 1]); j--)
+			xs_match[j] = xs_match[j - 1];
+		xs_match[j] = r;
+	}
+}
+
 void xs_event_dispatch(const char *path, bool exact, const struct xs_ev_perms *ep)
 {
-	for (struct xs_conn *c = xs_g.conns; c; c = c->next) {
-		int permitted = -1;   /* not asked yet */
+	size_t n = xs_widx_matches(path, exact);
+	struct xs_conn *asked = NULL;   /* the connection `permitted` is about */
+	bool permitted = false;
 
-		for (struct xs_watch *w = c->dead ? NULL : c->watches; w; w = w->next) {
-			if (!xs_watch_matches(w, path, exact))
-				continue;
-			if (permitted < 0)
-				permitted = xs_watch_permitted(c, path, ep);
-			if (permitted)
-				xs_event_send(c, w, path);
-		}
+	xs_widx_sort(n);
+	for (size_t i = 0; i < n; i++) {
+		struct xs_conn *c = xs_match[i]->conn;
+
+		XS_ASSERT(xs_watch_matches(xs_match[i]->w, path, exact), "watch %s indexed for %s",
+			  xs_match[i]->w->path, path);
+		if (c->dead)
+			continue;
+		if (c != asked)
+			permitted = xs_watch_permitted(c, path, ep);
+		asked = c;
+		if (permitted)
+			xs_event_send(c, xs_match[i]->w, path);
 	}
 }
 
@@ -236,6 +376,7 @@ void xs_watches_free(struct xs_conn *c)
 		struct xs_watch *w = c->watches;
 
 		c->watches = w->next;
+		xs_widx_remove(c, w);
 		xs_watch_free(w);
 	}
 	c->watches_num = 0;
@@ -264,6 +405,11 @@ static int xs_watch_add(struct xs_conn *c, char *path, const char *token, unsign
 	}
 	w->path = path;
 	w->rel_len = rel_len;
+	if (xs_widx_add(c, w) < 0) {
+		free(w->token);
+		free(w);
+		return -ENOMEM;
+	}
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = w;   /* events go out in the order the watches were set */
@@ -318,6 +464,7 @@ int xs_op_unwatch(struct xs_req *rq)
 	}
 	if (rc == 0) {
 		*pp = w->next;
+		xs_widx_remove(rq->conn, w);
 		xs_watch_free(w);
 		rq->conn->watches_num--;
 		rc = xs_reply_ok(rq);

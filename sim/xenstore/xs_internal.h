@@ -149,6 +149,7 @@ struct xs_delayed {
 
 struct xs_conn {
 	struct xs_conn *next, *prev;   /* xs_g.conns */
+	uint64_t order;                /* creation order: the list runs newest first */
 	domid_t domid;
 	bool priv;                     /* dom0 or a privileged domain: no checks, no quotas */
 	bool inproc;                   /* an xs_* handle (dom0's are dropped with dom0) */

@@ -1,0 +1,408 @@
+/*
+ * `xensim bench`: runs the benchmarks of tools/bench_*.c, each run in a forked
+ * child (a clean process: resident memory and thread counts start from zero,
+ * and a crash or hang ends only that run), keeps median/min/max per metric,
+ * divides by the ceilings measured in the same invocation, prints a table and
+ * writes a JSON report. Numbers are reported, never asserted.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tools/bench.h"
+#include "tools/xensim.h"
+
+#define BENCH_RUNS_DEFAULT 5
+#define BENCH_RUNS_MAX 50
+#define BENCH_METRICS_MAX 64          /* per benchmark */
+#define BENCH_RUN_TIMEOUT_S 300       /* one run of one benchmark */
+#define BENCH_QUICK_SCALE 0.05
+
+static const struct bench *const bench_all[] = {
+	&bench_ceiling, &bench_ring, &bench_evtchn, &bench_xenstore,
+	&bench_blk, &bench_net, &bench_det, &bench_scale,
+};
+#define BENCH_COUNT (sizeof(bench_all) / sizeof(bench_all[0]))
+
+struct bench_run {
+	const struct bench *b;
+	double scale;
+	int index, runs;
+	FILE *out;                   /* the pipe to the parent: "metric value" lines */
+};
+
+struct bench_stat {                  /* one metric over all runs */
+	const struct bench_metric *m;
+	double values[BENCH_RUNS_MAX];
+	int n;
+	double median, min, max;
+};
+
+struct bench_opts {
+	int runs;
+	double scale;
+	const char *json;
+	bool selected[BENCH_COUNT];
+};
+
+/* ---- the API the benchmarks use (in the child) ---- */
+
+void bench_put(struct bench_run *r, const char *metric, double value)
+{
+	for (const struct bench_metric *m = r->b->metrics; m->name; m++)
+		if (strcmp(m->name, metric) == 0) {
+			fprintf(r->out, "%s %.17g\n", metric, value);
+			fflush(r->out);
+			return;
+		}
+	fprintf(stderr, "bench %s: bench_put of unknown metric '%s'\n", r->b->name, metric);
+	abort();
+}
+
+double bench_scale_factor(const struct bench_run *r) { return r->scale; }
+int bench_run_index(const struct bench_run *r) { return r->index; }
+
+uint64_t bench_count(const struct bench_run *r, uint64_t n)
+{
+	double v = round((double)n * r->scale);
+
+	return v < 1 ? 1 : (uint64_t)v;
+}
+
+uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void bench_log(struct bench_run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "  [%s] ", r->b->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double bench_percentile(double *samples, size_t n, double pct)
+{
+	if (n == 0)
+		return NAN;
+	qsort(samples, n, sizeof(*samples), cmp_double);
+	size_t i = (size_t)ceil(pct / 100.0 * (double)n);
+	return samples[i == 0 ? 0 : (i > n ? n - 1 : i - 1)];
+}
+
+/* ---- the parent: one forked child per run ---- */
+
+static const struct bench_metric *metric_of(const struct bench *b, const char *name)
+{
+	for (const struct bench_metric *m = b->metrics; m->name; m++)
+		if (strcmp(m->name, name) == 0)
+			return m;
+	return NULL;
+}
+
+static void child_run(const struct bench *b, int index, int runs, double scale, int fd)
+{
+	struct bench_run r = {.b = b, .scale = scale, .index = index, .runs = runs,
+			      .out = fdopen(fd, "w")};
+	int rc = r.out ? b->run(&r) : -ENOMEM;
+
+	if (rc < 0)
+		fprintf(stderr, "  [%s] run %d failed: %s\n", b->name, index + 1, strerror(-rc));
+	if (r.out)
+		fclose(r.out);
+	_exit(rc < 0 ? XENSIM_EXIT_FAIL : XENSIM_EXIT_PASS);
+}
+
+static void stat_add(struct bench_stat *stats, int nstats, const char *name, double v)
+{
+	for (int i = 0; i < nstats; i++)
+		if (strcmp(stats[i].m->name, name) == 0 && stats[i].n < BENCH_RUNS_MAX)
+			stats[i].values[stats[i].n++] = v;
+}
+
+/* One run in a child; its lines go into stats. 0, or -1 if it failed. */
+static int run_once(const struct bench *b, int index, int runs, double scale,
+		    struct bench_stat *stats, int nstats)
+{
+	int fds[2];
+
+	if (pipe(fds) < 0)
+		return -1;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		alarm(BENCH_RUN_TIMEOUT_S);
+		child_run(b, index, runs, scale, fds[1]);
+	}
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		return -1;
+	}
+	FILE *in = fdopen(fds[0], "r");
+	char name[128];
+	double v;
+	while (in && fscanf(in, "%127s %lf", name, &v) == 2)
+		stat_add(stats, nstats, name, v);
+	if (in)
+		fclose(in);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "  [%s] run %d killed by signal %d%s\n", b->name, index + 1,
+			WTERMSIG(status), WTERMSIG(status) == SIGALRM ? " (over the time limit)" : "");
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static void stat_finish(struct bench_stat *s)
+{
+	double sorted[BENCH_RUNS_MAX];
+
+	if (s->n == 0)
+		return;
+	memcpy(sorted, s->values, sizeof(double) * (size_t)s->n);
+	qsort(sorted, (size_t)s->n, sizeof(double), cmp_double);
+	s->min = sorted[0];
+	s->max = sorted[s->n - 1];
+	s->median = s->n % 2 ? sorted[s->n / 2] : (sorted[s->n / 2 - 1] + sorted[s->n / 2]) / 2;
+}
+
+struct bench_table {
+	struct bench_stat stats[BENCH_COUNT * BENCH_METRICS_MAX];
+	int n;
+	int failed_runs;
+};
+
+static void bench_one(const struct bench *b, const struct bench_opts *o, struct bench_table *t)
+{
+	int first = t->n, runs = o->runs;
+
+	if (b->runs > 0 && b->runs < runs)
+		runs = b->runs;
+	for (const struct bench_metric *m = b->metrics; m->name && t->n < (int)(sizeof(t->stats) / sizeof(t->stats[0])); m++)
+		t->stats[t->n++] = (struct bench_stat){.m = m};
+	fprintf(stderr, "bench %s: %d run%s ...\n", b->name, runs, runs == 1 ? "" : "s");
+	for (int i = 0; i < runs; i++)
+		if (run_once(b, i, runs, o->scale, t->stats + first, t->n - first) < 0)
+			t->failed_runs++;
+	for (int i = first; i < t->n; i++)
+		stat_finish(&t->stats[i]);
+}
+
+static const struct bench_stat *stat_find(const struct bench_table *t, const char *name)
+{
+	for (int i = 0; name && i < t->n; i++)
+		if (strcmp(t->stats[i].m->name, name) == 0 && t->stats[i].n > 0)
+			return &t->stats[i];
+	return NULL;
+}
+
+/* The fraction of the ceiling reached: value/ceiling, or ceiling/value for a
+ * metric where lower is better. NAN without a ceiling. */
+static double stat_ratio(const struct bench_table *t, const struct bench_stat *s)
+{
+	const struct bench_stat *c = stat_find(t, s->m->ceiling);
+
+	if (!c || s->n == 0 || s->median <= 0 || c->median <= 0)
+		return NAN;
+	return s->m->lower_is_better ? c->median / s->median : s->median / c->median;
+}
+
+static const char *stat_verdict(const struct bench_stat *s)
+{
+	if (s->n == 0)
+		return "NO DATA";
+	if (s->m->target <= 0)
+		return "";
+	bool met = s->m->lower_is_better ? s->median <= s->m->target : s->median >= s->m->target;
+	return met ? "met" : "MISSED";
+}
+
+static void print_table(const struct bench_table *t)
+{
+	printf("\n%-38s %14s %-8s %12s %12s %3s  %-18s %7s %12s %s\n", "metric", "median", "unit",
+	       "min", "max", "n", "ceiling", "ratio", "target", "");
+	for (int i = 0; i < t->n; i++) {
+		const struct bench_stat *s = &t->stats[i];
+		double ratio = stat_ratio(t, s);
+		char rbuf[16] = "-", tbuf[24] = "-";
+
+		if (!isnan(ratio))
+			snprintf(rbuf, sizeof(rbuf), "%.3f", ratio);
+		if (s->m->target > 0)
+			snprintf(tbuf, sizeof(tbuf), "%s%.4g", s->m->lower_is_better ? "<=" : ">=",
+				 s->m->target);
+		printf("%-38s %14.4g %-8s %12.4g %12.4g %3d  %-18s %7s %12s %s\n", s->m->name,
+		       s->median, s->m->unit, s->min, s->max, s->n,
+		       s->m->ceiling ? s->m->ceiling : "-", rbuf, tbuf, stat_verdict(s));
+	}
+	printf("\nratio = the fraction of the ceiling reached (value/ceiling; ceiling/value where "
+	       "lower is better); ceilings measured in this run.\n");
+}
+
+static void json_number(FILE *f, const char *key, double v, bool comma)
+{
+	if (isnan(v) || isinf(v))
+		fprintf(f, "\"%s\": null%s", key, comma ? ", " : "");
+	else
+		fprintf(f, "\"%s\": %.6g%s", key, v, comma ? ", " : "");
+}
+
+static void json_stat(FILE *f, const struct bench_table *t, const struct bench_stat *s)
+{
+	const struct bench_stat *c = stat_find(t, s->m->ceiling);
+
+	fprintf(f, "    {\"name\": \"%s\", ", s->m->name);
+	json_number(f, "value", s->n ? s->median : NAN, true);
+	fprintf(f, "\"unit\": \"%s\", ", s->m->unit);
+	if (s->m->ceiling)
+		fprintf(f, "\"ceiling\": \"%s\", ", s->m->ceiling);
+	else
+		fprintf(f, "\"ceiling\": null, ");
+	json_number(f, "ceiling_value", c ? c->median : NAN, true);
+	json_number(f, "ratio", stat_ratio(t, s), true);
+	json_number(f, "median", s->n ? s->median : NAN, true);
+	fprintf(f, "\"n\": %d, ", s->n);
+	json_number(f, "min", s->n ? s->min : NAN, true);
+	json_number(f, "max", s->n ? s->max : NAN, true);
+	json_number(f, "target", s->m->target > 0 ? s->m->target : NAN, true);
+	fprintf(f, "\"lower_is_better\": %s, \"verdict\": \"%s\"}", s->m->lower_is_better ? "true" : "false",
+		stat_verdict(s));
+}
+
+static int write_json(const struct bench_table *t, const struct bench_opts *o)
+{
+	FILE *f = fopen(o->json, "w");
+	struct utsname u;
+
+	if (!f) {
+		fprintf(stderr, "xensim bench: cannot write %s: %s\n", o->json, strerror(errno));
+		return -1;
+	}
+	uname(&u);
+	fprintf(f, "{\n  \"tool\": \"xensim bench\",\n  \"machine\": {\"cpus\": %ld, \"kernel\": \"%s %s\"},\n",
+		sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release);
+	fprintf(f, "  \"runs\": %d, \"scale\": %g, \"failed_runs\": %d,\n  \"results\": [\n", o->runs,
+		o->scale, t->failed_runs);
+	for (int i = 0; i < t->n; i++) {
+		json_stat(f, t, &t->stats[i]);
+		fprintf(f, "%s\n", i + 1 < t->n ? "," : "");
+	}
+	fprintf(f, "  ]\n}\n");
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* ---- the command line ---- */
+
+static int bench_index(const char *name)
+{
+	for (size_t i = 0; i < BENCH_COUNT; i++)
+		if (strcmp(bench_all[i]->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void list_benches(void)
+{
+	for (size_t i = 0; i < BENCH_COUNT; i++) {
+		printf("%-10s %s\n", bench_all[i]->name, bench_all[i]->what);
+		for (const struct bench_metric *m = bench_all[i]->metrics; m->name; m++)
+			printf("  %-38s %-8s ceiling %s\n", m->name, m->unit, m->ceiling ? m->ceiling : "-");
+	}
+}
+
+/* Every ceiling the selected benchmarks name is measured too. */
+static void select_ceilings(struct bench_opts *o)
+{
+	for (size_t i = 0; i < BENCH_COUNT; i++) {
+		if (!o->selected[i])
+			continue;
+		for (const struct bench_metric *m = bench_all[i]->metrics; m->name; m++)
+			for (size_t j = 0; m->ceiling && j < BENCH_COUNT; j++)
+				if (metric_of(bench_all[j], m->ceiling))
+					o->selected[j] = true;
+	}
+}
+
+static int parse_args(int argc, char **argv, struct bench_opts *o)
+{
+	bool any = false;
+
+	*o = (struct bench_opts){.runs = BENCH_RUNS_DEFAULT, .scale = 1.0};
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		uint64_t v;
+		int idx;
+
+		if (strcmp(a, "--runs") == 0 && i + 1 < argc && xensim_parse_u64(argv[i + 1], &v) == 0 &&
+		    v >= 1 && v <= BENCH_RUNS_MAX) {
+			o->runs = (int)v;
+			i++;
+		} else if (strcmp(a, "--json") == 0 && i + 1 < argc) {
+			o->json = argv[++i];
+		} else if (strcmp(a, "--quick") == 0) {
+			o->scale = BENCH_QUICK_SCALE;
+		} else if (strcmp(a, "--list") == 0) {
+			list_benches();
+			return 1;
+		} else if ((idx = bench_index(a)) >= 0) {
+			o->selected[idx] = any = true;
+		} else {
+			fprintf(stderr, "xensim bench: unknown argument '%s' (benchmarks: see --list; "
+				"--runs takes 1..%d)\n", a, BENCH_RUNS_MAX);
+			return -1;
+		}
+	}
+	for (size_t i = 0; !any && i < BENCH_COUNT; i++)
+		o->selected[i] = true;
+	select_ceilings(o);
+	return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	static struct bench_table table;
+	struct bench_opts o;
+	int rc = parse_args(argc, argv, &o);
+
+	if (rc != 0)
+		return rc > 0 ? XENSIM_EXIT_PASS : XENSIM_EXIT_USAGE;
+	for (size_t i = 0; i < BENCH_COUNT; i++)
+		if (o.selected[i])
+			bench_one(bench_all[i], &o, &table);
+	print_table(&table);
+	if (o.json && write_json(&table, &o) < 0)
+		return XENSIM_EXIT_HARNESS;
+	if (o.json)
+		printf("wrote %s\n", o.json);
+	if (table.failed_runs) {
+		fprintf(stderr, "xensim bench: %d run(s) failed (see above)\n", table.failed_runs);
+		return XENSIM_EXIT_FAIL;
+	}
+	return XENSIM_EXIT_PASS;
+}
