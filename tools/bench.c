@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -28,14 +29,26 @@
 #define BENCH_RUN_TIMEOUT_S 300       /* one run of one benchmark */
 #define BENCH_QUICK_SCALE 0.05
 
-static const struct bench *const bench_all[] = {
+static const struct bench *const bench_base[] = {
 	&bench_ceiling, &bench_ring, &bench_evtchn, &bench_xenstore,
 	&bench_blk, &bench_net, &bench_det, &bench_scale,
 };
-#define BENCH_COUNT (sizeof(bench_all) / sizeof(bench_all[0]))
+#define BENCH_BASE_COUNT (sizeof(bench_base) / sizeof(bench_base[0]))
+#define BENCH_COUNT_MAX (2 * BENCH_BASE_COUNT)
+#define BENCH_ONE_CPU_SUFFIX ".1cpu"
+
+/* The benchmarks as run: each of bench_base, then the one-CPU variants. */
+struct bench_entry {
+	const struct bench *b;          /* the variant (name and metrics suffixed) */
+	const struct bench *base;       /* what runs */
+	bool one_cpu;
+};
+static struct bench_entry bench_all[BENCH_COUNT_MAX];
+static size_t bench_count_all;
 
 struct bench_run {
 	const struct bench *b;
+	const char *suffix;          /* "" or BENCH_ONE_CPU_SUFFIX, added to each metric put */
 	double scale;
 	int index, runs;
 	FILE *out;                   /* the pipe to the parent: "metric value" lines */
@@ -52,7 +65,7 @@ struct bench_opts {
 	int runs;
 	double scale;
 	const char *json;
-	bool selected[BENCH_COUNT];
+	bool selected[BENCH_COUNT_MAX];
 };
 
 /* ---- the API the benchmarks use (in the child) ---- */
@@ -61,7 +74,7 @@ void bench_put(struct bench_run *r, const char *metric, double value)
 {
 	for (const struct bench_metric *m = r->b->metrics; m->name; m++)
 		if (strcmp(m->name, metric) == 0) {
-			fprintf(r->out, "%s %.17g\n", metric, value);
+			fprintf(r->out, "%s%s %.17g\n", metric, r->suffix, value);
 			fflush(r->out);
 			return;
 		}
@@ -124,14 +137,29 @@ static const struct bench_metric *metric_of(const struct bench *b, const char *n
 	return NULL;
 }
 
-static void child_run(const struct bench *b, int index, int runs, double scale, int fd)
+/* All of this process's threads to come on the CPU it runs on now. */
+static int pin_one_cpu(void)
 {
-	struct bench_run r = {.b = b, .scale = scale, .index = index, .runs = runs,
-			      .out = fdopen(fd, "w")};
-	int rc = r.out ? b->run(&r) : -ENOMEM;
+	cpu_set_t set;
+	int cpu = sched_getcpu();
 
+	CPU_ZERO(&set);
+	CPU_SET(cpu < 0 ? 0 : cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) == 0 ? 0 : -errno;
+}
+
+static void child_run(const struct bench_entry *e, int index, int runs, double scale, int fd)
+{
+	struct bench_run r = {.b = e->base, .suffix = e->one_cpu ? BENCH_ONE_CPU_SUFFIX : "",
+			      .scale = scale, .index = index, .runs = runs, .out = fdopen(fd, "w")};
+	int rc = r.out ? 0 : -ENOMEM;
+
+	if (rc == 0 && e->one_cpu)
+		rc = pin_one_cpu();
+	if (rc == 0)
+		rc = e->base->run(&r);
 	if (rc < 0)
-		fprintf(stderr, "  [%s] run %d failed: %s\n", b->name, index + 1, strerror(-rc));
+		fprintf(stderr, "  [%s] run %d failed: %s\n", e->b->name, index + 1, strerror(-rc));
 	if (r.out)
 		fclose(r.out);
 	_exit(rc < 0 ? XENSIM_EXIT_FAIL : XENSIM_EXIT_PASS);
@@ -145,7 +173,7 @@ static void stat_add(struct bench_stat *stats, int nstats, const char *name, dou
 }
 
 /* One run in a child; its lines go into stats. 0, or -1 if it failed. */
-static int run_once(const struct bench *b, int index, int runs, double scale,
+static int run_once(const struct bench_entry *e, int index, int runs, double scale,
 		    struct bench_stat *stats, int nstats)
 {
 	int fds[2];
@@ -157,7 +185,7 @@ static int run_once(const struct bench *b, int index, int runs, double scale,
 	if (pid == 0) {
 		close(fds[0]);
 		alarm(BENCH_RUN_TIMEOUT_S);
-		child_run(b, index, runs, scale, fds[1]);
+		child_run(e, index, runs, scale, fds[1]);
 	}
 	close(fds[1]);
 	if (pid < 0) {
@@ -174,7 +202,7 @@ static int run_once(const struct bench *b, int index, int runs, double scale,
 	int status = 0;
 	waitpid(pid, &status, 0);
 	if (WIFSIGNALED(status))
-		fprintf(stderr, "  [%s] run %d killed by signal %d%s\n", b->name, index + 1,
+		fprintf(stderr, "  [%s] run %d killed by signal %d%s\n", e->b->name, index + 1,
 			WTERMSIG(status), WTERMSIG(status) == SIGALRM ? " (over the time limit)" : "");
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
@@ -193,13 +221,14 @@ static void stat_finish(struct bench_stat *s)
 }
 
 struct bench_table {
-	struct bench_stat stats[BENCH_COUNT * BENCH_METRICS_MAX];
+	struct bench_stat stats[BENCH_COUNT_MAX * BENCH_METRICS_MAX];
 	int n;
 	int failed_runs;
 };
 
-static void bench_one(const struct bench *b, const struct bench_opts *o, struct bench_table *t)
+static void bench_one(const struct bench_entry *e, const struct bench_opts *o, struct bench_table *t)
 {
+	const struct bench *b = e->b;
 	int first = t->n, runs = o->runs;
 
 	if (b->runs > 0 && b->runs < runs)
@@ -208,7 +237,7 @@ static void bench_one(const struct bench *b, const struct bench_opts *o, struct 
 		t->stats[t->n++] = (struct bench_stat){.m = m};
 	fprintf(stderr, "bench %s: %d run%s ...\n", b->name, runs, runs == 1 ? "" : "s");
 	for (int i = 0; i < runs; i++)
-		if (run_once(b, i, runs, o->scale, t->stats + first, t->n - first) < 0)
+		if (run_once(e, i, runs, o->scale, t->stats + first, t->n - first) < 0)
 			t->failed_runs++;
 	for (int i = first; i < t->n; i++)
 		stat_finish(&t->stats[i]);
@@ -319,19 +348,81 @@ static int write_json(const struct bench_table *t, const struct bench_opts *o)
 
 /* ---- the command line ---- */
 
-static int bench_index(const char *name)
+static char *str_join(const char *a, const char *b)
 {
-	for (size_t i = 0; i < BENCH_COUNT; i++)
-		if (strcmp(bench_all[i]->name, name) == 0)
-			return (int)i;
-	return -1;
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = malloc(la + lb + 1);
+
+	if (!s)
+		abort();
+	memcpy(s, a, la);
+	memcpy(s + la, b, lb + 1);
+	return s;
+}
+
+static bool ceiling_has_one_cpu(const char *ceiling)
+{
+	for (size_t i = 0; ceiling && i < BENCH_BASE_COUNT; i++)
+		if (bench_base[i]->one_cpu_too && metric_of(bench_base[i], ceiling))
+			return true;
+	return false;
+}
+
+/* "<name>.1cpu" with every metric suffixed (and its ceiling, when that one
+ * has a one-CPU variant too). Lives as long as the process. */
+static const struct bench *one_cpu_variant(const struct bench *b)
+{
+	struct bench *v = calloc(1, sizeof(*v));
+	size_t n = 0;
+
+	while (b->metrics[n].name)
+		n++;
+	struct bench_metric *m = calloc(n + 1, sizeof(*m));
+	if (!v || !m)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		m[i] = b->metrics[i];
+		m[i].name = str_join(b->metrics[i].name, BENCH_ONE_CPU_SUFFIX);
+		if (ceiling_has_one_cpu(b->metrics[i].ceiling))
+			m[i].ceiling = str_join(b->metrics[i].ceiling, BENCH_ONE_CPU_SUFFIX);
+	}
+	*v = *b;
+	v->name = str_join(b->name, BENCH_ONE_CPU_SUFFIX);
+	v->what = str_join("every thread on one CPU: ", b->what);
+	v->metrics = m;
+	return v;
+}
+
+static void bench_table_build(void)
+{
+	if (bench_count_all)
+		return;
+	for (size_t i = 0; i < BENCH_BASE_COUNT; i++) {
+		const struct bench *b = bench_base[i];
+		bench_all[bench_count_all++] = (struct bench_entry){.b = b, .base = b};
+		if (b->one_cpu_too)
+			bench_all[bench_count_all++] = (struct bench_entry){.b = one_cpu_variant(b), .base = b,
+									    .one_cpu = true};
+	}
+}
+
+/* A name selects its benchmark and the benchmark's one-CPU variant. */
+static bool bench_select(const char *name, struct bench_opts *o)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < bench_count_all; i++)
+		if (strcmp(bench_all[i].b->name, name) == 0 ||
+		    (bench_all[i].one_cpu && strcmp(bench_all[i].base->name, name) == 0))
+			o->selected[i] = any = true;
+	return any;
 }
 
 static void list_benches(void)
 {
-	for (size_t i = 0; i < BENCH_COUNT; i++) {
-		printf("%-10s %s\n", bench_all[i]->name, bench_all[i]->what);
-		for (const struct bench_metric *m = bench_all[i]->metrics; m->name; m++)
+	for (size_t i = 0; i < bench_count_all; i++) {
+		printf("%-10s %s\n", bench_all[i].b->name, bench_all[i].b->what);
+		for (const struct bench_metric *m = bench_all[i].b->metrics; m->name; m++)
 			printf("  %-38s %-8s ceiling %s\n", m->name, m->unit, m->ceiling ? m->ceiling : "-");
 	}
 }
@@ -339,12 +430,12 @@ static void list_benches(void)
 /* Every ceiling the selected benchmarks name is measured too. */
 static void select_ceilings(struct bench_opts *o)
 {
-	for (size_t i = 0; i < BENCH_COUNT; i++) {
+	for (size_t i = 0; i < bench_count_all; i++) {
 		if (!o->selected[i])
 			continue;
-		for (const struct bench_metric *m = bench_all[i]->metrics; m->name; m++)
-			for (size_t j = 0; m->ceiling && j < BENCH_COUNT; j++)
-				if (metric_of(bench_all[j], m->ceiling))
+		for (const struct bench_metric *m = bench_all[i].b->metrics; m->name; m++)
+			for (size_t j = 0; m->ceiling && j < bench_count_all; j++)
+				if (metric_of(bench_all[j].b, m->ceiling))
 					o->selected[j] = true;
 	}
 }
@@ -357,7 +448,6 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		uint64_t v;
-		int idx;
 
 		if (strcmp(a, "--runs") == 0 && i + 1 < argc && xensim_parse_u64(argv[i + 1], &v) == 0 &&
 		    v >= 1 && v <= BENCH_RUNS_MAX) {
@@ -370,15 +460,15 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		} else if (strcmp(a, "--list") == 0) {
 			list_benches();
 			return 1;
-		} else if ((idx = bench_index(a)) >= 0) {
-			o->selected[idx] = any = true;
+		} else if (bench_select(a, o)) {
+			any = true;
 		} else {
 			fprintf(stderr, "xensim bench: unknown argument '%s' (benchmarks: see --list; "
 				"--runs takes 1..%d)\n", a, BENCH_RUNS_MAX);
 			return -1;
 		}
 	}
-	for (size_t i = 0; !any && i < BENCH_COUNT; i++)
+	for (size_t i = 0; !any && i < bench_count_all; i++)
 		o->selected[i] = true;
 	select_ceilings(o);
 	return 0;
@@ -388,13 +478,15 @@ int cmd_bench(int argc, char **argv)
 {
 	static struct bench_table table;
 	struct bench_opts o;
+
+	bench_table_build();
 	int rc = parse_args(argc, argv, &o);
 
 	if (rc != 0)
 		return rc > 0 ? XENSIM_EXIT_PASS : XENSIM_EXIT_USAGE;
-	for (size_t i = 0; i < BENCH_COUNT; i++)
+	for (size_t i = 0; i < bench_count_all; i++)
 		if (o.selected[i])
-			bench_one(bench_all[i], &o, &table);
+			bench_one(&bench_all[i], &o, &table);
 	print_table(&table);
 	if (o.json && write_json(&table, &o) < 0)
 		return XENSIM_EXIT_HARNESS;

@@ -32,6 +32,11 @@ struct bench {
 	const char *what;                     /* one line for `xensim bench --list` */
 	const struct bench_metric *metrics;   /* ends with an entry whose name is NULL */
 	int runs;                             /* at most this many runs (heavy benches); 0: --runs */
+	/* Also run it with every thread on one CPU, as "<name>.1cpu" with metrics
+	 * "<metric>.1cpu" (ceilings too, where the ceiling's bench has the same):
+	 * on an idle VM a wake-up across CPUs costs tens of microseconds, on one
+	 * CPU a context switch a few; the two placements bound what users see. */
+	int one_cpu_too;
 	/* One run: bench_put() every metric, return 0, or a negative errno after
 	 * bench_log() said what broke (the harness then reports the bench as failed). */
 	int (*run)(struct bench_run *r);

@@ -618,4 +618,5 @@ const struct bench bench_blk = {
 		"without persistent grants, 64 KiB sequential MB/s, qd 1 latency",
 	.metrics = bb_metrics,
 	.run = bb_run,
+	.one_cpu_too = 1,
 };

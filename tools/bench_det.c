@@ -362,8 +362,8 @@ static int bd_run(struct bench_run *r)
 }
 
 static const struct bench_metric bd_metrics[] = {
-	{"det.steps", "steps/s", "ceil.handoff", 400000, 0},
-	{"det.steps.pct", "steps/s", "ceil.handoff", 400000, 0},
+	{"det.steps", "steps/s", "ceil.handoff.1cpu", 400000, 0},
+	{"det.steps.pct", "steps/s", "ceil.handoff.1cpu", 400000, 0},
 	{"det.seeds", "seeds/s", NULL, 0, 0},
 	{NULL, NULL, NULL, 0, 0},
 };

@@ -793,4 +793,5 @@ const struct bench bench_net = {
 	.metrics = bn_metrics,
 	.runs = 0,
 	.run = bn_run,
+	.one_cpu_too = 1,
 };

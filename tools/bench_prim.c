@@ -309,6 +309,7 @@ const struct bench bench_evtchn = {
 	.what = "interdomain notification round trip through xenevtchn_* (poll, pending, unmask, notify)",
 	.metrics = evtchn_metrics,
 	.run = evtchn_run,
+	.one_cpu_too = 1,
 };
 
 const struct bench bench_xenstore = {
@@ -316,4 +317,5 @@ const struct bench bench_xenstore = {
 	.what = "a guest's in-process xs_read/xs_write; Debian's libxenstore over the socket",
 	.metrics = xenstore_metrics,
 	.run = xenstore_run,
+	.one_cpu_too = 1,
 };
