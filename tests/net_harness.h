@@ -29,6 +29,7 @@
 #include "sim/hypervisor/hypervisor.h"
 #include "sim/switch/switch.h"
 #include "sim/xenstore/xs_store.h"
+#include "tests/leftovers.h"
 #include "tests/test.h"
 
 #define NH_UNUSED __attribute__((unused))
@@ -193,27 +194,7 @@ static NH_UNUSED void nh_world_down(void)
 /* Nothing of the drivers left: grants, maps, ports, handles, nodes. */
 static NH_UNUSED void nh_check_clean(unsigned guests)
 {
-	for (domid_t d = 0; d <= guests; d++) {
-		struct gnttab_stats st = {0};
-		gnttab_stats(d, &st);
-		CU_ASSERT_EQUAL(st.grants_active, 0);
-		CU_ASSERT_EQUAL(st.maps_active, 0);
-		CU_ASSERT_EQUAL(st.maptrack_used, 0);
-		CU_ASSERT_EQUAL(evtchn_ports_in_use(d), 0);
-		if (st.grants_active || st.maps_active || st.maptrack_used || evtchn_ports_in_use(d))
-			printf("  dom%u leaks: %llu grants, %llu maps, %llu maptrack, %u ports\n", d,
-			       (unsigned long long)st.grants_active, (unsigned long long)st.maps_active,
-			       (unsigned long long)st.maptrack_used, evtchn_ports_in_use(d));
-	}
-	CU_ASSERT_EQUAL(sim_mem_mappings(), 0);
-	CU_ASSERT_EQUAL(gnttab_handles_open(), 0);
-	CU_ASSERT_EQUAL(evtchn_handles_open(), 0);
-	CU_ASSERT_EQUAL(xs_store_nodes_total(), nh_nodes_base);
-	if (xs_store_nodes_total() != nh_nodes_base)
-		printf("  xenstore: %u nodes, %u before the devices\n", xs_store_nodes_total(), nh_nodes_base);
-	gnttab_check();
-	evtchn_check();
-	xs_store_check();
+	expect_nothing_left((domid_t)guests, nh_nodes_base);
 }
 
 static NH_UNUSED bool nh_key_is(const char *dir, const char *key, const char *want)

@@ -20,6 +20,7 @@
 
 #include "sim/evtchn/evtchn.h"
 #include "sim/gnttab/gnttab.h"
+#include "tests/leftovers.h"
 #include "tests/test.h"
 
 #define ST_GUESTS 64u
@@ -28,27 +29,7 @@
 
 static void st_check_clean(const struct scale_world *w, unsigned nodes_base)
 {
-	for (domid_t d = 0; d <= w->nbe + w->n; d++) {
-		struct gnttab_stats st = {0};
-		gnttab_stats(d, &st);
-		CU_ASSERT_EQUAL(st.grants_active, 0);
-		CU_ASSERT_EQUAL(st.maps_active, 0);
-		CU_ASSERT_EQUAL(st.maptrack_used, 0);
-		CU_ASSERT_EQUAL(evtchn_ports_in_use(d), 0);
-		if (st.grants_active || st.maps_active || st.maptrack_used || evtchn_ports_in_use(d))
-			printf("  dom%u leaks: %llu grants, %llu maps, %llu maptrack, %u ports\n", d,
-			       (unsigned long long)st.grants_active, (unsigned long long)st.maps_active,
-			       (unsigned long long)st.maptrack_used, evtchn_ports_in_use(d));
-	}
-	CU_ASSERT_EQUAL(sim_mem_mappings(), 0);
-	CU_ASSERT_EQUAL(gnttab_handles_open(), 0);
-	CU_ASSERT_EQUAL(evtchn_handles_open(), 0);
-	CU_ASSERT_EQUAL(xs_store_nodes_total(), nodes_base);
-	if (xs_store_nodes_total() != nodes_base)
-		printf("  xenstore: %u nodes, %u before the devices\n", xs_store_nodes_total(), nodes_base);
-	gnttab_check();
-	evtchn_check();
-	xs_store_check();
+	expect_nothing_left((domid_t)(w->nbe + w->n), nodes_base);
 }
 
 static void test_guests_connect_do_io_and_leave_nothing(void)
