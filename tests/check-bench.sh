@@ -33,6 +33,15 @@ for m in $metrics; do
 	fi
 done
 
+# Three runs: the harness's statistics must be ordered and count the runs.
+"$BUILD/xensim" bench --quick --runs 3 --json "$tmp/three.json" ceiling >/dev/null 2>&1; rc=$?
+check "three runs of the ceilings exit 0" '[ $rc -eq 0 ]'
+bad=$(awk -F'[:,]' '/"name": "ceil\./ {
+	for (i = 1; i < NF; i++) { gsub(/[ "]/, "", $i); v[$i] = $(i + 1) + 0 }
+	if (!(v["min"] <= v["median"] && v["median"] <= v["max"] && v["n"] == 3 && v["value"] == v["median"])) print
+}' "$tmp/three.json")
+check "every metric of 3 runs has n 3 and min <= median = value <= max" '[ -z "$bad" ] && grep -q "\"n\": 3" "$tmp/three.json"'
+
 "$BUILD/xensim" bench no-such-bench >/dev/null 2>"$tmp/err"; rc=$?
 check "unknown benchmark is a usage error (2) naming it" '[ $rc -eq 2 ] && grep -q "no-such-bench" "$tmp/err"'
 "$BUILD/xensim" bench --runs 0 ring >/dev/null 2>&1; rc=$?

@@ -50,7 +50,7 @@ struct bench_run {
 	const struct bench *b;
 	const char *suffix;          /* "" or BENCH_ONE_CPU_SUFFIX, added to each metric put */
 	double scale;
-	int index, runs;
+	int index;
 	FILE *out;                   /* the pipe to the parent: "metric value" lines */
 };
 
@@ -82,7 +82,6 @@ void bench_put(struct bench_run *r, const char *metric, double value)
 	abort();
 }
 
-double bench_scale_factor(const struct bench_run *r) { return r->scale; }
 int bench_run_index(const struct bench_run *r) { return r->index; }
 
 uint64_t bench_count(const struct bench_run *r, uint64_t n)
@@ -148,10 +147,10 @@ static int pin_one_cpu(void)
 	return sched_setaffinity(0, sizeof(set), &set) == 0 ? 0 : -errno;
 }
 
-static void child_run(const struct bench_entry *e, int index, int runs, double scale, int fd)
+static void child_run(const struct bench_entry *e, int index, double scale, int fd)
 {
 	struct bench_run r = {.b = e->base, .suffix = e->one_cpu ? BENCH_ONE_CPU_SUFFIX : "",
-			      .scale = scale, .index = index, .runs = runs, .out = fdopen(fd, "w")};
+			      .scale = scale, .index = index, .out = fdopen(fd, "w")};
 	int rc = r.out ? 0 : -ENOMEM;
 
 	if (rc == 0 && e->one_cpu)
@@ -173,7 +172,7 @@ static void stat_add(struct bench_stat *stats, int nstats, const char *name, dou
 }
 
 /* One run in a child; its lines go into stats. 0, or -1 if it failed. */
-static int run_once(const struct bench_entry *e, int index, int runs, double scale,
+static int run_once(const struct bench_entry *e, int index, double scale,
 		    struct bench_stat *stats, int nstats)
 {
 	int fds[2];
@@ -185,7 +184,7 @@ static int run_once(const struct bench_entry *e, int index, int runs, double sca
 	if (pid == 0) {
 		close(fds[0]);
 		alarm(BENCH_RUN_TIMEOUT_S);
-		child_run(e, index, runs, scale, fds[1]);
+		child_run(e, index, scale, fds[1]);
 	}
 	close(fds[1]);
 	if (pid < 0) {
@@ -237,7 +236,7 @@ static void bench_one(const struct bench_entry *e, const struct bench_opts *o, s
 		t->stats[t->n++] = (struct bench_stat){.m = m};
 	fprintf(stderr, "bench %s: %d run%s ...\n", b->name, runs, runs == 1 ? "" : "s");
 	for (int i = 0; i < runs; i++)
-		if (run_once(e, i, runs, o->scale, t->stats + first, t->n - first) < 0)
+		if (run_once(e, i, o->scale, t->stats + first, t->n - first) < 0)
 			t->failed_runs++;
 	for (int i = first; i < t->n; i++)
 		stat_finish(&t->stats[i]);

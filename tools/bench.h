@@ -45,14 +45,11 @@ struct bench {
 /* Record the value of `metric` (one of the bench's metrics) for this run. */
 void bench_put(struct bench_run *r, const char *metric, double value);
 
-/* Work scale (bench_scale_factor): 1.0 for `make bench`, 0.05 with --quick (the smoke test in make
- * check). Multiply op counts by it; keep at least a handful of ops. */
-double bench_scale_factor(const struct bench_run *r);
-
-/* Like bench_scale_factor() but returns max(1, round(n * scale)). */
+/* max(1, round(n * scale)): scale is 1.0 for `make bench`, 0.05 with --quick
+ * (the smoke test in make check). Op counts go through it. */
 uint64_t bench_count(const struct bench_run *r, uint64_t n);
 
-/* Which run this is, 0-based, and how many there will be. */
+/* Which run this is, 0-based (e.g. a seed per run). */
 int bench_run_index(const struct bench_run *r);
 
 /* Real monotonic time in nanoseconds (CLOCK_MONOTONIC_RAW). */
