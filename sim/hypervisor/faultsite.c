@@ -63,11 +63,30 @@ static bool site_decide(struct sim_fault_site *site)
 	return true;
 }
 
-bool sim_fault_hit_slow(struct sim_fault_site *site)
+bool sim_fault_aim_matches(const struct sim_fault_aim *aim, const struct sim_fault_ctx *ctx)
+{
+	struct sim_fault_ctx here = {.domid = DOMID_INVALID, .peer = DOMID_INVALID,
+				     .port = SIM_FAULT_PORT_ANY};
+
+	if (!aim->set)
+		return true;
+	if (ctx)
+		here = *ctx;
+	if (here.domid == DOMID_INVALID)
+		here.domid = sim_current_domid();
+	if (aim->domid != DOMID_INVALID && aim->domid != here.domid && aim->domid != here.peer)
+		return false;
+	if (aim->port != SIM_FAULT_PORT_ANY && aim->port != here.port)
+		return false;
+	return !aim->device[0] || (here.device && strcmp(aim->device, here.device) == 0);
+}
+
+bool sim_fault_hit_slow(struct sim_fault_site *site, const struct sim_fault_ctx *ctx)
 {
 	pthread_mutex_lock(&site_lock);
 	atomic_fetch_add_explicit(&site->occurrences, 1, memory_order_relaxed);
-	bool fire = atomic_load(&site->armed) && site_decide(site);
+	bool fire = atomic_load(&site->armed) && sim_fault_aim_matches(&site->aim, ctx) &&
+		    site_decide(site);
 	if (fire)
 		atomic_fetch_add_explicit(&site->injected, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&site_lock);
@@ -122,6 +141,21 @@ void sim_fault_site_disarm(struct sim_fault_site *site)
 	pthread_mutex_unlock(&site_lock);
 }
 
+int sim_fault_site_aim(struct sim_fault_site *site, const struct sim_fault_aim *aim)
+{
+	if (aim && strnlen(aim->device, SIM_FAULT_DEVICE_MAX) >= SIM_FAULT_DEVICE_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&site_lock);
+	if (aim) {
+		site->aim = *aim;
+		site->aim.set = true;
+	} else {
+		memset(&site->aim, 0, sizeof(site->aim));
+	}
+	pthread_mutex_unlock(&site_lock);
+	return 0;
+}
+
 void sim_fault_site_reset_counters(void)
 {
 	pthread_mutex_lock(&site_lock);
@@ -138,6 +172,7 @@ void sim_fault_site_disarm_all(void)
 	for (struct sim_fault_site *s = sites; s; s = s->next) {
 		atomic_store(&s->armed, false);
 		s->prob_ppm = 0;
+		memset(&s->aim, 0, sizeof(s->aim));
 	}
 	pthread_mutex_unlock(&site_lock);
 }

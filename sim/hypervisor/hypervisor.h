@@ -28,6 +28,8 @@ struct event_base;
 #define SIM_DOMAIN_MEM_BYTES_DEFAULT (64u << 20)
 #define SIM_DOMAIN_MEM_BYTES_MAX (1ull << 32)
 #define SIM_QUARANTINE_PAGES_MAX 65536u    /* unmapped pages kept PROT_NONE */
+#define SIM_FAULT_DEVICE_MAX 32u           /* an aimed fault's device name, with NUL */
+#define SIM_FAULT_PORT_ANY UINT32_MAX
 
 /* ---- domains ---- */
 
@@ -154,10 +156,29 @@ struct sim_fault_site {
 	int64_t repeat;
 	uint32_t prob_ppm;
 	atomic_bool armed;
+	/* Aimed (`fault SITE ... on TARGET`): only occurrences whose context
+	 * matches count toward the countdown and may fire. */
+	struct sim_fault_aim {
+		bool set;
+		domid_t domid;            /* acting domain or its peer; DOMID_INVALID: any */
+		uint32_t port;            /* SIM_FAULT_PORT_ANY: any */
+		char device[SIM_FAULT_DEVICE_MAX];   /* "": any */
+	} aim;
 	/* Counters. */
 	_Atomic uint64_t occurrences;
 	_Atomic uint64_t injected;
 	struct sim_fault_site *next;
+};
+
+/* Where one occurrence happens: an aimed site fires only where this matches.
+ * domid: the acting domain (DOMID_INVALID: the calling thread's); peer: the
+ * domain at the other end, if any; port: an event-channel port of domid (or
+ * SIM_FAULT_PORT_ANY); device: "vbd/51712", "vif/0" or a workload id (or NULL). */
+struct sim_fault_ctx {
+	domid_t domid;
+	domid_t peer;
+	uint32_t port;
+	const char *device;
 };
 
 /* Declare a site in a .c file: SIM_FAULT_SITE(gnttab_map_fail, "gnttab.map", "...");
@@ -170,15 +191,20 @@ struct sim_fault_site {
 	}
 
 void sim_fault_site_register(struct sim_fault_site *site);
-/* Count an occurrence; true if the fault must be injected now. */
-bool sim_fault_hit_slow(struct sim_fault_site *site);
-static inline bool sim_fault_hit(struct sim_fault_site *site)
+/* Count an occurrence; true if the fault must be injected now. ctx says where
+ * it happens (NULL: the calling thread's domain, no peer, port or device). */
+bool sim_fault_hit_slow(struct sim_fault_site *site, const struct sim_fault_ctx *ctx);
+static inline bool sim_fault_hit_ctx(struct sim_fault_site *site, const struct sim_fault_ctx *ctx)
 {
 	if (!atomic_load_explicit(&site->armed, memory_order_relaxed)) {
 		atomic_fetch_add_explicit(&site->occurrences, 1, memory_order_relaxed);
 		return false;
 	}
-	return sim_fault_hit_slow(site);
+	return sim_fault_hit_slow(site, ctx);
+}
+static inline bool sim_fault_hit(struct sim_fault_site *site)
+{
+	return sim_fault_hit_ctx(site, NULL);
 }
 struct sim_fault_site *sim_fault_site_find(const char *name);
 /* Iterate: first, then next (NULL at the end). Sorted by name. */
@@ -187,6 +213,11 @@ struct sim_fault_site *sim_fault_site_first(void);
 int sim_fault_site_arm(struct sim_fault_site *site, int64_t after, int64_t repeat);
 int sim_fault_site_arm_prob(struct sim_fault_site *site, uint32_t prob_ppm);
 void sim_fault_site_disarm(struct sim_fault_site *site);
+/* Aim the site (NULL: not aimed; everywhere). Kept across arm/disarm; cleared
+ * by sim_fault_site_disarm_all(). -EINVAL for a device name too long. */
+int sim_fault_site_aim(struct sim_fault_site *site, const struct sim_fault_aim *aim);
+/* Does an occurrence at ctx match the aim? (No aim: always.) */
+bool sim_fault_aim_matches(const struct sim_fault_aim *aim, const struct sim_fault_ctx *ctx);
 void sim_fault_site_disarm_all(void);
 /* Zero every site's occurrence and injection counters (a new run). */
 void sim_fault_site_reset_counters(void);

@@ -80,6 +80,17 @@ struct scn_wl_type {
 	void (*check)(struct scn_wl *wl);           /* optional, between slices */
 	void (*stop)(struct scn_wl *wl);            /* release everything */
 	uint64_t (*counter)(struct scn_wl *wl, unsigned index);   /* index in counters[] */
+	/* Optional toolstack actions on the workload's device(s), harness
+	 * thread; 0 or -errno (-ENOTSUP if the workload has none):
+	 * unplug: hot-unplug as a toolstack does (the backend is asked to close,
+	 *         then the device's nodes go); the workload carries on without it;
+	 * plug:   hot-plug it back (new nodes; the ends connect again);
+	 * suspend: the guest `guest` is saved and restored (its frontends
+	 *         reconnect as after save/restore or migration), with its devices
+	 *         now served by new_back (the same domain, or another one). */
+	int (*unplug)(struct scn_wl *wl);
+	int (*plug)(struct scn_wl *wl);
+	int (*suspend)(struct scn_wl *wl, domid_t guest, domid_t new_back);
 };
 
 /* One instance in a run. Workload code reads the arguments and keeps its own
