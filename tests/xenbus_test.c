@@ -295,6 +295,34 @@ static void test_device_create_like_libxl(void)
 	CU_ASSERT_EQUAL(xenbus_device_close(xt_xs, &d), -ENOENT);
 }
 
+static void test_device_backend_recreate_keeps_frontend(void)
+{
+	struct xenbus_device d = xt_dev();
+	const char *fe = "/local/domain/3/device/vbd/51712", *be = "/local/domain/0/backend/vbd/3/51712";
+	struct xs_permissions guest_only = {.id = 3, .perms = XS_PERM_NONE};
+
+	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d), 0);
+	/* The guest connected: its keys, one level down too (multi-queue). */
+	xt_put("/local/domain/3/device/vbd/51712/state", "4");
+	xt_put("/local/domain/3/device/vbd/51712/queue-0/ring-ref", "8");
+	xt_put("/local/domain/0/backend/vbd/3/51712/state", "4");
+	xt_put("/local/domain/0/backend/vbd/3/51712/sectors", "32768");
+	/* What xenstored leaves of the backend's entries once it died. */
+	CU_ASSERT_FATAL(xs_set_permissions(xt_xs, XBT_NULL, "/local/domain/3/device/vbd/51712/queue-0/ring-ref",
+					   &guest_only, 1));
+	CU_ASSERT_FATAL(xs_set_permissions(xt_xs, XBT_NULL, fe, &guest_only, 1));
+	CU_ASSERT_EQUAL_FATAL(xenbus_device_backend_recreate(xt_xs, &d), 0);
+	CU_ASSERT_TRUE(xt_key_is(fe, "state", "4"));              /* the guest's, untouched */
+	CU_ASSERT_TRUE(xt_key_is(fe, "queue-0/ring-ref", "8"));
+	xt_expect_perms(fe, 3, 0);                                /* the backend may read again */
+	xt_expect_perms("/local/domain/3/device/vbd/51712/queue-0/ring-ref", 3, 0);
+	CU_ASSERT_TRUE(xt_key_is(be, "state", "1"));              /* the backend's, fresh */
+	CU_ASSERT_FALSE(xt_exists("/local/domain/0/backend/vbd/3/51712/sectors"));
+	CU_ASSERT_TRUE(xt_key_is(be, "online", "1"));
+	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
+	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);
+}
+
 static void test_device_remove_keeps_home_and_siblings(void)
 {
 	struct xenbus_device a = xt_dev(), b = xt_dev();
@@ -692,6 +720,7 @@ static const struct test_case xt_state_cases[] = {
 
 static const struct test_case xt_toolstack_cases[] = {
 	TEST(test_device_create_like_libxl),
+	TEST(test_device_backend_recreate_keeps_frontend),
 	TEST(test_device_remove_keeps_home_and_siblings),
 	TEST(test_device_create_refuses_bad_domids),
 	TEST(test_frontend_lookup_checks_backend_path),

@@ -143,37 +143,37 @@ static void blkfront_publish(struct blkfront *bf)
 	bf->bf_phase = BF_PUBLISHED;
 }
 
-static int blkfront_read_flag(struct blkfront *bf, const char *key, bool *out)
+static int blkfront_read_flag(struct blkfront *bf, xs_transaction_t t, const char *key, bool *out)
 {
 	uint64_t v;
-	int rc = xenbus_read_uint_or(blkfront_xs(bf), XBT_NULL, bf->bf_back.path, key, 1, 0, &v);
+	int rc = xenbus_read_uint_or(blkfront_xs(bf), t, bf->bf_back.path, key, 1, 0, &v);
 
 	*out = rc == 0 && v;
 	return rc;
 }
 
 /* What the backend says about the disk, bounded. */
-static int blkfront_read_disk(struct blkfront *bf, struct blkfront_info *in)
+static int blkfront_read_disk(struct blkfront *bf, xs_transaction_t t, struct blkfront_info *in)
 {
 	struct xs_handle *xs = blkfront_xs(bf);
 	const char *d = bf->bf_back.path;
 	uint64_t sectors, ss, info, gran, ind;
-	int rc = xenbus_read_uint(xs, XBT_NULL, d, "sectors", UINT64_MAX >> BLKFRONT_SECTOR_SHIFT, &sectors);
+	int rc = xenbus_read_uint(xs, t, d, "sectors", UINT64_MAX >> BLKFRONT_SECTOR_SHIFT, &sectors);
 
 	if (rc == 0)
-		rc = xenbus_read_uint_or(xs, XBT_NULL, d, "sector-size", BLKFRONT_PAGE_SIZE, 512, &ss);
+		rc = xenbus_read_uint_or(xs, t, d, "sector-size", BLKFRONT_PAGE_SIZE, 512, &ss);
 	if (rc == 0 && (ss < 512 || (ss & (ss - 1))))
 		rc = -EINVAL;
 	if (rc == 0)
-		rc = xenbus_read_uint_or(xs, XBT_NULL, d, "info", UINT32_MAX, 0, &info);
+		rc = xenbus_read_uint_or(xs, t, d, "info", UINT32_MAX, 0, &info);
 	if (rc == 0)
-		rc = xenbus_read_uint_or(xs, XBT_NULL, d, "feature-max-indirect-segments", UINT32_MAX, 0, &ind);
-	rc = rc ? rc : blkfront_read_flag(bf, "feature-flush-cache", &in->flush);
-	rc = rc ? rc : blkfront_read_flag(bf, "feature-barrier", &in->barrier);
-	rc = rc ? rc : blkfront_read_flag(bf, "feature-discard", &in->discard);
-	rc = rc ? rc : blkfront_read_flag(bf, "feature-persistent", &in->persistent);
+		rc = xenbus_read_uint_or(xs, t, d, "feature-max-indirect-segments", UINT32_MAX, 0, &ind);
+	rc = rc ? rc : blkfront_read_flag(bf, t, "feature-flush-cache", &in->flush);
+	rc = rc ? rc : blkfront_read_flag(bf, t, "feature-barrier", &in->barrier);
+	rc = rc ? rc : blkfront_read_flag(bf, t, "feature-discard", &in->discard);
+	rc = rc ? rc : blkfront_read_flag(bf, t, "feature-persistent", &in->persistent);
 	if (rc == 0)
-		rc = xenbus_read_uint_or(xs, XBT_NULL, d, "discard-granularity", UINT32_MAX, ss, &gran);
+		rc = xenbus_read_uint_or(xs, t, d, "discard-granularity", UINT32_MAX, ss, &gran);
 	if (rc < 0)
 		return rc;
 	in->size_bytes = sectors << BLKFRONT_SECTOR_SHIFT;
@@ -200,11 +200,42 @@ static void blkfront_size_requests(struct blkfront *bf)
 	bf->bf_segs_max = in->indirect_segs ? in->indirect_segs : BLKIF_MAX_SEGMENTS_PER_REQUEST;
 }
 
+/* The backend's state and its disk description, read together: it writes
+ * them in one transaction, and a backend restarted since we saw Connected
+ * has neither (a new one starts from Initialising). */
+struct blkfront_disk_read {
+	struct blkfront *bf;
+	uint64_t state;
+	struct blkfront_info in;
+	int rc;
+};
+
+/* A transaction snapshots each node when it first reads it, so a failed read
+ * may come from a mixed view: the transaction is committed anyway, and a
+ * conflict at commit (EAGAIN) reads everything again. */
+static int blkfront_disk_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct blkfront_disk_read *r = arg;
+
+	r->rc = xenbus_read_uint(xs, t, r->bf->bf_back.path, "state", XenbusStateReconfigured, &r->state);
+	r->in = (struct blkfront_info){0};
+	if (r->rc == 0 && r->state == XenbusStateConnected)
+		r->rc = blkfront_read_disk(r->bf, t, &r->in);
+	return 0;
+}
+
 static void blkfront_connect(struct blkfront *bf)
 {
-	struct blkfront_info in = {0};
-	int rc = blkfront_read_disk(bf, &in);
+	struct blkfront_disk_read r = {.bf = bf};
+	int rc = xenbus_transact(blkfront_xs(bf), blkfront_disk_tx, &r);
+	struct blkfront_info in = r.in;
 
+	rc = rc ? rc : r.rc;
+
+	if (rc == 0 && r.state != XenbusStateConnected) {
+		blkfront_step(bf, (XenbusState)r.state);   /* it moved on since */
+		return;
+	}
 	if (rc < 0) {
 		blkfront_fail(bf, "backend %s is Connected without a valid disk description: %s",
 			      bf->bf_back.path, strerror(-rc));
@@ -275,6 +306,19 @@ static void blkfront_backend_closed(struct blkfront *bf)
 	bf->bf_phase = BF_BACKEND_CLOSED;
 }
 
+/* A backend that starts over under a connected frontend (its domain
+ * restarted): this connection is over. Connected may not go back to
+ * Initialising: Closed first (what the new backend sees of it is a
+ * frontend that closed, not one that is still using old rings), then
+ * Initialising to ask for a new connection. */
+static void blkfront_new_backend(struct blkfront *bf, XenbusState be)
+{
+	blkfront_disconnect(bf);
+	blkfront_switch(bf, XenbusStateClosed);
+	bf->bf_phase = BF_BACKEND_CLOSED;
+	blkfront_step(bf, be);
+}
+
 static bool blkfront_backend_fresh(XenbusState be)
 {
 	return be == XenbusStateClosed || be == XenbusStateInitWait || be == XenbusStateInitialising ||
@@ -310,10 +354,7 @@ static void blkfront_step(struct blkfront *bf, XenbusState be)
 		} else if (closing) {
 			blkfront_backend_closed(bf);
 		} else {    /* back at InitWait/Initialising: a new backend */
-			blkfront_disconnect(bf);
-			bf->bf_phase = BF_WAIT_BACKEND;
-			blkfront_switch(bf, XenbusStateInitialising);
-			blkfront_step(bf, be);
+			blkfront_new_backend(bf, be);
 		}
 		break;
 	case BF_DEAD:

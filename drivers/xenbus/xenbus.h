@@ -133,6 +133,12 @@ int xenbus_device_paths(const struct xenbus_device *dev, char *fe_path, char *be
  * backend-id, state=1 (front) and frontend, frontend-id, online=1, state=1
  * (back), plus the given keys. Replaces leftovers of an earlier device there. */
 int xenbus_device_create(struct xs_handle *xs, const struct xenbus_device *dev);
+/* After the backend domain restarted (its home went with it): the backend
+ * directory again, as xenbus_device_create writes it. The frontend's is left
+ * alone: the guest lives on, and its keys (rings, channel, state) are what
+ * the new backend must find to reconnect; only the new backend domain's read
+ * access to them is given again (xenstored dropped the dead one's). */
+int xenbus_device_backend_recreate(struct xs_handle *xs, const struct xenbus_device *dev);
 /* Ask for an orderly removal: backend online=0 and state=Closing. */
 int xenbus_device_close(struct xs_handle *xs, const struct xenbus_device *dev);
 /* Remove both directories and the parents left empty below the domains'

@@ -33,6 +33,7 @@ int xenbus_device_paths(const struct xenbus_device *dev, char *fe_path, char *be
 
 struct xenbus_create {
 	const struct xenbus_device *dev;
+	bool backend_only;
 	char fe[XENBUS_PATH_MAX], be[XENBUS_PATH_MAX];
 	struct xs_permissions fe_perms[2], be_perms[2];
 };
@@ -69,6 +70,40 @@ static int xenbus_put_dir(struct xs_handle *xs, xs_transaction_t t, const char *
 	return rc;
 }
 
+/* perms on dir and every node below it (a frontend's queue-N/ are one level
+ * down; a bound keeps a hostile guest's deep tree from costing much). */
+#define XENBUS_PERMS_DEPTH_MAX 3u
+
+static int xenbus_perms_tree(struct xs_handle *xs, xs_transaction_t t, const char *dir,
+			     struct xs_permissions *perms, unsigned depth)
+{
+	unsigned n = 0;
+	int rc = 0;
+
+	if (!xs_set_permissions(xs, t, dir, perms, 2))
+		return errno ? -errno : -EIO;
+	char **names = depth < XENBUS_PERMS_DEPTH_MAX ? xs_directory(xs, t, dir, &n) : NULL;
+	for (unsigned i = 0; rc == 0 && names && i < n; i++) {
+		char path[XENBUS_PATH_MAX];
+		rc = xenbus_join(path, sizeof(path), dir, names[i]);
+		if (rc == 0)
+			rc = xenbus_perms_tree(xs, t, path, perms, depth + 1);
+	}
+	free(names);
+	return rc;
+}
+
+/* The frontend's directory as the guest left it, with the backend domain's
+ * read access given again: xenstored forgets a dead domain's permission
+ * entries (XSA-322), and a new domain with the same id does not get them
+ * back. */
+static int xenbus_frontend_regrant(struct xs_handle *xs, xs_transaction_t t, struct xenbus_create *c)
+{
+	int rc = xenbus_perms_tree(xs, t, c->fe, c->fe_perms, 0);
+
+	return rc == -ENOENT ? 0 : rc;
+}
+
 static int xenbus_create_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
 	struct xenbus_create *c = arg;
@@ -79,17 +114,19 @@ static int xenbus_create_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	const char *const fe_fixed[] = {"backend", c->be, "backend-id", be_id, "state", "1", NULL};
 	const char *const be_fixed[] = {"frontend", c->fe, "frontend-id", fe_id,
 					"online", "1", "state", "1", NULL};
-	int rc = xenbus_put_dir(xs, t, c->fe, c->fe_perms, fe_fixed, c->dev->fe_keys);
+	int rc = c->backend_only ? xenbus_frontend_regrant(xs, t, c)
+				 : xenbus_put_dir(xs, t, c->fe, c->fe_perms, fe_fixed, c->dev->fe_keys);
 
 	if (rc == 0)
 		rc = xenbus_put_dir(xs, t, c->be, c->be_perms, be_fixed, c->dev->be_keys);
 	return rc;
 }
 
-int xenbus_device_create(struct xs_handle *xs, const struct xenbus_device *dev)
+static int xenbus_device_write(struct xs_handle *xs, const struct xenbus_device *dev, bool backend_only)
 {
 	struct xenbus_create c = {
 		.dev = dev,
+		.backend_only = backend_only,
 		.fe_perms = {{.id = dev->fe_domid, .perms = XS_PERM_NONE},
 			     {.id = dev->be_domid, .perms = XS_PERM_READ}},
 		.be_perms = {{.id = dev->be_domid, .perms = XS_PERM_NONE},
@@ -105,6 +142,16 @@ int xenbus_device_create(struct xs_handle *xs, const struct xenbus_device *dev)
 		xd_log("xenbus: creating %s %" PRIu32 " of dom%" PRIu32 " (backend dom%" PRIu32 ") failed: %s",
 		       dev->type, dev->devid, dev->fe_domid, dev->be_domid, strerror(-rc));
 	return rc;
+}
+
+int xenbus_device_create(struct xs_handle *xs, const struct xenbus_device *dev)
+{
+	return xenbus_device_write(xs, dev, false);
+}
+
+int xenbus_device_backend_recreate(struct xs_handle *xs, const struct xenbus_device *dev)
+{
+	return xenbus_device_write(xs, dev, true);
 }
 
 static int xenbus_close_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)

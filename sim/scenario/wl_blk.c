@@ -125,7 +125,11 @@ static int bw_disk_new(struct bw *w)
 
 /* ---- the toolstack (the harness, as dom0) ---- */
 
-static int bw_toolstack(struct bw *w, bool create)
+/* What the toolstack does: create the vbd, re-create the backend's half
+ * after a restart of its domain (the guest's half lives on), remove it. */
+enum bw_ts { BW_TS_CREATE, BW_TS_BACKEND, BW_TS_REMOVE };
+
+static int bw_toolstack(struct bw *w, enum bw_ts what)
 {
 	struct xs_handle *xs;
 	int rc = sim_thread_enter(0);
@@ -135,8 +139,10 @@ static int bw_toolstack(struct bw *w, bool create)
 	xs = xs_open(0);
 	if (!xs)
 		rc = -errno;
-	else if (create)
+	else if (what == BW_TS_CREATE)
 		rc = xenbus_device_create(xs, &w->dev);
+	else if (what == BW_TS_BACKEND)
+		rc = xenbus_device_backend_recreate(xs, &w->dev);
 	else
 		rc = xenbus_device_remove(xs, &w->dev);
 	if (xs)
@@ -289,7 +295,7 @@ static int bw_start(struct scn_wl *wl)
 	}
 	rc = bw_disk_new(w);
 	if (rc == 0)
-		rc = bw_toolstack(w, true);
+		rc = bw_toolstack(w, BW_TS_CREATE);
 	if (rc < 0)
 		return rc;
 	rc = scn_wl_call(wl, w->be, bw_back_start, w);
@@ -306,7 +312,7 @@ static int bw_start(struct scn_wl *wl)
  * blkfront reconnects and reissues what was in flight. */
 static void bw_back_restart(struct bw *w)
 {
-	int rc = bw_toolstack(w, true);
+	int rc = bw_toolstack(w, BW_TS_BACKEND);
 
 	if (rc == 0)
 		rc = scn_wl_call(w->wl, w->be, bw_back_start, w);
@@ -323,7 +329,8 @@ static void bw_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 	if (domid != w->fe && domid != w->be)
 		return;
 	if (ev == SCN_DOM_RESTARTED) {
-		bw_back_restart(w);
+		if (domid == w->be)   /* a restarted guest: its crash ended the workload */
+			bw_back_restart(w);
 		return;
 	}
 	/* The drivers' state lived on that domain's loop, which is gone: it is
@@ -350,7 +357,7 @@ static void bw_stop(struct scn_wl *wl)
 	if (w->be_alive)
 		scn_wl_call(wl, w->be, bw_back_stop, w);
 	if (sim_domain_alive(0))
-		bw_toolstack(w, false);
+		bw_toolstack(w, BW_TS_REMOVE);
 	blk_store_put(w->store);
 	free(w);
 }
