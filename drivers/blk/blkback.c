@@ -1,18 +1,17 @@
 /*
- * blkback: the instance, vbd discovery and each vbd's side of the xenbus
- * handshake (io/blkif.h, "STATE DIAGRAMS"):
+ * blkback: the instance, vbd discovery and what each vbd does at each step
+ * of the xenbus lifecycle (drivers/xenbus's xenbus_backend, which it shares
+ * with netback; io/blkif.h, "STATE DIAGRAMS"):
  *
  *   found -> publish features, InitWait
  *   frontend Initialised -> map rings, bind channels, publish the disk's
  *   properties, Connected
  *   frontend Closing/Closed/gone, online=0, violation -> disconnect, Closing/Closed
- *   frontend back at Initialising -> publish again, InitWait (reconnect)
+ *   frontend back at Initialising -> Closed, publish again, InitWait (reconnect)
  *
- * Watch events may be coalesced and states skipped, so every event leads to
- * one function, blkback_vbd_sync(), that reads the frontend's state and the
- * device's online flag and does whatever the pair (phase, state) asks. A
- * frontend at Connected while we wait in InitWait is stale (a previous
- * connection): we wait for it to start over rather than map old rings.
+ * A frontend at Connected while we wait in InitWait is stale (a previous
+ * connection, e.g. before our domain restarted): we wait for it to start
+ * over rather than map old rings.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,8 +22,6 @@
 #include <event2/event.h>
 
 #include "drivers/blk/blkback_internal.h"
-
-static void blkback_vbd_sync(struct blkback_vbd *vbd);
 
 void blkback_vbd_log(struct blkback_vbd *vbd, const char *fmt, ...)
 {
@@ -46,24 +43,6 @@ static struct xs_handle *blkback_xs(struct blkback_vbd *vbd)
 	return xenbus_xs(vbd->vbd_bb->bb_xb);
 }
 
-static void blkback_vbd_switch(struct blkback_vbd *vbd, XenbusState st)
-{
-	int rc = xenbus_state_switch(blkback_xs(vbd), vbd->vbd_dir, st);
-
-	if (rc < 0 && rc != -ENOENT)
-		blkback_vbd_log(vbd, "switching to %s failed: %s", xenbus_state_name(st), strerror(-rc));
-}
-
-/* Why this connection ended, for the frontend and the toolstack to read;
- * the state goes Closing with it. */
-static void blkback_vbd_error(struct blkback_vbd *vbd, const char *what)
-{
-	int rc = xenbus_dev_fatal(blkback_xs(vbd), vbd->vbd_dir, what);
-
-	if (rc < 0 && rc != -ENOENT)
-		blkback_vbd_log(vbd, "writing the error failed: %s", strerror(-rc));
-}
-
 void blkback_vbd_fatal(struct blkback_vbd *vbd, const char *fmt, ...)
 {
 	char line[256];
@@ -74,15 +53,11 @@ void blkback_vbd_fatal(struct blkback_vbd *vbd, const char *fmt, ...)
 	va_end(ap);
 	for (unsigned i = 0; i < vbd->vbd_nr_queues; i++)
 		vbd->vbd_queues[i].q_dead = true;
-	if (vbd->vbd_fatal_pending)
+	if (!xenbus_backend_fatal(&vbd->vbd_be, line))
 		return;
-	vbd->vbd_fatal_pending = true;
 	vbd->vbd_bb->bb_stats.fatal++;
 	vbd->vbd_log_budget = vbd->vbd_log_budget ? vbd->vbd_log_budget : 1;
 	blkback_vbd_log(vbd, "frontend broke the protocol, disconnecting: %s", line);
-	blkback_vbd_error(vbd, line);
-	/* Not from inside the ring callback that found it: later, from the loop. */
-	event_active(vbd->vbd_defer_ev, EV_TIMEOUT, 0);
 }
 
 /* ---- publishing ---- */
@@ -93,7 +68,7 @@ static int blkback_publish_tx(struct xs_handle *xs, xs_transaction_t t, void *ar
 	const struct blkback_config *c = &vbd->vbd_bb->bb_cfg;
 	const struct blkback_limits *lim = &vbd->vbd_limits;
 	struct blk_store_info info;
-	const char *d = vbd->vbd_dir;
+	const char *d = vbd->vbd_be.bd_dir;
 	int rc = 0;
 
 	blk_store_info(vbd->vbd_store, &info);
@@ -139,23 +114,21 @@ static void blkback_vbd_limits(struct blkback_vbd *vbd)
 	};
 }
 
-static void blkback_vbd_publish(struct blkback_vbd *vbd)
+static int blkback_vbd_publish(void *arg)
 {
+	struct blkback_vbd *vbd = arg;
+
 	blkback_vbd_limits(vbd);
 	int rc = xenbus_transact(blkback_xs(vbd), blkback_publish_tx, vbd);
-	if (rc < 0) {
-		blkback_vbd_log(vbd, "publishing features failed: %s", strerror(-rc));
-		return;
-	}
-	vbd->vbd_phase = VBD_INITWAIT;
-	vbd->vbd_fatal_pending = false;
-	vbd->vbd_log_budget = BLKBACK_LOG_BUDGET;
+	if (rc == 0)
+		vbd->vbd_log_budget = BLKBACK_LOG_BUDGET;
+	return rc;
 }
 
 static int blkback_connected_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
 	struct blkback_vbd *vbd = arg;
-	const char *d = vbd->vbd_dir;
+	const char *d = vbd->vbd_be.bd_dir;
 	unsigned info = vbd->vbd_limits.readonly ? VDISK_READONLY : 0;
 	int rc = 0;
 
@@ -168,146 +141,55 @@ static int blkback_connected_tx(struct xs_handle *xs, xs_transaction_t t, void *
 	return xenbus_write_fmt(xs, t, d, "state", "%d", XenbusStateConnected);
 }
 
-/* ---- connection ---- */
+/* ---- connection (the xenbus_backend ops) ---- */
 
-static void blkback_vbd_disconnect(struct blkback_vbd *vbd)
+static void blkback_vbd_disconnect(void *arg)
 {
-	event_del(vbd->vbd_close_timer);
+	struct blkback_vbd *vbd = arg;
+
 	if (!vbd->vbd_queues && !vbd->vbd_gt)
 		return;
 	blkback_rings_disconnect(vbd);
 	vbd->vbd_bb->bb_stats.disconnects++;
 }
 
-static void blkback_vbd_close(struct blkback_vbd *vbd, XenbusState st);
-
-static void blkback_vbd_connect(struct blkback_vbd *vbd)
+static int blkback_vbd_connect(void *arg, char *why, size_t why_len)
 {
+	struct blkback_vbd *vbd = arg;
 	int rc = blkback_rings_connect(vbd);
 
+	(void)why;
+	(void)why_len;
 	if (rc == 0) {
 		vbd->vbd_sectors_published = vbd->vbd_limits.sectors;
 		rc = xenbus_transact(blkback_xs(vbd), blkback_connected_tx, vbd);
 	}
-	if (rc < 0) {
-		blkback_vbd_log(vbd, "connecting to the frontend's rings failed: %s", strerror(-rc));
-		blkback_vbd_error(vbd, "connecting to the frontend's rings failed");
-		blkback_vbd_close(vbd, XenbusStateClosing);
-		return;
-	}
-	vbd->vbd_phase = VBD_CONNECTED;
-	vbd->vbd_bb->bb_stats.connects++;
-}
-
-static void blkback_vbd_close(struct blkback_vbd *vbd, XenbusState st)
-{
-	struct timeval tv = {.tv_sec = BLKBACK_CLOSE_TIMEOUT_MS / 1000};
-
-	blkback_vbd_disconnect(vbd);
-	vbd->vbd_phase = st == XenbusStateClosed ? VBD_CLOSED : VBD_CLOSING;
-	blkback_vbd_switch(vbd, st);
-	if (st == XenbusStateClosing)
-		evtimer_add(vbd->vbd_close_timer, &tv);
-}
-
-/* What to do for (our phase, frontend state, online). */
-static void blkback_vbd_step(struct blkback_vbd *vbd, XenbusState fe, bool online)
-{
-	bool fe_gone = fe == XenbusStateClosed || fe == XenbusStateUnknown;
-
-	switch (vbd->vbd_phase) {
-	case VBD_NEW:
-		blkback_vbd_publish(vbd);
-		if (vbd->vbd_phase == VBD_INITWAIT)
-			blkback_vbd_step(vbd, fe, online);
-		break;
-	case VBD_INITWAIT:
-		if (!online || fe == XenbusStateClosing)
-			blkback_vbd_close(vbd, XenbusStateClosing);
-		else if (fe == XenbusStateInitialised)
-			blkback_vbd_connect(vbd);
-		break;
-	case VBD_CONNECTED:
-		if (fe == XenbusStateInitialising) {   /* frontend restarted */
-			blkback_vbd_disconnect(vbd);
-			blkback_vbd_publish(vbd);
-		} else if (fe_gone)
-			blkback_vbd_close(vbd, XenbusStateClosed);
-		else if (!online || fe == XenbusStateClosing)
-			blkback_vbd_close(vbd, XenbusStateClosing);
-		break;
-	case VBD_CLOSING:
-		if (fe_gone)
-			blkback_vbd_close(vbd, XenbusStateClosed);
-		else if (online && fe == XenbusStateInitialising) {
-			blkback_vbd_disconnect(vbd);
-			blkback_vbd_publish(vbd);
-		}
-		break;
-	case VBD_CLOSED:
-		if (online && fe == XenbusStateInitialising)
-			blkback_vbd_publish(vbd);
-		break;
-	case VBD_REFUSED:
-		break;
-	}
+	if (rc == 0)
+		vbd->vbd_bb->bb_stats.connects++;
+	return rc;
 }
 
 static void blkback_vbd_free(struct blkback_vbd *vbd);
 
-static void blkback_vbd_sync(struct blkback_vbd *vbd)
+static void blkback_vbd_gone(void *arg)
 {
-	struct xs_handle *xs = blkback_xs(vbd);
-	XenbusState fe = XenbusStateUnknown;
-	uint64_t online = 0;
-	int rc = xenbus_read_uint(xs, XBT_NULL, vbd->vbd_dir, "online", 1, &online);
-
-	if (rc == -ENOENT) {   /* the toolstack removed the device */
-		vbd->vbd_gone = true;
-		event_active(vbd->vbd_defer_ev, EV_TIMEOUT, 0);
-		return;
-	}
-	if (vbd->vbd_phase == VBD_REFUSED)
-		return;
-	if (xenbus_state_read(xs, vbd->vbd_fe_dir, &fe) < 0)
-		fe = XenbusStateUnknown;
-	if (vbd->vbd_fatal_pending) {
-		vbd->vbd_fatal_pending = false;
-		blkback_vbd_close(vbd, fe == XenbusStateClosed ? XenbusStateClosed : XenbusStateClosing);
-		return;
-	}
-	blkback_vbd_step(vbd, fe, online == 1);
+	blkback_vbd_free(arg);
 }
 
-/* Deferred work: teardown after a violation, removal, or a resync. */
-static void blkback_vbd_deferred(evutil_socket_t fd, short what, void *arg)
+static void blkback_vbd_log_line(void *arg, const char *line)
 {
-	struct blkback_vbd *vbd = arg;
-
-	(void)fd;
-	(void)what;
-	if (vbd->vbd_gone)
-		blkback_vbd_free(vbd);
-	else
-		blkback_vbd_sync(vbd);
+	blkback_vbd_log(arg, "%s", line);
 }
 
-static void blkback_vbd_close_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct blkback_vbd *vbd = arg;
-
-	(void)fd;
-	(void)what;
-	blkback_vbd_log(vbd, "frontend did not close within %u ms; closing anyway",
-			BLKBACK_CLOSE_TIMEOUT_MS);
-	blkback_vbd_close(vbd, XenbusStateClosed);
-}
-
-static void blkback_fe_changed(void *arg, const char *path)
-{
-	(void)path;
-	blkback_vbd_sync(arg);
-}
+static const struct xenbus_backend_ops blkback_vbd_ops = {
+	.publish = blkback_vbd_publish,
+	.connect = blkback_vbd_connect,
+	.disconnect = blkback_vbd_disconnect,
+	.gone = blkback_vbd_gone,
+	.log = blkback_vbd_log_line,
+	.ready_states = 1u << XenbusStateInitialised,
+	.close_timeout_ms = BLKBACK_CLOSE_TIMEOUT_MS,
+};
 
 /* ---- discovery ---- */
 
@@ -333,12 +215,12 @@ static int blkback_vbd_open_store(struct blkback_vbd *vbd)
 {
 	struct xs_handle *xs = blkback_xs(vbd);
 	char params[XENBUS_PATH_MAX], type[16] = "", mode[4] = "w";
-	int rc = xenbus_read_str(xs, XBT_NULL, vbd->vbd_dir, "params", params, sizeof(params));
+	int rc = xenbus_read_str(xs, XBT_NULL, vbd->vbd_be.bd_dir, "params", params, sizeof(params));
 
 	if (rc < 0)
 		return rc;
-	xenbus_read_str(xs, XBT_NULL, vbd->vbd_dir, "type", type, sizeof(type));
-	xenbus_read_str(xs, XBT_NULL, vbd->vbd_dir, "mode", mode, sizeof(mode));
+	xenbus_read_str(xs, XBT_NULL, vbd->vbd_be.bd_dir, "type", type, sizeof(type));
+	xenbus_read_str(xs, XBT_NULL, vbd->vbd_be.bd_dir, "mode", mode, sizeof(mode));
 	vbd->vbd_readonly = mode[0] != 'w';
 	vbd->vbd_store = blkback_disk_find(vbd->vbd_bb, params);
 	if (vbd->vbd_store) {
@@ -353,41 +235,13 @@ static int blkback_vbd_open_store(struct blkback_vbd *vbd)
 	return rc == -ENOENT ? -ENODEV : rc;
 }
 
-/* Read what the toolstack wrote: frontend path and id must agree. */
-static int blkback_vbd_read_frontend(struct blkback_vbd *vbd)
-{
-	struct xs_handle *xs = blkback_xs(vbd);
-	char want[XENBUS_PATH_MAX];
-	uint64_t fe;
-	int rc = xenbus_read_uint(xs, XBT_NULL, vbd->vbd_dir, "frontend-id", DOMID_FIRST_RESERVED - 1, &fe);
-
-	if (rc == 0)
-		rc = xenbus_read_str(xs, XBT_NULL, vbd->vbd_dir, "frontend", vbd->vbd_fe_dir,
-				     sizeof(vbd->vbd_fe_dir));
-	if (rc < 0)
-		return rc;
-	snprintf(want, sizeof(want), "/local/domain/%" PRIu32 "/device/vbd/%" PRIu32, vbd->vbd_fe_domid,
-		 vbd->vbd_devid);
-	return fe == vbd->vbd_fe_domid && strcmp(want, vbd->vbd_fe_dir) == 0 ? 0 : -EINVAL;
-}
-
 static int blkback_vbd_setup(struct blkback_vbd *vbd)
 {
-	struct event_base *base = vbd->vbd_bb->bb_cfg.base;
-	char path[XENBUS_PATH_MAX];
-	int rc = -ENOMEM;
+	struct blkback *bb = vbd->vbd_bb;
+	int rc = xenbus_backend_init(&vbd->vbd_be, bb->bb_xb, "vbd", vbd->vbd_fe_domid, vbd->vbd_devid,
+				     &blkback_vbd_ops, vbd);
 
-	vbd->vbd_defer_ev = event_new(base, -1, 0, blkback_vbd_deferred, vbd);
-	vbd->vbd_close_timer = evtimer_new(base, blkback_vbd_close_timeout, vbd);
-	if (!vbd->vbd_defer_ev || !vbd->vbd_close_timer)
-		return rc;
-	rc = blkback_vbd_read_frontend(vbd);
-	if (rc == 0)
-		rc = blkback_vbd_open_store(vbd);
-	if (rc < 0)
-		return rc;
-	snprintf(path, sizeof(path), "%s/state", vbd->vbd_fe_dir);
-	return xenbus_watch(vbd->vbd_bb->bb_xb, path, blkback_fe_changed, vbd, &vbd->vbd_fe_watch);
+	return rc ? rc : blkback_vbd_open_store(vbd);
 }
 
 static void blkback_vbd_add(struct blkback *bb, uint32_t fe, uint32_t devid)
@@ -401,9 +255,8 @@ static void blkback_vbd_add(struct blkback *bb, uint32_t fe, uint32_t devid)
 		return;
 	*vbd = (struct blkback_vbd){.vbd_bb = bb, .vbd_fe_domid = fe, .vbd_devid = devid,
 				    .vbd_log_budget = BLKBACK_LOG_BUDGET};
-	snprintf(vbd->vbd_dir, sizeof(vbd->vbd_dir), "backend/vbd/%" PRIu32 "/%" PRIu32, fe, devid);
 	int rc = blkback_vbd_setup(vbd);
-	if (rc == -ENOENT || rc == -ENOMEM || !vbd->vbd_defer_ev) {
+	if (rc == -ENOENT || rc == -ENOMEM || !vbd->vbd_be.bd_defer_ev) {
 		/* Keys not all written yet: the next event under the device retries. */
 		blkback_vbd_free(vbd);
 		return;
@@ -411,11 +264,11 @@ static void blkback_vbd_add(struct blkback *bb, uint32_t fe, uint32_t devid)
 	if (rc < 0) {
 		/* Remembered, so that the events of its other keys do not retry. */
 		blkback_vbd_log(vbd, "cannot serve this device: %s", strerror(-rc));
-		vbd->vbd_phase = VBD_REFUSED;
+		xenbus_backend_refuse(&vbd->vbd_be);
 	}
 	vbd->vbd_next = bb->bb_vbds;
 	bb->bb_vbds = vbd;
-	blkback_vbd_sync(vbd);
+	xenbus_backend_sync(&vbd->vbd_be);
 }
 
 static void blkback_vbd_free(struct blkback_vbd *vbd)
@@ -427,13 +280,8 @@ static void blkback_vbd_free(struct blkback_vbd *vbd)
 			*pp = vbd->vbd_next;
 			break;
 		}
-	if (vbd->vbd_close_timer)
-		blkback_vbd_disconnect(vbd);
-	xenbus_unwatch(bb->bb_xb, vbd->vbd_fe_watch);
-	if (vbd->vbd_defer_ev)
-		event_free(vbd->vbd_defer_ev);
-	if (vbd->vbd_close_timer)
-		event_free(vbd->vbd_close_timer);
+	blkback_vbd_disconnect(vbd);
+	xenbus_backend_fini(&vbd->vbd_be);
 	blk_store_put(vbd->vbd_store);
 	free(vbd);
 }
@@ -447,12 +295,12 @@ static void blkback_discovered(void *arg, uint32_t fe, uint32_t devid)
 	if (devid == XENBUS_DEVID_ANY) {
 		for (struct blkback_vbd *v = bb->bb_vbds; v; v = v->vbd_next)
 			if (fe == XENBUS_DEVID_ANY || v->vbd_fe_domid == fe)
-				event_active(v->vbd_defer_ev, EV_TIMEOUT, 0);
+				xenbus_backend_kick(&v->vbd_be);
 		return;
 	}
 	struct blkback_vbd *vbd = blkback_vbd_find(bb, fe, devid);
 	if (vbd)
-		event_active(vbd->vbd_defer_ev, EV_TIMEOUT, 0);
+		xenbus_backend_kick(&vbd->vbd_be);
 	else if (fe < DOMID_FIRST_RESERVED)
 		blkback_vbd_add(bb, fe, devid);
 }
@@ -507,10 +355,7 @@ void blkback_stop(struct blkback *bb)
 	xenbus_unwatch(bb->bb_xb, bb->bb_discover);
 	while (bb->bb_vbds) {
 		struct blkback_vbd *vbd = bb->bb_vbds;
-		bool was = vbd->vbd_phase != VBD_NEW && vbd->vbd_phase != VBD_REFUSED;
-		blkback_vbd_disconnect(vbd);
-		if (was)
-			blkback_vbd_switch(vbd, XenbusStateClosed);
+		xenbus_backend_stop(&vbd->vbd_be);
 		blkback_vbd_free(vbd);
 	}
 	while (bb->bb_disks) {
@@ -545,7 +390,7 @@ int blkback_disk_add(struct blkback *bb, const char *name, struct blk_store *sto
 void blkback_refresh(struct blkback *bb)
 {
 	for (struct blkback_vbd *vbd = bb->bb_vbds; vbd; vbd = vbd->vbd_next) {
-		if (vbd->vbd_phase != VBD_CONNECTED)
+		if (vbd->vbd_be.bd_phase != XENBUS_BE_CONNECTED)
 			continue;
 		blkback_vbd_limits(vbd);
 		if (vbd->vbd_limits.sectors == vbd->vbd_sectors_published)
@@ -565,9 +410,9 @@ void blkback_stats(const struct blkback *bb, struct blkback_stats *out)
 	out->events_spurious = bb->bb_ev_closed.spurious;
 	out->events_delayed = bb->bb_ev_closed.delayed;
 	for (const struct blkback_vbd *vbd = bb->bb_vbds; vbd; vbd = vbd->vbd_next) {
-		out->refused += vbd->vbd_phase == VBD_REFUSED;
-		out->vbds += vbd->vbd_phase != VBD_REFUSED;
-		out->connected += vbd->vbd_phase == VBD_CONNECTED;
+		out->refused += vbd->vbd_be.bd_phase == XENBUS_BE_REFUSED;
+		out->vbds += vbd->vbd_be.bd_phase != XENBUS_BE_REFUSED;
+		out->connected += vbd->vbd_be.bd_phase == XENBUS_BE_CONNECTED;
 		for (unsigned i = 0; i < vbd->vbd_nr_queues; i++) {
 			struct xenbus_evtchn_stats s = {0};
 			if (vbd->vbd_queues[i].q_evtchn)

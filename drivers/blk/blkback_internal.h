@@ -75,15 +75,6 @@ int blkback_segs_check(const struct blkback_limits *lim, struct blkback_req *r,
 
 /* ---- instance, vbds, queues ---- */
 
-enum blkback_phase {
-	VBD_NEW,          /* found, nothing published */
-	VBD_INITWAIT,     /* features published, waiting for the frontend's rings */
-	VBD_CONNECTED,
-	VBD_CLOSING,      /* asked the frontend to close, waiting (bounded) */
-	VBD_CLOSED,       /* disconnected; a frontend back at Initialising reconnects */
-	VBD_REFUSED,      /* its keys name nothing we can serve: left alone until removed */
-};
-
 struct blkback_pgrant {           /* one persistently mapped grant */
 	grant_ref_t pg_ref;
 	void *pg_addr;                /* NULL: empty slot */
@@ -111,17 +102,14 @@ struct blkback_vbd {
 	struct blkback_vbd *vbd_next;
 	struct blkback *vbd_bb;
 	uint32_t vbd_fe_domid, vbd_devid;
-	char vbd_dir[XENBUS_DIR_MAX];       /* backend/vbd/<fe>/<devid> (relative) */
-	char vbd_fe_dir[XENBUS_DIR_MAX];    /* the frontend's, absolute */
-	enum blkback_phase vbd_phase;
+	/* The xenbus lifecycle: bd_dir backend/vbd/<fe>/<devid> (relative),
+	 * bd_fe_dir the frontend's (absolute), bd_phase; REFUSED when its keys
+	 * name nothing we can serve. */
+	struct xenbus_backend_dev vbd_be;
 	struct blk_store *vbd_store;
 	bool vbd_readonly;
 	uint64_t vbd_sectors_published;     /* what the frontend was told */
 	struct blkback_limits vbd_limits;
-	struct xenbus_watch *vbd_fe_watch;
-	struct event *vbd_defer_ev;         /* sync / teardown outside ring callbacks */
-	struct event *vbd_close_timer;
-	bool vbd_fatal_pending, vbd_gone;
 	xengnttab_handle *vbd_gt;
 	bool vbd_persistent;
 	/* Grants kept mapped, shared by the queues: the frontend's pool is one

@@ -118,18 +118,18 @@ static int blkback_ring_params(struct blkback_vbd *vbd, unsigned *nq, unsigned *
 	struct xs_handle *xs = blkback_ring_xs(vbd);
 	char proto[32];
 	uint64_t q, o, p;
-	int rc = xenbus_read_str(xs, XBT_NULL, vbd->vbd_fe_dir, "protocol", proto, sizeof(proto));
+	int rc = xenbus_read_str(xs, XBT_NULL, vbd->vbd_be.bd_fe_dir, "protocol", proto, sizeof(proto));
 
 	if (rc == 0 && strcmp(proto, XEN_IO_PROTO_ABI_NATIVE) != 0) {
 		blkback_vbd_log(vbd, "frontend protocol '%s' is not %s", proto, XEN_IO_PROTO_ABI_NATIVE);
 		return -EPROTONOSUPPORT;
 	}
-	rc = xenbus_read_uint_or(xs, XBT_NULL, vbd->vbd_fe_dir, "multi-queue-num-queues", c->queues_max, 1, &q);
+	rc = xenbus_read_uint_or(xs, XBT_NULL, vbd->vbd_be.bd_fe_dir, "multi-queue-num-queues", c->queues_max, 1, &q);
 	if (rc == 0)
-		rc = xenbus_read_uint_or(xs, XBT_NULL, vbd->vbd_fe_dir, "ring-page-order",
+		rc = xenbus_read_uint_or(xs, XBT_NULL, vbd->vbd_be.bd_fe_dir, "ring-page-order",
 					 c->ring_page_order_max, 0, &o);
 	if (rc == 0)
-		rc = xenbus_read_uint_or(xs, XBT_NULL, vbd->vbd_fe_dir, "feature-persistent", 1, 0, &p);
+		rc = xenbus_read_uint_or(xs, XBT_NULL, vbd->vbd_be.bd_fe_dir, "feature-persistent", 1, 0, &p);
 	if (rc == 0 && q == 0)
 		rc = -EINVAL;
 	if (rc < 0) {
@@ -170,9 +170,9 @@ int blkback_rings_connect(struct blkback_vbd *vbd)
 		q->q_vbd = vbd;
 		q->q_index = i;
 		if (nq == 1)
-			snprintf(dir, sizeof(dir), "%s", vbd->vbd_fe_dir);
+			snprintf(dir, sizeof(dir), "%s", vbd->vbd_be.bd_fe_dir);
 		else
-			snprintf(dir, sizeof(dir), "%s/queue-%u", vbd->vbd_fe_dir, i);
+			snprintf(dir, sizeof(dir), "%s/queue-%u", vbd->vbd_be.bd_fe_dir, i);
 		rc = blkback_queue_connect(q, dir, order);
 	}
 	return rc;

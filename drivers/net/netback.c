@@ -1,16 +1,13 @@
 /*
- * netback: the instance, vif discovery and each vif's side of the xenbus
- * handshake. For netif the frontend goes straight from Initialising to
+ * netback: the instance, vif discovery and what each vif does at each step
+ * of the xenbus lifecycle (drivers/xenbus's xenbus_backend, shared with
+ * blkback). For netif the frontend goes straight from Initialising to
  * Connected once its rings are published (there is no Initialised step):
  *
  *   found -> publish features, InitWait
  *   frontend Connected -> map rings, bind channels, attach to the link, Connected
  *   frontend Closing/Closed/gone, online=0, violation -> disconnect, Closing/Closed
- *   frontend back at Initialising -> publish again, InitWait (reconnect)
- *
- * Watch events may be coalesced and states skipped, so every event leads to
- * one function, netback_vif_sync(), that reads the frontend's state and the
- * device's online flag and does what the pair (phase, state) asks.
+ *   frontend back at Initialising -> Closed, publish again, InitWait (reconnect)
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -40,24 +37,6 @@ static struct xs_handle *netback_xs(struct netback_vif *vif)
 	return xenbus_xs(vif->vif_nb->nb_xb);
 }
 
-static void netback_vif_switch(struct netback_vif *vif, XenbusState st)
-{
-	int rc = xenbus_state_switch(netback_xs(vif), vif->vif_dir, st);
-
-	if (rc < 0 && rc != -ENOENT)
-		netback_vif_log(vif, "switching to %s failed: %s", xenbus_state_name(st), strerror(-rc));
-}
-
-/* Why this connection ended, for the frontend and the toolstack to read;
- * the state goes Closing with it. */
-static void netback_vif_error(struct netback_vif *vif, const char *what)
-{
-	int rc = xenbus_dev_fatal(netback_xs(vif), vif->vif_dir, what);
-
-	if (rc < 0 && rc != -ENOENT)
-		netback_vif_log(vif, "writing the error failed: %s", strerror(-rc));
-}
-
 void netback_vif_refuse(struct netback_vif *vif, const char *fmt, ...)
 {
 	va_list ap;
@@ -77,15 +56,11 @@ void netback_vif_fatal(struct netback_vif *vif, const char *fmt, ...)
 	va_end(ap);
 	for (unsigned i = 0; i < vif->vif_nr_queues; i++)
 		vif->vif_queues[i].q_dead = true;
-	if (vif->vif_fatal_pending)
+	if (!xenbus_backend_fatal(&vif->vif_be, line))
 		return;
-	vif->vif_fatal_pending = true;
 	vif->vif_nb->nb_stats.fatal++;
 	vif->vif_log_budget = vif->vif_log_budget ? vif->vif_log_budget : 1;
 	netback_vif_log(vif, "frontend broke the protocol, disconnecting: %s", line);
-	netback_vif_error(vif, line);
-	/* Not from inside the ring callback that found it: later, from the loop. */
-	event_active(vif->vif_defer_ev, EV_TIMEOUT, 0);
 }
 
 /* ---- publishing ---- */
@@ -94,7 +69,7 @@ static int netback_publish_tx(struct xs_handle *xs, xs_transaction_t t, void *ar
 {
 	struct netback_vif *vif = arg;
 	const struct netback_config *c = &vif->vif_nb->nb_cfg;
-	const char *d = vif->vif_dir;
+	const char *d = vif->vif_be.bd_dir;
 	int rc = 0;
 
 	rc |= xenbus_write_fmt(xs, t, d, "feature-rx-copy", "1");
@@ -114,34 +89,31 @@ static int netback_publish_tx(struct xs_handle *xs, xs_transaction_t t, void *ar
 	return xenbus_write_fmt(xs, t, d, "state", "%d", XenbusStateInitWait);
 }
 
-static void netback_vif_publish(struct netback_vif *vif)
+static int netback_vif_publish(void *arg)
 {
+	struct netback_vif *vif = arg;
 	int rc = xenbus_transact(netback_xs(vif), netback_publish_tx, vif);
 
-	if (rc < 0) {
-		netback_vif_log(vif, "publishing features failed: %s", strerror(-rc));
-		return;
-	}
-	vif->vif_phase = VIF_INITWAIT;
-	vif->vif_fatal_pending = false;
-	vif->vif_log_budget = NETBACK_LOG_BUDGET;
+	if (rc == 0)
+		vif->vif_log_budget = NETBACK_LOG_BUDGET;
+	return rc;
 }
 
 static int netback_connected_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
 	struct netback_vif *vif = arg;
-	int rc = xenbus_write_fmt(xs, t, vif->vif_dir, "carrier", "%d", vif->vif_carrier);
+	int rc = xenbus_write_fmt(xs, t, vif->vif_be.bd_dir, "carrier", "%d", vif->vif_carrier);
 
-	return rc ? rc : xenbus_write_fmt(xs, t, vif->vif_dir, "state", "%d", XenbusStateConnected);
+	return rc ? rc : xenbus_write_fmt(xs, t, vif->vif_be.bd_dir, "state", "%d", XenbusStateConnected);
 }
 
-/* ---- connection ---- */
+/* ---- connection (the xenbus_backend ops) ---- */
 
-static void netback_vif_disconnect(struct netback_vif *vif)
+static void netback_vif_disconnect(void *arg)
 {
+	struct netback_vif *vif = arg;
 	const struct netback_config *c = &vif->vif_nb->nb_cfg;
 
-	event_del(vif->vif_close_timer);
 	if (vif->vif_attached && c->link)
 		c->link->detach(c->link_arg, vif->vif_port);
 	vif->vif_attached = false;
@@ -152,8 +124,6 @@ static void netback_vif_disconnect(struct netback_vif *vif)
 	netback_rings_disconnect(vif);
 	vif->vif_nb->nb_stats.disconnects++;
 }
-
-static void netback_vif_close(struct netback_vif *vif, XenbusState st);
 
 static void netback_vif_attach(struct netback_vif *vif)
 {
@@ -168,8 +138,9 @@ static void netback_vif_attach(struct netback_vif *vif)
 	vif->vif_attached = rc == 0;
 }
 
-static void netback_vif_connect(struct netback_vif *vif)
+static int netback_vif_connect(void *arg, char *why, size_t why_len)
 {
+	struct netback_vif *vif = arg;
 	int rc;
 
 	vif->vif_why[0] = '\0';
@@ -179,126 +150,37 @@ static void netback_vif_connect(struct netback_vif *vif)
 	if (rc == 0)
 		rc = xenbus_transact(netback_xs(vif), netback_connected_tx, vif);
 	if (rc < 0) {
-		char what[NETBACK_WHY_MAX + 64];
-		snprintf(what, sizeof(what), "connecting to the frontend's rings failed: %s",
-			 vif->vif_why[0] ? vif->vif_why : strerror(-rc));
-		netback_vif_log(vif, "%s", what);
-		netback_vif_error(vif, what);
-		netback_vif_close(vif, XenbusStateClosing);
-		return;
+		snprintf(why, why_len, "%s", vif->vif_why);
+		return rc;
 	}
-	vif->vif_phase = VIF_CONNECTED;
 	vif->vif_info.connected = true;
 	vif->vif_nb->nb_stats.connects++;
 	netback_vif_attach(vif);
-}
-
-static void netback_vif_close(struct netback_vif *vif, XenbusState st)
-{
-	struct timeval tv = {.tv_sec = NETBACK_CLOSE_TIMEOUT_MS / 1000};
-
-	netback_vif_disconnect(vif);
-	vif->vif_phase = st == XenbusStateClosed ? VIF_CLOSED : VIF_CLOSING;
-	netback_vif_switch(vif, st);
-	if (st == XenbusStateClosing)
-		evtimer_add(vif->vif_close_timer, &tv);
-}
-
-/* What to do for (our phase, frontend state, online). */
-static void netback_vif_step(struct netback_vif *vif, XenbusState fe, bool online)
-{
-	bool fe_gone = fe == XenbusStateClosed || fe == XenbusStateUnknown;
-	bool fe_ready = fe == XenbusStateConnected || fe == XenbusStateInitialised;
-
-	switch (vif->vif_phase) {
-	case VIF_NEW:
-		netback_vif_publish(vif);
-		if (vif->vif_phase == VIF_INITWAIT)
-			netback_vif_step(vif, fe, online);
-		break;
-	case VIF_INITWAIT:
-		if (!online || fe == XenbusStateClosing)
-			netback_vif_close(vif, XenbusStateClosing);
-		else if (fe_ready)
-			netback_vif_connect(vif);
-		break;
-	case VIF_CONNECTED:
-		if (fe == XenbusStateInitialising) {   /* frontend restarted */
-			netback_vif_disconnect(vif);
-			netback_vif_publish(vif);
-		} else if (fe_gone) {
-			netback_vif_close(vif, XenbusStateClosed);
-		} else if (!online || fe == XenbusStateClosing) {
-			netback_vif_close(vif, XenbusStateClosing);
-		}
-		break;
-	case VIF_CLOSING:
-		if (fe_gone)
-			netback_vif_close(vif, XenbusStateClosed);
-		else if (online && fe == XenbusStateInitialising) {
-			netback_vif_disconnect(vif);
-			netback_vif_publish(vif);
-		}
-		break;
-	case VIF_CLOSED:
-		if (online && fe == XenbusStateInitialising)
-			netback_vif_publish(vif);
-		break;
-	}
+	return 0;
 }
 
 static void netback_vif_free(struct netback_vif *vif);
 
-static void netback_vif_sync(struct netback_vif *vif)
+static void netback_vif_gone(void *arg)
 {
-	struct xs_handle *xs = netback_xs(vif);
-	XenbusState fe = XenbusStateUnknown;
-	uint64_t online = 0;
-	int rc = xenbus_read_uint(xs, XBT_NULL, vif->vif_dir, "online", 1, &online);
-
-	if (rc == -ENOENT) {   /* the toolstack removed the device */
-		vif->vif_gone = true;
-		event_active(vif->vif_defer_ev, EV_TIMEOUT, 0);
-		return;
-	}
-	if (xenbus_state_read(xs, vif->vif_fe_dir, &fe) < 0)
-		fe = XenbusStateUnknown;
-	if (vif->vif_fatal_pending) {
-		vif->vif_fatal_pending = false;
-		netback_vif_close(vif, fe == XenbusStateClosed ? XenbusStateClosed : XenbusStateClosing);
-		return;
-	}
-	netback_vif_step(vif, fe, online == 1);
+	netback_vif_free(arg);
 }
 
-/* Deferred work: teardown after a violation, removal, or a resync. */
-static void netback_vif_deferred(evutil_socket_t fd, short what, void *arg)
+static void netback_vif_log_line(void *arg, const char *line)
 {
-	struct netback_vif *vif = arg;
-
-	(void)fd;
-	(void)what;
-	if (vif->vif_gone)
-		netback_vif_free(vif);
-	else
-		netback_vif_sync(vif);
+	netback_vif_log(arg, "%s", line);
 }
 
-static void netback_vif_close_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct netback_vif *vif = arg;
-
-	(void)fd;
-	(void)what;
-	netback_vif_log(vif, "frontend did not close within %u ms; closing anyway", NETBACK_CLOSE_TIMEOUT_MS);
-	netback_vif_close(vif, XenbusStateClosed);
-}
-
-static void netback_fe_changed(void *arg, const char *path)
-{
-	(void)path;
-	netback_vif_sync(arg);
-}
+/* Connected too: netif has no Initialised, the rings come with Connected. */
+static const struct xenbus_backend_ops netback_vif_ops = {
+	.publish = netback_vif_publish,
+	.connect = netback_vif_connect,
+	.disconnect = netback_vif_disconnect,
+	.gone = netback_vif_gone,
+	.log = netback_vif_log_line,
+	.ready_states = 1u << XenbusStateInitialised | 1u << XenbusStateConnected,
+	.close_timeout_ms = NETBACK_CLOSE_TIMEOUT_MS,
+};
 
 /* ---- discovery ---- */
 
@@ -316,7 +198,7 @@ static void netback_vif_read_mac(struct netback_vif *vif)
 	char s[32];
 	unsigned m[6];
 
-	if (xenbus_read_str(netback_xs(vif), XBT_NULL, vif->vif_dir, "mac", s, sizeof(s)) < 0)
+	if (xenbus_read_str(netback_xs(vif), XBT_NULL, vif->vif_be.bd_dir, "mac", s, sizeof(s)) < 0)
 		return;
 	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
 		return;
@@ -324,38 +206,14 @@ static void netback_vif_read_mac(struct netback_vif *vif)
 		vif->vif_info.mac[i] = (uint8_t)m[i];
 }
 
-/* Read what the toolstack wrote: frontend path and id must agree. */
-static int netback_vif_read_frontend(struct netback_vif *vif)
-{
-	struct xs_handle *xs = netback_xs(vif);
-	char want[XENBUS_PATH_MAX];
-	uint64_t fe;
-	int rc = xenbus_read_uint(xs, XBT_NULL, vif->vif_dir, "frontend-id", DOMID_FIRST_RESERVED - 1, &fe);
-
-	if (rc == 0)
-		rc = xenbus_read_str(xs, XBT_NULL, vif->vif_dir, "frontend", vif->vif_fe_dir, sizeof(vif->vif_fe_dir));
-	if (rc < 0)
-		return rc;
-	snprintf(want, sizeof(want), "/local/domain/%" PRIu32 "/device/vif/%" PRIu32, vif->vif_fe_domid,
-		 vif->vif_devid);
-	return fe == vif->vif_fe_domid && strcmp(want, vif->vif_fe_dir) == 0 ? 0 : -EINVAL;
-}
-
 static int netback_vif_setup(struct netback_vif *vif)
 {
-	struct event_base *base = vif->vif_nb->nb_cfg.base;
-	char path[XENBUS_PATH_MAX];
-	int rc = netback_vif_read_frontend(vif);
+	int rc = xenbus_backend_init(&vif->vif_be, vif->vif_nb->nb_xb, "vif", vif->vif_fe_domid,
+				     vif->vif_devid, &netback_vif_ops, vif);
 
-	if (rc < 0)
-		return rc;
-	netback_vif_read_mac(vif);
-	vif->vif_defer_ev = event_new(base, -1, 0, netback_vif_deferred, vif);
-	vif->vif_close_timer = evtimer_new(base, netback_vif_close_timeout, vif);
-	if (!vif->vif_defer_ev || !vif->vif_close_timer)
-		return -ENOMEM;
-	snprintf(path, sizeof(path), "%s/state", vif->vif_fe_dir);
-	return xenbus_watch(vif->vif_nb->nb_xb, path, netback_fe_changed, vif, &vif->vif_fe_watch);
+	if (rc == 0)
+		netback_vif_read_mac(vif);
+	return rc;
 }
 
 static void netback_vif_add(struct netback *nb, uint32_t fe, uint32_t devid)
@@ -374,7 +232,6 @@ static void netback_vif_add(struct netback *nb, uint32_t fe, uint32_t devid)
 	vif->vif_log_budget = NETBACK_LOG_BUDGET;
 	vif->vif_info.fe_domid = fe;
 	vif->vif_info.devid = devid;
-	snprintf(vif->vif_dir, sizeof(vif->vif_dir), "backend/vif/%" PRIu32 "/%" PRIu32, fe, devid);
 	int rc = netback_vif_setup(vif);
 	if (rc < 0) {
 		/* Keys not all written yet is normal; the next event retries. */
@@ -386,7 +243,7 @@ static void netback_vif_add(struct netback *nb, uint32_t fe, uint32_t devid)
 	vif->vif_next = nb->nb_vifs;
 	nb->nb_vifs = vif;
 	nb->nb_stats.vifs++;
-	netback_vif_sync(vif);
+	xenbus_backend_sync(&vif->vif_be);
 }
 
 static void netback_vif_free(struct netback_vif *vif)
@@ -399,13 +256,8 @@ static void netback_vif_free(struct netback_vif *vif)
 			nb->nb_stats.vifs--;
 			break;
 		}
-	if (vif->vif_close_timer)
-		netback_vif_disconnect(vif);
-	xenbus_unwatch(nb->nb_xb, vif->vif_fe_watch);
-	if (vif->vif_defer_ev)
-		event_free(vif->vif_defer_ev);
-	if (vif->vif_close_timer)
-		event_free(vif->vif_close_timer);
+	netback_vif_disconnect(vif);
+	xenbus_backend_fini(&vif->vif_be);
 	free(vif);
 }
 
@@ -418,12 +270,12 @@ static void netback_discovered(void *arg, uint32_t fe, uint32_t devid)
 	if (devid == XENBUS_DEVID_ANY) {
 		for (struct netback_vif *v = nb->nb_vifs; v; v = v->vif_next)
 			if (fe == XENBUS_DEVID_ANY || v->vif_fe_domid == fe)
-				event_active(v->vif_defer_ev, EV_TIMEOUT, 0);
+				xenbus_backend_kick(&v->vif_be);
 		return;
 	}
 	struct netback_vif *vif = netback_vif_find(nb, fe, devid);
 	if (vif)
-		event_active(vif->vif_defer_ev, EV_TIMEOUT, 0);
+		xenbus_backend_kick(&vif->vif_be);
 	else if (fe < DOMID_FIRST_RESERVED)
 		netback_vif_add(nb, fe, devid);
 }
@@ -488,10 +340,7 @@ void netback_stop(struct netback *nb)
 	xenbus_unwatch(nb->nb_xb, nb->nb_discover);
 	while (nb->nb_vifs) {
 		struct netback_vif *vif = nb->nb_vifs;
-		bool was = vif->vif_phase != VIF_NEW;
-		netback_vif_disconnect(vif);
-		if (was)
-			netback_vif_switch(vif, XenbusStateClosed);
+		xenbus_backend_stop(&vif->vif_be);
 		netback_vif_free(vif);
 	}
 	xenbus_close(nb->nb_xb);
@@ -520,7 +369,7 @@ void netback_stats(const struct netback *nb, struct netback_stats *out)
 	out->events_spurious = nb->nb_ev_closed.spurious;
 	out->events_delayed = nb->nb_ev_closed.delayed;
 	for (const struct netback_vif *vif = nb->nb_vifs; vif; vif = vif->vif_next) {
-		out->connected += vif->vif_phase == VIF_CONNECTED;
+		out->connected += vif->vif_be.bd_phase == XENBUS_BE_CONNECTED;
 		for (unsigned i = 0; i < vif->vif_nr_queues; i++)
 			netback_stats_queue(out, &vif->vif_queues[i]);
 	}
@@ -539,5 +388,5 @@ int netback_vif_carrier(struct netback_vif *vif, bool up)
 	if (!up)
 		for (unsigned i = 0; i < vif->vif_nr_queues; i++)
 			netback_rxq_purge(&vif->vif_queues[i], &vif->vif_nb->nb_stats.rx_dropped_down);
-	return xenbus_write_fmt(netback_xs(vif), XBT_NULL, vif->vif_dir, "carrier", "%d", up);
+	return xenbus_write_fmt(netback_xs(vif), XBT_NULL, vif->vif_be.bd_dir, "carrier", "%d", up);
 }

@@ -92,14 +92,6 @@ unsigned netback_rx_slots(uint32_t len, bool gso);
 
 /* ---- instance, vifs, queues ---- */
 
-enum netback_phase {
-	VIF_NEW,          /* found, nothing published */
-	VIF_INITWAIT,     /* features published, waiting for the frontend */
-	VIF_CONNECTED,
-	VIF_CLOSING,      /* asked the frontend to close, waiting (bounded) */
-	VIF_CLOSED,       /* disconnected; a frontend back at Initialising reconnects */
-};
-
 struct netback_txslot {
 	uint16_t ts_id;
 	bool ts_extra;
@@ -172,15 +164,11 @@ struct netback_vif {
 	struct netback_vif *vif_next;
 	struct netback *vif_nb;
 	uint32_t vif_fe_domid, vif_devid;
-	char vif_dir[XENBUS_DIR_MAX];       /* backend/vif/<fe>/<devid> (relative) */
-	char vif_fe_dir[XENBUS_DIR_MAX];    /* the frontend's, absolute */
-	enum netback_phase vif_phase;
+	/* The xenbus lifecycle: bd_dir backend/vif/<fe>/<devid> (relative),
+	 * bd_fe_dir the frontend's (absolute), bd_phase. */
+	struct xenbus_backend_dev vif_be;
 	struct netback_vif_info vif_info;
 	bool vif_carrier;
-	struct xenbus_watch *vif_fe_watch;
-	struct event *vif_defer_ev;         /* sync / teardown outside ring callbacks */
-	struct event *vif_close_timer;
-	bool vif_fatal_pending, vif_gone;
 	xengnttab_handle *vif_gt;
 	unsigned vif_nr_queues;
 	struct netback_queue *vif_queues;

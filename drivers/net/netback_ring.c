@@ -22,10 +22,10 @@ static struct xs_handle *netback_ring_xs(struct netback_vif *vif)
 static int netback_flag(struct netback_vif *vif, const char *key, uint64_t dflt, bool *out)
 {
 	uint64_t v;
-	int rc = xenbus_read_uint_or(netback_ring_xs(vif), XBT_NULL, vif->vif_fe_dir, key, 1, dflt, &v);
+	int rc = xenbus_read_uint_or(netback_ring_xs(vif), XBT_NULL, vif->vif_be.bd_fe_dir, key, 1, dflt, &v);
 
 	if (rc < 0)
-		netback_vif_refuse(vif, "frontend key %s/%s is not 0 or 1", vif->vif_fe_dir, key);
+		netback_vif_refuse(vif, "frontend key %s/%s is not 0 or 1", vif->vif_be.bd_fe_dir, key);
 	*out = rc == 0 && v;
 	return rc;
 }
@@ -211,7 +211,7 @@ static int netback_queue_connect(struct netback_queue *q, const char *dir)
 static int netback_queue_count(struct netback_vif *vif, unsigned *nq)
 {
 	uint64_t q;
-	int rc = xenbus_read_uint_or(netback_ring_xs(vif), XBT_NULL, vif->vif_fe_dir, "multi-queue-num-queues",
+	int rc = xenbus_read_uint_or(netback_ring_xs(vif), XBT_NULL, vif->vif_be.bd_fe_dir, "multi-queue-num-queues",
 				     vif->vif_nb->nb_cfg.queues_max, 1, &q);
 
 	if (rc == 0 && q == 0)
@@ -248,9 +248,9 @@ int netback_rings_connect(struct netback_vif *vif)
 		char dir[XENBUS_DIR_MAX + 24];
 		struct netback_queue *q = &vif->vif_queues[i];
 		if (nq == 1)
-			snprintf(dir, sizeof(dir), "%s", vif->vif_fe_dir);
+			snprintf(dir, sizeof(dir), "%s", vif->vif_be.bd_fe_dir);
 		else
-			snprintf(dir, sizeof(dir), "%s/queue-%u", vif->vif_fe_dir, i);
+			snprintf(dir, sizeof(dir), "%s/queue-%u", vif->vif_be.bd_fe_dir, i);
 		rc = netback_queue_connect(q, dir);
 	}
 	return rc;

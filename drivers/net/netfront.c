@@ -157,6 +157,22 @@ static void netfront_backend_closed(struct netfront *nf)
 		netfront_event(nf, NETFRONT_EV_DISCONNECTED);
 }
 
+/* A backend that starts over under a connected frontend (its domain
+ * restarted): this connection is over. Connected may not go back to
+ * Initialising: Closed first, then Initialising asks for a new connection. */
+static void netfront_new_backend(struct netfront *nf, XenbusState be)
+{
+	bool was = netfront_disconnect(nf);
+
+	if (nf->nf_phase == NF_DEAD)
+		return;
+	netfront_switch(nf, XenbusStateClosed);
+	nf->nf_phase = NF_BACKEND_CLOSED;
+	if (was)
+		netfront_event(nf, NETFRONT_EV_DISCONNECTED);
+	netfront_step(nf, be);
+}
+
 static bool netfront_backend_fresh(XenbusState be)
 {
 	return be == XenbusStateClosed || be == XenbusStateInitWait || be == XenbusStateInitialising ||
@@ -190,14 +206,7 @@ static void netfront_step(struct netfront *nf, XenbusState be)
 		if (closing) {
 			netfront_backend_closed(nf);
 		} else if (be != XenbusStateConnected) {   /* back at InitWait: a new backend */
-			bool was = netfront_disconnect(nf);
-			if (nf->nf_phase == NF_DEAD)
-				break;
-			nf->nf_phase = NF_WAIT_BACKEND;
-			netfront_switch(nf, XenbusStateInitialising);
-			if (was)
-				netfront_event(nf, NETFRONT_EV_DISCONNECTED);
-			netfront_step(nf, be);
+			netfront_new_backend(nf, be);
 		}
 		break;
 	case NF_DEAD:

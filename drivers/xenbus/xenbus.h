@@ -24,6 +24,7 @@
 #include <xen/io/xenbus.h>
 
 struct event_base;
+struct event;
 
 /* ---- limits ---- */
 #define XENBUS_PATH_MAX 256u            /* our device paths; xenstore allows 3072 */
@@ -150,6 +151,74 @@ int xenbus_device_remove(struct xs_handle *xs, const struct xenbus_device *dev);
 typedef void xenbus_done_fn(void *arg, int rc);
 int xenbus_device_destroy(struct xenbus *xb, const struct xenbus_device *dev,
 			  unsigned timeout_ms, xenbus_done_fn *done, void *arg);
+
+/* ---- a backend's device: the lifecycle blkback and netback share ---- */
+
+/* One device a backend serves, driven by xenstore alone: every event (the
+ * frontend's state, the device's keys, a violation, a timeout) leads to
+ * xenbus_backend_sync(), which reads the frontend's state and online and does
+ * what (phase, state) asks, calling the driver's ops. Transitions written are
+ * only legal ones: a connection that ends goes Closing or Closed, and a new
+ * one starts from Closed (Closed -> InitWait), never from Connected. */
+enum xenbus_backend_phase {
+	XENBUS_BE_NEW,        /* found, nothing published */
+	XENBUS_BE_INITWAIT,   /* features published, waiting for the frontend's rings */
+	XENBUS_BE_CONNECTED,
+	XENBUS_BE_CLOSING,    /* asked the frontend to close, waiting (bounded) */
+	XENBUS_BE_CLOSED,     /* disconnected; a frontend back at Initialising reconnects */
+	XENBUS_BE_REFUSED,    /* nothing we can serve: left alone until removed */
+};
+
+struct xenbus_backend_ops {
+	/* Publish the features and state InitWait (one transaction). */
+	int (*publish)(void *arg);
+	/* Map the rings, bind the channels, write Connected. On failure, why
+	 * (may stay empty) says what the frontend got wrong. */
+	int (*connect)(void *arg, char *why, size_t why_len);
+	/* Let go of the rings and channels; called whenever a connection may
+	 * have ended (idempotent). */
+	void (*disconnect)(void *arg);
+	/* The toolstack removed the device: unlink and free it (from the loop,
+	 * never inside the sync that found it). */
+	void (*gone)(void *arg);
+	/* A line for the log (the driver bounds and prefixes it). */
+	void (*log)(void *arg, const char *line);
+	uint32_t ready_states;   /* 1u << XenbusState the frontend shows its rings in */
+	unsigned close_timeout_ms;   /* the frontend's answer to Closing */
+};
+
+struct xenbus_backend_dev {
+	struct xenbus *bd_xb;
+	const struct xenbus_backend_ops *bd_ops;
+	void *bd_arg;
+	uint32_t bd_fe_domid, bd_devid;
+	char bd_dir[XENBUS_DIR_MAX];      /* backend/<type>/<fe>/<devid> (relative) */
+	char bd_fe_dir[XENBUS_DIR_MAX];   /* the frontend's, absolute, as the toolstack wrote it */
+	enum xenbus_backend_phase bd_phase;
+	struct xenbus_watch *bd_fe_watch;
+	struct event *bd_defer_ev;        /* sync or free, later from the loop */
+	struct event *bd_close_timer;
+	bool bd_fatal_pending, bd_gone;
+};
+
+/* Read frontend and frontend-id (they must name device/<type>/<devid> of
+ * fe_domid), make the events and watch the frontend's state (the first sync
+ * comes from the loop). -ENOENT keys not all written yet, -EINVAL they
+ * disagree, -ENOMEM. On failure, xenbus_backend_fini() still cleans up. */
+int xenbus_backend_init(struct xenbus_backend_dev *bd, struct xenbus *xb, const char *type,
+			uint32_t fe_domid, uint32_t devid, const struct xenbus_backend_ops *ops, void *arg);
+/* Unwatch and free the events; the driver disconnected first. */
+void xenbus_backend_fini(struct xenbus_backend_dev *bd);
+void xenbus_backend_sync(struct xenbus_backend_dev *bd);
+/* Sync later, from the loop (discovery saw a change under the device). */
+void xenbus_backend_kick(struct xenbus_backend_dev *bd);
+/* The frontend broke the protocol: write msg as the device's error with
+ * state Closing, disconnect from the loop. false if one was pending already. */
+bool xenbus_backend_fatal(struct xenbus_backend_dev *bd, const char *msg);
+void xenbus_backend_refuse(struct xenbus_backend_dev *bd);
+/* The backend stops: disconnect and say Closed (if anything was published);
+ * the device stays in xenstore for a successor. */
+void xenbus_backend_stop(struct xenbus_backend_dev *bd);
 
 /* ---- event channels with a storm limit ---- */
 

@@ -100,6 +100,9 @@ struct nw {
 	_Atomic unsigned started, finished;
 	atomic_bool judged;
 	_Atomic uint64_t drops;     /* published by the backend's thread */
+	/* Drops counted by backends that crashed, plus the frames in flight
+	 * then (sent, not yet received): what a restart may have lost. */
+	_Atomic uint64_t crash_drops;
 };
 
 /* ---- feature sets (tests/net_harness.h's all on / all off) ---- */
@@ -147,7 +150,7 @@ static void nw_publish_back(struct nw *w, struct switch_stats *s, struct netback
 		switch_stats(w->sw, s);
 	if (w->nb)
 		netback_stats(w->nb, b);
-	atomic_store(&w->drops, nw_drops_of(s, b));
+	atomic_store(&w->drops, nw_drops_of(s, b) + atomic_load(&w->crash_drops));
 }
 
 static int nw_link_attach(void *arg, struct netback_vif *vif, void **port)
@@ -235,7 +238,7 @@ static void nw_judge(void *arg)
 			snprintf(first, sizeof(first), "%s", r->failure);
 	}
 	pthread_mutex_unlock(&w->lock);
-	uint64_t drops = nw_drops_of(&s, &b) + tx_lost;
+	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + atomic_load(&w->crash_drops);
 	scn_wl_note(w->wl, w->be, "%lu frames verified; switch: %lu lost, %lu duplicated, %lu reordered, "
 		    "%lu delayed; guests saw %lu duplicates, %lu out of order, %lu holes (%lu bytes), "
 		    "%lu ping timeouts", verified, s.dropped_loss, s.duplicated, s.reordered, s.delayed,
@@ -399,8 +402,20 @@ static void nw_device(struct nw *w, struct nw_guest *g)
 					.devid = NW_DEVID, .fe_keys = g->fe_keys, .be_keys = g->be_keys};
 }
 
-static int nw_toolstack(struct nw *w, bool create)
+/* What the toolstack does: create the vifs, re-create the backend's halves
+ * after a restart of its domain (the guests' halves live on), remove them. */
+enum nw_ts { NW_TS_CREATE, NW_TS_BACKEND, NW_TS_REMOVE };
+
+static int nw_ts_one(struct xs_handle *xs, enum nw_ts what, const struct xenbus_device *dev)
 {
+	return what == NW_TS_CREATE ? xenbus_device_create(xs, dev)
+	       : what == NW_TS_BACKEND ? xenbus_device_backend_recreate(xs, dev)
+				       : xenbus_device_remove(xs, dev);
+}
+
+static int nw_toolstack(struct nw *w, enum nw_ts what)
+{
+	bool create = what != NW_TS_REMOVE;
 	struct xs_handle *xs;
 	int rc = sim_thread_enter(0), rc2;
 
@@ -410,7 +425,7 @@ static int nw_toolstack(struct nw *w, bool create)
 	if (!xs)
 		rc = -errno;
 	for (unsigned i = 0; xs && i < w->n; i++) {
-		rc2 = create ? xenbus_device_create(xs, &w->g[i].dev) : xenbus_device_remove(xs, &w->g[i].dev);
+		rc2 = nw_ts_one(xs, what, &w->g[i].dev);
 		if (rc2 < 0 && rc == 0)
 			rc = rc2;
 		if (rc < 0 && create)
@@ -448,7 +463,7 @@ static int nw_start(struct scn_wl *wl)
 		scn_wl_error(wl, "needs domain 0 (the toolstack): declare `domain dom0 priv`");
 		return -ESRCH;
 	}
-	rc = nw_toolstack(w, true);
+	rc = nw_toolstack(w, NW_TS_CREATE);
 	if (rc < 0)
 		return rc;
 	rc = scn_wl_call(wl, w->be, nw_back_start, w);
@@ -463,19 +478,54 @@ static int nw_start(struct scn_wl *wl)
 	return 0;
 }
 
+/* The backend domain crashed: what its switch and netback counted, and what
+ * was in flight, may be gone with it (a restart may follow). */
+static void nw_back_crashed(struct nw *w)
+{
+	uint64_t sent = 0, got = 0;
+
+	for (unsigned i = 0; i < w->n; i++) {
+		sent += atomic_load(&w->g[i].sent);
+		got += atomic_load(&w->g[i].verified);
+	}
+	uint64_t counted = atomic_load(&w->drops), before = atomic_load(&w->crash_drops);
+
+	/* drops includes the earlier crashes' once a new backend published. */
+	atomic_store(&w->crash_drops, (counted > before ? counted : before) + (sent > got ? sent - got : 0));
+	w->be_alive = false;
+	w->nb = NULL;
+	w->sw = NULL;
+}
+
+/* A restarted backend domain: the toolstack puts the backends' halves back,
+ * a new switch and netback serve them; the netfronts reconnect. */
+static void nw_back_restart(struct nw *w)
+{
+	int rc = nw_toolstack(w, NW_TS_BACKEND);
+
+	if (rc == 0)
+		rc = scn_wl_call(w->wl, w->be, nw_back_start, w);
+	if (rc == 0)
+		w->be_alive = true;
+	else
+		scn_wl_error(w->wl, "backend dom %u: restart failed: %s", w->be, strerror(-rc));
+}
+
 static void nw_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event ev)
 {
 	struct nw *w = wl->priv;
-	bool ours = domid == w->be;
+	bool ours = false;
 
-	if (ev != SCN_DOM_CRASHED)
+	if (ev == SCN_DOM_RESTARTED) {
+		if (domid == w->be)   /* a restarted guest: its crash ended the workload */
+			nw_back_restart(w);
 		return;
+	}
 	/* The drivers' state lived on that domain's loop, which is gone: it is
 	 * not freed (a crash frees nothing in the guest either). */
 	if (domid == w->be) {
-		w->be_alive = false;
-		w->nb = NULL;
-		w->sw = NULL;
+		nw_back_crashed(w);
+		return;   /* a restart may follow: the netfronts wait for the backend */
 	}
 	for (unsigned i = 0; i < w->n; i++)
 		if (w->g[i].domid == domid) {
@@ -508,7 +558,7 @@ static void nw_stop(struct scn_wl *wl)
 	if (w->be_alive && sim_domain_alive(w->be))
 		scn_wl_call(wl, w->be, nw_back_stop, w);
 	if (sim_domain_alive(0))
-		nw_toolstack(w, false);
+		nw_toolstack(w, NW_TS_REMOVE);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }

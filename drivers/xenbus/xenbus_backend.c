@@ -1,0 +1,291 @@
+/*
+ * A backend's device lifecycle (io/blkif.h and io/netif.h, "STATE
+ * DIAGRAMS"), shared by blkback and netback:
+ *
+ *   found -> publish features, InitWait
+ *   frontend shows its rings (Initialised, or Connected for netif) -> connect
+ *   frontend Closing/Closed/gone, online=0, violation -> disconnect, Closing/Closed
+ *   frontend back at Initialising -> Closed if not already, publish, InitWait
+ *
+ * Watch events may be coalesced and states skipped, so every event leads to
+ * xenbus_backend_sync(), which acts on (phase, frontend state, online) only.
+ * A connection never restarts from Connected or Closing: the state goes
+ * Closed first, the one state a new InitWait may follow (XenbusState's
+ * reconnect path), so a frontend and the toolstack always see where it went.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drivers/xenbus/xenbus_internal.h"
+
+static void xenbus_backend_log(struct xenbus_backend_dev *bd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void xenbus_backend_log(struct xenbus_backend_dev *bd, const char *fmt, ...)
+{
+	char line[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	bd->bd_ops->log(bd->bd_arg, line);
+}
+
+static struct xs_handle *xenbus_backend_xs(struct xenbus_backend_dev *bd)
+{
+	return xenbus_xs(bd->bd_xb);
+}
+
+static void xenbus_backend_switch(struct xenbus_backend_dev *bd, XenbusState st)
+{
+	int rc = xenbus_state_switch(xenbus_backend_xs(bd), bd->bd_dir, st);
+
+	if (rc < 0 && rc != -ENOENT)
+		xenbus_backend_log(bd, "switching to %s failed: %s", xenbus_state_name(st), strerror(-rc));
+}
+
+/* Why this connection ended, for the frontend and the toolstack to read; the
+ * state goes Closing with it. */
+static void xenbus_backend_error(struct xenbus_backend_dev *bd, const char *what)
+{
+	int rc = xenbus_dev_fatal(xenbus_backend_xs(bd), bd->bd_dir, what);
+
+	if (rc < 0 && rc != -ENOENT)
+		xenbus_backend_log(bd, "writing the error failed: %s", strerror(-rc));
+}
+
+static void xenbus_backend_disconnect(struct xenbus_backend_dev *bd)
+{
+	if (bd->bd_close_timer)
+		event_del(bd->bd_close_timer);
+	bd->bd_ops->disconnect(bd->bd_arg);
+}
+
+static void xenbus_backend_close(struct xenbus_backend_dev *bd, XenbusState st)
+{
+	unsigned ms = bd->bd_ops->close_timeout_ms;
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+	xenbus_backend_disconnect(bd);
+	bd->bd_phase = st == XenbusStateClosed ? XENBUS_BE_CLOSED : XENBUS_BE_CLOSING;
+	xenbus_backend_switch(bd, st);
+	if (st == XenbusStateClosing)
+		evtimer_add(bd->bd_close_timer, &tv);
+}
+
+static void xenbus_backend_publish(struct xenbus_backend_dev *bd)
+{
+	int rc = bd->bd_ops->publish(bd->bd_arg);
+
+	if (rc < 0) {
+		xenbus_backend_log(bd, "publishing features failed: %s", strerror(-rc));
+		return;
+	}
+	bd->bd_phase = XENBUS_BE_INITWAIT;
+	bd->bd_fatal_pending = false;
+}
+
+/* The frontend starts over (Initialising) while we were connected or
+ * closing: Closed, then InitWait for the new connection. */
+static void xenbus_backend_restart(struct xenbus_backend_dev *bd)
+{
+	xenbus_backend_close(bd, XenbusStateClosed);
+	xenbus_backend_publish(bd);
+}
+
+static void xenbus_backend_connect(struct xenbus_backend_dev *bd)
+{
+	char why[192] = "", what[256];
+	int rc = bd->bd_ops->connect(bd->bd_arg, why, sizeof(why));
+
+	if (rc == 0) {
+		bd->bd_phase = XENBUS_BE_CONNECTED;
+		return;
+	}
+	snprintf(what, sizeof(what), "connecting to the frontend's rings failed: %s", why[0] ? why : strerror(-rc));
+	xenbus_backend_log(bd, "%s", what);
+	xenbus_backend_error(bd, what);
+	xenbus_backend_close(bd, XenbusStateClosing);
+}
+
+/* What to do for (our phase, frontend state, online). */
+static void xenbus_backend_step(struct xenbus_backend_dev *bd, XenbusState fe, bool online)
+{
+	bool fe_gone = fe == XenbusStateClosed || fe == XenbusStateUnknown;
+	bool fe_ready = fe < 32 && (bd->bd_ops->ready_states & (1u << fe));
+	bool fe_restart = online && fe == XenbusStateInitialising;
+
+	switch (bd->bd_phase) {
+	case XENBUS_BE_NEW:
+		xenbus_backend_publish(bd);
+		if (bd->bd_phase == XENBUS_BE_INITWAIT)
+			xenbus_backend_step(bd, fe, online);
+		break;
+	case XENBUS_BE_INITWAIT:
+		if (!online || fe == XenbusStateClosing)
+			xenbus_backend_close(bd, XenbusStateClosing);
+		else if (fe_ready)
+			xenbus_backend_connect(bd);
+		break;
+	case XENBUS_BE_CONNECTED:
+		if (fe_restart)
+			xenbus_backend_restart(bd);
+		else if (fe_gone)
+			xenbus_backend_close(bd, XenbusStateClosed);
+		else if (!online || fe == XenbusStateClosing)
+			xenbus_backend_close(bd, XenbusStateClosing);
+		break;
+	case XENBUS_BE_CLOSING:
+		if (fe_gone)
+			xenbus_backend_close(bd, XenbusStateClosed);
+		else if (fe_restart)
+			xenbus_backend_restart(bd);
+		break;
+	case XENBUS_BE_CLOSED:
+		if (fe_restart)
+			xenbus_backend_publish(bd);
+		break;
+	case XENBUS_BE_REFUSED:
+		break;
+	}
+}
+
+void xenbus_backend_sync(struct xenbus_backend_dev *bd)
+{
+	struct xs_handle *xs = xenbus_backend_xs(bd);
+	XenbusState fe = XenbusStateUnknown;
+	uint64_t online = 0;
+	int rc = xenbus_read_uint(xs, XBT_NULL, bd->bd_dir, "online", 1, &online);
+
+	if (rc == -ENOENT) {   /* the toolstack removed the device */
+		bd->bd_gone = true;
+		event_active(bd->bd_defer_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	if (bd->bd_phase == XENBUS_BE_REFUSED || bd->bd_gone)
+		return;
+	if (xenbus_state_read(xs, bd->bd_fe_dir, &fe) < 0)
+		fe = XenbusStateUnknown;
+	if (bd->bd_fatal_pending) {
+		bd->bd_fatal_pending = false;
+		xenbus_backend_close(bd, fe == XenbusStateClosed ? XenbusStateClosed : XenbusStateClosing);
+		return;
+	}
+	xenbus_backend_step(bd, fe, online == 1);
+}
+
+/* Deferred work: teardown after a violation, removal, or a resync. */
+static void xenbus_backend_deferred(evutil_socket_t fd, short what, void *arg)
+{
+	struct xenbus_backend_dev *bd = arg;
+
+	(void)fd;
+	(void)what;
+	if (bd->bd_gone)
+		bd->bd_ops->gone(bd->bd_arg);   /* frees bd */
+	else
+		xenbus_backend_sync(bd);
+}
+
+static void xenbus_backend_close_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct xenbus_backend_dev *bd = arg;
+
+	(void)fd;
+	(void)what;
+	xenbus_backend_log(bd, "frontend did not close within %u ms; closing anyway",
+			   bd->bd_ops->close_timeout_ms);
+	xenbus_backend_close(bd, XenbusStateClosed);
+}
+
+static void xenbus_backend_fe_changed(void *arg, const char *path)
+{
+	(void)path;
+	xenbus_backend_sync(arg);
+}
+
+void xenbus_backend_kick(struct xenbus_backend_dev *bd)
+{
+	event_active(bd->bd_defer_ev, EV_TIMEOUT, 0);
+}
+
+bool xenbus_backend_fatal(struct xenbus_backend_dev *bd, const char *msg)
+{
+	if (bd->bd_fatal_pending)
+		return false;
+	bd->bd_fatal_pending = true;
+	xenbus_backend_error(bd, msg);
+	/* Not from inside the ring callback that found it: later, from the loop. */
+	event_active(bd->bd_defer_ev, EV_TIMEOUT, 0);
+	return true;
+}
+
+void xenbus_backend_refuse(struct xenbus_backend_dev *bd)
+{
+	bd->bd_phase = XENBUS_BE_REFUSED;
+}
+
+void xenbus_backend_stop(struct xenbus_backend_dev *bd)
+{
+	bool was = bd->bd_phase != XENBUS_BE_NEW && bd->bd_phase != XENBUS_BE_REFUSED;
+
+	xenbus_backend_disconnect(bd);
+	if (was)
+		xenbus_backend_switch(bd, XenbusStateClosed);
+}
+
+/* Read what the toolstack wrote: frontend path and id must agree. */
+static int xenbus_backend_read_frontend(struct xenbus_backend_dev *bd, const char *type)
+{
+	struct xs_handle *xs = xenbus_backend_xs(bd);
+	char want[XENBUS_PATH_MAX];
+	uint64_t fe;
+	int rc = xenbus_read_uint(xs, XBT_NULL, bd->bd_dir, "frontend-id", DOMID_FIRST_RESERVED - 1, &fe);
+
+	if (rc == 0)
+		rc = xenbus_read_str(xs, XBT_NULL, bd->bd_dir, "frontend", bd->bd_fe_dir, sizeof(bd->bd_fe_dir));
+	if (rc < 0)
+		return rc == -E2BIG ? -EINVAL : rc;
+	snprintf(want, sizeof(want), "/local/domain/%" PRIu32 "/device/%s/%" PRIu32, bd->bd_fe_domid, type,
+		 bd->bd_devid);
+	return fe == bd->bd_fe_domid && strcmp(want, bd->bd_fe_dir) == 0 ? 0 : -EINVAL;
+}
+
+int xenbus_backend_init(struct xenbus_backend_dev *bd, struct xenbus *xb, const char *type,
+			uint32_t fe_domid, uint32_t devid, const struct xenbus_backend_ops *ops, void *arg)
+{
+	struct event_base *base = xenbus_base(xb);
+	char path[XENBUS_PATH_MAX];
+	int rc;
+
+	*bd = (struct xenbus_backend_dev){.bd_xb = xb, .bd_ops = ops, .bd_arg = arg, .bd_fe_domid = fe_domid,
+					  .bd_devid = devid};
+	if (snprintf(bd->bd_dir, sizeof(bd->bd_dir), "backend/%s/%" PRIu32 "/%" PRIu32, type, fe_domid,
+		     devid) >= (int)sizeof(bd->bd_dir))
+		return -ENAMETOOLONG;
+	bd->bd_defer_ev = event_new(base, -1, 0, xenbus_backend_deferred, bd);
+	bd->bd_close_timer = evtimer_new(base, xenbus_backend_close_timeout, bd);
+	if (!bd->bd_defer_ev || !bd->bd_close_timer)
+		return -ENOMEM;
+	rc = xenbus_backend_read_frontend(bd, type);
+	if (rc < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/state", bd->bd_fe_dir);
+	return xenbus_watch(xb, path, xenbus_backend_fe_changed, bd, &bd->bd_fe_watch);
+}
+
+void xenbus_backend_fini(struct xenbus_backend_dev *bd)
+{
+	xenbus_unwatch(bd->bd_xb, bd->bd_fe_watch);
+	bd->bd_fe_watch = NULL;
+	if (bd->bd_defer_ev)
+		event_free(bd->bd_defer_ev);
+	if (bd->bd_close_timer)
+		event_free(bd->bd_close_timer);
+	bd->bd_defer_ev = bd->bd_close_timer = NULL;
+}
