@@ -82,6 +82,13 @@ int scn_parse_file(const char *path, struct scenario **out, char *err, size_t er
 int scn_parse_text(const char *name, const char *text, struct scenario **out, char *err,
 		   size_t err_len);
 void scn_free(struct scenario *s);
+/* A copy of s (its own lines), or NULL. */
+struct scenario *scn_dup(const struct scenario *s);
+/* Add one more timed-action line ("when PATH == InitWait restart storage",
+ * "after 4000 steps crash guest") to s, as the nemesis: a clean workload error
+ * is then an acceptable end once it fired, and the replay command carries it
+ * (--nemesis 'LINE'). err: "--nemesis: message". One per scenario. */
+int scn_add_nemesis(struct scenario *s, const char *line, char *err, size_t err_len);
 /* "random" or "pct:D" (D in 1..16), as files and the command line write it. */
 int scn_parse_policy(const char *s, enum sim_policy *policy, unsigned *depth);
 
@@ -132,6 +139,8 @@ struct scn_result {
 	bool died;                     /* the run's process died (memory fault, abort) */
 	/* Occurrences of each fault site, in registry order (sim_fault_site_first). */
 	uint64_t site_occurrences[SCN_SITES_MAX];
+	uint32_t actions_unfired;      /* timed actions whose trigger never came */
+	bool nemesis_fired;            /* the scn_add_nemesis action fired */
 };
 
 /* Run in this process (needs a process where no domain exists: tests, or a
