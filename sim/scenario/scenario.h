@@ -217,6 +217,32 @@ struct scn_fault_sweep_stats {
 int scn_fault_sweep(const struct scenario *s, const char *only_site, unsigned max_per_site,
 		    const struct scn_run_opts *run, struct scn_fault_sweep_stats *st);
 
+/* Nemesis sweep (nemesis.c): from a baseline run, every XenbusState each
+ * device end reaches and its step count; then each action on each target
+ * (crash, restart, destroy: every non-privileged domain; unplug: every
+ * workload with the hook), fired once at each such state and at every
+ * `every`th step, each point in its own isolated run. A point passes when the
+ * run passes or ends in a clean workload error; a hang, an oracle failure, a
+ * harness error or a death fails it (printed with its replay command). */
+enum scn_nem_act { SCN_NEM_CRASH, SCN_NEM_RESTART, SCN_NEM_DESTROY, SCN_NEM_UNPLUG,
+		   SCN_NEM_ACT_COUNT };
+struct scn_nemesis_opts {
+	uint64_t every;                   /* steps between step points; 0: automatic */
+	unsigned actions;                 /* mask of 1 << enum scn_nem_act */
+	unsigned jobs;                    /* parallel runs */
+	bool verbose;                     /* a line per passing point too */
+	struct scn_run_opts run;          /* seed, mode, policy */
+};
+struct scn_nemesis_stats {
+	unsigned points, passed, failed;
+	unsigned unreached;               /* the action's trigger never came (passed) */
+	bool skipped;                     /* the scenario does not expect a pass */
+};
+/* "crash,restart" into a mask; -EINVAL for an unknown name or an empty list. */
+int scn_nemesis_parse_actions(const char *list, unsigned *mask);
+int scn_nemesis_sweep(const struct scenario *s, const struct scn_nemesis_opts *o,
+		      struct scn_nemesis_stats *st);
+
 /* ---- shrinking ---- */
 
 struct scn_shrink_stats {
