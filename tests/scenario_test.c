@@ -72,6 +72,25 @@ static void parse_errors_name_line_and_token(void)
 		{RING_OK "policy pct:0\n", "t.scn:4: ", "pct:D with D in 1..16"},
 		{RING_OK "describe \"open\n", "t.scn:4: ", "unterminated"},
 		{"domain dom0 priv\n", "t.scn:1: ", "no workload"},
+		{RING_OK "fault gnttab.map after 0 on ghost\n", "t.scn:4: ",
+		 "on 'ghost' is not a target (a declared domain: dom0, guest; a device vbd/N or vif/N; "
+		 "a workload id: ring; or port N)"},
+		{RING_OK "fault gnttab.map after 0 on port x\n", "t.scn:4: ", "on port 'x' is not a port"},
+		{RING_OK "fault gnttab.map after 0 on\n", "t.scn:4: ", "on: the target is missing"},
+		{RING_OK "fault gnttab.map after 0 on guest dom0\n", "t.scn:4: ", "two domains"},
+		{RING_OK "fault gnttab.map after 0 on guest\nfault gnttab.map after 3 on dom0\n",
+		 "t.scn:5: ", "aimed differently on line 4"},
+		{RING_OK "at 1ms unplug ring\n", "t.scn:4: ",
+		 "unplug ring: workload type ring cannot be unplugged (it has no unplug hook)"},
+		{RING_OK "at 1ms plug nosuch\n", "t.scn:4: ", "no workload with id 'nosuch'"},
+		{RING_OK "at 1ms suspend guest\n", "t.scn:4: ", "none has a suspend hook"},
+		{RING_OK "at 1ms suspend guest from dom0\n", "t.scn:4: ", "usage: suspend DOMAIN [to"},
+		{RING_OK "at 1ms xs-write guest:data/x Closing\n", "t.scn:4: ",
+		 "'Closing' is a XenbusState name but /local/domain/1/data/x is no .../state node"},
+		{RING_OK "quota guest grants lots\n", "t.scn:4: ", "quota guest grants: 'lots' is not"},
+		{RING_OK "quota guest pages 3\n", "t.scn:4: ", "unknown domain quota 'pages'"},
+		{RING_OK "quota ghost grants 3\n", "t.scn:4: ", "undefined domain 'ghost'"},
+		{RING_OK "at 1ms quota guest maptrack 0\n", "t.scn:4: ", "not a count above 0"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -160,6 +179,58 @@ static void parse_triggers_and_paths(void)
 	CU_ASSERT_STRING_EQUAL(s->actions[1].b, "a b");
 	CU_ASSERT_EQUAL(s->nexpect_counters, 1u);
 	scn_free(s);
+}
+
+static void parse_aims_actions_quotas(void)
+{
+	struct scenario *s = parse_ok(RING_OK "fault evtchn.notify.drop after 2 on guest port 3 repeat 1\n"
+				      "fault gnttab.copy after 0 on vbd/51712\n"
+				      "fault gnttab.map after 0 on ring\n"
+				      "when guest:device/vbd/51712/state == Connected xs-write "
+				      "guest:device/vbd/51712/state Closing\n"
+				      "at 1ms xs-write /x 4\n"
+				      "quota guest grants 16\nquota dom0 maptrack 8\nquota nodes 100\n");
+	char err[SCN_ERR_MAX];
+
+	if (!s)
+		return;
+	CU_ASSERT_TRUE(s->faults[0].aim.set);
+	CU_ASSERT_EQUAL(s->faults[0].aim.domid, 1);
+	CU_ASSERT_EQUAL(s->faults[0].aim.port, 3u);
+	CU_ASSERT_EQUAL(s->faults[0].repeat, 1);
+	CU_ASSERT_EQUAL(s->faults[0].trig.kind, SCN_TRIG_AFTER_SELF);
+	CU_ASSERT_STRING_EQUAL(s->faults[1].aim.device, "vbd/51712");
+	CU_ASSERT_EQUAL(s->faults[1].aim.domid, DOMID_INVALID);
+	CU_ASSERT_STRING_EQUAL(s->faults[2].aim.device, "ring");
+	CU_ASSERT_STRING_EQUAL(s->actions[0].b, "5");      /* Closing, as a number */
+	CU_ASSERT_STRING_EQUAL(s->actions[1].b, "4");      /* a number still works */
+	CU_ASSERT_EQUAL(s->quotas[0].dom, 1);
+	CU_ASSERT_STRING_EQUAL(s->quotas[0].name, "grants");
+	CU_ASSERT_EQUAL(s->quotas[1].dom, 0);
+	CU_ASSERT_EQUAL(s->quotas[2].dom, -1);
+	/* A nemesis line: one more action, once; a bad one names --nemesis. */
+	CU_ASSERT_EQUAL(scn_add_nemesis(s, "after 10 steps restart guest", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(s->nemesis_action, 2);
+	CU_ASSERT_EQUAL(s->actions[2].act, SCN_ACT_RESTART);
+	CU_ASSERT_EQUAL(scn_add_nemesis(s, "after 10 steps crash guest", err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "one nemesis per run"));
+	struct scenario *d = scn_dup(s);
+	CU_ASSERT_PTR_NOT_NULL(d);
+	if (d) {
+		CU_ASSERT_STRING_EQUAL(d->nemesis, "after 10 steps restart guest");
+		CU_ASSERT_STRING_EQUAL(d->lines[0], s->lines[0]);
+		CU_ASSERT_PTR_NOT_EQUAL(d->lines[0], s->lines[0]);
+		scn_free(d);
+	}
+	scn_free(s);
+	s = parse_ok(RING_OK);
+	if (s) {
+		CU_ASSERT_EQUAL(scn_add_nemesis(s, "when x == 1 crash ghost", err, sizeof(err)), -EINVAL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "--nemesis:4: undefined domain 'ghost'"));
+		CU_ASSERT_EQUAL(s->nemesis_action, -1);
+		CU_ASSERT_EQUAL(s->nactions, 0u);
+		scn_free(s);
+	}
 }
 
 /* ---- scenario_run: in this process ---- */
@@ -257,6 +328,77 @@ static void run_fault_gives_expected_error(void)
 	/* The same error where a pass is expected fails, naming it. */
 	CU_ASSERT_EQUAL(p.verdict, SCN_VERDICT_FAIL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(p.reason, "expected pass, got error"));
+}
+
+#define TWO_RINGS "domain dom0 priv\ndomain g1\ndomain g2\ndomain other\n" \
+	"workload ring front=g1 back=dom0 requests=20 id=r1\n" \
+	"workload ring front=g2 back=dom0 requests=20 id=r2\n"
+
+/* An aimed fault fires only where its target acts (or is the peer); an
+ * unaimed one wherever the site is reached first. */
+static void run_aimed_fault_fires_only_on_target(void)
+{
+	struct scn_result g2 = run_text(TWO_RINGS "fault gnttab.map after 0 repeat forever on g2\n", 1);
+	struct scn_result g1 = run_text(TWO_RINGS "fault gnttab.map after 0 repeat forever on g1\n", 1);
+	struct scn_result oth = run_text(TWO_RINGS "fault gnttab.map after 0 repeat forever on other\n", 1);
+	struct scn_result port = run_text(TWO_RINGS "fault gnttab.map after 0 on dom0 port 7\n", 1);
+	struct scn_result dev = run_text(TWO_RINGS "fault gnttab.map after 0 on vbd/51712\n", 1);
+	struct scn_result all = run_text(TWO_RINGS "fault gnttab.map after 0 repeat forever\n", 1);
+	struct scn_result drop = run_text(TWO_RINGS "fault evtchn.notify.drop after 0 repeat forever "
+					  "on other\n", 1);
+
+	CU_ASSERT_EQUAL(g2.outcome, SCN_OUT_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(g2.reason, "r2: back (dom 0): map of ring ref"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(g2.reason, "of dom 2 failed"));
+	CU_ASSERT_EQUAL(g1.outcome, SCN_OUT_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(g1.reason, "r1: back (dom 0): map of ring ref"));
+	/* Aimed where nothing happens: never injected, the run passes. */
+	CU_ASSERT_EQUAL(oth.outcome, SCN_OUT_PASS);
+	CU_ASSERT_EQUAL(oth.injected, 0u);
+	CU_ASSERT_EQUAL(port.outcome, SCN_OUT_PASS);
+	CU_ASSERT_EQUAL(port.injected, 0u);
+	CU_ASSERT_EQUAL(dev.outcome, SCN_OUT_PASS);
+	CU_ASSERT_EQUAL(drop.outcome, SCN_OUT_PASS);
+	CU_ASSERT_EQUAL(drop.injected, 0u);
+	/* Unaimed: it fires at the first map, whoever makes it. */
+	CU_ASSERT_EQUAL(all.outcome, SCN_OUT_ERROR);
+	CU_ASSERT_TRUE(all.injected >= 1u);
+}
+
+/* quota DOMAIN grants / maptrack: the grant table refuses past the limit. */
+static void run_grant_quotas_bite(void)
+{
+	const char *blk = "domain dom0 priv\ndomain guest\nworkload blk front=guest back=dom0 ios=20\n";
+	char text[512];
+	/* The ring front shares 2 pages (the ring, one data page). */
+	struct scn_result g = run_text(RING_OK "quota guest grants 1\n", 1);
+	struct scn_result g2 = run_text(RING_OK "quota guest grants 2\n", 1);
+	snprintf(text, sizeof(text), "%squota dom0 maptrack 2\n", blk);
+	struct scn_result m = run_text(text, 1);
+	snprintf(text, sizeof(text), "%squota dom0 maptrack 4000\n", blk);
+	struct scn_result ok = run_text(text, 1);
+	snprintf(text, sizeof(text), "%swhen blk.done >= 4 quota dom0 maptrack 2\n", blk);
+	struct scn_result later = run_text(text, 1);
+
+	CU_ASSERT_EQUAL(g.outcome, SCN_OUT_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(g.reason, "sharing pages with dom 0 failed: No space left"));
+	CU_ASSERT_EQUAL(g2.outcome, SCN_OUT_PASS);
+	CU_ASSERT_EQUAL(m.outcome, SCN_OUT_ERROR);
+	CU_ASSERT_EQUAL(ok.outcome, SCN_OUT_PASS);
+	CU_ASSERT_NOT_EQUAL(later.outcome, SCN_OUT_FAIL);
+	/* Quotas do not outlive the run. */
+	struct scn_result again = run_text(RING_OK, 1);
+	CU_ASSERT_EQUAL(again.outcome, SCN_OUT_PASS);
+}
+
+/* An action whose trigger never came is counted (and warned about). */
+static void run_unfired_action_is_counted(void)
+{
+	struct scn_result r = run_text(RING_OK "when ring.responses >= 1000 note never\n"
+				       "when ring.responses >= 1 note once\n", 1);
+
+	CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);
+	CU_ASSERT_EQUAL(r.actions_unfired, 1u);
 }
 
 static void run_expectations_are_checked(void)
@@ -452,6 +594,47 @@ static void reports_and_timeline(void)
 	scn_free(s);
 }
 
+/* A nemesis sweep that cannot fail is a defect: over the test-only broken ring
+ * back (a lost wakeup) restarting its backend at every 8th step finds points
+ * that hang, and the same sweep over the correct back finds none. */
+static struct scn_nemesis_stats nemesis_of(const char *text)
+{
+	struct scn_nemesis_stats st = {0};
+	struct scn_nemesis_opts o = {.every = 8, .actions = 1u << SCN_NEM_RESTART, .jobs = 2,
+				     .run = opts_seed(1)};
+	struct scenario *s = parse_ok(text);
+
+	if (s) {
+		CU_ASSERT_EQUAL(scn_nemesis_sweep(s, &o, &st), 0);
+		scn_free(s);
+	}
+	return st;
+}
+
+static void nemesis_sweep_finds_broken_backend(void)
+{
+	const char *base = "domain dom0 priv\ndomain backend\ndomain guest\nwithin 10s\n"
+			   "workload ring front=guest back=backend requests=100 batch=4";
+	char bad[256], good[256];
+
+	snprintf(bad, sizeof(bad), "%s broken=1\n", base);
+	snprintf(good, sizeof(good), "%s\n", base);
+	struct scn_nemesis_stats b = nemesis_of(bad), g = nemesis_of(good);
+
+	CU_ASSERT_TRUE(b.points > 50);
+	CU_ASSERT_TRUE(b.failed > 0);
+	CU_ASSERT_EQUAL(b.passed + b.failed, b.points);
+	CU_ASSERT_TRUE(g.points > 50);
+	CU_ASSERT_EQUAL(g.failed, 0u);
+	printf("\n    nemesis: broken back %u of %u points failed; correct back %u of %u\n", b.failed,
+	       b.points, g.failed, g.points);
+	/* A scenario that expects no pass is not swept. */
+	struct scn_nemesis_stats x = nemesis_of("domain dom0 priv\ndomain g\n"
+						"workload ring front=g back=dom0\nexpect hang\n");
+	CU_ASSERT_TRUE(x.skipped);
+	CU_ASSERT_EQUAL(x.points, 0u);
+}
+
 void test_register(void)
 {
 	static const struct test_case parse[] = {
@@ -459,6 +642,7 @@ void test_register(void)
 		TEST(parse_values_units),
 		TEST(parse_defaults_and_domids),
 		TEST(parse_triggers_and_paths),
+		TEST(parse_aims_actions_quotas),
 		TEST_END,
 	};
 	static const struct test_case run[] = {
@@ -471,6 +655,9 @@ void test_register(void)
 		TEST(run_illegal_xenbus_transition_caught),
 		TEST(run_restart_and_delay_recover),
 		TEST(run_timed_action_fires_at_virtual_time),
+		TEST(run_aimed_fault_fires_only_on_target),
+		TEST(run_grant_quotas_bite),
+		TEST(run_unfired_action_is_counted),
 		TEST_END,
 	};
 	static const struct test_case tools[] = {
@@ -478,6 +665,7 @@ void test_register(void)
 		TEST(shards_partition_the_range),
 		TEST(shrink_keeps_failure_with_fewer_lines),
 		TEST(reports_and_timeline),
+		TEST(nemesis_sweep_finds_broken_backend),
 		TEST_END,
 	};
 	test_add_suite("scenario_parse", NULL, reset_all, parse);

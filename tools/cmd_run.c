@@ -90,6 +90,7 @@ struct run_cli {
 	bool seeds_set, check_det, all;
 	uint64_t seed_first, seed_last;
 	const char *report_dir, *junit, *category;
+	const char *nemesis;       /* --nemesis 'LINE': one more timed action */
 	unsigned jobs;
 	char **files;
 	unsigned nfiles;
@@ -101,7 +102,7 @@ static void run_usage(FILE *out)
 		"usage: xensim run FILE|DIR... [--seed N | --seeds A..B] [--mode det|free]\n"
 		"                  [--policy random|pct:D] [--trace FILE] [--check-determinism]\n"
 		"                  [--category C] [--all] [--report DIR] [--junit FILE] [-j N]\n"
-		"                  [--fail SITE:N] [--quiet]\n"
+		"                  [--fail SITE:N] [--nemesis LINE] [--quiet]\n"
 		"  Run scenarios (a directory: every *.scn under it but in-development ones,\n"
 		"  unless --all). Without --seed a file's `seed` line (else 1) is used;\n"
 		"  with --seeds A..B, a file that pins its seed still runs that seed only\n"
@@ -110,6 +111,9 @@ static void run_usage(FILE *out)
 		"  --check-determinism   run twice, compare the trace hashes (det mode)\n"
 		"  --report DIR          write DIR/index.html and DIR/junit-scenarios.xml\n"
 		"  --fail SITE:N         also fail occurrence N of a fault site (fault sweep replay)\n"
+		"  --nemesis LINE        one more timed action, as a file line (nemesis sweep\n"
+		"                        replay): 'when guest:device/vbd/51712/state == InitWait\n"
+		"                        restart storage'; once it fired, a clean error passes\n"
 		"exit: 0 pass, 1 a failure of the code under test, 2 usage, 3 harness error\n");
 }
 
@@ -143,6 +147,7 @@ static int run_opt(struct run_cli *c, int opt, const char *arg)
 	case 'J': c->junit = arg; return 0;
 	case 'q': c->o.quiet = true; return 0;
 	case 'f': return run_fail_opt(c, arg);
+	case 'n': c->nemesis = arg; return 0;
 	case 'j':
 		if (xensim_parse_u64(arg, &v) < 0 || v == 0 || v > 64)
 			return -EINVAL;
@@ -161,6 +166,7 @@ static int run_parse_cli(struct run_cli *c, int argc, char **argv)
 		{"category", required_argument, NULL, 'c'}, {"all", no_argument, NULL, 'a'},
 		{"report", required_argument, NULL, 'r'}, {"junit", required_argument, NULL, 'J'},
 		{"quiet", no_argument, NULL, 'q'}, {"fail", required_argument, NULL, 'f'},
+		{"nemesis", required_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -213,6 +219,12 @@ static void set_add(struct run_set *set, const struct run_cli *c, const char *pa
 		return;
 	if (scn_parse_file(path, &s, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
+		set->parse_errors++;
+		return;
+	}
+	if (c->nemesis && scn_add_nemesis(s, c->nemesis, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		scn_free(s);
 		set->parse_errors++;
 		return;
 	}

@@ -14,7 +14,8 @@
 
 struct sweep_cli {
 	struct scn_sweep_opts o;
-	bool seeds_set, faults;
+	struct scn_nemesis_opts nem;
+	bool seeds_set, faults, nemesis;
 	const char *site;
 	uint64_t max_per_site;
 	const char *file;
@@ -26,6 +27,8 @@ static void sweep_usage(FILE *out)
 		"usage: xensim sweep FILE --seeds A..B [--shard I/N] [-j N] [--mode det|free]\n"
 		"                    [--policy random|pct:D] [--find] [--quiet]\n"
 		"       xensim sweep FILE --faults [--site SITE] [--max N] [--seed N]\n"
+		"       xensim sweep FILE --nemesis [--every N] [--actions LIST] [-j N] [--seed N]\n"
+		"                    [--verbose]\n"
 		"  --shard I/N  only the seeds s with (s - A) %% N == I (I from 0): shards\n"
 		"               partition the range, for a CI matrix or GNU parallel\n"
 		"  -j N         N runs at a time (worker processes)\n"
@@ -33,6 +36,13 @@ static void sweep_usage(FILE *out)
 		"  --faults     fault sweep: fail occurrence 1, 2, ... of each reached site\n"
 		"               until a run does not reach it; every run must pass or end\n"
 		"               in a clean error with every oracle holding\n"
+		"  --nemesis    crash, restart, destroy each non-privileged domain (unplug each\n"
+		"               workload that can be) at every XenbusState a device end\n"
+		"               reaches in the baseline run and at every Nth step, each in its\n"
+		"               own run; every run must pass or end in a clean workload error\n"
+		"  --every N    nemesis: a step point every N scheduling steps (default: chosen\n"
+		"               so that one scenario's sweep takes well under a minute)\n"
+		"  --actions L  nemesis: a comma list of crash,restart,destroy,unplug (all)\n"
 		"exit: 0 all passed (--find: found), 1 failures (--find: not found), 2 usage, 3 harness\n");
 }
 
@@ -68,6 +78,10 @@ static int sweep_opt(struct sweep_cli *c, int opt, const char *arg)
 	case 'e': c->site = arg; return 0;
 	case 'M': return xensim_parse_u64(arg, &c->max_per_site);
 	case 's': c->o.run.seed_set = true; return xensim_parse_u64(arg, &c->o.run.seed);
+	case 'N': c->nemesis = true; return 0;
+	case 'E': return xensim_parse_u64(arg, &c->nem.every) < 0 || c->nem.every == 0 ? -1 : 0;
+	case 'A': return scn_nemesis_parse_actions(arg, &c->nem.actions);
+	case 'v': c->nem.verbose = true; return 0;
 	case 'j':
 		if (xensim_parse_u64(arg, &v) < 0 || v == 0 || v > 64)
 			return -1;
@@ -85,6 +99,8 @@ static int sweep_parse(struct sweep_cli *c, int argc, char **argv)
 		{"find", no_argument, NULL, 'F'}, {"quiet", no_argument, NULL, 'q'},
 		{"faults", no_argument, NULL, 'f'}, {"site", required_argument, NULL, 'e'},
 		{"max", required_argument, NULL, 'M'}, {"seed", required_argument, NULL, 's'},
+		{"nemesis", no_argument, NULL, 'N'}, {"every", required_argument, NULL, 'E'},
+		{"actions", required_argument, NULL, 'A'}, {"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -104,9 +120,9 @@ static int sweep_parse(struct sweep_cli *c, int argc, char **argv)
 			return -1;
 		}
 	}
-	if (optind != argc - 1 || (c->faults == c->seeds_set)) {
+	if (optind != argc - 1 || c->faults + c->seeds_set + c->nemesis != 1) {
 		fprintf(stderr, "xensim sweep: %s\n", optind != argc - 1 ? "one scenario file, please"
-			: "give either --seeds A..B or --faults");
+			: "give one of --seeds A..B, --faults, --nemesis");
 		sweep_usage(stderr);
 		return -1;
 	}
@@ -162,6 +178,25 @@ static int sweep_faults(const struct scenario *s, struct sweep_cli *c)
 	return st.failed ? XENSIM_EXIT_FAIL : XENSIM_EXIT_PASS;
 }
 
+static int sweep_nemesis(const struct scenario *s, struct sweep_cli *c)
+{
+	struct scn_nemesis_stats st;
+
+	c->nem.run = c->o.run;
+	c->nem.jobs = c->o.jobs;
+	if (!c->nem.actions)
+		c->nem.actions = (1u << SCN_NEM_ACT_COUNT) - 1;
+	if (scn_nemesis_sweep(s, &c->nem, &st) < 0) {
+		fprintf(stderr, "xensim sweep: cannot run: %m\n");
+		return XENSIM_EXIT_HARNESS;
+	}
+	if (st.skipped)
+		return XENSIM_EXIT_PASS;
+	printf("nemesis sweep %s: %u points, %u passed, %u failed (%u never reached their "
+	       "trigger)\n", scn_path(s), st.points, st.passed, st.failed, st.unreached);
+	return st.failed ? XENSIM_EXIT_FAIL : XENSIM_EXIT_PASS;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
 	struct sweep_cli c = {0};
@@ -175,7 +210,7 @@ int cmd_sweep(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return XENSIM_EXIT_USAGE;
 	}
-	rc = c.faults ? sweep_faults(s, &c) : sweep_seeds(s, &c);
+	rc = c.nemesis ? sweep_nemesis(s, &c) : c.faults ? sweep_faults(s, &c) : sweep_seeds(s, &c);
 	scn_free(s);
 	return rc;
 }

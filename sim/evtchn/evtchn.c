@@ -324,11 +324,14 @@ int evtchn_core_dequeue_locked(struct evtchn_core *core, evtchn_port_t *port)
 
 /* ---- send ---- */
 
-void evtchn_send_faults_draw(struct evtchn_send_faults *f)
+void evtchn_send_faults_draw(struct evtchn_send_faults *f, domid_t domid, domid_t peer,
+			     evtchn_port_t port)
 {
-	f->drop = sim_fault_hit(&evtchn_fault_drop);
-	f->dup = !f->drop && sim_fault_hit(&evtchn_fault_dup);
-	f->spurious = !f->drop && sim_fault_hit(&evtchn_fault_spurious);
+	const struct sim_fault_ctx ctx = {.domid = domid, .peer = peer, .port = port};
+
+	f->drop = sim_fault_hit_ctx(&evtchn_fault_drop, &ctx);
+	f->dup = !f->drop && sim_fault_hit_ctx(&evtchn_fault_dup, &ctx);
+	f->spurious = !f->drop && sim_fault_hit_ctx(&evtchn_fault_spurious, &ctx);
 	f->spurious_pick = f->spurious ? sim_rng_next() : 0;
 }
 
@@ -423,11 +426,15 @@ int evtchn_send(domid_t domid, evtchn_port_t port)
 	struct evtchn_send_faults faults;
 	const char *why;
 
+	domid_t peer = DOMID_INVALID;
+
 	pthread_mutex_lock(&evtchn_lock);
 	int rc = evtchn_send_locked(domid, port, NULL, &why);
+	if (rc == 0)
+		peer = evtchn_domain_locked(domid)->ports[port].remote_dom;
 	pthread_mutex_unlock(&evtchn_lock);
 	if (rc == 0) {
-		evtchn_send_faults_draw(&faults);
+		evtchn_send_faults_draw(&faults, domid, peer, port);
 		pthread_mutex_lock(&evtchn_lock);
 		rc = evtchn_send_locked(domid, port, &faults, &why);
 		pthread_mutex_unlock(&evtchn_lock);

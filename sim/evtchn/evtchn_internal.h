@@ -106,6 +106,8 @@ int evtchn_core_dequeue_locked(struct evtchn_core *core, evtchn_port_t *port);
 int evtchn_send_locked(domid_t domid, evtchn_port_t port,
 		       const struct evtchn_send_faults *faults, const char **why);
 /* Draw the fault sites of one send (takes the fault registry lock). */
-void evtchn_send_faults_draw(struct evtchn_send_faults *faults);
+/* ctx of the fault sites: the sender, its peer and the sender's port. */
+void evtchn_send_faults_draw(struct evtchn_send_faults *faults, domid_t domid, domid_t peer,
+			     evtchn_port_t port);
 
 #endif

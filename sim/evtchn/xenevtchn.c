@@ -473,11 +473,12 @@ int xenevtchn_notify(xenevtchn_handle *h, evtchn_port_t port)
 		rc = xce_own_port_locked(h, port, &d, &e);
 	if (rc == 0)
 		rc = evtchn_send_locked(cur, port, NULL, &e.why);
+	domid_t peer = rc == 0 ? d->ports[port].remote_dom : DOMID_INVALID;
 	pthread_mutex_unlock(&evtchn_lock);
 	if (rc == 0) {
 		/* The fault registry is not called under our lock; the port may
 		 * change in between, so the send validates again. */
-		evtchn_send_faults_draw(&faults);
+		evtchn_send_faults_draw(&faults, cur, peer, port);
 		pthread_mutex_lock(&evtchn_lock);
 		rc = xce_enter_locked(h, cur, &e);
 		if (rc == 0)

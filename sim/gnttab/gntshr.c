@@ -95,11 +95,14 @@ static int gntshr_share_locked(struct xengntdev_handle *h, const struct gntshr_r
 	m->domid = h->domid;
 	m->owner = h->dom;
 	m->writable = true;   /* the sharer's own view is always read-write */
-	if (sim_fault_hit(&gnttab_fault_share)) {
+	if (sim_fault_hit_ctx(&gnttab_fault_share,
+			      &(struct sim_fault_ctx){.domid = h->domid, .peer = (domid_t)rq->grantee,
+						      .port = SIM_FAULT_PORT_ANY})) {
 		rc = -ENOMEM;
 		why = " (injected fault gnttab.share)";
 		sim_trace_event(SIM_TR_FAULT, h->domid, (domid_t)rq->grantee, 0, 0, "gnttab.share");
-	} else if (h->dom->free_count < (uint32_t)rq->count) {
+	} else if (h->dom->free_count < (uint32_t)rq->count ||
+		   h->dom->grants_active + (uint32_t)rq->count > gnttab_grants_limit_locked(h->domid)) {
 		rc = -ENOSPC;
 		why = " (grant table full)";
 	}

@@ -83,7 +83,9 @@ static int16_t gnttab_map_one_locked(struct xengntdev_handle *h, const struct gn
 	struct gnttab_domain *g = gnttab_domain_locked(gid);
 	int16_t st;
 
-	if (sim_fault_hit(&gnttab_fault_map)) {
+	if (sim_fault_hit_ctx(&gnttab_fault_map,
+			      &(struct sim_fault_ctx){.domid = h->domid, .peer = (domid_t)gid,
+						      .port = SIM_FAULT_PORT_ANY})) {
 		st = GNTST_general_error;
 		snprintf(why, GNTTAB_WHY_MAX, "injected fault gnttab.map");
 		sim_trace_event(SIM_TR_FAULT, h->domid, (domid_t)gid, p->ref, 0, "gnttab.map");
@@ -95,10 +97,11 @@ static int16_t gnttab_map_one_locked(struct xengntdev_handle *h, const struct gn
 		st = GNTST_no_device_space;
 		snprintf(why, GNTTAB_WHY_MAX, "the handle's cap of %u grants is reached",
 			 h->max_grants);
-	} else if (st == GNTST_okay && h->dom->maptrack_used >= GNTTAB_MAPTRACK_MAX) {
+	} else if (st == GNTST_okay &&
+		   h->dom->maptrack_used >= gnttab_maptrack_limit_locked(h->domid)) {
 		st = GNTST_no_device_space;
 		snprintf(why, GNTTAB_WHY_MAX, "dom%u's maptrack is full (%u grants mapped)",
-			 h->domid, GNTTAB_MAPTRACK_MAX);
+			 h->domid, gnttab_maptrack_limit_locked(h->domid));
 	}
 	if (st == GNTST_okay) {
 		gnttab_pin_locked(g, p->ref, rq->writable);
@@ -332,7 +335,11 @@ static int16_t gnttab_copy_one(domid_t copier, const struct xengnttab_grant_copy
 	char why[GNTTAB_WHY_MAX];
 	int16_t st = GNTST_okay;
 
-	if (sim_fault_hit(&gnttab_fault_copy)) {
+	const union xengnttab_copy_ptr *fp =
+		(s->flags & GNTCOPY_source_gref) ? &s->source : &s->dest;
+	if (sim_fault_hit_ctx(&gnttab_fault_copy,
+			      &(struct sim_fault_ctx){.domid = copier, .peer = fp->foreign.domid,
+						      .port = SIM_FAULT_PORT_ANY})) {
 		sim_log("gnttab: xengnttab_grant_copy by dom%u: injected fault gnttab.copy", copier);
 		gnttab_copy_trace(copier, s, SIM_TR_FAULT, "gnttab.copy");
 		return GNTST_general_error;

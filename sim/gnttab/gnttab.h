@@ -51,6 +51,13 @@ int gnttab_stats(domid_t domid, struct gnttab_stats *out);
 /* Open xengnttab/xengntshr handles in the process. */
 unsigned gnttab_handles_open(void);
 
+/* Scenario quotas (`quota DOMAIN grants N`): at most `grants` grant entries
+ * in use by domid and `maptrack` foreign grants mapped by it at once (0: the
+ * defaults, GNTTAB_REFS_USABLE and GNTTAB_MAPTRACK_MAX). Kept by domid, so a
+ * restarted domain keeps them; gnttab_limits_reset() clears every one. */
+int gnttab_set_limits(domid_t domid, uint32_t grants, uint32_t maptrack);
+void gnttab_limits_reset(void);
+
 /* Verify the whole state (map counts match the map registry, flags legal);
  * aborts with a message naming domain and ref on a broken invariant. */
 void gnttab_check(void);

@@ -116,6 +116,9 @@ const char *gnttab_status_name(int16_t st);
 int gnttab_status_errno(int16_t st);
 /* The live table of a domain (DOMID_SELF must be resolved first), or NULL. */
 struct gnttab_domain *gnttab_domain_locked(uint32_t domid);
+/* The scenario quotas of domid (gnttab_set_limits), or the defaults. */
+uint32_t gnttab_grants_limit_locked(domid_t domid);
+uint32_t gnttab_maptrack_limit_locked(domid_t domid);
 bool gnttab_domain_known_locked(const struct gnttab_domain *d);
 /* The GNTST_* a use by `user` of (g, ref) for reading or writing gets; on
  * failure `why` says why with values. */

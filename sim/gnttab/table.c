@@ -18,6 +18,39 @@ pthread_mutex_t gnttab_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct gnttab_domain *gnttab_doms[SIM_DOMID_LIMIT];
 /* Dead tables whose domid already has a new incarnation. */
 static struct gnttab_domain *gnttab_zombies;
+/* Scenario quotas by domid (a restarted domain keeps them); 0: the default. */
+static uint32_t gnttab_lim_grants[SIM_DOMID_LIMIT], gnttab_lim_maptrack[SIM_DOMID_LIMIT];
+
+int gnttab_set_limits(domid_t domid, uint32_t grants, uint32_t maptrack)
+{
+	if (domid >= SIM_DOMID_LIMIT || grants > GNTTAB_REFS_USABLE || maptrack > GNTTAB_MAPTRACK_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&gnttab_lock);
+	gnttab_lim_grants[domid] = grants;
+	gnttab_lim_maptrack[domid] = maptrack;
+	pthread_mutex_unlock(&gnttab_lock);
+	return 0;
+}
+
+void gnttab_limits_reset(void)
+{
+	pthread_mutex_lock(&gnttab_lock);
+	memset(gnttab_lim_grants, 0, sizeof(gnttab_lim_grants));
+	memset(gnttab_lim_maptrack, 0, sizeof(gnttab_lim_maptrack));
+	pthread_mutex_unlock(&gnttab_lock);
+}
+
+uint32_t gnttab_grants_limit_locked(domid_t domid)
+{
+	return domid < SIM_DOMID_LIMIT && gnttab_lim_grants[domid] ? gnttab_lim_grants[domid]
+								   : GNTTAB_REFS_USABLE;
+}
+
+uint32_t gnttab_maptrack_limit_locked(domid_t domid)
+{
+	return domid < SIM_DOMID_LIMIT && gnttab_lim_maptrack[domid] ? gnttab_lim_maptrack[domid]
+								     : GNTTAB_MAPTRACK_MAX;
+}
 
 static const char *const gnttab_status_names[] = {
 	[-GNTST_okay] = "GNTST_okay",
@@ -214,7 +247,7 @@ int gnttab_grant_locked(struct gnttab_domain *d, domid_t grantee, uint32_t frame
 			bool readonly, bool shr_owned)
 {
 	GNTTAB_ASSERT(!d->dead, "grant in the dead table of dom%u", d->domid);
-	if (d->free_count == 0)
+	if (d->free_count == 0 || d->grants_active >= gnttab_grants_limit_locked(d->domid))
 		return -ENOSPC;
 	uint32_t ref = d->free_refs[--d->free_count];
 	struct gnttab_entry *e = &d->entries[ref];
@@ -370,7 +403,7 @@ int16_t gnttab_check_map(domid_t mapper, domid_t grantor, uint32_t ref, bool rea
 	struct gnttab_domain *g = gnttab_domain_locked(grantor == DOMID_SELF ? mapper : grantor);
 	int16_t st = gnttab_access_check_locked(mapper, g, ref, !readonly, why, sizeof(why));
 	struct gnttab_domain *m = gnttab_domain_locked(mapper);
-	if (st == GNTST_okay && m && m->maptrack_used >= GNTTAB_MAPTRACK_MAX)
+	if (st == GNTST_okay && m && m->maptrack_used >= gnttab_maptrack_limit_locked(m->domid))
 		st = GNTST_no_device_space;
 	pthread_mutex_unlock(&gnttab_lock);
 	return st;

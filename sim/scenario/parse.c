@@ -311,14 +311,38 @@ static int cmd_domain(struct scn_parser *p, char **v, unsigned n)
 	return 0;
 }
 
-static int cmd_quota(struct scn_parser *p, char **v, unsigned n)
+/* `quota DOMAIN grants|maptrack N`: the domain's grant-table limits. */
+static int cmd_quota_domain(struct scn_parser *p, char **v)
 {
 	struct scn_quota q = {.line = p->line};
+	unsigned dom;
+	uint64_t x;
+
+	if (scn_domain_index(p, v[1], &dom) < 0)
+		return -EINVAL;
+	if (strcmp(v[2], "grants") != 0 && strcmp(v[2], "maptrack") != 0)
+		return scn_perr(p, "quota %s: unknown domain quota '%s' (grants N, maptrack N)", v[1],
+				v[2]);
+	if (scn_parse_uint(v[3], &x) < 0 || x == 0 || x > UINT32_MAX)
+		return scn_perr(p, "quota %s %s: '%s' is not a count above 0", v[1], v[2], v[3]);
+	if (p->s->nquotas == SCN_QUOTAS_MAX)
+		return scn_perr(p, "more than %u quota lines", SCN_QUOTAS_MAX);
+	snprintf(q.name, sizeof(q.name), "%s", v[2]);
+	q.dom = (int)dom;
+	q.value = (unsigned)x;
+	p->s->quotas[p->s->nquotas++] = q;
+	return 0;
+}
+
+static int cmd_quota(struct scn_parser *p, char **v, unsigned n)
+{
+	struct scn_quota q = {.line = p->line, .dom = -1};
 	const struct xs_quota *tab = xs_quota_table();
 	uint64_t x;
 	bool known = false;
 
-	(void)n;
+	if (n == 4)
+		return cmd_quota_domain(p, v);
 	for (unsigned i = 0; i < XS_QUOTA_COUNT; i++)
 		known |= strcmp(tab[i].name, v[1]) == 0;
 	if (!known)
@@ -424,11 +448,12 @@ static const struct scn_cmd scn_cmds[SCN_CMD_COUNT] = {
 			      1, 1, cmd_category},
 	[SCN_CMD_DESCRIBE] = {"describe", "describe TEXT...", 1, SCN_TOKENS_MAX, cmd_describe},
 	[SCN_CMD_DOMAIN] = {"domain", "domain NAME [priv] [mem SIZE] [id N]", 1, 6, cmd_domain},
-	[SCN_CMD_QUOTA] = {"quota", "quota NAME VALUE", 2, 2, cmd_quota},
+	[SCN_CMD_QUOTA] = {"quota", "quota NAME VALUE | quota DOMAIN grants|maptrack N", 2, 3,
+			   cmd_quota},
 	[SCN_CMD_WORKLOAD] = {"workload", "workload TYPE [id=NAME] [KEY=VALUE]...", 1,
 			      SCN_TOKENS_MAX, cmd_workload},
-	[SCN_CMD_FAULT] = {"fault", "fault SITE TRIGGER [repeat N|forever] [until TIME] [delay TIME]",
-			   2, 12, scn_parse_fault},
+	[SCN_CMD_FAULT] = {"fault", "fault SITE TRIGGER [repeat N|forever] [until TIME] [delay TIME] "
+			   "[on TARGET...]", 2, SCN_TOKENS_MAX, scn_parse_fault},
 	[SCN_CMD_AT] = {"at", "at TIME ACTION...", 2, SCN_TOKENS_MAX, scn_parse_triggered},
 	[SCN_CMD_AFTER] = {"after", "after N COUNTER ACTION...", 3, SCN_TOKENS_MAX,
 			   scn_parse_triggered},
@@ -477,6 +502,7 @@ static void scn_defaults(struct scenario *s)
 	s->max_steps = SCN_MAX_STEPS_DEFAULT;
 	s->slice_steps = SCN_SLICE_STEPS_DEFAULT;
 	s->seed = 1;
+	s->nemesis_action = -1;
 }
 
 /* Split text into physical lines kept in s->lines. */
@@ -579,6 +605,56 @@ void scn_free(struct scenario *s)
 		free(s->lines[i]);
 	free(s->lines);
 	free(s);
+}
+
+struct scenario *scn_dup(const struct scenario *s)
+{
+	struct scenario *d = malloc(sizeof(*d));
+
+	if (!d)
+		return NULL;
+	*d = *s;
+	d->lines = calloc(SCN_LINES_MAX, sizeof(char *));
+	for (unsigned i = 0; d->lines && i < s->nlines; i++) {
+		d->lines[i] = strdup(s->lines[i]);
+		if (!d->lines[i]) {
+			d->nlines = i;
+			scn_free(d);
+			return NULL;
+		}
+	}
+	if (!d->lines) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+int scn_add_nemesis(struct scenario *s, const char *line, char *err, size_t err_len)
+{
+	struct scn_parser p = {.s = s, .file = "--nemesis", .line = s->nlines + 1, .err = err,
+			       .err_len = err_len};
+	struct scn_tokens t;
+	const char *why;
+	unsigned before = s->nactions;
+
+	if (s->nemesis_action >= 0)
+		return scn_perr(&p, "one nemesis per run");
+	if (scn_tokenize(line, &t, &why) < 0)
+		return scn_perr(&p, "%s", why);
+	if (t.n == 0 || (strcmp(t.v[0], "at") && strcmp(t.v[0], "after") && strcmp(t.v[0], "when")))
+		return scn_perr(&p, "'%s' is not a timed action (at TIME ACTION | after N COUNTER "
+				"ACTION | when LHS OP VALUE ACTION)", line);
+	int rc = parse_line(&p, line);
+	if (rc == 0)
+		rc = scn_resolve_counters(&p);
+	if (rc < 0) {
+		s->nactions = before;
+		return rc;
+	}
+	s->nemesis_action = (int)before;
+	snprintf(s->nemesis, sizeof(s->nemesis), "%s", line);
+	return 0;
 }
 
 const char *scn_path(const struct scenario *s)

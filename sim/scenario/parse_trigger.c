@@ -98,7 +98,8 @@ static int trig_at(struct scn_parser *p, char **v, unsigned n, unsigned *used,
 
 static bool is_fault_option(const char *s)
 {
-	return strcmp(s, "repeat") == 0 || strcmp(s, "until") == 0 || strcmp(s, "delay") == 0;
+	return strcmp(s, "repeat") == 0 || strcmp(s, "until") == 0 || strcmp(s, "delay") == 0 ||
+	       strcmp(s, "on") == 0;
 }
 
 static int trig_after(struct scn_parser *p, char **v, unsigned n, unsigned *used,
@@ -171,11 +172,101 @@ int scn_parse_expect_counter(struct scn_parser *p, char **v)
 
 /* ---- fault lines ---- */
 
+/* "vbd/51712", "vif/0": a device kind and a number. */
+static bool is_device_name(const char *s)
+{
+	if (strncmp(s, "vbd/", 4) != 0 && strncmp(s, "vif/", 4) != 0)
+		return false;
+	if (!s[4] || strlen(s) >= SIM_FAULT_DEVICE_MAX)
+		return false;
+	for (const char *c = s + 4; *c; c++)
+		if (*c < '0' || *c > '9')
+			return false;
+	return true;
+}
+
+static bool is_workload_id(const struct scenario *s, const char *id)
+{
+	for (unsigned w = 0; w < s->nwls; w++)
+		if (strcmp(s->wls[w].id, id) == 0)
+			return true;
+	return false;
+}
+
+static int aim_error(struct scn_parser *p, const struct scn_fault *f, const char *what)
+{
+	char doms[160] = "", wls[96] = "";
+	size_t k = 0, j = 0;
+
+	for (unsigned i = 0; i < p->s->ndoms && k < sizeof(doms); i++)
+		k += (size_t)snprintf(doms + k, sizeof(doms) - k, "%s%s", i ? ", " : "",
+				      p->s->doms[i].name);
+	for (unsigned i = 0; i < p->s->nwls && j < sizeof(wls); i++)
+		j += (size_t)snprintf(wls + j, sizeof(wls) - j, "%s%s", i ? ", " : "", p->s->wls[i].id);
+	return scn_perr(p, "fault %s: on '%s' is not a target (a declared domain: %s; a device "
+			"vbd/N or vif/N; a workload id: %s; or port N)", f->site_name, what,
+			k ? doms : "none", j ? wls : "none declared yet");
+}
+
+/* One target of `on`: a domain, a device, a workload id, `port N`; several
+ * narrow the aim (all must match). */
+static int fault_target(struct scn_parser *p, struct scn_fault *f, char **v, unsigned n,
+			unsigned *i)
+{
+	const char *t = v[*i];
+	uint64_t x;
+
+	(*i)++;
+	if (strcmp(t, "port") == 0) {
+		if (*i >= n || scn_parse_uint(v[*i], &x) < 0 || x == 0 || x >= SIM_FAULT_PORT_ANY)
+			return scn_perr(p, "fault %s: on port '%s' is not a port number above 0",
+					f->site_name, *i < n ? v[*i] : "");
+		f->aim.port = (uint32_t)x;
+		(*i)++;
+		return 0;
+	}
+	for (unsigned d = 0; d < p->s->ndoms; d++) {
+		if (strcmp(p->s->doms[d].name, t) == 0) {
+			if (f->aim.domid != DOMID_INVALID)
+				return scn_perr(p, "fault %s: on names two domains (one, please)",
+						f->site_name);
+			f->aim.domid = (domid_t)p->s->doms[d].domid;
+			return 0;
+		}
+	}
+	if (!is_device_name(t) && !is_workload_id(p->s, t))
+		return aim_error(p, f, t);
+	if (f->aim.device[0])
+		return scn_perr(p, "fault %s: on names two devices (one, please)", f->site_name);
+	snprintf(f->aim.device, sizeof(f->aim.device), "%s", t);
+	return 0;
+}
+
+static int fault_on(struct scn_parser *p, struct scn_fault *f, char **v, unsigned n,
+		    unsigned *i)
+{
+	unsigned first = *i;
+
+	f->aim = (struct sim_fault_aim){.set = true, .domid = DOMID_INVALID,
+					.port = SIM_FAULT_PORT_ANY};
+	while (*i < n && !(*i > first && is_fault_option(v[*i])))
+		if (fault_target(p, f, v, n, i) < 0)
+			return -EINVAL;
+	if (*i == first)
+		return scn_perr(p, "fault %s: on: the target is missing (DOMAIN, vbd/N, vif/N, a "
+				"workload id, port N)", f->site_name);
+	return 0;
+}
+
 static int fault_option(struct scn_parser *p, struct scn_fault *f, char **v, unsigned n,
 			unsigned *i)
 {
 	uint64_t x;
 
+	if (strcmp(v[*i], "on") == 0 && !f->aim.set) {
+		(*i)++;
+		return fault_on(p, f, v, n, i);
+	}
 	if (*i + 1 >= n)
 		return scn_perr(p, "fault %s: '%s' needs a value", f->site_name, v[*i]);
 	const char *opt = v[*i], *val = v[*i + 1];
@@ -208,8 +299,14 @@ static int fault_option(struct scn_parser *p, struct scn_fault *f, char **v, uns
 					f->site_name, val);
 		return 0;
 	}
-	return scn_perr(p, "fault %s: unknown option '%s' (repeat N|forever, until TIME, delay TIME)",
-			f->site_name, opt);
+	return scn_perr(p, "fault %s: unknown option '%s' (repeat N|forever, until TIME, delay TIME, "
+			"on TARGET)", f->site_name, opt);
+}
+
+static bool aims_differ(const struct sim_fault_aim *a, const struct sim_fault_aim *b)
+{
+	return a->set != b->set || (a->set && (a->domid != b->domid || a->port != b->port ||
+					       strcmp(a->device, b->device) != 0));
 }
 
 static int fault_conflicts(struct scn_parser *p, const struct scn_fault *f)
@@ -218,6 +315,11 @@ static int fault_conflicts(struct scn_parser *p, const struct scn_fault *f)
 
 	for (unsigned i = 0; i < p->s->nfaults; i++) {
 		const char *other = p->s->faults[i].site_name;
+		/* The registry keeps one aim per site. */
+		if (strcmp(f->site_name, other) == 0 && aims_differ(&f->aim, &p->s->faults[i].aim))
+			return scn_perr(p, "fault %s: aimed differently on line %u (a site has one aim: "
+					"give both lines the same `on`)", f->site_name,
+					p->s->faults[i].line);
 		if ((strcmp(f->site_name, a) == 0 && strcmp(other, b) == 0) ||
 		    (strcmp(f->site_name, b) == 0 && strcmp(other, a) == 0))
 			return scn_perr(p, "%s and %s cannot both be used (a delay is a drop that the "
@@ -267,12 +369,85 @@ static int act_domain(struct scn_parser *p, char **v, unsigned n, struct scn_act
 	return scn_domain_index(p, v[1], &a->dom);
 }
 
+static bool path_is_state(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n >= 6 && strcmp(path + n - 6, "/state") == 0;
+}
+
 static int act_xs(struct scn_parser *p, char **v, unsigned n, struct scn_action *a)
 {
 	if (scn_parse_path(p, v[1], a->a, sizeof(a->a)) < 0)
 		return -EINVAL;
-	if (n == 3)
+	if (n < 3)
+		return 0;
+	/* A XenbusState name is written as its number, on a .../state node. */
+	int state = scn_xenbus_state(v[2]);
+	if (state >= 0 && path_is_state(a->a))
+		snprintf(a->b, sizeof(a->b), "%d", state);
+	else if (state >= 0)
+		return scn_perr(p, "xs-write: '%s' is a XenbusState name but %s is no .../state node "
+				"(quote a number, or write to a state node)", v[2], a->a);
+	else
 		snprintf(a->b, sizeof(a->b), "%s", v[2]);
+	return 0;
+}
+
+static int act_wl_index(struct scn_parser *p, const char *id, unsigned *out)
+{
+	char known[128] = "";
+	size_t k = 0;
+
+	for (unsigned w = 0; w < p->s->nwls; w++) {
+		if (strcmp(p->s->wls[w].id, id) == 0) {
+			*out = w;
+			return 0;
+		}
+		k += (size_t)snprintf(known + k, k < sizeof(known) ? sizeof(known) - k : 0, "%s%s",
+				      w ? ", " : "", p->s->wls[w].id);
+	}
+	return scn_perr(p, "no workload with id '%s' (declared so far: %s)", id,
+			p->s->nwls ? known : "none");
+}
+
+/* unplug ID / plug ID: the workload's toolstack hooks. */
+static int act_plug(struct scn_parser *p, char **v, unsigned n, struct scn_action *a)
+{
+	bool unplug = strcmp(v[0], "unplug") == 0;
+
+	(void)n;
+	if (act_wl_index(p, v[1], &a->dom) < 0)
+		return -EINVAL;
+	const struct scn_wl_type *t = p->s->wls[a->dom].type;
+	if (!(unplug ? t->unplug : t->plug))
+		return scn_perr(p, "%s %s: workload type %s cannot be %s (it has no %s hook)", v[0],
+				v[1], t->name, unplug ? "unplugged" : "plugged", v[0]);
+	snprintf(a->a, sizeof(a->a), "%s", v[1]);
+	return 0;
+}
+
+/* suspend DOMAIN [to DOMAIN]: every workload with a suspend hook. */
+static int act_suspend(struct scn_parser *p, char **v, unsigned n, struct scn_action *a)
+{
+	unsigned to, hooks = 0;
+
+	if (scn_domain_index(p, v[1], &a->dom) < 0)
+		return -EINVAL;
+	a->dom2 = -1;
+	if (n == 3 || (n == 4 && strcmp(v[2], "to") != 0))
+		return scn_perr(p, "usage: suspend DOMAIN [to DOMAIN]");
+	if (n == 4) {
+		if (scn_domain_index(p, v[3], &to) < 0)
+			return -EINVAL;
+		a->dom2 = (int)to;
+	}
+	for (unsigned w = 0; w < p->s->nwls; w++)
+		hooks += p->s->wls[w].type->suspend != NULL;
+	if (!hooks)
+		return scn_perr(p, "suspend %s: no workload declared so far can be suspended (none "
+				"has a suspend hook)", v[1]);
+	snprintf(a->a, sizeof(a->a), "%s", v[1]);
 	return 0;
 }
 
@@ -281,7 +456,19 @@ static int act_quota(struct scn_parser *p, char **v, unsigned n, struct scn_acti
 	const struct xs_quota *tab = xs_quota_table();
 	bool known = false;
 
-	(void)n;
+	a->dom2 = -1;
+	if (n == 4) {   /* quota DOMAIN grants|maptrack N */
+		if (scn_domain_index(p, v[1], &a->dom) < 0)
+			return -EINVAL;
+		if (strcmp(v[2], "grants") != 0 && strcmp(v[2], "maptrack") != 0)
+			return scn_perr(p, "quota %s: unknown domain quota '%s' (grants N, maptrack N)",
+					v[1], v[2]);
+		if (scn_parse_uint(v[3], &a->v) < 0 || a->v == 0 || a->v > UINT32_MAX)
+			return scn_perr(p, "quota %s %s: '%s' is not a count above 0", v[1], v[2], v[3]);
+		a->dom2 = (int)a->dom;
+		snprintf(a->a, sizeof(a->a), "%s", v[2]);
+		return 0;
+	}
 	for (unsigned i = 0; i < XS_QUOTA_COUNT; i++)
 		known |= strcmp(tab[i].name, v[1]) == 0;
 	if (!known)
@@ -309,8 +496,12 @@ static const struct scn_act_def scn_acts[SCN_ACT_COUNT] = {
 	[SCN_ACT_XS_WRITE] = {"xs-write", "xs-write PATH VALUE", 2, 2, act_xs},
 	[SCN_ACT_XS_RM] = {"xs-rm", "xs-rm PATH", 1, 1, act_xs},
 	[SCN_ACT_XS_TOUCH] = {"xs-touch", "xs-touch PATH", 1, 1, act_xs},
-	[SCN_ACT_QUOTA] = {"quota", "quota NAME VALUE", 2, 2, act_quota},
+	[SCN_ACT_QUOTA] = {"quota", "quota NAME VALUE | quota DOMAIN grants|maptrack N", 2, 3,
+			   act_quota},
 	[SCN_ACT_NOTE] = {"note", "note TEXT...", 1, SCN_TOKENS_MAX, act_note},
+	[SCN_ACT_UNPLUG] = {"unplug", "unplug WORKLOAD-ID", 1, 1, act_plug},
+	[SCN_ACT_PLUG] = {"plug", "plug WORKLOAD-ID", 1, 1, act_plug},
+	[SCN_ACT_SUSPEND] = {"suspend", "suspend DOMAIN [to DOMAIN]", 1, 3, act_suspend},
 };
 
 const char *scn_action_name(enum scn_act_id id)
@@ -322,7 +513,7 @@ int scn_parse_action(struct scn_parser *p, char **v, unsigned n, struct scn_acti
 {
 	if (n == 0)
 		return scn_perr(p, "the action is missing (crash, destroy, restart, xs-write, xs-rm, "
-				"xs-touch, quota, note)");
+				"xs-touch, quota, note, unplug, plug, suspend)");
 	for (unsigned i = 0; i < SCN_ACT_COUNT; i++) {
 		const struct scn_act_def *d = &scn_acts[i];
 		if (strcmp(v[0], d->name) != 0)
@@ -333,13 +524,13 @@ int scn_parse_action(struct scn_parser *p, char **v, unsigned n, struct scn_acti
 		return d->parse(p, v, n, a);
 	}
 	return scn_perr(p, "'%s' is not an action (crash, destroy, restart, xs-write, xs-rm, "
-			"xs-touch, quota, note)", v[0]);
+			"xs-touch, quota, note, unplug, plug, suspend)", v[0]);
 }
 
 /* `at TIME ACTION`, `after N COUNTER ACTION`, `when L OP R ACTION`. */
 int scn_parse_triggered(struct scn_parser *p, char **v, unsigned n)
 {
-	struct scn_action a = {.line = p->line};
+	struct scn_action a = {.line = p->line, .dom2 = -1};
 	unsigned used;
 
 	if (p->s->nactions == SCN_ACTIONS_MAX)

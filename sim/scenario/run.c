@@ -116,6 +116,8 @@ static int run_quotas(struct scn_run *run)
 	xs_quota_reset();
 	for (unsigned i = 0; i < run->s->nquotas; i++) {
 		const struct scn_quota *q = &run->s->quotas[i];
+		if (q->dom >= 0)
+			continue;   /* a domain's grant quota: scn_gnttab_quotas */
 		int rc = xs_quota_set(q->name, q->value);
 		if (rc < 0) {
 			scn_run_outcome(run, SCN_OUT_HARNESS, "line %u: quota %s %u refused: %s", q->line,
@@ -123,7 +125,7 @@ static int run_quotas(struct scn_run *run)
 			return rc;
 		}
 	}
-	return 0;
+	return scn_gnttab_quotas(run);
 }
 
 static int run_domains(struct scn_run *run)
@@ -261,8 +263,10 @@ static bool run_error_allowed(const struct scn_run *run)
 	for (unsigned i = 0; i < s->nallows; i++)
 		if (strstr(run->reason, s->allows[i]))
 			return true;
-	/* Fault sweep: a clean error is what an injected fault may lead to. */
-	return run->sweep_site && atomic_load(&run->sweep_site->injected) > 0;
+	/* Fault sweep: a clean error is what an injected fault may lead to; so
+	 * it is for a nemesis action that fired. */
+	return (run->sweep_site && atomic_load(&run->sweep_site->injected) > 0) ||
+	       scn_nemesis_excuses(run);
 }
 
 static void run_expect_faults(struct scn_run *run)
@@ -446,7 +450,9 @@ void scn_replay_command(const struct scenario *s, const struct scn_run_opts *o,
 	if (k < len && o->policy >= 0)
 		k += (size_t)snprintf(buf + k, len - k, " --policy %s", policy_arg(s, o, pol, sizeof(pol)));
 	if (k < len && o->sweep_site)
-		snprintf(buf + k, len - k, " --fail %s:%lu", o->sweep_site, o->sweep_nth);
+		k += (size_t)snprintf(buf + k, len - k, " --fail %s:%lu", o->sweep_site, o->sweep_nth);
+	if (k < len && s->nemesis[0])
+		snprintf(buf + k, len - k, " --nemesis '%s'", s->nemesis);
 }
 
 void scn_result_line(const struct scenario *s, const struct scn_run_opts *o,

@@ -82,6 +82,13 @@ int scn_parse_file(const char *path, struct scenario **out, char *err, size_t er
 int scn_parse_text(const char *name, const char *text, struct scenario **out, char *err,
 		   size_t err_len);
 void scn_free(struct scenario *s);
+/* A copy of s (its own lines), or NULL. */
+struct scenario *scn_dup(const struct scenario *s);
+/* Add one more timed-action line ("when PATH == InitWait restart storage",
+ * "after 4000 steps crash guest") to s, as the nemesis: a clean workload error
+ * is then an acceptable end once it fired, and the replay command carries it
+ * (--nemesis 'LINE'). err: "--nemesis: message". One per scenario. */
+int scn_add_nemesis(struct scenario *s, const char *line, char *err, size_t err_len);
 /* "random" or "pct:D" (D in 1..16), as files and the command line write it. */
 int scn_parse_policy(const char *s, enum sim_policy *policy, unsigned *depth);
 
@@ -132,6 +139,8 @@ struct scn_result {
 	bool died;                     /* the run's process died (memory fault, abort) */
 	/* Occurrences of each fault site, in registry order (sim_fault_site_first). */
 	uint64_t site_occurrences[SCN_SITES_MAX];
+	uint32_t actions_unfired;      /* timed actions whose trigger never came */
+	bool nemesis_fired;            /* the scn_add_nemesis action fired */
 };
 
 /* Run in this process (needs a process where no domain exists: tests, or a
@@ -207,6 +216,32 @@ struct scn_fault_sweep_stats {
 };
 int scn_fault_sweep(const struct scenario *s, const char *only_site, unsigned max_per_site,
 		    const struct scn_run_opts *run, struct scn_fault_sweep_stats *st);
+
+/* Nemesis sweep (nemesis.c): from a baseline run, every XenbusState each
+ * device end reaches and its step count; then each action on each target
+ * (crash, restart, destroy: every non-privileged domain; unplug: every
+ * workload with the hook), fired once at each such state and at every
+ * `every`th step, each point in its own isolated run. A point passes when the
+ * run passes or ends in a clean workload error; a hang, an oracle failure, a
+ * harness error or a death fails it (printed with its replay command). */
+enum scn_nem_act { SCN_NEM_CRASH, SCN_NEM_RESTART, SCN_NEM_DESTROY, SCN_NEM_UNPLUG,
+		   SCN_NEM_ACT_COUNT };
+struct scn_nemesis_opts {
+	uint64_t every;                   /* steps between step points; 0: automatic */
+	unsigned actions;                 /* mask of 1 << enum scn_nem_act */
+	unsigned jobs;                    /* parallel runs */
+	bool verbose;                     /* a line per passing point too */
+	struct scn_run_opts run;          /* seed, mode, policy */
+};
+struct scn_nemesis_stats {
+	unsigned points, passed, failed;
+	unsigned unreached;               /* the action's trigger never came (passed) */
+	bool skipped;                     /* the scenario does not expect a pass */
+};
+/* "crash,restart" into a mask; -EINVAL for an unknown name or an empty list. */
+int scn_nemesis_parse_actions(const char *list, unsigned *mask);
+int scn_nemesis_sweep(const struct scenario *s, const struct scn_nemesis_opts *o,
+		      struct scn_nemesis_stats *st);
 
 /* ---- shrinking ---- */
 

@@ -93,6 +93,7 @@ struct scn_fault {
 	int64_t repeat;          /* further injections after the first; -1 forever */
 	uint64_t until_ns;       /* disarm at this time; 0: never */
 	uint64_t delay_ns;       /* evtchn.notify.delay: hold time */
+	struct sim_fault_aim aim;   /* `on TARGET...`; aim.set false: everywhere */
 };
 
 enum scn_act_id {
@@ -104,6 +105,9 @@ enum scn_act_id {
 	SCN_ACT_XS_TOUCH,
 	SCN_ACT_QUOTA,
 	SCN_ACT_NOTE,
+	SCN_ACT_UNPLUG,          /* dom: the workload's index */
+	SCN_ACT_PLUG,
+	SCN_ACT_SUSPEND,         /* dom: the guest; dom2: the new backend, or -1 */
 	SCN_ACT_COUNT
 };
 
@@ -111,14 +115,16 @@ struct scn_action {
 	unsigned line;
 	struct scn_trigger trig;
 	enum scn_act_id act;
-	unsigned dom;                    /* domain index */
+	unsigned dom;                    /* domain index (unplug, plug: workload index) */
+	int dom2;                        /* suspend ... to DOMAIN: its index; else -1 */
 	char a[SCN_TEXT_MAX], b[SCN_TEXT_MAX];
 	uint64_t v;
 };
 
 struct scn_quota {
 	unsigned line;
-	char name[SCN_NAME_MAX];
+	char name[SCN_NAME_MAX];         /* a xenstore quota, or grants / maptrack */
+	int dom;                         /* grants, maptrack: the domain's index; else -1 */
 	unsigned value;
 };
 
@@ -163,6 +169,9 @@ struct scenario {
 	uint64_t within_ns;
 	uint64_t max_steps;
 	unsigned slice_steps;
+	/* scn_add_nemesis: one more action line (from a sweep or --nemesis) */
+	char nemesis[SCN_LINE_BYTES_MAX];
+	int nemesis_action;              /* its index in actions[], or -1 */
 };
 
 /* ---- values (value.c) ---- */
@@ -305,6 +314,10 @@ void scn_note(struct scn_run *run, domid_t domid, const char *fmt, ...)
 
 /* trigger.c */
 int scn_triggers_start(struct scn_run *run);
+/* A clean error is an acceptable end: the nemesis action fired. */
+bool scn_nemesis_excuses(const struct scn_run *run);
+/* Quotas on domains (grants, maptrack) before they are created. */
+int scn_gnttab_quotas(struct scn_run *run);
 /* Apply what is due now; true if anything fired. */
 bool scn_triggers_apply(struct scn_run *run);
 /* The earliest virtual time a trigger or a held notification waits for

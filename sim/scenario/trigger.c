@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "sim/evtchn/evtchn.h"
+#include "sim/gnttab/gnttab.h"
 #include "sim/scenario/scn_internal.h"
 
 SIM_FAULT_SITE(scn_fault_delay, "evtchn.notify.delay",
@@ -359,6 +360,9 @@ static void fault_arm(struct scn_run *run, const struct scn_fault *f, int64_t af
 {
 	struct sim_fault_site *site = arm_target(run, f);
 
+	if (f->aim.set)
+		sim_fault_site_aim(site, &f->aim);
+
 	if (f->trig.kind == SCN_TRIG_PROB)
 		sim_fault_site_arm_prob(site, f->trig.ppm);
 	else
@@ -436,6 +440,91 @@ int scn_triggers_start(struct scn_run *run)
 
 /* ---- actions ---- */
 
+/* `quota DOMAIN grants|maptrack N`: the new value, the other one kept. */
+static int gnttab_quota(domid_t domid, const char *what, uint32_t value, uint32_t *grants,
+			uint32_t *maptrack)
+{
+	if (strcmp(what, "grants") == 0)
+		*grants = value;
+	else
+		*maptrack = value;
+	return gnttab_set_limits(domid, *grants, *maptrack);
+}
+
+int scn_gnttab_quotas(struct scn_run *run)
+{
+	uint32_t g[SCN_DOMAINS_MAX] = {0}, m[SCN_DOMAINS_MAX] = {0};
+
+	gnttab_limits_reset();
+	for (unsigned i = 0; i < run->s->nquotas; i++) {
+		const struct scn_quota *q = &run->s->quotas[i];
+		if (q->dom < 0)
+			continue;
+		int rc = gnttab_quota((domid_t)run->s->doms[q->dom].domid, q->name, q->value, &g[q->dom],
+				      &m[q->dom]);
+		if (rc < 0) {
+			scn_run_outcome(run, SCN_OUT_HARNESS, "line %u: quota %s %s %u refused: %s "
+					"(at most %u grants, %u maptrack)", q->line,
+					run->s->doms[q->dom].name, q->name, q->value, strerror(-rc),
+					GNTTAB_GRANTS_MAX - GNTTAB_RESERVED_REFS, GNTTAB_MAPTRACK_MAX);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int action_quota(struct scn_run *run, const struct scn_action *a)
+{
+	uint32_t g = 0, m = 0;
+
+	if (a->dom2 < 0)
+		return xs_quota_set(a->a, (unsigned)a->v);
+	/* The other limit stays what the file's quotas made it. */
+	for (unsigned i = 0; i < run->s->nquotas; i++) {
+		const struct scn_quota *q = &run->s->quotas[i];
+		if (q->dom == a->dom2)
+			*(strcmp(q->name, "grants") == 0 ? &g : &m) = q->value;
+	}
+	return gnttab_quota(run->domids[a->dom], a->a, (uint32_t)a->v, &g, &m);
+}
+
+static int action_plug(struct scn_run *run, const struct scn_action *a)
+{
+	struct scn_wl *wl = &run->wls[a->dom];
+
+	if (!wl->priv || scn_wl_finished(wl))
+		return 0;   /* nothing of it is left to unplug */
+	return a->act == SCN_ACT_UNPLUG ? wl->type->unplug(wl) : wl->type->plug(wl);
+}
+
+/* The backend a suspended guest's devices come back on: `to DOMAIN`, else the
+ * workload's own `back=` domain (the same one), else none known. */
+static domid_t suspend_back(struct scn_run *run, const struct scn_action *a, struct scn_wl *wl)
+{
+	if (a->dom2 >= 0)
+		return run->domids[a->dom2];
+	for (unsigned i = 0; wl->type->params[i].key; i++)
+		if (strcmp(wl->type->params[i].key, "back") == 0 &&
+		    wl->type->params[i].kind == SCN_P_DOMAIN)
+			return scn_wl_domid(wl, i);
+	return DOMID_INVALID;
+}
+
+static int action_suspend(struct scn_run *run, const struct scn_action *a)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < run->s->nwls && rc == 0; i++) {
+		struct scn_wl *wl = &run->wls[i];
+		if (!wl->type->suspend || !wl->priv || scn_wl_finished(wl))
+			continue;
+		rc = wl->type->suspend(wl, run->domids[a->dom], suspend_back(run, a, wl));
+		if (rc == -ENOTSUP)
+			rc = 0;   /* not one of its domains */
+	}
+	return rc;
+}
+
 static int action_run(struct scn_run *run, const struct scn_action *a)
 {
 	char cur[SCN_TEXT_MAX];
@@ -452,10 +541,13 @@ static int action_run(struct scn_run *run, const struct scn_action *a)
 		if (scn_xs_read(run, a->a, cur, sizeof(cur)) < 0)
 			return -ENOENT;
 		return scn_xs_write(run, a->a, cur);
-	case SCN_ACT_QUOTA: return xs_quota_set(a->a, (unsigned)a->v);
+	case SCN_ACT_QUOTA: return action_quota(run, a);
 	case SCN_ACT_NOTE:
 		scn_note(run, DOMID_INVALID, "%s", a->a);
 		return 0;
+	case SCN_ACT_UNPLUG:
+	case SCN_ACT_PLUG: return action_plug(run, a);
+	case SCN_ACT_SUSPEND: return action_suspend(run, a);
 	case SCN_ACT_COUNT: break;
 	}
 	return -EINVAL;
@@ -557,10 +649,33 @@ uint64_t scn_triggers_next_ns(struct scn_run *run)
 	return next;
 }
 
+bool scn_nemesis_excuses(const struct scn_run *run)
+{
+	return run->s->nemesis_action >= 0 && run->action_done[run->s->nemesis_action];
+}
+
+/* An action whose trigger never came did not test what its line says: say so
+ * (a warning, not a verdict: the run may have ended early for good reasons). */
+static void actions_unfired(struct scn_run *run)
+{
+	for (unsigned i = 0; i < run->s->nactions; i++) {
+		const struct scn_action *a = &run->s->actions[i];
+		if (run->action_done[i])
+			continue;
+		run->r->actions_unfired++;
+		scn_trace_line(run, "warning: line %u: %s never fired", a->line, scn_action_name(a->act));
+		if (!run->o->quiet)
+			printf("warning: %s:%u: the %s action never fired (its trigger did not come)\n",
+			       run->s->path, a->line, scn_action_name(a->act));
+	}
+	run->r->nemesis_fired = scn_nemesis_excuses(run);
+}
+
 void scn_triggers_stop(struct scn_run *run)
 {
 	struct sim_fault_site *drop = sim_fault_site_find("evtchn.notify.drop");
 
+	actions_unfired(run);
 	sim_fault_site_disarm_all();
 	if (drop)   /* the delay site saw every send its twin saw */
 		atomic_store(&scn_fault_delay.occurrences, atomic_load(&drop->occurrences));

@@ -240,7 +240,7 @@ static int xs_dispatch(struct xs_req *rq)
 	rq->view = (struct xs_view){.conn = rq->conn, .tx = rq->tx};
 	/* Quota errors, like xenstored's, only ever hit unprivileged domains. */
 	if ((type == XS_WRITE || type == XS_MKDIR) && !rq->conn->priv &&
-	    sim_fault_hit(&xs_fault_write_enospc))
+	    sim_fault_hit_ctx(&xs_fault_write_enospc, &XS_FAULT_CTX(rq->conn->domid)))
 		return -ENOSPC;
 	return op->fn(rq);
 }

@@ -278,7 +278,7 @@ int xs_op_tx_end(struct xs_req *rq)
 	rq->tx = NULL;
 	rq->view.tx = NULL;
 	if (arg[0] == 'T')
-		rc = sim_fault_hit(&xs_fault_tx_eagain) ? -EAGAIN : xs_tx_commit(rq->conn, tx);
+		rc = sim_fault_hit_ctx(&xs_fault_tx_eagain, &XS_FAULT_CTX(rq->conn->domid)) ? -EAGAIN : xs_tx_commit(rq->conn, tx);
 	xs_tx_free(tx);
 	return rc ? rc : xs_reply_ok(rq);
 }

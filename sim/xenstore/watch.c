@@ -79,7 +79,7 @@ static unsigned xs_delayed_conns;
 
 static bool xs_event_delay(struct xs_conn *c, const char *buf, unsigned len)
 {
-	if (!c->delayed_head && !sim_fault_hit(&xs_fault_watch_delay))
+	if (!c->delayed_head && !sim_fault_hit_ctx(&xs_fault_watch_delay, &XS_FAULT_CTX(c->domid)))
 		return false;
 	if (sim_timer_at(sim_now_ns() + XS_WATCH_DELAY_NS, xs_delay_timer, NULL) < 0)
 		return false;

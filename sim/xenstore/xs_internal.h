@@ -147,6 +147,11 @@ struct xs_delayed {
 	char payload[];
 };
 
+/* Where a xenstore fault site hits: the connection's domain (so that `fault
+ * xs.* ... on DOMAIN` aims at one client). */
+#define XS_FAULT_CTX(d) ((struct sim_fault_ctx){.domid = (d), .peer = DOMID_INVALID, \
+						  .port = SIM_FAULT_PORT_ANY})
+
 struct xs_conn {
 	struct xs_conn *next, *prev;   /* xs_g.conns */
 	uint64_t order;                /* creation order: the list runs newest first */

@@ -1,0 +1,375 @@
+/*
+ * Nemesis sweeps (Jepsen's nemesis, made exhaustive): from a baseline run,
+ * learn every XenbusState each device end reaches (the trace's state events:
+ * path and new state) and how many scheduling steps the run takes; then, for
+ * each domain a toolstack could lose (every non-privileged one: dom0 and the
+ * other privileged domains are the toolstack itself and are not targets) and
+ * each action (crash, restart, destroy; unplug for a workload that has the
+ * hook), fire that action once at each state each end reaches
+ * (`when PATH == State ACTION TARGET`) and at every Nth step
+ * (`after K steps ACTION TARGET`), each in its own isolated run.
+ *
+ * A point passes when its run passes or ends in a clean workload error (a
+ * workload whose domain was taken away may give up, saying so). It fails on
+ * an oracle failure (leak, illegal transition, corruption, memory fault), a
+ * hang, a harness error or a death. Each failing point is printed with the
+ * one command that replays it (`xensim run FILE --seed S --nemesis 'LINE'`).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim/scenario/scn_internal.h"
+
+#define NEM_POINTS_MAX 4096u            /* points of one sweep */
+#define NEM_STATES_MAX 128u             /* (path, state) pairs the baseline shows */
+#define NEM_BATCH 64u                   /* runs prepared at once */
+#define NEM_BUDGET_S 20.0               /* automatic --every: seconds of runs per job slot */
+#define NEM_STEP_POINTS_MIN 4u          /* step points per target and action, at least */
+#define NEM_STEP_POINTS_MAX 64u
+#define NEM_RUN_OVERHEAD_S 0.01         /* a fork and a result, per run */
+#define NEM_WALL_LIMIT_S 120u           /* one point's run, wall clock */
+#define NEM_TAIL_LINES 6u
+
+static const char *const nem_act_names[SCN_NEM_ACT_COUNT] = {
+	[SCN_NEM_CRASH] = "crash", [SCN_NEM_RESTART] = "restart",
+	[SCN_NEM_DESTROY] = "destroy", [SCN_NEM_UNPLUG] = "unplug",
+};
+
+int scn_nemesis_parse_actions(const char *list, unsigned *mask)
+{
+	char buf[SCN_TEXT_MAX];
+	char *save = NULL;
+
+	if (strlen(list) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", list);
+	*mask = 0;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		unsigned a = 0;
+		while (a < SCN_NEM_ACT_COUNT && strcmp(t, nem_act_names[a]) != 0)
+			a++;
+		if (a == SCN_NEM_ACT_COUNT)
+			return -EINVAL;
+		*mask |= 1u << a;
+	}
+	return *mask ? 0 : -EINVAL;
+}
+
+/* ---- the baseline: states reached ---- */
+
+struct nem_state {
+	char path[SCN_TEXT_MAX];     /* DOMAIN:relative, as a scenario writes it */
+	unsigned state;
+};
+
+struct nem_base {
+	struct nem_state st[NEM_STATES_MAX];
+	unsigned nst;
+	uint64_t steps;
+	double wall_s;
+};
+
+static const char *state_name(unsigned s)
+{
+	static const char *const names[] = {
+		"Unknown", "Initialising", "InitWait", "Initialised", "Connected",
+		"Closing", "Closed", "Reconfiguring", "Reconfigured",
+	};
+	return s < sizeof(names) / sizeof(names[0]) ? names[s] : NULL;
+}
+
+/* /local/domain/ID/rest into NAME:rest (the domids are fixed at parse time). */
+static void path_scenario(const struct scenario *s, const char *abs, char *out, size_t len)
+{
+	unsigned id;
+	int used = 0;
+
+	snprintf(out, len, "%.*s", (int)(SCN_TEXT_MAX - 1), abs);
+	if (sscanf(abs, "/local/domain/%u/%n", &id, &used) != 1 || used == 0)
+		return;
+	for (unsigned i = 0; i < s->ndoms; i++)
+		if (s->doms[i].domid == (int)id)
+			snprintf(out, len, "%s:%.*s", s->doms[i].name, (int)(SCN_TEXT_MAX - SCN_NAME_MAX),
+				 abs + used);
+}
+
+static void base_add(struct nem_base *b, const char *path, unsigned state)
+{
+	if (!state_name(state) || b->nst == NEM_STATES_MAX)
+		return;
+	for (unsigned i = 0; i < b->nst; i++)
+		if (b->st[i].state == state && strcmp(b->st[i].path, path) == 0)
+			return;
+	snprintf(b->st[b->nst].path, sizeof(b->st[b->nst].path), "%s", path);
+	b->st[b->nst++].state = state;
+}
+
+/* Trace lines: "STEP VTIME  state    domD state FROM -> TO PATH". */
+static void base_read_trace(const struct scenario *s, FILE *f, struct nem_base *b)
+{
+	char line[512], path[256], rel[SCN_TEXT_MAX];
+	unsigned d, from, to;
+	unsigned long step;
+
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lu %*s state dom%u state %u -> %u %255s", &step, &d, &from, &to,
+			   path) != 5)
+			continue;
+		path_scenario(s, path, rel, sizeof(rel));
+		base_add(b, rel, to);
+	}
+}
+
+static int nem_baseline(const struct scenario *s, const struct scn_nemesis_opts *o,
+			struct nem_base *b)
+{
+	char tpath[64];
+	struct scn_job job = {.s = s, .o = o->run, .capture = true};
+
+	snprintf(tpath, sizeof(tpath), "/tmp/xensim-nemesis-%d.trace", (int)getpid());
+	job.o.trace_path = tpath;
+	job.o.quiet = true;
+	job.o.wall_limit_s = NEM_WALL_LIMIT_S;
+	int rc = scn_jobs_run(&job, 1, 1, NULL, NULL);
+	if (rc < 0)
+		return rc;
+	FILE *f = fopen(tpath, "r");
+	if (f) {
+		base_read_trace(s, f, b);
+		fclose(f);
+	}
+	unlink(tpath);
+	b->steps = job.r.steps;
+	b->wall_s = job.r.wall_s;
+	if (job.r.verdict != SCN_VERDICT_PASS) {
+		char replay[SCN_MSG_MAX];
+		scn_replay_command(s, &job.o, &job.r, replay, sizeof(replay));
+		printf("baseline run fails already: %s\n    replay: %s\n", job.r.reason, replay);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- points ---- */
+
+struct nem_point {
+	char line[SCN_LINE_BYTES_MAX];
+	enum scn_nem_act act;
+};
+
+struct nem_plan {
+	struct nem_point *p;
+	unsigned n;
+	bool full;
+};
+
+static void plan_add(struct nem_plan *pl, enum scn_nem_act act, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void plan_add(struct nem_plan *pl, enum scn_nem_act act, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (pl->n == NEM_POINTS_MAX) {
+		pl->full = true;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(pl->p[pl->n].line, sizeof(pl->p[pl->n].line), fmt, ap);
+	va_end(ap);
+	pl->p[pl->n++].act = act;
+}
+
+/* The targets of one action: non-privileged domains, or workloads that can
+ * be unplugged. */
+static unsigned plan_targets(const struct scenario *s, enum scn_nem_act act,
+			     const char **names, unsigned max)
+{
+	unsigned n = 0;
+
+	if (act == SCN_NEM_UNPLUG) {
+		for (unsigned w = 0; w < s->nwls && n < max; w++)
+			if (s->wls[w].type->unplug)
+				names[n++] = s->wls[w].id;
+		return n;
+	}
+	for (unsigned d = 0; d < s->ndoms && n < max; d++)
+		if (!s->doms[d].priv)
+			names[n++] = s->doms[d].name;
+	return n;
+}
+
+/* Steps between step points: chosen so that the sweep's runs take about
+ * NEM_BUDGET_S per job slot, within [MIN, MAX] step points per pair. */
+static uint64_t plan_every(const struct nem_base *b, unsigned pairs, unsigned jobs)
+{
+	double per_run = b->wall_s + NEM_RUN_OVERHEAD_S;
+	double runs = NEM_BUDGET_S * (jobs ? jobs : 1) / per_run;
+	double left = runs - (double)pairs * b->nst;
+	double per_pair = pairs ? left / pairs : 0;
+	unsigned k = per_pair < NEM_STEP_POINTS_MIN ? NEM_STEP_POINTS_MIN
+		     : per_pair > NEM_STEP_POINTS_MAX ? NEM_STEP_POINTS_MAX : (unsigned)per_pair;
+	uint64_t every = b->steps / (k + 1);
+
+	return every ? every : 1;
+}
+
+static void plan_build(const struct scenario *s, const struct scn_nemesis_opts *o,
+		       const struct nem_base *b, struct nem_plan *pl, uint64_t *every)
+{
+	const char *names[SCN_DOMAINS_MAX + SCN_WORKLOADS_MAX];
+	unsigned pairs = 0;
+
+	for (unsigned a = 0; a < SCN_NEM_ACT_COUNT; a++)
+		if (o->actions & (1u << a))
+			pairs += plan_targets(s, (enum scn_nem_act)a, names, SCN_DOMAINS_MAX);
+	*every = o->every ? o->every : plan_every(b, pairs, o->jobs);
+	for (unsigned a = 0; a < SCN_NEM_ACT_COUNT; a++) {
+		if (!(o->actions & (1u << a)))
+			continue;
+		unsigned nt = plan_targets(s, (enum scn_nem_act)a, names, SCN_DOMAINS_MAX);
+		for (unsigned t = 0; t < nt; t++) {
+			for (unsigned i = 0; i < b->nst; i++)
+				plan_add(pl, (enum scn_nem_act)a, "when %s == %s %s %s", b->st[i].path,
+					 state_name(b->st[i].state), nem_act_names[a], names[t]);
+			for (uint64_t k = *every; k < b->steps; k += *every)
+				plan_add(pl, (enum scn_nem_act)a, "after %lu steps %s %s", k,
+					 nem_act_names[a], names[t]);
+		}
+	}
+}
+
+/* ---- running the points ---- */
+
+struct nem_ctx {
+	const struct nem_plan *pl;
+	struct scn_nemesis_stats *st;
+	bool verbose;
+};
+
+static void nem_report(const struct scn_job *job, const struct nem_point *pt)
+{
+	char replay[SCN_MSG_MAX * 2], tail[2048];
+
+	scn_replay_command(job->s, &job->o, &job->r, replay, sizeof(replay));
+	printf("FAIL point: %s\n    %s: %s%s\n    replay: %s\n", pt->line,
+	       scn_outcome_name(job->r.outcome), job->r.died ? "the run died: " : "",
+	       job->r.reason, replay);
+	scn_job_tail(job, NEM_TAIL_LINES, tail, sizeof(tail));
+	for (char *save = NULL, *l = strtok_r(tail, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		printf("      | %s\n", l);
+}
+
+static void nem_done(struct scn_job *job, void *arg)
+{
+	struct nem_ctx *c = arg;
+	const struct nem_point *pt = job->user;
+	bool ok = job->r.verdict == SCN_VERDICT_PASS && !job->r.died;
+
+	c->st->points++;
+	c->st->unreached += !job->r.nemesis_fired;
+	if (ok) {
+		c->st->passed++;
+		if (c->verbose)
+			printf("ok   point: %s (%s%s)\n", pt->line, scn_outcome_name(job->r.outcome),
+			       job->r.nemesis_fired ? "" : ", not reached");
+		return;
+	}
+	c->st->failed++;
+	nem_report(job, pt);
+}
+
+static void jobs_free(struct scn_job *jobs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		scn_free((struct scenario *)jobs[i].s);
+}
+
+static int nem_run_points(const struct scenario *s, const struct scn_nemesis_opts *o,
+			  const struct nem_plan *pl, struct scn_nemesis_stats *st)
+{
+	struct scn_job *jobs = calloc(NEM_BATCH, sizeof(*jobs));
+	struct nem_ctx ctx = {.pl = pl, .st = st, .verbose = o->verbose};
+	char err[SCN_ERR_MAX];
+	int rc = 0;
+
+	if (!jobs)
+		return -ENOMEM;
+	for (unsigned first = 0; rc == 0 && first < pl->n; first += NEM_BATCH) {
+		unsigned n = 0;
+		for (unsigned i = first; i < pl->n && n < NEM_BATCH && rc == 0; i++) {
+			struct scenario *copy = scn_dup(s);
+			if (!copy) {
+				rc = -ENOMEM;
+				break;
+			}
+			if (scn_add_nemesis(copy, pl->p[i].line, err, sizeof(err)) < 0) {
+				printf("harness: point %s: %s\n", pl->p[i].line, err);
+				scn_free(copy);
+				rc = -EINVAL;
+				break;
+			}
+			jobs[n] = (struct scn_job){.s = copy, .o = o->run, .capture = true,
+						   .user = (void *)&pl->p[i]};
+			jobs[n].o.quiet = true;
+			jobs[n].o.wall_limit_s = NEM_WALL_LIMIT_S;
+			n++;
+		}
+		if (rc == 0)
+			rc = scn_jobs_run(jobs, n, o->jobs ? o->jobs : 1, nem_done, &ctx);
+		jobs_free(jobs, n);
+	}
+	free(jobs);
+	return rc;
+}
+
+static void nem_header(const struct scenario *s, const struct nem_base *b, uint64_t every,
+		       const struct nem_plan *pl)
+{
+	printf("nemesis sweep of %s: baseline %lu steps, %u device states reached, a step point "
+	       "every %lu steps; %u points\n", s->path, b->steps, b->nst, every, pl->n);
+	for (unsigned d = 0; d < s->ndoms; d++)
+		if (s->doms[d].priv)
+			printf("  %s is privileged (the toolstack): not a target\n", s->doms[d].name);
+	if (pl->full)
+		printf("  (only the first %u points: the limit)\n", NEM_POINTS_MAX);
+}
+
+int scn_nemesis_sweep(const struct scenario *s, const struct scn_nemesis_opts *o,
+		      struct scn_nemesis_stats *st)
+{
+	struct nem_base *b = calloc(1, sizeof(*b));
+	struct nem_plan pl = {.p = calloc(NEM_POINTS_MAX, sizeof(*pl.p))};
+	uint64_t every;
+	int rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (!b || !pl.p) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (s->expect != SCN_EXPECT_PASS || s->nemesis_action >= 0) {
+		printf("nemesis sweep of %s: skipped (it expects a hang, an error or a failure, or "
+		       "carries a nemesis already)\n", s->path);
+		st->skipped = true;
+		goto out;
+	}
+	rc = nem_baseline(s, o, b);
+	if (rc == -EINVAL) {
+		st->failed++;
+		rc = 0;
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	plan_build(s, o, b, &pl, &every);
+	nem_header(s, b, every, &pl);
+	rc = nem_run_points(s, o, &pl, st);
+out:
+	free(pl.p);
+	free(b);
+	return rc;
+}
