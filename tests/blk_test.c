@@ -96,6 +96,57 @@ static void bt_raise(unsigned bits)
 	pthread_mutex_unlock(&bt_lock);
 }
 
+/* A guest's bits, and what its blkfront said when it failed (under
+ * bt_lock): a wait that names the guest ends at once when its blkfront
+ * reached its terminal state, unless it waits for exactly that. */
+#define BT_GUESTS_MAX 4u
+static struct bt_fail {
+	unsigned all, failed;
+	char words[256];
+} bt_fails[BT_GUESTS_MAX];
+static bool bt_wait_timed_out;   /* the last bt_wait ran to its deadline */
+
+static void bt_fail_register(unsigned all, unsigned failed)
+{
+	pthread_mutex_lock(&bt_lock);
+	for (unsigned i = 0; i < BT_GUESTS_MAX; i++)
+		if (!bt_fails[i].all || bt_fails[i].all == all) {
+			bt_fails[i] = (struct bt_fail){.all = all, .failed = failed};
+			break;
+		}
+	pthread_mutex_unlock(&bt_lock);
+}
+
+static void bt_raise_failure(unsigned failed, const char *words)
+{
+	pthread_mutex_lock(&bt_lock);
+	for (unsigned i = 0; i < BT_GUESTS_MAX; i++)
+		if (bt_fails[i].failed == failed && !bt_fails[i].words[0])
+			snprintf(bt_fails[i].words, sizeof(bt_fails[i].words), "%s", words ? words : "?");
+	bt_bits |= failed;
+	pthread_cond_broadcast(&bt_cond);
+	pthread_mutex_unlock(&bt_lock);
+}
+
+static unsigned bt_fail_mask(unsigned bits)
+{
+	unsigned fail = 0;
+
+	for (unsigned i = 0; i < BT_GUESTS_MAX; i++)
+		if (bits & bt_fails[i].all)
+			fail |= bt_fails[i].failed;
+	return fail & ~bits;
+}
+
+static void bt_wait_failed(unsigned failed)
+{
+	for (unsigned i = 0; i < BT_GUESTS_MAX; i++)
+		if (failed & bt_fails[i].failed)
+			printf("  wait ended early: blkfront failed: %s\n", bt_fails[i].words);
+}
+
+/* Every bit, then clear them; false at the deadline, or at once when the
+ * blkfront of a guest the bits name failed (its words are printed). */
 static bool bt_wait(unsigned bits, unsigned ms)
 {
 	struct timespec dl;
@@ -109,10 +160,16 @@ static bool bt_wait(unsigned bits, unsigned ms)
 		dl.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&bt_lock);
-	while ((bt_bits & bits) != bits)
-		if (pthread_cond_timedwait(&bt_cond, &bt_lock, &dl) == ETIMEDOUT)
+	unsigned fail = bt_fail_mask(bits);
+	bt_wait_timed_out = false;
+	while ((bt_bits & bits) != bits && !(bt_bits & fail))
+		if (pthread_cond_timedwait(&bt_cond, &bt_lock, &dl) == ETIMEDOUT) {
+			bt_wait_timed_out = true;
 			break;
+		}
 	ok = (bt_bits & bits) == bits;
+	if (!ok && (bt_bits & fail))
+		bt_wait_failed(bt_bits & fail);
 	bt_bits &= ~bits;
 	pthread_mutex_unlock(&bt_lock);
 	return ok;
@@ -122,6 +179,7 @@ static void bt_clear(void)
 {
 	pthread_mutex_lock(&bt_lock);
 	bt_bits = 0;
+	memset(bt_fails, 0, sizeof(bt_fails));
 	pthread_mutex_unlock(&bt_lock);
 }
 
@@ -276,12 +334,11 @@ static void bt_guest_event(void *arg, struct blkfront *bf, enum blkfront_event e
 {
 	struct bt_guest *g = arg;
 
-	(void)bf;
 	if (ev == BLKFRONT_EV_CONNECTED) {
 		g->connects++;
 		bt_raise(g->sig_connected);
 	} else if (ev == BLKFRONT_EV_FAILED) {
-		bt_raise(g->sig_failed);
+		bt_raise_failure(g->sig_failed, blkfront_error(bf));
 	} else if (ev == BLKFRONT_EV_RESIZED) {
 		bt_raise(g->sig_resized);
 	}
@@ -364,6 +421,7 @@ static void bt_guest_init(struct bt_guest *g, domid_t domid, uint32_t devid, con
 	g->sig_finished = sig_base << 1;
 	g->sig_failed = sig_base << 2;
 	g->sig_resized = sig_base << 3;
+	bt_fail_register(g->sig_connected | g->sig_finished | g->sig_failed | g->sig_resized, g->sig_failed);
 }
 
 static void bt_guest_open(struct bt_guest *g)
@@ -767,6 +825,25 @@ static int bt_destroy_close_fn(void *arg)
 }
 
 /* The toolstack's orderly removal: online=0, both ends close, nodes go. */
+/* A wait that names a guest ends the moment its blkfront fails, with
+ * blkfront's words, rather than at its deadline. */
+static void test_wait_ends_when_blkfront_fails(void)
+{
+	struct bt_one o;
+
+	bt_world_up(1);
+	bt_one_up(&o, &bt_all_on, bt_ram(16u << 20, 512), false);
+	bt_device_remove(&o.v);   /* the toolstack takes the device away: blkfront fails */
+	/* No workload runs: only the failure can end this wait early. */
+	CU_ASSERT_FALSE(bt_wait(o.g.sig_finished, BT_WAIT_MS));
+	CU_ASSERT_FALSE(bt_wait_timed_out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(bt_fails[0].words, "device removed"));
+	bt_guest_close(&o.g);
+	bt_backend_stop(&o.b);
+	blk_store_put(o.b.disks[0]);
+	bt_check_clean(1);
+}
+
 static void test_device_destroy_closes_both_ends(void)
 {
 	struct bt_one o;
@@ -1161,6 +1238,7 @@ static const struct test_case bt_lifecycle_cases[] = {
 	TEST(test_frontend_reopen_reconnects),
 	TEST(test_frontend_stale_state_is_reset_first),
 	TEST(test_device_destroy_closes_both_ends),
+	TEST(test_wait_ends_when_blkfront_fails),
 	TEST(test_sync_api_round_trip),
 	TEST(test_sync_api_inside_loop_refuses),
 	TEST_END,

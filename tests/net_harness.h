@@ -43,11 +43,33 @@ static pthread_mutex_t nh_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t nh_cond = PTHREAD_COND_INITIALIZER;
 static unsigned nh_bits;
 
-enum nh_sig { NH_CONNECTED, NH_FINISHED, NH_FAILED, NH_DISCONNECTED, NH_SIGS };
+/* NH_FAILED: the guest's netfront failed; NH_BACK_FAILED: netback disconnected
+ * the guest's vif for a violation. Both are terminal for that pair: a wait
+ * that names the guest ends at once (nh_wait). */
+enum nh_sig { NH_CONNECTED, NH_FINISHED, NH_FAILED, NH_DISCONNECTED, NH_BACK_FAILED, NH_SIGS };
+
+#define NH_FAILURE_MAX 320u
+/* What the drivers said when they failed, by guest index (under nh_lock). */
+static char nh_failure[NH_GUESTS_MAX][NH_FAILURE_MAX];
+/* Scheduler steps (det mode) or wake-ups (free mode) the last nh_wait took. */
+static uint64_t nh_wait_spent;
+
+_Static_assert(NH_GUESTS_MAX * NH_SIGS <= 24, "the guests' bits stay below the tests' own (1u << 24 up)");
 
 static NH_UNUSED unsigned nh_bit(unsigned guest, enum nh_sig s)
 {
 	return 1u << (guest * NH_SIGS + s);
+}
+
+/* A driver of guest g reached its terminal state: the bit, and its words. */
+static NH_UNUSED void nh_raise_failure(unsigned guest, enum nh_sig s, const char *who, const char *why)
+{
+	pthread_mutex_lock(&nh_lock);
+	if (guest < NH_GUESTS_MAX && !nh_failure[guest][0])
+		snprintf(nh_failure[guest], NH_FAILURE_MAX, "%s: %s", who, why ? why : "?");
+	nh_bits |= guest < NH_GUESTS_MAX ? nh_bit(guest, s) : 0;
+	pthread_cond_broadcast(&nh_cond);
+	pthread_mutex_unlock(&nh_lock);
 }
 
 static NH_UNUSED void nh_raise(unsigned bits)
@@ -66,36 +88,84 @@ static NH_UNUSED bool nh_peek(unsigned bits)
 	return ok;
 }
 
-static NH_UNUSED bool nh_until_bits(void *arg)
+/* The failure bits of every guest a wait for `bits` names, but those it
+ * waits for: a test that provokes a failure waits for its bit. */
+static NH_UNUSED unsigned nh_fail_mask(unsigned bits)
 {
-	return nh_peek(*(unsigned *)arg);
+	unsigned fail = 0;
+
+	for (unsigned g = 0; g < NH_GUESTS_MAX; g++) {
+		unsigned all = 0;
+		for (unsigned s = 0; s < NH_SIGS; s++)
+			all |= nh_bit(g, (enum nh_sig)s);
+		if (bits & all)
+			fail |= nh_bit(g, NH_FAILED) | nh_bit(g, NH_BACK_FAILED);
+	}
+	return fail & ~bits;
 }
 
-/* Wait for every bit, then clear them. Det mode: run the scheduler meanwhile. */
+struct nh_until {
+	unsigned bits, fail;
+};
+
+static NH_UNUSED bool nh_until_bits(void *arg)
+{
+	const struct nh_until *u = arg;
+
+	pthread_mutex_lock(&nh_lock);
+	bool done = (nh_bits & u->bits) == u->bits || (nh_bits & u->fail);
+	pthread_mutex_unlock(&nh_lock);
+	return done;
+}
+
+static NH_UNUSED void nh_deadline(struct timespec *dl, unsigned ms)
+{
+	clock_gettime(CLOCK_REALTIME, dl);
+	dl->tv_sec += ms / 1000;
+	dl->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (dl->tv_nsec >= 1000000000L) {
+		dl->tv_sec++;
+		dl->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Say which driver ended the wait, with its words. */
+static NH_UNUSED void nh_wait_failed(unsigned failed)
+{
+	for (unsigned g = 0; g < NH_GUESTS_MAX; g++)
+		if (failed & (nh_bit(g, NH_FAILED) | nh_bit(g, NH_BACK_FAILED)))
+			printf("  wait ended early: guest %u (dom%u): %s\n", g, g + 1, nh_failure[g]);
+}
+
+/* Wait for every bit, then clear them. Det mode: run the scheduler
+ * meanwhile. Ends at once, false, when a driver of a guest the bits name
+ * reached its terminal state (and the bits do not ask for that): the
+ * driver's words are printed and stay in nh_failure[guest]. */
 static NH_UNUSED bool nh_wait(unsigned bits, unsigned ms)
 {
+	struct nh_until u = {.bits = bits, .fail = nh_fail_mask(bits)};
 	struct timespec dl;
 	bool ok;
 
+	nh_wait_spent = 0;
 	if (sim_mode() == SIM_MODE_DET) {
-		sim_run(nh_until_bits, &bits, sim_now_ns() + (uint64_t)ms * 1000000u, 0);
+		uint64_t steps = sim_sched_steps();
+		sim_run(nh_until_bits, &u, sim_now_ns() + (uint64_t)ms * 1000000u, 0);
+		nh_wait_spent = sim_sched_steps() - steps;
 	} else {
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_sec += ms / 1000;
-		dl.tv_nsec += (long)(ms % 1000) * 1000000L;
-		if (dl.tv_nsec >= 1000000000L) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000L;
-		}
+		nh_deadline(&dl, ms);
 		pthread_mutex_lock(&nh_lock);
-		while ((nh_bits & bits) != bits)
+		while ((nh_bits & bits) != bits && !(nh_bits & u.fail) && ++nh_wait_spent)
 			if (pthread_cond_timedwait(&nh_cond, &nh_lock, &dl) == ETIMEDOUT)
 				break;
 		pthread_mutex_unlock(&nh_lock);
 	}
 	pthread_mutex_lock(&nh_lock);
 	ok = (nh_bits & bits) == bits;
+	unsigned failed = nh_bits & u.fail;
 	nh_bits &= ~bits;
+	if (!ok && failed)
+		nh_wait_failed(failed);
 	pthread_mutex_unlock(&nh_lock);
 	return ok;
 }
@@ -104,6 +174,7 @@ static NH_UNUSED void nh_clear(void)
 {
 	pthread_mutex_lock(&nh_lock);
 	nh_bits = 0;
+	memset(nh_failure, 0, sizeof(nh_failure));
 	pthread_mutex_unlock(&nh_lock);
 }
 
@@ -289,6 +360,17 @@ struct nh_backend {
 	int rc;
 };
 
+/* netback judged a guest's frontend broken: terminal for that pair. */
+static NH_UNUSED void nh_netback_fatal(void *arg, const struct netback_vif_info *vif, const char *why)
+{
+	char who[64];
+
+	(void)arg;
+	snprintf(who, sizeof(who), "netback disconnected vif %u of dom%u", vif->devid, vif->fe_domid);
+	if (vif->fe_domid >= 1)
+		nh_raise_failure(vif->fe_domid - 1u, NH_BACK_FAILED, who, why);
+}
+
 static NH_UNUSED int nh_netback_start_fn(void *arg)
 {
 	struct nh_backend *b = arg;
@@ -296,6 +378,7 @@ static NH_UNUSED int nh_netback_start_fn(void *arg)
 	b->cfg.base = sim_domain_event_base();
 	b->cfg.link = &nh_link;
 	b->cfg.link_arg = b->sw;
+	b->cfg.on_fatal = nh_netback_fatal;
 	return netback_start(&b->cfg, &b->nb);
 }
 
@@ -396,7 +479,6 @@ static NH_UNUSED void nh_guest_event(void *arg, struct netfront *nf, enum netfro
 {
 	struct nh_guest *g = arg;
 
-	(void)nf;
 	if (ev == NETFRONT_EV_CONNECTED) {
 		g->connects++;
 		nh_raise(nh_bit(g->index, NH_CONNECTED));
@@ -404,7 +486,7 @@ static NH_UNUSED void nh_guest_event(void *arg, struct netfront *nf, enum netfro
 		g->disconnects++;
 		nh_raise(nh_bit(g->index, NH_DISCONNECTED));
 	} else if (ev == NETFRONT_EV_FAILED) {
-		nh_raise(nh_bit(g->index, NH_FAILED));
+		nh_raise_failure(g->index, NH_FAILED, "netfront failed", netfront_error(nf));
 	}
 	if (g->on_event)
 		g->on_event(g, ev);

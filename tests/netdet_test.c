@@ -5,10 +5,15 @@
  * they did: every frame intact; duplicates only as many as the switch made;
  * out-of-order arrivals only as many as it reordered; holes only as many as
  * frames were dropped somewhere. And the same seed replays the same run.
+ *
+ * Also the harness's fail-fast: a wait that names a guest whose netfront
+ * failed, or whose vif netback disconnected for a violation, ends at once
+ * with the driver's words instead of running to its deadline.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "drivers/net/netfront_internal.h"
 #include "tests/net_harness.h"
 
 struct nd_outcome {
@@ -116,6 +121,77 @@ static void same_seed_same_run(void)
 	CU_ASSERT_EQUAL(a.sw.duplicated, b.sw.duplicated);
 }
 
+/* ---- fail fast ---- */
+
+#define ND_FAST_STEPS_MAX 5000u      /* a wait that ends "at once" takes fewer steps */
+#define ND_PATIENT_MS 2000u          /* the same wait, ignoring failures, runs this long */
+
+/* Hostile writes on the guest's own thread, into the rings it shares. */
+static int nd_bad_tx_req_prod_fn(void *arg)
+{
+	struct netfront_queue *q = &((struct nh_guest *)arg)->nf->nf_queues[0];
+
+	/* Far past what the ring holds: netback must take it as a violation. */
+	q->q_tx.sring->req_prod = q->q_tx.req_prod_pvt + 1000u;
+	return xenbus_evtchn_notify(q->q_ev_tx);
+}
+
+static int nd_bad_rx_rsp_prod_fn(void *arg)
+{
+	struct netfront_queue *q = &((struct nh_guest *)arg)->nf->nf_queues[0];
+
+	/* As a broken backend would: more responses than requests posted. */
+	q->q_rx.sring->rsp_prod = q->q_rx.rsp_cons + 1000u;
+	netfront_ev_both(q);
+	return 0;
+}
+
+static bool nd_bits_only(void *arg)
+{
+	return nh_peek(*(unsigned *)arg);
+}
+
+/* Guest 0 (dom1) is broken by fn; a wait for its workload's end (never
+ * started: it could only time out) must end at once with `words`. */
+static void nd_fail_fast(int (*fn)(void *), const char *words)
+{
+	struct sim_sched_config sc = {.mode = SIM_MODE_DET, .policy = SIM_POLICY_RANDOM, .seed = 7};
+	struct nh_net net;
+	unsigned bits = nh_bit(0, NH_FINISHED);
+
+	nh_world_up_mode(2, &sc);
+	nh_net_up(&net, 2, &nh_all_off);
+	CU_ASSERT_EQUAL(sim_domain_call(1, fn, &net.g[0]), 0);
+	uint64_t t0 = sim_now_ns();
+	CU_ASSERT_FALSE(nh_wait(bits, NH_WAIT_MS));
+	uint64_t fast = nh_wait_spent, fast_ns = sim_now_ns() - t0;
+	printf("  failed in %llu steps, %llu virtual ns: %s\n", (unsigned long long)fast,
+	       (unsigned long long)fast_ns, nh_failure[0]);
+	CU_ASSERT_TRUE(fast < ND_FAST_STEPS_MAX);
+	CU_ASSERT_TRUE(fast_ns < 1000000000ull);
+	CU_ASSERT_PTR_NOT_NULL(strstr(nh_failure[0], words));
+	/* What the wait did before: blind to the failure, it runs to its end. */
+	t0 = sim_now_ns();
+	uint64_t steps = sim_sched_steps();
+	sim_run(nd_bits_only, &bits, t0 + ND_PATIENT_MS * 1000000ull, 0);
+	printf("  the same wait blind to failures: %llu steps, still waiting after %u virtual ms\n",
+	       (unsigned long long)(sim_sched_steps() - steps), ND_PATIENT_MS);
+	CU_ASSERT_FALSE(nh_peek(bits));
+	CU_ASSERT_TRUE(sim_now_ns() - t0 >= ND_PATIENT_MS * 1000000ull);
+	nh_net_down(&net);
+	nh_world_down();
+}
+
+static void wait_ends_when_netback_fails_the_vif(void)
+{
+	nd_fail_fast(nd_bad_tx_req_prod_fn, "netback disconnected vif 0 of dom1: queue 0: tx req_prod");
+}
+
+static void wait_ends_when_netfront_fails(void)
+{
+	nd_fail_fast(nd_bad_rx_rsp_prod_fn, "netfront failed: ");
+}
+
 static int nd_fini(void)
 {
 	nh_world_down();
@@ -131,5 +207,11 @@ void test_register(void)
 		TEST(same_seed_same_run),
 		TEST_END,
 	};
+	static const struct test_case fast_cases[] = {
+		TEST(wait_ends_when_netback_fails_the_vif),
+		TEST(wait_ends_when_netfront_fails),
+		TEST_END,
+	};
 	test_add_suite("netdet_switch_faults", NULL, nd_fini, cases);
+	test_add_suite("netdet_fail_fast", NULL, nd_fini, fast_cases);
 }

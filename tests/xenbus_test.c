@@ -708,6 +708,112 @@ static void test_evtchn_storm_is_delayed_not_lost(void)
 	CU_ASSERT_EQUAL(evtchn_handles_open(), 0);
 }
 
+/* ==== a backend's device lifecycle (xenbus_backend) ==== */
+
+/* A fake driver: publish and connect write the states a real one would,
+ * and remember the state the device was in when they were called. */
+struct xt_be {
+	struct xenbus *xb;
+	struct xenbus_backend_dev bd;
+	unsigned publishes, connects, disconnects;
+	uint64_t state_at_publish[4];
+};
+
+static int xt_be_publish(void *arg)
+{
+	struct xt_be *b = arg;
+	uint64_t st = 0;
+
+	xenbus_read_uint(xenbus_xs(b->xb), XBT_NULL, b->bd.bd_dir, "state", 8, &st);
+	if (b->publishes < 4)
+		b->state_at_publish[b->publishes] = st;
+	b->publishes++;
+	int rc = xenbus_state_switch(xenbus_xs(b->xb), b->bd.bd_dir, XenbusStateInitWait);
+	xt_raise(8);
+	return rc;
+}
+
+static int xt_be_connect(void *arg, char *why, size_t len)
+{
+	struct xt_be *b = arg;
+
+	(void)why;
+	(void)len;
+	b->connects++;
+	int rc = xenbus_state_switch(xenbus_xs(b->xb), b->bd.bd_dir, XenbusStateConnected);
+	xt_raise(16);
+	return rc;
+}
+
+static void xt_be_disconnect(void *arg)
+{
+	((struct xt_be *)arg)->disconnects++;
+}
+
+static void xt_be_gone(void *arg)
+{
+	(void)arg;
+}
+
+static void xt_be_log(void *arg, const char *line)
+{
+	(void)arg;
+	printf("  backend: %s\n", line);
+}
+
+static const struct xenbus_backend_ops xt_be_ops = {
+	.publish = xt_be_publish, .connect = xt_be_connect, .disconnect = xt_be_disconnect,
+	.gone = xt_be_gone, .log = xt_be_log, .ready_states = 1u << XenbusStateInitialised,
+	.close_timeout_ms = 10000,
+};
+
+static int xt_be_up_fn(void *arg)
+{
+	struct xt_be *b = arg;
+	int rc = xenbus_open(sim_domain_event_base(), &b->xb);
+
+	return rc ? rc : xenbus_backend_init(&b->bd, b->xb, "vbd", 3, 51712, &xt_be_ops, b);
+}
+
+static int xt_be_down_fn(void *arg)
+{
+	struct xt_be *b = arg;
+
+	xenbus_backend_stop(&b->bd);
+	xenbus_backend_fini(&b->bd);
+	xenbus_close(b->xb);
+	return 0;
+}
+
+/* A frontend that starts over while we are connected gets a new connection
+ * through Closed: Connected -> InitWait is not a legal move. */
+static void test_backend_reconnect_goes_through_closed(void)
+{
+	struct xenbus_device d = xt_dev();
+	struct xt_be b = {0};
+	const char *fe = "/local/domain/3/device/vbd/51712/state";
+
+	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d), 0);
+	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_be_up_fn, &b), 0);
+	CU_ASSERT_TRUE_FATAL(xt_wait(8));                 /* found: InitWait */
+	xt_put(fe, "3");                                   /* the rings are there */
+	CU_ASSERT_TRUE_FATAL(xt_wait(16));
+	CU_ASSERT_TRUE(xt_key_is("/local/domain/0/backend/vbd/3/51712", "state", "4"));
+	xt_put(fe, "1");                                   /* the frontend starts over */
+	CU_ASSERT_TRUE_FATAL(xt_wait(8));
+	CU_ASSERT_EQUAL(b.publishes, 2);
+	CU_ASSERT_EQUAL(b.state_at_publish[0], XenbusStateInitialising);
+	CU_ASSERT_EQUAL(b.state_at_publish[1], XenbusStateClosed);   /* not Connected */
+	CU_ASSERT_TRUE(b.disconnects >= 1);
+	xt_put(fe, "3");
+	CU_ASSERT_TRUE(xt_wait(16));
+	CU_ASSERT_EQUAL(b.connects, 2);
+	sim_domain_call(0, xt_be_down_fn, &b);
+	CU_ASSERT_TRUE(xt_key_is("/local/domain/0/backend/vbd/3/51712", "state", "6"));
+	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
+	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);
+}
+
 static const struct test_case xt_state_cases[] = {
 	TEST(test_state_name_covers_enum),
 	TEST(test_state_read_bounds),
@@ -729,6 +835,11 @@ static const struct test_case xt_toolstack_cases[] = {
 	TEST_END,
 };
 
+static const struct test_case xt_backend_cases[] = {
+	TEST(test_backend_reconnect_goes_through_closed),
+	TEST_END,
+};
+
 static const struct test_case xt_watch_cases[] = {
 	TEST(test_watch_fires_on_registration_and_change),
 	TEST(test_watch_limit_at_and_past),
@@ -746,5 +857,6 @@ void test_register(void)
 	test_add_suite("xenbus_state", xt_up, xt_down, xt_state_cases);
 	test_add_suite("xenbus_toolstack", xt_up, xt_down, xt_toolstack_cases);
 	test_add_suite("xenbus_watch", xt_up, xt_down, xt_watch_cases);
+	test_add_suite("xenbus_backend", xt_up, xt_down, xt_backend_cases);
 	test_add_suite("xenbus_evtchn", xt_up, xt_down, xt_evtchn_cases);
 }

@@ -58,9 +58,12 @@ void netback_vif_fatal(struct netback_vif *vif, const char *fmt, ...)
 		vif->vif_queues[i].q_dead = true;
 	if (!xenbus_backend_fatal(&vif->vif_be, line))
 		return;
+	const struct netback_config *c = &vif->vif_nb->nb_cfg;
 	vif->vif_nb->nb_stats.fatal++;
 	vif->vif_log_budget = vif->vif_log_budget ? vif->vif_log_budget : 1;
 	netback_vif_log(vif, "frontend broke the protocol, disconnecting: %s", line);
+	if (c->on_fatal)
+		c->on_fatal(c->on_fatal_arg, &vif->vif_info, line);
 }
 
 /* ---- publishing ---- */

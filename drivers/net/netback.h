@@ -38,6 +38,7 @@
 struct event_base;
 struct netback;
 struct netback_vif;
+struct netback_vif_info;
 
 #define NETBACK_QUEUES_MAX 8u
 #define NETBACK_TX_SLOTS_LIMIT 64u         /* tx_slots_max may go up to this */
@@ -76,6 +77,12 @@ struct netback_config {
 	unsigned rx_stall_ms;               /* no buffers this long: stalled; 0: default */
 	unsigned rx_poll_ms;                /* frontends without feature-rx-notify; 0: default */
 	unsigned vifs_max;                  /* 0: default */
+	/* A frontend was disconnected for a protocol violation (counted in
+	 * stats.fatal; why is what its error key says): the toolstack's cue
+	 * that this vif is broken. Runs on the loop, from inside ring work:
+	 * must not call into netback. May be NULL. */
+	void (*on_fatal)(void *arg, const struct netback_vif_info *vif, const char *why);
+	void *on_fatal_arg;
 };
 
 /* What a vif negotiated. */
