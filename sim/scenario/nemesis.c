@@ -26,10 +26,14 @@
 #define NEM_POINTS_MAX 4096u            /* points of one sweep */
 #define NEM_STATES_MAX 128u             /* (path, state) pairs the baseline shows */
 #define NEM_BATCH 64u                   /* runs prepared at once */
-#define NEM_BUDGET_S 20.0               /* automatic --every: seconds of runs per job slot */
+/* Automatic --every: scheduling steps of all the runs together. The machine
+ * runs some 50k-100k steps a second per core, so this is 10-20 s on two; counted in
+ * steps, not seconds, so that the points (and so the verdict) of a sweep do
+ * not depend on the machine's speed or on -j. */
+#define NEM_BUDGET_STEPS 1500000.0
 #define NEM_STEP_POINTS_MIN 4u          /* step points per target and action, at least */
 #define NEM_STEP_POINTS_MAX 64u
-#define NEM_RUN_OVERHEAD_S 0.01         /* a fork and a result, per run */
+#define NEM_RUN_OVERHEAD_STEPS 1000.0   /* a fork and a result, per run */
 #define NEM_WALL_LIMIT_S 120u           /* one point's run, wall clock */
 #define NEM_TAIL_LINES 6u
 
@@ -69,7 +73,6 @@ struct nem_base {
 	struct nem_state st[NEM_STATES_MAX];
 	unsigned nst;
 	uint64_t steps;
-	double wall_s;
 };
 
 static const char *state_name(unsigned s)
@@ -143,7 +146,6 @@ static int nem_baseline(const struct scenario *s, const struct scn_nemesis_opts 
 	}
 	unlink(tpath);
 	b->steps = job.r.steps;
-	b->wall_s = job.r.wall_s;
 	if (job.r.verdict != SCN_VERDICT_PASS) {
 		char replay[SCN_MSG_MAX];
 		scn_replay_command(s, &job.o, &job.r, replay, sizeof(replay));
@@ -203,11 +205,10 @@ static unsigned plan_targets(const struct scenario *s, enum scn_nem_act act,
 }
 
 /* Steps between step points: chosen so that the sweep's runs take about
- * NEM_BUDGET_S per job slot, within [MIN, MAX] step points per pair. */
-static uint64_t plan_every(const struct nem_base *b, unsigned pairs, unsigned jobs)
+ * NEM_BUDGET_STEPS, within [MIN, MAX] step points per pair. */
+static uint64_t plan_every(const struct nem_base *b, unsigned pairs)
 {
-	double per_run = b->wall_s + NEM_RUN_OVERHEAD_S;
-	double runs = NEM_BUDGET_S * (jobs ? jobs : 1) / per_run;
+	double runs = NEM_BUDGET_STEPS / ((double)b->steps + NEM_RUN_OVERHEAD_STEPS);
 	double left = runs - (double)pairs * b->nst;
 	double per_pair = pairs ? left / pairs : 0;
 	unsigned k = per_pair < NEM_STEP_POINTS_MIN ? NEM_STEP_POINTS_MIN
@@ -226,7 +227,7 @@ static void plan_build(const struct scenario *s, const struct scn_nemesis_opts *
 	for (unsigned a = 0; a < SCN_NEM_ACT_COUNT; a++)
 		if (o->actions & (1u << a))
 			pairs += plan_targets(s, (enum scn_nem_act)a, names, SCN_DOMAINS_MAX);
-	*every = o->every ? o->every : plan_every(b, pairs, o->jobs);
+	*every = o->every ? o->every : plan_every(b, pairs);
 	for (unsigned a = 0; a < SCN_NEM_ACT_COUNT; a++) {
 		if (!(o->actions & (1u << a)))
 			continue;
