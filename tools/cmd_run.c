@@ -110,13 +110,15 @@ static void run_usage(FILE *out)
 		"  --trace FILE          every trace event of the run (one run only)\n"
 		"  --check-determinism   run twice, compare the trace hashes (det mode)\n"
 		"  --report DIR          write DIR/index.html and DIR/junit-scenarios.xml\n"
-		"  --fail SITE:N         also fail occurrence N of a fault site (fault sweep replay)\n"
+		"  --fail SITE[@DOMAIN]:N  also fail occurrence N of a fault site (of those\n"
+		"                        involving DOMAIN): a fault sweep's replay\n"
 		"  --nemesis LINE        one more timed action, as a file line (nemesis sweep\n"
 		"                        replay): 'when guest:device/vbd/51712/state == InitWait\n"
 		"                        restart storage'; once it fired, a clean error passes\n"
 		"exit: 0 pass, 1 a failure of the code under test, 2 usage, 3 harness error\n");
 }
 
+/* SITE:N, or SITE@DOMAIN:N (aimed, as `xensim sweep --faults --aim` prints). */
 static int run_fail_opt(struct run_cli *c, const char *arg)
 {
 	static char site[64];
@@ -126,6 +128,13 @@ static int run_fail_opt(struct run_cli *c, const char *arg)
 	    c->o.sweep_nth == 0)
 		return -EINVAL;
 	snprintf(site, sizeof(site), "%.*s", (int)(colon - arg), arg);
+	char *at = strchr(site, '@');
+	if (at) {
+		*at = '\0';
+		if (!at[1] || !site[0])
+			return -EINVAL;
+		c->o.sweep_aim = at + 1;
+	}
 	c->o.sweep_site = site;
 	return 0;
 }

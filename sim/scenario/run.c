@@ -450,7 +450,9 @@ void scn_replay_command(const struct scenario *s, const struct scn_run_opts *o,
 	if (k < len && o->policy >= 0)
 		k += (size_t)snprintf(buf + k, len - k, " --policy %s", policy_arg(s, o, pol, sizeof(pol)));
 	if (k < len && o->sweep_site)
-		k += (size_t)snprintf(buf + k, len - k, " --fail %s:%lu", o->sweep_site, o->sweep_nth);
+		k += (size_t)snprintf(buf + k, len - k, " --fail %s%s%s:%lu", o->sweep_site,
+				      o->sweep_aim ? "@" : "", o->sweep_aim ? o->sweep_aim : "",
+				      o->sweep_nth);
 	if (k < len && s->nemesis[0])
 		snprintf(buf + k, len - k, " --nemesis '%s'", s->nemesis);
 }

@@ -114,6 +114,7 @@ struct scn_run_opts {
 	 * on top of the file's faults; 0/NULL: off. */
 	const char *sweep_site;
 	uint64_t sweep_nth;
+	const char *sweep_aim;    /* with sweep_site: aimed at this domain (a name); NULL: anywhere */
 	/* Isolated runs: where the run publishes its last trace hash after each
 	 * slice (shared with the parent); NULL in-process. */
 	struct scn_progress *progress;
@@ -135,6 +136,7 @@ struct scn_result {
 	double wall_s;
 	uint64_t injected;             /* faults injected in the run, all sites */
 	uint64_t sweep_occurrences;    /* fault sweep: occurrences of the swept site */
+	uint64_t sweep_injected;       /* fault sweep: what the swept site injected */
 	int mode;                      /* enum sim_mode the run used */
 	bool died;                     /* the run's process died (memory fault, abort) */
 	/* Occurrences of each fault site, in registry order (sim_fault_site_first). */
@@ -216,6 +218,11 @@ struct scn_fault_sweep_stats {
 };
 int scn_fault_sweep(const struct scenario *s, const char *only_site, unsigned max_per_site,
 		    const struct scn_run_opts *run, struct scn_fault_sweep_stats *st);
+/* The same with each site aimed at each declared domain in turn (`fault SITE
+ * after N on DOMAIN`): occurrence 1, 2, ... of those involving that domain,
+ * until a run injects nothing. Replay: xensim run FILE --fail SITE@DOMAIN:N. */
+int scn_fault_sweep_aimed(const struct scenario *s, const char *only_site, unsigned max_per_site,
+			  const struct scn_run_opts *run, struct scn_fault_sweep_stats *st);
 
 /* Nemesis sweep (nemesis.c): from a baseline run, every XenbusState each
  * device end reaches and its step count; then each action on each target
