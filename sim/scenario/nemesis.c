@@ -246,7 +246,6 @@ static void plan_build(const struct scenario *s, const struct scn_nemesis_opts *
 /* ---- running the points ---- */
 
 struct nem_ctx {
-	const struct nem_plan *pl;
 	struct scn_nemesis_stats *st;
 	bool verbose;
 };
@@ -293,7 +292,7 @@ static int nem_run_points(const struct scenario *s, const struct scn_nemesis_opt
 			  const struct nem_plan *pl, struct scn_nemesis_stats *st)
 {
 	struct scn_job *jobs = calloc(NEM_BATCH, sizeof(*jobs));
-	struct nem_ctx ctx = {.pl = pl, .st = st, .verbose = o->verbose};
+	struct nem_ctx ctx = {.st = st, .verbose = o->verbose};
 	char err[SCN_ERR_MAX];
 	int rc = 0;
 
