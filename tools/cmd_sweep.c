@@ -43,7 +43,8 @@ static void sweep_usage(FILE *out)
 		"               own run; every run must pass or end in a clean workload error\n"
 		"  --every N    nemesis: a step point every N scheduling steps (default: chosen\n"
 		"               so that one scenario's sweep takes well under a minute)\n"
-		"  --actions L  nemesis: a comma list of crash,restart,destroy,unplug (all)\n"
+		"  --actions L  nemesis: a comma list of crash,restart,destroy,unplug,suspend\n"
+		"               (default: all; unplug and suspend where a workload has the hook)\n"
 		"exit: 0 all passed (--find: found), 1 failures (--find: not found), 2 usage, 3 harness\n");
 }
 

@@ -5,7 +5,7 @@
  * each domain a toolstack could lose (every non-privileged one: dom0 and the
  * other privileged domains are the toolstack itself and are not targets) and
  * each action (crash, restart, destroy; unplug for a workload that has the
- * hook), fire that action once at each state each end reaches
+ * hook; suspend when a workload has that hook), fire that action once at each state each end reaches
  * (`when PATH == State ACTION TARGET`) and at every Nth step
  * (`after K steps ACTION TARGET`), each in its own isolated run.
  *
@@ -39,7 +39,7 @@
 
 static const char *const nem_act_names[SCN_NEM_ACT_COUNT] = {
 	[SCN_NEM_CRASH] = "crash", [SCN_NEM_RESTART] = "restart",
-	[SCN_NEM_DESTROY] = "destroy", [SCN_NEM_UNPLUG] = "unplug",
+	[SCN_NEM_DESTROY] = "destroy", [SCN_NEM_UNPLUG] = "unplug", [SCN_NEM_SUSPEND] = "suspend",
 };
 
 int scn_nemesis_parse_actions(const char *list, unsigned *mask)
@@ -185,13 +185,23 @@ static void plan_add(struct nem_plan *pl, enum scn_nem_act act, const char *fmt,
 	pl->p[pl->n++].act = act;
 }
 
+static bool any_suspend_hook(const struct scenario *s)
+{
+	for (unsigned w = 0; w < s->nwls; w++)
+		if (s->wls[w].type->suspend)
+			return true;
+	return false;
+}
+
 /* The targets of one action: non-privileged domains, or workloads that can
- * be unplugged. */
+ * be unplugged; suspend only where a workload can be suspended. */
 static unsigned plan_targets(const struct scenario *s, enum scn_nem_act act,
 			     const char **names, unsigned max)
 {
 	unsigned n = 0;
 
+	if (act == SCN_NEM_SUSPEND && !any_suspend_hook(s))
+		return 0;
 	if (act == SCN_NEM_UNPLUG) {
 		for (unsigned w = 0; w < s->nwls && n < max; w++)
 			if (s->wls[w].type->unplug)

@@ -227,12 +227,13 @@ int scn_fault_sweep_aimed(const struct scenario *s, const char *only_site, unsig
 /* Nemesis sweep (nemesis.c): from a baseline run, every XenbusState each
  * device end reaches and its step count; then each action on each target
  * (crash, restart, destroy: every non-privileged domain; unplug: every
- * workload with the hook), fired once at each such state and at every
+ * workload with the hook; suspend: every non-privileged domain, if a
+ * workload has the hook), fired once at each such state and at every
  * `every`th step, each point in its own isolated run. A point passes when the
  * run passes or ends in a clean workload error; a hang, an oracle failure, a
  * harness error or a death fails it (printed with its replay command). */
 enum scn_nem_act { SCN_NEM_CRASH, SCN_NEM_RESTART, SCN_NEM_DESTROY, SCN_NEM_UNPLUG,
-		   SCN_NEM_ACT_COUNT };
+		   SCN_NEM_SUSPEND, SCN_NEM_ACT_COUNT };
 struct scn_nemesis_opts {
 	uint64_t every;                   /* steps between step points; 0: automatic */
 	unsigned actions;                 /* mask of 1 << enum scn_nem_act */
