@@ -36,6 +36,11 @@
 #define NEM_RUN_OVERHEAD_STEPS 1000.0   /* a fork and a result, per run */
 #define NEM_WALL_LIMIT_S 120u           /* one point's run, wall clock */
 #define NEM_TAIL_LINES 6u
+/* A point's run may take this many times the baseline's steps (a reconnect
+ * costs some), at least NEM_MAX_STEPS_MIN: past it, a livelock is a hang in
+ * seconds rather than a run to the file's max-steps. */
+#define NEM_MAX_STEPS_FACTOR 50u
+#define NEM_MAX_STEPS_MIN 200000u
 
 static const char *const nem_act_names[SCN_NEM_ACT_COUNT] = {
 	[SCN_NEM_CRASH] = "crash", [SCN_NEM_RESTART] = "restart",
@@ -298,8 +303,18 @@ static void jobs_free(struct scn_job *jobs, unsigned n)
 		scn_free((struct scenario *)jobs[i].s);
 }
 
+static uint64_t nem_max_steps(const struct scenario *s, const struct nem_base *b)
+{
+	uint64_t m = b->steps * NEM_MAX_STEPS_FACTOR;
+
+	if (m < NEM_MAX_STEPS_MIN)
+		m = NEM_MAX_STEPS_MIN;
+	return m < s->max_steps ? m : 0;   /* 0: the file's is lower already */
+}
+
 static int nem_run_points(const struct scenario *s, const struct scn_nemesis_opts *o,
-			  const struct nem_plan *pl, struct scn_nemesis_stats *st)
+			  const struct nem_base *b, const struct nem_plan *pl,
+			  struct scn_nemesis_stats *st)
 {
 	struct scn_job *jobs = calloc(NEM_BATCH, sizeof(*jobs));
 	struct nem_ctx ctx = {.st = st, .verbose = o->verbose};
@@ -326,6 +341,8 @@ static int nem_run_points(const struct scenario *s, const struct scn_nemesis_opt
 						   .user = (void *)&pl->p[i]};
 			jobs[n].o.quiet = true;
 			jobs[n].o.wall_limit_s = NEM_WALL_LIMIT_S;
+			if (!jobs[n].o.max_steps)
+				jobs[n].o.max_steps = nem_max_steps(s, b);
 			n++;
 		}
 		if (rc == 0)
@@ -377,7 +394,7 @@ int scn_nemesis_sweep(const struct scenario *s, const struct scn_nemesis_opts *o
 		goto out;
 	plan_build(s, o, b, &pl, &every);
 	nem_header(s, b, every, &pl);
-	rc = nem_run_points(s, o, &pl, st);
+	rc = nem_run_points(s, o, b, &pl, st);
 out:
 	free(pl.p);
 	free(b);

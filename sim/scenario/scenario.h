@@ -119,6 +119,7 @@ struct scn_run_opts {
 	 * slice (shared with the parent); NULL in-process. */
 	struct scn_progress *progress;
 	unsigned wall_limit_s;    /* isolated runs: kill the run after this (0: 600) */
+	uint64_t max_steps;       /* instead of the file's `max-steps` (0: the file's) */
 };
 
 struct scn_progress {
