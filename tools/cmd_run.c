@@ -102,7 +102,7 @@ static void run_usage(FILE *out)
 		"usage: xensim run FILE|DIR... [--seed N | --seeds A..B] [--mode det|free]\n"
 		"                  [--policy random|pct:D] [--trace FILE] [--check-determinism]\n"
 		"                  [--category C] [--all] [--report DIR] [--junit FILE] [-j N]\n"
-		"                  [--fail SITE:N] [--nemesis LINE] [--quiet]\n"
+		"                  [--fail SITE:N] [--nemesis LINE] [--max-steps N] [--quiet]\n"
 		"  Run scenarios (a directory: every *.scn under it but in-development ones,\n"
 		"  unless --all). Without --seed a file's `seed` line (else 1) is used;\n"
 		"  with --seeds A..B, a file that pins its seed still runs that seed only\n"
@@ -110,13 +110,16 @@ static void run_usage(FILE *out)
 		"  --trace FILE          every trace event of the run (one run only)\n"
 		"  --check-determinism   run twice, compare the trace hashes (det mode)\n"
 		"  --report DIR          write DIR/index.html and DIR/junit-scenarios.xml\n"
-		"  --fail SITE:N         also fail occurrence N of a fault site (fault sweep replay)\n"
+		"  --fail SITE[@DOMAIN]:N  also fail occurrence N of a fault site (of those\n"
+		"                        involving DOMAIN): a fault sweep's replay\n"
 		"  --nemesis LINE        one more timed action, as a file line (nemesis sweep\n"
 		"                        replay): 'when guest:device/vbd/51712/state == InitWait\n"
 		"                        restart storage'; once it fired, a clean error passes\n"
+		"  --max-steps N         instead of the file's max-steps (a nemesis sweep's bound)\n"
 		"exit: 0 pass, 1 a failure of the code under test, 2 usage, 3 harness error\n");
 }
 
+/* SITE:N, or SITE@DOMAIN:N (aimed, as `xensim sweep --faults --aim` prints). */
 static int run_fail_opt(struct run_cli *c, const char *arg)
 {
 	static char site[64];
@@ -126,6 +129,13 @@ static int run_fail_opt(struct run_cli *c, const char *arg)
 	    c->o.sweep_nth == 0)
 		return -EINVAL;
 	snprintf(site, sizeof(site), "%.*s", (int)(colon - arg), arg);
+	char *at = strchr(site, '@');
+	if (at) {
+		*at = '\0';
+		if (!at[1] || !site[0])
+			return -EINVAL;
+		c->o.sweep_aim = at + 1;
+	}
 	c->o.sweep_site = site;
 	return 0;
 }
@@ -148,6 +158,7 @@ static int run_opt(struct run_cli *c, int opt, const char *arg)
 	case 'q': c->o.quiet = true; return 0;
 	case 'f': return run_fail_opt(c, arg);
 	case 'n': c->nemesis = arg; return 0;
+	case 'M': return xensim_parse_u64(arg, &c->o.max_steps) < 0 || !c->o.max_steps ? -EINVAL : 0;
 	case 'j':
 		if (xensim_parse_u64(arg, &v) < 0 || v == 0 || v > 64)
 			return -EINVAL;
@@ -166,7 +177,7 @@ static int run_parse_cli(struct run_cli *c, int argc, char **argv)
 		{"category", required_argument, NULL, 'c'}, {"all", no_argument, NULL, 'a'},
 		{"report", required_argument, NULL, 'r'}, {"junit", required_argument, NULL, 'J'},
 		{"quiet", no_argument, NULL, 'q'}, {"fail", required_argument, NULL, 'f'},
-		{"nemesis", required_argument, NULL, 'n'},
+		{"nemesis", required_argument, NULL, 'n'}, {"max-steps", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	int opt;

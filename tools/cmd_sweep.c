@@ -15,7 +15,7 @@
 struct sweep_cli {
 	struct scn_sweep_opts o;
 	struct scn_nemesis_opts nem;
-	bool seeds_set, faults, nemesis;
+	bool seeds_set, faults, nemesis, aim;
 	const char *site;
 	uint64_t max_per_site;
 	const char *file;
@@ -26,7 +26,7 @@ static void sweep_usage(FILE *out)
 	fprintf(out,
 		"usage: xensim sweep FILE --seeds A..B [--shard I/N] [-j N] [--mode det|free]\n"
 		"                    [--policy random|pct:D] [--find] [--quiet]\n"
-		"       xensim sweep FILE --faults [--site SITE] [--max N] [--seed N]\n"
+		"       xensim sweep FILE --faults [--aim] [--site SITE] [--max N] [--seed N]\n"
 		"       xensim sweep FILE --nemesis [--every N] [--actions LIST] [-j N] [--seed N]\n"
 		"                    [--verbose]\n"
 		"  --shard I/N  only the seeds s with (s - A) %% N == I (I from 0): shards\n"
@@ -36,13 +36,15 @@ static void sweep_usage(FILE *out)
 		"  --faults     fault sweep: fail occurrence 1, 2, ... of each reached site\n"
 		"               until a run does not reach it; every run must pass or end\n"
 		"               in a clean error with every oracle holding\n"
+		"  --aim        with --faults: each site aimed at each domain in turn\n"
 		"  --nemesis    crash, restart, destroy each non-privileged domain (unplug each\n"
 		"               workload that can be) at every XenbusState a device end\n"
 		"               reaches in the baseline run and at every Nth step, each in its\n"
 		"               own run; every run must pass or end in a clean workload error\n"
 		"  --every N    nemesis: a step point every N scheduling steps (default: chosen\n"
 		"               so that one scenario's sweep takes well under a minute)\n"
-		"  --actions L  nemesis: a comma list of crash,restart,destroy,unplug (all)\n"
+		"  --actions L  nemesis: a comma list of crash,restart,destroy,unplug,suspend\n"
+		"               (default: all; unplug and suspend where a workload has the hook)\n"
 		"exit: 0 all passed (--find: found), 1 failures (--find: not found), 2 usage, 3 harness\n");
 }
 
@@ -79,6 +81,7 @@ static int sweep_opt(struct sweep_cli *c, int opt, const char *arg)
 	case 'M': return xensim_parse_u64(arg, &c->max_per_site);
 	case 's': c->o.run.seed_set = true; return xensim_parse_u64(arg, &c->o.run.seed);
 	case 'N': c->nemesis = true; return 0;
+	case 'a': c->aim = true; return 0;
 	case 'E': return xensim_parse_u64(arg, &c->nem.every) < 0 || c->nem.every == 0 ? -1 : 0;
 	case 'A': return scn_nemesis_parse_actions(arg, &c->nem.actions);
 	case 'v': c->nem.verbose = true; return 0;
@@ -101,6 +104,7 @@ static int sweep_parse(struct sweep_cli *c, int argc, char **argv)
 		{"max", required_argument, NULL, 'M'}, {"seed", required_argument, NULL, 's'},
 		{"nemesis", no_argument, NULL, 'N'}, {"every", required_argument, NULL, 'E'},
 		{"actions", required_argument, NULL, 'A'}, {"verbose", no_argument, NULL, 'v'},
+		{"aim", no_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -124,6 +128,10 @@ static int sweep_parse(struct sweep_cli *c, int argc, char **argv)
 		fprintf(stderr, "xensim sweep: %s\n", optind != argc - 1 ? "one scenario file, please"
 			: "give one of --seeds A..B, --faults, --nemesis");
 		sweep_usage(stderr);
+		return -1;
+	}
+	if (c->aim && !c->faults) {
+		fprintf(stderr, "xensim sweep: --aim goes with --faults\n");
 		return -1;
 	}
 	c->file = argv[optind];
@@ -169,7 +177,8 @@ static int sweep_faults(const struct scenario *s, struct sweep_cli *c)
 		return XENSIM_EXIT_USAGE;
 	}
 	printf("fault sweep of %s:\n", scn_path(s));
-	if (scn_fault_sweep(s, c->site, (unsigned)c->max_per_site, &c->o.run, &st) < 0) {
+	if ((c->aim ? scn_fault_sweep_aimed : scn_fault_sweep)(s, c->site, (unsigned)c->max_per_site,
+							      &c->o.run, &st) < 0) {
 		fprintf(stderr, "xensim sweep: cannot run: %m\n");
 		return XENSIM_EXIT_HARNESS;
 	}

@@ -5,7 +5,7 @@
  * each domain a toolstack could lose (every non-privileged one: dom0 and the
  * other privileged domains are the toolstack itself and are not targets) and
  * each action (crash, restart, destroy; unplug for a workload that has the
- * hook), fire that action once at each state each end reaches
+ * hook; suspend when a workload has that hook), fire that action once at each state each end reaches
  * (`when PATH == State ACTION TARGET`) and at every Nth step
  * (`after K steps ACTION TARGET`), each in its own isolated run.
  *
@@ -26,16 +26,25 @@
 #define NEM_POINTS_MAX 4096u            /* points of one sweep */
 #define NEM_STATES_MAX 128u             /* (path, state) pairs the baseline shows */
 #define NEM_BATCH 64u                   /* runs prepared at once */
-#define NEM_BUDGET_S 20.0               /* automatic --every: seconds of runs per job slot */
+/* Automatic --every: scheduling steps of all the runs together. The machine
+ * runs some 50k-100k steps a second per core, so this is 10-20 s on two; counted in
+ * steps, not seconds, so that the points (and so the verdict) of a sweep do
+ * not depend on the machine's speed or on -j. */
+#define NEM_BUDGET_STEPS 1500000.0
 #define NEM_STEP_POINTS_MIN 4u          /* step points per target and action, at least */
 #define NEM_STEP_POINTS_MAX 64u
-#define NEM_RUN_OVERHEAD_S 0.01         /* a fork and a result, per run */
+#define NEM_RUN_OVERHEAD_STEPS 1000.0   /* a fork and a result, per run */
 #define NEM_WALL_LIMIT_S 120u           /* one point's run, wall clock */
 #define NEM_TAIL_LINES 6u
+/* A point's run may take this many times the baseline's steps (a reconnect
+ * costs some), at least NEM_MAX_STEPS_MIN: past it, a livelock is a hang in
+ * seconds rather than a run to the file's max-steps. */
+#define NEM_MAX_STEPS_FACTOR 50u
+#define NEM_MAX_STEPS_MIN 200000u
 
 static const char *const nem_act_names[SCN_NEM_ACT_COUNT] = {
 	[SCN_NEM_CRASH] = "crash", [SCN_NEM_RESTART] = "restart",
-	[SCN_NEM_DESTROY] = "destroy", [SCN_NEM_UNPLUG] = "unplug",
+	[SCN_NEM_DESTROY] = "destroy", [SCN_NEM_UNPLUG] = "unplug", [SCN_NEM_SUSPEND] = "suspend",
 };
 
 int scn_nemesis_parse_actions(const char *list, unsigned *mask)
@@ -69,7 +78,6 @@ struct nem_base {
 	struct nem_state st[NEM_STATES_MAX];
 	unsigned nst;
 	uint64_t steps;
-	double wall_s;
 };
 
 static const char *state_name(unsigned s)
@@ -143,7 +151,6 @@ static int nem_baseline(const struct scenario *s, const struct scn_nemesis_opts 
 	}
 	unlink(tpath);
 	b->steps = job.r.steps;
-	b->wall_s = job.r.wall_s;
 	if (job.r.verdict != SCN_VERDICT_PASS) {
 		char replay[SCN_MSG_MAX];
 		scn_replay_command(s, &job.o, &job.r, replay, sizeof(replay));
@@ -183,13 +190,23 @@ static void plan_add(struct nem_plan *pl, enum scn_nem_act act, const char *fmt,
 	pl->p[pl->n++].act = act;
 }
 
+static bool any_suspend_hook(const struct scenario *s)
+{
+	for (unsigned w = 0; w < s->nwls; w++)
+		if (s->wls[w].type->suspend)
+			return true;
+	return false;
+}
+
 /* The targets of one action: non-privileged domains, or workloads that can
- * be unplugged. */
+ * be unplugged; suspend only where a workload can be suspended. */
 static unsigned plan_targets(const struct scenario *s, enum scn_nem_act act,
 			     const char **names, unsigned max)
 {
 	unsigned n = 0;
 
+	if (act == SCN_NEM_SUSPEND && !any_suspend_hook(s))
+		return 0;
 	if (act == SCN_NEM_UNPLUG) {
 		for (unsigned w = 0; w < s->nwls && n < max; w++)
 			if (s->wls[w].type->unplug)
@@ -203,11 +220,10 @@ static unsigned plan_targets(const struct scenario *s, enum scn_nem_act act,
 }
 
 /* Steps between step points: chosen so that the sweep's runs take about
- * NEM_BUDGET_S per job slot, within [MIN, MAX] step points per pair. */
-static uint64_t plan_every(const struct nem_base *b, unsigned pairs, unsigned jobs)
+ * NEM_BUDGET_STEPS, within [MIN, MAX] step points per pair. */
+static uint64_t plan_every(const struct nem_base *b, unsigned pairs)
 {
-	double per_run = b->wall_s + NEM_RUN_OVERHEAD_S;
-	double runs = NEM_BUDGET_S * (jobs ? jobs : 1) / per_run;
+	double runs = NEM_BUDGET_STEPS / ((double)b->steps + NEM_RUN_OVERHEAD_STEPS);
 	double left = runs - (double)pairs * b->nst;
 	double per_pair = pairs ? left / pairs : 0;
 	unsigned k = per_pair < NEM_STEP_POINTS_MIN ? NEM_STEP_POINTS_MIN
@@ -226,7 +242,7 @@ static void plan_build(const struct scenario *s, const struct scn_nemesis_opts *
 	for (unsigned a = 0; a < SCN_NEM_ACT_COUNT; a++)
 		if (o->actions & (1u << a))
 			pairs += plan_targets(s, (enum scn_nem_act)a, names, SCN_DOMAINS_MAX);
-	*every = o->every ? o->every : plan_every(b, pairs, o->jobs);
+	*every = o->every ? o->every : plan_every(b, pairs);
 	for (unsigned a = 0; a < SCN_NEM_ACT_COUNT; a++) {
 		if (!(o->actions & (1u << a)))
 			continue;
@@ -245,7 +261,6 @@ static void plan_build(const struct scenario *s, const struct scn_nemesis_opts *
 /* ---- running the points ---- */
 
 struct nem_ctx {
-	const struct nem_plan *pl;
 	struct scn_nemesis_stats *st;
 	bool verbose;
 };
@@ -288,11 +303,21 @@ static void jobs_free(struct scn_job *jobs, unsigned n)
 		scn_free((struct scenario *)jobs[i].s);
 }
 
+static uint64_t nem_max_steps(const struct scenario *s, const struct nem_base *b)
+{
+	uint64_t m = b->steps * NEM_MAX_STEPS_FACTOR;
+
+	if (m < NEM_MAX_STEPS_MIN)
+		m = NEM_MAX_STEPS_MIN;
+	return m < s->max_steps ? m : 0;   /* 0: the file's is lower already */
+}
+
 static int nem_run_points(const struct scenario *s, const struct scn_nemesis_opts *o,
-			  const struct nem_plan *pl, struct scn_nemesis_stats *st)
+			  const struct nem_base *b, const struct nem_plan *pl,
+			  struct scn_nemesis_stats *st)
 {
 	struct scn_job *jobs = calloc(NEM_BATCH, sizeof(*jobs));
-	struct nem_ctx ctx = {.pl = pl, .st = st, .verbose = o->verbose};
+	struct nem_ctx ctx = {.st = st, .verbose = o->verbose};
 	char err[SCN_ERR_MAX];
 	int rc = 0;
 
@@ -316,6 +341,8 @@ static int nem_run_points(const struct scenario *s, const struct scn_nemesis_opt
 						   .user = (void *)&pl->p[i]};
 			jobs[n].o.quiet = true;
 			jobs[n].o.wall_limit_s = NEM_WALL_LIMIT_S;
+			if (!jobs[n].o.max_steps)
+				jobs[n].o.max_steps = nem_max_steps(s, b);
 			n++;
 		}
 		if (rc == 0)
@@ -367,7 +394,7 @@ int scn_nemesis_sweep(const struct scenario *s, const struct scn_nemesis_opts *o
 		goto out;
 	plan_build(s, o, b, &pl, &every);
 	nem_header(s, b, every, &pl);
-	rc = nem_run_points(s, o, &pl, st);
+	rc = nem_run_points(s, o, b, &pl, st);
 out:
 	free(pl.p);
 	free(b);

@@ -217,6 +217,7 @@ static void run_loop(struct scn_run *run)
 {
 	const uint64_t bound_ns = run->t0_ns + run->s->within_ns;
 	const uint64_t steps0 = sim_sched_steps();
+	const uint64_t max_steps = run->o->max_steps ? run->o->max_steps : run->s->max_steps;
 	char t[32], why[128];
 
 	for (;;) {
@@ -229,9 +230,9 @@ static void run_loop(struct scn_run *run)
 			run_hang(run, why, 0);
 			break;
 		}
-		if (sim_sched_steps() - steps0 >= run->s->max_steps) {
+		if (sim_sched_steps() - steps0 >= max_steps) {
 			snprintf(why, sizeof(why), "max-steps %lu reached before the workloads completed",
-				 run->s->max_steps);
+				 max_steps);
 			run_hang(run, why, 0);
 			break;
 		}
@@ -271,6 +272,10 @@ static bool run_error_allowed(const struct scn_run *run)
 
 static void run_expect_faults(struct scn_run *run)
 {
+	/* A nemesis that cut the run short: what it should have exercised is
+	 * moot (as `expect COUNTER` is after an error). */
+	if (scn_nemesis_excuses(run) && run->outcome == SCN_OUT_ERROR)
+		return;
 	for (unsigned i = 0; i < run->s->nexpect_faults; i++) {
 		struct sim_fault_site *f = run->s->expect_faults[i];
 		if (atomic_load(&f->injected) == 0)
@@ -450,7 +455,11 @@ void scn_replay_command(const struct scenario *s, const struct scn_run_opts *o,
 	if (k < len && o->policy >= 0)
 		k += (size_t)snprintf(buf + k, len - k, " --policy %s", policy_arg(s, o, pol, sizeof(pol)));
 	if (k < len && o->sweep_site)
-		k += (size_t)snprintf(buf + k, len - k, " --fail %s:%lu", o->sweep_site, o->sweep_nth);
+		k += (size_t)snprintf(buf + k, len - k, " --fail %s%s%s:%lu", o->sweep_site,
+				      o->sweep_aim ? "@" : "", o->sweep_aim ? o->sweep_aim : "",
+				      o->sweep_nth);
+	if (k < len && o->max_steps)
+		k += (size_t)snprintf(buf + k, len - k, " --max-steps %lu", o->max_steps);
 	if (k < len && s->nemesis[0])
 		snprintf(buf + k, len - k, " --nemesis '%s'", s->nemesis);
 }

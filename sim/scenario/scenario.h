@@ -114,10 +114,12 @@ struct scn_run_opts {
 	 * on top of the file's faults; 0/NULL: off. */
 	const char *sweep_site;
 	uint64_t sweep_nth;
+	const char *sweep_aim;    /* with sweep_site: aimed at this domain (a name); NULL: anywhere */
 	/* Isolated runs: where the run publishes its last trace hash after each
 	 * slice (shared with the parent); NULL in-process. */
 	struct scn_progress *progress;
 	unsigned wall_limit_s;    /* isolated runs: kill the run after this (0: 600) */
+	uint64_t max_steps;       /* instead of the file's `max-steps` (0: the file's) */
 };
 
 struct scn_progress {
@@ -135,6 +137,7 @@ struct scn_result {
 	double wall_s;
 	uint64_t injected;             /* faults injected in the run, all sites */
 	uint64_t sweep_occurrences;    /* fault sweep: occurrences of the swept site */
+	uint64_t sweep_injected;       /* fault sweep: what the swept site injected */
 	int mode;                      /* enum sim_mode the run used */
 	bool died;                     /* the run's process died (memory fault, abort) */
 	/* Occurrences of each fault site, in registry order (sim_fault_site_first). */
@@ -216,16 +219,22 @@ struct scn_fault_sweep_stats {
 };
 int scn_fault_sweep(const struct scenario *s, const char *only_site, unsigned max_per_site,
 		    const struct scn_run_opts *run, struct scn_fault_sweep_stats *st);
+/* The same with each site aimed at each declared domain in turn (`fault SITE
+ * after N on DOMAIN`): occurrence 1, 2, ... of those involving that domain,
+ * until a run injects nothing. Replay: xensim run FILE --fail SITE@DOMAIN:N. */
+int scn_fault_sweep_aimed(const struct scenario *s, const char *only_site, unsigned max_per_site,
+			  const struct scn_run_opts *run, struct scn_fault_sweep_stats *st);
 
 /* Nemesis sweep (nemesis.c): from a baseline run, every XenbusState each
  * device end reaches and its step count; then each action on each target
  * (crash, restart, destroy: every non-privileged domain; unplug: every
- * workload with the hook), fired once at each such state and at every
+ * workload with the hook; suspend: every non-privileged domain, if a
+ * workload has the hook), fired once at each such state and at every
  * `every`th step, each point in its own isolated run. A point passes when the
  * run passes or ends in a clean workload error; a hang, an oracle failure, a
  * harness error or a death fails it (printed with its replay command). */
 enum scn_nem_act { SCN_NEM_CRASH, SCN_NEM_RESTART, SCN_NEM_DESTROY, SCN_NEM_UNPLUG,
-		   SCN_NEM_ACT_COUNT };
+		   SCN_NEM_SUSPEND, SCN_NEM_ACT_COUNT };
 struct scn_nemesis_opts {
 	uint64_t every;                   /* steps between step points; 0: automatic */
 	unsigned actions;                 /* mask of 1 << enum scn_nem_act */

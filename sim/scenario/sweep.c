@@ -121,7 +121,8 @@ static void fault_sweep_done(struct scn_job *job, void *arg)
 	}
 }
 
-/* One site: occurrence 1, 2, ... until a run does not reach it. */
+/* One site (aimed at a domain, or anywhere): occurrence 1, 2, ... until a
+ * run does not reach it. */
 static int fault_sweep_site(const struct scenario *s, struct sim_fault_site *site,
 			    uint64_t reached, unsigned max, const struct scn_run_opts *run,
 			    struct scn_fault_sweep_stats *st)
@@ -136,18 +137,55 @@ static int fault_sweep_site(const struct scenario *s, struct sim_fault_site *sit
 		if (rc < 0)
 			return rc;
 		runs++;
-		if (job.r.sweep_occurrences < k)
-			break;   /* that occurrence never came: nothing was injected */
+		/* That occurrence never came: nothing was injected (an aimed
+		 * site counts every occurrence but fires on matching ones). */
+		if (job.r.sweep_occurrences < k || (run->sweep_aim && job.r.sweep_injected == 0))
+			break;
 	}
-	printf("  %-28s reached %4lu times in the baseline; %3u runs, %u failed\n", site->name,
+	printf("  %-28s %s%-10s reached %4lu times in the baseline; %3u runs, %u failed\n",
+	       site->name, run->sweep_aim ? "on " : "", run->sweep_aim ? run->sweep_aim : "",
 	       reached, runs, failed);
 	st->runs += runs;
 	st->failed += failed;
 	return 0;
 }
 
+static int fault_sweep_all(const struct scenario *s, const char *only_site,
+			   unsigned max_per_site, const struct scn_run_opts *run,
+			   struct scn_fault_sweep_stats *st, bool aimed);
+
 int scn_fault_sweep(const struct scenario *s, const char *only_site, unsigned max_per_site,
 		    const struct scn_run_opts *run, struct scn_fault_sweep_stats *st)
+{
+	return fault_sweep_all(s, only_site, max_per_site, run, st, false);
+}
+
+int scn_fault_sweep_aimed(const struct scenario *s, const char *only_site, unsigned max_per_site,
+			  const struct scn_run_opts *run, struct scn_fault_sweep_stats *st)
+{
+	return fault_sweep_all(s, only_site, max_per_site, run, st, true);
+}
+
+/* A reached site, anywhere or aimed at each domain in turn. */
+static int fault_sweep_one(const struct scenario *s, struct sim_fault_site *site, uint64_t reached,
+			   unsigned max, const struct scn_run_opts *run,
+			   struct scn_fault_sweep_stats *st, bool aimed)
+{
+	struct scn_run_opts o = *run;
+	int rc = 0;
+
+	if (!aimed)
+		return fault_sweep_site(s, site, reached, max, run, st);
+	for (unsigned d = 0; d < s->ndoms && rc == 0; d++) {
+		o.sweep_aim = s->doms[d].name;
+		rc = fault_sweep_site(s, site, reached, max, &o, st);
+	}
+	return rc;
+}
+
+static int fault_sweep_all(const struct scenario *s, const char *only_site,
+			   unsigned max_per_site, const struct scn_run_opts *run,
+			   struct scn_fault_sweep_stats *st, bool aimed)
 {
 	struct scn_result base;
 	unsigned i = 0;
@@ -169,7 +207,8 @@ int scn_fault_sweep(const struct scenario *s, const char *only_site, unsigned ma
 		if (base.site_occurrences[i] == 0)
 			continue;
 		st->sites++;
-		rc = fault_sweep_site(s, site_at(i), base.site_occurrences[i], max_per_site, run, st);
+		rc = fault_sweep_one(s, site_at(i), base.site_occurrences[i], max_per_site, run, st,
+				     aimed);
 		if (rc < 0)
 			return rc;
 	}

@@ -416,6 +416,21 @@ static void fault_start(struct scn_run *run, const struct scn_fault *f, unsigned
 	}
 }
 
+/* --fail SITE@DOMAIN:N: the swept fault aimed at a declared domain. */
+static int sweep_aim(struct scn_run *run, struct scn_fault *f)
+{
+	for (unsigned d = 0; d < run->s->ndoms; d++) {
+		if (strcmp(run->s->doms[d].name, run->o->sweep_aim) == 0) {
+			f->aim = (struct sim_fault_aim){.set = true, .domid = run->domids[d],
+							.port = SIM_FAULT_PORT_ANY};
+			return 0;
+		}
+	}
+	scn_run_outcome(run, SCN_OUT_HARNESS, "fault sweep: no domain '%s' to aim %s at",
+			run->o->sweep_aim, f->site_name);
+	return -EINVAL;
+}
+
 int scn_triggers_start(struct scn_run *run)
 {
 	for (unsigned i = 0; i < run->s->nfaults; i++)
@@ -432,6 +447,8 @@ int scn_triggers_start(struct scn_run *run)
 		f->trig.kind = SCN_TRIG_AFTER_SELF;
 		f->trig.n = run->o->sweep_nth - 1;
 		f->delay_ns = SCN_DELAY_NS_DEFAULT;
+		if (run->o->sweep_aim && sweep_aim(run, f) < 0)
+			return -EINVAL;
 		run->sweep_site = f->site;
 		fault_start(run, f, SCN_FAULTS_MAX);
 	}
@@ -669,6 +686,8 @@ static void actions_unfired(struct scn_run *run)
 			       run->s->path, a->line, scn_action_name(a->act));
 	}
 	run->r->nemesis_fired = scn_nemesis_excuses(run);
+	if (run->sweep_site)
+		run->r->sweep_injected = atomic_load(&run->sweep_site->injected);
 }
 
 void scn_triggers_stop(struct scn_run *run)
