@@ -257,6 +257,17 @@ enum sim_run_result {
  * meanwhile; free mode: polls. */
 enum sim_run_result sim_run(bool (*until)(void *arg), void *arg, uint64_t deadline_ns,
 			    uint64_t max_steps);
+/* sim_run in slices of slice_steps steps (> 0), with max_steps 0. Det mode:
+ * at the end of each slice the token holder, a domain thread or the
+ * controller, calls slice_fn(slice_arg) in place, as the harness
+ * (sim_current_domid() is DOMID_INVALID meanwhile); true carries on with the
+ * next slice, false ends the run with SIM_RUN_STEPS. It saves the two thread
+ * switches that a return to the controller after every slice costs, and
+ * changes no scheduling decision. slice_fn must not create, destroy or call
+ * domains, advance time or draw from the PRNGs. Free mode: plain sim_run. */
+enum sim_run_result sim_run_sliced(bool (*until)(void *arg), void *arg, uint64_t deadline_ns,
+				   uint64_t slice_steps, bool (*slice_fn)(void *arg),
+				   void *slice_arg);
 /* Run fn(arg) once the clock reaches at_ns: for the environment's own delays
  * (a held-back watch event, ...). Det mode: when no domain can run, time moves
  * to the earliest of these and the domains' timers, and fn runs on the harness
