@@ -328,6 +328,13 @@ static inline void sim_trace_event(enum sim_trace_kind kind, domid_t domid, domi
 
 extern atomic_bool sim_sched_active;
 void sim_sched_point_slow(const char *site);
+/* One hook for modules above this one (the shared-memory attack of sim/gnttab):
+ * called at every scheduling point of a domain thread in det mode, by the
+ * token holder, after the point is counted and hashed and before the next
+ * holder is chosen. It runs with the domain's identity and must not block,
+ * yield or call domains. NULL removes it. Free mode never calls it. */
+typedef void sim_sched_point_hook_fn(domid_t domid, const char *site);
+void sim_sched_set_point_hook(sim_sched_point_hook_fn *fn);
 /* Every Xen API entry and ring barrier calls this; free mode pays one load. */
 static inline void sim_sched_point(const char *site)
 {

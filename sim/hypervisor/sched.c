@@ -506,6 +506,13 @@ static void reschedule(struct sched_thread *self, enum sched_state as)
 	hand_off(self, as, next, BACK_IDLE);
 }
 
+static sim_sched_point_hook_fn *_Atomic point_hook;
+
+void sim_sched_set_point_hook(sim_sched_point_hook_fn *fn)
+{
+	atomic_store(&point_hook, fn);
+}
+
 void sim_sched_point_slow(const char *site)
 {
 	struct sched_thread *t = tls_sched;
@@ -515,6 +522,9 @@ void sim_sched_point_slow(const char *site)
 	SIM_ASSERT(S.running == t, "domain %u ran without the token (at %s)", t->domid, site);
 	S.steps++;
 	trace_mix(t->domid, site);
+	sim_sched_point_hook_fn *hook = atomic_load_explicit(&point_hook, memory_order_relaxed);
+	if (hook)
+		hook(t->domid, site);
 	if (S.policy == SIM_POLICY_PCT)
 		pct_step(t);
 	reschedule(t, SCH_PREEMPTED);

@@ -186,18 +186,41 @@ static void run_progress(struct scn_run *run, char *buf, size_t len)
 	}
 }
 
+/* The attacker, when every workload still running has one (gnttab.shm.*):
+ * a domain that rewrites the pages it shares can stall its own workload
+ * (say, an index of its own ring set back), which says nothing of its peers.
+ * The victims still hang a run that any other workload waits on. */
+static domid_t run_hang_attacker(struct scn_run *run)
+{
+	domid_t who = DOMID_INVALID;
+
+	for (unsigned i = 0; i < run->s->nwls; i++) {
+		if (scn_wl_finished(&run->wls[i]))
+			continue;
+		domid_t a = scn_wl_shm_attacker(&run->wls[i]);
+		if (a == DOMID_INVALID)
+			return DOMID_INVALID;
+		who = a;
+	}
+	return who;
+}
+
 /* A hang: `why`, or (stuck_ns) a deadlock: nothing could run from then on. */
 static void run_hang(struct scn_run *run, const char *why, uint64_t stuck_ns)
 {
-	char t[32], prog[SCN_MSG_MAX / 2];
+	char t[32], prog[SCN_MSG_MAX / 2], by[48] = "";
+	domid_t attacker = run_hang_attacker(run);
+	enum scn_outcome o = attacker == DOMID_INVALID ? SCN_OUT_HANG : SCN_OUT_ERROR;
 
+	if (attacker != DOMID_INVALID)
+		snprintf(by, sizeof(by), "under shm attack by dom %u: ", attacker);
 	run_progress(run, prog, sizeof(prog));
 	if (stuck_ns)
-		scn_run_outcome(run, SCN_OUT_HANG, "hang: nothing can run from %s on: every domain "
-				"waits and no timer is pending (a lost wakeup?)%s",
+		scn_run_outcome(run, o, "%shang: nothing can run from %s on: every domain waits and "
+				"no timer is pending (a lost wakeup?)%s", by,
 				scn_time_str(stuck_ns - run->t0_ns, t, sizeof(t)), prog);
 	else
-		scn_run_outcome(run, SCN_OUT_HANG, "hang: %s%s", why, prog);
+		scn_run_outcome(run, o, "%shang: %s%s", by, why, prog);
 }
 
 /* ---- slices in place (det mode) ----
