@@ -13,7 +13,8 @@
  * stays mapped. Grant copy puts per-segment GNTST_* in status and fails the
  * whole call (EINVAL) only for a segment with no gref side or unknown flags.
  * The dma-buf calls fail ENOSYS. Fault sites: gnttab.map, gnttab.copy,
- * gnttab.share.
+ * gnttab.share, and the shared-memory attack gnttab.shm.flip and
+ * gnttab.shm.rewrite (gnttab_attack.c).
  */
 #ifndef SIM_GNTTAB_H
 #define SIM_GNTTAB_H
@@ -57,6 +58,11 @@ unsigned gnttab_handles_open(void);
  * restarted domain keeps them; gnttab_limits_reset() clears every one. */
 int gnttab_set_limits(domid_t domid, uint32_t grants, uint32_t maptrack);
 void gnttab_limits_reset(void);
+
+/* Bytes rewritten by the shared-memory attack (gnttab.shm.flip, gnttab.shm.rewrite)
+ * in pages `grantor` granted, since that domain was created: its own view of
+ * those pages is the attack's doing, not the code's (scenario verdicts). */
+uint64_t gnttab_shm_injected_by(domid_t grantor);
 
 /* Verify the whole state (map counts match the map registry, flags legal);
  * aborts with a message naming domain and ref on a broken invariant. */

@@ -161,5 +161,7 @@ int gnttab_notify_port_check(domid_t domid, evtchn_port_t port, const char *api)
 /* Kill the handles of a dying domain; returns their mappings, unlinked. */
 struct gnttab_mapping *gnttab_handles_kill_locked(domid_t domid);
 void gnttab_handles_check_locked(void);
+/* Every open handle, newest first, linked by ->next (the shm attack walks them). */
+const struct xengntdev_handle *gnttab_handles_first_locked(void);
 
 #endif

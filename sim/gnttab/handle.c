@@ -23,6 +23,11 @@ static struct gnttab_mapping *gnttab_releasing;
 
 static struct gnttab_mapping *gnttab_mapping_take_all_locked(struct xengntdev_handle *h);
 
+const struct xengntdev_handle *gnttab_handles_first_locked(void)
+{
+	return gnttab_handles;
+}
+
 static const char *gnttab_kind_name(enum gnttab_kind kind)
 {
 	return kind == GNTTAB_KIND_TAB ? "xengnttab" : "xengntshr";

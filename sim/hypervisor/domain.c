@@ -595,6 +595,14 @@ int sim_thread_enter(domid_t domid)
 	return 0;
 }
 
+domid_t domain_tls_swap(domid_t domid)
+{
+	domid_t was = tls_domid;
+
+	tls_domid = domid;
+	return was;
+}
+
 void sim_thread_leave(void)
 {
 	if (!tls_domain_thread)

@@ -257,6 +257,17 @@ enum sim_run_result {
  * meanwhile; free mode: polls. */
 enum sim_run_result sim_run(bool (*until)(void *arg), void *arg, uint64_t deadline_ns,
 			    uint64_t max_steps);
+/* sim_run in slices of slice_steps steps (> 0), with max_steps 0. Det mode:
+ * at the end of each slice the token holder, a domain thread or the
+ * controller, calls slice_fn(slice_arg) in place, as the harness
+ * (sim_current_domid() is DOMID_INVALID meanwhile); true carries on with the
+ * next slice, false ends the run with SIM_RUN_STEPS. It saves the two thread
+ * switches that a return to the controller after every slice costs, and
+ * changes no scheduling decision. slice_fn must not create, destroy or call
+ * domains, advance time or draw from the PRNGs. Free mode: plain sim_run. */
+enum sim_run_result sim_run_sliced(bool (*until)(void *arg), void *arg, uint64_t deadline_ns,
+				   uint64_t slice_steps, bool (*slice_fn)(void *arg),
+				   void *slice_arg);
 /* Run fn(arg) once the clock reaches at_ns: for the environment's own delays
  * (a held-back watch event, ...). Det mode: when no domain can run, time moves
  * to the earliest of these and the domains' timers, and fn runs on the harness
@@ -317,6 +328,13 @@ static inline void sim_trace_event(enum sim_trace_kind kind, domid_t domid, domi
 
 extern atomic_bool sim_sched_active;
 void sim_sched_point_slow(const char *site);
+/* One hook for modules above this one (the shared-memory attack of sim/gnttab):
+ * called at every scheduling point of a domain thread in det mode, by the
+ * token holder, after the point is counted and hashed and before the next
+ * holder is chosen. It runs with the domain's identity and must not block,
+ * yield or call domains. NULL removes it. Free mode never calls it. */
+typedef void sim_sched_point_hook_fn(domid_t domid, const char *site);
+void sim_sched_set_point_hook(sim_sched_point_hook_fn *fn);
 /* Every Xen API entry and ring barrier calls this; free mode pays one load. */
 static inline void sim_sched_point(const char *site)
 {

@@ -59,6 +59,9 @@ void mem_quarantine_flush(void);
 
 /* The domain's memory with a reference taken, or NULL (dead/unknown domain). */
 struct sim_mem *domain_mem_get(domid_t domid);
+/* Set the calling thread's domain identity, returning the previous one: the
+ * scheduler runs a slice hook on a domain thread as the harness (sched.c). */
+domid_t domain_tls_swap(domid_t domid);
 
 /* What the fault handler needs to know about an address. */
 struct mem_fault_info {

@@ -86,6 +86,9 @@ static struct {
 	bool (*until)(void *arg);
 	void *until_arg;
 	uint64_t steps, max_steps, switches;
+	bool (*slice_fn)(void *arg);       /* sim_run_sliced: the in-place slice hook */
+	void *slice_arg;
+	uint64_t slice_steps;
 	uint64_t trace_hash;
 	struct sim_timer *timers;          /* det mode: the environment's own timers */
 	int cpu;                           /* det mode: the domain threads' one CPU, or -1 */
@@ -461,12 +464,25 @@ static void hand_off(struct sched_thread *self, enum sched_state as, struct sche
 	SIM_ASSERT(S.running == self, "domain %u resumed without the token", self->domid);
 }
 
+/* A slice of sim_run_sliced ended: its hook runs here, on the token holder,
+ * as the harness. True: carry on with the next slice without the controller. */
+static bool slice_continue(void)
+{
+	if (!S.slice_fn)
+		return false;
+	S.max_steps = S.steps + S.slice_steps;
+	domid_t was = domain_tls_swap(DOMID_INVALID);
+	bool go = S.slice_fn(S.slice_arg);
+	domain_tls_swap(was);
+	return go;
+}
+
 /* Should the controller get the token back now? */
 static enum sched_back controller_wants(void)
 {
 	if (S.until && S.until(S.until_arg))
 		return BACK_UNTIL;
-	if (S.max_steps && S.steps >= S.max_steps)
+	if (S.max_steps && S.steps >= S.max_steps && !slice_continue())
 		return BACK_STEPS;
 	return BACK_NONE;
 }
@@ -490,6 +506,13 @@ static void reschedule(struct sched_thread *self, enum sched_state as)
 	hand_off(self, as, next, BACK_IDLE);
 }
 
+static sim_sched_point_hook_fn *_Atomic point_hook;
+
+void sim_sched_set_point_hook(sim_sched_point_hook_fn *fn)
+{
+	atomic_store(&point_hook, fn);
+}
+
 void sim_sched_point_slow(const char *site)
 {
 	struct sched_thread *t = tls_sched;
@@ -499,6 +522,9 @@ void sim_sched_point_slow(const char *site)
 	SIM_ASSERT(S.running == t, "domain %u ran without the token (at %s)", t->domid, site);
 	S.steps++;
 	trace_mix(t->domid, site);
+	sim_sched_point_hook_fn *hook = atomic_load_explicit(&point_hook, memory_order_relaxed);
+	if (hook)
+		hook(t->domid, site);
 	if (S.policy == SIM_POLICY_PCT)
 		pct_step(t);
 	reschedule(t, SCH_PREEMPTED);
@@ -745,7 +771,21 @@ enum sim_run_result sim_run(bool (*until)(void *arg), void *arg, uint64_t deadli
 	}
 	S.until = NULL;
 	S.max_steps = 0;
+	S.slice_fn = NULL;
 	return res;
+}
+
+enum sim_run_result sim_run_sliced(bool (*until)(void *arg), void *arg, uint64_t deadline_ns,
+				   uint64_t slice_steps, bool (*slice_fn)(void *arg),
+				   void *slice_arg)
+{
+	SIM_ASSERT(slice_steps > 0, "sim_run_sliced with slices of 0 steps");
+	if (S.mode == SIM_MODE_DET) {
+		S.slice_fn = slice_fn;
+		S.slice_arg = slice_arg;
+		S.slice_steps = slice_steps;
+	}
+	return sim_run(until, arg, deadline_ns, slice_steps);
 }
 
 uint64_t sim_sched_switches(void)

@@ -188,22 +188,117 @@ static void run_progress(struct scn_run *run, char *buf, size_t len)
 	}
 }
 
+/* The attacker, when every workload still running has one (gnttab.shm.*):
+ * a domain that rewrites the pages it shares can stall its own workload
+ * (say, an index of its own ring set back), which says nothing of its peers.
+ * The victims still hang a run that any other workload waits on. */
+static domid_t run_hang_attacker(struct scn_run *run)
+{
+	domid_t who = DOMID_INVALID;
+
+	for (unsigned i = 0; i < run->s->nwls; i++) {
+		if (scn_wl_finished(&run->wls[i]))
+			continue;
+		domid_t a = scn_wl_shm_attacker(&run->wls[i]);
+		if (a == DOMID_INVALID)
+			return DOMID_INVALID;
+		who = a;
+	}
+	return who;
+}
+
 /* A hang: `why`, or (stuck_ns) a deadlock: nothing could run from then on. */
 static void run_hang(struct scn_run *run, const char *why, uint64_t stuck_ns)
 {
-	char t[32], prog[SCN_MSG_MAX / 2];
+	char t[32], prog[SCN_MSG_MAX / 2], by[48] = "";
+	domid_t attacker = run_hang_attacker(run);
+	enum scn_outcome o = attacker == DOMID_INVALID ? SCN_OUT_HANG : SCN_OUT_ERROR;
 
+	if (attacker != DOMID_INVALID)
+		snprintf(by, sizeof(by), "under shm attack by dom %u: ", attacker);
 	run_progress(run, prog, sizeof(prog));
 	if (stuck_ns)
-		scn_run_outcome(run, SCN_OUT_HANG, "hang: nothing can run from %s on: every domain "
-				"waits and no timer is pending (a lost wakeup?)%s",
+		scn_run_outcome(run, o, "%shang: nothing can run from %s on: every domain waits and "
+				"no timer is pending (a lost wakeup?)%s", by,
 				scn_time_str(stuck_ns - run->t0_ns, t, sizeof(t)), prog);
 	else
-		scn_run_outcome(run, SCN_OUT_HANG, "hang: %s%s", why, prog);
+		scn_run_outcome(run, o, "%shang: %s%s", by, why, prog);
+}
+
+/* ---- slices in place (det mode) ----
+ *
+ * The loop below runs the triggers and the oracles after every slice on the
+ * harness thread. When no trigger can fire before virtual time moves (time
+ * moves only on the harness thread), the work after a slice is the oracles
+ * and the progress record alone: the scheduler runs it in place on whichever
+ * thread holds the token (sim_run_sliced) and the domains carry on, saving
+ * the two thread switches per slice that a return to the harness costs (most
+ * of a short run's time). The same work happens at the same steps in the same
+ * order, so scheduling decisions and trace hashes do not change. (Time
+ * moved inside a slice: the harness looks, an `at` trigger may be due.) Any new
+ * per-slice work belongs in run_after_slice; a trigger kind not known here
+ * keeps the slices on the harness thread. */
+
+static struct {
+	uint64_t steps0, bound_ns;   /* the loop's bounds */
+	uint64_t vt_ns;              /* virtual time when the harness last looked */
+	bool ended;                  /* the hook did the after-slice work, then stopped */
+} run_inline;
+
+static void run_after_slice(struct scn_run *run)
+{
+	run->slices++;
+	scn_oracles_slice(run);
+	if (run->o->progress)
+		*run->o->progress = (struct scn_progress){.trace_hash = sim_trace_hash(),
+							  .steps = sim_sched_steps(),
+							  .vt_ns = sim_now_ns() - run->t0_ns};
+}
+
+/* Kinds whose trigger fires only when time moves or from the site itself. */
+static bool run_trig_timed(enum scn_trig_kind k)
+{
+	return k == SCN_TRIG_START || k == SCN_TRIG_AT || k == SCN_TRIG_AFTER_SELF ||
+	       k == SCN_TRIG_PROB;
+}
+
+/* Would scn_triggers_apply() do nothing at any step until time moves? */
+static bool run_triggers_quiet(const struct scn_run *run)
+{
+	const struct scenario *s = run->s;
+
+	if (run->delay_active || run->ndelayed)
+		return false;
+	for (unsigned i = 0; i < s->nfaults; i++)
+		if (!run->fault_armed[i] && !run_trig_timed(s->faults[i].trig.kind))
+			return false;
+	for (unsigned i = 0; i < s->nactions; i++)
+		if (!run->action_done[i] && !run_trig_timed(s->actions[i].trig.kind))
+			return false;
+	return true;
+}
+
+/* The slice hook: the after-slice work, then carry on unless the harness
+ * thread has something to do (the loop's checks, a trigger, the end). */
+static bool run_slice_in_place(void *arg)
+{
+	struct scn_run *run = arg;
+
+	run_after_slice(run);
+	bool go = !run_until(run) && run_triggers_quiet(run) &&
+		  sim_now_ns() == run_inline.vt_ns && sim_now_ns() < run_inline.bound_ns &&
+		  sim_sched_steps() - run_inline.steps0 < run->s->max_steps;
+	run_inline.ended = !go;
+	return go;
 }
 
 static enum sim_run_result run_slice(struct scn_run *run, uint64_t deadline_ns)
 {
+	run_inline.ended = false;
+	run_inline.vt_ns = sim_now_ns();
+	if (run->mode == SIM_MODE_DET && run_triggers_quiet(run))
+		return sim_run_sliced(run_until, run, deadline_ns, run->s->slice_steps,
+				      run_slice_in_place, run);
 	if (run->mode == SIM_MODE_DET)
 		return sim_run(run_until, run, deadline_ns, run->s->slice_steps);
 	uint64_t slice_end = sim_now_ns() + SCN_FREE_SLICE_NS;
@@ -219,6 +314,9 @@ static void run_loop(struct scn_run *run)
 	const uint64_t steps0 = sim_sched_steps();
 	const uint64_t max_steps = run->o->max_steps ? run->o->max_steps : run->s->max_steps;
 	char t[32], why[128];
+
+	run_inline.steps0 = steps0;
+	run_inline.bound_ns = bound_ns;
 
 	for (;;) {
 		scn_triggers_apply(run);
@@ -244,12 +342,8 @@ static void run_loop(struct scn_run *run)
 			run_hang(run, NULL, sim_now_ns());
 			break;
 		}
-		run->slices++;
-		scn_oracles_slice(run);
-		if (run->o->progress)
-			*run->o->progress = (struct scn_progress){.trace_hash = sim_trace_hash(),
-								  .steps = sim_sched_steps(),
-								  .vt_ns = sim_now_ns() - run->t0_ns};
+		if (!run_inline.ended)
+			run_after_slice(run);
 	}
 }
 

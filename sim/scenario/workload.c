@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "sim/gnttab/gnttab.h"
 #include "sim/scenario/scn_internal.h"
 
 extern const struct scn_wl_type scn_wl_ring;
@@ -104,6 +105,27 @@ void scn_wl_done(struct scn_wl *wl)
 	}
 }
 
+/* One of the workload's domains rewrote pages it shares (gnttab.shm.*): the
+ * workload's checks assume well-behaved peers, so what they find wrong is the
+ * attack's doing, reported as a clean error; other workloads and the engine's
+ * oracles (faults, leaks, hangs, invariants) stay strict. DOMID_INVALID: none. */
+domid_t scn_wl_shm_attacker(const struct scn_wl *wl)
+{
+	domid_t d[SCN_DOMAINS_MAX];
+
+	for (unsigned p = 0; wl->type->params[p].key; p++) {
+		unsigned n = 0;
+		if (wl->type->params[p].kind == SCN_P_DOMAIN)
+			d[n++] = scn_wl_domid(wl, p);
+		else if (wl->type->params[p].kind == SCN_P_DOMAINS)
+			n = scn_wl_domids(wl, p, d, SCN_DOMAINS_MAX);
+		for (unsigned i = 0; i < n; i++)
+			if (gnttab_shm_injected_by(d[i]))
+				return d[i];
+	}
+	return DOMID_INVALID;
+}
+
 static void wl_report(struct scn_wl *wl, enum scn_wl_state st, enum scn_outcome o,
 		      const char *fmt, va_list ap)
 {
@@ -117,6 +139,15 @@ static void wl_report(struct scn_wl *wl, enum scn_wl_state st, enum scn_outcome 
 	if (self != DOMID_INVALID && !sim_domain_alive(self)) {
 		scn_note(wl->run, self, "%s: after its domain died: %s", wl->id, msg);
 		return;
+	}
+	domid_t attacker = o == SCN_OUT_ERROR || o == SCN_OUT_FAIL ? scn_wl_shm_attacker(wl)
+								    : DOMID_INVALID;
+	if (attacker != DOMID_INVALID) {
+		char why[SCN_MSG_MAX + 64];
+		snprintf(why, sizeof(why), "under shm attack by dom %u: %s", attacker, msg);
+		snprintf(msg, sizeof(msg), "%.*s", (int)sizeof(msg) - 1, why);
+		o = SCN_OUT_ERROR;
+		st = SCN_WL_ERROR;
 	}
 	if (atomic_compare_exchange_strong(&wl->state, &running, (int)st))
 		atomic_fetch_sub(&wl->run->wl_pending, 1);
