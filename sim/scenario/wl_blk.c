@@ -167,7 +167,9 @@ static void bw_finished(void *arg)
 	}
 	if (!r.failure[0] && w->bf && blkfront_error(w->bf) == NULL)
 		bw_res_check(w, "at the end", false);
-	if (r.errors && !w->cont)
+	if (w->bf && blkfront_error(w->bf))   /* its reason, not the I/O errors it caused */
+		scn_wl_error(w->wl, "blkfront (dom %u) failed: %s", w->fe, blkfront_error(w->bf));
+	else if (r.errors && !w->cont)
 		scn_wl_error(w->wl, "%u I/O error(s) of %u I/Os: %s", r.errors, r.done, r.failure);
 	else if (r.failure[0] && w->cont && r.errors)
 		scn_wl_error(w->wl, "stopped after %u I/O error(s) of %u I/Os: %s", r.errors, r.done, r.failure);
