@@ -116,6 +116,7 @@ struct hf_slot {
 	enum hf_lie lie;
 	enum hf_expect expect;
 	bool write, read;
+	bool flipped;                     /* rewritten READ <-> WRITE */
 	uint32_t page, npages;            /* disk pages covered */
 	uint32_t tag;
 	RING_IDX idx;
@@ -404,14 +405,21 @@ static void hf_rewrite(struct hf *h, unsigned slot)
 {
 	struct hf_slot *s = &h->slots[slot];
 	blkif_request_t *req = RING_GET_REQUEST(&h->ring, s->idx);
-	uint64_t v = hf_rand(h) % 3;
+	uint64_t v = hf_rand(h) % 4;
 
 	if (v == 0)
 		req->nr_segments = 200;
 	else if (v == 1)
 		req->sector_number = UINT64_MAX - 7;
-	else
+	else if (v == 2)
 		req->seg[0].last_sect = 9;
+	else if (s->read || s->write) {
+		/* Still well-formed: a backend that checks one fetch and acts on
+		 * another writes a read's stale pages to the disk, or reads into
+		 * a write's; the echo says which one it served. */
+		req->operation ^= BLKIF_OP_READ ^ BLKIF_OP_WRITE;
+		s->flipped = true;
+	}
 	s->expect = HF_EXPECT_EITHER;
 	hf_count(h, HF_C_LIES);
 }
@@ -463,10 +471,16 @@ static unsigned hf_busy(const struct hf *h)
 	return n;
 }
 
+static void hf_forget_pages(struct hf *h, const struct hf_slot *s)
+{
+	for (uint32_t k = 0; k < s->npages && s->page + k < h->disk_pages; k++)
+		h->model[s->page + k] = HF_UNKNOWN;
+}
+
 static void hf_forget_writes(struct hf *h, const struct hf_slot *s)
 {
-	for (uint32_t k = 0; s->write && k < s->npages && s->page + k < h->disk_pages; k++)
-		h->model[s->page + k] = HF_UNKNOWN;
+	if (s->write || s->flipped)
+		hf_forget_pages(h, s);
 }
 
 /* A good read answered OKAY: the data must be what the model says. */
@@ -523,13 +537,16 @@ static bool hf_take(struct hf *h, const blkif_response_t *rsp)
 			    hf_lie_names[s->lie], s->op, rsp->status, rsp->operation, why);
 		return false;
 	}
-	if (ok && s->read && !hf_verify_read(h, s))
+	/* What it served: the request as sent, or (flipped) the other op. */
+	bool as_sent = !s->flipped || rsp->operation == s->op;
+	bool rd = as_sent ? s->read : s->write, wr = as_sent ? s->write : s->read;
+	if (ok && rd && !hf_verify_read(h, s))
 		return false;
-	if (ok && s->write && s->expect == HF_EXPECT_OK)
+	if (ok && wr && as_sent && s->expect != HF_EXPECT_REFUSED)
 		for (uint32_t k = 0; k < s->npages; k++)
 			h->model[s->page + k] = s->tag;
-	else
-		hf_forget_writes(h, s);
+	else if (wr || (s->write && !ok))
+		hf_forget_pages(h, s);
 	if (!ok)
 		hf_count(h, HF_C_ERRORS);
 	h->last_id = rsp->id;
