@@ -1,11 +1,12 @@
 /*
  * The verified random-I/O workload. The shadow model keeps one word per
  * logical block: the tag of the last acknowledged write (0: never written,
- * reads as zeros), plus MAYBE_ZERO after a discard (old data or zeros are
- * both right; the first read settles it) or UNKNOWN after a failed write.
+ * reads as zeros), or two tags when either may be on the disk (EITHER: after
+ * a discard, old data or zeros; after a failed or canceled write, old or new
+ * data; the first read settles it), or UNKNOWN when more than two could be.
  * Written data is a pattern of (seed, tag, block), so a block read back tells
  * which write it came from. Reads and writes are never in flight over the
- * same block at once, so each read has exactly one right answer.
+ * same block at once, so each read has exactly one or two right answers.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,9 +18,11 @@
 #include "drivers/blk/blkfront.h"
 #include "drivers/blk/blkwork.h"
 
-#define BW_UNKNOWN (1u << 30)
-#define BW_MAYBE_ZERO (1u << 31)
-#define BW_TAG_MASK (BW_UNKNOWN - 1)
+/* A model word: tag in the low bits, flags, the other possible tag above. */
+#define BW_UNKNOWN (1ull << 30)
+#define BW_EITHER (1ull << 31)
+#define BW_TAG_MASK ((uint32_t)BW_UNKNOWN - 1)
+#define BW_ALT_SHIFT 32u
 #define BW_PICK_TRIES 8u             /* random ranges tried before waiting */
 #define BW_VERIFY_CHUNK_BYTES (1u << 20)
 
@@ -38,13 +41,15 @@ struct blkwork {
 	uint32_t bw_bs;                   /* block size: the disk's sector size */
 	uint64_t bw_blocks;               /* the span, in blocks */
 	uint64_t bw_min_blocks, bw_max_blocks;
-	uint32_t *bw_model;
+	uint64_t *bw_model;
 	uint64_t bw_rng;
 	uint32_t bw_next_tag;
 	uint32_t bw_submitted;            /* random-phase I/Os handed to blkfront */
 	uint32_t bw_inflight;
 	uint64_t bw_verify_next;          /* final pass: next block to read */
 	bool bw_verifying, bw_stopping, bw_finished;
+	bool bw_paused, bw_readonly;
+	uint32_t bw_drained_at;           /* bw_submitted at the last drain point */
 	struct blkwork_result bw_res;
 	struct blkwork_slot bw_slots[];
 };
@@ -67,13 +72,19 @@ static uint64_t bw_mix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+void blkwork_pattern(uint64_t seed, uint32_t tag, uint64_t block, uint32_t bs, void *out)
+{
+	uint64_t x = bw_mix(seed ^ ((uint64_t)tag << 40) ^ block) | 1;
+	uint64_t *o = out;
+
+	for (unsigned k = 0; k < bs / 8; k++)
+		o[k] = bw_next(&x);
+}
+
 /* The content of `block` as written by the write tagged `tag`. */
 static void bw_pattern(const struct blkwork *w, uint32_t tag, uint64_t block, uint64_t *out)
 {
-	uint64_t x = bw_mix(w->bw_cfg.seed ^ ((uint64_t)tag << 40) ^ block) | 1;
-
-	for (unsigned k = 0; k < w->bw_bs / 8; k++)
-		out[k] = bw_next(&x);
+	blkwork_pattern(w->bw_cfg.seed, tag, block, w->bw_bs, out);
 }
 
 static void bw_fail(struct blkwork *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -91,44 +102,68 @@ static void bw_fail(struct blkwork *w, const char *fmt, ...)
 
 /* ---- the model ---- */
 
-static void bw_check_block(struct blkwork *w, uint64_t block, const uint8_t *data)
+/* Does data hold what the write tagged `tag` (0: zeros) put in block? */
+static bool bw_holds(const struct blkwork *w, uint32_t tag, uint64_t block, const uint8_t *data)
 {
 	uint64_t want[4096 / 8];
-	uint32_t m = w->bw_model[block];
-	bool zero = data[0] == 0 && memcmp(data, data + 1, w->bw_bs - 1) == 0;
-	bool match;
+
+	if (!tag)
+		return data[0] == 0 && memcmp(data, data + 1, w->bw_bs - 1) == 0;
+	bw_pattern(w, tag, block, want);
+	return memcmp(data, want, w->bw_bs) == 0;
+}
+
+static void bw_check_block(struct blkwork *w, uint64_t block, const uint8_t *data)
+{
+	uint64_t m = w->bw_model[block];
+	uint32_t tag = (uint32_t)m & BW_TAG_MASK, alt = (uint32_t)(m >> BW_ALT_SHIFT);
 
 	if (m & BW_UNKNOWN)
 		return;
-	if (m & BW_TAG_MASK) {
-		bw_pattern(w, m & BW_TAG_MASK, block, want);
-		match = memcmp(data, want, w->bw_bs) == 0;
-	} else {
-		match = zero;
-	}
 	w->bw_res.blocks_verified++;
-	if ((m & BW_MAYBE_ZERO) && (zero || match)) {
-		w->bw_model[block] = zero ? 0 : m & BW_TAG_MASK;   /* settled: it stays so */
+	if (bw_holds(w, tag, block, data)) {
+		w->bw_model[block] = tag;   /* settled: it stays so */
 		return;
 	}
-	if (match)
+	if ((m & BW_EITHER) && bw_holds(w, alt, block, data)) {
+		w->bw_model[block] = alt;
 		return;
+	}
 	w->bw_res.mismatches++;
-	if (m & BW_TAG_MASK)
-		bw_fail(w, "block %" PRIu64 " (byte offset %" PRIu64 ") does not hold the data of write #%" PRIu32 "%s",
-			block, block * w->bw_bs, m & BW_TAG_MASK, m & BW_MAYBE_ZERO ? " (nor zeros)" : "");
+	if (m & BW_EITHER)
+		bw_fail(w, "block %" PRIu64 " (byte offset %" PRIu64 ") holds neither %s%" PRIu32 " nor %s%" PRIu32,
+			block, block * w->bw_bs, tag ? "write #" : "zeros", tag, alt ? "write #" : "zeros", alt);
+	else if (tag)
+		bw_fail(w, "block %" PRIu64 " (byte offset %" PRIu64 ") does not hold the data of write #%" PRIu32,
+			block, block * w->bw_bs, tag);
 	else
 		bw_fail(w, "block %" PRIu64 " (byte offset %" PRIu64 ") was never written but is not zeros",
 			block, block * w->bw_bs);
 }
 
+/* The block now holds what it held or `other` (a tag, 0: zeros). */
+static void bw_model_either(struct blkwork *w, uint64_t block, uint32_t other)
+{
+	uint64_t m = w->bw_model[block];
+	uint32_t tag = (uint32_t)m & BW_TAG_MASK, alt = (uint32_t)(m >> BW_ALT_SHIFT);
+
+	if (m & BW_UNKNOWN || tag == other || ((m & BW_EITHER) && alt == other))
+		return;
+	if (m & BW_EITHER)
+		w->bw_model[block] = BW_UNKNOWN;   /* three candidates: give up on it */
+	else
+		w->bw_model[block] = tag | BW_EITHER | (uint64_t)other << BW_ALT_SHIFT;
+}
+
 static void bw_model_update(struct blkwork *w, const struct blkwork_slot *s, int status)
 {
 	for (uint64_t b = s->sl_block; b < s->sl_block + s->sl_nblocks; b++) {
-		if (s->sl_op == BLKFRONT_WRITE)
-			w->bw_model[b] = status ? BW_UNKNOWN : s->sl_tag;
-		else if (s->sl_op == BLKFRONT_DISCARD && !status && !(w->bw_model[b] & BW_UNKNOWN))
-			w->bw_model[b] |= BW_MAYBE_ZERO;
+		if (s->sl_op == BLKFRONT_WRITE && !status)
+			w->bw_model[b] = s->sl_tag;
+		else if (s->sl_op == BLKFRONT_WRITE)   /* failed or canceled: old or new */
+			bw_model_either(w, b, s->sl_tag);
+		else if (s->sl_op == BLKFRONT_DISCARD)  /* done or not, in part or whole */
+			bw_model_either(w, b, 0);
 		else if (s->sl_op == BLKFRONT_READ && !status)
 			bw_check_block(w, b, s->sl_buf + (b - s->sl_block) * w->bw_bs);
 	}
@@ -173,7 +208,9 @@ static enum blkfront_op bw_pick_op(struct blkwork *w)
 	if (r < w->bw_cfg.flush_pct)
 		return BLKFRONT_FLUSH;
 	if (r < w->bw_cfg.flush_pct + w->bw_cfg.discard_pct)
-		return BLKFRONT_DISCARD;
+		return w->bw_readonly ? BLKFRONT_READ : BLKFRONT_DISCARD;
+	if (w->bw_readonly)
+		return BLKFRONT_READ;
 	return bw_next(&w->bw_rng) % 100 < w->bw_cfg.read_pct ? BLKFRONT_READ : BLKFRONT_WRITE;
 }
 
@@ -222,7 +259,8 @@ static void bw_finish_if_idle(struct blkwork *w)
 	bool random_done = w->bw_submitted >= w->bw_cfg.ios;
 	bool verify_done = !w->bw_cfg.verify_at_end || w->bw_verify_next >= w->bw_blocks;
 
-	if (w->bw_finished || w->bw_inflight || !(w->bw_stopping || (random_done && verify_done)))
+	if (w->bw_finished || w->bw_inflight || !(w->bw_stopping || (random_done && verify_done)) ||
+	    (w->bw_paused && !w->bw_stopping))
 		return;
 	w->bw_finished = true;
 	w->bw_res.finished = true;
@@ -267,12 +305,37 @@ static enum bw_submit_rc bw_submit(struct blkwork *w, struct blkwork_slot *s)
 
 /* The next I/O for a free slot: random ones, then (once they all completed)
  * the read-back of the whole span. */
+static void bw_idle(struct blkwork *w)
+{
+	w->bw_res.idle_points++;
+	if (w->bw_cfg.idle)
+		w->bw_cfg.idle(w->bw_cfg.arg);
+}
+
+/* Every drain_every I/Os, wait for the queue to empty: an idle point. */
+static bool bw_draining(struct blkwork *w)
+{
+	uint32_t n = w->bw_cfg.drain_every;
+
+	if (!n || !w->bw_submitted || w->bw_submitted % n || w->bw_drained_at == w->bw_submitted)
+		return false;
+	if (w->bw_inflight)
+		return true;
+	w->bw_drained_at = w->bw_submitted;
+	bw_idle(w);
+	return false;
+}
+
 static bool bw_next_io(struct blkwork *w, struct blkwork_slot *s)
 {
+	if (w->bw_paused || bw_draining(w))
+		return false;
 	if (w->bw_submitted < w->bw_cfg.ios)
 		return bw_pick(w, s);
 	if (!w->bw_cfg.verify_at_end || (!w->bw_verifying && w->bw_inflight))
 		return false;
+	if (!w->bw_verifying)
+		bw_idle(w);
 	w->bw_verifying = true;
 	return bw_pick_verify(w, s);
 }
@@ -324,10 +387,13 @@ static void bw_done(void *arg, int status)
 		w->bw_res.unsupported++;
 		status = 0;
 		s->sl_nblocks = 0;   /* nothing happened to the model */
+	} else if (status == -ECANCELED && w->bw_paused) {
+		w->bw_res.canceled++;     /* the device was closed under it, on purpose */
 	} else if (status) {
 		w->bw_res.errors++;
-		bw_fail(w, "op %d at byte %" PRIu64 " length %" PRIu64 " failed: %s", s->sl_op,
-			s->sl_block * w->bw_bs, s->sl_nblocks * w->bw_bs, strerror(-status));
+		if (!w->bw_cfg.continue_on_error)
+			bw_fail(w, "op %d at byte %" PRIu64 " length %" PRIu64 " failed: %s", s->sl_op,
+				s->sl_block * w->bw_bs, s->sl_nblocks * w->bw_bs, strerror(-status));
 	}
 	bw_model_update(w, s, status);
 	bw_count(w, s, status);
@@ -366,10 +432,12 @@ int blkwork_start(struct blkfront *bf, const struct blkwork_config *cfg, struct 
 	w->bw_min_blocks = cfg->size_min > in.sector_size ? cfg->size_min / in.sector_size : 1;
 	w->bw_max_blocks = cfg->size_max / in.sector_size;
 	w->bw_rng = bw_mix(cfg->seed) | 1;
+	w->bw_readonly = in.readonly;
+	w->bw_next_tag = cfg->initial_tag & BW_TAG_MASK;
 	w->bw_model = calloc(w->bw_blocks, sizeof(*w->bw_model));
 	rc = w->bw_model ? 0 : -ENOMEM;
-	for (uint64_t b = 0; rc == 0 && cfg->disk_dirty && b < w->bw_blocks; b++)
-		w->bw_model[b] = BW_UNKNOWN;
+	for (uint64_t b = 0; rc == 0 && b < w->bw_blocks; b++)
+		w->bw_model[b] = cfg->disk_dirty ? BW_UNKNOWN : w->bw_next_tag;
 	for (uint32_t i = 0; rc == 0 && i < cfg->queue_depth; i++) {
 		w->bw_slots[i].sl_w = w;
 		w->bw_slots[i].sl_buf = malloc(w->bw_max_blocks * w->bw_bs);
@@ -387,6 +455,28 @@ int blkwork_start(struct blkfront *bf, const struct blkwork_config *cfg, struct 
 void blkwork_result(const struct blkwork *w, struct blkwork_result *out)
 {
 	*out = w->bw_res;
+}
+
+unsigned blkwork_pause(struct blkwork *w)
+{
+	w->bw_paused = true;
+	return w->bw_inflight;
+}
+
+int blkwork_resume(struct blkwork *w, struct blkfront *bf)
+{
+	struct blkfront_info in;
+	int rc = blkfront_info(bf, &in);
+
+	if (rc < 0)
+		return rc;
+	if (!in.connected || in.sector_size != w->bw_bs || in.size_bytes < w->bw_blocks * w->bw_bs)
+		return -EINVAL;
+	w->bw_bf = bf;
+	w->bw_readonly = in.readonly;
+	w->bw_paused = false;
+	bw_fill(w);
+	return 0;
 }
 
 void blkwork_free(struct blkwork *w)

@@ -1,35 +1,37 @@
 /*
  * Workload `blk`: the block driver pair of drivers/blk under the engine. The
  * toolstack (the harness, acting for dom0) creates the vbd's xenstore nodes,
- * the backend domain runs blkback over a ram disk, the frontend domain runs
- * blkfront and, once connected, the verified random-I/O workload (blkwork):
- * every byte read is checked against a shadow model of the disk.
+ * the backend domain runs blkback over a ram disk (one blkback per backend
+ * domain, shared by every workload that names it: wl_blk_env.c), the
+ * frontend domain runs blkfront and, once connected, the verified random-I/O
+ * workload (blkwork): every byte read is checked against a shadow model.
  *
- * The disk is the engine's: a ram store wrapped so that the fault site
- * blk.disk.io can fail a read or a write with EIO (a disk error is the
- * environment's, never the driver's). A data mismatch is a failure of the
- * code under test; I/O errors, or a blkfront that declares itself failed and
- * says why, are a clean error the scenario may allow.
+ * A data mismatch is a failure of the code under test; I/O errors (unless
+ * errors=continue, which counts them and carries on), or a blkfront that
+ * declares itself failed and says why, are a clean error the scenario may
+ * allow.
+ *
+ * Resource oracles, exact where the frontend domain is this workload's only
+ * (deterministic mode, where nothing runs while they look):
+ * - at every connection and every idle point (no I/O in flight), the grants
+ *   the domain has active are exactly those blkfront accounts for, the
+ *   backend maps exactly the ring pages plus at most the persistent grants it
+ *   may keep (none without persistent grants, which blkback serves by copy);
+ * - after every slice, the backend maps at most two rings (old and new, while
+ *   reconnecting) plus its persistent maximum, and none once the vbd's
+ *   backend state is Closed;
+ * - a read-only vbd (mode=r) leaves the disk's content unchanged.
+ * The toolstack hooks (unplug, plug, suspend) detach and re-attach the device
+ * as a toolstack does; wl_blk_hooks.c.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <xenstore.h>
-
-#include "drivers/blk/blkback.h"
 #include "drivers/blk/blkfront.h"
-#include "drivers/blk/blkstore.h"
 #include "drivers/blk/blkwork.h"
-#include "drivers/xenbus/xenbus.h"
-#include "sim/scenario/workload.h"
-
-SIM_FAULT_SITE(blk_fault_io, "blk.disk.io",
-	       "a read or write of the disk behind blkback fails with EIO (scenario blk workload)");
-
-enum bw_param { BW_P_FRONT, BW_P_BACK, BW_P_DEVID, BW_P_SIZE, BW_P_SECTOR, BW_P_IOS, BW_P_QD,
-		BW_P_MIN, BW_P_MAX, BW_P_READ, BW_P_FLUSH, BW_P_DISCARD, BW_P_PERSISTENT,
-		BW_P_INDIRECT, BW_P_ORDER, BW_P_COUNT };
+#include "sim/gnttab/gnttab.h"
+#include "sim/scenario/wl_blk_internal.h"
 
 static const struct scn_param bw_params[BW_P_COUNT + 1] = {
 	[BW_P_FRONT] = {"front", SCN_P_DOMAIN, NULL, 0, 0, "the guest running blkfront"},
@@ -47,144 +49,98 @@ static const struct scn_param bw_params[BW_P_COUNT + 1] = {
 	[BW_P_PERSISTENT] = {"persistent", SCN_P_BOOL, "1", 0, 0, "persistent grants, both ends"},
 	[BW_P_INDIRECT] = {"indirect", SCN_P_UINT, "32", 0, 512, "indirect segments (0: none)"},
 	[BW_P_ORDER] = {"order", SCN_P_UINT, "0", 0, BLKBACK_RING_ORDER_MAX, "ring page order"},
+	[BW_P_PGRANTS] = {"pgrants", SCN_P_UINT, "2048", 1, 8192, "persistent grants blkback keeps per vbd"},
+	[BW_P_MODE] = {"mode", SCN_P_STRING, "w", 0, 0, "w, or r: a read-only vbd (its disk must not change)"},
+	[BW_P_ERRORS] = {"errors", SCN_P_STRING, "stop", 0, 0, "stop at an I/O error, or continue (count it)"},
+	[BW_P_SLOW] = {"slow", SCN_P_TIME, "1ms", 0, 0, "what one blk.disk.slow costs the disk"},
+	[BW_P_DRAIN] = {"drain", SCN_P_UINT, "100", 0, 10000000, "an idle point (resource check) every N I/Os"},
+	[BW_P_PLUG_WAIT] = {"plug-wait", SCN_P_TIME, "50ms", 0, 0, "unplugged: wait this long for a plug, then end"},
+	[BW_P_SELFTEST] = {"selftest", SCN_P_STRING, "", 0, 0,
+			   "test only: unplug@N, replug@N, suspend@N[:DOMAIN] after N I/Os"},
 };
 
-enum bw_counter { BW_C_DONE, BW_C_CONNECTS, BW_C_IO_ERRORS, BW_C_DISK_ERRORS, BW_C_COUNT };
 static const char *const bw_counters[BW_C_COUNT + 1] = {
-	"done", "connects", "io-errors", "disk-errors", NULL,
+	"done", "connects", "io-errors", "disk-errors", "unplugs", "plugs", "suspends",
+	"idle-checks", "canceled", NULL,
 };
 
-struct bw {
-	struct scn_wl *wl;
-	domid_t fe, be;
-	bool fe_alive, be_alive;
-	struct xenbus_device dev;
-	const char *fe_keys[5], *be_keys[7];
-	char vdev[16], disk[48];
-	struct blkback_config bcfg;
-	struct blkback *bb;
-	struct blk_store *store;
-	struct blkfront_config fcfg;
-	struct blkfront *bf;
-	struct blkwork_config wcfg;
-	struct blkwork *work;
-	_Atomic uint64_t c[BW_C_COUNT];
-};
-
-/* ---- the disk: ram, with blk.disk.io ---- */
-
-static int bw_disk_read(struct blk_store *s, uint64_t off, void *buf, size_t len)
+void bw_count_set(struct bw *w, enum bw_counter c, uint64_t v)
 {
-	struct blk_store *ram = blk_store_priv(s);
-
-	return sim_fault_hit(&blk_fault_io) ? -EIO : blk_store_read(ram, off, buf, len);
+	atomic_store(&w->c[c], v);
 }
 
-static int bw_disk_write(struct blk_store *s, uint64_t off, const void *buf, size_t len)
+void bw_count_add(struct bw *w, enum bw_counter c)
 {
-	struct blk_store *ram = blk_store_priv(s);
-
-	return sim_fault_hit(&blk_fault_io) ? -EIO : blk_store_write(ram, off, buf, len);
+	atomic_fetch_add(&w->c[c], 1);
 }
 
-static int bw_disk_flush(struct blk_store *s)
+/* ---- resource oracles ---- */
+
+/* Exact checks need a deterministic run and a frontend domain of our own. */
+bool bw_exact(const struct bw *w)
 {
-	return blk_store_flush(blk_store_priv(s));
+	return sim_mode() == SIM_MODE_DET && scn_blk_front_users(w->fe, 0) == 1;
 }
 
-static int bw_disk_discard(struct blk_store *s, uint64_t off, uint64_t len)
+/* Front thread, at a connection or an idle point of a live blkfront. */
+static void bw_res_check(struct bw *w, const char *where, bool connect)
 {
-	return blk_store_discard(blk_store_priv(s), off, len);
+	struct blkfront_stats fs;
+	struct blkfront_info in;
+	struct gnttab_stats st;
+
+	if (!w->bf || !bw_exact(w) || blkfront_info(w->bf, &in) < 0 || gnttab_stats(w->fe, &st) < 0)
+		return;
+	blkfront_stats(w->bf, &fs);
+	bw_count_add(w, BW_C_IDLE_CHECKS);
+	unsigned ring = in.queues * in.ring_pages;
+	bool pers = in.persistent && w->fcfg.persistent;
+	unsigned pool = fs.grant_pages > ring ? fs.grant_pages - ring : 0;
+	unsigned keep = pers ? (pool < w->bcfg.persistent_grants_max ? pool : w->bcfg.persistent_grants_max) : 0;
+	if (st.grants_active != fs.grant_pages)
+		scn_wl_fail(w->wl, "grants %s: dom %u has %lu grants active, blkfront vbd %u accounts for %u "
+			    "(leaked or lost track)", where, w->fe, st.grants_active, w->fcfg.devid, fs.grant_pages);
+	else if (!w->fcfg.persistent && fs.grant_pages != ring)
+		scn_wl_fail(w->wl, "grants %s: blkfront vbd %u (dom %u) still grants %u pages besides its %u "
+			    "ring pages, with no I/O in flight", where, w->fcfg.devid, w->fe, pool, ring);
+	else if (st.maps_active < ring || st.maps_active > ring + (connect ? 0 : keep))
+		scn_wl_fail(w->wl, "grants %s: backend dom %u maps %lu of dom %u's grants; allowed: the %u ring "
+			    "pages%s plus %u persistent (of %u pooled, max %u)", where, w->be, st.maps_active,
+			    w->fe, ring, connect ? " (just connected)" : "", connect ? 0 : keep, pool,
+			    w->bcfg.persistent_grants_max);
 }
 
-static void bw_disk_destroy(struct blk_store *s)
+static void bw_idle(void *arg)
 {
-	blk_store_put(blk_store_priv(s));
+	bw_res_check(arg, "at an idle point", false);
 }
 
-static const struct blk_store_ops bw_disk_ops = {
-	.kind = "scenario-ram", .read = bw_disk_read, .write = bw_disk_write,
-	.flush = bw_disk_flush, .discard = bw_disk_discard, .destroy = bw_disk_destroy,
-};
-
-static int bw_disk_new(struct bw *w)
+/* Harness thread, after every slice. */
+static void bw_check(struct scn_wl *wl)
 {
-	struct scn_wl *wl = w->wl;
-	uint64_t size = scn_wl_u(wl, BW_P_SIZE);
-	uint32_t sector = (uint32_t)scn_wl_u(wl, BW_P_SECTOR);
-	struct blk_store *ram;
-	int rc = blk_store_ram_create(size, sector, &ram);
+	struct bw *w = wl->priv;
+	struct gnttab_stats st;
+	char path[96], v[16];
 
-	if (rc == 0) {
-		rc = blk_store_new(&bw_disk_ops, ram, size, sector, false, &w->store);
-		if (rc < 0)
-			blk_store_put(ram);
+	bw_hooks_check(w);
+	if (!w->fe_alive || !w->be_alive || w->plug != BW_PLUGGED || !bw_exact(w) ||
+	    gnttab_stats(w->fe, &st) < 0)
+		return;
+	unsigned ring = 1u << scn_wl_u(wl, BW_P_ORDER);
+	unsigned keep = w->bcfg.persistent ? w->bcfg.persistent_grants_max : 0;
+	if (st.maps_active > 2 * ring + keep) {
+		scn_wl_fail(wl, "persistent grants: backend dom %u maps %lu of dom %u's grants, more than "
+			    "two rings of %u pages and the persistent maximum %u", w->be, st.maps_active,
+			    w->fe, ring, keep);
+		return;
 	}
-	return rc;
-}
-
-/* ---- the toolstack (the harness, as dom0) ---- */
-
-/* What the toolstack does: create the vbd, re-create the backend's half
- * after a restart of its domain (the guest's half lives on), remove it. */
-enum bw_ts { BW_TS_CREATE, BW_TS_BACKEND, BW_TS_REMOVE };
-
-static int bw_toolstack(struct bw *w, enum bw_ts what)
-{
-	struct xs_handle *xs;
-	int rc = sim_thread_enter(0);
-
-	if (rc < 0)
-		return rc;
-	xs = xs_open(0);
-	if (!xs)
-		rc = -errno;
-	else if (what == BW_TS_CREATE)
-		rc = xenbus_device_create(xs, &w->dev);
-	else if (what == BW_TS_BACKEND)
-		rc = xenbus_device_backend_recreate(xs, &w->dev);
-	else
-		rc = xenbus_device_remove(xs, &w->dev);
-	if (xs)
-		xs_close(xs);
-	sim_thread_leave();
-	return rc;
-}
-
-static void bw_device(struct bw *w)
-{
-	snprintf(w->vdev, sizeof(w->vdev), "%lu", scn_wl_u(w->wl, BW_P_DEVID));
-	snprintf(w->disk, sizeof(w->disk), "scn-%s", w->wl->id);
-	const char *fe[] = {"virtual-device", w->vdev, "device-type", "disk", NULL};
-	const char *be[] = {"params", w->disk, "type", "ram", "mode", "w", NULL};
-	memcpy(w->fe_keys, fe, sizeof(fe));
-	memcpy(w->be_keys, be, sizeof(be));
-	w->dev = (struct xenbus_device){.type = "vbd", .fe_domid = w->fe, .be_domid = w->be,
-					.devid = (uint32_t)scn_wl_u(w->wl, BW_P_DEVID),
-					.fe_keys = w->fe_keys, .be_keys = w->be_keys};
-}
-
-/* ---- backend, on its domain ---- */
-
-static int bw_back_start(void *arg)
-{
-	struct bw *w = arg;
-
-	w->bcfg.base = sim_domain_event_base();
-	int rc = blkback_start(&w->bcfg, &w->bb);
-	if (rc == 0)
-		rc = blkback_disk_add(w->bb, w->disk, w->store);
-	return rc;
-}
-
-static int bw_back_stop(void *arg)
-{
-	struct bw *w = arg;
-
-	if (w->bb)
-		blkback_stop(w->bb);
-	w->bb = NULL;
-	return 0;
+	if (!st.maps_active || ++w->slices % BW_STATE_CHECK_SLICES)
+		return;
+	snprintf(path, sizeof(path), "/local/domain/%u/backend/vbd/%u/%u/state", w->be, w->fe,
+		 w->dev.devid);
+	if (scn_wl_xs_read(wl, path, v, sizeof(v)) == 0 && atoi(v) == XenbusStateClosed)
+		scn_wl_fail(wl, "disconnected vbd %u: backend dom %u is Closed but still maps %lu of dom "
+			    "%u's grants", w->dev.devid, w->be, st.maps_active, w->fe);
 }
 
 /* ---- frontend, on its domain ---- */
@@ -195,14 +151,28 @@ static void bw_finished(void *arg)
 	struct blkwork_result r;
 
 	blkwork_result(w->work, &r);
-	atomic_store(&w->c[BW_C_DONE], r.done);
-	atomic_store(&w->c[BW_C_IO_ERRORS], r.errors);
-	atomic_store(&w->c[BW_C_DISK_ERRORS], atomic_load(&blk_fault_io.injected));
-	if (r.mismatches)
+	bw_count_set(w, BW_C_DONE, r.done);
+	bw_count_set(w, BW_C_IO_ERRORS, r.errors);
+	bw_count_set(w, BW_C_CANCELED, r.canceled);
+	bw_count_set(w, BW_C_DISK_ERRORS, atomic_load(&blk_fault_io.injected));
+	if (r.mismatches) {
 		scn_wl_fail(w->wl, "data: %u block(s) read back differ from what the disk may hold: %s",
 			    r.mismatches, r.failure);
-	else if (r.errors)
+		return;
+	}
+	if (w->readonly && scn_blk_disk_sum(w->store) != w->sum_start) {
+		scn_wl_fail(w->wl, "read-only vbd %u (dom %u -> dom %u): the disk's content changed",
+			    w->dev.devid, w->fe, w->be);
+		return;
+	}
+	if (!r.failure[0] && w->bf && blkfront_error(w->bf) == NULL)
+		bw_res_check(w, "at the end", false);
+	if (w->bf && blkfront_error(w->bf))   /* its reason, not the I/O errors it caused */
+		scn_wl_error(w->wl, "blkfront (dom %u) failed: %s", w->fe, blkfront_error(w->bf));
+	else if (r.errors && !w->cont)
 		scn_wl_error(w->wl, "%u I/O error(s) of %u I/Os: %s", r.errors, r.done, r.failure);
+	else if (r.failure[0] && w->cont && r.errors)
+		scn_wl_error(w->wl, "stopped after %u I/O error(s) of %u I/Os: %s", r.errors, r.done, r.failure);
 	else if (r.failure[0])
 		scn_wl_fail(w->wl, "%s", r.failure);
 	else
@@ -211,20 +181,20 @@ static void bw_finished(void *arg)
 
 static void bw_progress(void *arg, uint32_t done)
 {
-	struct bw *w = arg;
-
-	atomic_store(&w->c[BW_C_DONE], done);
+	bw_count_set(arg, BW_C_DONE, done);
 }
 
 static void bw_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
 {
 	struct bw *w = arg;
 
-	if (ev == BLKFRONT_EV_CONNECTED && atomic_fetch_add(&w->c[BW_C_CONNECTS], 1) == 0) {
-		int rc = blkwork_start(bf, &w->wcfg, &w->work);
+	if (ev == BLKFRONT_EV_CONNECTED) {
+		bw_count_add(w, BW_C_CONNECTS);
+		bw_res_check(w, "at a connection", true);
+		int rc = w->work ? blkwork_resume(w->work, bf) : blkwork_start(bf, &w->wcfg, &w->work);
 		if (rc < 0)
-			scn_wl_error(w->wl, "blkwork_start: %s", strerror(-rc));
-	} else if (ev == BLKFRONT_EV_FAILED) {
+			scn_wl_error(w->wl, "blkwork on vbd %u (dom %u): %s", w->dev.devid, w->fe, strerror(-rc));
+	} else if (ev == BLKFRONT_EV_FAILED && w->plug == BW_PLUGGED) {
 		/* The driver gave up and says why (a broken backend, a setup it
 		 * could not do): a clean error; wrong data would be a failure. */
 		scn_wl_error(w->wl, "blkfront (dom %u) failed: %s", w->fe,
@@ -232,7 +202,7 @@ static void bw_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
 	}
 }
 
-static int bw_front_open(void *arg)
+int bw_front_open(void *arg)
 {
 	struct bw *w = arg;
 
@@ -240,14 +210,26 @@ static int bw_front_open(void *arg)
 	return blkfront_open(&w->fcfg, &w->bf);
 }
 
-static int bw_front_close(void *arg)
+/* Close the device (its I/Os in flight complete with -ECANCELED); the
+ * workload stays for a later blkfront unless `all`. */
+int bw_front_close(void *arg)
 {
 	struct bw *w = arg;
 
+	if (w->work)
+		blkwork_pause(w->work);
 	if (w->bf)
-		blkfront_close(w->bf);   /* completes every I/O of the workload */
-	blkwork_free(w->work);
+		blkfront_close(w->bf);
 	w->bf = NULL;
+	return 0;
+}
+
+static int bw_front_free(void *arg)
+{
+	struct bw *w = arg;
+
+	bw_front_close(w);
+	blkwork_free(w->work);
 	w->work = NULL;
 	return 0;
 }
@@ -261,8 +243,11 @@ static void bw_configs(struct bw *w)
 	bool persistent = scn_wl_u(wl, BW_P_PERSISTENT);
 	unsigned order = (unsigned)scn_wl_u(wl, BW_P_ORDER);
 
+	w->readonly = strcmp(scn_wl_s(wl, BW_P_MODE), "r") == 0;
+	w->cont = strcmp(scn_wl_s(wl, BW_P_ERRORS), "continue") == 0;
 	w->bcfg = (struct blkback_config){.ring_page_order_max = order, .indirect_segs_max = indirect,
-					  .persistent = persistent, .flush = true, .discard = true};
+					  .persistent = persistent, .flush = true, .discard = true,
+					  .persistent_grants_max = (unsigned)scn_wl_u(wl, BW_P_PGRANTS)};
 	w->fcfg = (struct blkfront_config){.devid = (uint32_t)scn_wl_u(wl, BW_P_DEVID),
 					   .ring_page_order_max = order, .indirect_segs_max = indirect,
 					   .persistent = persistent, .on_event = bw_event, .arg = w};
@@ -272,7 +257,62 @@ static void bw_configs(struct bw *w)
 		.size_min = (uint32_t)scn_wl_u(wl, BW_P_MIN), .size_max = (uint32_t)scn_wl_u(wl, BW_P_MAX),
 		.read_pct = (uint32_t)scn_wl_u(wl, BW_P_READ), .flush_pct = (uint32_t)scn_wl_u(wl, BW_P_FLUSH),
 		.discard_pct = (uint32_t)scn_wl_u(wl, BW_P_DISCARD), .verify_at_end = true,
+		.initial_tag = w->readonly ? 1 : 0, .continue_on_error = w->cont,
+		.drain_every = (uint32_t)scn_wl_u(wl, BW_P_DRAIN), .idle = bw_idle,
 		.progress = bw_progress, .finished = bw_finished, .arg = w};
+}
+
+void bw_device(struct bw *w, domid_t be)
+{
+	w->be = be;
+	snprintf(w->vdev, sizeof(w->vdev), "%lu", scn_wl_u(w->wl, BW_P_DEVID));
+	snprintf(w->disk, sizeof(w->disk), "scn-%s", w->wl->id);
+	const char *fe[] = {"virtual-device", w->vdev, "device-type", "disk", NULL};
+	const char *bk[] = {"params", w->disk, "type", "ram", "mode", w->readonly ? "r" : "w", NULL};
+	memcpy(w->fe_keys, fe, sizeof(fe));
+	memcpy(w->be_keys, bk, sizeof(bk));
+	w->dev = (struct xenbus_device){.type = "vbd", .fe_domid = w->fe, .be_domid = be,
+					.devid = (uint32_t)scn_wl_u(w->wl, BW_P_DEVID),
+					.fe_keys = w->fe_keys, .be_keys = w->be_keys};
+}
+
+/* A read-only disk holds a known pattern (write #1 everywhere), so that
+ * reads check something and a change shows. */
+static int bw_disk(struct bw *w)
+{
+	struct scn_wl *wl = w->wl;
+	struct scn_blk_disk_opts o = {.size_bytes = scn_wl_u(wl, BW_P_SIZE),
+				      .sector_size = (uint32_t)scn_wl_u(wl, BW_P_SECTOR),
+				      .slow_ns = scn_wl_u(wl, BW_P_SLOW), .devid = w->dev.devid, .fe = w->fe};
+	uint8_t block[4096];
+	int rc = scn_blk_disk_new(&o, &w->store);
+
+	for (uint64_t b = 0; rc == 0 && w->readonly && b < o.size_bytes / o.sector_size; b++) {
+		blkwork_pattern(w->wcfg.seed, 1, b, o.sector_size, block);
+		rc = blk_store_write(w->store, b * o.sector_size, block, o.sector_size);
+	}
+	if (rc == 0 && w->readonly)
+		w->sum_start = scn_blk_disk_sum(w->store);
+	return rc;
+}
+
+/* Toolstack nodes, a blkback on be serving the disk, then blkfront. */
+int bw_attach(struct bw *w, domid_t be)
+{
+	int rc;
+
+	bw_device(w, be);
+	rc = scn_blk_backend_get(w->wl, be, &w->bcfg, w->disk, w->store);
+	if (rc < 0)
+		return rc;
+	w->be_ref = true;
+	w->be_alive = true;
+	rc = scn_blk_toolstack(&w->dev, SCN_BLK_TS_CREATE);
+	if (rc == 0)
+		rc = scn_wl_call(w->wl, w->fe, bw_front_open, w);
+	if (rc == 0)
+		w->plug = BW_PLUGGED;
+	return rc;
 }
 
 static int bw_start(struct scn_wl *wl)
@@ -285,23 +325,22 @@ static int bw_start(struct scn_wl *wl)
 	wl->priv = w;
 	w->wl = wl;
 	w->fe = scn_wl_domid(wl, BW_P_FRONT);
-	w->be = scn_wl_domid(wl, BW_P_BACK);
-	w->fe_alive = w->be_alive = true;
+	w->fe_alive = true;
+	scn_blk_front_users(w->fe, 1);
 	bw_configs(w);
-	bw_device(w);
+	bw_device(w, scn_wl_domid(wl, BW_P_BACK));
+	rc = bw_selftest_parse(w);
+	if (rc < 0)
+		return rc;
 	if (!sim_domain_alive(0)) {
 		scn_wl_error(wl, "needs domain 0 (the toolstack): declare `domain dom0 priv`");
 		return -ESRCH;
 	}
-	rc = bw_disk_new(w);
-	if (rc == 0)
-		rc = bw_toolstack(w, BW_TS_CREATE);
+	rc = bw_disk(w);
 	if (rc < 0)
 		return rc;
-	rc = scn_wl_call(wl, w->be, bw_back_start, w);
-	if (rc == 0)
-		rc = scn_wl_call(wl, w->fe, bw_front_open, w);
-	if (rc < 0)
+	rc = bw_attach(w, w->be);
+	if (rc < 0 && !scn_wl_finished(wl))
 		scn_wl_error(wl, "set-up of the vbd (dom %u -> dom %u) failed: %s", w->fe, w->be,
 			     strerror(-rc));
 	return 0;
@@ -312,10 +351,12 @@ static int bw_start(struct scn_wl *wl)
  * blkfront reconnects and reissues what was in flight. */
 static void bw_back_restart(struct bw *w)
 {
-	int rc = bw_toolstack(w, BW_TS_BACKEND);
+	/* Nodes first: the guest must not find its backend's directory gone
+	 * while the new blkback starts. */
+	int rc = w->plug == BW_PLUGGED ? scn_blk_toolstack(&w->dev, SCN_BLK_TS_BACKEND) : 0;
 
 	if (rc == 0)
-		rc = scn_wl_call(w->wl, w->be, bw_back_start, w);
+		rc = scn_blk_backend_revive(w->wl, w->be);
 	if (rc == 0)
 		w->be_alive = true;
 	else
@@ -329,22 +370,22 @@ static void bw_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 	if (domid != w->fe && domid != w->be)
 		return;
 	if (ev == SCN_DOM_RESTARTED) {
-		if (domid == w->be)   /* a restarted guest: its crash ended the workload */
+		if (domid == w->be)
 			bw_back_restart(w);
 		return;
 	}
 	/* The drivers' state lived on that domain's loop, which is gone: it is
 	 * not freed (a crash frees nothing in the guest either). */
-	if (domid == w->fe) {
-		w->fe_alive = false;
-		w->bf = NULL;
-		w->work = NULL;
-	} else {
+	if (domid == w->be) {
 		w->be_alive = false;
-		w->bb = NULL;
-		return;   /* a restart may follow: blkfront waits for the backend */
+		scn_blk_backend_crashed(domid);
+		if (domid != w->fe)
+			return;   /* a restart may follow: blkfront waits for the backend */
 	}
-	scn_wl_error(wl, "%s domain %u crashed after %lu I/Os", domid == w->fe ? "front" : "back",
+	w->fe_alive = false;
+	w->bf = NULL;
+	w->work = NULL;
+	scn_wl_error(wl, "%s domain %u crashed after %lu I/Os", domid == w->be ? "back" : "front",
 		     domid, (uint64_t)atomic_load(&w->c[BW_C_DONE]));
 }
 
@@ -352,12 +393,14 @@ static void bw_stop(struct scn_wl *wl)
 {
 	struct bw *w = wl->priv;
 
+	bw_hooks_stop(w);
 	if (w->fe_alive)
-		scn_wl_call(wl, w->fe, bw_front_close, w);
-	if (w->be_alive)
-		scn_wl_call(wl, w->be, bw_back_stop, w);
+		scn_wl_call(wl, w->fe, bw_front_free, w);
+	if (w->be_ref)
+		scn_blk_backend_put(wl, w->be);
 	if (sim_domain_alive(0))
-		bw_toolstack(w, BW_TS_REMOVE);
+		scn_blk_toolstack(&w->dev, SCN_BLK_TS_REMOVE);
+	scn_blk_front_users(w->fe, -1);
 	blk_store_put(w->store);
 	free(w);
 }
@@ -383,7 +426,15 @@ static int bw_validate(const struct scn_wl_args *a, char *err, size_t len)
 		snprintf(err, len, "min= above max=, or size= not a multiple of the sector");
 		return -EINVAL;
 	}
-	return 0;
+	if (strcmp(a->s[BW_P_MODE], "r") != 0 && strcmp(a->s[BW_P_MODE], "w") != 0) {
+		snprintf(err, len, "mode=%s: r or w", a->s[BW_P_MODE]);
+		return -EINVAL;
+	}
+	if (strcmp(a->s[BW_P_ERRORS], "stop") != 0 && strcmp(a->s[BW_P_ERRORS], "continue") != 0) {
+		snprintf(err, len, "errors=%s: stop or continue", a->s[BW_P_ERRORS]);
+		return -EINVAL;
+	}
+	return bw_selftest_validate(a->s[BW_P_SELFTEST], err, len);
 }
 
 const struct scn_wl_type scn_wl_blk = {
@@ -394,6 +445,10 @@ const struct scn_wl_type scn_wl_blk = {
 	.validate = bw_validate,
 	.start = bw_start,
 	.domain_event = bw_domain_event,
+	.check = bw_check,
 	.stop = bw_stop,
 	.counter = bw_counter,
+	.unplug = bw_unplug,
+	.plug = bw_plug,
+	.suspend = bw_suspend,
 };

@@ -29,7 +29,7 @@
 
 #include "sim/scenario/scenario.h"
 
-#define SCN_PARAMS_MAX 16u
+#define SCN_PARAMS_MAX 24u
 
 enum scn_param_kind {
 	SCN_P_UINT,          /* decimal (k/M/G multipliers allowed) */

@@ -1,0 +1,967 @@
+/*
+ * Workload `blk-hostile-front`: a hostile block frontend against the real
+ * blkback, written from io/blkif.h with Xen's API only (xengntshr for the
+ * ring, data, indirect and read-only pages, xenevtchn, xs_* for the
+ * handshake). It issues well-formed I/O to its own vbd (a disk of its own on
+ * the backend domain's one blkback, which may serve well-behaved guests too)
+ * and, when one of its fault sites fires, lies in that request:
+ *
+ *   blk.hostile.front.id       id out of range, stale, or another's in flight
+ *   blk.hostile.front.op       an operation blkif.h does not have, a barrier
+ *                              not offered, an indirect flush
+ *   blk.hostile.front.nseg     0 segments, more than 11, more indirect ones
+ *                              than offered
+ *   blk.hostile.front.sect     first_sect > last_sect, last_sect > 7
+ *   blk.hostile.front.sector   past the end of the disk
+ *   blk.hostile.front.indirect an indirect page ref not granted, or bad
+ *                              segments inside the indirect page
+ *   blk.hostile.front.gref     a ref not granted, or a READ into a page
+ *                              granted read-only
+ *   blk.hostile.front.prod     req_prod jumps past the ring
+ *   blk.hostile.front.rewrite  a published request changed just after the
+ *                              notification, while blkback may be reading it
+ *                              (the double fetch of XSA-155)
+ *
+ * The oracle: the backend answers every request exactly once, echoing its id
+ * (an error status for a lie, OKAY for what is well-formed, with the data
+ * right), or disconnects the vbd (Closing/Closed), after which it maps none
+ * of this domain's grants; it never maps more than a ring and its persistent
+ * maximum; on a read-only vbd (mode=r) the disk never changes. A backend that
+ * faults, aborts or hangs fails the run through the engine's own oracles.
+ * After a disconnect the front connects again (a fresh ring) and carries on.
+ * All sites can be aimed: device vbd/<devid>, domain the guest or backend.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <xenevtchn.h>
+#include <xengnttab.h>
+#include <xenstore.h>
+
+#include "drivers/platform.h"   /* before ring.h: xen_mb() and friends */
+#include <xen/io/blkif.h>
+#include <xen/io/protocols.h>
+
+#include "sim/gnttab/gnttab.h"
+#include "sim/scenario/hostile_blk.h"
+
+#define HF_QD_MAX 8u
+#define HF_SEGS_MAX 16u               /* data pages of one request */
+#define HF_SLOT_PAGES (HF_SEGS_MAX + 1u)   /* and its indirect page */
+#define HF_PAGE 4096u
+#define HF_SECTORS_PER_PAGE 8u
+#define HF_RECONNECTS_MAX 8u
+#define HF_BAD_REF_LOW 3u             /* a reserved entry: never granted */
+#define HF_BAD_REF_HIGH (GNTTAB_GRANTS_MAX - 2u)
+#define HF_UNKNOWN UINT32_MAX         /* model: content not known */
+#define HF_ID_WILD 0xdead000000000000ull
+
+SIM_FAULT_SITE(hf_site_id, "blk.hostile.front.id",
+	       "hostile blk frontend: request id out of range, stale or duplicated");
+SIM_FAULT_SITE(hf_site_op, "blk.hostile.front.op", "hostile blk frontend: a bad operation");
+SIM_FAULT_SITE(hf_site_nseg, "blk.hostile.front.nseg",
+	       "hostile blk frontend: 0 segments, more than 11, too many indirect ones");
+SIM_FAULT_SITE(hf_site_sect, "blk.hostile.front.sect",
+	       "hostile blk frontend: first_sect > last_sect or last_sect > 7");
+SIM_FAULT_SITE(hf_site_sector, "blk.hostile.front.sector",
+	       "hostile blk frontend: a request past the end of the disk");
+SIM_FAULT_SITE(hf_site_indirect, "blk.hostile.front.indirect",
+	       "hostile blk frontend: indirect page ref not granted, or bad segments in it");
+SIM_FAULT_SITE(hf_site_gref, "blk.hostile.front.gref",
+	       "hostile blk frontend: a ref not granted, or a READ into a read-only grant");
+SIM_FAULT_SITE(hf_site_prod, "blk.hostile.front.prod", "hostile blk frontend: req_prod jumps past the ring");
+SIM_FAULT_SITE(hf_site_rewrite, "blk.hostile.front.rewrite",
+	       "hostile blk frontend: a request rewritten after it was published (double fetch)");
+
+enum hf_lie { HF_LIE_NONE, HF_LIE_ID, HF_LIE_OP, HF_LIE_NSEG, HF_LIE_SECT, HF_LIE_SECTOR,
+	      HF_LIE_INDIRECT, HF_LIE_GREF, HF_LIE_COUNT };
+
+static struct sim_fault_site *const hf_lie_sites[HF_LIE_COUNT] = {
+	[HF_LIE_ID] = &hf_site_id, [HF_LIE_OP] = &hf_site_op, [HF_LIE_NSEG] = &hf_site_nseg,
+	[HF_LIE_SECT] = &hf_site_sect, [HF_LIE_SECTOR] = &hf_site_sector,
+	[HF_LIE_INDIRECT] = &hf_site_indirect, [HF_LIE_GREF] = &hf_site_gref,
+};
+
+enum hf_param { HF_P_FRONT, HF_P_BACK, HF_P_DEVID, HF_P_SIZE, HF_P_REQUESTS, HF_P_QD,
+		HF_P_PERSISTENT, HF_P_MODE, HF_P_COUNT };
+
+static const struct scn_param hf_params[HF_P_COUNT + 1] = {
+	[HF_P_FRONT] = {"front", SCN_P_DOMAIN, NULL, 0, 0, "the guest running the hostile frontend"},
+	[HF_P_BACK] = {"back", SCN_P_DOMAIN, NULL, 0, 0, "the domain running blkback"},
+	[HF_P_DEVID] = {"devid", SCN_P_UINT, "51728", 1, 1u << 28, "virtual device (51728: xvdb)"},
+	[HF_P_SIZE] = {"size", SCN_P_SIZE, "1M", 256u << 10, 1ull << 30, "disk size"},
+	[HF_P_REQUESTS] = {"requests", SCN_P_UINT, "200", 1, 1000000, "requests to send"},
+	[HF_P_QD] = {"qd", SCN_P_UINT, "4", 1, HF_QD_MAX, "requests in flight"},
+	[HF_P_PERSISTENT] = {"persistent", SCN_P_BOOL, "1", 0, 0, "ask for persistent grants"},
+	[HF_P_MODE] = {"mode", SCN_P_STRING, "w", 0, 0, "w, or r: a read-only vbd (its disk must not change)"},
+};
+
+enum hf_counter { HF_C_SENT, HF_C_ANSWERED, HF_C_ERRORS, HF_C_LIES, HF_C_DISCONNECTS,
+		  HF_C_CONNECTS, HF_C_ABANDONED, HF_C_COUNT };
+static const char *const hf_counters[HF_C_COUNT + 1] = {
+	"sent", "answered", "errors", "lies", "disconnects", "connects", "abandoned", NULL,
+};
+
+enum hf_phase { HF_WAIT_INITWAIT, HF_WAIT_CONNECTED, HF_CONNECTED, HF_WAIT_CLOSED, HF_FINISHED };
+
+enum hf_expect { HF_EXPECT_OK, HF_EXPECT_REFUSED, HF_EXPECT_EITHER };
+
+struct hf_slot {
+	bool busy;
+	uint64_t seq;                     /* issue order: duplicated ids match FIFO */
+	uint64_t id;
+	uint8_t op, alt_op;               /* echo expected: op, or (indirect) alt_op */
+	enum hf_lie lie;
+	enum hf_expect expect;
+	bool write, read;
+	bool flipped;                     /* rewritten READ <-> WRITE */
+	uint32_t page, npages;            /* disk pages covered */
+	uint32_t tag;
+	RING_IDX idx;
+};
+
+struct hf {
+	struct scn_wl *wl;
+	domid_t fe, be;
+	uint32_t devid;
+	bool readonly, persistent, be_ref, alive;
+	uint32_t requests, qd, disk_pages, region;
+	struct xenbus_device dev;
+	const char *fe_keys[5], *be_keys[7];
+	char vdev[16], disk[SCN_NAME_MAX + 8];
+	struct blk_store *store;
+	uint64_t sum_start, rng;
+	/* the guest's side */
+	struct xs_handle *xs;
+	char fe_dir[64], be_dir[96], be_state[112];
+	struct event *xs_ev, *ev_ev;
+	xengntshr_handle *gs;
+	xenevtchn_handle *xce;
+	evtchn_port_t port;
+	uint8_t *data, *ro;
+	uint32_t data_refs[HF_QD_MAX * HF_SLOT_PAGES], ro_ref;
+	blkif_sring_t *sring;
+	uint32_t ring_ref;
+	blkif_front_ring_t ring;
+	enum hf_phase phase;
+	unsigned indirect_max, reconnects, pgrants_max;
+	uint64_t sectors;
+	struct hf_slot slots[HF_QD_MAX];
+	uint32_t *model;                  /* per disk page: write tag, 0 zeros, HF_UNKNOWN */
+	uint32_t sent, next_tag;
+	uint64_t next_seq, last_id;
+	_Atomic uint64_t c[HF_C_COUNT];
+};
+
+static void hf_count(struct hf *h, enum hf_counter c)
+{
+	atomic_fetch_add(&h->c[c], 1);
+}
+
+static uint64_t hf_rand(struct hf *h)
+{
+	uint64_t x = h->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	h->rng = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+static bool hf_hit(struct hf *h, struct sim_fault_site *site)
+{
+	char device[24];
+
+	snprintf(device, sizeof(device), "vbd/%u", h->devid);
+	struct sim_fault_ctx ctx = {.domid = h->fe, .peer = h->be, .port = SIM_FAULT_PORT_ANY,
+				    .device = device};
+	bool hit = sim_fault_hit_ctx(site, &ctx);
+	if (hit)
+		sim_trace_event(SIM_TR_FAULT, h->fe, h->be, h->devid, 0, site->name);
+	return hit;
+}
+
+/* The content a write tagged `tag` puts in disk page `page`. */
+static void hf_pattern(const struct hf *h, uint32_t tag, uint32_t page, uint8_t *out)
+{
+	blkwork_pattern(scn_wl_seed(h->wl) ^ 0x6866, tag, page, HF_PAGE, out);
+}
+
+static uint8_t *hf_page(struct hf *h, unsigned slot, unsigned k)
+{
+	return h->data + ((size_t)slot * HF_SLOT_PAGES + k) * HF_PAGE;
+}
+
+static uint32_t hf_ref(struct hf *h, unsigned slot, unsigned k)
+{
+	return h->data_refs[slot * HF_SLOT_PAGES + k];
+}
+
+/* ---- building requests ---- */
+
+/* A well-formed read, write or flush into slot s. */
+static void hf_good(struct hf *h, unsigned slot, blkif_request_t *req, blkif_request_indirect_t *ind,
+		    bool *indirect)
+{
+	struct hf_slot *s = &h->slots[slot];
+	uint64_t r = hf_rand(h) % 100;
+
+	*indirect = h->indirect_max >= HF_SEGS_MAX && hf_rand(h) % 4 == 0;
+	s->npages = *indirect ? 12 + (uint32_t)(hf_rand(h) % (HF_SEGS_MAX - 11))
+			      : 1 + (uint32_t)(hf_rand(h) % 4);
+	s->page = slot * h->region + (uint32_t)(hf_rand(h) % (h->region - s->npages + 1));
+	s->write = r < 45;
+	s->read = r >= 45 && r < 95;
+	s->op = s->write ? BLKIF_OP_WRITE : s->read ? BLKIF_OP_READ : BLKIF_OP_FLUSH_DISKCACHE;
+	s->alt_op = s->op;
+	if (!s->write && !s->read) {
+		*indirect = false;
+		s->npages = 0;
+		req->operation = s->op;
+		return;
+	}
+	if (s->write)
+		s->tag = ++h->next_tag;
+	struct blkif_request_segment *segs = *indirect ? (void *)hf_page(h, slot, HF_SEGS_MAX) : req->seg;
+	for (uint32_t k = 0; k < s->npages; k++) {
+		segs[k] = (struct blkif_request_segment){.gref = hf_ref(h, slot, k), .first_sect = 0,
+							 .last_sect = HF_SECTORS_PER_PAGE - 1};
+		if (s->write)
+			hf_pattern(h, s->tag, s->page + k, hf_page(h, slot, k));
+	}
+	if (*indirect) {
+		ind->operation = BLKIF_OP_INDIRECT;
+		ind->indirect_op = s->op;
+		ind->nr_segments = (uint16_t)s->npages;
+		ind->sector_number = (uint64_t)s->page * HF_SECTORS_PER_PAGE;
+		ind->indirect_grefs[0] = hf_ref(h, slot, HF_SEGS_MAX);
+		ind->handle = (blkif_vdev_t)h->devid;
+		s->op = BLKIF_OP_INDIRECT;
+	} else {
+		req->operation = s->op;
+		req->nr_segments = (uint8_t)s->npages;
+		req->sector_number = (uint64_t)s->page * HF_SECTORS_PER_PAGE;
+		req->handle = (blkif_vdev_t)h->devid;
+	}
+}
+
+/* A busy slot's id other than slot's own, or 0. */
+static uint64_t hf_other_id(struct hf *h, unsigned slot)
+{
+	for (unsigned i = 0; i < h->qd; i++)
+		if (i != slot && h->slots[i].busy)
+			return h->slots[i].id;
+	return 0;
+}
+
+static void hf_lie_id(struct hf *h, unsigned slot, uint64_t *id)
+{
+	uint64_t v = hf_rand(h) % 3, other = hf_other_id(h, slot);
+
+	if (v == 1 && h->last_id)
+		*id = h->last_id;                 /* stale: answered already */
+	else if (v == 2 && other)
+		*id = other;                      /* another request's, in flight */
+	else
+		*id = HF_ID_WILD | (hf_rand(h) & 0xffffffffull);
+}
+
+static uint32_t hf_bad_ref(struct hf *h)
+{
+	return hf_rand(h) % 2 ? HF_BAD_REF_LOW : HF_BAD_REF_HIGH - (uint32_t)(hf_rand(h) % 16);
+}
+
+/* Turn the well-formed request into one of the lie's kind. */
+static void hf_lie(struct hf *h, unsigned slot, enum hf_lie lie, blkif_request_t *req,
+		   blkif_request_indirect_t *ind, bool indirect)
+{
+	struct hf_slot *s = &h->slots[slot];
+	struct blkif_request_segment *segs = indirect ? (void *)hf_page(h, slot, HF_SEGS_MAX) : req->seg;
+	unsigned nseg = s->npages ? s->npages : 1;
+	uint64_t v = hf_rand(h);
+
+	s->expect = HF_EXPECT_REFUSED;
+	switch (lie) {
+	case HF_LIE_ID:
+		s->expect = h->readonly && (s->write || !s->read) ? HF_EXPECT_REFUSED : HF_EXPECT_OK;
+		break;   /* the id is set by the caller */
+	case HF_LIE_OP:
+		if (v % 3 == 0)
+			req->operation = (uint8_t)(7 + hf_rand(h) % 200);
+		else if (v % 3 == 1)
+			req->operation = BLKIF_OP_WRITE_BARRIER;   /* not offered */
+		else if (indirect)
+			ind->indirect_op = BLKIF_OP_FLUSH_DISKCACHE;
+		else
+			req->operation = BLKIF_OP_INDIRECT + 1 + (uint8_t)(hf_rand(h) % 100);
+		s->op = s->alt_op = req->operation;
+		break;
+	case HF_LIE_NSEG:
+		if (indirect)
+			ind->nr_segments = v % 2 ? 0 : (uint16_t)(h->indirect_max + 1 + hf_rand(h) % 4096);
+		else
+			req->nr_segments = v % 2 ? 0 : (uint8_t)(BLKIF_MAX_SEGMENTS_PER_REQUEST + 1 + hf_rand(h) % 200);
+		if (!s->read && !s->write && !indirect)   /* a flush may have no segments */
+			req->nr_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1;
+		break;
+	case HF_LIE_SECT:
+		if (!s->npages) {   /* a flush: make it a read first */
+			req->operation = s->op = s->alt_op = BLKIF_OP_READ;
+			req->nr_segments = 1;
+			segs[0] = (struct blkif_request_segment){.gref = hf_ref(h, slot, 0)};
+			s->read = true;
+		}
+		segs[v % nseg].first_sect = v % 2 ? 5 : 0;
+		segs[v % nseg].last_sect = v % 2 ? 2 : (uint8_t)(HF_SECTORS_PER_PAGE + hf_rand(h) % 248);
+		break;
+	case HF_LIE_SECTOR:
+		if (!s->npages) {
+			req->operation = s->op = s->alt_op = BLKIF_OP_READ;
+			req->nr_segments = 1;
+			segs[0] = (struct blkif_request_segment){.gref = hf_ref(h, slot, 0), .last_sect = 7};
+			s->read = true;
+		}
+		if (indirect)
+			ind->sector_number = v % 2 ? h->sectors - 1 : 1ull << 62;
+		else
+			req->sector_number = v % 2 ? h->sectors - 1 : UINT64_MAX - 3;
+		break;
+	case HF_LIE_INDIRECT:
+		if (!indirect) {   /* not offered, or a direct one: make it indirect anyway */
+			blkif_request_indirect_t bad = {.operation = BLKIF_OP_INDIRECT, .indirect_op = BLKIF_OP_READ,
+							.nr_segments = 1, .handle = (blkif_vdev_t)h->devid};
+			bad.indirect_grefs[0] = hf_bad_ref(h);
+			memcpy(req, &bad, sizeof(bad));
+			s->op = BLKIF_OP_INDIRECT;
+			s->alt_op = BLKIF_OP_READ;
+			s->read = true;
+			s->write = false;
+		} else if (v % 2) {
+			ind->indirect_grefs[0] = hf_bad_ref(h);
+		} else {
+			segs[v % nseg].gref = hf_bad_ref(h);   /* a bad ref inside the indirect page */
+		}
+		break;
+	case HF_LIE_GREF:
+		if (!s->read || v % 2) {
+			segs[v % nseg].gref = hf_bad_ref(h);
+			if (!s->npages) {
+				req->operation = s->op = s->alt_op = BLKIF_OP_WRITE;
+				req->nr_segments = 1;
+				segs[0].last_sect = 7;
+				s->write = true;
+			}
+		} else {
+			segs[v % nseg].gref = h->ro_ref;   /* a READ into a read-only grant */
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- issuing ---- */
+
+static void hf_issue_one(struct hf *h, unsigned slot)
+{
+	struct hf_slot *s = &h->slots[slot];
+	union {
+		blkif_request_t req;
+		blkif_request_indirect_t ind;
+	} u;
+	bool indirect;
+	enum hf_lie lie = HF_LIE_NONE;
+
+	memset(&u, 0, sizeof(u));
+	memset(s, 0, sizeof(*s));
+	hf_good(h, slot, &u.req, &u.ind, &indirect);
+	s->expect = h->readonly && !s->read ? HF_EXPECT_REFUSED : HF_EXPECT_OK;
+	for (unsigned l = HF_LIE_ID; l < HF_LIE_COUNT && lie == HF_LIE_NONE; l++)
+		if (hf_hit(h, hf_lie_sites[l]))
+			lie = (enum hf_lie)l;
+	s->id = (h->next_seq + 1) << 8 | slot;
+	if (lie != HF_LIE_NONE) {
+		hf_count(h, HF_C_LIES);
+		hf_lie(h, slot, lie, &u.req, &u.ind, indirect);
+		if (lie == HF_LIE_ID)
+			hf_lie_id(h, slot, &s->id);
+	}
+	u.req.id = s->id;   /* the same offset in every request layout */
+	s->lie = lie;
+	s->busy = true;
+	s->seq = ++h->next_seq;
+	s->idx = h->ring.req_prod_pvt;
+	memcpy(RING_GET_REQUEST(&h->ring, h->ring.req_prod_pvt), &u, sizeof(u));
+	h->ring.req_prod_pvt++;
+	h->sent++;
+	hf_count(h, HF_C_SENT);
+}
+
+/* The double fetch: change the last request published, in place. */
+static void hf_rewrite(struct hf *h, unsigned slot)
+{
+	struct hf_slot *s = &h->slots[slot];
+	blkif_request_t *req = RING_GET_REQUEST(&h->ring, s->idx);
+	uint64_t v = hf_rand(h) % 4;
+
+	if (v == 0)
+		req->nr_segments = 200;
+	else if (v == 1)
+		req->sector_number = UINT64_MAX - 7;
+	else if (v == 2)
+		req->seg[0].last_sect = 9;
+	else if (s->read || s->write) {
+		/* Still well-formed: a backend that checks one fetch and acts on
+		 * another writes a read's stale pages to the disk, or reads into
+		 * a write's; the echo says which one it served. */
+		req->operation ^= BLKIF_OP_READ ^ BLKIF_OP_WRITE;
+		s->flipped = true;
+	}
+	s->expect = HF_EXPECT_EITHER;
+	hf_count(h, HF_C_LIES);
+}
+
+static void hf_issue(struct hf *h)
+{
+	int last = -1;
+
+	if (h->phase != HF_CONNECTED)
+		return;
+	for (unsigned i = 0; i < h->qd && h->sent < h->requests; i++)
+		if (!h->slots[i].busy && !RING_FULL(&h->ring)) {
+			hf_issue_one(h, i);
+			last = (int)i;
+		}
+	if (last < 0)
+		return;
+	/* Always notify: a hostile front need not honour req_event. */
+	RING_PUSH_REQUESTS(&h->ring);
+	if (hf_hit(h, &hf_site_prod)) {
+		hf_count(h, HF_C_LIES);
+		h->sring->req_prod += RING_SIZE(&h->ring) + 1 + (RING_IDX)(hf_rand(h) % 64);
+	}
+	xenevtchn_notify(h->xce, h->port);
+	/* The notification was a scheduling point: blkback may be reading it. */
+	struct hf_slot *s = &h->slots[last];
+	if (s->lie == HF_LIE_NONE && s->op != BLKIF_OP_INDIRECT && hf_hit(h, &hf_site_rewrite))
+		hf_rewrite(h, (unsigned)last);
+}
+
+/* ---- responses ---- */
+
+static struct hf_slot *hf_match(struct hf *h, uint64_t id)
+{
+	struct hf_slot *best = NULL;
+
+	for (unsigned i = 0; i < h->qd; i++)
+		if (h->slots[i].busy && h->slots[i].id == id && (!best || h->slots[i].seq < best->seq))
+			best = &h->slots[i];
+	return best;
+}
+
+static unsigned hf_busy(const struct hf *h)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < h->qd; i++)
+		n += h->slots[i].busy;
+	return n;
+}
+
+static void hf_forget_pages(struct hf *h, const struct hf_slot *s)
+{
+	for (uint32_t k = 0; k < s->npages && s->page + k < h->disk_pages; k++)
+		h->model[s->page + k] = HF_UNKNOWN;
+}
+
+static void hf_forget_writes(struct hf *h, const struct hf_slot *s)
+{
+	if (s->write || s->flipped)
+		hf_forget_pages(h, s);
+}
+
+/* A good read answered OKAY: the data must be what the model says. */
+static bool hf_verify_read(struct hf *h, struct hf_slot *s)
+{
+	uint8_t want[HF_PAGE];
+	unsigned slot = (unsigned)(s - h->slots);
+
+	for (uint32_t k = 0; k < s->npages; k++) {
+		uint32_t m = h->model[s->page + k];
+		if (m == HF_UNKNOWN)
+			continue;
+		if (m)
+			hf_pattern(h, m, s->page + k, want);
+		else
+			memset(want, 0, sizeof(want));
+		if (memcmp(hf_page(h, slot, k), want, HF_PAGE) != 0) {
+			scn_wl_fail(h->wl, "hostile front (dom %u): vbd %u page %u read back OKAY from backend "
+				    "dom %u is not %s%u", h->fe, h->devid, s->page + k, h->be,
+				    m ? "the data of write #" : "zeros", m);
+			return false;
+		}
+	}
+	return true;
+}
+
+static const char *const hf_lie_names[HF_LIE_COUNT] = {
+	"none", "id", "op", "nseg", "sect", "sector", "indirect", "gref",
+};
+
+static bool hf_take(struct hf *h, const blkif_response_t *rsp)
+{
+	struct hf_slot *s = hf_match(h, rsp->id);
+
+	if (!s) {
+		scn_wl_fail(h->wl, "hostile front (dom %u): backend dom %u answered id %#lx, which is not "
+			    "outstanding on vbd %u", h->fe, h->be, (unsigned long)rsp->id, h->devid);
+		return false;
+	}
+	bool ok = rsp->status == BLKIF_RSP_OKAY;
+	const char *why = NULL;
+	if (!ok && rsp->status != BLKIF_RSP_ERROR && rsp->status != BLKIF_RSP_EOPNOTSUPP)
+		why = "a status blkif.h does not have";
+	else if (s->lie == HF_LIE_NONE && s->expect != HF_EXPECT_EITHER && rsp->operation != s->op &&
+		 rsp->operation != s->alt_op)
+		why = "an operation other than the request's";
+	else if (ok && s->expect == HF_EXPECT_REFUSED)
+		why = "OKAY for a request it had to refuse";
+	else if (!ok && s->expect == HF_EXPECT_OK && !atomic_load(&blk_fault_io.injected))
+		why = "an error for a well-formed request";
+	if (why) {
+		scn_wl_fail(h->wl, "hostile front (dom %u): backend dom %u answered id %#lx (lie %s, op %u) "
+			    "with status %d op %u: %s", h->fe, h->be, (unsigned long)rsp->id,
+			    hf_lie_names[s->lie], s->op, rsp->status, rsp->operation, why);
+		return false;
+	}
+	/* What it served: the request as sent, or (flipped) the other op. */
+	bool as_sent = !s->flipped || rsp->operation == s->op;
+	bool rd = as_sent ? s->read : s->write, wr = as_sent ? s->write : s->read;
+	if (ok && rd && !hf_verify_read(h, s))
+		return false;
+	if (ok && wr && as_sent && s->expect != HF_EXPECT_REFUSED)
+		for (uint32_t k = 0; k < s->npages; k++)
+			h->model[s->page + k] = s->tag;
+	else if (wr || (s->write && !ok))
+		hf_forget_pages(h, s);
+	if (!ok)
+		hf_count(h, HF_C_ERRORS);
+	h->last_id = rsp->id;
+	s->busy = false;
+	hf_count(h, HF_C_ANSWERED);
+	return true;
+}
+
+/* The backend maps at most our ring and its persistent maximum. */
+static void hf_maps_check(struct hf *h, unsigned ring_pages)
+{
+	struct gnttab_stats st;
+
+	if (sim_mode() != SIM_MODE_DET || scn_blk_front_users(h->fe, 0) != 1 || gnttab_stats(h->fe, &st) < 0)
+		return;
+	if (st.maps_active > ring_pages + h->pgrants_max)
+		scn_wl_fail(h->wl, "hostile front (dom %u): backend dom %u maps %lu of its grants, more than "
+			    "%u ring pages and %u persistent", h->fe, h->be, st.maps_active, ring_pages,
+			    h->pgrants_max);
+}
+
+static void hf_finish(struct hf *h);
+
+static void hf_consume(struct hf *h)
+{
+	int more;
+
+	if (h->phase != HF_CONNECTED)
+		return;
+	do {
+		RING_IDX rp = h->sring->rsp_prod;
+		xen_rmb();   /* responses are read after the index that publishes them */
+		if (rp - h->ring.rsp_cons > hf_busy(h)) {
+			scn_wl_fail(h->wl, "hostile front (dom %u): backend dom %u's rsp_prod %u claims %u "
+				    "responses, %u requests outstanding", h->fe, h->be, rp,
+				    rp - h->ring.rsp_cons, hf_busy(h));
+			return;
+		}
+		while (h->ring.rsp_cons != rp) {
+			blkif_response_t rsp;
+			RING_COPY_RESPONSE(&h->ring, h->ring.rsp_cons, &rsp);
+			h->ring.rsp_cons++;
+			if (!hf_take(h, &rsp))
+				return;
+		}
+		hf_maps_check(h, 1);
+		hf_issue(h);
+		RING_FINAL_CHECK_FOR_RESPONSES(&h->ring, more);
+	} while (more && h->phase == HF_CONNECTED);
+	if (h->sent == h->requests && !hf_busy(h))
+		hf_finish(h);
+}
+
+static void hf_consume_guarded(void *arg)
+{
+	struct hf *h = arg;
+
+	if (!scn_wl_finished(h->wl))
+		hf_consume(h);
+}
+
+static void hf_evtchn(evutil_socket_t fd, short what, void *arg)
+{
+	struct hf *h = arg;
+
+	(void)fd;
+	(void)what;
+	xenevtchn_port_or_error_t port = xenevtchn_pending(h->xce);
+	if (port < 0)
+		return;
+	xenevtchn_unmask(h->xce, (evtchn_port_t)port);
+	scn_wl_guard(h->wl, hf_consume_guarded, h);
+}
+
+/* ---- the connection ---- */
+
+static int hf_xs_write(struct hf *h, const char *key, const char *fmt, unsigned long v)
+{
+	char path[160], val[32];
+
+	snprintf(path, sizeof(path), "%s/%s", h->fe_dir, key);
+	snprintf(val, sizeof(val), fmt, v);
+	return xs_write(h->xs, XBT_NULL, path, val, strlen(val)) ? 0 : -errno;
+}
+
+static bool hf_xs_uint(struct hf *h, const char *key, unsigned long *out)
+{
+	char path[160];
+	unsigned len;
+
+	snprintf(path, sizeof(path), "%s/%s", h->be_dir, key);
+	char *v = xs_read(h->xs, XBT_NULL, path, &len);
+	if (v)
+		*out = strtoul(v, NULL, 10);
+	free(v);
+	return v != NULL;
+}
+
+static void hf_ring_release(struct hf *h)
+{
+	scn_ev_free(h->ev_ev, true);
+	h->ev_ev = NULL;
+	if (h->xce)
+		xenevtchn_close(h->xce);
+	h->xce = NULL;
+	if (h->sring)
+		xengntshr_unshare(h->gs, h->sring, 1);
+	h->sring = NULL;
+}
+
+/* InitWait: a fresh ring and channel, published; Initialised. */
+static int hf_publish(struct hf *h)
+{
+	unsigned long ind = 0;
+	int rc;
+
+	hf_xs_uint(h, "feature-max-indirect-segments", &ind);
+	h->indirect_max = (unsigned)ind;
+	h->sring = xengntshr_share_pages(h->gs, h->be, 1, &h->ring_ref, 1);
+	h->xce = xenevtchn_open(NULL, 0);
+	if (!h->sring || !h->xce)
+		return -errno;
+	SHARED_RING_INIT(h->sring);
+	FRONT_RING_INIT(&h->ring, h->sring, HF_PAGE);
+	xenevtchn_port_or_error_t port = xenevtchn_bind_unbound_port(h->xce, h->be);
+	if (port < 0)
+		return -errno;
+	h->port = (evtchn_port_t)port;
+	h->ev_ev = scn_ev_new(sim_domain_event_base(), xenevtchn_fd(h->xce), EV_READ | EV_PERSIST, hf_evtchn, h);
+	if (!h->ev_ev || event_add(h->ev_ev, NULL) < 0)
+		return -ENOMEM;
+	rc = hf_xs_write(h, "ring-ref", "%lu", h->ring_ref);
+	rc = rc ? rc : hf_xs_write(h, "event-channel", "%lu", h->port);
+	rc = rc ? rc : hf_xs_write(h, "feature-persistent", "%lu", h->persistent);
+	if (rc == 0) {
+		char path[160];
+		snprintf(path, sizeof(path), "%s/protocol", h->fe_dir);
+		if (!xs_write(h->xs, XBT_NULL, path, XEN_IO_PROTO_ABI_NATIVE, strlen(XEN_IO_PROTO_ABI_NATIVE)))
+			rc = -errno;
+	}
+	rc = rc ? rc : hf_xs_write(h, "state", "%lu", XenbusStateInitialised);
+	h->phase = HF_WAIT_CONNECTED;
+	return rc;
+}
+
+/* The backend closed on us: what was in flight is lost (its writes may or
+ * may not have landed). */
+static void hf_disconnected(struct hf *h)
+{
+	for (unsigned i = 0; i < h->qd; i++)
+		if (h->slots[i].busy) {
+			hf_forget_writes(h, &h->slots[i]);
+			h->slots[i].busy = false;
+			hf_count(h, HF_C_ABANDONED);
+		}
+	hf_count(h, HF_C_DISCONNECTS);
+	hf_xs_write(h, "state", "%lu", XenbusStateClosed);
+	h->phase = HF_WAIT_CLOSED;
+}
+
+/* Closed: nothing of ours may stay mapped; then connect again or end. */
+static void hf_closed(struct hf *h)
+{
+	struct gnttab_stats st;
+
+	if (sim_mode() == SIM_MODE_DET && scn_blk_front_users(h->fe, 0) == 1 && gnttab_stats(h->fe, &st) == 0 &&
+	    st.maps_active) {
+		scn_wl_fail(h->wl, "hostile front (dom %u): vbd %u disconnected, yet backend dom %u still "
+			    "maps %lu of its grants", h->fe, h->devid, h->be, st.maps_active);
+		return;
+	}
+	hf_ring_release(h);
+	if (h->sent >= h->requests || ++h->reconnects > HF_RECONNECTS_MAX) {
+		hf_finish(h);
+		return;
+	}
+	hf_xs_write(h, "state", "%lu", XenbusStateInitialising);
+	h->phase = HF_WAIT_INITWAIT;
+}
+
+static void hf_state_changed(struct hf *h)
+{
+	unsigned long st = XenbusStateUnknown, sectors;
+
+	if (!hf_xs_uint(h, "state", &st))
+		st = XenbusStateUnknown;
+	bool closing = st == XenbusStateClosing || st == XenbusStateClosed || st == XenbusStateUnknown;
+	if (h->phase == HF_WAIT_INITWAIT && st == XenbusStateInitWait) {
+		if (hf_publish(h) < 0)
+			scn_wl_error(h->wl, "hostile front (dom %u): publishing the ring failed: %s", h->fe,
+				     strerror(errno));
+	} else if (h->phase == HF_WAIT_CONNECTED && st == XenbusStateConnected) {
+		h->sectors = hf_xs_uint(h, "sectors", &sectors) ? sectors : 0;
+		h->phase = HF_CONNECTED;
+		hf_count(h, HF_C_CONNECTS);
+		hf_maps_check(h, 1);
+		hf_issue(h);
+	} else if ((h->phase == HF_CONNECTED || h->phase == HF_WAIT_CONNECTED) && closing) {
+		hf_disconnected(h);
+		if (st == XenbusStateClosed || st == XenbusStateUnknown)
+			hf_closed(h);
+	} else if (h->phase == HF_WAIT_CLOSED && (st == XenbusStateClosed || st == XenbusStateUnknown)) {
+		hf_closed(h);
+	}
+}
+
+static void hf_xs_guarded(void *arg)
+{
+	struct hf *h = arg;
+	char **ev;
+
+	while ((ev = xs_check_watch(h->xs)) != NULL)
+		free(ev);
+	if (!scn_wl_finished(h->wl) && h->phase != HF_FINISHED)
+		hf_state_changed(h);
+}
+
+static void hf_xs_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct hf *h = arg;
+
+	(void)fd;
+	(void)what;
+	scn_wl_guard(h->wl, hf_xs_guarded, h);
+}
+
+static void hf_finish(struct hf *h)
+{
+	h->phase = HF_FINISHED;
+	if (h->readonly && scn_blk_disk_sum(h->store) != h->sum_start) {
+		scn_wl_fail(h->wl, "read-only vbd %u (dom %u -> dom %u): the disk's content changed under a "
+			    "hostile frontend", h->devid, h->fe, h->be);
+		return;
+	}
+	scn_wl_done(h->wl);
+}
+
+static int hf_setup(void *arg)
+{
+	struct hf *h = arg;
+	unsigned pages = h->qd * HF_SLOT_PAGES;
+
+	h->xs = xs_open(0);
+	h->gs = xengntshr_open(NULL, 0);
+	if (!h->xs || !h->gs)
+		return -errno;
+	h->data = xengntshr_share_pages(h->gs, h->be, (int)pages, h->data_refs, 1);
+	h->ro = xengntshr_share_pages(h->gs, h->be, 1, &h->ro_ref, 0);
+	if (!h->data || !h->ro)
+		return -errno;
+	memset(h->ro, 0x5a, HF_PAGE);
+	if (!xs_watch(h->xs, h->be_state, "be"))
+		return -errno;
+	h->xs_ev = scn_ev_new(sim_domain_event_base(), xs_fileno(h->xs), EV_READ | EV_PERSIST, hf_xs_event, h);
+	if (!h->xs_ev || event_add(h->xs_ev, NULL) < 0)
+		return -ENOMEM;
+	h->phase = HF_WAIT_INITWAIT;
+	return 0;
+}
+
+/* On the guest's thread (alive) or after it died. */
+static void hf_release(struct hf *h, bool alive)
+{
+	scn_ev_free(h->xs_ev, alive);
+	scn_ev_free(h->ev_ev, alive);
+	h->xs_ev = h->ev_ev = NULL;
+	if (alive && h->sring)
+		xengntshr_unshare(h->gs, h->sring, 1);
+	if (alive && h->data)
+		xengntshr_unshare(h->gs, h->data, h->qd * HF_SLOT_PAGES);
+	if (alive && h->ro)
+		xengntshr_unshare(h->gs, h->ro, 1);
+	h->sring = NULL;
+	h->data = h->ro = NULL;
+	if (h->xce)
+		xenevtchn_close(h->xce);
+	if (h->gs)
+		xengntshr_close(h->gs);
+	if (h->xs)
+		xs_close(h->xs);
+	h->xce = NULL;
+	h->gs = NULL;
+	h->xs = NULL;
+}
+
+static int hf_teardown(void *arg)
+{
+	struct hf *h = arg;
+
+	/* Closed first, so that the backend lets go of the ring. */
+	if (h->xs)
+		hf_xs_write(h, "state", "%lu", XenbusStateClosed);
+	hf_release(h, true);
+	return 0;
+}
+
+/* ---- the workload ---- */
+
+static void hf_device(struct hf *h)
+{
+	snprintf(h->vdev, sizeof(h->vdev), "%u", h->devid);
+	snprintf(h->disk, sizeof(h->disk), "scn-%s", h->wl->id);
+	snprintf(h->fe_dir, sizeof(h->fe_dir), "/local/domain/%u/device/vbd/%u", h->fe, h->devid);
+	snprintf(h->be_dir, sizeof(h->be_dir), "/local/domain/%u/backend/vbd/%u/%u", h->be, h->fe, h->devid);
+	snprintf(h->be_state, sizeof(h->be_state), "%s/state", h->be_dir);
+	const char *fe[] = {"virtual-device", h->vdev, "device-type", "disk", NULL};
+	const char *bk[] = {"params", h->disk, "type", "ram", "mode", h->readonly ? "r" : "w", NULL};
+	memcpy(h->fe_keys, fe, sizeof(fe));
+	memcpy(h->be_keys, bk, sizeof(bk));
+	h->dev = (struct xenbus_device){.type = "vbd", .fe_domid = h->fe, .be_domid = h->be, .devid = h->devid,
+					.fe_keys = h->fe_keys, .be_keys = h->be_keys};
+}
+
+static int hf_start(struct scn_wl *wl)
+{
+	struct hf *h = calloc(1, sizeof(*h));
+	struct blkback_config cfg;
+
+	if (!h)
+		return -ENOMEM;
+	wl->priv = h;
+	*h = (struct hf){.wl = wl, .fe = scn_wl_domid(wl, HF_P_FRONT), .be = scn_wl_domid(wl, HF_P_BACK),
+			 .devid = (uint32_t)scn_wl_u(wl, HF_P_DEVID), .alive = true,
+			 .requests = (uint32_t)scn_wl_u(wl, HF_P_REQUESTS), .qd = (uint32_t)scn_wl_u(wl, HF_P_QD),
+			 .persistent = scn_wl_u(wl, HF_P_PERSISTENT),
+			 .readonly = strcmp(scn_wl_s(wl, HF_P_MODE), "r") == 0,
+			 .rng = scn_wl_seed(wl) | 1};
+	h->disk_pages = (uint32_t)(scn_wl_u(wl, HF_P_SIZE) / HF_PAGE);
+	h->region = h->disk_pages / h->qd;
+	scn_blk_front_users(h->fe, 1);
+	hf_device(h);
+	struct scn_blk_disk_opts o = {.size_bytes = scn_wl_u(wl, HF_P_SIZE), .sector_size = 512,
+				      .slow_ns = 1000000, .devid = h->devid, .fe = h->fe};
+	h->model = calloc(h->disk_pages, sizeof(*h->model));
+	int rc = h->model ? scn_blk_disk_new(&o, &h->store) : -ENOMEM;
+	if (rc < 0)
+		return rc;
+	h->sum_start = scn_blk_disk_sum(h->store);
+	rc = scn_blk_backend_get(wl, h->be, NULL, h->disk, h->store);
+	if (rc < 0)
+		return scn_wl_finished(wl) ? 0 : rc;
+	h->be_ref = true;
+	h->pgrants_max = scn_blk_backend_config(h->be, &cfg) && cfg.persistent ? cfg.persistent_grants_max : 0;
+	rc = scn_blk_toolstack(&h->dev, SCN_BLK_TS_CREATE);
+	if (rc == 0)
+		rc = scn_wl_call(wl, h->fe, hf_setup, h);
+	if (rc < 0)
+		scn_wl_error(wl, "hostile front (dom %u): set-up of vbd %u failed: %s", h->fe, h->devid,
+			     strerror(-rc));
+	return 0;
+}
+
+static void hf_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event ev)
+{
+	struct hf *h = wl->priv;
+
+	if (domid == h->be && ev == SCN_DOM_CRASHED)
+		scn_blk_backend_crashed(domid);
+	if (ev != SCN_DOM_CRASHED || (domid != h->fe && domid != h->be))
+		return;
+	if (domid == h->fe) {
+		h->alive = false;
+		hf_release(h, false);
+	}
+	scn_wl_error(wl, "%s domain %u crashed", domid == h->fe ? "hostile front" : "backend", domid);
+}
+
+static void hf_stop(struct scn_wl *wl)
+{
+	struct hf *h = wl->priv;
+
+	if (h->alive && scn_wl_call(wl, h->fe, hf_teardown, h) < 0)
+		hf_release(h, false);
+	if (h->be_ref)
+		scn_blk_backend_put(wl, h->be);
+	if (sim_domain_alive(0))
+		scn_blk_toolstack(&h->dev, SCN_BLK_TS_REMOVE);
+	scn_blk_front_users(h->fe, -1);
+	blk_store_put(h->store);
+	free(h->model);
+	free(h);
+}
+
+static uint64_t hf_counter(struct scn_wl *wl, unsigned index)
+{
+	struct hf *h = wl->priv;
+
+	return index < HF_C_COUNT ? atomic_load(&h->c[index]) : 0;
+}
+
+static int hf_validate(const struct scn_wl_args *a, char *err, size_t len)
+{
+	if (a->u[HF_P_FRONT] == a->u[HF_P_BACK]) {
+		snprintf(err, len, "front and back must be different domains");
+		return -EINVAL;
+	}
+	if (a->u[HF_P_SIZE] / HF_PAGE / a->u[HF_P_QD] < HF_SEGS_MAX) {
+		snprintf(err, len, "size= too small: %u pages per request slot at least", HF_SEGS_MAX);
+		return -EINVAL;
+	}
+	if (strcmp(a->s[HF_P_MODE], "r") != 0 && strcmp(a->s[HF_P_MODE], "w") != 0) {
+		snprintf(err, len, "mode=%s: r or w", a->s[HF_P_MODE]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const struct scn_wl_type scn_wl_blk_hostile_front = {
+	.name = "blk-hostile-front",
+	.what = "a hostile blk frontend (lies at its fault sites) against the real blkback",
+	.params = hf_params,
+	.counters = hf_counters,
+	.validate = hf_validate,
+	.start = hf_start,
+	.domain_event = hf_domain_event,
+	.stop = hf_stop,
+	.counter = hf_counter,
+};

@@ -1,0 +1,64 @@
+/*
+ * Private to sim/scenario's block workloads (wl_blk*.c, hostile_blk*.c):
+ * what they share. The disk behind a vbd (a ram store with the environment's
+ * fault sites), the toolstack's part (device nodes, as libxl writes them),
+ * and one blkback per backend domain, reference-counted: blkback serves
+ * every vbd under its domain's backend/vbd/, so two workloads with the same
+ * backend domain share one instance (and its faults and limits).
+ *
+ * All of it runs on the harness thread (start, check, stop, domain events,
+ * toolstack hooks), which needs no lock: the registry is the run's.
+ */
+#ifndef SIM_SCENARIO_WL_BLK_H
+#define SIM_SCENARIO_WL_BLK_H
+
+#include "drivers/blk/blkback.h"
+#include "drivers/blk/blkstore.h"
+#include "drivers/xenbus/xenbus.h"
+#include "sim/scenario/workload.h"
+
+#define SCN_BLK_DISKS_MAX 8u              /* disks one backend domain serves */
+#define SCN_BLK_PGRANTS_DEFAULT 2048u     /* persistent grants kept per vbd */
+
+extern struct sim_fault_site blk_fault_io;   /* blk.disk.io */
+
+/* The disk: ram, with blk.disk.io (EIO) and blk.disk.slow (the I/O takes
+ * slow_ns of virtual time), aimed by the vbd's device name and frontend. */
+struct scn_blk_disk_opts {
+	uint64_t size_bytes;
+	uint32_t sector_size;
+	uint64_t slow_ns;
+	uint32_t devid;
+	domid_t fe;
+};
+int scn_blk_disk_new(const struct scn_blk_disk_opts *o, struct blk_store **out);
+/* FNV-1a over the whole content (the store is thread-safe). */
+uint64_t scn_blk_disk_sum(struct blk_store *s);
+
+/* The toolstack, as dom0. */
+/* CREATE the vbd; BACKEND: re-create the backend's half after a restart of
+ * its domain (the guest's half lives on); CLOSE (hot-unplug); REMOVE. */
+enum scn_blk_ts { SCN_BLK_TS_CREATE, SCN_BLK_TS_BACKEND, SCN_BLK_TS_CLOSE, SCN_BLK_TS_REMOVE };
+int scn_blk_toolstack(const struct xenbus_device *dev, enum scn_blk_ts what);
+
+/* The backend domain's blkback, started by the first user with its config
+ * (cfg NULL: the defaults), the disk added under `disk`. -EINVAL if an
+ * instance runs with another config than a non-NULL cfg. */
+int scn_blk_backend_get(struct scn_wl *wl, domid_t be, const struct blkback_config *cfg,
+			const char *disk, struct blk_store *store);
+/* Drop a reference; the last stops blkback (if its domain lives). */
+void scn_blk_backend_put(struct scn_wl *wl, domid_t be);
+/* The domain crashed (the instance is gone with it) / is back (a new
+ * instance with every disk of the old, started by the first caller). */
+void scn_blk_backend_crashed(domid_t be);
+int scn_blk_backend_revive(struct scn_wl *wl, domid_t be);
+/* The config it runs with; false if none runs there. */
+bool scn_blk_backend_config(domid_t be, struct blkback_config *out);
+/* Its statistics, read on its domain's thread. */
+int scn_blk_backend_stats(struct scn_wl *wl, domid_t be, struct blkback_stats *out);
+
+/* Workloads whose device grants live in domain fe (the resource oracles are
+ * exact only for a domain that one workload uses): delta +1 / -1 / 0. */
+unsigned scn_blk_front_users(domid_t fe, int delta);
+
+#endif

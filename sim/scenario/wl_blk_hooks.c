@@ -1,0 +1,309 @@
+/*
+ * The `blk` workload's toolstack hooks, as the scenario actions `unplug ID`,
+ * `plug ID` and `suspend DOMAIN [to DOMAIN]` call them (harness thread).
+ *
+ * Detaching is what a toolstack does for a hot-unplug: the workload stops
+ * issuing, the backend is asked to close (online=0, Closing); once it says
+ * Closed (its store I/O is synchronous, so nothing of the old connection can
+ * still reach the disk), the guest closes its blkfront (what was in flight
+ * completes -ECANCELED: a write may or may not have landed, the model says
+ * so), the domain must hold no grant and the backend no map of it, and the
+ * nodes go. Attaching creates the nodes again (on the same backend domain or,
+ * for a suspend, the one named), and a new blkfront carries the same
+ * workload on: every acknowledged write must still read back.
+ *
+ * There is no save/restore inside blkfront to drive (its backend path is
+ * fixed at open), so a suspend is a detach and an attach with the guest's I/O
+ * paused in between: the guest's view of a migration.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/gnttab/gnttab.h"
+#include "sim/scenario/scn_internal.h"
+#include "sim/scenario/wl_blk_internal.h"
+
+static int bw_front_pause(void *arg)
+{
+	struct bw *w = arg;
+
+	if (w->work)
+		blkwork_pause(w->work);
+	return 0;
+}
+
+static int bw_detach(struct bw *w, bool reattach, domid_t to)
+{
+	int rc;
+
+	if (w->plug != BW_PLUGGED)
+		return -EBUSY;
+	if (w->fe_alive)
+		scn_wl_call(w->wl, w->fe, bw_front_pause, w);
+	rc = scn_blk_toolstack(&w->dev, SCN_BLK_TS_CLOSE);
+	if (rc < 0)
+		return rc;
+	scn_wl_note(w->wl, w->fe, "vbd %u: toolstack closes it (backend dom %u)%s", w->dev.devid, w->be,
+		    reattach ? ", to attach again" : "");
+	w->plug = BW_CLOSING;
+	w->plug_pending = reattach;
+	w->plug_to = to;
+	w->detach_deadline_ns = sim_now_ns() + BW_DETACH_NS_MAX;
+	return 0;
+}
+
+static void bw_plug_wait_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct bw *w = arg;
+
+	(void)fd;
+	(void)what;
+	atomic_store(&w->plug_wait_over, true);
+}
+
+static int bw_plug_wait_arm(void *arg)
+{
+	struct bw *w = arg;
+	uint64_t ns = scn_wl_u(w->wl, BW_P_PLUG_WAIT);
+	struct timeval tv = {.tv_sec = (time_t)(ns / 1000000000ull),
+			     .tv_usec = (suseconds_t)(ns % 1000000000ull / 1000)};
+
+	if (!w->plug_wait_ev)
+		w->plug_wait_ev = scn_ev_new(sim_domain_event_base(), -1, 0, bw_plug_wait_fired, w);
+	if (!w->plug_wait_ev)
+		return -ENOMEM;
+	atomic_store(&w->plug_wait_over, false);
+	return event_add(w->plug_wait_ev, &tv) < 0 ? -ENOMEM : 0;
+}
+
+static int bw_plug_wait_cancel(void *arg)
+{
+	struct bw *w = arg;
+
+	if (w->plug_wait_ev)
+		event_del(w->plug_wait_ev);
+	atomic_store(&w->plug_wait_over, false);
+	return 0;
+}
+
+static int bw_reattach(struct bw *w, domid_t to)
+{
+	if (w->fe_alive)
+		scn_wl_call(w->wl, w->fe, bw_plug_wait_cancel, w);
+	int rc = bw_attach(w, to);
+	if (rc < 0)
+		scn_wl_error(w->wl, "plugging vbd %u (dom %u -> dom %u) failed: %s", w->dev.devid, w->fe, to,
+			     strerror(-rc));
+	else
+		bw_count_add(w, BW_C_PLUGS);
+	return rc;
+}
+
+/* Nothing of the device may be left in the guest's grant table, nor mapped. */
+static void bw_detached_check(struct bw *w)
+{
+	struct gnttab_stats st;
+
+	if (!bw_exact(w) || gnttab_stats(w->fe, &st) < 0)
+		return;
+	bw_count_add(w, BW_C_IDLE_CHECKS);
+	if (st.grants_active || st.maps_active)
+		scn_wl_fail(w->wl, "vbd %u detached from backend dom %u: dom %u still has %lu grants "
+			    "active, %lu of them mapped", w->dev.devid, w->be, w->fe, st.grants_active,
+			    st.maps_active);
+}
+
+/* The backend said Closed (or went): close the guest's side, remove. */
+static void bw_detached(struct bw *w)
+{
+	if (w->fe_alive)
+		scn_wl_call(w->wl, w->fe, bw_front_close, w);
+	bw_detached_check(w);
+	scn_blk_toolstack(&w->dev, SCN_BLK_TS_REMOVE);
+	if (w->be_ref)
+		scn_blk_backend_put(w->wl, w->be);
+	w->be_ref = false;
+	w->plug = BW_UNPLUGGED;
+	if (scn_wl_finished(w->wl) || !w->fe_alive)
+		return;
+	if (w->plug_pending) {
+		w->plug_pending = false;
+		bw_reattach(w, w->plug_to);
+	} else if (scn_wl_call(w->wl, w->fe, bw_plug_wait_arm, w) < 0) {
+		scn_wl_error(w->wl, "vbd %u: arming the plug wait failed", w->dev.devid);
+	}
+}
+
+static bool bw_backend_closed(struct bw *w)
+{
+	char path[96], v[16];
+	int rc;
+
+	if (!w->be_alive || sim_now_ns() >= w->detach_deadline_ns)
+		return true;
+	snprintf(path, sizeof(path), "/local/domain/%u/backend/vbd/%u/%u/state", w->be, w->fe,
+		 w->dev.devid);
+	rc = scn_wl_xs_read(w->wl, path, v, sizeof(v));
+	return rc < 0 || atoi(v) == XenbusStateClosed;
+}
+
+/* No plug came: the workload ends with what it did, verified. */
+static void bw_end_unplugged(struct bw *w)
+{
+	struct blkwork_result r = {0};
+
+	w->plug = BW_ENDED;
+	if (w->work)
+		blkwork_result(w->work, &r);
+	bw_count_set(w, BW_C_CANCELED, r.canceled);
+	if (r.mismatches)
+		scn_wl_fail(w->wl, "data: %u block(s) read back differ from what the disk may hold: %s",
+			    r.mismatches, r.failure);
+	else
+		scn_wl_done(w->wl);
+}
+
+static void bw_selftest_step(struct bw *w)
+{
+	if (w->st == BW_ST_NONE || w->st_done || w->plug != BW_PLUGGED ||
+	    atomic_load(&w->c[BW_C_DONE]) < w->st_at)
+		return;
+	w->st_done = true;
+	scn_wl_note(w->wl, w->fe, "selftest: %s", scn_wl_s(w->wl, BW_P_SELFTEST));
+	int rc = w->st == BW_ST_SUSPEND ? bw_suspend(w->wl, w->fe, w->st_to) : bw_unplug(w->wl);
+	if (rc == 0 && w->st == BW_ST_REPLUG)
+		rc = bw_plug(w->wl);
+	if (rc < 0)
+		scn_wl_error(w->wl, "selftest %s: %s", scn_wl_s(w->wl, BW_P_SELFTEST), strerror(-rc));
+}
+
+void bw_hooks_check(struct bw *w)
+{
+	if (scn_wl_finished(w->wl))
+		return;
+	bw_selftest_step(w);
+	if (w->plug == BW_CLOSING && bw_backend_closed(w))
+		bw_detached(w);
+	else if (w->plug == BW_UNPLUGGED && atomic_load(&w->plug_wait_over))
+		bw_end_unplugged(w);
+}
+
+static int bw_plug_wait_free(void *arg)
+{
+	struct bw *w = arg;
+
+	scn_ev_free(w->plug_wait_ev, true);
+	w->plug_wait_ev = NULL;
+	return 0;
+}
+
+void bw_hooks_stop(struct bw *w)
+{
+	if (w->plug_wait_ev && w->fe_alive)
+		scn_wl_call(w->wl, w->fe, bw_plug_wait_free, w);
+	else if (w->plug_wait_ev)
+		scn_ev_free(w->plug_wait_ev, false);
+	w->plug_wait_ev = NULL;
+}
+
+/* ---- the hooks ---- */
+
+int bw_unplug(struct scn_wl *wl)
+{
+	struct bw *w = wl->priv;
+	int rc = bw_detach(w, false, w->be);
+
+	if (rc == 0)
+		bw_count_add(w, BW_C_UNPLUGS);
+	return rc;
+}
+
+int bw_plug(struct scn_wl *wl)
+{
+	struct bw *w = wl->priv;
+
+	switch (w->plug) {
+	case BW_PLUGGED:
+		return -EALREADY;
+	case BW_CLOSING:
+		w->plug_pending = true;   /* once it is detached */
+		w->plug_to = w->be;
+		return 0;
+	case BW_UNPLUGGED:
+		return bw_reattach(w, w->be);
+	case BW_ENDED:
+		break;
+	}
+	return -ESHUTDOWN;
+}
+
+int bw_suspend(struct scn_wl *wl, domid_t guest, domid_t new_back)
+{
+	struct bw *w = wl->priv;
+
+	if (guest != w->fe)
+		return 0;   /* not our guest: its devices are another workload's */
+	if (new_back == w->fe)
+		return -EINVAL;
+	int rc = bw_detach(w, true, new_back);
+	if (rc == 0)
+		bw_count_add(w, BW_C_SUSPENDS);
+	return rc;
+}
+
+/* ---- selftest=: the hooks before the scenario actions exist ---- */
+
+static int bw_selftest_split(const char *s, enum bw_selftest *kind, uint64_t *at, char *dom, size_t len)
+{
+	static const char *const names[] = {[BW_ST_UNPLUG] = "unplug", [BW_ST_REPLUG] = "replug",
+					    [BW_ST_SUSPEND] = "suspend"};
+	const char *at_sign = strchr(s, '@');
+	char *end;
+
+	*kind = BW_ST_NONE;
+	dom[0] = '\0';
+	if (!s[0])
+		return 0;
+	for (unsigned k = BW_ST_UNPLUG; at_sign && k <= BW_ST_SUSPEND; k++)
+		if ((size_t)(at_sign - s) == strlen(names[k]) && strncmp(s, names[k], strlen(names[k])) == 0)
+			*kind = (enum bw_selftest)k;
+	if (*kind == BW_ST_NONE)
+		return -EINVAL;
+	*at = strtoull(at_sign + 1, &end, 10);
+	if (end == at_sign + 1 || (*end && (*end != ':' || *kind != BW_ST_SUSPEND)))
+		return -EINVAL;
+	if (*end == ':')
+		snprintf(dom, len, "%s", end + 1);
+	return 0;
+}
+
+int bw_selftest_validate(const char *s, char *err, size_t len)
+{
+	enum bw_selftest kind;
+	uint64_t at;
+	char dom[SCN_NAME_MAX];
+
+	if (bw_selftest_split(s, &kind, &at, dom, sizeof(dom)) == 0)
+		return 0;
+	snprintf(err, len, "selftest=%s: unplug@N, replug@N or suspend@N[:DOMAIN]", s);
+	return -EINVAL;
+}
+
+int bw_selftest_parse(struct bw *w)
+{
+	char dom[SCN_NAME_MAX];
+	const struct scn_run *run = w->wl->run;
+
+	bw_selftest_split(scn_wl_s(w->wl, BW_P_SELFTEST), &w->st, &w->st_at, dom, sizeof(dom));
+	w->st_to = w->be;
+	if (!dom[0])
+		return 0;
+	for (unsigned i = 0; i < run->s->ndoms; i++)
+		if (strcmp(run->s->doms[i].name, dom) == 0) {
+			w->st_to = run->domids[i];
+			return 0;
+		}
+	scn_wl_error(w->wl, "selftest: no domain '%s'", dom);
+	return -ENOENT;
+}
