@@ -325,13 +325,22 @@ PLANTS = [
      [("drivers/net/netback.c",
        "\t\tif (fe == XenbusStateInitialising) {   /* frontend restarted */\n\t\t\tnetback_vif_disconnect(vif);\n\t\t\tnetback_vif_publish(vif);\n",
        "\t\tif (fe == XenbusStateInitialising) {   /* frontend restarted */\n\t\t\tnetback_vif_disconnect(vif);\n")]),
-    ("blkback-initwait-takes-connected", "xenbus", "blkback",
-     "blkback in InitWait also connects to a frontend it sees Connected (a "
-     "stale state from before a backend restart) and maps its old rings",
-     "blk backend restart: the new backend maps rings the frontend is tearing down",
+    ("blkback-connected-before-keys", "xenbus", "blkback",
+     "blkback writes Connected first and the disk's keys (sectors, info, "
+     "sector-size) after it, outside a transaction: a frontend that looks in "
+     "between finds no disk description",
+     "blk scenarios under an interleaving where blkfront reads between the "
+     "writes (random or pct policy, a few seeds): blkfront fails",
      [("drivers/blk/blkback.c",
-       "\t\telse if (fe == XenbusStateInitialised)\n\t\t\tblkback_vbd_connect(vbd);\n",
-       "\t\telse if (fe == XenbusStateInitialised || fe == XenbusStateConnected)\n\t\t\tblkback_vbd_connect(vbd);\n")]),
+       "\tunsigned info = vbd->vbd_limits.readonly ? VDISK_READONLY : 0;\n\tint rc = 0;\n\n",
+       "\tunsigned info = vbd->vbd_limits.readonly ? VDISK_READONLY : 0;\n"
+       "\tint rc = xenbus_write_fmt(xs, t, d, \"state\", \"%d\", XenbusStateConnected);\n\n"),
+      ("drivers/blk/blkback.c",
+       "\tif (rc)\n\t\treturn rc < 0 ? rc : -EIO;\n\treturn xenbus_write_fmt(xs, t, d, \"state\", \"%d\", XenbusStateConnected);\n",
+       "\treturn rc < 0 ? rc : rc ? -EIO : 0;\n"),
+      ("drivers/blk/blkback.c",
+       "\t\trc = xenbus_transact(blkback_xs(vbd), blkback_connected_tx, vbd);\n",
+       "\t\trc = blkback_connected_tx(blkback_xs(vbd), XBT_NULL, vbd);\n")]),
     ("xenbus-tx-eagain-not-retried", "xenbus", "xenbus",
      "xenbus_transact gives up on the first EAGAIN at commit",
      "blk or net with xenstore.tx.eagain faults: the handshake fails",
@@ -354,7 +363,22 @@ PLANTS = [
      [("drivers/xenbus/xenbus.c",
        "\tchar *v = xs_read(xs, t, sw->dir, &len);   /* the directory must still be there */\n\tint rc = 0;\n\n\tif (!v)\n\t\treturn errno ? -errno : -EIO;\n\tfree(v);\n",
        "\tint rc = 0;\n\n\t(void)len;\n")]),
+    ("blkfront-pool-full-fails-io", "persistent-limit", "blkfront",
+     "when the grant budget has no room for a part's pages, the I/O fails "
+     "with ENOSPC even though requests in flight will give pages back",
+     "blk with I/Os larger than the budget allows at the queue depth "
+     "(scenarios/coverage/blk-pool-pressure.scn): I/O errors",
+     [("drivers/blk/blkfront_io.c",
+       "\t\t\treturn blkfront_inflight(bf) ? 0 : rc;\n",
+       "\t\t\treturn blkfront_inflight(bf) && rc != -ENOSPC ? 0 : rc;\n")]),
+    ("netfront-rx-no-final-check", "lost-wakeup", "netfront",
+     "netfront's rx loop stops without re-arming rsp_event",
+     "net scenarios: frames for the guest wait for an unrelated event; timeouts",
+     [("drivers/net/netfront_io.c",
+       "\t\tRING_FINAL_CHECK_FOR_RESPONSES(&q->q_rx, more);\n",
+       "\t\tmore = RING_HAS_UNCONSUMED_RESPONSES(&q->q_rx);\n")]),
 ]
+
 
 
 def make_one(tree, plant, out_dir):
