@@ -16,10 +16,12 @@
 #
 #   bash tests/plants-run.sh [--src DIR] [--mode scenarios|check] [--unit]
 #        [--plants "A B ..."] [--seeds A..B] [--files "F ..."] [--matrix]
-#        [--out FILE] [--keep]
+#        [--out FILE] [--keep] [--reuse-build]
 #
 # --src DIR     the tree to plant into (default: this one), e.g. a fresh copy of
-#               the integration tree; it is only read
+#               the integration tree; it is only read. Its build/ objects are
+#               reused (make rebuilds what is older than its source) for this
+#               tree, or with --reuse-build
 # --files       the scenario files (default: every *.scn under scenarios/ but
 #               in-development ones); --matrix runs them all for every plant
 # --out FILE    also write the table as tab-separated values
@@ -27,7 +29,7 @@
 # itself broke (a plant that does not apply or compile is reported, not fatal).
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
-SRC=$here MODE=scenarios UNIT=0 ONLY="" SEEDS=${SEEDS:-1..3} FILES="" MATRIX=0 OUT="" KEEP=0
+SRC=$here MODE=scenarios UNIT=0 ONLY="" SEEDS=${SEEDS:-1..3} FILES="" MATRIX=0 OUT="" KEEP=0 REUSE=0
 RUN_TIMEOUT_S=${PLANT_RUN_TIMEOUT_S:-60}      # one scenario file, all its seeds
 SWEEP_TIMEOUT_S=${PLANT_SWEEP_TIMEOUT_S:-600}
 UNIT_TIMEOUT_S=${PLANT_UNIT_TIMEOUT_S:-300}
@@ -43,6 +45,7 @@ while [ $# -gt 0 ]; do
 	--matrix) MATRIX=1 ;;
 	--out) OUT=$2; shift ;;
 	--keep) KEEP=1 ;;
+	--reuse-build) REUSE=1 ;;
 	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
 	*) echo "plants-run: unknown argument '$1'" >&2; exit 2 ;;
 	esac
@@ -62,7 +65,7 @@ t0=$(now)
 mkdir -p "$work/base"
 tar -C "$SRC" --exclude='./build*' --exclude=./reports --exclude=./.git -cf - . | tar -C "$work/base" -xf -
 mkdir -p "$work/base/reports"
-if [ -d "$SRC/build/obj" ] && [ "$SRC" = "$here" ]; then
+if [ -d "$SRC/build/obj" ] && { [ "$SRC" = "$here" ] || [ "$REUSE" -eq 1 ]; }; then
 	cp -a "$SRC/build" "$work/base/build"      # same sources: only what changed rebuilds
 fi
 targets="build/xensim"

@@ -50,14 +50,12 @@ PLANTS = [
        "\tif (!blkback_range_ok(lim, d.sector_number, d.nr_sectors))\n",
        "\tif (d.nr_sectors == 0 || d.sector_number > lim->sectors)\n")]),
     ("blkback-ring-order-unbounded", "request-trust", "blkback",
-     "the frontend's ring-page-order is read without the bound we offered: "
-     "refs[] on the stack overflows for order > 4",
+     "the frontend's ring-page-order is bounded by blkif.h's largest (8), not "
+     "by what we offered (4): refs[] on the stack overflows for order > 4",
      "a hostile blk frontend writing ring-page-order=8 (stack overflow / crash)",
      [("drivers/blk/blkback_ring.c",
-       "rc = xenbus_read_uint_or(xs, XBT_NULL, vbd->vbd_fe_dir, \"ring-page-order\",\n"
-       "\t\t\t\t\t c->ring_page_order_max, 0, &o);",
-       "rc = xenbus_read_uint_or(xs, XBT_NULL, vbd->vbd_fe_dir, \"ring-page-order\",\n"
-       "\t\t\t\t\t 8, 0, &o);")]),
+       "\"ring-page-order\",\n\t\t\t\t\t c->ring_page_order_max, 0, &o);",
+       "\"ring-page-order\",\n\t\t\t\t\t 8, 0, &o);")]),
     ("netback-tx-chain-unbounded", "request-trust", "netback",
      "the fatal bound on a tx packet's data slots is gone: a long chain writes "
      "past q_tx_reqs[]",
@@ -318,13 +316,15 @@ PLANTS = [
      [("drivers/blk/blkfront.c",
        "rc = xenbus_write_fmt(xs, t, bf->bf_dir, \"state\", \"%d\", XenbusStateInitialised);",
        "rc = xenbus_write_fmt(xs, t, bf->bf_dir, \"state\", \"%d\", XenbusStateConnected);")]),
-    ("netback-reconnect-no-publish", "xenbus", "netback",
-     "a frontend back at Initialising makes netback disconnect but not publish "
-     "again: it stays Connected, the frontend waits for InitWait",
-     "net with a frontend restart/reconnect (nemesis: restart a guest): a hang",
-     [("drivers/net/netback.c",
-       "\t\tif (fe == XenbusStateInitialising) {   /* frontend restarted */\n\t\t\tnetback_vif_disconnect(vif);\n\t\t\tnetback_vif_publish(vif);\n",
-       "\t\tif (fe == XenbusStateInitialising) {   /* frontend restarted */\n\t\t\tnetback_vif_disconnect(vif);\n")]),
+    ("xenbus-backend-restart-no-publish", "xenbus", "xenbus",
+     "a frontend that starts over while the backend is Connected makes the "
+     "backend go Closed, but it does not publish again (InitWait): both ends "
+     "wait for the other",
+     "blk or net with a frontend restart or a coalesced Closed -> Initialising "
+     "(nemesis: restart/crash the guest; scenarios/coverage/*-frontend-reinit.scn): a hang",
+     [("drivers/xenbus/xenbus_backend.c",
+       "\txenbus_backend_close(bd, XenbusStateClosed);\n\txenbus_backend_publish(bd);\n}",
+       "\txenbus_backend_close(bd, XenbusStateClosed);\n}")]),
     ("blkback-connected-before-keys", "xenbus", "blkback",
      "blkback writes Connected first and the disk's keys (sectors, info, "
      "sector-size) after it, outside a transaction: a frontend that looks in "
