@@ -140,3 +140,12 @@ clean:
 -include $(sort $(wildcard mk/*.mk))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Planted bugs (tests/plants/*.patch): how many the scenarios and the sweeps
+# of make check catch. PLANTS_ARGS adds options, e.g. "--mode scenarios",
+# "--unit", "--src /tmp/main-copy", "--plants 'NAME ...'" (tests/plants-run.sh).
+.PHONY: plants
+plants: setup
+	@$(MAKE) --no-print-directory $(XENSIM)
+	@mkdir -p reports
+	@bash tests/plants-run.sh --mode check --out reports/plants.tsv $(PLANTS_ARGS)

@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# The planted-bug harness: how many driver bugs do the checks catch?
+#
+# For each tests/plants/NAME.patch (one bug in drivers/, see its header) this
+# copies the tree with its build objects into a scratch directory, applies the
+# patch, rebuilds (only the patched file recompiles) and runs the catchers:
+#   scenarios  build/xensim run FILE --seeds $SEEDS for every corpus file, in
+#              order, until one fails (a failure the unpatched tree does not have)
+#   sweeps     the check scripts that sweep ($PLANT_SWEEPS; default: every
+#              tests/check-*.sh that runs `xensim sweep`, but check-scenarios.sh
+#              and check-plants.sh), when --mode check
+#   unit       every CUnit suite (build/tests/*_test), with --unit
+# Every run is bounded by `timeout`: a planted hang counts as caught. The
+# unpatched tree runs the same catchers first; what fails there is left out
+# (else "caught" would mean nothing) and printed.
+#
+#   bash tests/plants-run.sh [--src DIR] [--mode scenarios|check] [--unit]
+#        [--plants "A B ..."] [--seeds A..B] [--files "F ..."] [--matrix]
+#        [--out FILE] [--keep] [--reuse-build]
+#
+# --src DIR     the tree to plant into (default: this one), e.g. a fresh copy of
+#               the integration tree; it is only read. Its build/ objects are
+#               reused (make rebuilds what is older than its source) for this
+#               tree, or with --reuse-build
+# --files       the scenario files (default: every *.scn under scenarios/ but
+#               in-development ones); --matrix runs them all for every plant
+# --out FILE    also write the table as tab-separated values
+# Prints one line per plant, a table and the totals; exit 0 unless the harness
+# itself broke (a plant that does not apply or compile is reported, not fatal).
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+SRC=$here MODE=scenarios UNIT=0 ONLY="" SEEDS=${SEEDS:-1..3} FILES="" MATRIX=0 OUT="" KEEP=0 REUSE=0
+RUN_TIMEOUT_S=${PLANT_RUN_TIMEOUT_S:-60}      # one scenario file, all its seeds
+SWEEP_TIMEOUT_S=${PLANT_SWEEP_TIMEOUT_S:-600}
+UNIT_TIMEOUT_S=${PLANT_UNIT_TIMEOUT_S:-300}
+JOBS=${PLANT_JOBS:-2}
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--src) SRC=$(cd "$2" && pwd); shift ;;
+	--mode) MODE=$2; shift ;;
+	--unit) UNIT=1 ;;
+	--plants) ONLY=$2; shift ;;
+	--seeds) SEEDS=$2; shift ;;
+	--files) FILES=$2; shift ;;
+	--matrix) MATRIX=1 ;;
+	--out) OUT=$2; shift ;;
+	--keep) KEEP=1 ;;
+	--reuse-build) REUSE=1 ;;
+	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+	*) echo "plants-run: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+	shift
+done
+case "$MODE" in scenarios|check) ;; *) echo "plants-run: --mode scenarios|check" >&2; exit 2 ;; esac
+
+PLANT_DIR=$here/tests/plants
+work=$(mktemp -d /tmp/xensim-plants.XXXXXX)
+[ "$KEEP" -eq 1 ] || trap 'rm -rf "$work"' EXIT
+log() { printf '%s\n' "$*" >&2; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+# ---- the base: sources and objects, built once ----
+t0=$(now)
+mkdir -p "$work/base"
+tar -C "$SRC" --exclude='./build*' --exclude=./reports --exclude=./.git -cf - . | tar -C "$work/base" -xf -
+mkdir -p "$work/base/reports"
+if [ -d "$SRC/build/obj" ] && { [ "$SRC" = "$here" ] || [ "$REUSE" -eq 1 ]; }; then
+	cp -a "$SRC/build" "$work/base/build"      # same sources: only what changed rebuilds
+fi
+targets="build/xensim"
+[ "$UNIT" -eq 1 ] && targets="all"
+if ! make -C "$work/base" -j"$JOBS" $targets >"$work/base-build.log" 2>&1; then
+	log "plants-run: the unpatched tree does not build (see $work/base-build.log)"; KEEP=1; exit 3
+fi
+log "base: $SRC built in $(secs "$t0" "$(now)") s ($work/base)"
+
+if [ -z "$FILES" ]; then
+	FILES=$(cd "$work/base" && find scenarios -name '*.scn' | sort | while read -r f; do
+		grep -qE '^\s*category\s+in-development' "$f" || echo "$f"; done)
+fi
+if [ -z "${PLANT_SWEEPS+x}" ]; then
+	PLANT_SWEEPS=$(cd "$work/base" && grep -lE 'sweep' tests/check-*.sh 2>/dev/null |
+		grep -vE 'check-(scenarios|plants)\.sh' | tr '\n' ' ')
+fi
+
+# ---- catchers: each prints what failed (empty: nothing) ----
+
+# One scenario file at every seed in its own process group, bounded.
+run_file() { # tree, file -> "seed=N outcome" lines of the failing runs, or TIMEOUT
+	local out rc
+	out=$(cd "$1" && timeout -k 5 "$RUN_TIMEOUT_S" build/xensim run "$2" --seeds "$SEEDS" -j "$JOBS" 2>&1)
+	rc=$?
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then echo "TIMEOUT"; return; fi
+	grep -E '^\[ *[0-9]+/[0-9]+\] (FAIL|ERROR)' <<<"$out" | grep -oE 'seed=[0-9]+' | tr '\n' ' '
+	if [ $rc -ne 0 ] && ! grep -qE '^\[ *[0-9]+/[0-9]+\] (FAIL|ERROR)' <<<"$out"; then echo "exit-$rc"; fi
+}
+
+run_script() { # tree, script -> "failed" or "" ; bounded
+	local rc
+	(cd "$1" && BUILD=build REPORTS="$1/reports" timeout -k 10 "$SWEEP_TIMEOUT_S" bash "$2") >"$1/$(basename "$2").log" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || echo "exit-$rc"
+}
+
+run_unit() { # tree, binary -> "" or "exit-N"
+	local rc
+	(cd "$1" && timeout -k 10 "$UNIT_TIMEOUT_S" "$2") >"$1/$(basename "$2").log" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || echo "exit-$rc"
+}
+
+# ---- the baseline ----
+declare -A base_fail=([none]=)
+t0=$(now)
+nbase=0 nleft=0
+for f in $FILES; do
+	r=$(run_file "$work/base" "$f")
+	[ -n "$r" ] && base_fail["scn:$f"]="$r" && nleft=$((nleft + 1)) && log "baseline: $f fails unpatched ($r): left out"
+	nbase=$((nbase + 1))
+done
+if [ "$MODE" = check ]; then
+	for s in $PLANT_SWEEPS; do
+		r=$(run_script "$work/base" "$s")
+		[ -n "$r" ] && base_fail["sweep:$s"]="$r" && nleft=$((nleft + 1)) && log "baseline: $s fails unpatched ($r): left out"
+	done
+fi
+UNITS=""
+if [ "$UNIT" -eq 1 ]; then
+	UNITS=$(cd "$work/base" && ls build/tests/*_test 2>/dev/null)
+	for u in $UNITS; do
+		r=$(run_unit "$work/base" "$u")
+		[ -n "$r" ] && base_fail["unit:$u"]="$r" && nleft=$((nleft + 1)) && log "baseline: $u fails unpatched ($r): left out"
+	done
+fi
+log "baseline: $nbase scenario files${PLANT_SWEEPS:+, sweeps: $PLANT_SWEEPS}${UNITS:+, $(wc -w <<<"$UNITS") suites} in $(secs "$t0" "$(now)") s; $nleft left out"
+
+# ---- one plant ----
+rows=()
+n=0 n_scn=0 n_chk=0 n_unit=0 n_bad=0
+declare -A cls_n=() cls_scn=() cls_chk=()
+for patch in "$PLANT_DIR"/*.patch; do
+	name=$(basename "$patch" .patch)
+	if [ -n "$ONLY" ] && ! grep -qw -- "$name" <<<"$ONLY"; then continue; fi
+	class=$(sed -n 's/^# class: //p' "$patch" | head -n 1)
+	module=$(sed -n 's/^# module: //p' "$patch" | head -n 1)
+	t0=$(now)
+	tree="$work/p"
+	rm -rf "$tree"
+	cp -a "$work/base" "$tree"
+	scn="-" chk="-" unit="-" note=""
+	if ! (cd "$tree" && patch -p1 -s --no-backup-if-mismatch <"$patch" >"$tree/patch.log" 2>&1); then
+		note="does not apply"
+	elif ! make -C "$tree" -j"$JOBS" $targets >"$tree/build.log" 2>&1; then
+		note="does not compile"
+	fi
+	if [ -n "$note" ]; then
+		n_bad=$((n_bad + 1))
+		rows+=("$name	$class	$module	$note	$note	-	$(secs "$t0" "$(now)")")
+		log "$(printf '%-38s %s' "$name" "$note")"
+		continue
+	fi
+	tbuild=$(secs "$t0" "$(now)")
+	for f in $FILES; do
+		[ -n "${base_fail["scn:$f"]:-}" ] && continue
+		r=$(run_file "$tree" "$f")
+		[ -z "$r" ] && continue
+		seed=$(grep -oE 'seed=[0-9]+' <<<"$r" | head -n 1)
+		[ "$r" = TIMEOUT ] && seed="timeout"
+		hit="$f${seed:+:}${seed:-$r}"
+		if [ "$scn" = "-" ]; then scn=$hit; else scn="$scn,$hit"; fi
+		[ "$MATRIX" -eq 1 ] || break
+	done
+	[ "$scn" != "-" ] && chk="scenarios"
+	if [ "$MODE" = check ] && { [ "$chk" = "-" ] || [ "$MATRIX" -eq 1 ]; }; then
+		for s in $PLANT_SWEEPS; do
+			[ -n "${base_fail["sweep:$s"]:-}" ] && continue
+			r=$(run_script "$tree" "$s")
+			[ -z "$r" ] && continue
+			if [ "$chk" = "-" ]; then chk=$(basename "$s" .sh); else chk="$chk,$(basename "$s" .sh)"; fi
+			[ "$MATRIX" -eq 1 ] || break
+		done
+	fi
+	if [ "$UNIT" -eq 1 ]; then
+		for u in $UNITS; do
+			[ -n "${base_fail["unit:$u"]:-}" ] && continue
+			r=$(run_unit "$tree" "$u")
+			[ -z "$r" ] && continue
+			if [ "$unit" = "-" ]; then unit=$(basename "$u"); else unit="$unit,$(basename "$u")"; fi
+		done
+	fi
+	n=$((n + 1))
+	cls_n[$class]=$(( ${cls_n[$class]:-0} + 1 ))
+	if [ "$scn" != "-" ]; then n_scn=$((n_scn + 1)); cls_scn[$class]=$(( ${cls_scn[$class]:-0} + 1 )); fi
+	if [ "$chk" != "-" ]; then n_chk=$((n_chk + 1)); cls_chk[$class]=$(( ${cls_chk[$class]:-0} + 1 )); fi
+	[ "$unit" != "-" ] && n_unit=$((n_unit + 1))
+	dt=$(secs "$t0" "$(now)")
+	rows+=("$name	$class	$module	$scn	$chk	$unit	$dt")
+	log "$(printf '%-38s scenarios: %-44s check: %-12s unit: %-12s %6ss (build %ss)' "$name" "$scn" "$chk" "$unit" "$dt" "$tbuild")"
+	[ "$KEEP" -eq 1 ] && mv "$tree" "$work/$name"
+done
+
+# ---- the table ----
+pct() { [ "$2" -gt 0 ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%d%%", 100 * a / b + 0.5 }' || echo "-"; }
+{
+	printf '%-38s %-16s %-9s %-44s %-22s %s\n' plant class module "caught by scenarios (first)" "make check" unit
+	for r in "${rows[@]}"; do
+		IFS=$'\t' read -r a b c d e f g <<<"$r"
+		printf '%-38s %-16s %-9s %-44s %-22s %s\n' "$a" "$b" "$c" "$d" "$e" "$f"
+	done
+	echo
+	for c in $(printf '%s\n' "${!cls_n[@]}" | sort); do
+		printf '  %-18s %2d plants: scenarios %2d, make check %2d\n' "$c" "${cls_n[$c]}" "${cls_scn[$c]:-0}" "${cls_chk[$c]:-0}"
+	done
+	echo "scenarios caught $n_scn/$n ($(pct $n_scn $n)), make check caught $n_chk/$n ($(pct $n_chk $n))$([ "$UNIT" -eq 1 ] && echo ", unit tests caught $n_unit/$n ($(pct $n_unit $n))")$([ $n_bad -gt 0 ] && echo "; $n_bad plant(s) did not apply or compile")"
+	echo "mode=$MODE seeds=$SEEDS src=$SRC$([ "$MODE" = check ] && echo " sweeps=${PLANT_SWEEPS:-none}")"
+}
+if [ -n "$OUT" ]; then
+	mkdir -p "$(dirname "$OUT")"
+	printf 'plant\tclass\tmodule\tscenarios\tcheck\tunit\tseconds\n' >"$OUT"
+	printf '%s\n' "${rows[@]}" >>"$OUT"
+fi
+exit 0

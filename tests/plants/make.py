@@ -1,0 +1,429 @@
+#!/usr/bin/env python3
+"""Write tests/plants/NAME.patch, one planted driver bug each, from the table
+below: a header (class, module, the bug, what should catch it) and a unified
+diff against drivers/ made by exact text replacement in a scratch copy.
+
+    python3 tests/plants/make.py [--tree DIR] [NAME...]
+
+An anchor that is no longer found (the drivers moved on) is reported and that
+plant's patch is left as it was. Run from the top of the tree.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# name, class, module, bug, caught-by, [(file, old, new), ...]
+PLANTS = [
+    # ---------------- backend trusting a field of a request ----------------
+    ("blkback-nr-segments-unbounded", "request-trust", "blkback",
+     "nr_segments of a direct request is no longer bounded by 11: the segment "
+     "loops run past r->direct[] and q_copy[]",
+     "a hostile blk frontend sending nr_segments > 11 (memory fault / wrong data)",
+     [("drivers/blk/blkback_req.c",
+       "\tif (req->nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST)\n"
+       "\t\treturn blkback_refuse(why, \"more than 11 segments\", BLKIF_RSP_ERROR);\n", "")]),
+    ("blkback-last-sect-unchecked", "request-trust", "blkback",
+     "a segment's last_sect is only compared with first_sect, not with the page "
+     "(0..7): data is copied past the end of the granted page",
+     "a hostile blk frontend with last_sect >= 8 (memory fault through a persistent map)",
+     [("drivers/blk/blkback_req.c",
+       "if (s.first_sect > s.last_sect || s.last_sect >= BLKBACK_SECTORS_PER_PAGE)",
+       "if (s.first_sect > s.last_sect)")]),
+    ("blkback-indirect-count-unbounded", "request-trust", "blkback",
+     "an indirect request's nr_segments is not bounded by what was offered: "
+     "nr_indirect_pages runs past indirect_grefs[] and the segment buffers",
+     "a hostile blk frontend sending BLKIF_OP_INDIRECT with nr_segments > feature-max-indirect-segments",
+     [("drivers/blk/blkback_req.c",
+       "if (ind.nr_segments == 0 || ind.nr_segments > lim->indirect_segs_max)",
+       "if (ind.nr_segments == 0)")]),
+    ("blkback-range-end-unchecked", "request-trust", "blkback",
+     "a discard's range is checked for its start only: a discard may run past "
+     "the end of the disk",
+     "a hostile blk frontend discarding past the end (the store refuses today: a "
+     "response other than BLKIF_RSP_ERROR would tell)",
+     [("drivers/blk/blkback_req.c",
+       "\tif (!blkback_range_ok(lim, d.sector_number, d.nr_sectors))\n",
+       "\tif (d.nr_sectors == 0 || d.sector_number > lim->sectors)\n")]),
+    ("blkback-ring-order-unbounded", "request-trust", "blkback",
+     "the frontend's ring-page-order is bounded by blkif.h's largest (8), not "
+     "by what we offered (4): refs[] on the stack overflows for order > 4",
+     "a hostile blk frontend writing ring-page-order=8 (stack overflow / crash)",
+     [("drivers/blk/blkback_ring.c",
+       "\"ring-page-order\",\n\t\t\t\t\t c->ring_page_order_max, 0, &o);",
+       "\"ring-page-order\",\n\t\t\t\t\t 8, 0, &o);")]),
+    ("netback-tx-chain-unbounded", "request-trust", "netback",
+     "the fatal bound on a tx packet's data slots is gone: a long chain writes "
+     "past q_tx_reqs[]",
+     "a hostile net frontend sending a chain of more than 18+ slots (corruption / crash)",
+     [("drivers/net/netback_txparse.c",
+       "\t\tif (p->ndata + 1 > s->lim->slots_fatal)\n"
+       "\t\t\treturn txscan_fatal(s, \"packet takes more than %u data slots\", s->lim->slots_fatal);\n", "")]),
+    ("netback-tx-size-unchecked", "request-trust", "netback",
+     "a further tx slot's size is not checked against the bytes left of the "
+     "packet: rest underflows and the first slot's length becomes huge",
+     "a hostile net frontend whose slot sizes add up to more than the first slot's size",
+     [("drivers/net/netback_txparse.c",
+       "\t\tif (r->size > *rest)\n"
+       "\t\t\ttxscan_drop(s, \"slot %u: size %u is more than the %\" PRIu32 \" bytes left of the packet\", *i, r->size,\n"
+       "\t\t\t\t    *rest);\n"
+       "\t\telse\n"
+       "\t\t\t*rest -= r->size;\n",
+       "\t\t*rest -= r->size;\n")]),
+    # ---------------- frontend trusting a response ----------------
+    ("blkfront-rsp-slot-unchecked", "response-trust", "blkfront",
+     "a response id's slot is not checked against the ring size: q_shadow[] is "
+     "indexed out of bounds",
+     "a hostile blk backend answering with an id whose low 32 bits are >= RING_SIZE",
+     [("drivers/blk/blkfront_io.c",
+       "\tif (slot >= RING_SIZE(&q->q_ring)) {\n"
+       "\t\t*why = \"id names no slot of the ring\";\n"
+       "\t\treturn -EPROTO;\n"
+       "\t}\n", "")]),
+    ("blkfront-rsp-generation-ignored", "response-trust", "blkfront",
+     "only the slot of a response id is compared, not its generation: a stale "
+     "or replayed response completes whatever request now uses the slot",
+     "a hostile blk backend replaying an old response (wrong data / double completion)",
+     [("drivers/blk/blkfront_io.c",
+       "if (!sh->sh_id || sh->sh_id != rsp->id) {",
+       "if (!sh->sh_id || (uint32_t)sh->sh_id != slot) {")]),
+    ("blkfront-rsp-prod-trusted", "response-trust", "blkfront",
+     "the backend's rsp_prod is not checked against the requests outstanding: "
+     "stale slots are consumed as responses",
+     "a hostile blk backend publishing rsp_prod far ahead",
+     [("drivers/blk/blkfront_io.c",
+       "\t\tif (!blkfront_rsp_prod_ok(ring, rp)) {",
+       "\t\tif (0) {")]),
+    ("netfront-tx-id-unchecked", "response-trust", "netfront",
+     "a tx response id is not checked against the number of tx pages: q_txb[] "
+     "is written out of bounds",
+     "a hostile net backend answering a tx id >= tx-bufs",
+     [("drivers/net/netfront_rsp.c",
+       "\tif (rsp->id >= v->nbufs)\n"
+       "\t\treturn netfront_why(why, why_len, \"tx response id %u is out of range (%u pages)\", rsp->id, v->nbufs);\n", "")]),
+    ("netfront-rx-offset-unchecked", "response-trust", "netfront",
+     "an rx response's offset + length is not checked against the page: the copy "
+     "reads past the buffer",
+     "a hostile net backend answering rx with offset + status > 4096",
+     [("drivers/net/netfront_rsp.c",
+       "\tif ((uint32_t)r->offset + (uint32_t)r->status > NETFRONT_PAGE_SIZE)\n",
+       "\tif ((uint32_t)r->status > NETFRONT_PAGE_SIZE)\n")]),
+    ("netfront-rx-frame-unbounded", "response-trust", "netfront",
+     "an rx frame's total length is not bounded: 18 full slots overflow the "
+     "64 KiB reassembly buffer",
+     "a hostile net backend sending one frame of 18 full pages",
+     [("drivers/net/netfront_rsp.c",
+       "\tif (s->pkt->len > NETFRONT_RX_FRAME_MAX)\n"
+       "\t\treturn netfront_why(s->why, s->why_len, \"rx frame at slot %u is longer than %u bytes\", s->cons,\n"
+       "\t\t\t\t    NETFRONT_RX_FRAME_MAX);\n", "")]),
+    # ---------------- double fetches of shared ring fields ----------------
+    ("blkback-segments-in-ring", "double-fetch", "blkback",
+     "direct segments are used in place in the shared ring instead of the copy: "
+     "checked once, read again after grant maps (scheduling points)",
+     "a frontend (or the shared-memory attack) rewriting a segment between the "
+     "check and the I/O: sectors out of the page",
+     [("drivers/blk/blkback_io.c",
+       "\t\tconst struct blkif_request_segment *segs = r.indirect ? q->q_segs : r.direct;\n",
+       "\t\tconst struct blkif_request_segment *segs =\n"
+       "\t\t\tr.indirect ? q->q_segs : RING_GET_REQUEST(&q->q_ring, q->q_ring.req_cons - 1)->seg;\n")]),
+    ("blkfront-rsp-id-refetched", "double-fetch", "blkfront",
+     "after the copied response passed its check, the id used to complete is "
+     "read again from the shared ring",
+     "a backend (or the shared-memory attack) rewriting the id after the check: "
+     "wrong request completed / out-of-bounds slot",
+     [("drivers/blk/blkfront_io.c",
+       "\t\t\tblkfront_complete(q, &q->q_shadow[(uint32_t)rsp.id], rsp.status);\n",
+       "\t\t\tblkfront_complete(q, &q->q_shadow[(uint32_t)RING_GET_RESPONSE(ring, ring->rsp_cons - 1)->id],\n"
+       "\t\t\t\t\t  rsp.status);\n")]),
+    ("netfront-tx-id-refetched", "double-fetch", "netfront",
+     "the tx response id is checked on the copy, then the page is released by "
+     "the id read again from the ring",
+     "a backend (or the shared-memory attack) rewriting the id after the check",
+     [("drivers/net/netfront_io.c",
+       "\t\t\tnetfront_txb_put(q, rsp.id);\n",
+       "\t\t\tnetfront_txb_put(q, RING_GET_RESPONSE(&q->q_tx, q->q_tx.rsp_cons)->id);\n")]),
+    ("netback-tx-size-refetched", "double-fetch", "netback",
+     "the data slots' sizes are read again from the shared ring when the grant "
+     "copies are set up, after netback_tx_parse validated the copies",
+     "a frontend (or the shared-memory attack) growing a slot's size after the "
+     "parse: the copy overruns the packet buffer",
+     [("drivers/net/netback_tx.c",
+       "\t\tuint32_t size = j == 0 ? m->first_len : r->size;\n",
+       "\t\tuint32_t size = j == 0 ? m->first_len\n"
+       "\t\t\t\t       : RING_GET_REQUEST(&q->q_tx, q->q_tx.req_cons - m->nslots + j)->size;\n")]),
+    # ---------------- lost wakeups ----------------
+    ("blkback-no-final-check", "lost-wakeup", "blkback",
+     "after a batch the backend looks for more requests without re-arming "
+     "req_event (RING_HAS_UNCONSUMED_REQUESTS instead of RING_FINAL_CHECK_FOR_REQUESTS)",
+     "any blk scenario with queue depth > 1: a hang (liveness oracle)",
+     [("drivers/blk/blkback_io.c",
+       "\t\tRING_FINAL_CHECK_FOR_REQUESTS(ring, more);\n",
+       "\t\tmore = RING_HAS_UNCONSUMED_REQUESTS(ring);\n")]),
+    ("blkfront-no-final-check", "lost-wakeup", "blkfront",
+     "the frontend stops consuming responses without re-arming rsp_event",
+     "any blk scenario: a hang",
+     [("drivers/blk/blkfront_io.c",
+       "\t\tRING_FINAL_CHECK_FOR_RESPONSES(ring, more);\n\t} while (more);\n\treturn work;",
+       "\t\tmore = RING_HAS_UNCONSUMED_RESPONSES(ring);\n\t} while (more);\n\treturn work;")]),
+    ("netback-tx-no-final-check", "lost-wakeup", "netback",
+     "netback's tx loop sleeps without re-arming req_event",
+     "net scenarios: frames wait until the next unrelated event; timeouts / hang",
+     [("drivers/net/netback_tx.c",
+       "\t\tRING_FINAL_CHECK_FOR_REQUESTS(&q->q_tx, more);\n",
+       "\t\tmore = RING_HAS_UNCONSUMED_REQUESTS(&q->q_tx);\n")]),
+    ("netback-rx-no-recheck", "lost-wakeup", "netback",
+     "waiting for rx buffers, netback sets req_event but does not look at "
+     "req_prod again after the barrier: buffers posted in between are missed",
+     "net scenarios with few rx buffers (rx-bufs=18) under pct: a stall, dropped frames",
+     [("drivers/net/netback_rx.c",
+       "\tif (q->q_rx.sring->req_prod - q->q_rx.req_cons >= need) {\n"
+       "\t\tevent_active(q->q_rx_work, EV_TIMEOUT, 0);\n"
+       "\t\treturn;\n"
+       "\t}\n", "")]),
+    ("netfront-tx-blocked-forever", "lost-wakeup", "netfront",
+     "a sender blocked on a full tx ring is never told it may go on: the "
+     "blocked flag is cleared without the TX_READY event",
+     "net scenarios whose tx pool fills (tx-bufs small): the stream stalls",
+     [("drivers/net/netfront_io.c",
+       "\t\tq->q_tx_blocked = false;\n\t\tnetfront_event(q->q_nf, NETFRONT_EV_TX_READY);\n",
+       "\t\tq->q_tx_blocked = false;\n")]),
+    ("xenbus-evtchn-spurious-masked", "lost-wakeup", "xenbus",
+     "an event that found no work is never unmasked: the port stays masked and "
+     "the next real notification is lost",
+     "spurious/duplicate notification faults on blk or net (evtchn.notify.spurious|dup): a hang",
+     [("drivers/xenbus/xenbus_evtchn.c",
+       "\tif (ch->ec_empty_run <= XENBUS_EVTCHN_SPURIOUS_FREE) {\n\t\txenbus_evtchn_unmask(ch);\n",
+       "\tif (ch->ec_empty_run <= XENBUS_EVTCHN_SPURIOUS_FREE) {\n\t\tif (work)\n\t\t\txenbus_evtchn_unmask(ch);\n")]),
+    # ---------------- grant leaks on error and disconnect paths ----------------
+    ("blkfront-error-rsp-leaks-grant", "grant-leak", "blkfront",
+     "a request answered with an error gives back its shadow slot but never "
+     "ends the grants of its pages (share mode)",
+     "blk with persistent=0 and an error (gnttab.copy or blk.disk.io fault): "
+     "resource balance at teardown",
+     [("drivers/blk/blkfront_io.c",
+       "\tif (sh->sh_share) {\n\t\t/* The grant ends when the backend unmaps, not before (XSA-396). */\n",
+       "\tif (sh->sh_share && !sh->sh_io->io_status) {\n\t\t/* The grant ends when the backend unmaps, not before (XSA-396). */\n"),
+      ("drivers/blk/blkfront_io.c",
+       "\tbf->bf_stats.io_errors += st != 0;\n\tblkfront_part_release(q, sh);\n",
+       "\tbf->bf_stats.io_errors += st != 0;\n\tif (st && !io->io_status)\n\t\tio->io_status = st;\n\tblkfront_part_release(q, sh);\n")]),
+    ("blkfront-requeue-leaks-grant", "grant-leak", "blkfront",
+     "parts in flight at a disconnect are requeued but their grants are not "
+     "given back (the shadow table is freed with the ring)",
+     "blk backend restart (scenarios/blk/backend-restart.scn): resource balance",
+     [("drivers/blk/blkfront_ring.c",
+       "\t\tstruct blkfront_io *io = sh->sh_io;\n\t\tblkfront_part_release(q, sh);\n",
+       "\t\tstruct blkfront_io *io = sh->sh_io;\n\t\tq->q_inflight--;\n")]),
+    ("netfront-fail-leaks-rx-pages", "grant-leak", "netfront",
+     "when netfront fails (a violation or a refused connection) its rx buffers "
+     "are never unshared",
+     "a net backend that netfront must give up on (hostile backend, refused "
+     "connection, gnttab.map fault in netback): resource balance",
+     [("drivers/net/netfront_ring.c",
+       "\tif (q->q_rx_pages) {\n\t\txengntshr_unshare(nf->nf_gs, q->q_rx_pages, nf->nf_cfg.rx_bufs);\n",
+       "\tif (q->q_rx_pages && nf->nf_phase != NF_DEAD) {\n\t\txengntshr_unshare(nf->nf_gs, q->q_rx_pages, nf->nf_cfg.rx_bufs);\n")]),
+    ("netback-connect-error-keeps-handle", "grant-leak", "netback",
+     "when connecting to the rings fails half way, the grant handle is dropped "
+     "without being closed: the maps made so far stay",
+     "net with a fault while netback connects (gnttab.map on the ring, an "
+     "event channel bind failure): xengnttab handles and maps at the end",
+     [("drivers/net/netback_ring.c",
+       "\tif (vif->vif_gt)\n\t\txengnttab_close(vif->vif_gt);\n\tvif->vif_gt = NULL;\n}",
+       "\tif (vif->vif_gt && vif->vif_phase == VIF_CONNECTED)\n\t\txengnttab_close(vif->vif_gt);\n\tvif->vif_gt = NULL;\n}")]),
+    ("netback-txmap-failure-ignored", "grant-leak", "netback",
+     "a refused tx grant map of a single packet is not marked failed: the "
+     "packet goes out with zeros where the fragment was",
+     "net with gnttab.map faults (scenarios/net/tx-map-faults.scn): corrupt frames",
+     [("drivers/net/netback_txmap.c",
+       "\tif (owners == 1)\n\t\tq->q_tx_batch[owner].tb_map_failed = true;   /* its own map was the one refused */\n\telse\n\t\tnetback_txmap_narrow(q, npkts);\n",
+       "\tif (owners > 1)\n\t\tnetback_txmap_narrow(q, npkts);\n\t(void)owner;\n")]),
+    # ---------------- persistent-grant limits ----------------
+    ("blkback-pgrant-limit-ignored", "persistent-limit", "blkback",
+     "blkback maps every new grant persistently, never falling back to copy "
+     "at persistent_grants_max: the table fills and the probe loops for ever",
+     "blk with more distinct grants than the backend's limit (a frontend pool "
+     "larger than 2048 pages, or a smaller backend limit): a hang",
+     [("drivers/blk/blkback_io.c",
+       "\tif (vbd->vbd_pgrants_used >= vbd->vbd_pgrants_max)\n\t\treturn NULL;\n", "")]),
+    ("blkback-pgrant-limit-off-by-one", "persistent-limit", "blkback",
+     "the persistent grant limit is checked with > instead of >=: one grant "
+     "more than the limit stays mapped",
+     "an oracle on blkback's persistent map count against its limit (needs a "
+     "small limit in the workload)",
+     [("drivers/blk/blkback_io.c",
+       "\tif (vbd->vbd_pgrants_used >= vbd->vbd_pgrants_max)\n",
+       "\tif (vbd->vbd_pgrants_used > vbd->vbd_pgrants_max)\n")]),
+    ("blkfront-pool-over-budget", "persistent-limit", "blkfront",
+     "the persistent pool grows by a whole chunk even past grant_pages_max",
+     "blk with a small grant budget (grant_pages_max) and large I/Os: more "
+     "grants than the budget (an oracle on blkfront's grant_pages)",
+     [("drivers/blk/blkfront_io.c",
+       "\tif (n > room)\n\t\tn = room;\n\tif (n < need)\n\t\treturn -ENOSPC;\n",
+       "\tif (need > room)\n\t\treturn -ENOSPC;\n")]),
+    # ---------------- read-only vbds ----------------
+    ("blkback-readonly-write-served", "read-only", "blkback",
+     "blkback no longer refuses writes to a read-only vbd",
+     "a read-only vbd (mode=r) and a frontend that writes anyway (hostile), "
+     "disk content changed",
+     [("drivers/blk/blkback_req.c",
+       "\tif (st == BLKIF_RSP_OKAY && lim->readonly && out->op != BLKIF_OP_READ && out->nr_segs)\n"
+       "\t\tst = blkback_refuse(why, \"write to a read-only vbd\", BLKIF_RSP_ERROR);\n", "")]),
+    ("blkback-readonly-not-published", "read-only", "blkback",
+     "the info key never carries VDISK_READONLY: the frontend of a read-only "
+     "vbd believes it may write",
+     "a read-only vbd workload: writes fail with I/O errors instead of EROFS",
+     [("drivers/blk/blkback.c",
+       "\tunsigned info = vbd->vbd_limits.readonly ? VDISK_READONLY : 0;\n",
+       "\tunsigned info = 0;\n")]),
+    ("blkback-readonly-mode-ignored", "read-only", "blkback",
+     "the vbd's mode key is read but only 'r' exactly is taken as read-only "
+     "('ro' is writable)",
+     "a read-only vbd with mode=ro",
+     [("drivers/blk/blkback.c",
+       "\tvbd->vbd_readonly = mode[0] != 'w';\n",
+       "\tvbd->vbd_readonly = strcmp(mode, \"r\") == 0;\n")]),
+    # ---------------- reconnect losing in-flight I/O ----------------
+    ("blkfront-reconnect-drops-inflight", "reconnect", "blkfront",
+     "at a disconnect the parts in flight are released and their I/Os "
+     "collected, but the list is never put back ahead of the pending ones: "
+     "they never complete",
+     "blk backend restart with I/O in flight: a hang",
+     [("drivers/blk/blkfront_ring.c",
+       "\t/* Ahead of what was never issued: they were accepted first. */\n\tblkfront_ioq_prepend(&bf->bf_pending, &requeue);\n",
+       "")]),
+    ("blkfront-reconnect-no-rewind", "reconnect", "blkfront",
+     "requeued I/Os keep io_issued: on the new ring they are taken as wholly "
+     "issued (a read/write part of 0 bytes)",
+     "blk backend restart with I/O in flight: errors or a hang",
+     [("drivers/blk/blkfront_ring.c",
+       "\t\tio->io_parts = 0;\n\t\tio->io_issued = 0;\n",
+       "\t\tio->io_parts = 0;\n")]),
+    ("blkfront-reconnect-fails-inflight", "reconnect", "blkfront",
+     "at a disconnect the I/Os in flight are completed with -EIO instead of "
+     "being reissued on the next connection",
+     "blk backend restart with I/O in flight: I/O errors",
+     [("drivers/blk/blkfront.c",
+       "\tblkfront_rings_teardown(bf);\n\tbf->bf_info.connected = false;\n",
+       "\tblkfront_rings_teardown(bf);\n\tblkfront_fail_all(bf, -EIO);\n\tbf->bf_info.connected = false;\n")]),
+    # ---------------- XenbusState and transaction mistakes ----------------
+    ("blkfront-publishes-connected", "xenbus", "blkfront",
+     "blkfront writes Connected instead of Initialised with its rings (as "
+     "netfront does): the backend waits for Initialised for ever",
+     "every blk scenario: a hang",
+     [("drivers/blk/blkfront.c",
+       "rc = xenbus_write_fmt(xs, t, bf->bf_dir, \"state\", \"%d\", XenbusStateInitialised);",
+       "rc = xenbus_write_fmt(xs, t, bf->bf_dir, \"state\", \"%d\", XenbusStateConnected);")]),
+    ("xenbus-backend-restart-no-publish", "xenbus", "xenbus",
+     "a frontend that starts over while the backend is Connected makes the "
+     "backend go Closed, but it does not publish again (InitWait): both ends "
+     "wait for the other",
+     "blk or net with a frontend restart or a coalesced Closed -> Initialising "
+     "(nemesis: restart/crash the guest; scenarios/coverage/*-frontend-reinit.scn): a hang",
+     [("drivers/xenbus/xenbus_backend.c",
+       "\txenbus_backend_close(bd, XenbusStateClosed);\n\txenbus_backend_publish(bd);\n}",
+       "\txenbus_backend_close(bd, XenbusStateClosed);\n}")]),
+    ("blkback-connected-before-keys", "xenbus", "blkback",
+     "blkback writes Connected first and the disk's keys (sectors, info, "
+     "sector-size) after it, outside a transaction: a frontend that looks in "
+     "between finds no disk description",
+     "blk scenarios under an interleaving where blkfront reads between the "
+     "writes (random or pct policy, a few seeds): blkfront fails",
+     [("drivers/blk/blkback.c",
+       "\tunsigned info = vbd->vbd_limits.readonly ? VDISK_READONLY : 0;\n\tint rc = 0;\n\n",
+       "\tunsigned info = vbd->vbd_limits.readonly ? VDISK_READONLY : 0;\n"
+       "\tint rc = xenbus_write_fmt(xs, t, d, \"state\", \"%d\", XenbusStateConnected);\n\n"),
+      ("drivers/blk/blkback.c",
+       "\tif (rc)\n\t\treturn rc < 0 ? rc : -EIO;\n\treturn xenbus_write_fmt(xs, t, d, \"state\", \"%d\", XenbusStateConnected);\n",
+       "\treturn rc < 0 ? rc : rc ? -EIO : 0;\n"),
+      ("drivers/blk/blkback.c",
+       "\t\trc = xenbus_transact(blkback_xs(vbd), blkback_connected_tx, vbd);\n",
+       "\t\trc = blkback_connected_tx(blkback_xs(vbd), XBT_NULL, vbd);\n")]),
+    ("xenbus-tx-eagain-not-retried", "xenbus", "xenbus",
+     "xenbus_transact gives up on the first EAGAIN at commit",
+     "blk or net with xenstore.tx.eagain faults: the handshake fails",
+     [("drivers/xenbus/xenbus.c",
+       "for (unsigned i = 0; i < XENBUS_TX_RETRIES && rc == -EAGAIN; i++) {",
+       "for (unsigned i = 0; i < 1 && rc == -EAGAIN; i++) {")]),
+    ("xenbus-tx-eagain-as-success", "xenbus", "xenbus",
+     "a transaction that failed its commit with EAGAIN is taken as done: the "
+     "state it wrote is silently lost",
+     "blk or net with xenstore.tx.eagain faults: a hang in the handshake",
+     [("drivers/xenbus/xenbus.c",
+       "\t\tif (rc == 0 && !ok)\n\t\t\trc = errno == EAGAIN ? -EAGAIN : errno ? -errno : -EIO;\n",
+       "\t\tif (rc == 0 && !ok && errno != EAGAIN)\n\t\t\trc = errno ? -errno : -EIO;\n")]),
+    ("xenbus-switch-resurrects", "xenbus", "xenbus",
+     "a state switch no longer checks that the device directory still exists: "
+     "a driver writing its state after the toolstack removed the device "
+     "recreates the node (a leaked xenstore node)",
+     "device removal while a driver is still running (unplug, destroy): the "
+     "xenstore node balance at the end",
+     [("drivers/xenbus/xenbus.c",
+       "\tchar *v = xs_read(xs, t, sw->dir, &len);   /* the directory must still be there */\n\tint rc = 0;\n\n\tif (!v)\n\t\treturn errno ? -errno : -EIO;\n\tfree(v);\n",
+       "\tint rc = 0;\n\n\t(void)len;\n")]),
+    ("blkfront-pool-full-fails-io", "persistent-limit", "blkfront",
+     "when the grant budget has no room for a part's pages, the I/O fails "
+     "with ENOSPC even though requests in flight will give pages back",
+     "blk with I/Os larger than the budget allows at the queue depth "
+     "(scenarios/coverage/blk-pool-pressure.scn): I/O errors",
+     [("drivers/blk/blkfront_io.c",
+       "\t\t\treturn blkfront_inflight(bf) ? 0 : rc;\n",
+       "\t\t\treturn blkfront_inflight(bf) && rc != -ENOSPC ? 0 : rc;\n")]),
+    ("netfront-rx-no-final-check", "lost-wakeup", "netfront",
+     "netfront's rx loop stops without re-arming rsp_event",
+     "net scenarios: frames for the guest wait for an unrelated event; timeouts",
+     [("drivers/net/netfront_io.c",
+       "\t\tRING_FINAL_CHECK_FOR_RESPONSES(&q->q_rx, more);\n",
+       "\t\tmore = RING_HAS_UNCONSUMED_RESPONSES(&q->q_rx);\n")]),
+]
+
+
+
+def make_one(tree, plant, out_dir):
+    name, cls, module, bug, catch, edits = plant
+    scratch = tempfile.mkdtemp(prefix="plant-")
+    try:
+        files = sorted({f for f, _, _ in edits})
+        for f in files:
+            for side in ("a", "b"):
+                os.makedirs(os.path.join(scratch, side, os.path.dirname(f)), exist_ok=True)
+                shutil.copy(os.path.join(tree, f), os.path.join(scratch, side, f))
+        for f, old, new in edits:
+            p = os.path.join(scratch, "b", f)
+            text = open(p).read()
+            if text.count(old) != 1:
+                print(f"{name}: anchor found {text.count(old)} times in {f}", file=sys.stderr)
+                return False
+            open(p, "w").write(text.replace(old, new))
+        diff = ""
+        for f in files:
+            r = subprocess.run(["diff", "-u", "--label", "a/" + f, "--label", "b/" + f,
+                                os.path.join(scratch, "a", f), os.path.join(scratch, "b", f)],
+                               capture_output=True, text=True)
+            diff += r.stdout
+        head = (f"# plant: {name}\n# class: {cls}\n# module: {module}\n"
+                f"# bug: {bug}\n# caught-by: {catch}\n")
+        with open(os.path.join(out_dir, name + ".patch"), "w") as fh:
+            fh.write(head + diff)
+        return True
+    finally:
+        shutil.rmtree(scratch)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tree", default=".")
+    ap.add_argument("names", nargs="*")
+    a = ap.parse_args()
+    ok = True
+    for p in PLANTS:
+        if a.names and p[0] not in a.names:
+            continue
+        ok = make_one(a.tree, p, HERE) and ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
