@@ -284,6 +284,10 @@ static bool run_slice_in_place(void *arg)
 {
 	struct scn_run *run = arg;
 
+	if (!scn_wls_check_in_place(run)) {
+		run_inline.ended = false;   /* the harness thread does the after-slice work */
+		return false;
+	}
 	run_after_slice(run);
 	bool go = !run_until(run) && run_triggers_quiet(run) &&
 		  sim_now_ns() == run_inline.vt_ns && sim_now_ns() < run_inline.bound_ns &&
@@ -296,7 +300,7 @@ static enum sim_run_result run_slice(struct scn_run *run, uint64_t deadline_ns)
 {
 	run_inline.ended = false;
 	run_inline.vt_ns = sim_now_ns();
-	if (run->mode == SIM_MODE_DET && run_triggers_quiet(run))
+	if (run->mode == SIM_MODE_DET && run_triggers_quiet(run) && scn_wls_check_in_place(run))
 		return sim_run_sliced(run_until, run, deadline_ns, run->s->slice_steps,
 				      run_slice_in_place, run);
 	if (run->mode == SIM_MODE_DET)

@@ -359,6 +359,8 @@ void scn_wls_init(struct scn_run *run);
 int scn_wls_start(struct scn_run *run);
 void scn_wls_domain_event(struct scn_run *run, domid_t domid, enum scn_dom_event ev);
 void scn_wls_check(struct scn_run *run);
+/* May every workload's check() run in place on a domain thread right now? */
+bool scn_wls_check_in_place(struct scn_run *run);
 /* A domain of the workload that attacked pages it shares (gnttab.shm.*), or
  * DOMID_INVALID: its checks then judge the attack, not the code (workload.c). */
 domid_t scn_wl_shm_attacker(const struct scn_wl *wl);

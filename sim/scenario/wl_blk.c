@@ -103,7 +103,7 @@ static void bw_res_check(struct bw *w, const char *where, bool connect)
 	else if (!w->fcfg.persistent && fs.grant_pages != ring)
 		scn_wl_fail(w->wl, "grants %s: blkfront vbd %u (dom %u) still grants %u pages besides its %u "
 			    "ring pages, with no I/O in flight", where, w->fcfg.devid, w->fe, pool, ring);
-	else if (st.maps_active < ring || st.maps_active > ring + (connect ? 0 : keep))
+	else if (st.maps_active > ring + (connect ? 0 : keep))
 		scn_wl_fail(w->wl, "grants %s: backend dom %u maps %lu of dom %u's grants; allowed: the %u ring "
 			    "pages%s plus %u persistent (of %u pooled, max %u)", where, w->be, st.maps_active,
 			    w->fe, ring, connect ? " (just connected)" : "", connect ? 0 : keep, pool,
@@ -115,7 +115,15 @@ static void bw_idle(void *arg)
 	bw_res_check(arg, "at an idle point", false);
 }
 
-/* Harness thread, after every slice. */
+/* The toolstack hooks act on domains (harness thread); the rest only reads. */
+static bool bw_check_in_place(struct scn_wl *wl)
+{
+	const struct bw *w = wl->priv;
+
+	return w->plug == BW_PLUGGED && (w->st == BW_ST_NONE || w->st_done);
+}
+
+/* After every slice: on the harness thread, or in place (bw_check_in_place). */
 static void bw_check(struct scn_wl *wl)
 {
 	struct bw *w = wl->priv;
@@ -446,6 +454,7 @@ const struct scn_wl_type scn_wl_blk = {
 	.start = bw_start,
 	.domain_event = bw_domain_event,
 	.check = bw_check,
+	.check_in_place = bw_check_in_place,
 	.stop = bw_stop,
 	.counter = bw_counter,
 	.unplug = bw_unplug,

@@ -623,6 +623,7 @@ const struct scn_wl_type scn_wl_net = {
 	.start = nw_start,
 	.domain_event = nw_domain_event,
 	.check = nw_check,
+	.check_in_place = scn_wl_check_anywhere,
 	.stop = nw_stop,
 	.counter = nw_counter,
 };

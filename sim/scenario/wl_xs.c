@@ -415,6 +415,7 @@ const struct scn_wl_type scn_wl_xs = {
 	.start = xsw_start,
 	.domain_event = xsw_domain_event,
 	.check = xsw_check,
+	.check_in_place = scn_wl_check_anywhere,
 	.stop = xsw_stop,
 	.counter = xsw_counter,
 };

@@ -347,6 +347,23 @@ void scn_wls_domain_event(struct scn_run *run, domid_t domid, enum scn_dom_event
 			run->wls[i].type->domain_event(&run->wls[i], domid, ev);
 }
 
+bool scn_wl_check_anywhere(struct scn_wl *wl)
+{
+	(void)wl;
+	return true;
+}
+
+bool scn_wls_check_in_place(struct scn_run *run)
+{
+	for (unsigned i = 0; i < run->s->nwls; i++) {
+		struct scn_wl *wl = &run->wls[i];
+		const struct scn_wl_type *t = wl->type;
+		if (t->check && wl->priv && !scn_wl_finished(wl) && (!t->check_in_place || !t->check_in_place(wl)))
+			return false;
+	}
+	return true;
+}
+
 void scn_wls_check(struct scn_run *run)
 {
 	for (unsigned i = 0; i < run->s->nwls; i++)

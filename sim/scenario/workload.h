@@ -78,6 +78,10 @@ struct scn_wl_type {
 	int (*start)(struct scn_wl *wl);
 	void (*domain_event)(struct scn_wl *wl, domid_t domid, enum scn_dom_event ev);
 	void (*check)(struct scn_wl *wl);           /* optional, between slices */
+	/* Optional, det mode: may check() run now on whichever domain thread
+	 * holds the token, acting as the harness (then it must not scn_wl_call,
+	 * wait or act on domains)? NULL: check() runs on the harness thread only. */
+	bool (*check_in_place)(struct scn_wl *wl);
 	void (*stop)(struct scn_wl *wl);            /* release everything */
 	uint64_t (*counter)(struct scn_wl *wl, unsigned index);   /* index in counters[] */
 	/* Optional toolstack actions on the workload's device(s), harness
@@ -103,6 +107,9 @@ struct scn_wl {
 	struct scn_run *run;
 	atomic_int state;                 /* enum scn_wl_state (engine) */
 };
+
+/* A check_in_place for a check() that only reads. */
+bool scn_wl_check_anywhere(struct scn_wl *wl);
 
 /* The registry. */
 const struct scn_wl_type *scn_wl_type_find(const char *name);
