@@ -26,11 +26,8 @@ X="$BUILD/xensim"
 JOBS=${NEMESIS_JOBS:-2}
 DEFAULT_SCENARIOS="scenarios/blk/basic.scn scenarios/blk/backend-restart.scn scenarios/blk/features.scn
 	scenarios/net/basic.scn scenarios/net/tx-map-faults.scn"
-# Known bad until the blk restart fixes are merged: restarting the backend
-# domain during the handshake (front Connected -> Initialising, or no
-# reconnect at all), restarting the guest (blkback Connected/Closing ->
-# InitWait). Empty this once they pass.
-NEMESIS_XFAIL=${NEMESIS_XFAIL-scenarios/blk/backend-restart.scn scenarios/blk/features.scn}
+# Scenarios whose failing points are known, open driver bugs (none now).
+NEMESIS_XFAIL=${NEMESIS_XFAIL-}
 tmp=$(mktemp -d /tmp/xensim-check-nemesis.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 tests=0 failed=0 xfailed=0

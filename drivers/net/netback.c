@@ -89,7 +89,7 @@ static int netback_publish_tx(struct xs_handle *xs, xs_transaction_t t, void *ar
 	rc |= xenbus_rm(xs, t, d, "error");
 	if (rc)
 		return rc < 0 ? rc : -EIO;
-	return xenbus_write_fmt(xs, t, d, "state", "%d", XenbusStateInitWait);
+	return xenbus_backend_initwait_tx(xs, t, d);
 }
 
 static int netback_vif_publish(void *arg)

@@ -210,6 +210,10 @@ int xenbus_backend_init(struct xenbus_backend_dev *bd, struct xenbus *xb, const 
 /* Unwatch and free the events; the driver disconnected first. */
 void xenbus_backend_fini(struct xenbus_backend_dev *bd);
 void xenbus_backend_sync(struct xenbus_backend_dev *bd);
+/* For a backend's publish transaction: write <dir>/state = InitWait, unless
+ * the toolstack has taken the device offline (online != 1): -ESHUTDOWN, and
+ * the lifecycle goes Closed instead of a Closing -> InitWait step. */
+int xenbus_backend_initwait_tx(struct xs_handle *xs, xs_transaction_t t, const char *dir);
 /* Sync later, from the loop (discovery saw a change under the device). */
 void xenbus_backend_kick(struct xenbus_backend_dev *bd);
 /* The frontend broke the protocol: write msg as the device's error with

@@ -78,10 +78,28 @@ static void xenbus_backend_close(struct xenbus_backend_dev *bd, XenbusState st)
 		evtimer_add(bd->bd_close_timer, &tv);
 }
 
+/* Inside the publish transaction: InitWait only while the device is online.
+ * The toolstack may close it (online=0, state Closing, as libxl) between our
+ * read of online and this write: the commit then conflicts, and the rerun
+ * finds it closed. */
+int xenbus_backend_initwait_tx(struct xs_handle *xs, xs_transaction_t t, const char *dir)
+{
+	uint64_t online = 0;
+	int rc = xenbus_read_uint(xs, t, dir, "online", 1, &online);
+
+	if (rc == 0 && online != 1)
+		rc = -ESHUTDOWN;
+	return rc < 0 ? rc : xenbus_write_fmt(xs, t, dir, "state", "%d", XenbusStateInitWait);
+}
+
 static void xenbus_backend_publish(struct xenbus_backend_dev *bd)
 {
 	int rc = bd->bd_ops->publish(bd->bd_arg);
 
+	if (rc == -ESHUTDOWN) {   /* closed by the toolstack meanwhile */
+		xenbus_backend_close(bd, XenbusStateClosed);
+		return;
+	}
 	if (rc < 0) {
 		xenbus_backend_log(bd, "publishing features failed: %s", strerror(-rc));
 		return;
@@ -122,6 +140,10 @@ static void xenbus_backend_step(struct xenbus_backend_dev *bd, XenbusState fe, b
 
 	switch (bd->bd_phase) {
 	case XENBUS_BE_NEW:
+		if (!online) {   /* closed by the toolstack before we looked: never InitWait */
+			xenbus_backend_close(bd, XenbusStateClosed);
+			break;
+		}
 		xenbus_backend_publish(bd);
 		if (bd->bd_phase == XENBUS_BE_INITWAIT)
 			xenbus_backend_step(bd, fe, online);
