@@ -365,6 +365,28 @@ static void run_aimed_fault_fires_only_on_target(void)
 	CU_ASSERT_TRUE(all.injected >= 1u);
 }
 
+/* A device aim: the xenstore write site names the device of the path. */
+static void run_device_aim_matches_the_device(void)
+{
+	const char *blk = "domain dom0 priv\ndomain storage\ndomain guest\n"
+			  "workload blk front=guest back=storage ios=20\n";
+	char text[512];
+
+	snprintf(text, sizeof(text), "%sfault xenstore.write.enospc after 2 on guest vbd/51712\n", blk);
+	struct scn_result hit = run_text(text, 1);
+	snprintf(text, sizeof(text), "%sfault xenstore.write.enospc after 2 on guest vbd/51713\n", blk);
+	struct scn_result miss = run_text(text, 1);
+	snprintf(text, sizeof(text), "%sfault xenstore.write.enospc after 0 on dom0 vbd/51712\n", blk);
+	struct scn_result priv = run_text(text, 1);
+
+	CU_ASSERT_EQUAL(hit.outcome, SCN_OUT_ERROR);
+	CU_ASSERT_EQUAL(hit.injected, 1u);
+	CU_ASSERT_PTR_NOT_NULL(strstr(hit.reason, "blkfront (dom 2) failed"));
+	CU_ASSERT_EQUAL(miss.outcome, SCN_OUT_PASS);
+	CU_ASSERT_EQUAL(miss.injected, 0u);
+	CU_ASSERT_EQUAL(priv.outcome, SCN_OUT_PASS);   /* dom0 writes no device node itself */
+}
+
 /* quota DOMAIN grants / maptrack: the grant table refuses past the limit. */
 static void run_grant_quotas_bite(void)
 {
@@ -656,6 +678,7 @@ void test_register(void)
 		TEST(run_restart_and_delay_recover),
 		TEST(run_timed_action_fires_at_virtual_time),
 		TEST(run_aimed_fault_fires_only_on_target),
+		TEST(run_device_aim_matches_the_device),
 		TEST(run_grant_quotas_bite),
 		TEST(run_unfired_action_is_counted),
 		TEST_END,
