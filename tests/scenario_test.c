@@ -346,6 +346,12 @@ static void run_aimed_fault_fires_only_on_target(void)
 	struct scn_result all = run_text(TWO_RINGS "fault gnttab.map after 0 repeat forever\n", 1);
 	struct scn_result drop = run_text(TWO_RINGS "fault evtchn.notify.drop after 0 repeat forever "
 					  "on other\n", 1);
+	/* The ring front's event channel is its port 1: drops there hang it;
+	 * drops on a port nobody sends on change nothing. */
+	struct scn_result p1 = run_text(RING_OK "fault evtchn.notify.drop after 0 repeat forever "
+					"on guest port 1\n", 1);
+	struct scn_result p9 = run_text(RING_OK "fault evtchn.notify.drop after 0 repeat forever "
+					"on guest port 9\n", 1);
 
 	CU_ASSERT_EQUAL(g2.outcome, SCN_OUT_ERROR);
 	CU_ASSERT_PTR_NOT_NULL(strstr(g2.reason, "r2: back (dom 0): map of ring ref"));
@@ -360,6 +366,10 @@ static void run_aimed_fault_fires_only_on_target(void)
 	CU_ASSERT_EQUAL(dev.outcome, SCN_OUT_PASS);
 	CU_ASSERT_EQUAL(drop.outcome, SCN_OUT_PASS);
 	CU_ASSERT_EQUAL(drop.injected, 0u);
+	CU_ASSERT_EQUAL(p1.outcome, SCN_OUT_HANG);
+	CU_ASSERT_TRUE(p1.injected >= 1u);
+	CU_ASSERT_EQUAL(p9.outcome, SCN_OUT_PASS);
+	CU_ASSERT_EQUAL(p9.injected, 0u);
 	/* Unaimed: it fires at the first map, whoever makes it. */
 	CU_ASSERT_EQUAL(all.outcome, SCN_OUT_ERROR);
 	CU_ASSERT_TRUE(all.injected >= 1u);
