@@ -18,7 +18,9 @@
 #   NEMESIS_JOBS       parallel runs (default 2)
 #   NEMESIS_FULL=1     `make sweep-full`: every blk, net and hostile scenario,
 #                      seeds 1..NEMESIS_SEEDS (default 5), and the fault sweep
-#                      of each too.
+#                      of each too, aimed at each domain in turn (FAULTS_SKIP:
+#                      sites left out, default evtchn.notify.drop; FAULTS_MAX:
+#                      occurrences per site and domain, default 100).
 # Ends with "RESULT check-nemesis tests=N failed=M".
 set -u
 BUILD=${BUILD:-build}
@@ -82,16 +84,30 @@ sweep() { # file, seed ("file": the file's own)
 	fi
 }
 
+# The fault sweep of one scenario, site by site, aimed at each domain in turn
+# (--aim), but the sites in FAULTS_SKIP: a dropped notification is a lost
+# wakeup by construction (nothing but a timeout recovers it), so its hangs
+# say nothing about the drivers.
+FAULTS_SKIP=${FAULTS_SKIP-evtchn.notify.drop}
+fault_sweeps() { # file
+	local f=$1 site out rc line
+	for site in $("$X" faults | awk '{print $1}'); do
+		case " $FAULTS_SKIP " in *" $site "*) continue ;; esac
+		out=$("$X" sweep "$f" --faults --aim --site "$site" --max "${FAULTS_MAX:-100}" 2>&1); rc=$?
+		line=$(grep -E '^fault sweep .*: [0-9]+ sites' <<<"$out")
+		grep -q ': 0 sites,' <<<"$line" && continue   # not reached by this scenario
+		echo "${line:-$f: fault sweep of $site: no summary (exit $rc)} [$site]"
+		grep -E '^(FAIL|ERROR) ' -A 2 <<<"$out" | head -n 12 | sed 's/^/    /'
+		check "fault sweep of $f at $site" '[ $rc -eq 0 ]'
+	done
+}
+
 for f in $list; do
 	for seed in $seeds; do
 		sweep "$f" "$seed"
 	done
 	if [ "${NEMESIS_FULL:-0}" = 1 ]; then
-		out=$("$X" sweep "$f" --faults 2>&1); rc=$?
-		line=$(grep -E '^fault sweep .*: [0-9]+ sites' <<<"$out")
-		echo "${line:-$f: fault sweep: no summary (exit $rc)}"
-		grep -E '^(FAIL|ERROR) ' -A 2 <<<"$out" | head -n 20 | sed 's/^/    /'
-		check "fault sweep of $f" '[ $rc -eq 0 ]'
+		fault_sweeps "$f"
 	fi
 done
 

@@ -346,6 +346,12 @@ static void run_aimed_fault_fires_only_on_target(void)
 	struct scn_result all = run_text(TWO_RINGS "fault gnttab.map after 0 repeat forever\n", 1);
 	struct scn_result drop = run_text(TWO_RINGS "fault evtchn.notify.drop after 0 repeat forever "
 					  "on other\n", 1);
+	/* The ring front's event channel is its port 1: drops there hang it;
+	 * drops on a port nobody sends on change nothing. */
+	struct scn_result p1 = run_text(RING_OK "fault evtchn.notify.drop after 0 repeat forever "
+					"on guest port 1\n", 1);
+	struct scn_result p9 = run_text(RING_OK "fault evtchn.notify.drop after 0 repeat forever "
+					"on guest port 9\n", 1);
 
 	CU_ASSERT_EQUAL(g2.outcome, SCN_OUT_ERROR);
 	CU_ASSERT_PTR_NOT_NULL(strstr(g2.reason, "r2: back (dom 0): map of ring ref"));
@@ -360,9 +366,35 @@ static void run_aimed_fault_fires_only_on_target(void)
 	CU_ASSERT_EQUAL(dev.outcome, SCN_OUT_PASS);
 	CU_ASSERT_EQUAL(drop.outcome, SCN_OUT_PASS);
 	CU_ASSERT_EQUAL(drop.injected, 0u);
+	CU_ASSERT_EQUAL(p1.outcome, SCN_OUT_HANG);
+	CU_ASSERT_TRUE(p1.injected >= 1u);
+	CU_ASSERT_EQUAL(p9.outcome, SCN_OUT_PASS);
+	CU_ASSERT_EQUAL(p9.injected, 0u);
 	/* Unaimed: it fires at the first map, whoever makes it. */
 	CU_ASSERT_EQUAL(all.outcome, SCN_OUT_ERROR);
 	CU_ASSERT_TRUE(all.injected >= 1u);
+}
+
+/* A device aim: the xenstore write site names the device of the path. */
+static void run_device_aim_matches_the_device(void)
+{
+	const char *blk = "domain dom0 priv\ndomain storage\ndomain guest\n"
+			  "workload blk front=guest back=storage ios=20\n";
+	char text[512];
+
+	snprintf(text, sizeof(text), "%sfault xenstore.write.enospc after 2 on guest vbd/51712\n", blk);
+	struct scn_result hit = run_text(text, 1);
+	snprintf(text, sizeof(text), "%sfault xenstore.write.enospc after 2 on guest vbd/51713\n", blk);
+	struct scn_result miss = run_text(text, 1);
+	snprintf(text, sizeof(text), "%sfault xenstore.write.enospc after 0 on dom0 vbd/51712\n", blk);
+	struct scn_result priv = run_text(text, 1);
+
+	CU_ASSERT_EQUAL(hit.outcome, SCN_OUT_ERROR);
+	CU_ASSERT_EQUAL(hit.injected, 1u);
+	CU_ASSERT_PTR_NOT_NULL(strstr(hit.reason, "blkfront (dom 2) failed"));
+	CU_ASSERT_EQUAL(miss.outcome, SCN_OUT_PASS);
+	CU_ASSERT_EQUAL(miss.injected, 0u);
+	CU_ASSERT_EQUAL(priv.outcome, SCN_OUT_PASS);   /* dom0 writes no device node itself */
 }
 
 /* quota DOMAIN grants / maptrack: the grant table refuses past the limit. */
@@ -656,6 +688,7 @@ void test_register(void)
 		TEST(run_restart_and_delay_recover),
 		TEST(run_timed_action_fires_at_virtual_time),
 		TEST(run_aimed_fault_fires_only_on_target),
+		TEST(run_device_aim_matches_the_device),
 		TEST(run_grant_quotas_bite),
 		TEST(run_unfired_action_is_counted),
 		TEST_END,

@@ -671,6 +671,23 @@ bool scn_nemesis_excuses(const struct scn_run *run)
 	return run->s->nemesis_action >= 0 && run->action_done[run->s->nemesis_action];
 }
 
+/* Likewise a fault line that never armed, or whose site never injected (an
+ * aim at a target that never acted, a count never reached). */
+static void faults_unfired(struct scn_run *run)
+{
+	for (unsigned i = 0; i < run->s->nfaults; i++) {
+		const struct scn_fault *f = &run->s->faults[i];
+		/* f->site: the delay site counts its own injections. */
+		const char *what = !run->fault_armed[i] ? "was never armed (its trigger did not come)"
+				   : atomic_load(&f->site->injected) == 0 ? "never injected" : NULL;
+		if (!what)
+			continue;
+		scn_trace_line(run, "warning: line %u: fault %s %s", f->line, f->site_name, what);
+		if (!run->o->quiet)
+			printf("warning: %s:%u: fault %s %s\n", run->s->path, f->line, f->site_name, what);
+	}
+}
+
 /* An action whose trigger never came did not test what its line says: say so
  * (a warning, not a verdict: the run may have ended early for good reasons). */
 static void actions_unfired(struct scn_run *run)
@@ -686,6 +703,7 @@ static void actions_unfired(struct scn_run *run)
 			       run->s->path, a->line, scn_action_name(a->act));
 	}
 	run->r->nemesis_fired = scn_nemesis_excuses(run);
+	faults_unfired(run);
 	if (run->sweep_site)
 		run->r->sweep_injected = atomic_load(&run->sweep_site->injected);
 }

@@ -225,6 +225,7 @@ static int xs_dispatch(struct xs_req *rq)
 {
 	uint32_t type = rq->hdr->type;
 	const struct xs_op *op = type < XS_TYPE_COUNT ? &xs_ops[type] : NULL;
+	char dev[SIM_FAULT_DEVICE_MAX];   /* an aimed fault's view of the path */
 
 	if (rq->conn->dead)
 		return -EIO;
@@ -240,7 +241,8 @@ static int xs_dispatch(struct xs_req *rq)
 	rq->view = (struct xs_view){.conn = rq->conn, .tx = rq->tx};
 	/* Quota errors, like xenstored's, only ever hit unprivileged domains. */
 	if ((type == XS_WRITE || type == XS_MKDIR) && !rq->conn->priv &&
-	    sim_fault_hit_ctx(&xs_fault_write_enospc, &XS_FAULT_CTX(rq->conn->domid)))
+	    sim_fault_hit_ctx(&xs_fault_write_enospc,
+			      &XS_FAULT_CTX_DEV(rq->conn->domid, xs_fault_device(rq->payload, rq->len, dev))))
 		return -ENOSPC;
 	return op->fn(rq);
 }

@@ -79,7 +79,11 @@ static unsigned xs_delayed_conns;
 
 static bool xs_event_delay(struct xs_conn *c, const char *buf, unsigned len)
 {
-	if (!c->delayed_head && !sim_fault_hit_ctx(&xs_fault_watch_delay, &XS_FAULT_CTX(c->domid)))
+	char dev[SIM_FAULT_DEVICE_MAX];
+
+	if (!c->delayed_head &&
+	    !sim_fault_hit_ctx(&xs_fault_watch_delay,
+			       &XS_FAULT_CTX_DEV(c->domid, xs_fault_device(buf, len, dev))))
 		return false;
 	if (sim_timer_at(sim_now_ns() + XS_WATCH_DELAY_NS, xs_delay_timer, NULL) < 0)
 		return false;

@@ -17,6 +17,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <xenstore_lib.h>
 
 #include "sim/hypervisor/hypervisor.h"
@@ -149,8 +151,29 @@ struct xs_delayed {
 
 /* Where a xenstore fault site hits: the connection's domain (so that `fault
  * xs.* ... on DOMAIN` aims at one client). */
-#define XS_FAULT_CTX(d) ((struct sim_fault_ctx){.domid = (d), .peer = DOMID_INVALID, \
-						  .port = SIM_FAULT_PORT_ANY})
+#define XS_FAULT_CTX(d) XS_FAULT_CTX_DEV(d, NULL)
+#define XS_FAULT_CTX_DEV(d, dev) ((struct sim_fault_ctx){.domid = (d), .peer = DOMID_INVALID, \
+							  .port = SIM_FAULT_PORT_ANY, .device = (dev)})
+
+/* The device a path belongs to, as fault aims name it ("vbd/51712" from
+ * .../device/vbd/51712/... or .../backend/vbd/FE/51712/...), or NULL; path
+ * may be unterminated within len. buf: SIM_FAULT_DEVICE_MAX bytes. */
+static inline const char *xs_fault_device(const char *path, unsigned len, char *buf)
+{
+	char p[XENSTORE_ABS_PATH_MAX + 2], kind[8];
+	unsigned fe, dev;
+	const char *d;
+
+	if (!path || !memchr(path, '\0', len) || strlen(path) > XENSTORE_ABS_PATH_MAX)
+		return NULL;
+	p[0] = '/';   /* a relative path ("device/vbd/...") matches too */
+	memcpy(p + 1, path, strlen(path) + 1);
+	if ((d = strstr(p, "/device/")) && sscanf(d, "/device/%7[a-z]/%u", kind, &dev) == 2)
+		return snprintf(buf, SIM_FAULT_DEVICE_MAX, "%s/%u", kind, dev), buf;
+	if ((d = strstr(p, "/backend/")) && sscanf(d, "/backend/%7[a-z]/%u/%u", kind, &fe, &dev) == 3)
+		return snprintf(buf, SIM_FAULT_DEVICE_MAX, "%s/%u", kind, dev), buf;
+	return NULL;
+}
 
 struct xs_conn {
 	struct xs_conn *next, *prev;   /* xs_g.conns */
