@@ -362,6 +362,28 @@ static void blkfront_step(struct blkfront *bf, XenbusState be)
 	}
 }
 
+/* The backend's directory vanished but ours is there: its domain died, and
+ * a toolstack may bring one back (a restarted driver domain). We let go of
+ * the rings and wait, as for a backend that closed; I/O waits at most
+ * reconnect_timeout_ms. A removed device takes our directory too. */
+static void blkfront_backend_away(struct blkfront *bf)
+{
+	uint64_t v;
+	int rc = xenbus_read_uint(blkfront_xs(bf), XBT_NULL, bf->bf_dir, "backend-id", UINT32_MAX, &v);
+
+	if (rc == -ENOENT || rc == -EACCES) {
+		blkfront_fail(bf, "device removed: %s/state is gone", bf->bf_back.path);
+		return;
+	}
+	if (bf->bf_phase != BF_CONNECTED && bf->bf_phase != BF_PUBLISHED)
+		return;   /* no rings out: nothing to let go of */
+	xd_log("blkfront: vbd %" PRIu32 ": backend dom%" PRIu32 " gone (%s vanished); waiting for it",
+	       bf->bf_cfg.devid, bf->bf_back.domid, bf->bf_back.path);
+	blkfront_disconnect(bf);
+	blkfront_switch(bf, XenbusStateClosed);
+	bf->bf_phase = BF_BACKEND_CLOSED;
+}
+
 static void blkfront_backend_changed(void *arg, const char *path)
 {
 	struct blkfront *bf = arg;
@@ -374,7 +396,7 @@ static void blkfront_backend_changed(void *arg, const char *path)
 	/* xenstored answers EACCES rather than ENOENT below a parent we may not
 	 * read: the backend's directory went with its parents. */
 	if (rc == -ENOENT || rc == -EACCES)
-		blkfront_fail(bf, "device removed: %s/state is gone", bf->bf_back.path);
+		blkfront_backend_away(bf);
 	else if (rc < 0)
 		blkfront_fail(bf, "backend state %s/state unreadable: %s", bf->bf_back.path, strerror(-rc));
 	else

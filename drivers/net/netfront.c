@@ -214,6 +214,32 @@ static void netfront_step(struct netfront *nf, XenbusState be)
 	}
 }
 
+/* The backend's directory vanished but ours is there: its domain died, and
+ * a toolstack may bring one back (a restarted driver domain). We let go of
+ * the rings and wait, as for a backend that closed. A removed device takes
+ * our directory too. */
+static void netfront_backend_away(struct netfront *nf)
+{
+	uint64_t v;
+	int rc = xenbus_read_uint(netfront_xs(nf), XBT_NULL, nf->nf_dir, "backend-id", UINT32_MAX, &v);
+
+	if (rc == -ENOENT || rc == -EACCES) {
+		netfront_fail(nf, "device removed: %s/state is gone", nf->nf_back.path);
+		return;
+	}
+	if (nf->nf_phase != NF_CONNECTED && nf->nf_phase != NF_PUBLISHED)
+		return;   /* no rings out: nothing to let go of */
+	xd_log("netfront: vif %" PRIu32 ": backend dom%" PRIu32 " gone (%s vanished); waiting for it",
+	       nf->nf_cfg.devid, nf->nf_back.domid, nf->nf_back.path);
+	bool was = netfront_disconnect(nf);
+	if (nf->nf_phase == NF_DEAD)
+		return;
+	netfront_switch(nf, XenbusStateClosed);
+	nf->nf_phase = NF_BACKEND_CLOSED;
+	if (was)
+		netfront_event(nf, NETFRONT_EV_DISCONNECTED);
+}
+
 static void netfront_backend_changed(void *arg, const char *path)
 {
 	struct netfront *nf = arg;
@@ -226,7 +252,7 @@ static void netfront_backend_changed(void *arg, const char *path)
 	/* xenstored answers EACCES rather than ENOENT below a parent we may not
 	 * read: the backend's directory went with its parents. */
 	if (rc == -ENOENT || rc == -EACCES)
-		netfront_fail(nf, "device removed: %s/state is gone", nf->nf_back.path);
+		netfront_backend_away(nf);
 	else if (rc < 0)
 		netfront_fail(nf, "backend state %s/state unreadable: %s", nf->nf_back.path, strerror(-rc));
 	else

@@ -2,9 +2,10 @@
  * drivers/xenbus: what the split-driver pairs share. XenbusState read/switch,
  * typed key access, a watch dispatcher that runs on a libevent loop (fed by
  * xs_fileno()), backend discovery (watch on backend/<type>), the frontend's
- * lookup of its backend, an event channel with late unmask (storm limit), and
- * the toolstack role: creating and destroying a device's xenstore nodes the
- * way libxl does.
+ * lookup of its backend, an event channel with late unmask (storm limit), a
+ * backend's device lifecycle (blkback's and netback's handshake, one code),
+ * and the toolstack role: creating and destroying a device's xenstore nodes
+ * the way libxl does.
  *
  * Only Xen's API (xenstore.h, xenevtchn.h) and libevent underneath, so the
  * same code runs on the sim and on real Xen. Functions return 0 or a negative

@@ -12,6 +12,10 @@
  * A connection never restarts from Connected or Closing: the state goes
  * Closed first, the one state a new InitWait may follow (XenbusState's
  * reconnect path), so a frontend and the toolstack always see where it went.
+ * A connection is made on one consistent view of the frontend (its state and
+ * a digest of its keys, read in one transaction, and read again in the one
+ * that announces Connected): a frontend that restarted meanwhile may have
+ * handed its grant refs out again for other pages.
  */
 #include <errno.h>
 #include <inttypes.h>
