@@ -735,14 +735,23 @@ static int xt_be_publish(void *arg)
 
 static int xt_be_connect(void *arg, char *why, size_t len)
 {
-	struct xt_be *b = arg;
-
+	(void)arg;
 	(void)why;
 	(void)len;
-	b->connects++;
-	int rc = xenbus_state_switch(xenbus_xs(b->xb), b->bd.bd_dir, XenbusStateConnected);
+	return 0;
+}
+
+static int xt_be_announce(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct xt_be *b = arg;
+
+	return xenbus_write_fmt(xs, t, b->bd.bd_dir, "state", "%d", XenbusStateConnected);
+}
+
+static void xt_be_up(void *arg)
+{
+	((struct xt_be *)arg)->connects++;
 	xt_raise(16);
-	return rc;
 }
 
 static void xt_be_disconnect(void *arg)
@@ -762,7 +771,8 @@ static void xt_be_log(void *arg, const char *line)
 }
 
 static const struct xenbus_backend_ops xt_be_ops = {
-	.publish = xt_be_publish, .connect = xt_be_connect, .disconnect = xt_be_disconnect,
+	.publish = xt_be_publish, .connect = xt_be_connect, .announce = xt_be_announce,
+	.up = xt_be_up, .disconnect = xt_be_disconnect,
 	.gone = xt_be_gone, .log = xt_be_log, .ready_states = 1u << XenbusStateInitialised,
 	.close_timeout_ms = 10000,
 };

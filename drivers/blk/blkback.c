@@ -155,18 +155,22 @@ static void blkback_vbd_disconnect(void *arg)
 
 static int blkback_vbd_connect(void *arg, char *why, size_t why_len)
 {
-	struct blkback_vbd *vbd = arg;
-	int rc = blkback_rings_connect(vbd);
-
 	(void)why;
 	(void)why_len;
-	if (rc == 0) {
-		vbd->vbd_sectors_published = vbd->vbd_limits.sectors;
-		rc = xenbus_transact(blkback_xs(vbd), blkback_connected_tx, vbd);
-	}
-	if (rc == 0)
-		vbd->vbd_bb->bb_stats.connects++;
-	return rc;
+	return blkback_rings_connect(arg);
+}
+
+static int blkback_vbd_announce(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct blkback_vbd *vbd = arg;
+
+	vbd->vbd_sectors_published = vbd->vbd_limits.sectors;
+	return blkback_connected_tx(xs, t, vbd);
+}
+
+static void blkback_vbd_up(void *arg)
+{
+	((struct blkback_vbd *)arg)->vbd_bb->bb_stats.connects++;
 }
 
 static void blkback_vbd_free(struct blkback_vbd *vbd);
@@ -184,6 +188,8 @@ static void blkback_vbd_log_line(void *arg, const char *line)
 static const struct xenbus_backend_ops blkback_vbd_ops = {
 	.publish = blkback_vbd_publish,
 	.connect = blkback_vbd_connect,
+	.announce = blkback_vbd_announce,
+	.up = blkback_vbd_up,
 	.disconnect = blkback_vbd_disconnect,
 	.gone = blkback_vbd_gone,
 	.log = blkback_vbd_log_line,

@@ -23,6 +23,7 @@
 #include "drivers/blk/blkfront_internal.h"
 
 static void blkfront_step(struct blkfront *bf, XenbusState be);
+static void blkfront_backend_away(struct blkfront *bf);
 
 static struct xs_handle *blkfront_xs(struct blkfront *bf)
 {
@@ -109,6 +110,11 @@ static void blkfront_reconnect_timeout(evutil_socket_t fd, short what, void *arg
 	(void)what;
 	if (bf->bf_phase == BF_CONNECTED || bf->bf_phase == BF_DEAD)
 		return;
+	if (bf->bf_away) {   /* no backend to come back to: a bounded wait ends */
+		blkfront_fail(bf, "backend dom%" PRIu32 " gone (%s vanished) for %u ms", bf->bf_back.domid,
+			      bf->bf_back.path, bf->bf_cfg.reconnect_timeout_ms);
+		return;
+	}
 	if (bf->bf_ios)
 		xd_log("blkfront: vbd %" PRIu32 ": backend away for %u ms, failing %u I/Os", bf->bf_cfg.devid,
 		       bf->bf_cfg.reconnect_timeout_ms, bf->bf_ios);
@@ -130,12 +136,26 @@ static int blkfront_publish_tx(struct xs_handle *xs, xs_transaction_t t, void *a
 	return rc;
 }
 
+/* Its directory is gone: its domain died (or the device went). */
+static bool blkfront_backend_gone(struct blkfront *bf)
+{
+	XenbusState st;
+	int rc = xenbus_state_read(blkfront_xs(bf), bf->bf_back.path, &st);
+
+	return rc == -ENOENT || rc == -EACCES;
+}
+
 static void blkfront_publish(struct blkfront *bf)
 {
 	int rc = blkfront_rings_setup(bf);
 
 	if (rc == 0)
 		rc = xenbus_transact(blkfront_xs(bf), blkfront_publish_tx, bf);
+	if (rc < 0 && blkfront_backend_gone(bf)) {
+		blkfront_rings_teardown(bf);   /* shared with a domain that died (ESRCH) */
+		blkfront_backend_away(bf);
+		return;
+	}
 	if (rc < 0) {
 		blkfront_fail(bf, "setting up and publishing the rings failed: %s", strerror(-rc));
 		return;
@@ -207,7 +227,7 @@ struct blkfront_disk_read {
 	struct blkfront *bf;
 	uint64_t state;
 	struct blkfront_info in;
-	int rc;
+	int state_rc, rc;
 };
 
 /* A transaction snapshots each node when it first reads it, so a failed read
@@ -217,9 +237,10 @@ static int blkfront_disk_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
 	struct blkfront_disk_read *r = arg;
 
-	r->rc = xenbus_read_uint(xs, t, r->bf->bf_back.path, "state", XenbusStateReconfigured, &r->state);
+	r->state_rc = xenbus_read_uint(xs, t, r->bf->bf_back.path, "state", XenbusStateReconfigured, &r->state);
 	r->in = (struct blkfront_info){0};
-	if (r->rc == 0 && r->state == XenbusStateConnected)
+	r->rc = 0;
+	if (r->state_rc == 0 && r->state == XenbusStateConnected)
 		r->rc = blkfront_read_disk(r->bf, t, &r->in);
 	return 0;
 }
@@ -230,10 +251,16 @@ static void blkfront_connect(struct blkfront *bf)
 	int rc = xenbus_transact(blkfront_xs(bf), blkfront_disk_tx, &r);
 	struct blkfront_info in = r.in;
 
-	rc = rc ? rc : r.rc;
-
+	rc = rc ? rc : r.state_rc;
 	if (rc == 0 && r.state != XenbusStateConnected) {
 		blkfront_step(bf, (XenbusState)r.state);   /* it moved on since */
+		return;
+	}
+	rc = rc ? rc : r.rc;
+	/* Its directory going while we read (its domain died): not a bad disk
+	 * description but a backend away. */
+	if ((rc == -ENOENT || rc == -EACCES) && blkfront_backend_gone(bf)) {
+		blkfront_backend_away(bf);
 		return;
 	}
 	if (rc < 0) {
@@ -276,17 +303,24 @@ static void blkfront_resize_check(struct blkfront *bf)
 	}
 }
 
-/* Leave Connected: rings down, parts in flight back to pending. */
-static void blkfront_disconnect(struct blkfront *bf)
+/* The backend is away: what waits for it waits at most this long. */
+static void blkfront_reconnect_arm(struct blkfront *bf)
 {
 	struct timeval tv = {.tv_sec = bf->bf_cfg.reconnect_timeout_ms / 1000,
 			     .tv_usec = (bf->bf_cfg.reconnect_timeout_ms % 1000) * 1000};
+
+	if (!evtimer_pending(bf->bf_reconnect_timer, NULL))
+		evtimer_add(bf->bf_reconnect_timer, &tv);
+}
+
+/* Leave Connected: rings down, parts in flight back to pending. */
+static void blkfront_disconnect(struct blkfront *bf)
+{
 	bool was = bf->bf_phase == BF_CONNECTED;
 
 	blkfront_rings_teardown(bf);
 	bf->bf_info.connected = false;
-	if (!evtimer_pending(bf->bf_reconnect_timer, NULL))
-		evtimer_add(bf->bf_reconnect_timer, &tv);
+	blkfront_reconnect_arm(bf);
 	if (was)
 		blkfront_event(bf, BLKFRONT_EV_DISCONNECTED);
 }
@@ -362,6 +396,32 @@ static void blkfront_step(struct blkfront *bf, XenbusState be)
 	}
 }
 
+/* The backend's directory vanished but ours is there: its domain died, and
+ * a toolstack may bring one back (a restarted driver domain). We let go of
+ * the rings and wait, as for a backend that closed; I/O waits at most
+ * reconnect_timeout_ms. A removed device takes our directory too. */
+static void blkfront_backend_away(struct blkfront *bf)
+{
+	uint64_t v;
+	int rc = xenbus_read_uint(blkfront_xs(bf), XBT_NULL, bf->bf_dir, "backend-id", UINT32_MAX, &v);
+
+	if (rc == -ENOENT || rc == -EACCES) {
+		blkfront_fail(bf, "device removed: %s/state is gone", bf->bf_back.path);
+		return;
+	}
+	if (!bf->bf_away)
+		xd_log("blkfront: vbd %" PRIu32 ": backend dom%" PRIu32 " gone (%s vanished); waiting %u ms for it",
+		       bf->bf_cfg.devid, bf->bf_back.domid, bf->bf_back.path, bf->bf_cfg.reconnect_timeout_ms);
+	bf->bf_away = true;
+	if (bf->bf_phase != BF_CONNECTED && bf->bf_phase != BF_PUBLISHED) {
+		blkfront_reconnect_arm(bf);   /* no rings out, but the wait is bounded */
+		return;
+	}
+	blkfront_disconnect(bf);
+	blkfront_switch(bf, XenbusStateClosed);
+	bf->bf_phase = BF_BACKEND_CLOSED;
+}
+
 static void blkfront_backend_changed(void *arg, const char *path)
 {
 	struct blkfront *bf = arg;
@@ -373,9 +433,12 @@ static void blkfront_backend_changed(void *arg, const char *path)
 		return;
 	/* xenstored answers EACCES rather than ENOENT below a parent we may not
 	 * read: the backend's directory went with its parents. */
-	if (rc == -ENOENT || rc == -EACCES)
-		blkfront_fail(bf, "device removed: %s/state is gone", bf->bf_back.path);
-	else if (rc < 0)
+	if (rc == -ENOENT || rc == -EACCES) {
+		blkfront_backend_away(bf);
+		return;
+	}
+	bf->bf_away = false;   /* back (or never gone) */
+	if (rc < 0)
 		blkfront_fail(bf, "backend state %s/state unreadable: %s", bf->bf_back.path, strerror(-rc));
 	else
 		blkfront_step(bf, be);

@@ -163,6 +163,7 @@ struct blkfront {
 	char bf_error[BLKFRONT_ERROR_MAX];
 	struct event *bf_defer_ev;          /* teardown after a violation */
 	struct event *bf_reconnect_timer;
+	bool bf_away;                       /* the backend's directory vanished */
 	unsigned bf_connect_tries;
 	unsigned bf_log_budget;
 	bool bf_closing;                    /* in blkfront_close: no new I/O */

@@ -150,16 +150,18 @@ static int netback_vif_connect(void *arg, char *why, size_t why_len)
 	rc = netback_read_features(vif);
 	if (rc == 0)
 		rc = netback_rings_connect(vif);
-	if (rc == 0)
-		rc = xenbus_transact(netback_xs(vif), netback_connected_tx, vif);
-	if (rc < 0) {
+	if (rc < 0)
 		snprintf(why, why_len, "%s", vif->vif_why);
-		return rc;
-	}
+	return rc;
+}
+
+static void netback_vif_up(void *arg)
+{
+	struct netback_vif *vif = arg;
+
 	vif->vif_info.connected = true;
 	vif->vif_nb->nb_stats.connects++;
 	netback_vif_attach(vif);
-	return 0;
 }
 
 static void netback_vif_free(struct netback_vif *vif);
@@ -178,6 +180,8 @@ static void netback_vif_log_line(void *arg, const char *line)
 static const struct xenbus_backend_ops netback_vif_ops = {
 	.publish = netback_vif_publish,
 	.connect = netback_vif_connect,
+	.announce = netback_connected_tx,
+	.up = netback_vif_up,
 	.disconnect = netback_vif_disconnect,
 	.gone = netback_vif_gone,
 	.log = netback_vif_log_line,

@@ -89,12 +89,28 @@ static int netfront_publish_tx(struct xs_handle *xs, xs_transaction_t t, void *a
 	return rc;
 }
 
+/* Its directory is gone: its domain died (or the device went). */
+static bool netfront_backend_gone(struct netfront *nf)
+{
+	XenbusState st;
+	int rc = xenbus_state_read(netfront_xs(nf), nf->nf_back.path, &st);
+
+	return rc == -ENOENT || rc == -EACCES;
+}
+
+static void netfront_backend_away(struct netfront *nf);
+
 static void netfront_publish(struct netfront *nf)
 {
 	int rc = netfront_rings_setup(nf);
 
 	if (rc == 0)
 		rc = xenbus_transact(netfront_xs(nf), netfront_publish_tx, nf);
+	if (rc < 0 && netfront_backend_gone(nf)) {
+		netfront_rings_teardown(nf);   /* shared with a domain that died (ESRCH) */
+		netfront_backend_away(nf);
+		return;
+	}
 	if (rc < 0) {
 		netfront_fail(nf, "setting up and publishing the rings failed: %s", strerror(-rc));
 		return;
@@ -214,6 +230,47 @@ static void netfront_step(struct netfront *nf, XenbusState be)
 	}
 }
 
+/* The backend's directory vanished but ours is there: its domain died, and
+ * a toolstack may bring one back (a restarted driver domain). We let go of
+ * the rings and wait, as for a backend that closed. A removed device takes
+ * our directory too. */
+static void netfront_backend_away(struct netfront *nf)
+{
+	uint64_t v;
+	int rc = xenbus_read_uint(netfront_xs(nf), XBT_NULL, nf->nf_dir, "backend-id", UINT32_MAX, &v);
+
+	if (rc == -ENOENT || rc == -EACCES) {
+		netfront_fail(nf, "device removed: %s/state is gone", nf->nf_back.path);
+		return;
+	}
+	if (!evtimer_pending(nf->nf_away_timer, NULL)) {
+		unsigned ms = nf->nf_cfg.away_timeout_ms;
+		struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+		evtimer_add(nf->nf_away_timer, &tv);
+		xd_log("netfront: vif %" PRIu32 ": backend dom%" PRIu32 " gone (%s vanished); waiting %u ms for it",
+		       nf->nf_cfg.devid, nf->nf_back.domid, nf->nf_back.path, ms);
+	}
+	if (nf->nf_phase != NF_CONNECTED && nf->nf_phase != NF_PUBLISHED)
+		return;   /* no rings out: nothing to let go of */
+	bool was = netfront_disconnect(nf);
+	if (nf->nf_phase == NF_DEAD)
+		return;
+	netfront_switch(nf, XenbusStateClosed);
+	nf->nf_phase = NF_BACKEND_CLOSED;
+	if (was)
+		netfront_event(nf, NETFRONT_EV_DISCONNECTED);
+}
+
+static void netfront_away_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct netfront *nf = arg;
+
+	(void)fd;
+	(void)what;
+	netfront_fail(nf, "backend dom%" PRIu32 " gone (%s vanished) for %u ms", nf->nf_back.domid,
+		      nf->nf_back.path, nf->nf_cfg.away_timeout_ms);
+}
+
 static void netfront_backend_changed(void *arg, const char *path)
 {
 	struct netfront *nf = arg;
@@ -225,9 +282,12 @@ static void netfront_backend_changed(void *arg, const char *path)
 		return;
 	/* xenstored answers EACCES rather than ENOENT below a parent we may not
 	 * read: the backend's directory went with its parents. */
-	if (rc == -ENOENT || rc == -EACCES)
-		netfront_fail(nf, "device removed: %s/state is gone", nf->nf_back.path);
-	else if (rc < 0)
+	if (rc == -ENOENT || rc == -EACCES) {
+		netfront_backend_away(nf);
+		return;
+	}
+	event_del(nf->nf_away_timer);   /* back (or never gone) */
+	if (rc < 0)
 		netfront_fail(nf, "backend state %s/state unreadable: %s", nf->nf_back.path, strerror(-rc));
 	else
 		netfront_step(nf, be);
@@ -263,6 +323,7 @@ static int netfront_config_check(struct netfront_config *c)
 	c->tx_slots_max = c->tx_slots_max ? c->tx_slots_max : XEN_NETIF_NR_SLOTS_MIN;
 	c->tx_bufs = c->tx_bufs ? c->tx_bufs : NETFRONT_RING_SIZE;
 	c->rx_bufs = c->rx_bufs ? c->rx_bufs : NETFRONT_RING_SIZE;
+	c->away_timeout_ms = c->away_timeout_ms ? c->away_timeout_ms : NETFRONT_AWAY_MS_DEFAULT;
 	return 0;
 }
 
@@ -313,7 +374,8 @@ static int netfront_setup(struct netfront *nf)
 	if (!nf->nf_gs)
 		return errno ? -errno : -EIO;
 	nf->nf_defer_ev = event_new(nf->nf_cfg.base, -1, 0, netfront_deferred, nf);
-	if (!nf->nf_defer_ev)
+	nf->nf_away_timer = evtimer_new(nf->nf_cfg.base, netfront_away_timeout, nf);
+	if (!nf->nf_defer_ev || !nf->nf_away_timer)
 		return -ENOMEM;
 	netfront_start_state(nf);
 	snprintf(path, sizeof(path), "%s/carrier", nf->nf_back.path);
@@ -332,6 +394,8 @@ static void netfront_free(struct netfront *nf)
 		xengntshr_close(nf->nf_gs);
 	if (nf->nf_defer_ev)
 		event_free(nf->nf_defer_ev);
+	if (nf->nf_away_timer)
+		event_free(nf->nf_away_timer);
 	xenbus_close(nf->nf_xb);
 	free(nf);
 }

@@ -81,6 +81,8 @@ struct netfront_config {
 	unsigned tx_slots_max;      /* fragments beyond this are packed; 0: XEN_NETIF_NR_SLOTS_MIN */
 	unsigned tx_bufs;           /* tx pages per queue, 18..256; 0: 256 */
 	unsigned rx_bufs;           /* rx buffers per queue, 18 (1 without sg)..256; 0: 256 */
+	unsigned away_timeout_ms;   /* a backend gone (its directory vanished) this long:
+				     * failed; 0: default (30 s) */
 	netfront_rx_fn *on_rx;      /* may be NULL */
 	netfront_event_fn *on_event;   /* may be NULL */
 	void *arg;

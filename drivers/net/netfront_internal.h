@@ -27,6 +27,7 @@
 #define NETFRONT_TX_BUFS_MIN (XEN_NETIF_NR_SLOTS_MIN + 1u)
 #define NETFRONT_RX_BATCH 64u                         /* frames per loop turn */
 #define NETFRONT_CONNECT_TRIES_MAX 4u
+#define NETFRONT_AWAY_MS_DEFAULT 30000u              /* a vanished backend is waited for */
 #define NETFRONT_ERROR_MAX 192u
 
 _Static_assert(NETFRONT_RING_SIZE == 256, "a netif ring page holds 256 slots");
@@ -139,6 +140,7 @@ struct netfront {
 	enum netfront_phase nf_phase;
 	char nf_error[NETFRONT_ERROR_MAX];
 	struct event *nf_defer_ev;          /* teardown after a violation */
+	struct event *nf_away_timer;        /* the backend's directory vanished: bounded wait */
 	unsigned nf_connect_tries;
 	xengntshr_handle *nf_gs;
 	int nf_cb_depth;                    /* inside our callbacks */

@@ -2,9 +2,10 @@
  * drivers/xenbus: what the split-driver pairs share. XenbusState read/switch,
  * typed key access, a watch dispatcher that runs on a libevent loop (fed by
  * xs_fileno()), backend discovery (watch on backend/<type>), the frontend's
- * lookup of its backend, an event channel with late unmask (storm limit), and
- * the toolstack role: creating and destroying a device's xenstore nodes the
- * way libxl does.
+ * lookup of its backend, an event channel with late unmask (storm limit), a
+ * backend's device lifecycle (blkback's and netback's handshake, one code),
+ * and the toolstack role: creating and destroying a device's xenstore nodes
+ * the way libxl does.
  *
  * Only Xen's API (xenstore.h, xenevtchn.h) and libevent underneath, so the
  * same code runs on the sim and on real Xen. Functions return 0 or a negative
@@ -159,7 +160,12 @@ int xenbus_device_destroy(struct xenbus *xb, const struct xenbus_device *dev,
  * xenbus_backend_sync(), which reads the frontend's state and online and does
  * what (phase, state) asks, calling the driver's ops. Transitions written are
  * only legal ones: a connection that ends goes Closing or Closed, and a new
- * one starts from Closed (Closed -> InitWait), never from Connected. */
+ * one starts from Closed (Closed -> InitWait), never from Connected. A
+ * connection is made on one consistent view of the frontend's directory:
+ * its keys are read (as a digest) with its state in one transaction before
+ * connect(), and again in the transaction that announces Connected; if they
+ * changed (a frontend that restarted meanwhile, whose grant refs may now
+ * mean other pages), the rings are let go and we wait in InitWait. */
 enum xenbus_backend_phase {
 	XENBUS_BE_NEW,        /* found, nothing published */
 	XENBUS_BE_INITWAIT,   /* features published, waiting for the frontend's rings */
@@ -172,9 +178,15 @@ enum xenbus_backend_phase {
 struct xenbus_backend_ops {
 	/* Publish the features and state InitWait (one transaction). */
 	int (*publish)(void *arg);
-	/* Map the rings, bind the channels, write Connected. On failure, why
-	 * (may stay empty) says what the frontend got wrong. */
+	/* Map the rings and bind the channels the frontend's keys name. On
+	 * failure, why (may stay empty) says what the frontend got wrong. */
 	int (*connect)(void *arg, char *why, size_t why_len);
+	/* Inside transaction t: write what the frontend reads once we are
+	 * Connected, and state Connected. The helper commits it only if the
+	 * frontend's keys are still those connect() used. */
+	int (*announce)(struct xs_handle *xs, xs_transaction_t t, void *arg);
+	/* Connected and announced (counters, the link); may be NULL. */
+	void (*up)(void *arg);
 	/* Let go of the rings and channels; called whenever a connection may
 	 * have ended (idempotent). */
 	void (*disconnect)(void *arg);

@@ -12,6 +12,10 @@
  * A connection never restarts from Connected or Closing: the state goes
  * Closed first, the one state a new InitWait may follow (XenbusState's
  * reconnect path), so a frontend and the toolstack always see where it went.
+ * A connection is made on one consistent view of the frontend (its state and
+ * a digest of its keys, read in one transaction, and read again in the one
+ * that announces Connected): a frontend that restarted meanwhile may have
+ * handed its grant refs out again for other pages.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -116,13 +120,112 @@ static void xenbus_backend_restart(struct xenbus_backend_dev *bd)
 	xenbus_backend_publish(bd);
 }
 
+/* ---- a consistent view of the frontend ---- */
+
+#define XENBUS_VIEW_DEPTH_MAX 2u      /* the device directory and its queue-N/ */
+#define XENBUS_VIEW_KEYS_MAX 256u     /* a hostile frontend's directory costs no more */
+
+struct xenbus_view {
+	struct xenbus_backend_dev *bd;
+	uint64_t state;
+	uint64_t digest;                  /* FNV-1a over "name=value" of every key */
+	unsigned keys;
+	const uint64_t *expect;           /* announce: the digest connect() saw */
+};
+
+static uint64_t xenbus_fnv(uint64_t h, const void *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ ((const uint8_t *)p)[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static int xenbus_view_dir(struct xs_handle *xs, xs_transaction_t t, const char *dir, unsigned depth,
+			   struct xenbus_view *v)
+{
+	unsigned n = 0;
+	char **names = xs_directory(xs, t, dir, &n);
+	int rc = names ? 0 : errno ? -errno : -EIO;
+
+	for (unsigned i = 0; rc == 0 && i < n && v->keys < XENBUS_VIEW_KEYS_MAX; i++, v->keys++) {
+		char path[XENBUS_PATH_MAX];
+		unsigned len = 0;
+		rc = xenbus_join(path, sizeof(path), dir, names[i]);
+		char *val = rc ? NULL : xs_read(xs, t, path, &len);
+		v->digest = xenbus_fnv(v->digest, path, strlen(path) + 1);
+		if (val)
+			v->digest = xenbus_fnv(v->digest, val, len);
+		free(val);
+		if (rc == 0 && depth < XENBUS_VIEW_DEPTH_MAX)
+			rc = xenbus_view_dir(xs, t, path, depth + 1, v);
+		if (rc == -ENOENT)
+			rc = 0;   /* a plain key has no children */
+	}
+	free(names);
+	return rc;
+}
+
+static int xenbus_view_read(struct xs_handle *xs, xs_transaction_t t, struct xenbus_view *v)
+{
+	v->digest = 0xcbf29ce484222325ull;
+	v->keys = 0;
+	int rc = xenbus_read_uint(xs, t, v->bd->bd_fe_dir, "state", XenbusStateReconfigured, &v->state);
+
+	return rc ? rc : xenbus_view_dir(xs, t, v->bd->bd_fe_dir, 1, v);
+}
+
+static int xenbus_view_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	return xenbus_view_read(xs, t, arg);
+}
+
+static bool xenbus_view_ready(const struct xenbus_backend_dev *bd, const struct xenbus_view *v)
+{
+	return v->state < 32 && (bd->bd_ops->ready_states & (1u << v->state));
+}
+
+/* The view again, and Connected with it only if nothing changed. */
+static int xenbus_announce_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct xenbus_view *v = arg;
+	int rc = xenbus_view_read(xs, t, v);
+
+	if (rc == 0 && (v->digest != *v->expect || !xenbus_view_ready(v->bd, v)))
+		rc = -ESTALE;
+	return rc ? rc : v->bd->bd_ops->announce(xs, t, v->bd->bd_arg);
+}
+
+/* The frontend moved on under us: not its fault, no error; the event its
+ * change raised brings us back here. */
+static void xenbus_backend_stale(struct xenbus_backend_dev *bd)
+{
+	bd->bd_ops->disconnect(bd->bd_arg);
+	xenbus_backend_kick(bd);
+}
+
 static void xenbus_backend_connect(struct xenbus_backend_dev *bd)
 {
+	struct xs_handle *xs = xenbus_backend_xs(bd);
+	struct xenbus_view seen = {.bd = bd}, now = {.bd = bd};
 	char why[192] = "", what[256];
-	int rc = bd->bd_ops->connect(bd->bd_arg, why, sizeof(why));
+	int rc = xenbus_transact(xs, xenbus_view_tx, &seen);
 
+	if (rc < 0 || !xenbus_view_ready(bd, &seen))
+		return;   /* unreadable or not ready after all: the next event tells */
+	rc = bd->bd_ops->connect(bd->bd_arg, why, sizeof(why));
+	now.expect = &seen.digest;
+	if (rc == 0)
+		rc = xenbus_transact(xs, xenbus_announce_tx, &now);
+	else if (xenbus_transact(xs, xenbus_view_tx, &now) == 0 && now.digest != seen.digest)
+		rc = -ESTALE;   /* a failure of keys that are gone: not the frontend's fault */
+	if (rc == -ESTALE) {
+		xenbus_backend_stale(bd);
+		return;
+	}
 	if (rc == 0) {
 		bd->bd_phase = XENBUS_BE_CONNECTED;
+		if (bd->bd_ops->up)
+			bd->bd_ops->up(bd->bd_arg);
 		return;
 	}
 	snprintf(what, sizeof(what), "connecting to the frontend's rings failed: %s", why[0] ? why : strerror(-rc));

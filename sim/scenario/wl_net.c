@@ -100,10 +100,21 @@ struct nw {
 	_Atomic unsigned started, finished;
 	atomic_bool judged;
 	_Atomic uint64_t drops;     /* published by the backend's thread */
-	/* Drops counted by backends that crashed, plus the frames in flight
-	 * then (sent, not yet received): what a restart may have lost. */
-	_Atomic uint64_t crash_drops;
+	/* What a crash of the backend domain may have lost, uncounted: the
+	 * drops its switch and netback had counted, and the frames in flight
+	 * then (sent by the guests as each said soon after, less what had been
+	 * received at the crash). */
+	_Atomic uint64_t live_drops;    /* the running backend's own count */
+	_Atomic uint64_t dead_drops, crash_sent, crash_verified;
 };
+
+static uint64_t nw_crash_allowance(struct nw *w)
+{
+	uint64_t add = atomic_load(&w->dead_drops) + atomic_load(&w->crash_sent);
+	uint64_t sub = atomic_load(&w->crash_verified);
+
+	return add > sub ? add - sub : 0;
+}
 
 /* ---- feature sets (tests/net_harness.h's all on / all off) ---- */
 
@@ -150,7 +161,8 @@ static void nw_publish_back(struct nw *w, struct switch_stats *s, struct netback
 		switch_stats(w->sw, s);
 	if (w->nb)
 		netback_stats(w->nb, b);
-	atomic_store(&w->drops, nw_drops_of(s, b) + atomic_load(&w->crash_drops));
+	atomic_store(&w->live_drops, nw_drops_of(s, b));
+	atomic_store(&w->drops, nw_drops_of(s, b) + nw_crash_allowance(w));
 }
 
 static int nw_link_attach(void *arg, struct netback_vif *vif, void **port)
@@ -238,7 +250,7 @@ static void nw_judge(void *arg)
 			snprintf(first, sizeof(first), "%s", r->failure);
 	}
 	pthread_mutex_unlock(&w->lock);
-	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + atomic_load(&w->crash_drops);
+	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w);
 	scn_wl_note(w->wl, w->be, "%lu frames verified; switch: %lu lost, %lu duplicated, %lu reordered, "
 		    "%lu delayed; guests saw %lu duplicates, %lu out of order, %lu holes (%lu bytes), "
 		    "%lu ping timeouts", verified, s.dropped_loss, s.duplicated, s.reordered, s.delayed,
@@ -478,20 +490,31 @@ static int nw_start(struct scn_wl *wl)
 	return 0;
 }
 
+/* On a guest soon after the backend crashed: what it has sent by now. */
+static void nw_guest_count_sent(void *arg)
+{
+	struct nw_guest *g = arg;
+	struct network_result r;
+
+	if (!g->work)
+		return;
+	network_result(g->work, &r);
+	atomic_fetch_add(&g->w->crash_sent, r.frames_sent);
+}
+
 /* The backend domain crashed: what its switch and netback counted, and what
  * was in flight, may be gone with it (a restart may follow). */
 static void nw_back_crashed(struct nw *w)
 {
-	uint64_t sent = 0, got = 0;
+	uint64_t got = 0;
 
 	for (unsigned i = 0; i < w->n; i++) {
-		sent += atomic_load(&w->g[i].sent);
 		got += atomic_load(&w->g[i].verified);
+		if (w->g[i].alive && sim_domain_post(w->g[i].domid, nw_guest_count_sent, &w->g[i]) < 0)
+			w->g[i].alive = false;
 	}
-	uint64_t counted = atomic_load(&w->drops), before = atomic_load(&w->crash_drops);
-
-	/* drops includes the earlier crashes' once a new backend published. */
-	atomic_store(&w->crash_drops, (counted > before ? counted : before) + (sent > got ? sent - got : 0));
+	atomic_fetch_add(&w->crash_verified, got);
+	atomic_fetch_add(&w->dead_drops, atomic_exchange(&w->live_drops, 0));
 	w->be_alive = false;
 	w->nb = NULL;
 	w->sw = NULL;
