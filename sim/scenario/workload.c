@@ -15,6 +15,7 @@ extern const struct scn_wl_type scn_wl_xs;
 extern const struct scn_wl_type scn_wl_xs_state;
 extern const struct scn_wl_type scn_wl_blk;
 extern const struct scn_wl_type scn_wl_net;
+extern const struct scn_wl_type scn_wl_net_hostile_back;
 
 /* One line per workload type: a new driver pair adds its entry here. */
 static const struct scn_wl_type *const scn_wl_table[] = {
@@ -23,6 +24,7 @@ static const struct scn_wl_type *const scn_wl_table[] = {
 	&scn_wl_xs_state,
 	&scn_wl_blk,
 	&scn_wl_net,
+	&scn_wl_net_hostile_back,
 };
 
 const struct scn_wl_type *const *scn_wl_types(unsigned *count)
