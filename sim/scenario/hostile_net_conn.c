@@ -138,7 +138,9 @@ static void hf_check_released(struct hostile_front *h)
 			h->device + 4, h->cfg.domid, st.maps_active);
 	for (evtchn_port_t p = 1; p < EVTCHN_PORTS_MAX; p++) {
 		domid_t rd;
-		if (evtchn_port_status(h->cfg.back, p, &rd, NULL) == EVTCHNSTAT_interdomain && rd == h->cfg.domid) {
+		int st = evtchn_port_status(h->cfg.back, p, &rd, NULL);
+		/* Ours closed: a port netback kept is left unbound, still naming us. */
+		if ((st == EVTCHNSTAT_interdomain || st == EVTCHNSTAT_unbound) && rd == h->cfg.domid) {
 			hf_fail(h, "netback (dom %u) closed vif %s of dom %u but its port %u is still bound to it",
 				h->cfg.back, h->device + 4, h->cfg.domid, p);
 			break;

@@ -698,7 +698,9 @@ static void nw_check_released(struct nw *w, const struct nw_guest *g, const char
 			    st.grants_active);
 	for (evtchn_port_t p = 1; p < EVTCHN_PORTS_MAX; p++) {
 		domid_t rd;
-		if (evtchn_port_status(w->be, p, &rd, NULL) == EVTCHNSTAT_interdomain && rd == g->domid) {
+		int st = evtchn_port_status(w->be, p, &rd, NULL);
+		/* The guest's end closed: a port netback kept is left unbound. */
+		if ((st == EVTCHNSTAT_interdomain || st == EVTCHNSTAT_unbound) && rd == g->domid) {
 			scn_wl_fail(w->wl, "%s of vif %u of dom %u: netback (dom %u) closed it, but its port %u is "
 				    "still bound to the guest", when, NW_DEVID, g->domid, w->be, p);
 			return;
