@@ -40,6 +40,8 @@
 #include <xen/io/xenbus.h>
 
 #include "drivers/xenbus/xenbus.h"
+#include "sim/evtchn/evtchn.h"
+#include "sim/gnttab/gnttab.h"
 #include "sim/scenario/workload.h"
 
 SIM_FAULT_SITE(hb_site_id, "net.hostile.back.id",
@@ -64,6 +66,7 @@ SIM_FAULT_SITE(hb_site_rewrite, "net.hostile.back.rewrite",
 #define HB_CHAIN 19u                  /* rx slots of the endless-chain lie: > XEN_NETIF_NR_SLOTS_MIN */
 #define HB_STALL_MS 300u              /* no progress this long: judged */
 #define HB_DEVID 0u
+#define HB_RING_PAGES 2u              /* tx and rx rings: what the backend maps */
 
 _Static_assert(HB_CHAIN > XEN_NETIF_NR_SLOTS_MIN, "the chain lie is longer than a frame may be");
 
@@ -736,6 +739,22 @@ static void hb_front_rx(void *arg, struct netfront *nf, const struct netfront_rx
 	hb_front_send(f);
 }
 
+/* Netfront failed: its teardown ran before it said so. Nothing may be left
+ * but the two ring pages the backend still maps (their grants end when it
+ * unmaps): no port, no other grant (leaks on the error path). */
+static void hb_front_released(struct hb_front *f, const char *why)
+{
+	struct gnttab_stats st;
+	unsigned ports = evtchn_ports_in_use(f->domid);
+
+	if (gnttab_stats(f->domid, &st) < 0)
+		return;
+	if (ports || st.grants_active > HB_RING_PAGES)
+		scn_wl_fail(f->w->wl, "netfront (dom %u) failed (%s) and tore down, but still holds %u event-channel "
+			    "port(s) and %lu grant(s) (the backend maps %u ring pages)", f->domid, why, ports,
+			    st.grants_active, HB_RING_PAGES);
+}
+
 static void hb_front_event(void *arg, struct netfront *nf, enum netfront_event ev)
 {
 	struct hb_front *f = arg;
@@ -750,6 +769,7 @@ static void hb_front_event(void *arg, struct netfront *nf, enum netfront_event e
 	} else if (ev == NETFRONT_EV_FAILED) {
 		const char *e = netfront_error(nf);
 		e = e ? e : "?";
+		hb_front_released(f, e);
 		bool rewritten = atomic_load(&w->c[HB_C_REWRITES]) && hb_reason_has(e, "beyond the page|longer than");
 		if (!atomic_load(&w->fatal_told) && !rewritten)
 			scn_wl_fail(w->wl, "netfront (dom %u) failed, but the backend said nothing impossible: %s", f->domid, e);
