@@ -148,9 +148,40 @@ static void hf_check_released(struct hostile_front *h)
 	}
 }
 
+SIM_FAULT_SITE(hf_site_keys, "net.hostile.front.keys",
+	       "hostile netfront: a bad xenstore key at connection (queues, feature flag, rx-copy, ring ref, port)");
+
+/* One key netback must refuse to connect with, written over a good one. */
+static void hf_key_lie(struct hostile_front *h)
+{
+	static const struct {
+		const char *key, *fmt;
+		uint32_t value;
+	} lies[] = {
+		{"multi-queue-num-queues", "%u", 0}, {"multi-queue-num-queues", "%u", 9},
+		{"feature-sg", "yes%.0u", 0},        {"request-rx-copy", "%u", 0},
+		{"tx-ring-ref", "%u", HF_BAD_REF},   {"event-channel", "%u", 4000},
+	};
+	unsigned v = (unsigned)(hf_rng(&h->rng) % (sizeof(lies) / sizeof(lies[0])));
+	char val[24];
+
+	hf_write(h, lies[v].key, lies[v].fmt, lies[v].value);
+	snprintf(val, sizeof(val), lies[v].fmt, lies[v].value);
+	snprintf(h->key_lie, sizeof(h->key_lie), "%s=%s", lies[v].key, val);
+	hf_count(h, HF_S_LIES);
+	sim_trace_event(SIM_TR_FAULT, h->cfg.domid, h->cfg.back, 0, 0, "net.hostile.front.keys");
+}
+
 static void hf_publish_keys(struct hostile_front *h)
 {
+	struct sim_fault_ctx ctx = {.domid = h->cfg.domid, .peer = h->cfg.back, .port = SIM_FAULT_PORT_ANY,
+				    .device = h->device};
+	char path[160];
 	int rc = hf_share_conn(h);
+
+	snprintf(path, sizeof(path), "%s/multi-queue-num-queues", h->dir);
+	xs_rm(h->xs, XBT_NULL, path);   /* a lie of the last connection */
+	h->key_lie[0] = '\0';
 
 	h->sg = hf_be_flag(h, "feature-sg");
 	h->gso4 = h->sg && hf_be_flag(h, "feature-gso-tcpv4");
@@ -161,6 +192,8 @@ static void hf_publish_keys(struct hostile_front *h)
 	rc = rc ? rc : hf_write(h, "request-rx-copy", "%u", 1);
 	rc = rc ? rc : hf_write(h, "feature-rx-notify", "%u", 1);
 	rc = rc ? rc : hf_write(h, "feature-sg", "%u", 1);
+	if (rc == 0 && sim_fault_hit_ctx(&hf_site_keys, &ctx))
+		hf_key_lie(h);
 	rc = rc ? rc : hf_write(h, "state", "%u", XenbusStateConnected);
 	if (rc < 0) {
 		scn_wl_error(h->cfg.wl, "hostile front (dom %u): publishing its rings failed: %s", h->cfg.domid,
@@ -225,7 +258,10 @@ static void hf_step(struct hostile_front *h, int be)
 			hf_publish_keys(h);
 		break;
 	case HF_PUBLISHED:
-		if (be == XenbusStateConnected) {
+		if (be == XenbusStateConnected && h->key_lie[0]) {
+			hf_fail(h, "netback (dom %u) connected vif %s of dom %u, whose frontend wrote %s", h->cfg.back,
+				h->device + 4, h->cfg.domid, h->key_lie);
+		} else if (be == XenbusStateConnected) {
 			h->phase = HF_CONNECTED;
 			hf_count(h, HF_S_CONNECTS);
 			hf_rx_post(h);

@@ -120,6 +120,7 @@ struct hostile_front {
 	enum hf_rx_lie rx_lie;
 	bool doomed;
 	char doom_why[120];
+	char key_lie[64];              /* the bad key of this connection, "" none */
 	unsigned reconnects;
 	/* tx progress */
 	uint32_t next_seq, inflight;
