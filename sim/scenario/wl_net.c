@@ -28,15 +28,19 @@
 #include "drivers/net/netfront.h"
 #include "drivers/net/network.h"
 #include "drivers/xenbus/xenbus.h"
+#include "sim/evtchn/evtchn.h"
+#include "sim/gnttab/gnttab.h"
+#include "sim/scenario/hostile_net.h"
 #include "sim/scenario/workload.h"
 #include "sim/switch/switch.h"
 
 #define NW_GUESTS_MAX 8u
 #define NW_DEVID 0u
+#define NW_NETIF_SLOTS_MIN 18u           /* XEN_NETIF_NR_SLOTS_MIN: netback's default */
 
 enum nw_param { NW_P_BACK, NW_P_GUESTS, NW_P_MESSAGES, NW_P_PINGS, NW_P_MAX, NW_P_LARGE,
 		NW_P_FEATURES, NW_P_TIMEOUT, NW_P_TX_BUFS, NW_P_RX_BUFS, NW_P_QUEUES, NW_P_WINDOW,
-		NW_P_COUNT };
+		NW_P_HOSTILE, NW_P_HOSTILE_PACKETS, NW_P_COUNT };
 
 static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 	[NW_P_BACK] = {"back", SCN_P_DOMAIN, NULL, 0, 0, "the domain running netback and the switch"},
@@ -54,13 +58,20 @@ static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 	[NW_P_QUEUES] = {"queues", SCN_P_UINT, "0", 0, 4, "queues per vif with features all (1..4; 0: 4)"},
 	[NW_P_WINDOW] = {"window", SCN_P_SIZE, "0", 0, 16u << 20,
 			 "unacknowledged bytes per peer (0: the workload's default)"},
+	[NW_P_HOSTILE] = {"hostile", SCN_P_STRING, "", 0, 0,
+			  "a domain running a hostile netfront on the same netback (net.hostile.front.* faults)"},
+	[NW_P_HOSTILE_PACKETS] = {"hostile-packets", SCN_P_UINT, "200", 1, HOSTILE_FRONT_PACKETS_MAX,
+				  "packets the hostile netfront sends"},
 };
 
 enum nw_counter { NW_C_FRAMES, NW_C_SENT, NW_C_DROPS, NW_C_CORRUPT, NW_C_DUPLICATES, NW_C_OUT_OF_ORDER,
-		  NW_C_GAPS, NW_C_PINGS, NW_C_CONNECTS, NW_C_FINISHED, NW_C_COUNT };
+		  NW_C_GAPS, NW_C_PINGS, NW_C_CONNECTS, NW_C_FINISHED, NW_C_SUSPENDS, NW_C_UNPLUGS,
+		  NW_C_H_SENT, NW_C_H_ANSWERED, NW_C_H_ERRORS, NW_C_H_LIES, NW_C_H_DISCONNECTS, NW_C_H_OUTPUT,
+		  NW_C_H_RX, NW_C_H_REWRITES, NW_C_COUNT };
 static const char *const nw_counters[NW_C_COUNT + 1] = {
 	"frames", "sent", "drops", "corrupt", "duplicates", "out-of-order", "gaps", "pings", "connects",
-	"finished", NULL,
+	"finished", "suspends", "unplugs", "hostile-sent", "hostile-answered", "hostile-errors", "hostile-lies",
+	"hostile-disconnects", "hostile-output", "hostile-rx", "hostile-rewrites", NULL,
 };
 
 struct nw;
@@ -84,6 +95,12 @@ struct nw_guest {
 	/* The result when this guest finished sending (under nw.lock). */
 	struct network_result fin;
 	struct netfront_stats fin_stats;
+	/* Toolstack actions (nw_act.c's part of this file): a disconnection
+	 * we asked for is expected; any other one is netback's doing. */
+	atomic_bool expect_down, kicked, unplugged;
+	int act;                            /* enum nw_act_step, harness thread */
+	bool act_unplug;
+	unsigned act_polls;
 };
 
 struct nw {
@@ -106,7 +123,20 @@ struct nw {
 	 * received at the crash). */
 	_Atomic uint64_t live_drops;    /* the running backend's own count */
 	_Atomic uint64_t dead_drops, crash_sent, crash_verified;
+	_Atomic uint64_t fatal, no_link, slots_peak;
+	_Atomic uint64_t suspends, unplugs;
+	/* The hostile frontend (hostile=), beside the guests on the same netback:
+	 * its vif is not on the switch; what netback passes on from it is
+	 * checked and reflected back into it. */
+	bool has_hostile, h_alive;
+	struct nw_guest hg;                 /* its device; hg.domid */
+	struct hostile_front *hf;
+	struct netback_vif *hvif;           /* backend's thread */
+	_Atomic uint64_t reflected, refl_dropped;
+	atomic_bool h_done;
 };
+
+#define NW_ACT_POLLS_MAX 200000u        /* checks waiting for netback to close a vif */
 
 static uint64_t nw_crash_allowance(struct nw *w)
 {
@@ -163,12 +193,22 @@ static void nw_publish_back(struct nw *w, struct switch_stats *s, struct netback
 		netback_stats(w->nb, b);
 	atomic_store(&w->live_drops, nw_drops_of(s, b));
 	atomic_store(&w->drops, nw_drops_of(s, b) + nw_crash_allowance(w));
+	atomic_store(&w->fatal, b->fatal);
+	atomic_store(&w->no_link, b->tx_no_link);
+	atomic_store(&w->slots_peak, b->tx_slots_peak);
 }
 
 static int nw_link_attach(void *arg, struct netback_vif *vif, void **port)
 {
 	struct nw *w = arg;
+	struct netback_vif_info in;
 
+	netback_vif_info(vif, &in);
+	if (w->has_hostile && in.fe_domid == w->hg.domid) {
+		w->hvif = vif;
+		*port = &w->hg;
+		return 0;
+	}
 	return switch_netback_link.attach(w->sw, vif, port);
 }
 
@@ -176,14 +216,40 @@ static void nw_link_detach(void *arg, void *port)
 {
 	struct nw *w = arg;
 
-	switch_netback_link.detach(w->sw, port);
+	if (port == &w->hg)
+		w->hvif = NULL;
+	else
+		switch_netback_link.detach(w->sw, port);
+}
+
+/* A frame from the hostile frontend: one a correct netback could pass on,
+ * or the run fails; then back into its vif (it checks what it receives). */
+static void nw_hostile_output(struct nw *w, struct netpkt *pkt)
+{
+	char why[512];
+
+	if (w->hf && hostile_front_output(w->hf, pkt->np_data, pkt->np_len, why, sizeof(why)) < 0) {
+		scn_wl_fail(w->wl, "%s", why);
+		netpkt_free(pkt);
+		return;
+	}
+	atomic_fetch_add(&w->reflected, 1);
+	if (!w->hvif) {
+		netpkt_free(pkt);
+		atomic_fetch_add(&w->refl_dropped, 1);
+	} else if (netback_vif_input(w->hvif, pkt) < 0) {
+		atomic_fetch_add(&w->refl_dropped, 1);
+	}
 }
 
 static void nw_link_output(void *arg, void *port, struct netpkt *pkt)
 {
 	struct nw *w = arg;
 
-	switch_netback_link.output(w->sw, port, pkt);
+	if (port == &w->hg)
+		nw_hostile_output(w, pkt);
+	else
+		switch_netback_link.output(w->sw, port, pkt);
 	nw_publish_back(w, NULL, NULL);
 }
 
@@ -221,6 +287,27 @@ static int nw_back_stop(void *arg)
 	return 0;
 }
 
+/* What the hostile frontend cost in counted drops (its errors, frames
+ * reflected to it that did not arrive whole), so that they do not excuse the
+ * good guests' holes. NULL if all is well with it. */
+static const char *nw_judge_hostile(struct nw *w, const struct netback_stats *b, uint64_t *h_drops, uint64_t *h_fatal,
+				    char *buf, size_t len)
+{
+	struct hostile_front_stats hs;
+
+	*h_drops = *h_fatal = 0;
+	if (!w->has_hostile || !w->hf)
+		return NULL;
+	hostile_front_stats(w->hf, &hs);
+	uint64_t refl = atomic_load(&w->reflected);
+	*h_drops = hs.errors + (refl > hs.rx_frames ? refl - hs.rx_frames : 0);
+	*h_fatal = hostile_front_fatal_expected(w->hf);
+	scn_wl_note(w->wl, w->hg.domid, "hostile: %lu packets sent (%lu lies), %lu answered OKAY, %lu errors, %lu "
+		    "passed on, %lu reflected, %lu received back, %lu disconnections", hs.sent, hs.lies, hs.okay,
+		    hs.errors, hs.output, refl, hs.rx_frames, hs.disconnects);
+	return hostile_front_verdict(w->hf, b->tx_no_link, buf, len);
+}
+
 /* The oracle, on the backend's thread once every guest finished sending. */
 static void nw_judge(void *arg)
 {
@@ -228,7 +315,8 @@ static void nw_judge(void *arg)
 	struct switch_stats s = {0};
 	struct netback_stats b = {0};
 	uint64_t corrupt = 0, dups = 0, ooo = 0, gaps = 0, lost = 0, pto = 0, verified = 0, tx_lost = 0;
-	char first[NETWORK_FAILURE_MAX] = "";
+	char first[NETWORK_FAILURE_MAX] = "", hwhy[512];
+	uint64_t h_drops, h_fatal;
 
 	if (atomic_exchange(&w->judged, true) || scn_wl_finished(w->wl))
 		return;
@@ -250,12 +338,16 @@ static void nw_judge(void *arg)
 			snprintf(first, sizeof(first), "%s", r->failure);
 	}
 	pthread_mutex_unlock(&w->lock);
+	const char *hbad = nw_judge_hostile(w, &b, &h_drops, &h_fatal, hwhy, sizeof(hwhy));
 	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w);
+	drops = drops > h_drops ? drops - h_drops : 0;
 	scn_wl_note(w->wl, w->be, "%lu frames verified; switch: %lu lost, %lu duplicated, %lu reordered, "
 		    "%lu delayed; guests saw %lu duplicates, %lu out of order, %lu holes (%lu bytes), "
 		    "%lu ping timeouts", verified, s.dropped_loss, s.duplicated, s.reordered, s.delayed,
 		    dups, ooo, gaps, lost, pto);
-	if (corrupt || first[0])
+	if (hbad)
+		scn_wl_fail(w->wl, "%s", hbad);
+	else if (corrupt || first[0])
 		scn_wl_fail(w->wl, "%lu corrupt frame(s): %s", corrupt, first[0] ? first : "?");
 	else if (dups > s.duplicated)
 		scn_wl_fail(w->wl, "%lu duplicate frame(s) received, the switch duplicated %lu", dups,
@@ -267,8 +359,9 @@ static void nw_judge(void *arg)
 			    gaps, drops);
 	else if (lost && !drops)
 		scn_wl_fail(w->wl, "%lu bulk byte(s) never arrived, no frame dropped where counted", lost);
-	else if (b.fatal)
-		scn_wl_fail(w->wl, "netback disconnected %lu frontend(s) for a protocol violation", b.fatal);
+	else if (b.fatal > h_fatal)
+		scn_wl_fail(w->wl, "netback disconnected %lu frontend(s) for a protocol violation (%lu of them the "
+			    "hostile one, for a packet that called for it)", b.fatal, h_fatal);
 	else if (gaps + pto > drops)
 		/* A ping that timed out may only be late (a lost notification
 		 * holds frames on a ring until the next one): not wrong data,
@@ -280,6 +373,61 @@ static void nw_judge(void *arg)
 }
 
 /* ---- a guest ---- */
+
+/* Every guest finished, and the hostile frontend too: judge on the backend's
+ * thread (it reads netback's and the switch's counters). */
+static void nw_judge_soon(struct nw *w)
+{
+	if (atomic_load(&w->finished) < w->n || (w->has_hostile && !atomic_load(&w->h_done)))
+		return;
+	if (sim_domain_post(w->be, nw_judge, w) < 0)
+		scn_wl_error(w->wl, "backend dom %u gone before the verdict", w->be);
+}
+
+/* ---- the hostile frontend ---- */
+
+static void nw_hostile_done(void *arg)
+{
+	struct nw *w = arg;
+
+	atomic_store(&w->h_done, true);
+	nw_judge_soon(w);
+}
+
+static int nw_hostile_open(void *arg)
+{
+	struct nw *w = arg;
+	struct hostile_front_config c = {.wl = w->wl, .domid = w->hg.domid, .back = w->be, .devid = NW_DEVID,
+					 .seed = scn_wl_seed(w->wl) ^ 0x5bd1e995u,
+					 .packets = (uint32_t)scn_wl_u(w->wl, NW_P_HOSTILE_PACKETS),
+					 .done = nw_hostile_done, .arg = w};
+
+	network_addr(w->hg.index, c.mac, NULL, NULL);
+	return hostile_front_open(&c, &w->hf);
+}
+
+static int nw_hostile_close(void *arg)
+{
+	struct nw *w = arg;
+
+	hostile_front_close(w->hf);
+	w->hf = NULL;
+	return 0;
+}
+
+/* hostile=NAME: a declared domain, not the backend nor a guest. */
+static int nw_hostile_find(struct nw *w, const char *name)
+{
+	for (unsigned d = 0; d < DOMID_FIRST_RESERVED; d++) {
+		if (!sim_domain_alive((domid_t)d) || strcmp(sim_domain_name((domid_t)d), name) != 0)
+			continue;
+		for (unsigned i = 0; i < w->n; i++)
+			if (w->g[i].domid == d)
+				return -EINVAL;
+		return d == w->be ? -EINVAL : (int)d;
+	}
+	return -ENOENT;
+}
 
 static void nw_guest_publish(struct nw_guest *g)
 {
@@ -315,8 +463,8 @@ static void nw_work_finished(void *arg)
 	network_result(g->work, &g->fin);
 	netfront_stats(g->nf, &g->fin_stats);
 	pthread_mutex_unlock(&w->lock);
-	if (atomic_fetch_add(&w->finished, 1) + 1 == w->n && sim_domain_post(w->be, nw_judge, w) < 0)
-		scn_wl_error(w->wl, "backend dom %u gone before the verdict", w->be);
+	if (atomic_fetch_add(&w->finished, 1) + 1 == w->n)
+		nw_judge_soon(w);
 }
 
 static void nw_guest_start_work(struct nw_guest *g)
@@ -366,6 +514,10 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 		atomic_fetch_add(&g->connects, 1);
 		if (!g->started)
 			nw_guest_start_work(g);
+		atomic_store(&g->expect_down, false);
+	} else if (ev == NETFRONT_EV_DISCONNECTED) {
+		if (!atomic_load(&g->expect_down))
+			atomic_store(&g->kicked, true);   /* check() fails the run with netback's reason */
 	} else if (ev == NETFRONT_EV_FAILED) {
 		const char *e = netfront_error(nf);
 		scn_wl_error(g->w->wl, "netfront (dom %u) failed: %s", g->domid, e ? e : "?");
@@ -425,7 +577,8 @@ static int nw_ts_one(struct xs_handle *xs, enum nw_ts what, const struct xenbus_
 				       : xenbus_device_remove(xs, dev);
 }
 
-static int nw_toolstack(struct nw *w, enum nw_ts what)
+/* Do it for every vif (only: just that one). */
+static int nw_toolstack(struct nw *w, enum nw_ts what, struct nw_guest *only)
 {
 	bool create = what != NW_TS_REMOVE;
 	struct xs_handle *xs;
@@ -436,8 +589,11 @@ static int nw_toolstack(struct nw *w, enum nw_ts what)
 	xs = xs_open(0);
 	if (!xs)
 		rc = -errno;
-	for (unsigned i = 0; xs && i < w->n; i++) {
-		rc2 = nw_ts_one(xs, what, &w->g[i].dev);
+	for (unsigned i = 0; xs && i <= w->n; i++) {
+		struct nw_guest *g = i < w->n ? &w->g[i] : &w->hg;
+		if (only ? g != only : (i == w->n && !w->has_hostile) || atomic_load(&g->unplugged))
+			continue;
+		rc2 = nw_ts_one(xs, what, &g->dev);
 		if (rc2 < 0 && rc == 0)
 			rc = rc2;
 		if (rc < 0 && create)
@@ -471,11 +627,22 @@ static int nw_start(struct scn_wl *wl)
 		nw_device(w, &w->g[i]);
 	}
 	nw_features(w, strcmp(scn_wl_s(wl, NW_P_FEATURES), "all") == 0);
+	if (scn_wl_s(wl, NW_P_HOSTILE)[0]) {
+		int d = nw_hostile_find(w, scn_wl_s(wl, NW_P_HOSTILE));
+		if (d < 0) {
+			scn_wl_error(wl, "hostile=%s: %s", scn_wl_s(wl, NW_P_HOSTILE),
+				     d == -ENOENT ? "no such domain" : "must be neither the backend nor a guest");
+			return d;
+		}
+		w->has_hostile = true;
+		w->hg = (struct nw_guest){.w = w, .domid = (domid_t)d, .index = w->n};
+		nw_device(w, &w->hg);
+	}
 	if (!sim_domain_alive(0)) {
 		scn_wl_error(wl, "needs domain 0 (the toolstack): declare `domain dom0 priv`");
 		return -ESRCH;
 	}
-	rc = nw_toolstack(w, NW_TS_CREATE);
+	rc = nw_toolstack(w, NW_TS_CREATE, NULL);
 	if (rc < 0)
 		return rc;
 	rc = scn_wl_call(wl, w->be, nw_back_start, w);
@@ -484,6 +651,10 @@ static int nw_start(struct scn_wl *wl)
 	for (unsigned i = 0; rc == 0 && i < w->n; i++) {
 		rc = scn_wl_call(wl, w->g[i].domid, nw_guest_open, &w->g[i]);
 		w->g[i].alive = rc == 0;
+	}
+	if (rc == 0 && w->has_hostile) {
+		rc = scn_wl_call(wl, w->hg.domid, nw_hostile_open, w);
+		w->h_alive = rc == 0;
 	}
 	if (rc < 0)
 		scn_wl_error(wl, "set-up of the vifs (back dom %u) failed: %s", w->be, strerror(-rc));
@@ -524,7 +695,7 @@ static void nw_back_crashed(struct nw *w)
  * a new switch and netback serve them; the netfronts reconnect. */
 static void nw_back_restart(struct nw *w)
 {
-	int rc = nw_toolstack(w, NW_TS_BACKEND);
+	int rc = nw_toolstack(w, NW_TS_BACKEND, NULL);
 
 	if (rc == 0)
 		rc = scn_wl_call(w->wl, w->be, nw_back_start, w);
@@ -546,29 +717,199 @@ static void nw_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 	}
 	/* The drivers' state lived on that domain's loop, which is gone: it is
 	 * not freed (a crash frees nothing in the guest either). */
-	if (domid == w->be) {
+	if (domid == w->be)
 		nw_back_crashed(w);
-		return;   /* a restart may follow: the netfronts wait for the backend */
-	}
-	for (unsigned i = 0; i < w->n; i++)
+	for (unsigned i = 0; i < w->n; i++) {
+		atomic_store(&w->g[i].expect_down, true);   /* a backend gone drops every vif */
 		if (w->g[i].domid == domid) {
 			ours = true;
 			w->g[i].alive = false;
 			w->g[i].nf = NULL;
 			w->g[i].work = NULL;
 		}
+	}
+	if (w->has_hostile && domid == w->hg.domid) {
+		ours = true;
+		w->h_alive = false;   /* its memory goes at stop: the backend may still look at it */
+	}
 	if (ours)
 		scn_wl_error(wl, "domain %u crashed", domid);
+}
+
+/* Documented limits, while the run goes: netback takes no packet of more
+ * data slots than it was configured for (beyond, it drops or disconnects). */
+static void nw_check_limits(struct nw *w)
+{
+	uint64_t max = w->bcfg.tx_slots_max ? w->bcfg.tx_slots_max : NW_NETIF_SLOTS_MIN;
+	uint64_t peak = atomic_load(&w->slots_peak);
+
+	if (peak > max)
+		scn_wl_fail(w->wl, "netback (dom %u) passed on a packet of %lu data slots; its limit is %lu", w->be,
+			    peak, max);
+}
+
+/* ---- toolstack actions: unplug, plug, suspend (save/restore, migration) ---- */
+
+enum nw_act_step { NW_ACT_NONE, NW_ACT_WAIT_CLOSED };
+
+static void nw_be_path(const struct nw *w, const struct nw_guest *g, const char *key, char *out, size_t len)
+{
+	snprintf(out, len, "/local/domain/%u/backend/vif/%u/%u/%s", w->be, g->domid, NW_DEVID, key);
+}
+
+/* Netback says Closed: it must hold nothing of the guest's any more, and
+ * the guest's netfront (Closed or waiting to start again) nothing either. */
+static void nw_check_released(struct nw *w, const struct nw_guest *g, const char *when)
+{
+	struct gnttab_stats st;
+
+	if (gnttab_stats(g->domid, &st) == 0 && (st.maps_active || st.grants_active))
+		scn_wl_fail(w->wl, "%s of vif %u of dom %u: netback (dom %u) closed it, but %lu of the guest's grants "
+			    "are still mapped and %lu still active", when, NW_DEVID, g->domid, w->be, st.maps_active,
+			    st.grants_active);
+	for (evtchn_port_t p = 1; p < EVTCHN_PORTS_MAX; p++) {
+		domid_t rd;
+		int st = evtchn_port_status(w->be, p, &rd, NULL);
+		/* The guest's end closed: a port netback kept is left unbound. */
+		if ((st == EVTCHNSTAT_interdomain || st == EVTCHNSTAT_unbound) && rd == g->domid) {
+			scn_wl_fail(w->wl, "%s of vif %u of dom %u: netback (dom %u) closed it, but its port %u is "
+				    "still bound to the guest", when, NW_DEVID, g->domid, w->be, p);
+			return;
+		}
+	}
+}
+
+/* The toolstack takes a vif down: online=0; netback closes it. */
+static int nw_act_begin(struct nw *w, struct nw_guest *g, bool unplug)
+{
+	char path[128];
+
+	if (g->act != NW_ACT_NONE || !g->alive || !w->be_alive)
+		return -EBUSY;
+	atomic_store(&g->expect_down, true);
+	nw_be_path(w, g, "online", path, sizeof(path));
+	int rc = scn_wl_xs_write(w->wl, path, "0");
+	if (rc < 0)
+		return rc;
+	g->act = NW_ACT_WAIT_CLOSED;
+	g->act_unplug = unplug;
+	g->act_polls = 0;
+	return 0;
+}
+
+static int nw_remove_one(struct nw *w, struct nw_guest *g, bool create)
+{
+	return nw_toolstack(w, create ? NW_TS_CREATE : NW_TS_REMOVE, g);
+}
+
+/* Netback closed the vif: finish the action. */
+static void nw_act_closed(struct nw *w, struct nw_guest *g)
+{
+	char path[128];
+
+	g->act = NW_ACT_NONE;
+	if (!g->act_unplug) {
+		nw_check_released(w, g, "suspend");
+		nw_be_path(w, g, "online", path, sizeof(path));
+		if (scn_wl_xs_write(w->wl, path, "1") < 0)
+			scn_wl_error(w->wl, "suspend of dom %u: writing %s failed", g->domid, path);
+		atomic_fetch_add(&w->suspends, 1);
+		return;
+	}
+	scn_wl_call(w->wl, g->domid, nw_guest_close, g);
+	nw_check_released(w, g, "unplug");
+	atomic_store(&g->unplugged, true);
+	if (nw_remove_one(w, g, false) < 0)
+		scn_wl_error(w->wl, "unplug of dom %u: removing its vif failed", g->domid);
+	atomic_fetch_add(&w->unplugs, 1);
+	if (!g->fin.finished && atomic_fetch_add(&w->finished, 1) + 1 == w->n)
+		nw_judge_soon(w);   /* it will not finish now; the others go on */
+}
+
+static void nw_act_poll(struct nw *w, struct nw_guest *g)
+{
+	char path[128], v[16] = "";
+
+	nw_be_path(w, g, "state", path, sizeof(path));
+	scn_wl_xs_read(w->wl, path, v, sizeof(v));
+	if (strcmp(v, "6") == 0)
+		nw_act_closed(w, g);
+	else if (++g->act_polls > NW_ACT_POLLS_MAX)
+		scn_wl_fail(w->wl, "netback (dom %u) did not close vif %u of dom %u after the toolstack set online=0 "
+			    "(state %s)", w->be, NW_DEVID, g->domid, v[0] ? v : "gone");
+}
+
+/* The last guest's vif: unplug and plug act on it. */
+static struct nw_guest *nw_act_guest(struct nw *w)
+{
+	return &w->g[w->n - 1];
+}
+
+static int nw_unplug(struct scn_wl *wl)
+{
+	struct nw *w = wl->priv;
+	struct nw_guest *g = nw_act_guest(w);
+
+	return atomic_load(&g->unplugged) ? -EALREADY : nw_act_begin(w, g, true);
+}
+
+static int nw_plug(struct scn_wl *wl)
+{
+	struct nw *w = wl->priv;
+	struct nw_guest *g = nw_act_guest(w);
+
+	if (!atomic_load(&g->unplugged) || g->act != NW_ACT_NONE)
+		return -EALREADY;
+	atomic_store(&g->unplugged, false);
+	int rc = nw_remove_one(w, g, true);
+	if (rc == 0)
+		rc = scn_wl_call(wl, g->domid, nw_guest_open, g);   /* no traffic: its peers finished with it */
+	return rc;
+}
+
+static int nw_suspend(struct scn_wl *wl, domid_t guest, domid_t new_back)
+{
+	struct nw *w = wl->priv;
+
+	if (new_back != w->be)
+		return -ENOTSUP;   /* one netback per workload: a new backend is a restart */
+	for (unsigned i = 0; i < w->n; i++)
+		if (w->g[i].domid == guest)
+			return atomic_load(&w->g[i].unplugged) ? -ENODEV : nw_act_begin(w, &w->g[i], false);
+	return -ENOENT;
+}
+
+/* The toolstack actions act on xenstore (harness thread); the rest reads. */
+static bool nw_check_in_place(struct scn_wl *wl)
+{
+	const struct nw *w = wl->priv;
+
+	for (unsigned i = 0; i < w->n; i++)
+		if (w->g[i].act != NW_ACT_NONE || atomic_load(&w->g[i].kicked))
+			return false;
+	return true;
 }
 
 static void nw_check(struct scn_wl *wl)
 {
 	struct nw *w = wl->priv;
 
-	for (unsigned i = 0; i < w->n; i++)
-		if (atomic_load(&w->g[i].corrupt))
-			scn_wl_fail(wl, "guest dom %u received %lu corrupt frame(s)", w->g[i].domid,
-				    (uint64_t)atomic_load(&w->g[i].corrupt));
+	for (unsigned i = 0; i < w->n; i++) {
+		struct nw_guest *g = &w->g[i];
+		if (atomic_load(&g->corrupt))
+			scn_wl_fail(wl, "guest dom %u received %lu corrupt frame(s)", g->domid,
+				    (uint64_t)atomic_load(&g->corrupt));
+		if (atomic_load(&g->kicked) && !atomic_load(&g->expect_down)) {
+			char path[128], why[256] = "";
+			nw_be_path(w, g, "error", path, sizeof(path));
+			scn_wl_xs_read(wl, path, why, sizeof(why));
+			scn_wl_fail(wl, "netback (dom %u) disconnected vif %u of guest dom %u, which broke no rule: %s",
+				    w->be, NW_DEVID, g->domid, why[0] ? why : "(no error written)");
+		}
+		if (g->act == NW_ACT_WAIT_CLOSED)
+			nw_act_poll(w, g);
+	}
+	nw_check_limits(w);
 }
 
 static void nw_stop(struct scn_wl *wl)
@@ -578,12 +919,36 @@ static void nw_stop(struct scn_wl *wl)
 	for (unsigned i = 0; i < w->n; i++)
 		if (w->g[i].alive && sim_domain_alive(w->g[i].domid))
 			scn_wl_call(wl, w->g[i].domid, nw_guest_close, &w->g[i]);
+	/* netback first: nothing of the hostile frontend is looked at after. */
 	if (w->be_alive && sim_domain_alive(w->be))
 		scn_wl_call(wl, w->be, nw_back_stop, w);
+	if (w->h_alive && sim_domain_alive(w->hg.domid))
+		scn_wl_call(wl, w->hg.domid, nw_hostile_close, w);
+	hostile_front_forget(w->hf);   /* the guest died with it open */
+	w->hf = NULL;
 	if (sim_domain_alive(0))
-		nw_toolstack(w, NW_TS_REMOVE);
+		nw_toolstack(w, NW_TS_REMOVE, NULL);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
+}
+
+static uint64_t nw_hostile_counter(struct nw *w, unsigned index)
+{
+	struct hostile_front_stats hs = {0};
+
+	if (w->hf)
+		hostile_front_stats(w->hf, &hs);
+	switch (index) {
+	case NW_C_H_SENT: return hs.sent;
+	case NW_C_H_ANSWERED: return hs.answered;
+	case NW_C_H_ERRORS: return hs.errors;
+	case NW_C_H_LIES: return hs.lies;
+	case NW_C_H_DISCONNECTS: return hs.disconnects;
+	case NW_C_H_OUTPUT: return hs.output;
+	case NW_C_H_RX: return hs.rx_frames;
+	case NW_C_H_REWRITES: return hs.rewrites;
+	default: return 0;
+	}
 }
 
 static uint64_t nw_counter(struct scn_wl *wl, unsigned index)
@@ -609,6 +974,12 @@ static uint64_t nw_counter(struct scn_wl *wl, unsigned index)
 		v = atomic_load(&w->drops);
 	else if (index == NW_C_FINISHED)
 		v = atomic_load(&w->finished);
+	else if (index == NW_C_SUSPENDS)
+		v = atomic_load(&w->suspends);
+	else if (index == NW_C_UNPLUGS)
+		v = atomic_load(&w->unplugs);
+	else if (index >= NW_C_H_SENT)
+		v = nw_hostile_counter(w, index);
 	return v;
 }
 
@@ -646,7 +1017,10 @@ const struct scn_wl_type scn_wl_net = {
 	.start = nw_start,
 	.domain_event = nw_domain_event,
 	.check = nw_check,
-	.check_in_place = scn_wl_check_anywhere,
+	.check_in_place = nw_check_in_place,
 	.stop = nw_stop,
 	.counter = nw_counter,
+	.unplug = nw_unplug,
+	.plug = nw_plug,
+	.suspend = nw_suspend,
 };

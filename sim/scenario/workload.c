@@ -18,6 +18,7 @@ extern const struct scn_wl_type scn_wl_blk;
 extern const struct scn_wl_type scn_wl_net;
 extern const struct scn_wl_type scn_wl_blk_hostile_front;
 extern const struct scn_wl_type scn_wl_blk_hostile_back;
+extern const struct scn_wl_type scn_wl_net_hostile_back;
 
 /* One line per workload type: a new driver pair adds its entry here. */
 static const struct scn_wl_type *const scn_wl_table[] = {
@@ -28,6 +29,7 @@ static const struct scn_wl_type *const scn_wl_table[] = {
 	&scn_wl_net,
 	&scn_wl_blk_hostile_front,
 	&scn_wl_blk_hostile_back,
+	&scn_wl_net_hostile_back,
 };
 
 const struct scn_wl_type *const *scn_wl_types(unsigned *count)
