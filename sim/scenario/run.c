@@ -467,6 +467,17 @@ static void run_result(struct scn_run *run, struct scn_result *r, double wall0)
 	}
 }
 
+/* The run's process ends right after it (an isolated run's child): the
+ * domains are gone by then (the end oracles destroyed them), and what
+ * sim_reset() would still do, unmapping each quarantined range one by one,
+ * the exit does at once. */
+static bool run_process_ends;
+
+void scn_run_process_ends(void)
+{
+	run_process_ends = true;
+}
+
 int scn_run(const struct scenario *s, const struct scn_run_opts *o, struct scn_result *r)
 {
 	struct scn_run *run = calloc(1, sizeof(*run));
@@ -503,7 +514,8 @@ int scn_run(const struct scenario *s, const struct scn_run_opts *o, struct scn_r
 		}
 		free(svg);
 	}
-	sim_reset();
+	if (!run_process_ends)
+		sim_reset();
 	scn_evs_free_all(run);
 	scn_current = NULL;
 	pthread_mutex_destroy(&run->msg_lock);
