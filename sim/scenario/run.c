@@ -238,7 +238,8 @@ static void run_hang(struct scn_run *run, const char *why, uint64_t stuck_ns)
  * keeps the slices on the harness thread. */
 
 static struct {
-	uint64_t steps0, bound_ns;   /* the loop's bounds */
+	uint64_t steps0, bound_ns;   /* the loop's bounds, as run_loop computes them */
+	uint64_t max_steps;
 	uint64_t vt_ns;              /* virtual time when the harness last looked */
 	bool ended;                  /* the hook did the after-slice work, then stopped */
 } run_inline;
@@ -285,7 +286,7 @@ static bool run_slice_in_place(void *arg)
 	run_after_slice(run);
 	bool go = !run_until(run) && run_triggers_quiet(run) &&
 		  sim_now_ns() == run_inline.vt_ns && sim_now_ns() < run_inline.bound_ns &&
-		  sim_sched_steps() - run_inline.steps0 < run->s->max_steps;
+		  sim_sched_steps() - run_inline.steps0 < run_inline.max_steps;
 	run_inline.ended = !go;
 	return go;
 }
@@ -314,6 +315,7 @@ static void run_loop(struct scn_run *run)
 
 	run_inline.steps0 = steps0;
 	run_inline.bound_ns = bound_ns;
+	run_inline.max_steps = run->s->max_steps;   /* the bound checked below */
 
 	for (;;) {
 		scn_triggers_apply(run);
