@@ -133,14 +133,18 @@ static uint32_t shm_edge_value(uint32_t old, uint64_t r)
  * go there when there is such a byte; the others anywhere. No protocol is
  * known: only what changed. */
 
+/* Which page each snapshot holds, apart from the bytes, so that looking one
+ * up touches one small array (the bytes stay untouched, and not resident,
+ * in runs that never strike). */
 struct shm_snap {
 	bool used;
 	domid_t grantor;
 	uint32_t frame;
-	uint8_t bytes[GNTTAB_PAGE_SIZE];
+	uint8_t *bytes;
 };
 
 static struct shm_snap shm_snaps[SHM_SNAPS_MAX];   /* under gnttab_lock */
+static uint8_t shm_snap_bytes[SHM_SNAPS_MAX][GNTTAB_PAGE_SIZE];
 static unsigned shm_snap_next;
 
 static struct shm_snap *shm_snap_find(domid_t grantor, uint32_t frame)
@@ -155,9 +159,12 @@ static void shm_snap_take(struct shm_snap *s, domid_t grantor, uint32_t frame, c
 {
 	if (!s) {
 		s = &shm_snaps[shm_snap_next];
+		s->bytes = shm_snap_bytes[shm_snap_next];
 		shm_snap_next = (shm_snap_next + 1) % SHM_SNAPS_MAX;
 	}
-	*s = (struct shm_snap){.used = true, .grantor = grantor, .frame = frame};
+	s->used = true;
+	s->grantor = grantor;
+	s->frame = frame;
 	memcpy(s->bytes, page, GNTTAB_PAGE_SIZE);
 }
 

@@ -279,10 +279,26 @@ int gnttab_end_locked(struct gnttab_domain *d, uint32_t ref, bool defer)
 	return 1;
 }
 
+/* The refs below this were handed out at some time; those from it on are
+ * still at the bottom of the free stack as a fresh table put them there
+ * (GNTTAB_GRANTS_MAX - 1 - i at slot i) and their entries were never written:
+ * a check or a revoke need not visit them (most of a table, most of the
+ * time; visiting them would also make the whole table resident). */
+static uint32_t gnttab_refs_span(const struct gnttab_domain *d)
+{
+	uint32_t k = 0;
+
+	while (k < d->free_count && d->free_refs[k] == GNTTAB_GRANTS_MAX - 1 - k)
+		k++;
+	return GNTTAB_GRANTS_MAX - k;
+}
+
 /* A dying domain's grants: unmapped ones go now, mapped ones at their last unmap. */
 static void gnttab_revoke_all_locked(struct gnttab_domain *d)
 {
-	for (uint32_t ref = GNTTAB_RESERVED_REFS; ref < GNTTAB_GRANTS_MAX; ref++)
+	const uint32_t span = gnttab_refs_span(d);
+
+	for (uint32_t ref = GNTTAB_RESERVED_REFS; ref < span; ref++)
 		if (d->entries[ref].flags != GTF_invalid)
 			gnttab_end_locked(d, ref, true);
 }
@@ -431,9 +447,11 @@ int gnttab_stats(domid_t domid, struct gnttab_stats *out)
 
 static void gnttab_table_check_begin(struct gnttab_domain *d)
 {
+	const uint32_t span = gnttab_refs_span(d);
+
 	d->check_maptrack = 0;
 	d->check_handles = 0;
-	for (uint32_t ref = 0; ref < GNTTAB_GRANTS_MAX; ref++) {
+	for (uint32_t ref = 0; ref < span; ref++) {
 		d->entries[ref].check_read = 0;
 		d->entries[ref].check_write = 0;
 		d->entries[ref].check_free = false;
@@ -483,17 +501,17 @@ static void gnttab_entry_check(const struct gnttab_domain *d, uint32_t ref)
 
 static void gnttab_table_check_end(struct gnttab_domain *d)
 {
+	const uint32_t span = gnttab_refs_span(d);
 	uint32_t used = 0, maps = 0;
 
-	for (uint32_t i = 0; i < d->free_count; i++) {
+	for (uint32_t i = GNTTAB_GRANTS_MAX - span; i < d->free_count; i++) {
 		uint32_t ref = d->free_refs[i];
-		GNTTAB_ASSERT(ref >= GNTTAB_RESERVED_REFS && ref < GNTTAB_GRANTS_MAX &&
-				      !d->entries[ref].check_free,
+		GNTTAB_ASSERT(ref >= GNTTAB_RESERVED_REFS && ref < span && !d->entries[ref].check_free,
 			      "dom%u: free stack slot %u holds bad or duplicate ref %u", d->domid,
 			      i, ref);
 		d->entries[ref].check_free = true;
 	}
-	for (uint32_t ref = 0; ref < GNTTAB_GRANTS_MAX; ref++) {
+	for (uint32_t ref = 0; ref < span; ref++) {
 		gnttab_entry_check(d, ref);
 		used += d->entries[ref].flags != GTF_invalid;
 		maps += d->entries[ref].maps_read + d->entries[ref].maps_write;

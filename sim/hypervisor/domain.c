@@ -119,6 +119,7 @@ static int init_rc;
 static void init_once(void)
 {
 	mallopt(M_MMAP_THRESHOLD, DOMAIN_MMAP_THRESHOLD_BYTES);   /* also fixes it: no adapting */
+	mallopt(M_ARENA_MAX, 1);
 	if (evthread_use_pthreads() < 0) {
 		sim_log("cannot enable libevent threading");
 		init_rc = -ENOSYS;

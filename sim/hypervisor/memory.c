@@ -25,7 +25,15 @@ struct sim_mem {
 	uint32_t *free_stack;
 	uint32_t free_count, free_cap;
 	uint8_t *used;               /* bitmap, one bit per frame */
+	uint8_t *dirty;              /* bitmap: freed, not yet scrubbed (see mem_frame_scrub) */
+	uint32_t dirty_count;
 };
+
+/* Freed frames a domain may hold unscrubbed: each is zeroed when handed out
+ * again, or goes with the domain, instead of costing a hole punch (a system
+ * call, then a fault and a clear on reuse) at every free. Beyond this many,
+ * a freed frame goes back to the host at once. */
+#define MEM_DIRTY_FRAMES_MAX 256u
 
 struct mem_mapping {
 	uint8_t *addr;
@@ -53,9 +61,10 @@ struct sim_mem *mem_create(domid_t domid, size_t bytes)
 	mem->frames = (uint32_t)(bytes / SIM_PAGE_SIZE);
 	mem->fd = memfd_create(name, MFD_CLOEXEC);
 	mem->used = calloc((mem->frames + 7) / 8, 1);
+	mem->dirty = calloc((mem->frames + 7) / 8, 1);
 	atomic_init(&mem->refs, 1);
 	pthread_mutex_init(&mem->lock, NULL);
-	if (mem->fd < 0 || !mem->used || ftruncate(mem->fd, (off_t)bytes) < 0)
+	if (mem->fd < 0 || !mem->used || !mem->dirty || ftruncate(mem->fd, (off_t)bytes) < 0)
 		goto fail;
 	mem->hv = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mem->fd, 0);
 	if (mem->hv == MAP_FAILED)
@@ -66,6 +75,7 @@ fail:
 	if (mem->fd >= 0)
 		close(mem->fd);
 	free(mem->used);
+	free(mem->dirty);
 	free(mem);
 	return NULL;
 }
@@ -88,6 +98,7 @@ void mem_put(struct sim_mem *mem)
 	pthread_mutex_destroy(&mem->lock);
 	free(mem->free_stack);
 	free(mem->used);
+	free(mem->dirty);
 	free(mem);
 }
 
@@ -96,23 +107,51 @@ static bool frame_used(const struct sim_mem *mem, uint32_t f)
 	return mem->used[f / 8] & (1u << (f % 8));
 }
 
+static void bit_set(uint8_t *map, uint32_t f, bool on)
+{
+	if (on)
+		map[f / 8] |= (uint8_t)(1u << (f % 8));
+	else
+		map[f / 8] &= (uint8_t)~(1u << (f % 8));
+}
+
 static void frame_mark(struct sim_mem *mem, uint32_t f, bool used)
 {
-	if (used)
-		mem->used[f / 8] |= (uint8_t)(1u << (f % 8));
-	else
-		mem->used[f / 8] &= (uint8_t)~(1u << (f % 8));
+	bit_set(mem->used, f, used);
+}
+
+static bool frame_dirty(const struct sim_mem *mem, uint32_t f)
+{
+	return mem->dirty[f / 8] & (1u << (f % 8));
 }
 
 /* The next owner sees zeros, and the memory goes back to the host: a hole
  * costs nothing until written. With mem_frame_alloc handing out fresh frames
  * (holes too) this makes every allocated frame zero-filled, so a sharer need
- * not clear (and so make resident) pages it may never touch. */
+ * not clear (and so make resident) pages it may never touch. Up to
+ * MEM_DIRTY_FRAMES_MAX freed frames are only marked, and zeroed when handed
+ * out again (mem_frame_clean): a free in a loop (a teardown releasing a
+ * pool of persistent grants) costs no system call. */
 static void mem_frame_scrub(struct sim_mem *mem, uint32_t frame)
 {
+	if (mem->dirty_count < MEM_DIRTY_FRAMES_MAX) {
+		bit_set(mem->dirty, frame, true);
+		mem->dirty_count++;
+		return;
+	}
 	if (fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      (off_t)frame * SIM_PAGE_SIZE, SIM_PAGE_SIZE) < 0)
 		memset(mem_frame_hv(mem, frame), 0, SIM_PAGE_SIZE);
+}
+
+/* A frame leaving the free stack: zero it if its scrub was put off. */
+static void mem_frame_clean(struct sim_mem *mem, uint32_t frame)
+{
+	if (!frame_dirty(mem, frame))
+		return;
+	memset(mem_frame_hv(mem, frame), 0, SIM_PAGE_SIZE);
+	bit_set(mem->dirty, frame, false);
+	mem->dirty_count--;
 }
 
 /* Frames come out zero-filled (see mem_frame_scrub). */
@@ -131,6 +170,7 @@ int mem_frame_alloc(struct sim_mem *mem, uint32_t *frame)
 		SIM_ASSERT(!frame_used(mem, *frame), "domain %u frame %u handed out twice",
 			   mem->domid, *frame);
 		frame_mark(mem, *frame, true);
+		mem_frame_clean(mem, *frame);
 	}
 	pthread_mutex_unlock(&mem->lock);
 	return rc;
@@ -329,6 +369,37 @@ static int mapping_mmap(struct mem_mapping *m)
 	return 0;
 }
 
+/* Consecutive frames of one grantor: one mmap where the kernel likes. */
+static bool mapping_one_run(const struct mem_mapping *m)
+{
+	for (uint32_t i = 1; i < m->count; i++)
+		if (m->mems[i] != m->mems[0] || m->pages[i].frame != m->pages[0].frame + i)
+			return false;
+	return true;
+}
+
+/* Reserve the range and map the frames into it; a single run needs no
+ * reservation (one system call instead of two). */
+static int mapping_place(struct mem_mapping *m)
+{
+	size_t bytes = (size_t)m->count * SIM_PAGE_SIZE;
+
+	if (mapping_one_run(m)) {
+		m->addr = mmap(NULL, bytes, m->prot, MAP_SHARED, m->mems[0]->fd,
+			       (off_t)m->pages[0].frame * SIM_PAGE_SIZE);
+		if (m->addr != MAP_FAILED)
+			return 0;
+		m->addr = NULL;
+		return -errno;
+	}
+	m->addr = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->addr == MAP_FAILED) {
+		m->addr = NULL;
+		return -errno;
+	}
+	return mapping_mmap(m);
+}
+
 static int mapping_resolve(struct mem_mapping *m, const struct sim_page_desc *pages)
 {
 	for (uint32_t i = 0; i < m->count; i++) {
@@ -368,14 +439,7 @@ void *sim_mem_map(domid_t mapper, enum sim_map_kind kind, uint32_t count,
 	rc = mapping_resolve(m, pages);
 	if (rc < 0)
 		goto out;
-	m->addr = mmap(NULL, (size_t)count * SIM_PAGE_SIZE, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m->addr == MAP_FAILED) {
-		m->addr = NULL;
-		rc = -errno;
-		goto out;
-	}
-	rc = mapping_mmap(m);
+	rc = mapping_place(m);
 	if (rc < 0)
 		goto out;
 	pthread_rwlock_wrlock(&map_lock);

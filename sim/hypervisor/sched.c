@@ -89,6 +89,7 @@ static struct {
 	bool (*slice_fn)(void *arg);       /* sim_run_sliced: the in-place slice hook */
 	void *slice_arg;
 	uint64_t slice_steps;
+	bool slice_stop;                   /* the hook said stop: the run ends (BACK_STEPS) */
 	uint64_t trace_hash;
 	struct sim_timer *timers;          /* det mode: the environment's own timers */
 	int cpu;                           /* det mode: the domain threads' one CPU, or -1 */
@@ -474,6 +475,7 @@ static bool slice_continue(void)
 	domid_t was = domain_tls_swap(DOMID_INVALID);
 	bool go = S.slice_fn(S.slice_arg);
 	domain_tls_swap(was);
+	S.slice_stop = !go;
 	return go;
 }
 
@@ -482,7 +484,7 @@ static enum sched_back controller_wants(void)
 {
 	if (S.until && S.until(S.until_arg))
 		return BACK_UNTIL;
-	if (S.max_steps && S.steps >= S.max_steps && !slice_continue())
+	if (S.slice_stop || (S.max_steps && S.steps >= S.max_steps && !slice_continue()))
 		return BACK_STEPS;
 	return BACK_NONE;
 }
@@ -772,6 +774,7 @@ enum sim_run_result sim_run(bool (*until)(void *arg), void *arg, uint64_t deadli
 	S.until = NULL;
 	S.max_steps = 0;
 	S.slice_fn = NULL;
+	S.slice_stop = false;
 	return res;
 }
 

@@ -48,6 +48,7 @@ static void child_main(struct scn_job *job)
 	}
 	alarm(job->o.wall_limit_s ? job->o.wall_limit_s : ISO_WALL_LIMIT_S_DEFAULT);
 	job->o.progress = &job->shared->progress;
+	scn_run_process_ends();
 	scn_run(job->s, &job->o, &r);
 	job->shared->result = r;
 	job->shared->result_done = true;

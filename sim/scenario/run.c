@@ -240,7 +240,8 @@ static void run_hang(struct scn_run *run, const char *why, uint64_t stuck_ns)
  * keeps the slices on the harness thread. */
 
 static struct {
-	uint64_t steps0, bound_ns;   /* the loop's bounds */
+	uint64_t steps0, bound_ns;   /* the loop's bounds, as run_loop computes them */
+	uint64_t max_steps;
 	uint64_t vt_ns;              /* virtual time when the harness last looked */
 	bool ended;                  /* the hook did the after-slice work, then stopped */
 } run_inline;
@@ -291,7 +292,7 @@ static bool run_slice_in_place(void *arg)
 	run_after_slice(run);
 	bool go = !run_until(run) && run_triggers_quiet(run) &&
 		  sim_now_ns() == run_inline.vt_ns && sim_now_ns() < run_inline.bound_ns &&
-		  sim_sched_steps() - run_inline.steps0 < run->s->max_steps;
+		  sim_sched_steps() - run_inline.steps0 < run_inline.max_steps;
 	run_inline.ended = !go;
 	return go;
 }
@@ -321,6 +322,7 @@ static void run_loop(struct scn_run *run)
 
 	run_inline.steps0 = steps0;
 	run_inline.bound_ns = bound_ns;
+	run_inline.max_steps = run->s->max_steps;   /* the bound checked below */
 
 	for (;;) {
 		scn_triggers_apply(run);
@@ -483,6 +485,17 @@ static void run_result(struct scn_run *run, struct scn_result *r, double wall0)
 	}
 }
 
+/* The run's process ends right after it (an isolated run's child): the
+ * domains are gone by then (the end oracles destroyed them), and what
+ * sim_reset() would still do, unmapping each quarantined range one by one,
+ * the exit does at once. */
+static bool run_process_ends;
+
+void scn_run_process_ends(void)
+{
+	run_process_ends = true;
+}
+
 int scn_run(const struct scenario *s, const struct scn_run_opts *o, struct scn_result *r)
 {
 	struct scn_run *run = calloc(1, sizeof(*run));
@@ -519,7 +532,8 @@ int scn_run(const struct scenario *s, const struct scn_run_opts *o, struct scn_r
 		}
 		free(svg);
 	}
-	sim_reset();
+	if (!run_process_ends)
+		sim_reset();
 	scn_evs_free_all(run);
 	scn_current = NULL;
 	pthread_mutex_destroy(&run->msg_lock);

@@ -364,6 +364,8 @@ bool scn_wls_check_in_place(struct scn_run *run);
 /* A domain of the workload that attacked pages it shares (gnttab.shm.*), or
  * DOMID_INVALID: its checks then judge the attack, not the code (workload.c). */
 domid_t scn_wl_shm_attacker(const struct scn_wl *wl);
+/* The process exits after this run: scn_run skips the cleanup (run.c). */
+void scn_run_process_ends(void);
 void scn_wls_stop(struct scn_run *run);
 bool scn_wls_all_done(struct scn_run *run);
 

@@ -162,7 +162,10 @@ static void wl_report(struct scn_wl *wl, enum scn_wl_state st, enum scn_outcome 
 	else
 		return;                              /* a later give-up changes nothing */
 	scn_run_outcome(wl->run, o, "%s: %s", wl->id, msg);
-	atomic_store(&wl->run->stop_now, true);
+	/* An attacked workload's end stops nothing: the others (a good guest on
+	 * the same backend) go on under the attack and must still pass. */
+	if (attacker == DOMID_INVALID)
+		atomic_store(&wl->run->stop_now, true);
 }
 
 void scn_wl_error(struct scn_wl *wl, const char *fmt, ...)
