@@ -10,13 +10,15 @@
 #              tests/check-*.sh that runs `xensim sweep`, but check-scenarios.sh
 #              and check-plants.sh), when --mode check
 #   unit       every CUnit suite (build/tests/*_test), with --unit
+#   nemesis    with --nemesis "FILE ...": `xensim sweep FILE --nemesis` of each
+#              (not counted as make check unless a check script runs it)
 # Every run is bounded by `timeout`: a planted hang counts as caught. The
 # unpatched tree runs the same catchers first; what fails there is left out
 # (else "caught" would mean nothing) and printed.
 #
 #   bash tests/plants-run.sh [--src DIR] [--mode scenarios|check] [--unit]
 #        [--plants "A B ..."] [--seeds A..B] [--files "F ..."] [--matrix]
-#        [--out FILE] [--keep] [--reuse-build]
+#        [--out FILE] [--keep] [--reuse-build] [--nemesis "FILE ..."]
 #
 # --src DIR     the tree to plant into (default: this one), e.g. a fresh copy of
 #               the integration tree; it is only read. Its build/ objects are
@@ -28,8 +30,16 @@
 # Prints one line per plant, a table and the totals; exit 0 unless the harness
 # itself broke (a plant that does not apply or compile is reported, not fatal).
 set -u
-here=$(cd "$(dirname "$0")/.." && pwd)
-SRC=$here MODE=scenarios UNIT=0 ONLY="" SEEDS=${SEEDS:-1..3} FILES="" MATRIX=0 OUT="" KEEP=0 REUSE=0
+# Run from a copy: bash reads a script as it goes, and this one runs for long.
+if [ -z "${PLANTS_RUN_HERE:-}" ]; then
+	self=$(mktemp /tmp/xensim-plants-run.XXXXXX)
+	cp "$0" "$self"
+	PLANTS_RUN_HERE=$(cd "$(dirname "$0")/.." && pwd) PLANTS_RUN_SELF=$self exec bash "$self" "$@"
+fi
+here=$PLANTS_RUN_HERE
+rm -f "${PLANTS_RUN_SELF:-}"
+unset PLANTS_RUN_HERE PLANTS_RUN_SELF
+SRC=$here MODE=scenarios UNIT=0 NEMESIS="" ONLY="" SEEDS=${SEEDS:-1..3} FILES="" MATRIX=0 OUT="" KEEP=0 REUSE=0
 RUN_TIMEOUT_S=${PLANT_RUN_TIMEOUT_S:-60}      # one scenario file, all its seeds
 SWEEP_TIMEOUT_S=${PLANT_SWEEP_TIMEOUT_S:-600}
 UNIT_TIMEOUT_S=${PLANT_UNIT_TIMEOUT_S:-300}
@@ -39,6 +49,7 @@ while [ $# -gt 0 ]; do
 	--src) SRC=$(cd "$2" && pwd); shift ;;
 	--mode) MODE=$2; shift ;;
 	--unit) UNIT=1 ;;
+	--nemesis) NEMESIS=$2; shift ;;
 	--plants) ONLY=$2; shift ;;
 	--seeds) SEEDS=$2; shift ;;
 	--files) FILES=$2; shift ;;
@@ -76,8 +87,10 @@ fi
 log "base: $SRC built in $(secs "$t0" "$(now)") s ($work/base)"
 
 if [ -z "$FILES" ]; then
-	FILES=$(cd "$work/base" && find scenarios -name '*.scn' | sort | while read -r f; do
-		grep -qE '^\s*category\s+in-development' "$f" || echo "$f"; done)
+	# coverage/ last: a plant caught there only is one the rest missed
+	FILES=$(cd "$work/base" && find scenarios -name '*.scn' | sort |
+		awk '/^scenarios\/coverage\//{c[n++]=$0; next} {print} END{for (i = 0; i < n; i++) print c[i]}' |
+		while read -r f; do grep -qE '^\s*category\s+in-development' "$f" || echo "$f"; done)
 fi
 if [ -z "${PLANT_SWEEPS+x}" ]; then
 	PLANT_SWEEPS=$(cd "$work/base" && grep -lE 'sweep' tests/check-*.sh 2>/dev/null |
@@ -99,6 +112,14 @@ run_file() { # tree, file -> "seed=N outcome" lines of the failing runs, or TIME
 run_script() { # tree, script -> "failed" or "" ; bounded
 	local rc
 	(cd "$1" && BUILD=build REPORTS="$1/reports" timeout -k 10 "$SWEEP_TIMEOUT_S" bash "$2") >"$1/$(basename "$2").log" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || echo "exit-$rc"
+}
+
+run_nemesis() { # tree, file -> "" or "exit-N"; every point must pass
+	local rc
+	(cd "$1" && timeout -k 10 "$SWEEP_TIMEOUT_S" build/xensim sweep "$2" --nemesis -j "$JOBS") \
+		>"$1/nemesis-$(basename "$2").log" 2>&1
 	rc=$?
 	[ $rc -eq 0 ] || echo "exit-$rc"
 }
@@ -125,6 +146,10 @@ if [ "$MODE" = check ]; then
 		[ -n "$r" ] && base_fail["sweep:$s"]="$r" && nleft=$((nleft + 1)) && log "baseline: $s fails unpatched ($r): left out"
 	done
 fi
+for f in $NEMESIS; do
+	r=$(run_nemesis "$work/base" "$f")
+	[ -n "$r" ] && base_fail["nem:$f"]="$r" && nleft=$((nleft + 1)) && log "baseline: nemesis of $f fails unpatched ($r): left out"
+done
 UNITS=""
 if [ "$UNIT" -eq 1 ]; then
 	UNITS=$(cd "$work/base" && ls build/tests/*_test 2>/dev/null)
@@ -137,7 +162,7 @@ log "baseline: $nbase scenario files${PLANT_SWEEPS:+, sweeps: $PLANT_SWEEPS}${UN
 
 # ---- one plant ----
 rows=()
-n=0 n_scn=0 n_chk=0 n_unit=0 n_bad=0
+n=0 n_cov=0 n_scn=0 n_chk=0 n_unit=0 n_nem=0 n_any=0 n_bad=0
 declare -A cls_n=() cls_scn=() cls_chk=()
 for patch in "$PLANT_DIR"/*.patch; do
 	name=$(basename "$patch" .patch)
@@ -148,7 +173,7 @@ for patch in "$PLANT_DIR"/*.patch; do
 	tree="$work/p"
 	rm -rf "$tree"
 	cp -a "$work/base" "$tree"
-	scn="-" chk="-" unit="-" note=""
+	scn="-" chk="-" unit="-" nem="-" note=""
 	if ! (cd "$tree" && patch -p1 -s --no-backup-if-mismatch <"$patch" >"$tree/patch.log" 2>&1); then
 		note="does not apply"
 	elif ! make -C "$tree" -j"$JOBS" $targets >"$tree/build.log" 2>&1; then
@@ -156,7 +181,7 @@ for patch in "$PLANT_DIR"/*.patch; do
 	fi
 	if [ -n "$note" ]; then
 		n_bad=$((n_bad + 1))
-		rows+=("$name	$class	$module	$note	$note	-	$(secs "$t0" "$(now)")")
+		rows+=("$name	$class	$module	$note	$note	-	-	$(secs "$t0" "$(now)")")
 		log "$(printf '%-38s %s' "$name" "$note")"
 		continue
 	fi
@@ -189,35 +214,47 @@ for patch in "$PLANT_DIR"/*.patch; do
 			if [ "$unit" = "-" ]; then unit=$(basename "$u"); else unit="$unit,$(basename "$u")"; fi
 		done
 	fi
+	if [ "$scn" = "-" ] || [ "$MATRIX" -eq 1 ]; then
+		for f in $NEMESIS; do
+			[ -n "${base_fail["nem:$f"]:-}" ] && continue
+			r=$(run_nemesis "$tree" "$f")
+			[ -z "$r" ] && continue
+			if [ "$nem" = "-" ]; then nem=$f; else nem="$nem,$f"; fi
+			[ "$MATRIX" -eq 1 ] || break
+		done
+	fi
 	n=$((n + 1))
 	cls_n[$class]=$(( ${cls_n[$class]:-0} + 1 ))
+	case "$scn" in scenarios/coverage/*) n_cov=$((n_cov + 1)) ;; esac
 	if [ "$scn" != "-" ]; then n_scn=$((n_scn + 1)); cls_scn[$class]=$(( ${cls_scn[$class]:-0} + 1 )); fi
 	if [ "$chk" != "-" ]; then n_chk=$((n_chk + 1)); cls_chk[$class]=$(( ${cls_chk[$class]:-0} + 1 )); fi
 	[ "$unit" != "-" ] && n_unit=$((n_unit + 1))
+	[ "$nem" != "-" ] && n_nem=$((n_nem + 1))
+	{ [ "$chk" != "-" ] || [ "$unit" != "-" ] || [ "$nem" != "-" ]; } && n_any=$((n_any + 1))
 	dt=$(secs "$t0" "$(now)")
-	rows+=("$name	$class	$module	$scn	$chk	$unit	$dt")
-	log "$(printf '%-38s scenarios: %-44s check: %-12s unit: %-12s %6ss (build %ss)' "$name" "$scn" "$chk" "$unit" "$dt" "$tbuild")"
+	rows+=("$name	$class	$module	$scn	$chk	$unit	$nem	$dt")
+	log "$(printf '%-38s scenarios: %-44s check: %-12s unit: %-8s nemesis: %-8s %6ss (build %ss)' "$name" "$scn" "$chk" "$unit" "$nem" "$dt" "$tbuild")"
 	[ "$KEEP" -eq 1 ] && mv "$tree" "$work/$name"
 done
 
 # ---- the table ----
 pct() { [ "$2" -gt 0 ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%d%%", 100 * a / b + 0.5 }' || echo "-"; }
 {
-	printf '%-38s %-16s %-9s %-44s %-22s %s\n' plant class module "caught by scenarios (first)" "make check" unit
+	printf '%-38s %-16s %-9s %-52s %-16s %-12s %s\n' plant class module "caught by scenarios (first)" "make check" unit nemesis
 	for r in "${rows[@]}"; do
-		IFS=$'\t' read -r a b c d e f g <<<"$r"
-		printf '%-38s %-16s %-9s %-44s %-22s %s\n' "$a" "$b" "$c" "$d" "$e" "$f"
+		IFS=$'\t' read -r a b c d e f g h <<<"$r"
+		printf '%-38s %-16s %-9s %-52s %-16s %-12s %s\n' "$a" "$b" "$c" "$d" "$e" "$f" "$g"
 	done
 	echo
 	for c in $(printf '%s\n' "${!cls_n[@]}" | sort); do
 		printf '  %-18s %2d plants: scenarios %2d, make check %2d\n' "$c" "${cls_n[$c]}" "${cls_scn[$c]:-0}" "${cls_chk[$c]:-0}"
 	done
-	echo "scenarios caught $n_scn/$n ($(pct $n_scn $n)), make check caught $n_chk/$n ($(pct $n_chk $n))$([ "$UNIT" -eq 1 ] && echo ", unit tests caught $n_unit/$n ($(pct $n_unit $n))")$([ $n_bad -gt 0 ] && echo "; $n_bad plant(s) did not apply or compile")"
+	echo "scenarios caught $n_scn/$n ($(pct $n_scn $n); $n_cov of them by scenarios/coverage/ only), make check caught $n_chk/$n ($(pct $n_chk $n))$([ "$UNIT" -eq 1 ] && echo ", unit tests caught $n_unit/$n ($(pct $n_unit $n))")$([ -n "$NEMESIS" ] && echo ", nemesis sweeps caught $n_nem/$n; any catcher $n_any/$n ($(pct $n_any $n))")$([ $n_bad -gt 0 ] && echo "; $n_bad plant(s) did not apply or compile")"
 	echo "mode=$MODE seeds=$SEEDS src=$SRC$([ "$MODE" = check ] && echo " sweeps=${PLANT_SWEEPS:-none}")"
 }
 if [ -n "$OUT" ]; then
 	mkdir -p "$(dirname "$OUT")"
-	printf 'plant\tclass\tmodule\tscenarios\tcheck\tunit\tseconds\n' >"$OUT"
+	printf 'plant\tclass\tmodule\tscenarios\tcheck\tunit\tnemesis\tseconds\n' >"$OUT"
 	printf '%s\n' "${rows[@]}" >>"$OUT"
 fi
 exit 0

@@ -226,13 +226,13 @@ PLANTS = [
        "\tif (q->q_rx_pages) {\n\t\txengntshr_unshare(nf->nf_gs, q->q_rx_pages, nf->nf_cfg.rx_bufs);\n",
        "\tif (q->q_rx_pages && nf->nf_phase != NF_DEAD) {\n\t\txengntshr_unshare(nf->nf_gs, q->q_rx_pages, nf->nf_cfg.rx_bufs);\n")]),
     ("netback-connect-error-keeps-handle", "grant-leak", "netback",
-     "when connecting to the rings fails half way, the grant handle is dropped "
-     "without being closed: the maps made so far stay",
-     "net with a fault while netback connects (gnttab.map on the ring, an "
-     "event channel bind failure): xengnttab handles and maps at the end",
-     [("drivers/net/netback_ring.c",
-       "\tif (vif->vif_gt)\n\t\txengnttab_close(vif->vif_gt);\n\tvif->vif_gt = NULL;\n}",
-       "\tif (vif->vif_gt && vif->vif_phase == VIF_CONNECTED)\n\t\txengnttab_close(vif->vif_gt);\n\tvif->vif_gt = NULL;\n}")]),
+     "disconnecting a vif that never got Connected is skipped: a connection "
+     "that failed half way (rings mapped, grant handle open) is never undone",
+     "net with a fault while netback connects (gnttab.map on a ring, "
+     "scenarios/coverage/net-refused.scn): xengnttab handles and maps at the end",
+     [("drivers/net/netback.c",
+       "\tvif->vif_info.connected = false;\n\tif (!vif->vif_queues && !vif->vif_gt)\n\t\treturn;\n",
+       "\tif (!vif->vif_info.connected)\n\t\treturn;\n\tvif->vif_info.connected = false;\n")]),
     ("netback-txmap-failure-ignored", "grant-leak", "netback",
      "a refused tx grant map of a single packet is not marked failed: the "
      "packet goes out with zeros where the fragment was",
@@ -316,15 +316,16 @@ PLANTS = [
      [("drivers/blk/blkfront.c",
        "rc = xenbus_write_fmt(xs, t, bf->bf_dir, \"state\", \"%d\", XenbusStateInitialised);",
        "rc = xenbus_write_fmt(xs, t, bf->bf_dir, \"state\", \"%d\", XenbusStateConnected);")]),
-    ("xenbus-backend-restart-no-publish", "xenbus", "xenbus",
+    ("xenbus-backend-restart-skips-closed", "xenbus", "xenbus",
      "a frontend that starts over while the backend is Connected makes the "
-     "backend go Closed, but it does not publish again (InitWait): both ends "
-     "wait for the other",
+     "backend disconnect and publish again straight away: Connected -> "
+     "InitWait, without the Closed a new InitWait must follow",
      "blk or net with a frontend restart or a coalesced Closed -> Initialising "
-     "(nemesis: restart/crash the guest; scenarios/coverage/*-frontend-reinit.scn): a hang",
+     "(scenarios/coverage/*-frontend-reinit.scn, nemesis restart of a guest): "
+     "the XenbusState oracle",
      [("drivers/xenbus/xenbus_backend.c",
        "\txenbus_backend_close(bd, XenbusStateClosed);\n\txenbus_backend_publish(bd);\n}",
-       "\txenbus_backend_close(bd, XenbusStateClosed);\n}")]),
+       "\txenbus_backend_disconnect(bd);\n\txenbus_backend_publish(bd);\n}")]),
     ("blkback-connected-before-keys", "xenbus", "blkback",
      "blkback writes Connected first and the disk's keys (sectors, info, "
      "sector-size) after it, outside a transaction: a frontend that looks in "
