@@ -320,6 +320,8 @@ static void run_loop(struct scn_run *run)
 	const uint64_t max_steps = run->o->max_steps ? run->o->max_steps : run->s->max_steps;
 	char t[32], why[128];
 
+	uint64_t idle_steps = UINT64_MAX;   /* steps at the last idle slice */
+
 	run_inline.steps0 = steps0;
 	run_inline.bound_ns = bound_ns;
 	run_inline.max_steps = run->s->max_steps;   /* the bound checked below */
@@ -343,13 +345,18 @@ static void run_loop(struct scn_run *run)
 		uint64_t next = scn_triggers_next_ns(run);
 		if (run->mode != SIM_MODE_DET && bound_ns < next)
 			next = bound_ns;
-		if (run_slice(run, next) == SIM_RUN_IDLE &&
-		    scn_triggers_next_ns(run) == UINT64_MAX && !scn_triggers_apply(run)) {
+		enum sim_run_result rr = run_slice(run, next);
+		if (!run_inline.ended)
+			run_after_slice(run);
+		/* Idle: a hang only if the after-slice work (a workload's check
+		 * may act on xenstore, waking a domain) and the triggers changed
+		 * nothing either, i.e. an idle slice again with no step taken. */
+		if (rr == SIM_RUN_IDLE && scn_triggers_next_ns(run) == UINT64_MAX &&
+		    !scn_triggers_apply(run) && sim_sched_steps() == idle_steps) {
 			run_hang(run, NULL, sim_now_ns());
 			break;
 		}
-		if (!run_inline.ended)
-			run_after_slice(run);
+		idle_steps = rr == SIM_RUN_IDLE ? sim_sched_steps() : UINT64_MAX;
 	}
 }
 
