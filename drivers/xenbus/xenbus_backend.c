@@ -86,13 +86,18 @@ static void xenbus_backend_close(struct xenbus_backend_dev *bd, XenbusState st)
  * The toolstack may close it (online=0, state Closing, as libxl) between our
  * read of online and this write: the commit then conflicts, and the rerun
  * finds it closed. */
-int xenbus_backend_initwait_tx(struct xs_handle *xs, xs_transaction_t t, const char *dir)
+static int xenbus_backend_online_tx(struct xs_handle *xs, xs_transaction_t t, const char *dir)
 {
 	uint64_t online = 0;
 	int rc = xenbus_read_uint(xs, t, dir, "online", 1, &online);
 
-	if (rc == 0 && online != 1)
-		rc = -ESHUTDOWN;
+	return rc == 0 && online != 1 ? -ESHUTDOWN : rc;
+}
+
+int xenbus_backend_initwait_tx(struct xs_handle *xs, xs_transaction_t t, const char *dir)
+{
+	int rc = xenbus_backend_online_tx(xs, t, dir);
+
 	return rc < 0 ? rc : xenbus_write_fmt(xs, t, dir, "state", "%d", XenbusStateInitWait);
 }
 
@@ -192,6 +197,8 @@ static int xenbus_announce_tx(struct xs_handle *xs, xs_transaction_t t, void *ar
 
 	if (rc == 0 && (v->digest != *v->expect || !xenbus_view_ready(v->bd, v)))
 		rc = -ESTALE;
+	if (rc == 0)   /* the toolstack may have closed the device meanwhile */
+		rc = xenbus_backend_online_tx(xs, t, v->bd->bd_dir);
 	return rc ? rc : v->bd->bd_ops->announce(xs, t, v->bd->bd_arg);
 }
 
@@ -220,6 +227,10 @@ static void xenbus_backend_connect(struct xenbus_backend_dev *bd)
 		rc = -ESTALE;   /* a failure of keys that are gone: not the frontend's fault */
 	if (rc == -ESTALE) {
 		xenbus_backend_stale(bd);
+		return;
+	}
+	if (rc == -ESHUTDOWN) {   /* closed by the toolstack: never Closing -> Connected */
+		xenbus_backend_close(bd, XenbusStateClosed);
 		return;
 	}
 	if (rc == 0) {

@@ -324,7 +324,7 @@ static void run_loop(struct scn_run *run)
 
 	run_inline.steps0 = steps0;
 	run_inline.bound_ns = bound_ns;
-	run_inline.max_steps = run->s->max_steps;   /* the bound checked below */
+	run_inline.max_steps = max_steps;   /* the bound checked below */
 
 	for (;;) {
 		scn_triggers_apply(run);
@@ -379,9 +379,9 @@ static bool run_error_allowed(const struct scn_run *run)
 
 static void run_expect_faults(struct scn_run *run)
 {
-	/* A nemesis that cut the run short: what it should have exercised is
-	 * moot (as `expect COUNTER` is after an error). */
-	if (scn_nemesis_excuses(run) && run->outcome == SCN_OUT_ERROR)
+	/* A nemesis that cut the run short (an error, or an unplug that ends a
+	 * workload early): what it should have exercised is moot. */
+	if (scn_nemesis_excuses(run))
 		return;
 	for (unsigned i = 0; i < run->s->nexpect_faults; i++) {
 		struct sim_fault_site *f = run->s->expect_faults[i];

@@ -449,7 +449,7 @@ int xs_op_directory_part(struct xs_req *rq)
 }
 
 /* A decimal value (a XenbusState), 0 if none. */
-static unsigned xs_value_uint(const char *value, unsigned len)
+unsigned xs_value_uint(const char *value, unsigned len)
 {
 	char v[12] = "";
 
@@ -459,8 +459,10 @@ static unsigned xs_value_uint(const char *value, unsigned len)
 	return (unsigned)strtoul(v, NULL, 10);
 }
 
-/* Writes of "<dir>/state" go on the run's timeline (sim_trace_event): old -> new. */
-static bool xs_is_state_path(const char *path)
+/* Writes of "<dir>/state" go on the run's timeline (sim_trace_event): old -> new,
+ * when they take effect: at once, or at the commit of their transaction (one
+ * that fails to commit changed nothing). */
+bool xs_is_state_path(const char *path)
 {
 	size_t n = path ? strlen(path) : 0;
 
@@ -498,7 +500,7 @@ int xs_op_write(struct xs_req *rq)
 			xs_view_put(&rq->view, m);
 	}
 	if (rc == 0) {
-		if (state)
+		if (state && !rq->tx)
 			sim_trace_event(SIM_TR_STATE, rq->conn->domid, DOMID_INVALID, from,
 					xs_value_uint(rq->payload + off, value_len), path);
 		xs_fire_changed(rq, path, NULL, 0);

@@ -181,12 +181,24 @@ static int xs_tx_check_quota(const struct xs_conn *c, const struct xs_tx *tx)
 	return -ENOSPC;
 }
 
-static void xs_tx_apply(struct xs_tx *tx)
+/* A state node the commit changes goes on the timeline now (see node.c). */
+static void xs_tx_trace_state(const struct xs_conn *c, const struct xs_tx_entry *e)
+{
+	const struct xs_node *cur = xs_tree_get(e->path);
+	unsigned from = cur ? xs_value_uint(cur->value, cur->value_len) : 0;
+
+	sim_trace_event(SIM_TR_STATE, c->domid, DOMID_INVALID, from,
+			xs_value_uint(e->node->value, e->node->value_len), e->path);
+}
+
+static void xs_tx_apply(const struct xs_conn *c, struct xs_tx *tx)
 {
 	for (struct xs_tx_entry *e = tx->first; e; e = e->next) {
 		if (!e->dirty)
 			continue;
 		if (e->node) {
+			if (xs_is_state_path(e->path))
+				xs_tx_trace_state(c, e);
 			xs_tree_put(e->node);
 			e->node = NULL;   /* the tree owns it now */
 		} else if (xs_tree_get(e->path)) {
@@ -204,7 +216,7 @@ static int xs_tx_commit(const struct xs_conn *c, struct xs_tx *tx)
 	if (rc == 0)
 		rc = xs_tx_check_quota(c, tx);
 	if (rc == 0) {
-		xs_tx_apply(tx);
+		xs_tx_apply(c, tx);
 		xs_qevents_dispatch(tx->events);
 		xs_g.stats.commits++;
 	}

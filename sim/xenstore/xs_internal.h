@@ -267,6 +267,9 @@ typedef int xs_op_fn(struct xs_req *rq);
 xs_op_fn xs_op_read, xs_op_write, xs_op_mkdir, xs_op_rm, xs_op_directory,
 	xs_op_directory_part, xs_op_get_perms, xs_op_set_perms;
 xs_op_fn xs_op_watch, xs_op_unwatch, xs_op_reset_watches;
+/* node.c: a "<dir>/state" path while a trace sink listens; a decimal value. */
+bool xs_is_state_path(const char *path);
+unsigned xs_value_uint(const char *value, unsigned len);
 xs_op_fn xs_op_tx_start, xs_op_tx_end;
 xs_op_fn xs_op_introduce, xs_op_release, xs_op_get_domain_path, xs_op_is_introduced,
 	xs_op_resume, xs_op_set_target, xs_op_control;
