@@ -134,6 +134,8 @@ struct nw {
 	struct netback_vif *hvif;           /* backend's thread */
 	_Atomic uint64_t reflected, refl_dropped;
 	atomic_bool h_done;
+	/* Duplicates and reorderings the switches of crashed backends made. */
+	_Atomic uint64_t live_dups, live_reorders, dead_dups, dead_reorders;
 };
 
 #define NW_ACT_POLLS_MAX 200000u        /* checks waiting for netback to close a vif */
@@ -192,6 +194,8 @@ static void nw_publish_back(struct nw *w, struct switch_stats *s, struct netback
 	if (w->nb)
 		netback_stats(w->nb, b);
 	atomic_store(&w->live_drops, nw_drops_of(s, b));
+	atomic_store(&w->live_dups, s->duplicated);
+	atomic_store(&w->live_reorders, s->reordered);
 	atomic_store(&w->drops, nw_drops_of(s, b) + nw_crash_allowance(w));
 	atomic_store(&w->fatal, b->fatal);
 	atomic_store(&w->no_link, b->tx_no_link);
@@ -349,11 +353,12 @@ static void nw_judge(void *arg)
 		scn_wl_fail(w->wl, "%s", hbad);
 	else if (corrupt || first[0])
 		scn_wl_fail(w->wl, "%lu corrupt frame(s): %s", corrupt, first[0] ? first : "?");
-	else if (dups > s.duplicated)
+	else if (dups > s.duplicated + atomic_load(&w->dead_dups))
 		scn_wl_fail(w->wl, "%lu duplicate frame(s) received, the switch duplicated %lu", dups,
-			    s.duplicated);
-	else if (ooo > s.reordered)
-		scn_wl_fail(w->wl, "%lu frame(s) out of order, the switch reordered %lu", ooo, s.reordered);
+			    s.duplicated + atomic_load(&w->dead_dups));
+	else if (ooo > s.reordered + atomic_load(&w->dead_reorders))
+		scn_wl_fail(w->wl, "%lu frame(s) out of order, the switch reordered %lu", ooo,
+			    s.reordered + atomic_load(&w->dead_reorders));
 	else if (gaps > drops)
 		scn_wl_fail(w->wl, "%lu hole(s) in the streams, but only %lu frame(s) dropped where counted",
 			    gaps, drops);
@@ -686,6 +691,8 @@ static void nw_back_crashed(struct nw *w)
 	}
 	atomic_fetch_add(&w->crash_verified, got);
 	atomic_fetch_add(&w->dead_drops, atomic_exchange(&w->live_drops, 0));
+	atomic_fetch_add(&w->dead_dups, atomic_exchange(&w->live_dups, 0));
+	atomic_fetch_add(&w->dead_reorders, atomic_exchange(&w->live_reorders, 0));
 	w->be_alive = false;
 	w->nb = NULL;
 	w->sw = NULL;
