@@ -11,9 +11,9 @@
  *   blk.hostile.back.op       an operation other than the request's
  *   blk.hostile.back.status   a status blkif.h does not have
  *   blk.hostile.back.prod     rsp_prod jumps past what was asked
- *   blk.hostile.back.rewrite  a published response's status changed just
- *                             after the notification, while blkfront may be
- *                             reading it
+ *   blk.hostile.back.rewrite  a published response's status or id changed
+ *                             just after the notification, while blkfront
+ *                             may be reading it
  *   blk.hostile.back.data     test only: a read answered OKAY with wrong data
  *                             (what no frontend can see: blkwork's model must)
  *
@@ -38,10 +38,12 @@
 #include <xen/io/blkif.h>
 
 #include "sim/scenario/hostile_blk.h"
+#include "sim/scenario/scn_internal.h"
 
 #define HB_PAGE 4096u
 #define HB_SECTOR_SHIFT 9u
 #define HB_GARBAGE_STATUS 0x5a5a
+#define HB_ID_NO_SLOT 0xffff00ull          /* low word past any ring */
 
 SIM_FAULT_SITE(hb_site_id, "blk.hostile.back.id",
 	       "hostile blk backend: response id out of range, not outstanding, or twice");
@@ -101,6 +103,7 @@ struct hb {
 	struct blkwork_config wcfg;
 	struct blkwork *work;
 	bool cont;
+	unsigned id_lies;
 	_Atomic uint64_t c[HB_C_COUNT];
 };
 
@@ -197,9 +200,11 @@ static void hb_respond(struct hb *h, const blkif_request_t *req, int16_t status)
 	rsp.operation = req->operation;
 	rsp.status = status;
 	if (hb_hit(h, &hb_site_id)) {
-		uint64_t v = hb_rand(h) % 3;
+		/* Variants in turn from the run's seed: the first lie ends the
+		 * device, so seeds 1, 2, 3 try each first. */
+		uint64_t v = (h->wl->run->seed + h->id_lies++) % 3;
 		if (v == 0)
-			rsp.id = req->id | 0xffff00ull;          /* names no slot */
+			rsp.id = req->id | HB_ID_NO_SLOT;
 		else if (v == 1)
 			rsp.id = req->id ^ (1ull << 32);         /* another generation */
 		else
@@ -245,8 +250,13 @@ static void hb_push(struct hb *h)
 	if (hb_hit(h, &hb_site_prod))
 		h->sring->rsp_prod += RING_SIZE(&h->ring) + 1 + (RING_IDX)(hb_rand(h) % 8);
 	xenevtchn_notify(h->xce, h->port);
-	if (hb_hit(h, &hb_site_rewrite) && h->sring->req_prod - last < RING_SIZE(&h->ring))
-		RING_GET_RESPONSE(&h->ring, last)->status = HB_GARBAGE_STATUS;
+	if (hb_hit(h, &hb_site_rewrite) && h->sring->req_prod - last < RING_SIZE(&h->ring)) {
+		blkif_response_t *rsp = RING_GET_RESPONSE(&h->ring, last);
+		if (hb_rand(h) % 2)
+			rsp->status = HB_GARBAGE_STATUS;
+		else
+			rsp->id |= HB_ID_NO_SLOT;   /* a second fetch of the id would index past the table */
+	}
 }
 
 static void hb_work(struct hb *h)

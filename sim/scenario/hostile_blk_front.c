@@ -18,7 +18,8 @@
  *   blk.hostile.front.gref     a ref not granted, or a READ into a page
  *                              granted read-only
  *   blk.hostile.front.prod     req_prod jumps past the ring
- *   blk.hostile.front.rewrite  a published request changed just after the
+ *   blk.hostile.front.rewrite  a published request made invalid, or its
+ *                              READ/WRITE flipped, just after the
  *                              notification, while blkback may be reading it
  *                              (the double fetch of XSA-155)
  *

@@ -115,6 +115,16 @@ static void bw_idle(void *arg)
 	bw_res_check(arg, "at an idle point", false);
 }
 
+/* What blkfront can hold at once: two rings (old and new while it
+ * reconnects), and per I/O in flight its data pages and the indirect pages
+ * of its parts (at most one per data page), plus one pool chunk of slack. */
+static uint64_t bw_grants_bound(const struct bw *w, unsigned ring)
+{
+	uint64_t pages = (scn_wl_u(w->wl, BW_P_MAX) + 4095) / 4096;
+
+	return 2 * ring + scn_wl_u(w->wl, BW_P_QD) * 2 * (pages + 1) + BW_POOL_SLACK_PAGES;
+}
+
 /* The toolstack hooks act on domains (harness thread); the rest only reads. */
 static bool bw_check_in_place(struct scn_wl *wl)
 {
@@ -136,6 +146,13 @@ static void bw_check(struct scn_wl *wl)
 		return;
 	unsigned ring = 1u << scn_wl_u(wl, BW_P_ORDER);
 	unsigned keep = w->bcfg.persistent ? w->bcfg.persistent_grants_max : 0;
+	uint64_t held = bw_grants_bound(w, ring);
+	if (st.grants_active > held) {
+		scn_wl_fail(wl, "grants: dom %u has %lu grants active, more than two rings of %u pages and "
+			    "what %lu I/Os of up to %lu bytes in flight can need (%lu)", w->fe, st.grants_active,
+			    ring, scn_wl_u(wl, BW_P_QD), scn_wl_u(wl, BW_P_MAX), held);
+		return;
+	}
 	if (st.maps_active > 2 * ring + keep) {
 		scn_wl_fail(wl, "persistent grants: backend dom %u maps %lu of dom %u's grants, more than "
 			    "two rings of %u pages and the persistent maximum %u", w->be, st.maps_active,

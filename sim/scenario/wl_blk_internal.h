@@ -7,6 +7,7 @@
 #include "sim/scenario/wl_blk.h"
 
 #define BW_STATE_CHECK_SLICES 8u          /* backend state read every N slices */
+#define BW_POOL_SLACK_PAGES 64u           /* blkfront's pool grows by chunks of this */
 #define BW_DETACH_NS_MAX (15ull * 1000000000ull)   /* blkback's close timeout and some */
 
 enum bw_param { BW_P_FRONT, BW_P_BACK, BW_P_DEVID, BW_P_SIZE, BW_P_SECTOR, BW_P_IOS, BW_P_QD,
