@@ -36,6 +36,7 @@
 
 #define NW_GUESTS_MAX 8u
 #define NW_DEVID 0u
+#define NW_BUFS_DEFAULT 256u             /* netfront tx_bufs / rx_bufs 0: a ring's worth */
 #define NW_NETIF_SLOTS_MIN 18u           /* XEN_NETIF_NR_SLOTS_MIN: netback's default */
 
 enum nw_param { NW_P_BACK, NW_P_GUESTS, NW_P_MESSAGES, NW_P_PINGS, NW_P_MAX, NW_P_LARGE,
@@ -294,6 +295,28 @@ static const char *nw_judge_hostile(struct nw *w, const struct netback_stats *b,
 	return hostile_front_verdict(w->hf, b->tx_no_link, buf, len);
 }
 
+/* A connected netfront shares its rings and its tx and rx pools, no more
+ * (pages of an earlier connection left shared show here). */
+static const char *nw_judge_idle_grants(struct nw *w, char *buf, size_t len)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		const struct nw_guest *g = &w->g[i];
+		struct gnttab_stats st;
+		uint64_t tx = g->cfg.tx_bufs ? g->cfg.tx_bufs : NW_BUFS_DEFAULT;
+		uint64_t rx = g->cfg.rx_bufs ? g->cfg.rx_bufs : NW_BUFS_DEFAULT;
+		pthread_mutex_lock(&w->lock);
+		uint64_t most = (uint64_t)g->fin_queues * (tx + rx + 2);
+		pthread_mutex_unlock(&w->lock);
+		if (!most || atomic_load(&g->unplugged) || gnttab_stats(g->domid, &st) < 0 || st.grants_active <= most)
+			continue;
+		snprintf(buf, len, "idle, guest dom %u has %lu grants active; its netfront shares at most %lu (%u "
+			 "queue(s) of %lu tx and %lu rx pages and 2 rings): pages left shared", g->domid,
+			 st.grants_active, most, g->fin_queues, tx, rx);
+		return buf;
+	}
+	return NULL;
+}
+
 /* An idle point (the backend's thread, between its callbacks): netback maps
  * a fragment only for the copy, so each connected guest's grants are mapped
  * exactly for its rings, two pages a queue; more is a map left behind. */
@@ -312,7 +335,7 @@ static const char *nw_judge_idle_maps(struct nw *w, char *buf, size_t len)
 			 "(2 ring pages each): maps left behind", w->be, st.maps_active, g->domid, q);
 		return buf;
 	}
-	return NULL;
+	return nw_judge_idle_grants(w, buf, len);
 }
 
 /* The oracle, on the backend's thread once every guest finished sending. */
