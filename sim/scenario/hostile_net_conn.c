@@ -205,7 +205,8 @@ static void hf_publish_keys(struct hostile_front *h)
 
 static void hf_maybe_done(struct hostile_front *h)
 {
-	if (h->done_called || (h->phase != HF_GAVE_UP && (h->next_seq < h->cfg.packets || h->inflight)))
+	/* Doomed: a disconnection is owed (an rx lie outlives its packet). */
+	if (h->done_called || (h->phase != HF_GAVE_UP && (h->next_seq < h->cfg.packets || h->inflight || h->doomed)))
 		return;
 	h->done_called = true;
 	if (h->cfg.done)
@@ -348,6 +349,10 @@ static bool hf_tx_one(struct hostile_front *h, RING_IDX idx)
 	hf_count(h, h->pkt_status == NETIF_RSP_OKAY ? HF_S_OKAY : HF_S_ERRORS);
 	h->pkt_status = 2;
 	h->inflight--;
+	if (h->doomed && h->doom_seq == sl->seq && !err[0]) {
+		h->doomed = false;   /* rewritten in time into something answerable */
+		event_del(h->fatal_ev);
+	}
 	if (err[0]) {
 		hf_fail(h, "%s", err);
 		return false;
@@ -601,11 +606,12 @@ static void hf_fatal_cb(evutil_socket_t fd, short what, void *arg)
 	scn_wl_guard(h->cfg.wl, hf_fatal_late, h);
 }
 
-void hf_doom(struct hostile_front *h, const char *why)
+void hf_doom(struct hostile_front *h, const char *why, uint32_t seq)
 {
 	struct timeval tv = {.tv_sec = 0, .tv_usec = HF_FATAL_WAIT_MS * 1000};
 
 	h->doomed = true;
+	h->doom_seq = seq;
 	snprintf(h->doom_why, sizeof(h->doom_why), "%s", why);
 	evtimer_add(h->fatal_ev, &tv);
 }

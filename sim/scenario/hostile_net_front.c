@@ -455,8 +455,10 @@ static bool hf_send_one(struct hostile_front *h)
 	h->next_seq++;
 	h->inflight++;
 	hf_count(h, HF_S_SENT);
-	if (b->open_chain || b->prod_jump || hf_expect_accept(h, b->seq) == HF_FATAL)
-		hf_doom(h, b->lie);
+	if (b->open_chain || b->prod_jump)
+		hf_doom(h, b->lie, UINT32_MAX);
+	else if (hf_expect_accept(h, b->seq) == HF_FATAL)
+		hf_doom(h, b->lie, b->seq);   /* unless a rewrite makes it answerable */
 	hf_publish(h, b);
 	return true;
 }

@@ -119,6 +119,7 @@ struct hostile_front {
 	bool gso4, gso6;
 	enum hf_rx_lie rx_lie;
 	bool doomed;
+	uint32_t doom_seq;
 	char doom_why[120];
 	char key_lie[64];              /* the bad key of this connection, "" none */
 	unsigned reconnects;
@@ -158,7 +159,8 @@ void hf_expect_widen(struct hostile_front *h, uint32_t seq, const netif_tx_reque
 void hf_expect_status(struct hostile_front *h, uint32_t seq, enum hf_status st, char *err, size_t len);
 bool hf_expect_frame(struct hostile_front *h, const uint8_t *data, uint32_t len);
 bool hf_expect_reflected(struct hostile_front *h, const uint8_t *data, uint32_t len);
-void hf_doom(struct hostile_front *h, const char *why);
+/* A disconnection is owed (for packet seq; UINT32_MAX: for the ring). */
+void hf_doom(struct hostile_front *h, const char *why, uint32_t seq);
 
 /* hostile_net_conn.c */
 void hf_rewrite_cb(evutil_socket_t fd, short what, void *arg);

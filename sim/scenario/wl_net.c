@@ -36,6 +36,7 @@
 
 #define NW_GUESTS_MAX 8u
 #define NW_DEVID 0u
+#define NW_BUFS_DEFAULT 256u             /* netfront tx_bufs / rx_bufs 0: a ring's worth */
 #define NW_NETIF_SLOTS_MIN 18u           /* XEN_NETIF_NR_SLOTS_MIN: netback's default */
 
 enum nw_param { NW_P_BACK, NW_P_GUESTS, NW_P_MESSAGES, NW_P_PINGS, NW_P_MAX, NW_P_LARGE,
@@ -95,6 +96,7 @@ struct nw_guest {
 	/* The result when this guest finished sending (under nw.lock). */
 	struct network_result fin;
 	struct netfront_stats fin_stats;
+	unsigned fin_queues;                /* its vif's queues, when it finished */
 	/* Toolstack actions (nw_act.c's part of this file): a disconnection
 	 * we asked for is expected; any other one is netback's doing. */
 	atomic_bool expect_down, kicked, unplugged;
@@ -312,6 +314,49 @@ static const char *nw_judge_hostile(struct nw *w, const struct netback_stats *b,
 	return hostile_front_verdict(w->hf, b->tx_no_link, buf, len);
 }
 
+/* A connected netfront shares its rings and its tx and rx pools, no more
+ * (pages of an earlier connection left shared show here). */
+static const char *nw_judge_idle_grants(struct nw *w, char *buf, size_t len)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		const struct nw_guest *g = &w->g[i];
+		struct gnttab_stats st;
+		uint64_t tx = g->cfg.tx_bufs ? g->cfg.tx_bufs : NW_BUFS_DEFAULT;
+		uint64_t rx = g->cfg.rx_bufs ? g->cfg.rx_bufs : NW_BUFS_DEFAULT;
+		pthread_mutex_lock(&w->lock);
+		uint64_t most = (uint64_t)g->fin_queues * (tx + rx + 2);
+		pthread_mutex_unlock(&w->lock);
+		if (!most || atomic_load(&g->unplugged) || gnttab_stats(g->domid, &st) < 0 || st.grants_active <= most)
+			continue;
+		snprintf(buf, len, "idle, guest dom %u has %lu grants active; its netfront shares at most %lu (%u "
+			 "queue(s) of %lu tx and %lu rx pages and 2 rings): pages left shared", g->domid,
+			 st.grants_active, most, g->fin_queues, tx, rx);
+		return buf;
+	}
+	return NULL;
+}
+
+/* An idle point (the backend's thread, between its callbacks): netback maps
+ * a fragment only for the copy, so each connected guest's grants are mapped
+ * exactly for its rings, two pages a queue; more is a map left behind. */
+static const char *nw_judge_idle_maps(struct nw *w, char *buf, size_t len)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		const struct nw_guest *g = &w->g[i];
+		struct gnttab_stats st;
+		pthread_mutex_lock(&w->lock);
+		unsigned q = g->fin_queues;
+		pthread_mutex_unlock(&w->lock);
+		if (!q || atomic_load(&g->unplugged) || atomic_load(&g->expect_down) ||
+		    gnttab_stats(g->domid, &st) < 0 || st.maps_active <= 2u * q)
+			continue;
+		snprintf(buf, len, "idle, netback (dom %u) maps %lu grants of guest dom %u, whose vif has %u queue(s) "
+			 "(2 ring pages each): maps left behind", w->be, st.maps_active, g->domid, q);
+		return buf;
+	}
+	return nw_judge_idle_grants(w, buf, len);
+}
+
 /* The oracle, on the backend's thread once every guest finished sending. */
 static void nw_judge(void *arg)
 {
@@ -343,6 +388,8 @@ static void nw_judge(void *arg)
 	}
 	pthread_mutex_unlock(&w->lock);
 	const char *hbad = nw_judge_hostile(w, &b, &h_drops, &h_fatal, hwhy, sizeof(hwhy));
+	if (!hbad)
+		hbad = nw_judge_idle_maps(w, hwhy, sizeof(hwhy));
 	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w);
 	drops = drops > h_drops ? drops - h_drops : 0;
 	scn_wl_note(w->wl, w->be, "%lu frames verified; switch: %lu lost, %lu duplicated, %lu reordered, "
@@ -467,6 +514,8 @@ static void nw_work_finished(void *arg)
 	pthread_mutex_lock(&w->lock);
 	network_result(g->work, &g->fin);
 	netfront_stats(g->nf, &g->fin_stats);
+	struct netfront_info info;
+	g->fin_queues = netfront_info(g->nf, &info) == 0 && info.connected ? info.queues : 0;
 	pthread_mutex_unlock(&w->lock);
 	if (atomic_fetch_add(&w->finished, 1) + 1 == w->n)
 		nw_judge_soon(w);
