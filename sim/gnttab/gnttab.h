@@ -52,7 +52,7 @@ int gnttab_stats(domid_t domid, struct gnttab_stats *out);
 /* Open xengnttab/xengntshr handles in the process. */
 unsigned gnttab_handles_open(void);
 
-/* Bytes rewritten by the shared-memory attack (gnttab.shm.flip, gnttab.shm.rewrite)
+/* Strikes of the shared-memory attack (gnttab.shm.flip, gnttab.shm.rewrite)
  * in pages `grantor` granted, since that domain was created: its own view of
  * those pages is the attack's doing, not the code's (scenario verdicts). */
 uint64_t gnttab_shm_injected_by(domid_t grantor);
