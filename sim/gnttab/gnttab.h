@@ -59,7 +59,7 @@ unsigned gnttab_handles_open(void);
 int gnttab_set_limits(domid_t domid, uint32_t grants, uint32_t maptrack);
 void gnttab_limits_reset(void);
 
-/* Bytes rewritten by the shared-memory attack (gnttab.shm.flip, gnttab.shm.rewrite)
+/* Strikes of the shared-memory attack (gnttab.shm.flip, gnttab.shm.rewrite)
  * in pages `grantor` granted, since that domain was created: its own view of
  * those pages is the attack's doing, not the code's (scenario verdicts). */
 uint64_t gnttab_shm_injected_by(domid_t grantor);
