@@ -9,7 +9,8 @@
 #   sweeps     the check scripts that sweep ($PLANT_SWEEPS; default: every
 #              tests/check-*.sh that runs `xensim sweep`, but check-scenarios.sh
 #              and check-plants.sh), when --mode check
-#   unit       every CUnit suite (build/tests/*_test), with --unit
+#   unit       the CUnit suites (build/tests/*_test; PLANT_UNITS="blk_test ..."
+#              narrows them), with --unit
 #   nemesis    with --nemesis "FILE ...": `xensim sweep FILE --nemesis` of each
 #              (not counted as make check unless a check script runs it)
 # Every run is bounded by `timeout`: a planted hang counts as caught. The
@@ -80,7 +81,11 @@ if [ -d "$SRC/build/obj" ] && { [ "$SRC" = "$here" ] || [ "$REUSE" -eq 1 ]; }; t
 	cp -a "$SRC/build" "$work/base/build"      # same sources: only what changed rebuilds
 fi
 targets="build/xensim"
-[ "$UNIT" -eq 1 ] && targets="all"
+if [ "$UNIT" -eq 1 ] && [ -n "${PLANT_UNITS:-}" ]; then
+	targets="build/xensim $(printf 'build/tests/%s ' $PLANT_UNITS)"
+elif [ "$UNIT" -eq 1 ]; then
+	targets="all"
+fi
 if ! make -C "$work/base" -j"$JOBS" $targets >"$work/base-build.log" 2>&1; then
 	log "plants-run: the unpatched tree does not build (see $work/base-build.log)"; KEEP=1; exit 3
 fi
@@ -152,7 +157,7 @@ for f in $NEMESIS; do
 done
 UNITS=""
 if [ "$UNIT" -eq 1 ]; then
-	UNITS=$(cd "$work/base" && ls build/tests/*_test 2>/dev/null)
+	UNITS=$(cd "$work/base" && if [ -n "${PLANT_UNITS:-}" ]; then printf 'build/tests/%s\n' $PLANT_UNITS; else ls build/tests/*_test; fi 2>/dev/null)
 	for u in $UNITS; do
 		r=$(run_unit "$work/base" "$u")
 		[ -n "$r" ] && base_fail["unit:$u"]="$r" && nleft=$((nleft + 1)) && log "baseline: $u fails unpatched ($r): left out"
