@@ -86,7 +86,7 @@ if [ "$UNIT" -eq 1 ] && [ -n "${PLANT_UNITS:-}" ]; then
 elif [ "$UNIT" -eq 1 ]; then
 	targets="all"
 fi
-if ! make -C "$work/base" -j"$JOBS" $targets >"$work/base-build.log" 2>&1; then
+if ! make -C "$work/base" -j"$JOBS" BUILD=build VARIANT=default $targets >"$work/base-build.log" 2>&1; then
 	log "plants-run: the unpatched tree does not build (see $work/base-build.log)"; KEEP=1; exit 3
 fi
 log "base: $SRC built in $(secs "$t0" "$(now)") s ($work/base)"
@@ -116,7 +116,7 @@ run_file() { # tree, file -> "seed=N outcome" lines of the failing runs, or TIME
 
 run_script() { # tree, script -> "failed" or "" ; bounded
 	local rc
-	(cd "$1" && BUILD=build REPORTS="$1/reports" timeout -k 10 "$SWEEP_TIMEOUT_S" bash "$2") >"$1/$(basename "$2").log" 2>&1
+	(cd "$1" && BUILD=build VARIANT=default REPORTS="$1/reports" timeout -k 10 "$SWEEP_TIMEOUT_S" bash "$2") >"$1/$(basename "$2").log" 2>&1
 	rc=$?
 	[ $rc -eq 0 ] || echo "exit-$rc"
 }
@@ -181,7 +181,7 @@ for patch in "$PLANT_DIR"/*.patch; do
 	scn="-" chk="-" unit="-" nem="-" note=""
 	if ! (cd "$tree" && patch -p1 -s --no-backup-if-mismatch <"$patch" >"$tree/patch.log" 2>&1); then
 		note="does not apply"
-	elif ! make -C "$tree" -j"$JOBS" $targets >"$tree/build.log" 2>&1; then
+	elif ! make -C "$tree" -j"$JOBS" BUILD=build VARIANT=default $targets >"$tree/build.log" 2>&1; then
 		note="does not compile"
 	fi
 	if [ -n "$note" ]; then

@@ -654,6 +654,11 @@ int scn_add_nemesis(struct scenario *s, const char *line, char *err, size_t err_
 	}
 	s->nemesis_action = (int)before;
 	snprintf(s->nemesis, sizeof(s->nemesis), "%s", line);
+	/* A nemesis may leave a driver waiting out its own bounded wait for a
+	 * backend that stays gone (30 s) before it ends in a clean error: the
+	 * liveness bound must leave room for that (virtual time costs nothing). */
+	if (s->within_ns < SCN_NEMESIS_WITHIN_NS_MIN)
+		s->within_ns = SCN_NEMESIS_WITHIN_NS_MIN;
 	return 0;
 }
 

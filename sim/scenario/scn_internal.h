@@ -19,6 +19,7 @@
 #define SCN_NS_PER_MS ((uint64_t)1000000)
 #define SCN_NS_PER_S ((uint64_t)1000000000)
 #define SCN_WITHIN_NS_DEFAULT (60 * SCN_NS_PER_S)
+#define SCN_NEMESIS_WITHIN_NS_MIN (120 * SCN_NS_PER_S)   /* a nemesis run's `within` at least */
 #define SCN_MAX_STEPS_DEFAULT ((uint64_t)5000000)
 #define SCN_SLICE_STEPS_DEFAULT 1u
 #define SCN_SLICE_STEPS_MAX 100000u
