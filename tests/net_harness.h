@@ -52,7 +52,7 @@ enum nh_sig { NH_CONNECTED, NH_FINISHED, NH_FAILED, NH_DISCONNECTED, NH_BACK_FAI
 /* What the drivers said when they failed, by guest index (under nh_lock). */
 static char nh_failure[NH_GUESTS_MAX][NH_FAILURE_MAX];
 /* Scheduler steps (det mode) or wake-ups (free mode) the last nh_wait took. */
-static uint64_t nh_wait_spent;
+static __thread uint64_t nh_wait_spent;   /* per waiting thread */
 
 _Static_assert(NH_GUESTS_MAX * NH_SIGS <= 24, "the guests' bits stay below the tests' own (1u << 24 up)");
 
