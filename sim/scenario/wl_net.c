@@ -100,6 +100,15 @@ struct nw_guest {
 	/* Toolstack actions (nw_act.c's part of this file): a disconnection
 	 * we asked for is expected; any other one is netback's doing. */
 	atomic_bool expect_down, kicked, unplugged;
+	/* An action under way: a CONNECTED now is the old connection's, about
+	 * to go (until the guest saw it go: down_ends_act, guest thread). */
+	atomic_bool acting;
+	bool down_ends_act;
+	/* Unplugged once: its peers forgot it for good (w->gone), and it sends
+	 * nothing if plugged back. */
+	atomic_bool gone;
+	bool arrived;                       /* at the start barrier (under nw.lock) */
+	unsigned forgotten;                 /* peers' bits network_peer_gone() had (guest thread) */
 	int act;                            /* enum nw_act_step, harness thread */
 	bool act_unplug;
 	unsigned act_polls;
@@ -116,7 +125,12 @@ struct nw {
 	struct netback *nb;
 	struct net_switch *sw;
 	pthread_mutex_t lock;
-	_Atomic unsigned started, finished;
+	_Atomic unsigned finished;
+	/* The start barrier: every guest started its workload or was
+	 * unplugged before it could; then the started ones send. */
+	unsigned arrived;                   /* under lock */
+	bool released;                      /* under lock */
+	_Atomic unsigned gone;              /* bit i: guest i unplugged, its peers forget it */
 	atomic_bool judged;
 	_Atomic uint64_t drops;     /* published by the backend's thread */
 	/* What a crash of the backend domain may have lost, uncounted: the
@@ -505,6 +519,40 @@ static void nw_guest_release(void *arg)
 		network_release(g->work);
 }
 
+/* Guest thread: stop waiting for the peers unplugged since last time. */
+static void nw_guest_forget_peers(void *arg)
+{
+	struct nw_guest *g = arg;
+	unsigned gone = atomic_load(&g->w->gone);
+
+	if (!g->work)
+		return;
+	for (unsigned i = 0; i < g->w->n; i++)
+		if ((gone & ~g->forgotten) & (1u << i))
+			network_peer_gone(g->work, i);
+	g->forgotten |= gone;
+	nw_guest_publish(g);
+}
+
+/* Guest g started its workload, or was unplugged before it did: once every
+ * guest got this far, the started ones send (any thread). */
+static void nw_barrier_arrive(struct nw *w, struct nw_guest *g)
+{
+	bool release = false;
+
+	pthread_mutex_lock(&w->lock);
+	if (!g->arrived) {
+		g->arrived = true;
+		w->arrived++;
+	}
+	if (w->arrived == w->n && !w->released)
+		release = w->released = true;
+	pthread_mutex_unlock(&w->lock);
+	for (unsigned i = 0; release && i < w->n; i++)
+		if (!atomic_load(&w->g[i].gone) && sim_domain_post(w->g[i].domid, nw_guest_release, &w->g[i]) < 0)
+			scn_wl_error(w->wl, "guest dom %u gone before the start", w->g[i].domid);
+}
+
 static void nw_work_finished(void *arg)
 {
 	struct nw_guest *g = arg;
@@ -542,11 +590,8 @@ static void nw_guest_start_work(struct nw_guest *g)
 		return;
 	}
 	g->started = true;
-	if (atomic_fetch_add(&w->started, 1) + 1 < w->n)
-		return;
-	for (unsigned i = 0; i < w->n; i++)
-		if (sim_domain_post(w->g[i].domid, nw_guest_release, &w->g[i]) < 0)
-			scn_wl_error(wl, "guest dom %u gone before the start", w->g[i].domid);
+	nw_guest_forget_peers(g);   /* unplugged before we started */
+	nw_barrier_arrive(w, g);
 }
 
 static void nw_guest_rx(void *arg, struct netfront *nf, const struct netfront_rx *rx)
@@ -566,12 +611,17 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 
 	if (ev == NETFRONT_EV_CONNECTED) {
 		atomic_fetch_add(&g->connects, 1);
-		if (!g->started)
+		if (!g->started && !atomic_load(&g->gone))
 			nw_guest_start_work(g);
-		atomic_store(&g->expect_down, false);
+		if (!atomic_load(&g->acting))
+			atomic_store(&g->expect_down, false);
 	} else if (ev == NETFRONT_EV_DISCONNECTED) {
 		if (!atomic_load(&g->expect_down))
 			atomic_store(&g->kicked, true);   /* check() fails the run with netback's reason */
+		if (g->down_ends_act) {
+			g->down_ends_act = false;
+			atomic_store(&g->acting, false);
+		}
 	} else if (ev == NETFRONT_EV_FAILED) {
 		const char *e = netfront_error(nf);
 		scn_wl_error(g->w->wl, "netfront (dom %u) failed: %s", g->domid, e ? e : "?");
@@ -813,13 +863,14 @@ static void nw_be_path(const struct nw *w, const struct nw_guest *g, const char 
 	snprintf(out, len, "/local/domain/%u/backend/vif/%u/%u/%s", w->be, g->domid, NW_DEVID, key);
 }
 
-/* Netback says Closed: it must hold nothing of the guest's any more, and
- * the guest's netfront (Closed or waiting to start again) nothing either. */
-static void nw_check_released(struct nw *w, const struct nw_guest *g, const char *when)
+/* Netback says Closed: it must hold nothing of the guest's any more, and a
+ * closed netfront (closed: an unplug) nothing either. A netfront that goes
+ * on may not have seen the Closed yet: the idle check bounds its grants. */
+static void nw_check_released(struct nw *w, const struct nw_guest *g, const char *when, bool fe_closed)
 {
 	struct gnttab_stats st;
 
-	if (gnttab_stats(g->domid, &st) == 0 && (st.maps_active || st.grants_active))
+	if (gnttab_stats(g->domid, &st) == 0 && (st.maps_active || (fe_closed && st.grants_active)))
 		scn_wl_fail(w->wl, "%s of vif %u of dom %u: netback (dom %u) closed it, but %lu of the guest's grants "
 			    "are still mapped and %lu still active", when, NW_DEVID, g->domid, w->be, st.maps_active,
 			    st.grants_active);
@@ -835,13 +886,52 @@ static void nw_check_released(struct nw *w, const struct nw_guest *g, const char
 	}
 }
 
+/* A hot-unplugged NIC vanishes: its peers stop sending to it and waiting
+ * for it, and the start barrier does not wait for it either. */
+static void nw_unplugging(struct nw *w, struct nw_guest *g)
+{
+	atomic_store(&g->gone, true);
+	atomic_fetch_or(&w->gone, 1u << g->index);
+	nw_barrier_arrive(w, g);
+	for (unsigned i = 0; i < w->n; i++) {
+		struct nw_guest *p = &w->g[i];
+		if (p != g && p->alive && !atomic_load(&p->gone) && sim_domain_post(p->domid, nw_guest_forget_peers, p) < 0)
+			scn_wl_error(w->wl, "guest dom %u gone while dom %u was unplugged", p->domid, g->domid);
+	}
+}
+
+/* Guest thread, its vif suspended and online again: a netfront still
+ * connected has yet to see the old connection go. */
+static void nw_guest_act_done(void *arg)
+{
+	struct nw_guest *g = arg;
+	struct netfront_info info;
+
+	if (g->nf && netfront_info(g->nf, &info) == 0 && info.connected)
+		g->down_ends_act = true;
+	else
+		atomic_store(&g->acting, false);
+}
+
+static void nw_hostile_act_done(void *arg)
+{
+	struct nw *w = arg;
+
+	hostile_front_toolstack_up(w->hf);
+}
+
 /* The toolstack takes a vif down: online=0; netback closes it. */
 static int nw_act_begin(struct nw *w, struct nw_guest *g, bool unplug)
 {
 	char path[128];
 
-	if (g->act != NW_ACT_NONE || !g->alive || !w->be_alive)
+	bool alive = g == &w->hg ? w->h_alive && w->hf : g->alive;
+
+	if (g->act != NW_ACT_NONE || !alive || !w->be_alive)
 		return -EBUSY;
+	if (g == &w->hg)
+		hostile_front_toolstack_down(w->hf);
+	atomic_store(&g->acting, true);
 	atomic_store(&g->expect_down, true);
 	nw_be_path(w, g, "online", path, sizeof(path));
 	int rc = scn_wl_xs_write(w->wl, path, "0");
@@ -850,6 +940,8 @@ static int nw_act_begin(struct nw *w, struct nw_guest *g, bool unplug)
 	g->act = NW_ACT_WAIT_CLOSED;
 	g->act_unplug = unplug;
 	g->act_polls = 0;
+	if (unplug)
+		nw_unplugging(w, g);
 	return 0;
 }
 
@@ -865,7 +957,10 @@ static void nw_act_closed(struct nw *w, struct nw_guest *g)
 
 	g->act = NW_ACT_NONE;
 	if (!g->act_unplug) {
-		nw_check_released(w, g, "suspend");
+		nw_check_released(w, g, "suspend", false);
+		if (sim_domain_post(g->domid, g == &w->hg ? nw_hostile_act_done : nw_guest_act_done,
+				    g == &w->hg ? (void *)w : g) < 0)
+			scn_wl_error(w->wl, "suspend of dom %u: the guest is gone", g->domid);
 		nw_be_path(w, g, "online", path, sizeof(path));
 		if (scn_wl_xs_write(w->wl, path, "1") < 0)
 			scn_wl_error(w->wl, "suspend of dom %u: writing %s failed", g->domid, path);
@@ -873,7 +968,7 @@ static void nw_act_closed(struct nw *w, struct nw_guest *g)
 		return;
 	}
 	scn_wl_call(w->wl, g->domid, nw_guest_close, g);
-	nw_check_released(w, g, "unplug");
+	nw_check_released(w, g, "unplug", true);
 	atomic_store(&g->unplugged, true);
 	if (nw_remove_one(w, g, false) < 0)
 		scn_wl_error(w->wl, "unplug of dom %u: removing its vif failed", g->domid);
@@ -917,6 +1012,7 @@ static int nw_plug(struct scn_wl *wl)
 	if (!atomic_load(&g->unplugged) || g->act != NW_ACT_NONE)
 		return -EALREADY;
 	atomic_store(&g->unplugged, false);
+	atomic_store(&g->acting, false);   /* a new netfront: its CONNECTED is a new connection */
 	int rc = nw_remove_one(w, g, true);
 	if (rc == 0)
 		rc = scn_wl_call(wl, g->domid, nw_guest_open, g);   /* no traffic: its peers finished with it */
@@ -929,6 +1025,8 @@ static int nw_suspend(struct scn_wl *wl, domid_t guest, domid_t new_back)
 
 	if (new_back != w->be)
 		return -ENOTSUP;   /* one netback per workload: a new backend is a restart */
+	if (w->has_hostile && guest == w->hg.domid)
+		return nw_act_begin(w, &w->hg, false);
 	for (unsigned i = 0; i < w->n; i++)
 		if (w->g[i].domid == guest)
 			return atomic_load(&w->g[i].unplugged) ? -ENODEV : nw_act_begin(w, &w->g[i], false);
@@ -943,7 +1041,7 @@ static bool nw_check_in_place(struct scn_wl *wl)
 	for (unsigned i = 0; i < w->n; i++)
 		if (w->g[i].act != NW_ACT_NONE || atomic_load(&w->g[i].kicked))
 			return false;
-	return true;
+	return w->hg.act == NW_ACT_NONE;
 }
 
 static void nw_check(struct scn_wl *wl)
@@ -965,6 +1063,8 @@ static void nw_check(struct scn_wl *wl)
 		if (g->act == NW_ACT_WAIT_CLOSED)
 			nw_act_poll(w, g);
 	}
+	if (w->hg.act == NW_ACT_WAIT_CLOSED)
+		nw_act_poll(w, &w->hg);
 	nw_check_limits(w);
 }
 
@@ -975,7 +1075,9 @@ static void nw_stop(struct scn_wl *wl)
 	for (unsigned i = 0; i < w->n; i++)
 		if (w->g[i].alive && sim_domain_alive(w->g[i].domid))
 			scn_wl_call(wl, w->g[i].domid, nw_guest_close, &w->g[i]);
-	/* netback first: nothing of the hostile frontend is looked at after. */
+	/* netback first: nothing of the hostile frontend is looked at after;
+	 * its closing the hostile vif is teardown, not a disconnection. */
+	hostile_front_quiesce(w->hf);
 	if (w->be_alive && sim_domain_alive(w->be))
 		scn_wl_call(wl, w->be, nw_back_stop, w);
 	if (w->h_alive && sim_domain_alive(w->hg.domid))
