@@ -149,6 +149,7 @@ struct nw {
 	struct hostile_front *hf;
 	struct netback_vif *hvif;           /* backend's thread */
 	_Atomic uint64_t reflected, refl_dropped;
+	_Atomic uint64_t refl_unlinked;     /* dropped here, its vif detached: not netback's count */
 	atomic_bool h_done;
 	/* Duplicates and reorderings the switches of crashed backends made. */
 	_Atomic uint64_t live_dups, live_reorders, dead_dups, dead_reorders;
@@ -257,6 +258,7 @@ static void nw_hostile_output(struct nw *w, struct netpkt *pkt)
 	if (!w->hvif) {
 		netpkt_free(pkt);
 		atomic_fetch_add(&w->refl_dropped, 1);
+		atomic_fetch_add(&w->refl_unlinked, 1);
 	} else if (netback_vif_input(w->hvif, pkt) < 0) {
 		atomic_fetch_add(&w->refl_dropped, 1);
 	}
@@ -319,8 +321,10 @@ static const char *nw_judge_hostile(struct nw *w, const struct netback_stats *b,
 	if (!w->has_hostile || !w->hf)
 		return NULL;
 	hostile_front_stats(w->hf, &hs);
-	uint64_t refl = atomic_load(&w->reflected);
-	*h_drops = hs.errors + (refl > hs.rx_frames ? refl - hs.rx_frames : 0);
+	/* Reflected frames that never came back, less those dropped here
+	 * (netback never counted them: they must not take its drops away). */
+	uint64_t refl = atomic_load(&w->reflected), back = hs.rx_frames + atomic_load(&w->refl_unlinked);
+	*h_drops = hs.errors + (refl > back ? refl - back : 0);
 	*h_fatal = hostile_front_fatal_expected(w->hf);
 	scn_wl_note(w->wl, w->hg.domid, "hostile: %lu packets sent (%lu lies), %lu answered OKAY, %lu errors, %lu "
 		    "passed on, %lu reflected, %lu received back, %lu disconnections", hs.sent, hs.lies, hs.okay,
@@ -405,6 +409,10 @@ static void nw_judge(void *arg)
 	if (!hbad)
 		hbad = nw_judge_idle_maps(w, hwhy, sizeof(hwhy));
 	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w);
+	/* A vif the toolstack took down left the switch, which forgot its MAC:
+	 * frames to it went flooded to the other ports, and missed it. */
+	if (atomic_load(&w->suspends) || atomic_load(&w->unplugs))
+		drops += s.flooded;
 	drops = drops > h_drops ? drops - h_drops : 0;
 	scn_wl_note(w->wl, w->be, "%lu frames verified; switch: %lu lost, %lu duplicated, %lu reordered, "
 		    "%lu delayed; guests saw %lu duplicates, %lu out of order, %lu holes (%lu bytes), "
