@@ -22,7 +22,7 @@
 #define HN_SLICE_ACT 400u      /* the hook goes in mid-traffic */
 
 enum hn_step { HN_SUSPEND, HN_UNPLUG_PLUG, HN_REFUSE, HN_CLOSE_BEHIND, HN_LEAK_MAP, HN_UNPLUG_EARLY,
-	       HN_SUSPEND_HOSTILE, HN_CLOSE_HOSTILE_BEHIND, HN_NONE };
+	       HN_SUSPEND_HOSTILE, HN_CLOSE_HOSTILE_BEHIND, HN_SUSPEND_UNPLUG, HN_NONE };
 
 static const struct scn_wl_type *hn_real;
 static struct scn_wl_type hn_wrap;
@@ -96,6 +96,10 @@ static void hn_check(struct scn_wl *wl)
 		case HN_SUSPEND_HOSTILE: hn_rc1 = hn_real->suspend(wl, 3, 0); break;
 		case HN_CLOSE_HOSTILE_BEHIND:
 			hn_rc1 = scn_wl_xs_write(wl, "/local/domain/0/backend/vif/3/0/online", "0");
+			break;
+		case HN_SUSPEND_UNPLUG:   /* the unplug waits for the suspend, as a toolstack's would */
+			hn_rc1 = hn_real->suspend(wl, 2, 0);
+			hn_rc2 = hn_real->unplug(wl);
 			break;
 		case HN_UNPLUG_EARLY:
 		case HN_NONE:
@@ -172,6 +176,19 @@ static void net_unplug_before_the_start(void)
 				     HN_UNPLUG_EARLY, 1);
 
 	CU_ASSERT_EQUAL(hn_rc1, 0);
+	CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);
+}
+
+/* An unplug asked for while the same vif's suspend is under way: done after
+ * it, both counted, the other guest finishes; a suspend of the unplugged
+ * guest is none of the workload's business any more. */
+static void net_unplug_during_a_suspend_waits(void)
+{
+	struct scn_result r = hn_run(HN_NET "expect pass\nexpect net.suspends == 1\nexpect net.unplugs == 1\n"
+				     "expect net.finished == 2\nexpect net.corrupt == 0\n", HN_SUSPEND_UNPLUG, 1);
+
+	CU_ASSERT_EQUAL(hn_rc1, 0);
+	CU_ASSERT_EQUAL(hn_rc2, 0);
 	CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);
 }
 
@@ -286,6 +303,7 @@ void test_register(void)
 		TEST(net_suspend_reconnects_and_streams_go_on),
 		TEST(net_unplug_then_plug),
 		TEST(net_unplug_before_the_start),
+		TEST(net_unplug_during_a_suspend_waits),
 		TEST(net_suspend_of_the_hostile_guest),
 		TEST(net_hooks_refuse_what_they_cannot),
 		TEST_END,

@@ -111,6 +111,7 @@ struct nw_guest {
 	unsigned forgotten;                 /* peers' bits network_peer_gone() had (guest thread) */
 	int act;                            /* enum nw_act_step, harness thread */
 	bool act_unplug;
+	int act_next;                       /* enum nw_act_next: asked for during an action */
 	unsigned act_polls;
 };
 
@@ -865,6 +866,9 @@ static void nw_check_limits(struct nw *w)
 /* ---- toolstack actions: unplug, plug, suspend (save/restore, migration) ---- */
 
 enum nw_act_step { NW_ACT_NONE, NW_ACT_WAIT_CLOSED };
+/* As a toolstack serialises operations on a device, one asked for while
+ * another is under way waits for it (an unplug outranks a suspend). */
+enum nw_act_next { NW_NEXT_NONE, NW_NEXT_SUSPEND, NW_NEXT_UNPLUG };
 
 static void nw_be_path(const struct nw *w, const struct nw_guest *g, const char *key, char *out, size_t len)
 {
@@ -903,7 +907,9 @@ static void nw_unplugging(struct nw *w, struct nw_guest *g)
 	nw_barrier_arrive(w, g);
 	for (unsigned i = 0; i < w->n; i++) {
 		struct nw_guest *p = &w->g[i];
-		if (p != g && p->alive && !atomic_load(&p->gone) && sim_domain_post(p->domid, nw_guest_forget_peers, p) < 0)
+		if (p == g || !p->alive || atomic_load(&p->gone))
+			continue;
+		if (sim_domain_post(p->domid, nw_guest_forget_peers, p) < 0)
 			scn_wl_error(w->wl, "guest dom %u gone while dom %u was unplugged", p->domid, g->domid);
 	}
 }
@@ -932,11 +938,17 @@ static void nw_hostile_act_done(void *arg)
 static int nw_act_begin(struct nw *w, struct nw_guest *g, bool unplug)
 {
 	char path[128];
-
 	bool alive = g == &w->hg ? w->h_alive && w->hf : g->alive;
 
-	if (g->act != NW_ACT_NONE || !alive || !w->be_alive)
+	if (!alive || !w->be_alive)
 		return -EBUSY;
+	if (g->act != NW_ACT_NONE) {
+		if (unplug && !g->act_unplug)
+			g->act_next = NW_NEXT_UNPLUG;
+		else if (!g->act_next && !g->act_unplug)
+			g->act_next = NW_NEXT_SUSPEND;
+		return 0;   /* an unplug under way takes care of either */
+	}
 	if (g == &w->hg)
 		hostile_front_toolstack_down(w->hf);
 	atomic_store(&g->acting, true);
@@ -958,6 +970,17 @@ static int nw_remove_one(struct nw *w, struct nw_guest *g, bool create)
 	return nw_toolstack(w, create ? NW_TS_CREATE : NW_TS_REMOVE, g);
 }
 
+/* The action asked for during the one just finished. */
+static void nw_act_next(struct nw *w, struct nw_guest *g)
+{
+	int next = g->act_next;
+
+	g->act_next = NW_NEXT_NONE;
+	if (next != NW_NEXT_NONE && nw_act_begin(w, g, next == NW_NEXT_UNPLUG) < 0)
+		scn_wl_error(w->wl, "dom %u: the %s asked for during another action could not start", g->domid,
+			     next == NW_NEXT_UNPLUG ? "unplug" : "suspend");
+}
+
 /* Netback closed the vif: finish the action. */
 static void nw_act_closed(struct nw *w, struct nw_guest *g)
 {
@@ -973,6 +996,7 @@ static void nw_act_closed(struct nw *w, struct nw_guest *g)
 		if (scn_wl_xs_write(w->wl, path, "1") < 0)
 			scn_wl_error(w->wl, "suspend of dom %u: writing %s failed", g->domid, path);
 		atomic_fetch_add(&w->suspends, 1);
+		nw_act_next(w, g);
 		return;
 	}
 	scn_wl_call(w->wl, g->domid, nw_guest_close, g);
@@ -1009,7 +1033,7 @@ static int nw_unplug(struct scn_wl *wl)
 	struct nw *w = wl->priv;
 	struct nw_guest *g = nw_act_guest(w);
 
-	return atomic_load(&g->unplugged) ? -EALREADY : nw_act_begin(w, g, true);
+	return atomic_load(&g->unplugged) ? 0 : nw_act_begin(w, g, true);   /* gone already: done */
 }
 
 static int nw_plug(struct scn_wl *wl)
@@ -1037,7 +1061,8 @@ static int nw_suspend(struct scn_wl *wl, domid_t guest, domid_t new_back)
 		return nw_act_begin(w, &w->hg, false);
 	for (unsigned i = 0; i < w->n; i++)
 		if (w->g[i].domid == guest)
-			return atomic_load(&w->g[i].unplugged) ? -ENODEV : nw_act_begin(w, &w->g[i], false);
+			/* Unplugged: the guest has no vif of ours to save. */
+			return atomic_load(&w->g[i].unplugged) ? -ENOTSUP : nw_act_begin(w, &w->g[i], false);
 	return -ENOENT;
 }
 
