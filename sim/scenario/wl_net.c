@@ -31,11 +31,9 @@
 #include "sim/evtchn/evtchn.h"
 #include "sim/gnttab/gnttab.h"
 #include "sim/scenario/hostile_net.h"
-#include "sim/scenario/workload.h"
+#include "sim/scenario/wl_net_internal.h"
 #include "sim/switch/switch.h"
 
-#define NW_GUESTS_MAX 8u
-#define NW_DEVID 0u
 #define NW_BUFS_DEFAULT 256u             /* netfront tx_bufs / rx_bufs 0: a ring's worth */
 #define NW_NETIF_SLOTS_MIN 18u           /* XEN_NETIF_NR_SLOTS_MIN: netback's default */
 
@@ -75,88 +73,6 @@ static const char *const nw_counters[NW_C_COUNT + 1] = {
 	"hostile-disconnects", "hostile-output", "hostile-rx", "hostile-rewrites", NULL,
 };
 
-struct nw;
-
-struct nw_guest {
-	struct nw *w;
-	domid_t domid;
-	unsigned index;
-	bool alive;
-	struct xenbus_device dev;
-	const char *fe_keys[5], *be_keys[7];
-	char mac[24], handle[12];
-	struct netfront_config cfg;
-	struct netfront *nf;
-	struct network_config wcfg;
-	struct network *work;
-	bool started;
-	/* Published on the guest's thread, read anywhere. */
-	_Atomic uint64_t verified, sent, corrupt, duplicates, out_of_order, gaps, pings_ok;
-	_Atomic unsigned connects;
-	/* The result when this guest finished sending (under nw.lock). */
-	struct network_result fin;
-	struct netfront_stats fin_stats;
-	unsigned fin_queues;                /* its vif's queues, when it finished */
-	/* Toolstack actions (nw_act.c's part of this file): a disconnection
-	 * we asked for is expected; any other one is netback's doing. */
-	atomic_bool expect_down, kicked, unplugged;
-	/* An action under way: a CONNECTED now is the old connection's, about
-	 * to go (until the guest saw it go: down_ends_act, guest thread). */
-	atomic_bool acting;
-	bool down_ends_act;
-	/* Unplugged once: its peers forgot it for good (w->gone), and it sends
-	 * nothing if plugged back. */
-	atomic_bool gone;
-	bool arrived;                       /* at the start barrier (under nw.lock) */
-	unsigned forgotten;                 /* peers' bits network_peer_gone() had (guest thread) */
-	int act;                            /* enum nw_act_step, harness thread */
-	bool act_unplug;
-	int act_next;                       /* enum nw_act_next: asked for during an action */
-	unsigned act_polls;
-};
-
-struct nw {
-	struct scn_wl *wl;
-	domid_t be;
-	bool be_alive;
-	unsigned n;
-	struct nw_guest g[NW_GUESTS_MAX];
-	struct netback_config bcfg;
-	struct switch_config scfg;
-	struct netback *nb;
-	struct net_switch *sw;
-	pthread_mutex_t lock;
-	_Atomic unsigned finished;
-	/* The start barrier: every guest started its workload or was
-	 * unplugged before it could; then the started ones send. */
-	unsigned arrived;                   /* under lock */
-	bool released;                      /* under lock */
-	_Atomic unsigned gone;              /* bit i: guest i unplugged, its peers forget it */
-	atomic_bool judged;
-	_Atomic uint64_t drops;     /* published by the backend's thread */
-	/* What a crash of the backend domain may have lost, uncounted: the
-	 * drops its switch and netback had counted, and the frames in flight
-	 * then (sent by the guests as each said soon after, less what had been
-	 * received at the crash). */
-	_Atomic uint64_t live_drops;    /* the running backend's own count */
-	_Atomic uint64_t dead_drops, crash_sent, crash_verified;
-	_Atomic uint64_t fatal, no_link, slots_peak;
-	_Atomic uint64_t suspends, unplugs;
-	/* The hostile frontend (hostile=), beside the guests on the same netback:
-	 * its vif is not on the switch; what netback passes on from it is
-	 * checked and reflected back into it. */
-	bool has_hostile, h_alive;
-	struct nw_guest hg;                 /* its device; hg.domid */
-	struct hostile_front *hf;
-	struct netback_vif *hvif;           /* backend's thread */
-	_Atomic uint64_t reflected, refl_dropped;
-	_Atomic uint64_t refl_unlinked;     /* dropped here, its vif detached: not netback's count */
-	atomic_bool h_done;
-	/* Duplicates and reorderings the switches of crashed backends made. */
-	_Atomic uint64_t live_dups, live_reorders, dead_dups, dead_reorders;
-};
-
-#define NW_ACT_POLLS_MAX 200000u        /* checks waiting for netback to close a vif */
 
 static uint64_t nw_crash_allowance(struct nw *w)
 {
@@ -451,7 +367,7 @@ static void nw_judge(void *arg)
 
 /* Every guest finished, and the hostile frontend too: judge on the backend's
  * thread (it reads netback's and the switch's counters). */
-static void nw_judge_soon(struct nw *w)
+void nw_judge_soon(struct nw *w)
 {
 	if (atomic_load(&w->finished) < w->n || (w->has_hostile && !atomic_load(&w->h_done)))
 		return;
@@ -529,7 +445,7 @@ static void nw_guest_release(void *arg)
 }
 
 /* Guest thread: stop waiting for the peers unplugged since last time. */
-static void nw_guest_forget_peers(void *arg)
+void nw_guest_forget_peers(void *arg)
 {
 	struct nw_guest *g = arg;
 	unsigned gone = atomic_load(&g->w->gone);
@@ -545,7 +461,7 @@ static void nw_guest_forget_peers(void *arg)
 
 /* Guest g started its workload, or was unplugged before it did: once every
  * guest got this far, the started ones send (any thread). */
-static void nw_barrier_arrive(struct nw *w, struct nw_guest *g)
+void nw_barrier_arrive(struct nw *w, struct nw_guest *g)
 {
 	bool release = false;
 
@@ -639,7 +555,7 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 		network_event(g->work, ev);
 }
 
-static int nw_guest_open(void *arg)
+int nw_guest_open(void *arg)
 {
 	struct nw_guest *g = arg;
 
@@ -651,7 +567,7 @@ static int nw_guest_open(void *arg)
 	return netfront_open(&g->cfg, &g->nf);
 }
 
-static int nw_guest_close(void *arg)
+int nw_guest_close(void *arg)
 {
 	struct nw_guest *g = arg;
 
@@ -679,9 +595,6 @@ static void nw_device(struct nw *w, struct nw_guest *g)
 					.devid = NW_DEVID, .fe_keys = g->fe_keys, .be_keys = g->be_keys};
 }
 
-/* What the toolstack does: create the vifs, re-create the backend's halves
- * after a restart of its domain (the guests' halves live on), remove them. */
-enum nw_ts { NW_TS_CREATE, NW_TS_BACKEND, NW_TS_REMOVE };
 
 static int nw_ts_one(struct xs_handle *xs, enum nw_ts what, const struct xenbus_device *dev)
 {
@@ -691,7 +604,7 @@ static int nw_ts_one(struct xs_handle *xs, enum nw_ts what, const struct xenbus_
 }
 
 /* Do it for every vif (only: just that one). */
-static int nw_toolstack(struct nw *w, enum nw_ts what, struct nw_guest *only)
+int nw_toolstack(struct nw *w, enum nw_ts what, struct nw_guest *only)
 {
 	bool create = what != NW_TS_REMOVE;
 	struct xs_handle *xs;
@@ -861,209 +774,6 @@ static void nw_check_limits(struct nw *w)
 	if (peak > max)
 		scn_wl_fail(w->wl, "netback (dom %u) passed on a packet of %lu data slots; its limit is %lu", w->be,
 			    peak, max);
-}
-
-/* ---- toolstack actions: unplug, plug, suspend (save/restore, migration) ---- */
-
-enum nw_act_step { NW_ACT_NONE, NW_ACT_WAIT_CLOSED };
-/* As a toolstack serialises operations on a device, one asked for while
- * another is under way waits for it (an unplug outranks a suspend). */
-enum nw_act_next { NW_NEXT_NONE, NW_NEXT_SUSPEND, NW_NEXT_UNPLUG };
-
-static void nw_be_path(const struct nw *w, const struct nw_guest *g, const char *key, char *out, size_t len)
-{
-	snprintf(out, len, "/local/domain/%u/backend/vif/%u/%u/%s", w->be, g->domid, NW_DEVID, key);
-}
-
-/* Netback says Closed: it must hold nothing of the guest's any more, and a
- * closed netfront (closed: an unplug) nothing either. A netfront that goes
- * on may not have seen the Closed yet: the idle check bounds its grants. */
-static void nw_check_released(struct nw *w, const struct nw_guest *g, const char *when, bool fe_closed)
-{
-	struct gnttab_stats st;
-
-	if (gnttab_stats(g->domid, &st) == 0 && (st.maps_active || (fe_closed && st.grants_active)))
-		scn_wl_fail(w->wl, "%s of vif %u of dom %u: netback (dom %u) closed it, but %lu of the guest's grants "
-			    "are still mapped and %lu still active", when, NW_DEVID, g->domid, w->be, st.maps_active,
-			    st.grants_active);
-	for (evtchn_port_t p = 1; p < EVTCHN_PORTS_MAX; p++) {
-		domid_t rd;
-		int st = evtchn_port_status(w->be, p, &rd, NULL);
-		/* The guest's end closed: a port netback kept is left unbound. */
-		if ((st == EVTCHNSTAT_interdomain || st == EVTCHNSTAT_unbound) && rd == g->domid) {
-			scn_wl_fail(w->wl, "%s of vif %u of dom %u: netback (dom %u) closed it, but its port %u is "
-				    "still bound to the guest", when, NW_DEVID, g->domid, w->be, p);
-			return;
-		}
-	}
-}
-
-/* A hot-unplugged NIC vanishes: its peers stop sending to it and waiting
- * for it, and the start barrier does not wait for it either. */
-static void nw_unplugging(struct nw *w, struct nw_guest *g)
-{
-	atomic_store(&g->gone, true);
-	atomic_fetch_or(&w->gone, 1u << g->index);
-	nw_barrier_arrive(w, g);
-	for (unsigned i = 0; i < w->n; i++) {
-		struct nw_guest *p = &w->g[i];
-		if (p == g || !p->alive || atomic_load(&p->gone))
-			continue;
-		if (sim_domain_post(p->domid, nw_guest_forget_peers, p) < 0)
-			scn_wl_error(w->wl, "guest dom %u gone while dom %u was unplugged", p->domid, g->domid);
-	}
-}
-
-/* Guest thread, its vif suspended and online again: a netfront still
- * connected has yet to see the old connection go. */
-static void nw_guest_act_done(void *arg)
-{
-	struct nw_guest *g = arg;
-	struct netfront_info info;
-
-	if (g->nf && netfront_info(g->nf, &info) == 0 && info.connected)
-		g->down_ends_act = true;
-	else
-		atomic_store(&g->acting, false);
-}
-
-static void nw_hostile_act_done(void *arg)
-{
-	struct nw *w = arg;
-
-	hostile_front_toolstack_up(w->hf);
-}
-
-/* The toolstack takes a vif down: online=0; netback closes it. */
-static int nw_act_begin(struct nw *w, struct nw_guest *g, bool unplug)
-{
-	char path[128];
-	bool alive = g == &w->hg ? w->h_alive && w->hf : g->alive;
-
-	if (!alive || !w->be_alive)
-		return -EBUSY;
-	if (g->act != NW_ACT_NONE) {
-		if (unplug && !g->act_unplug)
-			g->act_next = NW_NEXT_UNPLUG;
-		else if (!g->act_next && !g->act_unplug)
-			g->act_next = NW_NEXT_SUSPEND;
-		return 0;   /* an unplug under way takes care of either */
-	}
-	if (g == &w->hg)
-		hostile_front_toolstack_down(w->hf);
-	atomic_store(&g->acting, true);
-	atomic_store(&g->expect_down, true);
-	nw_be_path(w, g, "online", path, sizeof(path));
-	int rc = scn_wl_xs_write(w->wl, path, "0");
-	if (rc < 0)
-		return rc;
-	g->act = NW_ACT_WAIT_CLOSED;
-	g->act_unplug = unplug;
-	g->act_polls = 0;
-	if (unplug)
-		nw_unplugging(w, g);
-	return 0;
-}
-
-static int nw_remove_one(struct nw *w, struct nw_guest *g, bool create)
-{
-	return nw_toolstack(w, create ? NW_TS_CREATE : NW_TS_REMOVE, g);
-}
-
-/* The action asked for during the one just finished. */
-static void nw_act_next(struct nw *w, struct nw_guest *g)
-{
-	int next = g->act_next;
-
-	g->act_next = NW_NEXT_NONE;
-	if (next != NW_NEXT_NONE && nw_act_begin(w, g, next == NW_NEXT_UNPLUG) < 0)
-		scn_wl_error(w->wl, "dom %u: the %s asked for during another action could not start", g->domid,
-			     next == NW_NEXT_UNPLUG ? "unplug" : "suspend");
-}
-
-/* Netback closed the vif: finish the action. */
-static void nw_act_closed(struct nw *w, struct nw_guest *g)
-{
-	char path[128];
-
-	g->act = NW_ACT_NONE;
-	if (!g->act_unplug) {
-		nw_check_released(w, g, "suspend", false);
-		if (sim_domain_post(g->domid, g == &w->hg ? nw_hostile_act_done : nw_guest_act_done,
-				    g == &w->hg ? (void *)w : g) < 0)
-			scn_wl_error(w->wl, "suspend of dom %u: the guest is gone", g->domid);
-		nw_be_path(w, g, "online", path, sizeof(path));
-		if (scn_wl_xs_write(w->wl, path, "1") < 0)
-			scn_wl_error(w->wl, "suspend of dom %u: writing %s failed", g->domid, path);
-		atomic_fetch_add(&w->suspends, 1);
-		nw_act_next(w, g);
-		return;
-	}
-	scn_wl_call(w->wl, g->domid, nw_guest_close, g);
-	nw_check_released(w, g, "unplug", true);
-	atomic_store(&g->unplugged, true);
-	if (nw_remove_one(w, g, false) < 0)
-		scn_wl_error(w->wl, "unplug of dom %u: removing its vif failed", g->domid);
-	atomic_fetch_add(&w->unplugs, 1);
-	if (!g->fin.finished && atomic_fetch_add(&w->finished, 1) + 1 == w->n)
-		nw_judge_soon(w);   /* it will not finish now; the others go on */
-}
-
-static void nw_act_poll(struct nw *w, struct nw_guest *g)
-{
-	char path[128], v[16] = "";
-
-	nw_be_path(w, g, "state", path, sizeof(path));
-	scn_wl_xs_read(w->wl, path, v, sizeof(v));
-	if (strcmp(v, "6") == 0)
-		nw_act_closed(w, g);
-	else if (++g->act_polls > NW_ACT_POLLS_MAX)
-		scn_wl_fail(w->wl, "netback (dom %u) did not close vif %u of dom %u after the toolstack set online=0 "
-			    "(state %s)", w->be, NW_DEVID, g->domid, v[0] ? v : "gone");
-}
-
-/* The last guest's vif: unplug and plug act on it. */
-static struct nw_guest *nw_act_guest(struct nw *w)
-{
-	return &w->g[w->n - 1];
-}
-
-static int nw_unplug(struct scn_wl *wl)
-{
-	struct nw *w = wl->priv;
-	struct nw_guest *g = nw_act_guest(w);
-
-	return atomic_load(&g->unplugged) ? 0 : nw_act_begin(w, g, true);   /* gone already: done */
-}
-
-static int nw_plug(struct scn_wl *wl)
-{
-	struct nw *w = wl->priv;
-	struct nw_guest *g = nw_act_guest(w);
-
-	if (!atomic_load(&g->unplugged) || g->act != NW_ACT_NONE)
-		return -EALREADY;
-	atomic_store(&g->unplugged, false);
-	atomic_store(&g->acting, false);   /* a new netfront: its CONNECTED is a new connection */
-	int rc = nw_remove_one(w, g, true);
-	if (rc == 0)
-		rc = scn_wl_call(wl, g->domid, nw_guest_open, g);   /* no traffic: its peers finished with it */
-	return rc;
-}
-
-static int nw_suspend(struct scn_wl *wl, domid_t guest, domid_t new_back)
-{
-	struct nw *w = wl->priv;
-
-	if (new_back != w->be)
-		return -ENOTSUP;   /* one netback per workload: a new backend is a restart */
-	if (w->has_hostile && guest == w->hg.domid)
-		return nw_act_begin(w, &w->hg, false);
-	for (unsigned i = 0; i < w->n; i++)
-		if (w->g[i].domid == guest)
-			/* Unplugged: the guest has no vif of ours to save. */
-			return atomic_load(&w->g[i].unplugged) ? -ENOTSUP : nw_act_begin(w, &w->g[i], false);
-	return -ENOENT;
 }
 
 /* The toolstack actions act on xenstore (harness thread); the rest reads. */
