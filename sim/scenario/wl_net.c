@@ -717,6 +717,7 @@ static void nw_back_crashed(struct nw *w)
 	w->be_alive = false;
 	w->nb = NULL;
 	w->sw = NULL;
+	nw_act_backend_gone(w);
 }
 
 /* A restarted backend domain: the toolstack puts the backends' halves back,
@@ -727,10 +728,12 @@ static void nw_back_restart(struct nw *w)
 
 	if (rc == 0)
 		rc = scn_wl_call(w->wl, w->be, nw_back_start, w);
-	if (rc == 0)
+	if (rc == 0) {
 		w->be_alive = true;
-	else
+		nw_act_backend_back(w);
+	} else {
 		scn_wl_error(w->wl, "backend dom %u: restart failed: %s", w->be, strerror(-rc));
+	}
 }
 
 static void nw_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event ev)

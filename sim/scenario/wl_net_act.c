@@ -78,20 +78,30 @@ static void nw_hostile_act_done(void *arg)
 	hostile_front_toolstack_up(w->hf);
 }
 
+/* Asked for while it cannot start: started later (nw_act_next). */
+static int nw_act_later(struct nw_guest *g, bool unplug)
+{
+	if (unplug)
+		g->act_next = NW_NEXT_UNPLUG;
+	else if (g->act_next == NW_NEXT_NONE)
+		g->act_next = NW_NEXT_SUSPEND;
+	return 0;
+}
+
 /* The toolstack takes a vif down: online=0; netback closes it. */
 static int nw_act_begin(struct nw *w, struct nw_guest *g, bool unplug)
 {
 	char path[128];
 	bool alive = g == &w->hg ? w->h_alive && w->hf : g->alive;
 
-	if (!alive || !w->be_alive)
+	if (!alive)
 		return -EBUSY;
+	if (!w->be_alive)   /* the backend's domain is down: when it is back */
+		return nw_act_later(g, unplug);
 	if (g->act != NW_ACT_NONE) {
-		if (unplug && !g->act_unplug)
-			g->act_next = NW_NEXT_UNPLUG;
-		else if (!g->act_next && !g->act_unplug)
-			g->act_next = NW_NEXT_SUSPEND;
-		return 0;   /* an unplug under way takes care of either */
+		if (!g->act_unplug)   /* an unplug under way takes care of either */
+			nw_act_later(g, unplug);
+		return 0;
 	}
 	if (g == &w->hg)
 		hostile_front_toolstack_down(w->hf);
@@ -166,6 +176,26 @@ void nw_act_poll(struct nw *w, struct nw_guest *g)
 			    "(state %s)", w->be, NW_DEVID, g->domid, v[0] ? v : "gone");
 }
 
+/* The backend's domain crashed: an action under way starts over once it is
+ * back (the toolstack re-creates the backend's halves, online). */
+void nw_act_backend_gone(struct nw *w)
+{
+	for (unsigned i = 0; i <= w->n; i++) {
+		struct nw_guest *g = i < w->n ? &w->g[i] : &w->hg;
+		if (g->act == NW_ACT_NONE)
+			continue;
+		g->act = NW_ACT_NONE;
+		nw_act_later(g, g->act_unplug);
+	}
+}
+
+/* It is back: what waited for it starts. */
+void nw_act_backend_back(struct nw *w)
+{
+	for (unsigned i = 0; i <= w->n; i++)
+		nw_act_next(w, i < w->n ? &w->g[i] : &w->hg);
+}
+
 /* The last guest's vif: unplug and plug act on it. */
 static struct nw_guest *nw_act_guest(struct nw *w)
 {
@@ -207,5 +237,5 @@ int nw_suspend(struct scn_wl *wl, domid_t guest, domid_t new_back)
 		if (w->g[i].domid == guest)
 			/* Unplugged: the guest has no vif of ours to save. */
 			return atomic_load(&w->g[i].unplugged) ? -ENOTSUP : nw_act_begin(w, &w->g[i], false);
-	return -ENOENT;
+	return -ENOTSUP;   /* not a guest of ours (the backend's domain has no vif frontend here) */
 }

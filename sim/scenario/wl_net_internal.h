@@ -126,6 +126,8 @@ int nw_unplug(struct scn_wl *wl);
 int nw_plug(struct scn_wl *wl);
 int nw_suspend(struct scn_wl *wl, domid_t guest, domid_t new_back);
 void nw_act_poll(struct nw *w, struct nw_guest *g);
+void nw_act_backend_gone(struct nw *w);
+void nw_act_backend_back(struct nw *w);
 void nw_be_path(const struct nw *w, const struct nw_guest *g, const char *key, char *out, size_t len);
 
 #endif
