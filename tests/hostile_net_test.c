@@ -21,7 +21,8 @@
 
 #define HN_SLICE_ACT 400u      /* the hook goes in mid-traffic */
 
-enum hn_step { HN_SUSPEND, HN_UNPLUG_PLUG, HN_REFUSE, HN_CLOSE_BEHIND, HN_LEAK_MAP };
+enum hn_step { HN_SUSPEND, HN_UNPLUG_PLUG, HN_REFUSE, HN_CLOSE_BEHIND, HN_LEAK_MAP, HN_UNPLUG_EARLY,
+	       HN_SUSPEND_HOSTILE, HN_CLOSE_HOSTILE_BEHIND, HN_SUSPEND_UNPLUG, HN_NONE };
 
 static const struct scn_wl_type *hn_real;
 static struct scn_wl_type hn_wrap;
@@ -75,7 +76,9 @@ static uint64_t hn_counter(struct scn_wl *wl, const char *name)
 static void hn_check(struct scn_wl *wl)
 {
 	hn_real->check(wl);
-	if (++hn_checks == HN_SLICE_ACT) {
+	if (++hn_checks == 1 && hn_step == HN_UNPLUG_EARLY)
+		hn_rc1 = hn_real->unplug(wl);   /* before any vif connected */
+	if (hn_checks == HN_SLICE_ACT) {
 		switch (hn_step) {
 		case HN_SUSPEND: hn_rc1 = hn_real->suspend(wl, 2, 0); break;
 		case HN_UNPLUG_PLUG: hn_rc1 = hn_real->unplug(wl); break;
@@ -89,6 +92,17 @@ static void hn_check(struct scn_wl *wl)
 		case HN_LEAK_MAP:
 			hn_leak_map(wl);
 			hn_rc1 = hn_real->suspend(wl, 2, 0);
+			break;
+		case HN_SUSPEND_HOSTILE: hn_rc1 = hn_real->suspend(wl, 3, 0); break;
+		case HN_CLOSE_HOSTILE_BEHIND:
+			hn_rc1 = scn_wl_xs_write(wl, "/local/domain/0/backend/vif/3/0/online", "0");
+			break;
+		case HN_SUSPEND_UNPLUG:   /* the unplug waits for the suspend, as a toolstack's would */
+			hn_rc1 = hn_real->suspend(wl, 2, 0);
+			hn_rc2 = hn_real->unplug(wl);
+			break;
+		case HN_UNPLUG_EARLY:
+		case HN_NONE:
 			break;
 		}
 	}
@@ -142,15 +156,77 @@ static void net_suspend_reconnects_and_streams_go_on(void)
 }
 
 /* Hot-unplug of the last guest's vif, then plug: the other guest carries on
- * and finishes; the vif comes back and connects again. */
+ * and finishes (it stops sending to and waiting for the vanished NIC: no
+ * ping timeout, a clean pass); the vif comes back and connects again. */
 static void net_unplug_then_plug(void)
 {
-	struct scn_result r = hn_run(HN_NET "expect pass\nallow error \"ping timeout\"\nexpect net.unplugs == 1\n"
+	struct scn_result r = hn_run(HN_NET "expect pass\nexpect net.unplugs == 1\nexpect net.finished == 2\n"
 				     "expect net.connects == 3\nexpect net.corrupt == 0\n", HN_UNPLUG_PLUG, 1);
 
 	CU_ASSERT_EQUAL(hn_rc1, 0);
 	CU_ASSERT_EQUAL(hn_rc2, 0);
-	CU_ASSERT_NOT_EQUAL(r.verdict, SCN_VERDICT_FAIL);
+	CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);
+}
+
+/* Unplugged before any traffic (before its vif connected): the start barrier
+ * does not wait for it, the other guest finishes (it used to hang). */
+static void net_unplug_before_the_start(void)
+{
+	struct scn_result r = hn_run(HN_NET "expect pass\nexpect net.unplugs == 1\nexpect net.finished == 2\n",
+				     HN_UNPLUG_EARLY, 1);
+
+	CU_ASSERT_EQUAL(hn_rc1, 0);
+	CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);
+}
+
+/* An unplug asked for while the same vif's suspend is under way: done after
+ * it, both counted, the other guest finishes; a suspend of the unplugged
+ * guest is none of the workload's business any more. */
+static void net_unplug_during_a_suspend_waits(void)
+{
+	struct scn_result r = hn_run(HN_NET "expect pass\nexpect net.suspends == 1\nexpect net.unplugs == 1\n"
+				     "expect net.finished == 2\nexpect net.corrupt == 0\n", HN_SUSPEND_UNPLUG, 1);
+
+	CU_ASSERT_EQUAL(hn_rc1, 0);
+	CU_ASSERT_EQUAL(hn_rc2, 0);
+	CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);
+}
+
+#define HN_HOSTILE "domain dom0 priv\ndomain g1\ndomain g2\ndomain evil\nwithin 10s\n" \
+		   "workload net back=dom0 guests=g1,g2 messages=40 pings=5 hostile=evil hostile-packets=400\n"
+
+/* The hostile domain saved and restored: its disconnection is the
+ * toolstack's, not judged as netback's; it reconnects and carries on. */
+static void net_suspend_of_the_hostile_guest(void)
+{
+	struct scn_result r = hn_run(HN_HOSTILE "expect pass\nexpect net.suspends == 1\n"
+				     "expect net.hostile-sent == 400\n", HN_SUSPEND_HOSTILE, 1);
+
+	CU_ASSERT_EQUAL(hn_rc1, 0);
+	CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);
+}
+
+/* ... but the same disconnection behind the workload's back is netback's,
+ * and the hostile frontend's model still judges it. */
+static void net_hostile_vif_closed_behind_fails(void)
+{
+	struct scn_result r = hn_run(HN_HOSTILE "expect pass\n", HN_CLOSE_HOSTILE_BEHIND, 1);
+
+	CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_FAIL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.reason, "disconnected vif 0 of dom 3, which broke no rule"));
+}
+
+/* A run cut short while the hostile frontend is busy (max-steps: a hang):
+ * netback closing its vif at the teardown is not judged, the verdict stays
+ * the run's own (it was "disconnected vif 0 of dom 3, which broke no rule"). */
+static void net_teardown_is_not_judged(void)
+{
+	struct scn_result r = hn_run("domain dom0 priv\ndomain g1\ndomain g2\ndomain evil\nmax-steps 4000\n"
+				     "workload net back=dom0 guests=g1,g2 messages=40 pings=5 hostile=evil "
+				     "hostile-packets=100000\nexpect pass\n", HN_NONE, 1);
+
+	CU_ASSERT_EQUAL(r.outcome, SCN_OUT_HANG);
+	CU_ASSERT_PTR_NULL(strstr(r.reason, "broke no rule"));
 }
 
 static void net_hooks_refuse_what_they_cannot(void)
@@ -226,12 +302,17 @@ void test_register(void)
 	static const struct test_case hooks[] = {
 		TEST(net_suspend_reconnects_and_streams_go_on),
 		TEST(net_unplug_then_plug),
+		TEST(net_unplug_before_the_start),
+		TEST(net_unplug_during_a_suspend_waits),
+		TEST(net_suspend_of_the_hostile_guest),
 		TEST(net_hooks_refuse_what_they_cannot),
 		TEST_END,
 	};
 	static const struct test_case oracles[] = {
 		TEST(net_good_guest_disconnected_fails_fast),
 		TEST(net_suspend_catches_a_map_left_behind),
+		TEST(net_hostile_vif_closed_behind_fails),
+		TEST(net_teardown_is_not_judged),
 		TEST(hostile_front_beside_good_guests_passes),
 		TEST(hostile_back_fatal_lie_ends_with_netfronts_reason),
 		TEST_END,

@@ -195,6 +195,16 @@ static bool netfront_backend_fresh(XenbusState be)
 	       be == XenbusStateUnknown;
 }
 
+/* The backend closed on us. Seen at Closed already (it skipped Closing, or
+ * the watch coalesced both), it let go of our rings and will not move again
+ * until we start over: no later event would bring us back, so go on now. */
+static void netfront_backend_closed_at(struct netfront *nf, XenbusState be)
+{
+	netfront_backend_closed(nf);
+	if (nf->nf_phase == NF_BACKEND_CLOSED && be == XenbusStateClosed)
+		netfront_step(nf, be);
+}
+
 static void netfront_step(struct netfront *nf, XenbusState be)
 {
 	bool closing = be == XenbusStateClosing || be == XenbusStateClosed;
@@ -216,11 +226,11 @@ static void netfront_step(struct netfront *nf, XenbusState be)
 		if (be == XenbusStateConnected)
 			netfront_connect(nf);
 		else if (closing)
-			netfront_backend_closed(nf);
+			netfront_backend_closed_at(nf, be);
 		break;
 	case NF_CONNECTED:
 		if (closing) {
-			netfront_backend_closed(nf);
+			netfront_backend_closed_at(nf, be);
 		} else if (be != XenbusStateConnected) {   /* back at InitWait: a new backend */
 			netfront_new_backend(nf, be);
 		}

@@ -591,6 +591,31 @@ void network_release(struct network *w)
 	network_pump(w);
 }
 
+void network_peer_gone(struct network *w, unsigned index)
+{
+	if (index >= w->nw_cfg.peers || index == w->nw_cfg.index)
+		return;
+	struct network_peer *pe = &w->nw_peers[index];
+	if (pe->pe_msgs == w->nw_cfg.messages && !pe->pe_msg_left && pe->pe_acked == pe->pe_next &&
+	    pe->pe_pings == w->nw_cfg.pings && !pe->pe_ping_out && !pe->pe_ack_pending)
+		return;   /* nothing owed either way */
+	w->nw_res.peers_gone++;
+	pe->pe_msgs = w->nw_cfg.messages;
+	pe->pe_msg_left = 0;
+	pe->pe_acked = pe->pe_next;
+	evtimer_del(pe->pe_ack_timer);
+	pe->pe_pings = w->nw_cfg.pings;
+	pe->pe_ping_out = false;
+	evtimer_del(pe->pe_ping_timer);
+	pe->pe_ack_pending = false;
+	unsigned keep = 0;
+	for (unsigned i = 0; i < w->nw_npongs; i++)
+		if (w->nw_pongs[i].pp_peer != index)
+			w->nw_pongs[keep++] = w->nw_pongs[i];
+	w->nw_npongs = keep;
+	network_pump(w);   /* may be done now */
+}
+
 /* ---- the instance ---- */
 
 static int network_config_check(struct network_config *c)

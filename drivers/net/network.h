@@ -65,6 +65,7 @@ struct network_result {
 	uint64_t acks_sent, acks_received, ack_timeouts;
 	uint64_t pings_sent, pings_ok, ping_timeouts, pings_late, pongs_sent;
 	uint64_t send_again;          /* -EAGAIN from netfront */
+	uint64_t peers_gone;          /* network_peer_gone() */
 	char failure[NETWORK_FAILURE_MAX];   /* the first thing wrong, with values */
 };
 
@@ -77,6 +78,11 @@ void network_rx(struct network *w, const struct netfront_rx *rx);
 void network_event(struct network *w, enum netfront_event ev);
 /* Start sending (a workload started held: every guest can receive first). */
 void network_release(struct network *w);
+/* Peer `index` is gone for good (its NIC unplugged): nothing more is sent to
+ * it, nothing of it is waited for (its stream counts as acknowledged, its
+ * pings as done, echoes owed to it are dropped). What it sent before stays
+ * checked. */
+void network_peer_gone(struct network *w, unsigned index);
 void network_result(const struct network *w, struct network_result *out);
 /* Bytes of bulk data received in order from every peer, for progress checks. */
 uint64_t network_progress(const struct network *w);

@@ -46,6 +46,14 @@ struct hostile_front_stats {
 int hostile_front_open(const struct hostile_front_config *cfg, struct hostile_front **out);
 /* On the guest's thread (alive): state Closed, grants and ports released. */
 void hostile_front_close(struct hostile_front *h);
+/* The toolstack sets the vif offline (a suspend): the disconnection that
+ * follows is not netback's doing (any thread); and online again (the
+ * guest's thread, once netback said Closed). */
+void hostile_front_toolstack_down(struct hostile_front *h);
+void hostile_front_toolstack_up(struct hostile_front *h);
+/* Any thread, before the workload stops netback: what netback does from now
+ * on (closing the vif) is teardown, not judged. */
+void hostile_front_quiesce(struct hostile_front *h);
 /* After the guest died: the memory only (its handles went with it). */
 void hostile_front_forget(struct hostile_front *h);
 

@@ -21,7 +21,12 @@ static void hf_count(struct hostile_front *h, enum hf_stat s)
 	atomic_fetch_add_explicit(&h->st[s], 1, memory_order_relaxed);
 }
 
-#define hf_fail(h, ...) scn_wl_fail((h)->cfg.wl, __VA_ARGS__)
+/* Nothing is judged once the workload tears netback down. */
+#define hf_fail(h, ...)                                                                                    \
+	do {                                                                                               \
+		if (!atomic_load(&(h)->quiet))                                                             \
+			scn_wl_fail((h)->cfg.wl, __VA_ARGS__);                                             \
+	} while (0)
 
 /* ---- xenstore ---- */
 
@@ -231,7 +236,12 @@ static void hf_disconnect(struct hostile_front *h, bool refused)
 	char err[8];
 
 	hf_read_be(h, "error", why, sizeof(why));
-	if (!refused && !hf_fatal_called_for(h))
+	bool toolstack = atomic_load(&h->ts_down);
+	if (toolstack && h->ts_clear_at_down) {
+		h->ts_clear_at_down = false;
+		atomic_store(&h->ts_down, false);
+	}
+	if (!refused && !toolstack && !hf_fatal_called_for(h))
 		hf_fail(h, "netback (dom %u) disconnected vif %s of dom %u, which broke no rule: '%s' (%u packets in "
 			"flight)", h->cfg.back, h->device + 4, h->cfg.domid, why, h->inflight);
 	else if (!refused)
@@ -295,7 +305,7 @@ static void hf_sync(void *arg)
 
 	while ((ev = xs_check_watch(h->xs)))
 		free(ev);
-	if (scn_wl_finished(h->cfg.wl))
+	if (scn_wl_finished(h->cfg.wl) || atomic_load(&h->quiet))
 		return;
 	for (unsigned i = 0; i < 4; i++) {   /* a step may make the next one possible at once */
 		enum hf_phase before = h->phase;
@@ -696,6 +706,28 @@ void hostile_front_close(struct hostile_front *h)
 {
 	if (h)
 		hf_free(h, true);
+}
+
+void hostile_front_toolstack_down(struct hostile_front *h)
+{
+	if (h)
+		atomic_store(&h->ts_down, true);
+}
+
+void hostile_front_toolstack_up(struct hostile_front *h)
+{
+	if (!h)
+		return;
+	if (h->phase == HF_CONNECTED)
+		h->ts_clear_at_down = true;   /* has yet to see the old connection go */
+	else
+		atomic_store(&h->ts_down, false);
+}
+
+void hostile_front_quiesce(struct hostile_front *h)
+{
+	if (h)
+		atomic_store(&h->quiet, true);
 }
 
 void hostile_front_forget(struct hostile_front *h)

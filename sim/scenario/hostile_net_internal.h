@@ -140,6 +140,11 @@ struct hostile_front {
 	uint64_t rng;
 	uint8_t *scratch, *mbuf;         /* a frame being built; the model's */
 	atomic_bool done_called;
+	atomic_bool quiet;
+	/* The toolstack takes the vif down (suspend): a disconnection then is
+	 * its doing; cleared at the next one if still connected at _up. */
+	atomic_bool ts_down;
+	bool ts_clear_at_down;                  /* hostile_front_quiesce(): teardown, judge nothing */
 	_Atomic uint64_t st[HF_S_COUNT];
 };
 

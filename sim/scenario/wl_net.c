@@ -31,11 +31,9 @@
 #include "sim/evtchn/evtchn.h"
 #include "sim/gnttab/gnttab.h"
 #include "sim/scenario/hostile_net.h"
-#include "sim/scenario/workload.h"
+#include "sim/scenario/wl_net_internal.h"
 #include "sim/switch/switch.h"
 
-#define NW_GUESTS_MAX 8u
-#define NW_DEVID 0u
 #define NW_BUFS_DEFAULT 256u             /* netfront tx_bufs / rx_bufs 0: a ring's worth */
 #define NW_NETIF_SLOTS_MIN 18u           /* XEN_NETIF_NR_SLOTS_MIN: netback's default */
 
@@ -75,72 +73,6 @@ static const char *const nw_counters[NW_C_COUNT + 1] = {
 	"hostile-disconnects", "hostile-output", "hostile-rx", "hostile-rewrites", NULL,
 };
 
-struct nw;
-
-struct nw_guest {
-	struct nw *w;
-	domid_t domid;
-	unsigned index;
-	bool alive;
-	struct xenbus_device dev;
-	const char *fe_keys[5], *be_keys[7];
-	char mac[24], handle[12];
-	struct netfront_config cfg;
-	struct netfront *nf;
-	struct network_config wcfg;
-	struct network *work;
-	bool started;
-	/* Published on the guest's thread, read anywhere. */
-	_Atomic uint64_t verified, sent, corrupt, duplicates, out_of_order, gaps, pings_ok;
-	_Atomic unsigned connects;
-	/* The result when this guest finished sending (under nw.lock). */
-	struct network_result fin;
-	struct netfront_stats fin_stats;
-	unsigned fin_queues;                /* its vif's queues, when it finished */
-	/* Toolstack actions (nw_act.c's part of this file): a disconnection
-	 * we asked for is expected; any other one is netback's doing. */
-	atomic_bool expect_down, kicked, unplugged;
-	int act;                            /* enum nw_act_step, harness thread */
-	bool act_unplug;
-	unsigned act_polls;
-};
-
-struct nw {
-	struct scn_wl *wl;
-	domid_t be;
-	bool be_alive;
-	unsigned n;
-	struct nw_guest g[NW_GUESTS_MAX];
-	struct netback_config bcfg;
-	struct switch_config scfg;
-	struct netback *nb;
-	struct net_switch *sw;
-	pthread_mutex_t lock;
-	_Atomic unsigned started, finished;
-	atomic_bool judged;
-	_Atomic uint64_t drops;     /* published by the backend's thread */
-	/* What a crash of the backend domain may have lost, uncounted: the
-	 * drops its switch and netback had counted, and the frames in flight
-	 * then (sent by the guests as each said soon after, less what had been
-	 * received at the crash). */
-	_Atomic uint64_t live_drops;    /* the running backend's own count */
-	_Atomic uint64_t dead_drops, crash_sent, crash_verified;
-	_Atomic uint64_t fatal, no_link, slots_peak;
-	_Atomic uint64_t suspends, unplugs;
-	/* The hostile frontend (hostile=), beside the guests on the same netback:
-	 * its vif is not on the switch; what netback passes on from it is
-	 * checked and reflected back into it. */
-	bool has_hostile, h_alive;
-	struct nw_guest hg;                 /* its device; hg.domid */
-	struct hostile_front *hf;
-	struct netback_vif *hvif;           /* backend's thread */
-	_Atomic uint64_t reflected, refl_dropped;
-	atomic_bool h_done;
-	/* Duplicates and reorderings the switches of crashed backends made. */
-	_Atomic uint64_t live_dups, live_reorders, dead_dups, dead_reorders;
-};
-
-#define NW_ACT_POLLS_MAX 200000u        /* checks waiting for netback to close a vif */
 
 static uint64_t nw_crash_allowance(struct nw *w)
 {
@@ -243,6 +175,7 @@ static void nw_hostile_output(struct nw *w, struct netpkt *pkt)
 	if (!w->hvif) {
 		netpkt_free(pkt);
 		atomic_fetch_add(&w->refl_dropped, 1);
+		atomic_fetch_add(&w->refl_unlinked, 1);
 	} else if (netback_vif_input(w->hvif, pkt) < 0) {
 		atomic_fetch_add(&w->refl_dropped, 1);
 	}
@@ -305,8 +238,10 @@ static const char *nw_judge_hostile(struct nw *w, const struct netback_stats *b,
 	if (!w->has_hostile || !w->hf)
 		return NULL;
 	hostile_front_stats(w->hf, &hs);
-	uint64_t refl = atomic_load(&w->reflected);
-	*h_drops = hs.errors + (refl > hs.rx_frames ? refl - hs.rx_frames : 0);
+	/* Reflected frames that never came back, less those dropped here
+	 * (netback never counted them: they must not take its drops away). */
+	uint64_t refl = atomic_load(&w->reflected), back = hs.rx_frames + atomic_load(&w->refl_unlinked);
+	*h_drops = hs.errors + (refl > back ? refl - back : 0);
 	*h_fatal = hostile_front_fatal_expected(w->hf);
 	scn_wl_note(w->wl, w->hg.domid, "hostile: %lu packets sent (%lu lies), %lu answered OKAY, %lu errors, %lu "
 		    "passed on, %lu reflected, %lu received back, %lu disconnections", hs.sent, hs.lies, hs.okay,
@@ -391,6 +326,10 @@ static void nw_judge(void *arg)
 	if (!hbad)
 		hbad = nw_judge_idle_maps(w, hwhy, sizeof(hwhy));
 	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w);
+	/* A vif the toolstack took down left the switch, which forgot its MAC:
+	 * frames to it went flooded to the other ports, and missed it. */
+	if (atomic_load(&w->suspends) || atomic_load(&w->unplugs))
+		drops += s.flooded;
 	drops = drops > h_drops ? drops - h_drops : 0;
 	scn_wl_note(w->wl, w->be, "%lu frames verified; switch: %lu lost, %lu duplicated, %lu reordered, "
 		    "%lu delayed; guests saw %lu duplicates, %lu out of order, %lu holes (%lu bytes), "
@@ -428,7 +367,7 @@ static void nw_judge(void *arg)
 
 /* Every guest finished, and the hostile frontend too: judge on the backend's
  * thread (it reads netback's and the switch's counters). */
-static void nw_judge_soon(struct nw *w)
+void nw_judge_soon(struct nw *w)
 {
 	if (atomic_load(&w->finished) < w->n || (w->has_hostile && !atomic_load(&w->h_done)))
 		return;
@@ -505,6 +444,40 @@ static void nw_guest_release(void *arg)
 		network_release(g->work);
 }
 
+/* Guest thread: stop waiting for the peers unplugged since last time. */
+void nw_guest_forget_peers(void *arg)
+{
+	struct nw_guest *g = arg;
+	unsigned gone = atomic_load(&g->w->gone);
+
+	if (!g->work)
+		return;
+	for (unsigned i = 0; i < g->w->n; i++)
+		if ((gone & ~g->forgotten) & (1u << i))
+			network_peer_gone(g->work, i);
+	g->forgotten |= gone;
+	nw_guest_publish(g);
+}
+
+/* Guest g started its workload, or was unplugged before it did: once every
+ * guest got this far, the started ones send (any thread). */
+void nw_barrier_arrive(struct nw *w, struct nw_guest *g)
+{
+	bool release = false;
+
+	pthread_mutex_lock(&w->lock);
+	if (!g->arrived) {
+		g->arrived = true;
+		w->arrived++;
+	}
+	if (w->arrived == w->n && !w->released)
+		release = w->released = true;
+	pthread_mutex_unlock(&w->lock);
+	for (unsigned i = 0; release && i < w->n; i++)
+		if (!atomic_load(&w->g[i].gone) && sim_domain_post(w->g[i].domid, nw_guest_release, &w->g[i]) < 0)
+			scn_wl_error(w->wl, "guest dom %u gone before the start", w->g[i].domid);
+}
+
 static void nw_work_finished(void *arg)
 {
 	struct nw_guest *g = arg;
@@ -542,11 +515,8 @@ static void nw_guest_start_work(struct nw_guest *g)
 		return;
 	}
 	g->started = true;
-	if (atomic_fetch_add(&w->started, 1) + 1 < w->n)
-		return;
-	for (unsigned i = 0; i < w->n; i++)
-		if (sim_domain_post(w->g[i].domid, nw_guest_release, &w->g[i]) < 0)
-			scn_wl_error(wl, "guest dom %u gone before the start", w->g[i].domid);
+	nw_guest_forget_peers(g);   /* unplugged before we started */
+	nw_barrier_arrive(w, g);
 }
 
 static void nw_guest_rx(void *arg, struct netfront *nf, const struct netfront_rx *rx)
@@ -566,12 +536,17 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 
 	if (ev == NETFRONT_EV_CONNECTED) {
 		atomic_fetch_add(&g->connects, 1);
-		if (!g->started)
+		if (!g->started && !atomic_load(&g->gone))
 			nw_guest_start_work(g);
-		atomic_store(&g->expect_down, false);
+		if (!atomic_load(&g->acting))
+			atomic_store(&g->expect_down, false);
 	} else if (ev == NETFRONT_EV_DISCONNECTED) {
 		if (!atomic_load(&g->expect_down))
 			atomic_store(&g->kicked, true);   /* check() fails the run with netback's reason */
+		if (g->down_ends_act) {
+			g->down_ends_act = false;
+			atomic_store(&g->acting, false);
+		}
 	} else if (ev == NETFRONT_EV_FAILED) {
 		const char *e = netfront_error(nf);
 		scn_wl_error(g->w->wl, "netfront (dom %u) failed: %s", g->domid, e ? e : "?");
@@ -580,7 +555,7 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 		network_event(g->work, ev);
 }
 
-static int nw_guest_open(void *arg)
+int nw_guest_open(void *arg)
 {
 	struct nw_guest *g = arg;
 
@@ -592,7 +567,7 @@ static int nw_guest_open(void *arg)
 	return netfront_open(&g->cfg, &g->nf);
 }
 
-static int nw_guest_close(void *arg)
+int nw_guest_close(void *arg)
 {
 	struct nw_guest *g = arg;
 
@@ -620,9 +595,6 @@ static void nw_device(struct nw *w, struct nw_guest *g)
 					.devid = NW_DEVID, .fe_keys = g->fe_keys, .be_keys = g->be_keys};
 }
 
-/* What the toolstack does: create the vifs, re-create the backend's halves
- * after a restart of its domain (the guests' halves live on), remove them. */
-enum nw_ts { NW_TS_CREATE, NW_TS_BACKEND, NW_TS_REMOVE };
 
 static int nw_ts_one(struct xs_handle *xs, enum nw_ts what, const struct xenbus_device *dev)
 {
@@ -632,7 +604,7 @@ static int nw_ts_one(struct xs_handle *xs, enum nw_ts what, const struct xenbus_
 }
 
 /* Do it for every vif (only: just that one). */
-static int nw_toolstack(struct nw *w, enum nw_ts what, struct nw_guest *only)
+int nw_toolstack(struct nw *w, enum nw_ts what, struct nw_guest *only)
 {
 	bool create = what != NW_TS_REMOVE;
 	struct xs_handle *xs;
@@ -745,6 +717,7 @@ static void nw_back_crashed(struct nw *w)
 	w->be_alive = false;
 	w->nb = NULL;
 	w->sw = NULL;
+	nw_act_backend_gone(w);
 }
 
 /* A restarted backend domain: the toolstack puts the backends' halves back,
@@ -755,10 +728,12 @@ static void nw_back_restart(struct nw *w)
 
 	if (rc == 0)
 		rc = scn_wl_call(w->wl, w->be, nw_back_start, w);
-	if (rc == 0)
+	if (rc == 0) {
 		w->be_alive = true;
-	else
+		nw_act_backend_back(w);
+	} else {
 		scn_wl_error(w->wl, "backend dom %u: restart failed: %s", w->be, strerror(-rc));
+	}
 }
 
 static void nw_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event ev)
@@ -804,137 +779,6 @@ static void nw_check_limits(struct nw *w)
 			    peak, max);
 }
 
-/* ---- toolstack actions: unplug, plug, suspend (save/restore, migration) ---- */
-
-enum nw_act_step { NW_ACT_NONE, NW_ACT_WAIT_CLOSED };
-
-static void nw_be_path(const struct nw *w, const struct nw_guest *g, const char *key, char *out, size_t len)
-{
-	snprintf(out, len, "/local/domain/%u/backend/vif/%u/%u/%s", w->be, g->domid, NW_DEVID, key);
-}
-
-/* Netback says Closed: it must hold nothing of the guest's any more, and
- * the guest's netfront (Closed or waiting to start again) nothing either. */
-static void nw_check_released(struct nw *w, const struct nw_guest *g, const char *when)
-{
-	struct gnttab_stats st;
-
-	if (gnttab_stats(g->domid, &st) == 0 && (st.maps_active || st.grants_active))
-		scn_wl_fail(w->wl, "%s of vif %u of dom %u: netback (dom %u) closed it, but %lu of the guest's grants "
-			    "are still mapped and %lu still active", when, NW_DEVID, g->domid, w->be, st.maps_active,
-			    st.grants_active);
-	for (evtchn_port_t p = 1; p < EVTCHN_PORTS_MAX; p++) {
-		domid_t rd;
-		int st = evtchn_port_status(w->be, p, &rd, NULL);
-		/* The guest's end closed: a port netback kept is left unbound. */
-		if ((st == EVTCHNSTAT_interdomain || st == EVTCHNSTAT_unbound) && rd == g->domid) {
-			scn_wl_fail(w->wl, "%s of vif %u of dom %u: netback (dom %u) closed it, but its port %u is "
-				    "still bound to the guest", when, NW_DEVID, g->domid, w->be, p);
-			return;
-		}
-	}
-}
-
-/* The toolstack takes a vif down: online=0; netback closes it. */
-static int nw_act_begin(struct nw *w, struct nw_guest *g, bool unplug)
-{
-	char path[128];
-
-	if (g->act != NW_ACT_NONE || !g->alive || !w->be_alive)
-		return -EBUSY;
-	atomic_store(&g->expect_down, true);
-	nw_be_path(w, g, "online", path, sizeof(path));
-	int rc = scn_wl_xs_write(w->wl, path, "0");
-	if (rc < 0)
-		return rc;
-	g->act = NW_ACT_WAIT_CLOSED;
-	g->act_unplug = unplug;
-	g->act_polls = 0;
-	return 0;
-}
-
-static int nw_remove_one(struct nw *w, struct nw_guest *g, bool create)
-{
-	return nw_toolstack(w, create ? NW_TS_CREATE : NW_TS_REMOVE, g);
-}
-
-/* Netback closed the vif: finish the action. */
-static void nw_act_closed(struct nw *w, struct nw_guest *g)
-{
-	char path[128];
-
-	g->act = NW_ACT_NONE;
-	if (!g->act_unplug) {
-		nw_check_released(w, g, "suspend");
-		nw_be_path(w, g, "online", path, sizeof(path));
-		if (scn_wl_xs_write(w->wl, path, "1") < 0)
-			scn_wl_error(w->wl, "suspend of dom %u: writing %s failed", g->domid, path);
-		atomic_fetch_add(&w->suspends, 1);
-		return;
-	}
-	scn_wl_call(w->wl, g->domid, nw_guest_close, g);
-	nw_check_released(w, g, "unplug");
-	atomic_store(&g->unplugged, true);
-	if (nw_remove_one(w, g, false) < 0)
-		scn_wl_error(w->wl, "unplug of dom %u: removing its vif failed", g->domid);
-	atomic_fetch_add(&w->unplugs, 1);
-	if (!g->fin.finished && atomic_fetch_add(&w->finished, 1) + 1 == w->n)
-		nw_judge_soon(w);   /* it will not finish now; the others go on */
-}
-
-static void nw_act_poll(struct nw *w, struct nw_guest *g)
-{
-	char path[128], v[16] = "";
-
-	nw_be_path(w, g, "state", path, sizeof(path));
-	scn_wl_xs_read(w->wl, path, v, sizeof(v));
-	if (strcmp(v, "6") == 0)
-		nw_act_closed(w, g);
-	else if (++g->act_polls > NW_ACT_POLLS_MAX)
-		scn_wl_fail(w->wl, "netback (dom %u) did not close vif %u of dom %u after the toolstack set online=0 "
-			    "(state %s)", w->be, NW_DEVID, g->domid, v[0] ? v : "gone");
-}
-
-/* The last guest's vif: unplug and plug act on it. */
-static struct nw_guest *nw_act_guest(struct nw *w)
-{
-	return &w->g[w->n - 1];
-}
-
-static int nw_unplug(struct scn_wl *wl)
-{
-	struct nw *w = wl->priv;
-	struct nw_guest *g = nw_act_guest(w);
-
-	return atomic_load(&g->unplugged) ? -EALREADY : nw_act_begin(w, g, true);
-}
-
-static int nw_plug(struct scn_wl *wl)
-{
-	struct nw *w = wl->priv;
-	struct nw_guest *g = nw_act_guest(w);
-
-	if (!atomic_load(&g->unplugged) || g->act != NW_ACT_NONE)
-		return -EALREADY;
-	atomic_store(&g->unplugged, false);
-	int rc = nw_remove_one(w, g, true);
-	if (rc == 0)
-		rc = scn_wl_call(wl, g->domid, nw_guest_open, g);   /* no traffic: its peers finished with it */
-	return rc;
-}
-
-static int nw_suspend(struct scn_wl *wl, domid_t guest, domid_t new_back)
-{
-	struct nw *w = wl->priv;
-
-	if (new_back != w->be)
-		return -ENOTSUP;   /* one netback per workload: a new backend is a restart */
-	for (unsigned i = 0; i < w->n; i++)
-		if (w->g[i].domid == guest)
-			return atomic_load(&w->g[i].unplugged) ? -ENODEV : nw_act_begin(w, &w->g[i], false);
-	return -ENOENT;
-}
-
 /* The toolstack actions act on xenstore (harness thread); the rest reads. */
 static bool nw_check_in_place(struct scn_wl *wl)
 {
@@ -943,7 +787,7 @@ static bool nw_check_in_place(struct scn_wl *wl)
 	for (unsigned i = 0; i < w->n; i++)
 		if (w->g[i].act != NW_ACT_NONE || atomic_load(&w->g[i].kicked))
 			return false;
-	return true;
+	return w->hg.act == NW_ACT_NONE;
 }
 
 static void nw_check(struct scn_wl *wl)
@@ -965,6 +809,8 @@ static void nw_check(struct scn_wl *wl)
 		if (g->act == NW_ACT_WAIT_CLOSED)
 			nw_act_poll(w, g);
 	}
+	if (w->hg.act == NW_ACT_WAIT_CLOSED)
+		nw_act_poll(w, &w->hg);
 	nw_check_limits(w);
 }
 
@@ -975,7 +821,9 @@ static void nw_stop(struct scn_wl *wl)
 	for (unsigned i = 0; i < w->n; i++)
 		if (w->g[i].alive && sim_domain_alive(w->g[i].domid))
 			scn_wl_call(wl, w->g[i].domid, nw_guest_close, &w->g[i]);
-	/* netback first: nothing of the hostile frontend is looked at after. */
+	/* netback first: nothing of the hostile frontend is looked at after;
+	 * its closing the hostile vif is teardown, not a disconnection. */
+	hostile_front_quiesce(w->hf);
 	if (w->be_alive && sim_domain_alive(w->be))
 		scn_wl_call(wl, w->be, nw_back_stop, w);
 	if (w->h_alive && sim_domain_alive(w->hg.domid))

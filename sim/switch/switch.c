@@ -282,10 +282,12 @@ static void switch_flood(struct net_switch *sw, unsigned in, struct netpkt *pkt)
 		}
 		last = p;
 	}
-	if (last)
+	if (last) {
 		switch_output(last, pkt);
-	else
+	} else {   /* no port but the one it came in on: dropped, and counted */
+		sw->sw_stats.dropped_noport++;
 		netpkt_free(pkt);
+	}
 }
 
 void switch_input(struct net_switch *sw, unsigned port, struct netpkt *pkt)
