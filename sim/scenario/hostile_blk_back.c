@@ -114,13 +114,7 @@ static void hb_count(struct hb *h, enum hb_counter c)
 
 static uint64_t hb_rand(struct hb *h)
 {
-	uint64_t x = h->rng;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	h->rng = x;
-	return x * 0x2545F4914F6CDD1Dull;
+	return scn_wl_rand(&h->rng);
 }
 
 static bool hb_hit(struct hb *h, struct sim_fault_site *site)
@@ -128,13 +122,9 @@ static bool hb_hit(struct hb *h, struct sim_fault_site *site)
 	char device[24];
 
 	snprintf(device, sizeof(device), "vbd/%u", h->devid);
-	struct sim_fault_ctx ctx = {.domid = h->be, .peer = h->fe, .port = SIM_FAULT_PORT_ANY,
-				    .device = device};
-	bool hit = sim_fault_hit_ctx(site, &ctx);
-	if (hit) {
-		sim_trace_event(SIM_TR_FAULT, h->be, h->fe, h->devid, 0, site->name);
+	bool hit = scn_wl_lie(site, h->be, h->fe, device);
+	if (hit)
 		hb_count(h, HB_C_LIES);
-	}
 	return hit;
 }
 

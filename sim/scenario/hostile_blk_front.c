@@ -163,13 +163,7 @@ static void hf_count(struct hf *h, enum hf_counter c)
 
 static uint64_t hf_rand(struct hf *h)
 {
-	uint64_t x = h->rng;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	h->rng = x;
-	return x * 0x2545F4914F6CDD1Dull;
+	return scn_wl_rand(&h->rng);
 }
 
 static bool hf_hit(struct hf *h, struct sim_fault_site *site)
@@ -177,12 +171,7 @@ static bool hf_hit(struct hf *h, struct sim_fault_site *site)
 	char device[24];
 
 	snprintf(device, sizeof(device), "vbd/%u", h->devid);
-	struct sim_fault_ctx ctx = {.domid = h->fe, .peer = h->be, .port = SIM_FAULT_PORT_ANY,
-				    .device = device};
-	bool hit = sim_fault_hit_ctx(site, &ctx);
-	if (hit)
-		sim_trace_event(SIM_TR_FAULT, h->fe, h->be, h->devid, 0, site->name);
-	return hit;
+	return scn_wl_lie(site, h->fe, h->be, device);
 }
 
 /* The content a write tagged `tag` puts in disk page `page`. */

@@ -142,14 +142,6 @@ static void hb_count(struct hb *w, enum hb_counter c)
 	atomic_fetch_add(&w->c[c], 1);
 }
 
-static uint64_t hb_rng(uint64_t *s)
-{
-	uint64_t x = *s += 0x9E3779B97F4A7C15ull;
-
-	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-	return x ^ (x >> 31);
-}
 
 static void hb_fill(const struct hb *w, uint32_t seq, uint32_t len, uint8_t *f)
 {
@@ -164,23 +156,21 @@ static void hb_fill(const struct hb *w, uint32_t seq, uint32_t len, uint8_t *f)
 	memcpy(f + 18, &seq, 4);
 	memcpy(f + 22, &len, 4);
 	for (uint32_t i = HB_HDR; i < len; i++)
-		f[i] = (uint8_t)(hb_rng(&x) >> 24);
+		f[i] = (uint8_t)(scn_wl_rand(&x) >> 24);
 }
 
 static uint32_t hb_len(const struct hb *w, uint32_t seq)
 {
 	uint64_t x = w->seed ^ seq;
 
-	return 60 + (uint32_t)(hb_rng(&x) % 9000);
+	return 60 + (uint32_t)(scn_wl_rand(&x) % 9000);
 }
 
 /* ---- the backend's lies ---- */
 
 static bool hb_fault(struct hb_back *b, struct sim_fault_site *site)
 {
-	struct sim_fault_ctx ctx = {.domid = b->domid, .peer = b->peer, .port = SIM_FAULT_PORT_ANY, .device = "vif/0"};
-
-	return sim_fault_hit_ctx(site, &ctx);
+	return scn_wl_lie(site, b->domid, b->peer, "vif/0");
 }
 
 /* A lie netfront must refuse: remembered, then published. The first on
@@ -288,7 +278,7 @@ static bool hb_tx_copy(struct hb_back *b, const netif_tx_request_t *reqs, unsign
 static void hb_tx_respond(struct hb_back *b, const netif_tx_request_t *reqs, unsigned n, int16_t status)
 {
 	bool lie_id = hb_fault(b, &hnb_site_id), lie_status = hb_fault(b, &hnb_site_status);
-	unsigned v = (unsigned)(hb_rng(&b->rng) % 3);
+	unsigned v = (unsigned)(scn_wl_rand(&b->rng) % 3);
 
 	for (unsigned i = 0; i < n; i++) {
 		netif_tx_response_t *r = RING_GET_RESPONSE(&b->tx, b->tx.rsp_prod_pvt++);
@@ -297,7 +287,7 @@ static void hb_tx_respond(struct hb_back *b, const netif_tx_request_t *reqs, uns
 		if (i + 1 < n)
 			continue;
 		if (lie_id && v == 0) {
-			r->id = (uint16_t)(HB_RING + hb_rng(&b->rng) % 1000);
+			r->id = (uint16_t)(HB_RING + scn_wl_rand(&b->rng) % 1000);
 			hb_tell_kw(b, true, false, "tx response id out of range", "out of range|rsp_prod");
 		} else if (lie_id && v == 1 && b->last_id != reqs[i].id) {
 			r->id = b->last_id;
@@ -363,11 +353,11 @@ static void hb_rx_response(struct hb_back *b, const struct hb_rxplan *p, unsigne
 	if (k != 0)
 		return;
 	if (p->lie_id) {
-		r->id = (uint16_t)(req->id + 1 + hb_rng(&b->rng) % 200);
+		r->id = (uint16_t)(req->id + 1 + scn_wl_rand(&b->rng) % 200);
 		hb_tell_kw(b, true, true, "rx response id not the slot's request", "response id|rsp_prod");
 	}
 	if (p->lie_status) {
-		r->status = p->v == 0 ? -5 : p->v == 1 ? (int16_t)(HB_PAGE + 1 - off + hb_rng(&b->rng) % 100) : NETIF_RSP_ERROR;
+		r->status = p->v == 0 ? -5 : p->v == 1 ? (int16_t)(HB_PAGE + 1 - off + scn_wl_rand(&b->rng) % 100) : NETIF_RSP_ERROR;
 		hb_tell_kw(b, p->v != 2, true, p->v == 0 ? "rx status garbage" : "rx length past the buffer",
 			   p->v == 0 ? "unknown status|rsp_prod" : "beyond the page|longer than|rsp_prod");
 		if (p->v == 2)
@@ -382,7 +372,7 @@ static void hb_rx_response(struct hb_back *b, const struct hb_rxplan *p, unsigne
 /* An rx frame of more slots than any frame may take, or an unknown extra. */
 static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp)
 {
-	unsigned need = hb_rng(&b->rng) % 2 ? HB_CHAIN : 2;
+	unsigned need = scn_wl_rand(&b->rng) % 2 ? HB_CHAIN : 2;
 
 	if (rp - b->rx.req_cons < need)
 		return false;
@@ -416,10 +406,10 @@ static bool hb_rx_one(struct hb_back *b)
 	p.lie_offset = hb_fault(b, &hnb_site_offset);
 	p.lie_status = hb_fault(b, &hnb_site_status);
 	p.lie_id = hb_fault(b, &hnb_site_id);
-	p.v = (unsigned)(hb_rng(&b->rng) % 3);
+	p.v = (unsigned)(scn_wl_rand(&b->rng) % 3);
 	/* The legal oddity: a one-slot frame placed at an inner offset. */
 	if (p.lie_offset && p.v == 2 && p.slots == 1)
-		p.inner = (uint16_t)(hb_rng(&b->rng) % (HB_PAGE - b->frame_len + 1));
+		p.inner = (uint16_t)(scn_wl_rand(&b->rng) % (HB_PAGE - b->frame_len + 1));
 	if (rp - b->rx.req_cons < p.slots)
 		return false;
 	for (unsigned k = 0; k < p.slots; k++) {
@@ -447,7 +437,7 @@ static void hb_push(struct hb_back *b)
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b->tx, ntx);
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b->rx, nrx);
 	if (hb_fault(b, &hnb_site_prod)) {
-		bool tx = hb_rng(&b->rng) % 2;
+		bool tx = scn_wl_rand(&b->rng) % 2;
 		xen_wmb();
 		if (tx)
 			b->tx.sring->rsp_prod = b->tx.rsp_prod_pvt + 300;

@@ -100,10 +100,7 @@ static void hf_count(struct hostile_front *h, enum hf_stat s)
 
 static bool hf_fault(struct hostile_front *h, struct sim_fault_site *site)
 {
-	struct sim_fault_ctx ctx = {.domid = h->cfg.domid, .peer = h->cfg.back, .port = SIM_FAULT_PORT_ANY,
-				    .device = h->device};
-
-	return sim_fault_hit_ctx(site, &ctx);
+	return scn_wl_lie(site, h->cfg.domid, h->cfg.back, h->device);
 }
 
 static void hf_lie(struct hostile_front *h, struct hf_build *b, const char *what)

@@ -352,6 +352,26 @@ void scn_wls_domain_event(struct scn_run *run, domid_t domid, enum scn_dom_event
 			run->wls[i].type->domain_event(&run->wls[i], domid, ev);
 }
 
+bool scn_wl_lie(struct sim_fault_site *site, domid_t liar, domid_t victim, const char *device)
+{
+	struct sim_fault_ctx ctx = {.domid = liar, .peer = victim, .port = SIM_FAULT_PORT_ANY,
+				    .device = device};
+	bool hit = sim_fault_hit_ctx(site, &ctx);
+
+	if (hit)
+		sim_trace_event(SIM_TR_FAULT, liar, victim, 0, 0, site->name);
+	return hit;
+}
+
+uint64_t scn_wl_rand(uint64_t *state)
+{
+	uint64_t x = *state += 0x9E3779B97F4A7C15ull;
+
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+	return x ^ (x >> 31);
+}
+
 bool scn_wl_check_anywhere(struct scn_wl *wl)
 {
 	(void)wl;

@@ -108,6 +108,14 @@ struct scn_wl {
 	atomic_int state;                 /* enum scn_wl_state (engine) */
 };
 
+/* A hostile peer (liar) asks whether to lie now at `site`: an occurrence
+ * acting as `liar` against `victim` on `device` ("vbd/51712", "vif/0"), so
+ * that `fault SITE ... on DOMAIN|DEVICE` aims it; a lie it tells goes on
+ * the timeline. */
+bool scn_wl_lie(struct sim_fault_site *site, domid_t liar, domid_t victim, const char *device);
+/* splitmix64 over *state: a workload's own draws from a seed of the run. */
+uint64_t scn_wl_rand(uint64_t *state);
+
 /* A check_in_place for a check() that only reads. */
 bool scn_wl_check_anywhere(struct scn_wl *wl);
 
