@@ -19,7 +19,10 @@
 #
 #   bash tests/plants-run.sh [--src DIR] [--mode scenarios|check] [--unit]
 #        [--plants "A B ..."] [--seeds A..B] [--files "F ..."] [--matrix]
-#        [--out FILE] [--keep] [--reuse-build] [--nemesis "FILE ..."]
+#        [--out FILE] [--keep] [--reuse-build] [--nemesis "FILE ..."] [--asan]
+#
+# --asan        build and run everything under ASan+UBSan (build-asan/), as
+#               make check-asan does: an out-of-bounds access is caught
 #
 # --src DIR     the tree to plant into (default: this one), e.g. a fresh copy of
 #               the integration tree; it is only read. Its build/ objects are
@@ -58,11 +61,17 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift ;;
 	--keep) KEEP=1 ;;
 	--reuse-build) REUSE=1 ;;
+	--asan) ASAN=1 ;;
 	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
 	*) echo "plants-run: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
 done
+B=build MAKEVARS="BUILD=build VARIANT=default"   # whatever variant runs this script
+if [ "${ASAN:-0}" -eq 1 ]; then   # as make check-asan: every memory error ends the run
+	B=build-asan MAKEVARS="BUILD=build-asan VARIANT=asan"
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
 case "$MODE" in scenarios|check) ;; *) echo "plants-run: --mode scenarios|check" >&2; exit 2 ;; esac
 
 PLANT_DIR=$here/tests/plants
@@ -77,16 +86,16 @@ t0=$(now)
 mkdir -p "$work/base"
 tar -C "$SRC" --exclude='./build*' --exclude=./reports --exclude=./.git -cf - . | tar -C "$work/base" -xf -
 mkdir -p "$work/base/reports"
-if [ -d "$SRC/build/obj" ] && { [ "$SRC" = "$here" ] || [ "$REUSE" -eq 1 ]; }; then
-	cp -a "$SRC/build" "$work/base/build"      # same sources: only what changed rebuilds
+if [ -d "$SRC/$B/obj" ] && { [ "$SRC" = "$here" ] || [ "$REUSE" -eq 1 ]; }; then
+	cp -a "$SRC/$B" "$work/base/$B"      # same sources: only what changed rebuilds
 fi
-targets="build/xensim"
+targets="$B/xensim"
 if [ "$UNIT" -eq 1 ] && [ -n "${PLANT_UNITS:-}" ]; then
-	targets="build/xensim $(printf 'build/tests/%s ' $PLANT_UNITS)"
+	targets="$B/xensim $(printf "$B/tests/%s " $PLANT_UNITS)"
 elif [ "$UNIT" -eq 1 ]; then
 	targets="all"
 fi
-if ! make -C "$work/base" -j"$JOBS" BUILD=build VARIANT=default $targets >"$work/base-build.log" 2>&1; then
+if ! make -C "$work/base" -j"$JOBS" $MAKEVARS $targets >"$work/base-build.log" 2>&1; then
 	log "plants-run: the unpatched tree does not build (see $work/base-build.log)"; KEEP=1; exit 3
 fi
 log "base: $SRC built in $(secs "$t0" "$(now)") s ($work/base)"
@@ -107,7 +116,7 @@ fi
 # One scenario file at every seed in its own process group, bounded.
 run_file() { # tree, file -> "seed=N outcome" lines of the failing runs, or TIMEOUT
 	local out rc
-	out=$(cd "$1" && timeout -k 5 "$RUN_TIMEOUT_S" build/xensim run "$2" --seeds "$SEEDS" -j "$JOBS" 2>&1)
+	out=$(cd "$1" && timeout -k 5 "$RUN_TIMEOUT_S" "$B/xensim" run "$2" --seeds "$SEEDS" -j "$JOBS" 2>&1)
 	rc=$?
 	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then echo "TIMEOUT"; return; fi
 	grep -E '^\[ *[0-9]+/[0-9]+\] (FAIL|ERROR)' <<<"$out" | grep -oE 'seed=[0-9]+' | tr '\n' ' '
@@ -116,14 +125,14 @@ run_file() { # tree, file -> "seed=N outcome" lines of the failing runs, or TIME
 
 run_script() { # tree, script -> "failed" or "" ; bounded
 	local rc
-	(cd "$1" && BUILD=build VARIANT=default REPORTS="$1/reports" timeout -k 10 "$SWEEP_TIMEOUT_S" bash "$2") >"$1/$(basename "$2").log" 2>&1
+	(cd "$1" && BUILD=$B VARIANT=${MAKEVARS##*VARIANT=} REPORTS="$1/reports" timeout -k 10 "$SWEEP_TIMEOUT_S" bash "$2") >"$1/$(basename "$2").log" 2>&1
 	rc=$?
 	[ $rc -eq 0 ] || echo "exit-$rc"
 }
 
 run_nemesis() { # tree, file -> "" or "exit-N"; every point must pass
 	local rc
-	(cd "$1" && timeout -k 10 "$SWEEP_TIMEOUT_S" build/xensim sweep "$2" --nemesis -j "$JOBS") \
+	(cd "$1" && timeout -k 10 "$SWEEP_TIMEOUT_S" "$B/xensim" sweep "$2" --nemesis -j "$JOBS") \
 		>"$1/nemesis-$(basename "$2").log" 2>&1
 	rc=$?
 	[ $rc -eq 0 ] || echo "exit-$rc"
@@ -157,7 +166,7 @@ for f in $NEMESIS; do
 done
 UNITS=""
 if [ "$UNIT" -eq 1 ]; then
-	UNITS=$(cd "$work/base" && if [ -n "${PLANT_UNITS:-}" ]; then printf 'build/tests/%s\n' $PLANT_UNITS; else ls build/tests/*_test; fi 2>/dev/null)
+	UNITS=$(cd "$work/base" && if [ -n "${PLANT_UNITS:-}" ]; then printf "$B/tests/%s\n" $PLANT_UNITS; else ls $B/tests/*_test; fi 2>/dev/null)
 	for u in $UNITS; do
 		r=$(run_unit "$work/base" "$u")
 		[ -n "$r" ] && base_fail["unit:$u"]="$r" && nleft=$((nleft + 1)) && log "baseline: $u fails unpatched ($r): left out"
@@ -181,7 +190,7 @@ for patch in "$PLANT_DIR"/*.patch; do
 	scn="-" chk="-" unit="-" nem="-" note=""
 	if ! (cd "$tree" && patch -p1 -s --no-backup-if-mismatch <"$patch" >"$tree/patch.log" 2>&1); then
 		note="does not apply"
-	elif ! make -C "$tree" -j"$JOBS" BUILD=build VARIANT=default $targets >"$tree/build.log" 2>&1; then
+	elif ! make -C "$tree" -j"$JOBS" $MAKEVARS $targets >"$tree/build.log" 2>&1; then
 		note="does not compile"
 	fi
 	if [ -n "$note" ]; then
@@ -255,7 +264,7 @@ pct() { [ "$2" -gt 0 ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%d%%", 100 * 
 		printf '  %-18s %2d plants: scenarios %2d, make check %2d\n' "$c" "${cls_n[$c]}" "${cls_scn[$c]:-0}" "${cls_chk[$c]:-0}"
 	done
 	echo "scenarios caught $n_scn/$n ($(pct $n_scn $n); $n_cov of them by scenarios/coverage/ only), make check caught $n_chk/$n ($(pct $n_chk $n))$([ "$UNIT" -eq 1 ] && echo ", unit tests caught $n_unit/$n ($(pct $n_unit $n))")$([ -n "$NEMESIS" ] && echo ", nemesis sweeps caught $n_nem/$n; any catcher $n_any/$n ($(pct $n_any $n))")$([ $n_bad -gt 0 ] && echo "; $n_bad plant(s) did not apply or compile")"
-	echo "mode=$MODE seeds=$SEEDS src=$SRC$([ "$MODE" = check ] && echo " sweeps=${PLANT_SWEEPS:-none}")"
+	echo "mode=$MODE$([ "$B" != build ] && echo " ($B)") seeds=$SEEDS src=$SRC$([ "$MODE" = check ] && echo " sweeps=${PLANT_SWEEPS:-none}")"
 }
 if [ -n "$OUT" ]; then
 	mkdir -p "$(dirname "$OUT")"

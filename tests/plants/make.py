@@ -340,8 +340,9 @@ PLANTS = [
        "\tif (rc)\n\t\treturn rc < 0 ? rc : -EIO;\n\treturn xenbus_write_fmt(xs, t, d, \"state\", \"%d\", XenbusStateConnected);\n",
        "\treturn rc < 0 ? rc : rc ? -EIO : 0;\n"),
       ("drivers/blk/blkback.c",
-       "\t\trc = xenbus_transact(blkback_xs(vbd), blkback_connected_tx, vbd);\n",
-       "\t\trc = blkback_connected_tx(blkback_xs(vbd), XBT_NULL, vbd);\n")]),
+       "\treturn blkback_connected_tx(xs, t, vbd);\n",
+       "\t(void)t;   /* written at once: the frontend is waiting for them */\n"
+       "\treturn blkback_connected_tx(xs, XBT_NULL, vbd);\n")]),
     ("xenbus-tx-eagain-not-retried", "xenbus", "xenbus",
      "xenbus_transact gives up on the first EAGAIN at commit",
      "blk or net with xenstore.tx.eagain faults: the handshake fails",
