@@ -50,6 +50,7 @@ static const struct scn_param bw_params[BW_P_COUNT + 1] = {
 	[BW_P_INDIRECT] = {"indirect", SCN_P_UINT, "32", 0, 512, "indirect segments (0: none)"},
 	[BW_P_ORDER] = {"order", SCN_P_UINT, "0", 0, BLKBACK_RING_ORDER_MAX, "ring page order"},
 	[BW_P_PGRANTS] = {"pgrants", SCN_P_UINT, "2048", 1, 8192, "persistent grants blkback keeps per vbd"},
+	[BW_P_FGRANTS] = {"fgrants", SCN_P_UINT, "2048", 64, 8000, "blkfront's budget: pages it grants at once"},
 	[BW_P_MODE] = {"mode", SCN_P_STRING, "w", 0, 0, "w, or r: a read-only vbd (its disk must not change)"},
 	[BW_P_ERRORS] = {"errors", SCN_P_STRING, "stop", 0, 0, "stop at an I/O error, or continue (count it)"},
 	[BW_P_SLOW] = {"slow", SCN_P_TIME, "1ms", 0, 0, "what one blk.disk.slow costs the disk"},
@@ -151,6 +152,12 @@ static void bw_check(struct scn_wl *wl)
 		scn_wl_fail(wl, "grants: dom %u has %lu grants active, more than two rings of %u pages and "
 			    "what %lu I/Os of up to %lu bytes in flight can need (%lu)", w->fe, st.grants_active,
 			    ring, scn_wl_u(wl, BW_P_QD), scn_wl_u(wl, BW_P_MAX), held);
+		return;
+	}
+	if (st.grants_active > w->fcfg.grant_pages_max + 2 * ring) {   /* a documented limit */
+		scn_wl_fail(wl, "grants: dom %u has %lu grants active, more than blkfront's budget of %u "
+			    "pages (fgrants) and two rings of %u", w->fe, st.grants_active,
+			    w->fcfg.grant_pages_max, ring);
 		return;
 	}
 	if (st.maps_active > 2 * ring + keep) {
@@ -275,7 +282,8 @@ static void bw_configs(struct bw *w)
 					  .persistent_grants_max = (unsigned)scn_wl_u(wl, BW_P_PGRANTS)};
 	w->fcfg = (struct blkfront_config){.devid = (uint32_t)scn_wl_u(wl, BW_P_DEVID),
 					   .ring_page_order_max = order, .indirect_segs_max = indirect,
-					   .persistent = persistent, .on_event = bw_event, .arg = w};
+					   .persistent = persistent, .on_event = bw_event, .arg = w,
+					   .grant_pages_max = (unsigned)scn_wl_u(wl, BW_P_FGRANTS)};
 	w->wcfg = (struct blkwork_config){
 		.seed = scn_wl_seed(wl), .ios = (uint32_t)scn_wl_u(wl, BW_P_IOS),
 		.queue_depth = (uint32_t)scn_wl_u(wl, BW_P_QD),
