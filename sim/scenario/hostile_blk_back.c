@@ -295,24 +295,17 @@ static void hb_evtchn(evutil_socket_t fd, short what, void *arg)
 
 static int hb_write(struct hb *h, const char *key, unsigned long v)
 {
-	char path[160], val[24];
-
-	snprintf(path, sizeof(path), "%s/%s", h->be_dir, key);
-	snprintf(val, sizeof(val), "%lu", v);
-	return xs_write(h->xs, XBT_NULL, path, val, strlen(val)) ? 0 : -errno;
+	return scn_xs_printf(h->xs, h->be_dir, key, "%lu", v);
 }
 
 static bool hb_read(struct hb *h, const char *dir, const char *key, unsigned long *out)
 {
-	char path[160];
-	unsigned len;
+	char v[SCN_XS_VALUE_MAX];
+	bool ok = scn_xs_gets(h->xs, dir, key, v, sizeof(v)) == 0;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	char *v = xs_read(h->xs, XBT_NULL, path, &len);
-	if (v)
+	if (ok)
 		*out = strtoul(v, NULL, 10);
-	free(v);
-	return v != NULL;
+	return ok;
 }
 
 static void hb_disconnect(struct hb *h)

@@ -613,26 +613,19 @@ static void hf_evtchn(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the connection ---- */
 
-static int hf_xs_write(struct hf *h, const char *key, const char *fmt, unsigned long v)
+static int hf_xs_write(struct hf *h, const char *key, unsigned long v)
 {
-	char path[160], val[32];
-
-	snprintf(path, sizeof(path), "%s/%s", h->fe_dir, key);
-	snprintf(val, sizeof(val), fmt, v);
-	return xs_write(h->xs, XBT_NULL, path, val, strlen(val)) ? 0 : -errno;
+	return scn_xs_printf(h->xs, h->fe_dir, key, "%lu", v);
 }
 
 static bool hf_xs_uint(struct hf *h, const char *key, unsigned long *out)
 {
-	char path[160];
-	unsigned len;
+	char v[SCN_XS_VALUE_MAX];
+	bool ok = scn_xs_gets(h->xs, h->be_dir, key, v, sizeof(v)) == 0;
 
-	snprintf(path, sizeof(path), "%s/%s", h->be_dir, key);
-	char *v = xs_read(h->xs, XBT_NULL, path, &len);
-	if (v)
+	if (ok)
 		*out = strtoul(v, NULL, 10);
-	free(v);
-	return v != NULL;
+	return ok;
 }
 
 static void hf_ring_release(struct hf *h)
@@ -668,16 +661,11 @@ static int hf_publish(struct hf *h)
 	h->ev_ev = scn_ev_new(sim_domain_event_base(), xenevtchn_fd(h->xce), EV_READ | EV_PERSIST, hf_evtchn, h);
 	if (!h->ev_ev || event_add(h->ev_ev, NULL) < 0)
 		return -ENOMEM;
-	rc = hf_xs_write(h, "ring-ref", "%lu", h->ring_ref);
-	rc = rc ? rc : hf_xs_write(h, "event-channel", "%lu", h->port);
-	rc = rc ? rc : hf_xs_write(h, "feature-persistent", "%lu", h->persistent);
-	if (rc == 0) {
-		char path[160];
-		snprintf(path, sizeof(path), "%s/protocol", h->fe_dir);
-		if (!xs_write(h->xs, XBT_NULL, path, XEN_IO_PROTO_ABI_NATIVE, strlen(XEN_IO_PROTO_ABI_NATIVE)))
-			rc = -errno;
-	}
-	rc = rc ? rc : hf_xs_write(h, "state", "%lu", XenbusStateInitialised);
+	rc = hf_xs_write(h, "ring-ref", h->ring_ref);
+	rc = rc ? rc : hf_xs_write(h, "event-channel", h->port);
+	rc = rc ? rc : hf_xs_write(h, "feature-persistent", h->persistent);
+	rc = rc ? rc : scn_xs_printf(h->xs, h->fe_dir, "protocol", "%s", XEN_IO_PROTO_ABI_NATIVE);
+	rc = rc ? rc : hf_xs_write(h, "state", XenbusStateInitialised);
 	h->phase = HF_WAIT_CONNECTED;
 	return rc;
 }
@@ -693,7 +681,7 @@ static void hf_disconnected(struct hf *h)
 			hf_count(h, HF_C_ABANDONED);
 		}
 	hf_count(h, HF_C_DISCONNECTS);
-	hf_xs_write(h, "state", "%lu", XenbusStateClosed);
+	hf_xs_write(h, "state", XenbusStateClosed);
 	h->phase = HF_WAIT_CLOSED;
 }
 
@@ -713,7 +701,7 @@ static void hf_closed(struct hf *h)
 		hf_finish(h);
 		return;
 	}
-	hf_xs_write(h, "state", "%lu", XenbusStateInitialising);
+	hf_xs_write(h, "state", XenbusStateInitialising);
 	h->phase = HF_WAIT_INITWAIT;
 }
 
@@ -828,7 +816,7 @@ static int hf_teardown(void *arg)
 
 	/* Closed first, so that the backend lets go of the ring. */
 	if (h->xs)
-		hf_xs_write(h, "state", "%lu", XenbusStateClosed);
+		hf_xs_write(h, "state", XenbusStateClosed);
 	hf_release(h, true);
 	return 0;
 }

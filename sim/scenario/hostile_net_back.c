@@ -520,24 +520,17 @@ static void hb_ev_cb(evutil_socket_t fd, short what, void *arg)
 
 static int hb_xs_write(struct hb_back *b, const char *key, const char *val)
 {
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s", b->dir, key);
-	return xs_write(b->xs, XBT_NULL, path, val, (unsigned)strlen(val)) ? 0 : -errno;
+	return scn_xs_printf(b->xs, b->dir, key, "%s", val);
 }
 
 static int hb_fe_uint(struct hb_back *b, const char *key, uint32_t *out)
 {
-	char path[160];
-	unsigned n;
+	char v[SCN_XS_VALUE_MAX];
+	int rc = scn_xs_gets(b->xs, b->fe_dir, key, v, sizeof(v));
 
-	snprintf(path, sizeof(path), "%s/%s", b->fe_dir, key);
-	char *v = xs_read(b->xs, XBT_NULL, path, &n);
-	if (!v)
-		return -errno;
-	*out = (uint32_t)strtoul(v, NULL, 10);
-	free(v);
-	return 0;
+	if (rc == 0)
+		*out = (uint32_t)strtoul(v, NULL, 10);
+	return rc;
 }
 
 static int hb_connect(struct hb_back *b)

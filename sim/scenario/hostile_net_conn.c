@@ -30,27 +30,9 @@ static void hf_count(struct hostile_front *h, enum hf_stat s)
 
 /* ---- xenstore ---- */
 
-static int hf_write(struct hostile_front *h, const char *key, const char *fmt, unsigned v)
-{
-	char path[160], val[24];
-
-	snprintf(path, sizeof(path), "%s/%s", h->dir, key);
-	snprintf(val, sizeof(val), fmt, v);
-	return xs_write(h->xs, XBT_NULL, path, val, (unsigned)strlen(val)) ? 0 : -errno;
-}
-
 static int hf_read_be(struct hostile_front *h, const char *key, char *buf, size_t len)
 {
-	char path[160];
-	unsigned n;
-
-	snprintf(path, sizeof(path), "%s/%s", h->back_dir, key);
-	char *v = xs_read(h->xs, XBT_NULL, path, &n);
-	if (!v)
-		return -errno;
-	snprintf(buf, len, "%s", v);
-	free(v);
-	return 0;
+	return scn_xs_gets(h->xs, h->back_dir, key, buf, len);
 }
 
 static int hf_be_state(struct hostile_front *h)
@@ -170,7 +152,7 @@ static void hf_key_lie(struct hostile_front *h)
 	unsigned v = (unsigned)(hf_rng(&h->rng) % (sizeof(lies) / sizeof(lies[0])));
 	char val[24];
 
-	hf_write(h, lies[v].key, lies[v].fmt, lies[v].value);
+	scn_xs_printf(h->xs, h->dir, lies[v].key, lies[v].fmt, lies[v].value);
 	snprintf(val, sizeof(val), lies[v].fmt, lies[v].value);
 	snprintf(h->key_lie, sizeof(h->key_lie), "%s=%s", lies[v].key, val);
 	hf_count(h, HF_S_LIES);
@@ -191,15 +173,15 @@ static void hf_publish_keys(struct hostile_front *h)
 	h->sg = hf_be_flag(h, "feature-sg");
 	h->gso4 = h->sg && hf_be_flag(h, "feature-gso-tcpv4");
 	h->gso6 = h->sg && hf_be_flag(h, "feature-gso-tcpv6");
-	rc = rc ? rc : hf_write(h, "tx-ring-ref", "%u", h->ring_refs[0]);
-	rc = rc ? rc : hf_write(h, "rx-ring-ref", "%u", h->ring_refs[1]);
-	rc = rc ? rc : hf_write(h, "event-channel", "%u", h->port);
-	rc = rc ? rc : hf_write(h, "request-rx-copy", "%u", 1);
-	rc = rc ? rc : hf_write(h, "feature-rx-notify", "%u", 1);
-	rc = rc ? rc : hf_write(h, "feature-sg", "%u", 1);
+	rc = rc ? rc : scn_xs_printf(h->xs, h->dir, "tx-ring-ref", "%u", h->ring_refs[0]);
+	rc = rc ? rc : scn_xs_printf(h->xs, h->dir, "rx-ring-ref", "%u", h->ring_refs[1]);
+	rc = rc ? rc : scn_xs_printf(h->xs, h->dir, "event-channel", "%u", h->port);
+	rc = rc ? rc : scn_xs_printf(h->xs, h->dir, "request-rx-copy", "%u", 1);
+	rc = rc ? rc : scn_xs_printf(h->xs, h->dir, "feature-rx-notify", "%u", 1);
+	rc = rc ? rc : scn_xs_printf(h->xs, h->dir, "feature-sg", "%u", 1);
 	if (rc == 0 && sim_fault_hit_ctx(&hnf_site_keys, &ctx))
 		hf_key_lie(h);
-	rc = rc ? rc : hf_write(h, "state", "%u", XenbusStateConnected);
+	rc = rc ? rc : scn_xs_printf(h->xs, h->dir, "state", "%u", XenbusStateConnected);
 	if (rc < 0) {
 		scn_wl_error(h->cfg.wl, "hostile front (dom %u): publishing its rings failed: %s", h->cfg.domid,
 			     strerror(-rc));
@@ -254,7 +236,7 @@ static void hf_disconnect(struct hostile_front *h, bool refused)
 	h->doomed = false;
 	event_del(h->fatal_ev);
 	hf_release_conn(h, true);
-	hf_write(h, "state", "%u", XenbusStateClosed);
+	scn_xs_printf(h->xs, h->dir, "state", "%u", XenbusStateClosed);
 	h->phase = ++h->reconnects > HF_RECONNECTS_MAX ? HF_GAVE_UP : HF_CLOSED_WAIT;
 	hf_maybe_done(h);
 }
@@ -289,7 +271,7 @@ static void hf_step(struct hostile_front *h, int be)
 	case HF_CLOSED_WAIT:
 		if (be == XenbusStateClosed || be == XenbusStateInitWait) {
 			hf_check_released(h);
-			hf_write(h, "state", "%u", XenbusStateInitialising);
+			scn_xs_printf(h->xs, h->dir, "state", "%u", XenbusStateInitialising);
 			h->phase = HF_INIT;
 		}
 		break;
@@ -653,7 +635,7 @@ static int hf_open_handles(struct hostile_front *h)
 	snprintf(path, sizeof(path), "%s/state", h->back_dir);
 	if (!xs_watch(h->xs, path, "hf"))
 		return -errno;
-	return hf_write(h, "state", "%u", XenbusStateInitialising);
+	return scn_xs_printf(h->xs, h->dir, "state", "%u", XenbusStateInitialising);
 }
 
 static void hf_free(struct hostile_front *h, bool alive)
@@ -664,7 +646,7 @@ static void hf_free(struct hostile_front *h, bool alive)
 	hf_release_conn(h, alive);
 	if (alive) {
 		if (h->xs && h->phase != HF_INIT)
-			hf_write(h, "state", "%u", XenbusStateClosed);
+			scn_xs_printf(h->xs, h->dir, "state", "%u", XenbusStateClosed);
 		if (h->gs)
 			xengntshr_close(h->gs);
 		if (h->xs)

@@ -6,7 +6,11 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <xenstore.h>
 
 #include "sim/gnttab/gnttab.h"
 #include "sim/scenario/scn_internal.h"
@@ -350,6 +354,32 @@ void scn_wls_domain_event(struct scn_run *run, domid_t domid, enum scn_dom_event
 	for (unsigned i = 0; i < run->s->nwls; i++)
 		if (run->wls[i].type->domain_event && run->wls[i].priv)
 			run->wls[i].type->domain_event(&run->wls[i], domid, ev);
+}
+
+int scn_xs_printf(struct xs_handle *xs, const char *dir, const char *key, const char *fmt, ...)
+{
+	char path[SCN_XS_PATH_MAX], val[SCN_XS_VALUE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	return xs_write(xs, XBT_NULL, path, val, (unsigned)strlen(val)) ? 0 : -errno;
+}
+
+int scn_xs_gets(struct xs_handle *xs, const char *dir, const char *key, char *buf, size_t len)
+{
+	char path[SCN_XS_PATH_MAX];
+	unsigned n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	char *v = xs_read(xs, XBT_NULL, path, &n);
+	if (!v)
+		return errno ? -errno : -EIO;
+	snprintf(buf, len, "%s", v);
+	free(v);
+	return 0;
 }
 
 bool scn_wl_lie(struct sim_fault_site *site, domid_t liar, domid_t victim, const char *device)

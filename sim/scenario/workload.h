@@ -29,6 +29,8 @@
 
 #include "sim/scenario/scenario.h"
 
+#define SCN_XS_PATH_MAX 160u     /* scn_xs_printf/gets: <dir>/<key> */
+#define SCN_XS_VALUE_MAX 64u
 #define SCN_PARAMS_MAX 24u
 
 enum scn_param_kind {
@@ -107,6 +109,15 @@ struct scn_wl {
 	struct scn_run *run;
 	atomic_int state;                 /* enum scn_wl_state (engine) */
 };
+
+/* A workload's own xenstore access through its domain's handle (a hostile
+ * peer speaking for itself; scn_wl_xs_* act as the toolstack):
+ * <dir>/<key> = the formatted value, or <dir>/<key> read into buf.
+ * 0 or -errno (-ENOENT absent). */
+struct xs_handle;
+int scn_xs_printf(struct xs_handle *xs, const char *dir, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int scn_xs_gets(struct xs_handle *xs, const char *dir, const char *key, char *buf, size_t len);
 
 /* A hostile peer (liar) asks whether to lie now at `site`: an occurrence
  * acting as `liar` against `victim` on `device` ("vbd/51712", "vif/0"), so
