@@ -154,6 +154,21 @@ static bool netfront_disconnect(struct netfront *nf)
 	return was;
 }
 
+/* This connection is over: rings down, Closed, and the user told if it was
+ * up. False if the frontend died meanwhile (nothing more to do). */
+static bool netfront_close_connection(struct netfront *nf)
+{
+	bool was = netfront_disconnect(nf);
+
+	if (nf->nf_phase == NF_DEAD)
+		return false;
+	netfront_switch(nf, XenbusStateClosed);
+	nf->nf_phase = NF_BACKEND_CLOSED;
+	if (was)
+		netfront_event(nf, NETFRONT_EV_DISCONNECTED);
+	return true;
+}
+
 /* The backend closed on us: we go Closed and wait for it to come back. */
 static void netfront_backend_closed(struct netfront *nf)
 {
@@ -164,13 +179,7 @@ static void netfront_backend_closed(struct netfront *nf)
 			      why[0] ? why : "no reason given");
 		return;
 	}
-	bool was = netfront_disconnect(nf);
-	if (nf->nf_phase == NF_DEAD)
-		return;
-	netfront_switch(nf, XenbusStateClosed);
-	nf->nf_phase = NF_BACKEND_CLOSED;
-	if (was)
-		netfront_event(nf, NETFRONT_EV_DISCONNECTED);
+	netfront_close_connection(nf);
 }
 
 /* A backend that starts over under a connected frontend (its domain
@@ -178,15 +187,8 @@ static void netfront_backend_closed(struct netfront *nf)
  * Initialising: Closed first, then Initialising asks for a new connection. */
 static void netfront_new_backend(struct netfront *nf, XenbusState be)
 {
-	bool was = netfront_disconnect(nf);
-
-	if (nf->nf_phase == NF_DEAD)
-		return;
-	netfront_switch(nf, XenbusStateClosed);
-	nf->nf_phase = NF_BACKEND_CLOSED;
-	if (was)
-		netfront_event(nf, NETFRONT_EV_DISCONNECTED);
-	netfront_step(nf, be);
+	if (netfront_close_connection(nf))
+		netfront_step(nf, be);
 }
 
 static bool netfront_backend_fresh(XenbusState be)
@@ -262,13 +264,7 @@ static void netfront_backend_away(struct netfront *nf)
 	}
 	if (nf->nf_phase != NF_CONNECTED && nf->nf_phase != NF_PUBLISHED)
 		return;   /* no rings out: nothing to let go of */
-	bool was = netfront_disconnect(nf);
-	if (nf->nf_phase == NF_DEAD)
-		return;
-	netfront_switch(nf, XenbusStateClosed);
-	nf->nf_phase = NF_BACKEND_CLOSED;
-	if (was)
-		netfront_event(nf, NETFRONT_EV_DISCONNECTED);
+	netfront_close_connection(nf);
 }
 
 static void netfront_away_timeout(evutil_socket_t fd, short what, void *arg)
