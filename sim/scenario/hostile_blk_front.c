@@ -264,93 +264,129 @@ static uint32_t hf_bad_ref(struct hf *h)
 	return hf_rand(h) % 2 ? HF_BAD_REF_LOW : HF_BAD_REF_HIGH - (uint32_t)(hf_rand(h) % 16);
 }
 
+/* One lie being told: the request as it will be published, and its slot. */
+struct hf_lying {
+	struct hf *h;
+	unsigned slot;
+	struct hf_slot *s;
+	blkif_request_t *req;
+	blkif_request_indirect_t *ind;
+	bool indirect;
+	struct blkif_request_segment *segs;
+	unsigned nseg;
+	uint64_t v;                       /* the lie's own draw */
+};
+
+/* A flush has no segment to lie about: make it a one-page read first. */
+static void hf_lie_as_read(struct hf_lying *l, uint8_t last_sect)
+{
+	if (l->s->npages)
+		return;
+	l->req->operation = l->s->op = l->s->alt_op = BLKIF_OP_READ;
+	l->req->nr_segments = 1;
+	l->segs[0] = (struct blkif_request_segment){.gref = hf_ref(l->h, l->slot, 0), .last_sect = last_sect};
+	l->s->read = true;
+}
+
+static void hf_lie_well_formed(struct hf_lying *l)
+{
+	/* the id is set by the caller; the request itself is well formed */
+	l->s->expect = l->h->readonly && (l->s->write || !l->s->read) ? HF_EXPECT_REFUSED : HF_EXPECT_OK;
+}
+
+static void hf_lie_op(struct hf_lying *l)
+{
+	if (l->v % 3 == 0)
+		l->req->operation = (uint8_t)(7 + hf_rand(l->h) % 200);
+	else if (l->v % 3 == 1)
+		l->req->operation = BLKIF_OP_WRITE_BARRIER;   /* not offered */
+	else if (l->indirect)
+		l->ind->indirect_op = BLKIF_OP_FLUSH_DISKCACHE;
+	else
+		l->req->operation = BLKIF_OP_INDIRECT + 1 + (uint8_t)(hf_rand(l->h) % 100);
+	l->s->op = l->s->alt_op = l->req->operation;
+}
+
+static void hf_lie_nseg(struct hf_lying *l)
+{
+	if (l->indirect)
+		l->ind->nr_segments = l->v % 2 ? 0 : (uint16_t)(l->h->indirect_max + 1 + hf_rand(l->h) % 4096);
+	else
+		l->req->nr_segments = l->v % 2 ? 0 : (uint8_t)(BLKIF_MAX_SEGMENTS_PER_REQUEST + 1 + hf_rand(l->h) % 200);
+	if (!l->s->read && !l->s->write && !l->indirect)   /* a flush may have no segments */
+		l->req->nr_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1;
+}
+
+static void hf_lie_sect(struct hf_lying *l)
+{
+	hf_lie_as_read(l, 0);
+	l->segs[l->v % l->nseg].first_sect = l->v % 2 ? 5 : 0;
+	l->segs[l->v % l->nseg].last_sect = l->v % 2 ? 2 : (uint8_t)(HF_SECTORS_PER_PAGE + hf_rand(l->h) % 248);
+}
+
+static void hf_lie_sector(struct hf_lying *l)
+{
+	hf_lie_as_read(l, 7);
+	if (l->indirect)
+		l->ind->sector_number = l->v % 2 ? l->h->sectors - 1 : 1ull << 62;
+	else
+		l->req->sector_number = l->v % 2 ? l->h->sectors - 1 : UINT64_MAX - 3;
+}
+
+static void hf_lie_indirect(struct hf_lying *l)
+{
+	struct hf_slot *s = l->s;
+
+	if (!l->indirect) {   /* not offered, or a direct one: make it indirect anyway */
+		blkif_request_indirect_t bad = {.operation = BLKIF_OP_INDIRECT, .indirect_op = BLKIF_OP_READ,
+						.nr_segments = 1, .handle = (blkif_vdev_t)l->h->devid};
+		bad.indirect_grefs[0] = hf_bad_ref(l->h);
+		memcpy(l->req, &bad, sizeof(bad));
+		s->op = BLKIF_OP_INDIRECT;
+		s->alt_op = BLKIF_OP_READ;
+		s->read = true;
+		s->write = false;
+	} else if (l->v % 2) {
+		l->ind->indirect_grefs[0] = hf_bad_ref(l->h);
+	} else {
+		l->segs[l->v % l->nseg].gref = hf_bad_ref(l->h);   /* a bad ref inside the indirect page */
+	}
+}
+
+static void hf_lie_gref(struct hf_lying *l)
+{
+	if (l->s->read && l->v % 2 == 0) {
+		l->segs[l->v % l->nseg].gref = l->h->ro_ref;   /* a READ into a read-only grant */
+		return;
+	}
+	l->segs[l->v % l->nseg].gref = hf_bad_ref(l->h);
+	if (!l->s->npages) {
+		l->req->operation = l->s->op = l->s->alt_op = BLKIF_OP_WRITE;
+		l->req->nr_segments = 1;
+		l->segs[0].last_sect = 7;
+		l->s->write = true;
+	}
+}
+
+static void (*const hf_lies[HF_LIE_COUNT])(struct hf_lying *l) = {
+	[HF_LIE_ID] = hf_lie_well_formed, [HF_LIE_OP] = hf_lie_op, [HF_LIE_NSEG] = hf_lie_nseg,
+	[HF_LIE_SECT] = hf_lie_sect, [HF_LIE_SECTOR] = hf_lie_sector,
+	[HF_LIE_INDIRECT] = hf_lie_indirect, [HF_LIE_GREF] = hf_lie_gref,
+};
+
 /* Turn the well-formed request into one of the lie's kind. */
 static void hf_lie(struct hf *h, unsigned slot, enum hf_lie lie, blkif_request_t *req,
 		   blkif_request_indirect_t *ind, bool indirect)
 {
 	struct hf_slot *s = &h->slots[slot];
-	struct blkif_request_segment *segs = indirect ? (void *)hf_page(h, slot, HF_SEGS_MAX) : req->seg;
-	unsigned nseg = s->npages ? s->npages : 1;
-	uint64_t v = hf_rand(h);
+	struct hf_lying l = {.h = h, .slot = slot, .s = s, .req = req, .ind = ind, .indirect = indirect,
+			     .segs = indirect ? (void *)hf_page(h, slot, HF_SEGS_MAX) : req->seg,
+			     .nseg = s->npages ? s->npages : 1};
 
+	l.v = hf_rand(h);
 	s->expect = HF_EXPECT_REFUSED;
-	switch (lie) {
-	case HF_LIE_ID:
-		s->expect = h->readonly && (s->write || !s->read) ? HF_EXPECT_REFUSED : HF_EXPECT_OK;
-		break;   /* the id is set by the caller */
-	case HF_LIE_OP:
-		if (v % 3 == 0)
-			req->operation = (uint8_t)(7 + hf_rand(h) % 200);
-		else if (v % 3 == 1)
-			req->operation = BLKIF_OP_WRITE_BARRIER;   /* not offered */
-		else if (indirect)
-			ind->indirect_op = BLKIF_OP_FLUSH_DISKCACHE;
-		else
-			req->operation = BLKIF_OP_INDIRECT + 1 + (uint8_t)(hf_rand(h) % 100);
-		s->op = s->alt_op = req->operation;
-		break;
-	case HF_LIE_NSEG:
-		if (indirect)
-			ind->nr_segments = v % 2 ? 0 : (uint16_t)(h->indirect_max + 1 + hf_rand(h) % 4096);
-		else
-			req->nr_segments = v % 2 ? 0 : (uint8_t)(BLKIF_MAX_SEGMENTS_PER_REQUEST + 1 + hf_rand(h) % 200);
-		if (!s->read && !s->write && !indirect)   /* a flush may have no segments */
-			req->nr_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1;
-		break;
-	case HF_LIE_SECT:
-		if (!s->npages) {   /* a flush: make it a read first */
-			req->operation = s->op = s->alt_op = BLKIF_OP_READ;
-			req->nr_segments = 1;
-			segs[0] = (struct blkif_request_segment){.gref = hf_ref(h, slot, 0)};
-			s->read = true;
-		}
-		segs[v % nseg].first_sect = v % 2 ? 5 : 0;
-		segs[v % nseg].last_sect = v % 2 ? 2 : (uint8_t)(HF_SECTORS_PER_PAGE + hf_rand(h) % 248);
-		break;
-	case HF_LIE_SECTOR:
-		if (!s->npages) {
-			req->operation = s->op = s->alt_op = BLKIF_OP_READ;
-			req->nr_segments = 1;
-			segs[0] = (struct blkif_request_segment){.gref = hf_ref(h, slot, 0), .last_sect = 7};
-			s->read = true;
-		}
-		if (indirect)
-			ind->sector_number = v % 2 ? h->sectors - 1 : 1ull << 62;
-		else
-			req->sector_number = v % 2 ? h->sectors - 1 : UINT64_MAX - 3;
-		break;
-	case HF_LIE_INDIRECT:
-		if (!indirect) {   /* not offered, or a direct one: make it indirect anyway */
-			blkif_request_indirect_t bad = {.operation = BLKIF_OP_INDIRECT, .indirect_op = BLKIF_OP_READ,
-							.nr_segments = 1, .handle = (blkif_vdev_t)h->devid};
-			bad.indirect_grefs[0] = hf_bad_ref(h);
-			memcpy(req, &bad, sizeof(bad));
-			s->op = BLKIF_OP_INDIRECT;
-			s->alt_op = BLKIF_OP_READ;
-			s->read = true;
-			s->write = false;
-		} else if (v % 2) {
-			ind->indirect_grefs[0] = hf_bad_ref(h);
-		} else {
-			segs[v % nseg].gref = hf_bad_ref(h);   /* a bad ref inside the indirect page */
-		}
-		break;
-	case HF_LIE_GREF:
-		if (!s->read || v % 2) {
-			segs[v % nseg].gref = hf_bad_ref(h);
-			if (!s->npages) {
-				req->operation = s->op = s->alt_op = BLKIF_OP_WRITE;
-				req->nr_segments = 1;
-				segs[0].last_sect = 7;
-				s->write = true;
-			}
-		} else {
-			segs[v % nseg].gref = h->ro_ref;   /* a READ into a read-only grant */
-		}
-		break;
-	default:
-		break;
-	}
+	if (hf_lies[lie])
+		hf_lies[lie](&l);
 }
 
 /* ---- issuing ---- */
