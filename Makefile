@@ -22,7 +22,7 @@ else ifeq ($(VARIANT),tsan)
   # TSan does not model fences (ring.h barriers); it warns about each one.
   OPT := -O1 -fno-omit-frame-pointer -fsanitize=thread -Wno-tsan
 else ifeq ($(VARIANT),cov)
-  OPT := -O0 --coverage
+  OPT := -O0 --coverage -DXENSIM_GCOV
 else ifeq ($(VARIANT),bench)
   OPT := -O2 -DNDEBUG_BENCH
 else
@@ -49,7 +49,7 @@ XENSIM    := $(BUILD)/xensim
 # Keep every object: intermediates would otherwise be deleted and rebuilt.
 .SECONDARY:
 
-.PHONY: all setup demo check check-run check-asan check-tsan coverage bench clean help
+.PHONY: all setup demo check check-run check-asan check-tsan coverage coverage-scenarios bench clean help
 .DEFAULT_GOAL := all
 
 all: $(XENSIM) $(TESTS)
@@ -60,6 +60,7 @@ help:
 	@echo "make check-asan  make check under ASan+UBSan (build-asan/)"
 	@echo "make check-tsan  the free-running tests under ThreadSanitizer (build-tsan/)"
 	@echo "make coverage    line and branch coverage into reports/coverage/index.html"
+	@echo "make coverage-scenarios  which scenario reaches which driver line (reports/coverage/scenarios.txt)"
 	@echo "make bench       speed and scale (-O2, build-bench/): table + reports/bench.json"
 	@echo "make xen         the drivers built against Debian's Xen libraries (build/xen/)"
 	@echo "make xen-check   boot Xen 4.17 under QEMU and run the drivers on it"
@@ -117,13 +118,18 @@ coverage: setup
 	@rm -rf build-cov/obj && find build-cov -name '*.gcda' -delete 2>/dev/null; true
 	@$(MAKE) --no-print-directory BUILD=build-cov VARIANT=cov check-run || true
 	@mkdir -p reports/coverage
-	lcov --quiet --rc lcov_branch_coverage=1 --capture --directory build-cov/obj \
+	bash mk/lcov.sh lcov --quiet --rc lcov_branch_coverage=1 --capture --directory build-cov/obj \
 	     --output-file build-cov/coverage.info
-	lcov --quiet --rc lcov_branch_coverage=1 --remove build-cov/coverage.info '/usr/*' '*/tests/*' \
+	bash mk/lcov.sh lcov --quiet --rc lcov_branch_coverage=1 --remove build-cov/coverage.info '/usr/*' '*/tests/*' \
 	     --output-file build-cov/coverage.info
-	genhtml --quiet --branch-coverage --output-directory reports/coverage build-cov/coverage.info
-	@lcov --rc lcov_branch_coverage=1 --summary build-cov/coverage.info
+	bash mk/lcov.sh genhtml --quiet --branch-coverage --output-directory reports/coverage build-cov/coverage.info
+	@bash mk/lcov.sh lcov --rc lcov_branch_coverage=1 --summary build-cov/coverage.info
 	@echo "coverage report: reports/coverage/index.html"
+
+# Coverage per scenario file and of the unit suites apart (tools/covmap.py).
+coverage-scenarios: setup
+	@$(MAKE) --no-print-directory BUILD=build-cov VARIANT=cov all
+	@bash mk/coverage-scenarios.sh
 
 # -O2 in its own tree; the table on stdout, the numbers in reports/bench.json.
 # BENCH_ARGS narrows it, e.g. make bench BENCH_ARGS="blk --runs 3".

@@ -101,6 +101,17 @@ void sim_panic(const char *module, const char *file, int line, const char *cond,
 	abort();
 }
 
+#ifdef XENSIM_GCOV
+void __gcov_dump(void);   /* libgcov; a weak reference would not pull it in */
+#endif
+
+void sim_coverage_flush(void)
+{
+#ifdef XENSIM_GCOV
+	__gcov_dump();
+#endif
+}
+
 void sim_log(const char *fmt, ...)
 {
 	char line[1024];

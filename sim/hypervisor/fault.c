@@ -77,6 +77,7 @@ static void segv_handler(int sig, siginfo_t *si, void *uctx)
 	tls_report[n] = '\n';
 	if (write(STDERR_FILENO, "xensim: ", 8) < 0 || write(STDERR_FILENO, tls_report, n + 1) < 0)
 		_exit(1);
+	sim_coverage_flush();   /* not async-signal-safe, but the process ends here anyway */
 	_exit(1);
 }
 

@@ -356,6 +356,13 @@ void sim_panic(const char *module, const char *file, int line, const char *cond,
 	} while (0)
 #define SIM_ASSERT(cond, ...) SIM_ASSERT_IN("hypervisor", cond, __VA_ARGS__)
 
+/* ---- coverage ---- */
+
+/* Write gcov's counters now. A forked run ends with _exit(), which skips gcov's
+ * writer at exit, so without this `make coverage` would not count what scenario
+ * runs reach. A no-op unless built for coverage (VARIANT=cov defines XENSIM_GCOV). */
+void sim_coverage_flush(void);
+
 /* ---- logging ---- */
 
 /* One line to stderr, prefixed "xensim: ". */

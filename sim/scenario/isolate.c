@@ -53,6 +53,7 @@ static void child_main(struct scn_job *job)
 	job->shared->result = r;
 	job->shared->result_done = true;
 	fflush(NULL);
+	sim_coverage_flush();
 	_exit(0);
 }
 
