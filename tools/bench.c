@@ -459,6 +459,12 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		} else if (strcmp(a, "--list") == 0) {
 			list_benches();
 			return 1;
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			printf("usage: xensim bench [NAME...] [--runs 1..%d] [--quick] [--json FILE] [--list]\n"
+			       "  Speed and scale, each with its reference ceiling measured in the same run\n"
+			       "  and printed as a ratio. NAME: a benchmark or a group (see --list).\n",
+			       BENCH_RUNS_MAX);
+			return 1;
 		} else if (bench_select(a, o)) {
 			any = true;
 		} else {

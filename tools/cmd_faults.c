@@ -1,16 +1,30 @@
 /* `xensim faults`: list the fault sites the sim registers. */
+#include <errno.h>
 #include <stdio.h>
 
 #include "sim/hypervisor/hypervisor.h"
 #include "tools/xensim.h"
 
+static void faults_usage(FILE *out)
+{
+	fprintf(out, "usage: xensim faults\n  Every fault site the sim registers, with what it does.\n");
+}
+
+static int faults_opt(void *ctx, int opt, const char *arg)
+{
+	(void)ctx, (void)opt, (void)arg;
+	return -EINVAL;
+}
+
 int cmd_faults(int argc, char **argv)
 {
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: xensim faults\n");
-		return XENSIM_EXIT_USAGE;
-	}
+	static const struct xensim_opt opts[] = {{0}};
+	const struct xensim_cli cli = {.cmd = "faults", .opts = opts, .apply = faults_opt,
+				       .usage = faults_usage};
+	int first = xensim_getopt(&cli, argc, argv);
+
+	if (first < 0)
+		return first == -ECANCELED ? XENSIM_EXIT_PASS : XENSIM_EXIT_USAGE;
 	for (struct sim_fault_site *s = sim_fault_site_first(); s; s = s->next)
 		printf("%-28s %s\n", s->name, s->what);
 	return XENSIM_EXIT_PASS;

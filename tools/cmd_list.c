@@ -78,23 +78,48 @@ static void list_workloads(void)
 	}
 }
 
+struct list_cli {
+	const char *category;
+	bool workloads;
+};
+
+static int list_opt(void *ctx, int opt, const char *arg)
+{
+	struct list_cli *c = ctx;
+
+	if (opt == 'w')
+		c->workloads = true;
+	else
+		c->category = arg;
+	return 0;
+}
+
+static void list_usage(FILE *out)
+{
+	fprintf(out, "usage: xensim list [DIR] [--category C] | xensim list --workloads\n"
+		     "  The scenario files under DIR (default scenarios/) with category,\n"
+		     "  expectation, pinned seed and description; or the workload types with\n"
+		     "  their parameters (kind, default, accepted range) and counters.\n");
+}
+
 int cmd_list(int argc, char **argv)
 {
-	const char *dir = LIST_DIR_DEFAULT, *category = NULL;
+	static const struct xensim_opt opts[] = {
+		{"workloads", 'w', NULL},
+		{"category", 'c', "functional, fault, race, regression or in-development"}, {0},
+	};
+	struct list_cli c = {0};
+	const struct xensim_cli cli = {.cmd = "list", .opts = opts, .apply = list_opt, .ctx = &c,
+				       .usage = list_usage, .args_min = 0, .args_max = 1};
+	int first = xensim_getopt(&cli, argc, argv);
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--workloads") == 0) {
-			list_workloads();
-			return XENSIM_EXIT_PASS;
-		}
-		if (strcmp(argv[i], "--category") == 0 && i + 1 < argc)
-			category = argv[++i];
-		else if (argv[i][0] != '-')
-			dir = argv[i];
-		else {
-			fprintf(stderr, "usage: xensim list [DIR] [--category C] | xensim list --workloads\n");
-			return XENSIM_EXIT_USAGE;
-		}
+	if (first < 0)
+		return first == -ECANCELED ? XENSIM_EXIT_PASS : XENSIM_EXIT_USAGE;
+	if (c.workloads) {
+		list_workloads();
+		return XENSIM_EXIT_PASS;
 	}
-	return list_corpus(dir, category);
+	if (c.category && xensim_parse_category("list", c.category) < 0)
+		return XENSIM_EXIT_USAGE;
+	return list_corpus(first < argc ? argv[first] : LIST_DIR_DEFAULT, c.category);
 }

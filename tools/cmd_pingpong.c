@@ -9,7 +9,6 @@
  * ring ref and port (a real pair would use xenstore for that).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 
 #define PP_PAGE_BYTES 4096u   /* Xen's page size on x86 */
 #define PP_DATA_BYTES PP_PAGE_BYTES
+#define PP_ROUND_TRIPS_MAX 100000000u
 
 struct pp_request {
 	uint32_t seq;
@@ -387,30 +387,39 @@ struct pp_opts {
 	uint64_t seed;
 };
 
+static int pp_opt(void *ctx, int opt, const char *arg)
+{
+	struct pp_opts *o = ctx;
+	uint64_t v;
+
+	if (opt == 's')
+		return xensim_parse_u64(arg, &o->seed);
+	if (xensim_parse_u64_in(arg, 1, PP_ROUND_TRIPS_MAX, &v) < 0)
+		return -EINVAL;
+	o->round_trips = (uint32_t)v;
+	return 0;
+}
+
+static void pp_usage(FILE *out)
+{
+	fprintf(out, "usage: xensim pingpong [--round-trips N] [--seed N]\n"
+		     "  A guest and dom0 exchange N verified requests (default 10000) over a\n"
+		     "  granted ring, grant copies and an event channel; then what was left over.\n");
+}
+
+/* 1 after --help, 0 to run, -EINVAL on a bad command line (said on stderr). */
 static int pp_parse(int argc, char **argv, struct pp_opts *o)
 {
-	static const struct option longopts[] = {
-		{"round-trips", required_argument, NULL, 'n'},
-		{"seed", required_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
+	static const struct xensim_opt opts[] = {
+		{"round-trips", 'n', "1..100000000"}, {"seed", 's', "an unsigned integer"}, {0},
 	};
-	int c;
-	char *end;
+	const struct xensim_cli cli = {.cmd = "pingpong", .opts = opts, .apply = pp_opt, .ctx = o,
+				       .usage = pp_usage};
+	int first;
 
 	*o = (struct pp_opts){.round_trips = 10000, .seed = 1};
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		errno = 0;
-		unsigned long long v = optarg ? strtoull(optarg, &end, 0) : 0;
-		if (c == '?' || errno || !optarg || *end || (c == 'n' && (v == 0 || v > 100000000ull))) {
-			fprintf(stderr, "xensim pingpong: bad option (--round-trips 1..100000000, --seed N)\n");
-			return -EINVAL;
-		}
-		if (c == 'n')
-			o->round_trips = (uint32_t)v;
-		else
-			o->seed = v;
-	}
-	return 0;
+	first = xensim_getopt(&cli, argc, argv);
+	return first == -ECANCELED ? 1 : first < 0 ? -EINVAL : 0;
 }
 
 /* Everything given back? Prints what is left over; returns the count of leaks. */
@@ -519,7 +528,9 @@ int cmd_pingpong(int argc, char **argv)
 {
 	struct pp_opts o;
 
-	if (pp_parse(argc, argv, &o) < 0)
-		return XENSIM_EXIT_USAGE;
+	int rc = pp_parse(argc, argv, &o);
+
+	if (rc != 0)
+		return rc > 0 ? XENSIM_EXIT_PASS : XENSIM_EXIT_USAGE;
 	return pp_run(&o);
 }

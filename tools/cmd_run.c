@@ -4,7 +4,6 @@
  * reason and the command that replays it). Several files, directories or
  * seeds: a progress line per run, a summary table, and with --report the
  * JUnit XML and HTML report. Every run is isolated in a child process.
- * The option helpers here are shared by sweep and shrink (tools/xensim.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,54 +18,10 @@
 
 #define RUN_FILES_MAX 4096u
 #define RUN_JOBS_MAX 100000u
+#define RUN_JOBS_CLI_MAX 64u
 #define RUN_SEEDS_MAX 100000u
 
-/* ---- helpers shared with sweep and shrink ---- */
-
-int xensim_parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno || *end ? -EINVAL : 0;
-}
-
-int xensim_parse_range(const char *s, uint64_t *first, uint64_t *last)
-{
-	const char *dots = strstr(s, "..");
-	char a[32];
-
-	if (!dots || (size_t)(dots - s) >= sizeof(a))
-		return -EINVAL;
-	snprintf(a, sizeof(a), "%.*s", (int)(dots - s), s);
-	if (xensim_parse_u64(a, first) < 0 || xensim_parse_u64(dots + 2, last) < 0 || *last < *first)
-		return -EINVAL;
-	return 0;
-}
-
-int xensim_parse_mode(const char *s, int *mode)
-{
-	if (strcmp(s, "det") == 0)
-		*mode = SIM_MODE_DET;
-	else if (strcmp(s, "free") == 0)
-		*mode = SIM_MODE_FREE;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-int xensim_parse_policy(const char *s, int *policy, unsigned *depth)
-{
-	enum sim_policy p;
-	int rc = scn_parse_policy(s, &p, depth);
-
-	if (rc == 0)
-		*policy = (int)p;
-	return rc;
-}
+/* ---- the verdict line, shared with sweep ---- */
 
 void xensim_print_result(const struct scenario *s, const struct scn_run_opts *o,
 			 const struct scn_result *r)
@@ -140,8 +95,9 @@ static int run_fail_opt(struct run_cli *c, const char *arg)
 	return 0;
 }
 
-static int run_opt(struct run_cli *c, int opt, const char *arg)
+static int run_opt(void *ctx, int opt, const char *arg)
 {
+	struct run_cli *c = ctx;
 	uint64_t v;
 
 	switch (opt) {
@@ -158,9 +114,9 @@ static int run_opt(struct run_cli *c, int opt, const char *arg)
 	case 'q': c->o.quiet = true; return 0;
 	case 'f': return run_fail_opt(c, arg);
 	case 'n': c->nemesis = arg; return 0;
-	case 'M': return xensim_parse_u64(arg, &c->o.max_steps) < 0 || !c->o.max_steps ? -EINVAL : 0;
+	case 'M': return xensim_parse_u64_in(arg, 1, UINT64_MAX, &c->o.max_steps);
 	case 'j':
-		if (xensim_parse_u64(arg, &v) < 0 || v == 0 || v > 64)
+		if (xensim_parse_u64_in(arg, 1, RUN_JOBS_CLI_MAX, &v) < 0)
 			return -EINVAL;
 		c->jobs = (unsigned)v;
 		return 0;
@@ -168,43 +124,38 @@ static int run_opt(struct run_cli *c, int opt, const char *arg)
 	return -EINVAL;
 }
 
+static const struct xensim_opt run_opts[] = {
+	{"seed", 's', "an unsigned integer"}, {"seeds", 'S', "A..B with A <= B, or N"},
+	{"mode", 'm', "det or free"}, {"policy", 'p', "random or pct:D with D 1..16"},
+	{"trace", 't', "a file path"}, {"check-determinism", 'd', NULL},
+	{"category", 'c', "functional, fault, race, regression or in-development"},
+	{"all", 'a', NULL}, {"report", 'r', "a directory"}, {"junit", 'J', "a file path"},
+	{"quiet", 'q', NULL}, {"fail", 'f', "SITE:N or SITE@DOMAIN:N with N >= 1"},
+	{"nemesis", 'n', "a scenario line"}, {"max-steps", 'M', "1..2^64-1"},
+	{NULL, 'j', "1..64"}, {0},
+};
+
 static int run_parse_cli(struct run_cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"seed", required_argument, NULL, 's'}, {"seeds", required_argument, NULL, 'S'},
-		{"mode", required_argument, NULL, 'm'}, {"policy", required_argument, NULL, 'p'},
-		{"trace", required_argument, NULL, 't'}, {"check-determinism", no_argument, NULL, 'd'},
-		{"category", required_argument, NULL, 'c'}, {"all", no_argument, NULL, 'a'},
-		{"report", required_argument, NULL, 'r'}, {"junit", required_argument, NULL, 'J'},
-		{"quiet", no_argument, NULL, 'q'}, {"fail", required_argument, NULL, 'f'},
-		{"nemesis", required_argument, NULL, 'n'}, {"max-steps", required_argument, NULL, 'M'},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	const struct xensim_cli cli = {
+		.cmd = "run", .opts = run_opts, .apply = run_opt, .ctx = c, .usage = run_usage,
+		.args_min = 1, .args_max = RUN_FILES_MAX, .args_what = "no scenario file given",
 	};
-	int opt;
 
 	c->o.mode = c->o.policy = -1;
 	c->jobs = 1;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "j:h", longopts, NULL)) != -1) {
-		if (opt == 'h') {
-			run_usage(stdout);
-			return 1;
-		}
-		if (opt == '?' || run_opt(c, opt, optarg) < 0) {
-			if (opt != '?')
-				fprintf(stderr, "xensim run: bad value '%s' for an option\n", optarg ? optarg : "");
-			run_usage(stderr);
-			return -EINVAL;
-		}
-	}
-	c->files = argv + optind;
-	c->nfiles = (unsigned)(argc - optind);
-	if (c->nfiles == 0 || (c->seeds_set && c->o.seed_set)) {
-		fprintf(stderr, "xensim run: %s\n", c->nfiles ? "--seed and --seeds exclude each other"
-							   : "no scenario file");
+	int first = xensim_getopt(&cli, argc, argv);
+	if (first < 0)
+		return first == -ECANCELED ? 1 : -EINVAL;
+	c->files = argv + first;
+	c->nfiles = (unsigned)(argc - first);
+	if (c->seeds_set && c->o.seed_set) {
+		fprintf(stderr, "xensim run: --seed and --seeds exclude each other\n");
 		run_usage(stderr);
 		return -EINVAL;
 	}
+	if (c->category && xensim_parse_category("run", c->category) < 0)
+		return -EINVAL;
 	if (c->check_det && c->o.mode == SIM_MODE_FREE) {
 		fprintf(stderr, "xensim run: --check-determinism needs det mode: free-running threads "
 			"have no reproducible trace hash\n");
@@ -218,8 +169,25 @@ static int run_parse_cli(struct run_cli *c, int argc, char **argv)
 struct run_set {
 	struct scenario **s;
 	unsigned n;
+	struct scn_report_row *bad;   /* files that did not parse: a row each */
 	unsigned parse_errors;
 };
+
+/* A file that could not be read or parsed is a row of its own (a JUnit
+ * <error>, a line in the table and the HTML), never silently left out. */
+static void set_bad(struct run_set *set, const char *path, const char *err)
+{
+	fprintf(stderr, "%s\n", err);
+	if (set->bad && set->parse_errors < RUN_FILES_MAX) {
+		struct scn_report_row *r = &set->bad[set->parse_errors];
+		*r = (struct scn_report_row){.path = strdup(path), .category = "-", .description = ""};
+		r->result.verdict = SCN_VERDICT_HARNESS;
+		r->result.outcome = SCN_OUT_HARNESS;
+		snprintf(r->result.reason, sizeof(r->result.reason), "the file does not parse: %s", err);
+		snprintf(r->replay, sizeof(r->replay), "xensim run %s", path);
+	}
+	set->parse_errors++;
+}
 
 static void set_add(struct run_set *set, const struct run_cli *c, const char *path, bool from_dir)
 {
@@ -229,14 +197,14 @@ static void set_add(struct run_set *set, const struct run_cli *c, const char *pa
 	if (set->n == RUN_FILES_MAX)
 		return;
 	if (scn_parse_file(path, &s, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		set->parse_errors++;
+		set_bad(set, path, err);
 		return;
 	}
 	if (c->nemesis && scn_add_nemesis(s, c->nemesis, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s: %s\n", path, err);
+		char msg[SCN_ERR_MAX + 256];
+		snprintf(msg, sizeof(msg), "%s: %s", path, err);
+		set_bad(set, path, msg);
 		scn_free(s);
-		set->parse_errors++;
 		return;
 	}
 	const char *cat = scn_category_name(scn_category(s));
@@ -251,7 +219,8 @@ static void set_add(struct run_set *set, const struct run_cli *c, const char *pa
 static int set_load(struct run_set *set, const struct run_cli *c)
 {
 	set->s = calloc(RUN_FILES_MAX, sizeof(*set->s));
-	if (!set->s)
+	set->bad = calloc(RUN_FILES_MAX, sizeof(*set->bad));
+	if (!set->s || !set->bad)
 		return -ENOMEM;
 	for (unsigned i = 0; i < c->nfiles; i++) {
 		struct stat st;
@@ -260,8 +229,9 @@ static int set_load(struct run_set *set, const struct run_cli *c)
 			unsigned n;
 			int rc = scn_corpus_list(c->files[i], &paths, &n);
 			if (rc < 0) {
-				fprintf(stderr, "xensim run: %s: %s\n", c->files[i], strerror(-rc));
-				set->parse_errors++;
+				char msg[512];
+				snprintf(msg, sizeof(msg), "xensim run: %s: %s", c->files[i], strerror(-rc));
+				set_bad(set, c->files[i], msg);
 				continue;
 			}
 			for (unsigned k = 0; k < n; k++) {
@@ -280,7 +250,10 @@ static void set_free(struct run_set *set)
 {
 	for (unsigned i = 0; i < set->n; i++)
 		scn_free(set->s[i]);
+	for (unsigned i = 0; set->bad && i < set->parse_errors && i < RUN_FILES_MAX; i++)
+		free((char *)set->bad[i].path);
 	free(set->s);
+	free(set->bad);
 }
 
 /* ---- one run ---- */
@@ -292,10 +265,26 @@ static int exit_of(const struct scn_result *r)
 	return r->verdict == SCN_VERDICT_FAIL ? XENSIM_EXIT_FAIL : XENSIM_EXIT_PASS;
 }
 
+/* A trace that cannot be written is a usage error, found before the run. */
+static int trace_writable(const char *path)
+{
+	FILE *f = path ? fopen(path, "w") : NULL;
+
+	if (path && !f) {
+		fprintf(stderr, "xensim run: --trace: cannot write %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	if (f)
+		fclose(f);
+	return 0;
+}
+
 static int run_single(const struct scenario *s, struct run_cli *c)
 {
 	struct scn_result a, b;
 
+	if (trace_writable(c->o.trace_path) < 0)
+		return XENSIM_EXIT_USAGE;
 	if (scn_run_isolated(s, &c->o, &a) < 0) {
 		fprintf(stderr, "xensim run: cannot start a run: %s\n", strerror(errno));
 		return XENSIM_EXIT_HARNESS;
@@ -323,9 +312,7 @@ static int run_single(const struct scenario *s, struct run_cli *c)
 	return exit_of(&a);
 }
 
-int xensim_run_suite(struct scenario **s, unsigned n, struct scn_run_opts *o, bool seeds_set,
-		     uint64_t first, uint64_t last, unsigned jobs, const char *report_dir,
-		     const char *junit, bool check_det);
+static int run_suite(const struct run_set *set, struct run_cli *c);
 
 int cmd_run(int argc, char **argv)
 {
@@ -339,18 +326,20 @@ int cmd_run(int argc, char **argv)
 		return XENSIM_EXIT_HARNESS;
 	bool suite = set.n + set.parse_errors > 1 || c.seeds_set || c.report_dir || c.junit ||
 		     c.nfiles > 1 || c.category;
+	bool only_bad = set.n == 0 && set.parse_errors && !c.report_dir && !c.junit;
 	if (suite && c.o.trace_path) {
 		fprintf(stderr, "xensim run: --trace takes one scenario and one seed\n");
 		rc = XENSIM_EXIT_USAGE;
-	} else if (set.n == 0) {
-		if (!set.parse_errors)
-			fprintf(stderr, "xensim run: no scenario to run\n");
+	} else if (set.n + set.parse_errors == 0) {
+		fprintf(stderr, "xensim run: no scenario to run%s%s\n", c.category ? " in category " : "",
+			c.category ? c.category : "");
+		rc = XENSIM_EXIT_USAGE;
+	} else if (only_bad) {
 		rc = XENSIM_EXIT_USAGE;
 	} else if (!suite) {
 		rc = run_single(set.s[0], &c);
 	} else {
-		rc = xensim_run_suite(set.s, set.n, &c.o, c.seeds_set, c.seed_first, c.seed_last, c.jobs,
-				      c.report_dir, c.junit, c.check_det);
+		rc = run_suite(&set, &c);
 		if (set.parse_errors && rc == XENSIM_EXIT_PASS)
 			rc = XENSIM_EXIT_USAGE;
 	}
@@ -362,9 +351,9 @@ int cmd_run(int argc, char **argv)
 
 struct suite {
 	struct scn_job *jobs;
-	struct scn_report_row *rows;
+	struct scn_report_row *rows;   /* n runs, then nbad files that did not parse */
 	char (*tl)[64];
-	unsigned n, done;
+	unsigned n, nbad, done;
 	bool capture_tail;
 };
 
@@ -427,7 +416,7 @@ static int suite_jobs(struct suite *su, struct scenario **s, unsigned n, const s
 		return -E2BIG;
 	su->n = (unsigned)total;
 	su->jobs = calloc(su->n, sizeof(*su->jobs));
-	su->rows = calloc(su->n, sizeof(*su->rows));
+	su->rows = calloc(su->n + su->nbad, sizeof(*su->rows));
 	su->tl = calloc(su->n, sizeof(*su->tl));
 	if (!su->jobs || !su->rows || !su->tl)
 		return -ENOMEM;
@@ -435,7 +424,7 @@ static int suite_jobs(struct suite *su, struct scenario **s, unsigned n, const s
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t per = suite_seeds(s[i], seeds_set, first, last);
 		for (uint64_t k = 0; k < per; k++)
-			suite_job(su, j++, s[i], o, seeds_set && per > 1, first + k);
+			suite_job(su, j++, s[i], o, seeds_set && !scn_seed_pinned(s[i], NULL), first + k);
 	}
 	return 0;
 }
@@ -492,8 +481,13 @@ static void suite_table(const struct suite *su)
 		wall += t;
 		i = j;
 	}
-	printf("%u runs: %u passed, %u failed (%u harness errors), %.1fs of runs\n", su->n, pass,
-	       fail - err, err, wall);
+	for (unsigned i = su->n; i < su->n + su->nbad; i++) {
+		printf("%-56s %-14s %4u %4u %4u %7.2fs  PARSE ERROR\n", su->rows[i].path, "-", 1, 0, 1, 0.0);
+		err++;
+		fail++;
+	}
+	printf("%u runs: %u passed, %u failed (%u harness errors), %.1fs of runs\n", su->n + su->nbad,
+	       pass, fail - err, err, wall);
 }
 
 static void suite_timelines(struct suite *su)
@@ -521,7 +515,7 @@ static int suite_reports(struct suite *su, const char *dir, const char *junit)
 	if (dir) {
 		mkdir(dir, 0755);
 		snprintf(path, sizeof(path), "%s/index.html", dir);
-		rc = scn_report_html(path, su->rows, su->n);
+		rc = scn_report_html(path, su->rows, su->n + su->nbad);
 		if (rc == 0)
 			printf("report: %s\n", path);
 		snprintf(path, sizeof(path), "%s/junit-scenarios.xml", dir);
@@ -529,7 +523,7 @@ static int suite_reports(struct suite *su, const char *dir, const char *junit)
 			junit = path;
 	}
 	if (rc == 0 && junit) {
-		rc = scn_report_junit(junit, su->rows, su->n);
+		rc = scn_report_junit(junit, su->rows, su->n + su->nbad);
 		if (rc == 0)
 			printf("junit: %s\n", junit);
 	}
@@ -547,12 +541,13 @@ static void suite_free(struct suite *su)
 	free(su->tl);
 }
 
-int xensim_run_suite(struct scenario **s, unsigned n, struct scn_run_opts *o, bool seeds_set,
-		     uint64_t first, uint64_t last, unsigned jobs, const char *report_dir,
-		     const char *junit, bool check_det)
+static int run_suite(const struct run_set *set, struct run_cli *c)
 {
-	struct suite su = {0};
-	int rc = suite_jobs(&su, s, n, o, seeds_set, first, last);
+	struct suite su = {.nbad = set->parse_errors < RUN_FILES_MAX ? set->parse_errors : RUN_FILES_MAX};
+	int rc = suite_jobs(&su, set->s, set->n, &c->o, c->seeds_set, c->seed_first, c->seed_last);
+	unsigned jobs = c->jobs;
+	const char *report_dir = c->report_dir, *junit = c->junit;
+	bool check_det = c->check_det;
 	int ex = XENSIM_EXIT_PASS;
 
 	if (rc < 0) {
@@ -560,6 +555,8 @@ int xensim_run_suite(struct scenario **s, unsigned n, struct scn_run_opts *o, bo
 		suite_free(&su);
 		return rc == -E2BIG ? XENSIM_EXIT_USAGE : XENSIM_EXIT_HARNESS;
 	}
+	for (unsigned i = 0; i < su.nbad; i++)
+		su.rows[su.n + i] = set->bad[i];   /* the path stays owned by the set */
 	rc = scn_jobs_run(su.jobs, su.n, jobs, suite_progress, &su);
 	suite_timelines(&su);
 	suite_table(&su);

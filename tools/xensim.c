@@ -5,7 +5,7 @@
 #include "tools/xensim.h"
 
 static const struct xensim_cmd commands[] = {
-	{"pingpong", "[--round-trips N] [--pages N]",
+	{"pingpong", "[--round-trips N] [--seed N]",
 	 "two domains exchange verified requests over a granted ring and an event channel",
 	 cmd_pingpong},
 	{"run", "FILE|DIR... [--seed N] [...]",
@@ -13,7 +13,7 @@ static const struct xensim_cmd commands[] = {
 	{"sweep", "FILE --seeds A..B | --faults", "run a seed range, or sweep fault occurrences",
 	 cmd_sweep},
 	{"shrink", "FILE --seed N -o OUT", "reduce a failing scenario to a smaller one", cmd_shrink},
-	{"list", "[DIR] [--workloads]", "the scenario corpus with categories; or the workloads",
+	{"list", "[DIR] [--category C] | --workloads", "the scenario corpus with categories; or the workloads",
 	 cmd_list},
 	{"faults", "", "list the fault sites", cmd_faults},
 	{"bench", "[NAME...] [--runs N] [--quick] [--json FILE] [--list]",

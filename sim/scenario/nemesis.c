@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "drivers/xenbus/xenbus.h"
 #include "sim/scenario/scn_internal.h"
 
 #define NEM_POINTS_MAX 4096u            /* points of one sweep */
@@ -80,13 +81,10 @@ struct nem_base {
 	uint64_t steps;
 };
 
+/* The state's name, or NULL for a value no XenbusState has. */
 static const char *state_name(unsigned s)
 {
-	static const char *const names[] = {
-		"Unknown", "Initialising", "InitWait", "Initialised", "Connected",
-		"Closing", "Closed", "Reconfiguring", "Reconfigured",
-	};
-	return s < sizeof(names) / sizeof(names[0]) ? names[s] : NULL;
+	return s <= SCN_XENBUS_STATE_LAST ? xenbus_state_name(s) : NULL;
 }
 
 /* /local/domain/ID/rest into NAME:rest (the domids are fixed at parse time). */

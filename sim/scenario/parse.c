@@ -586,11 +586,22 @@ int scn_parse_file(const char *path, struct scenario **out, char *err, size_t er
 		return rc;
 	}
 	ssize_t n = getdelim(&text, &cap, '\0', f);
-	bool bad = ferror(f) || n < 0;
+	bool nul = n > 0 && text[n - 1] == '\0';   /* getdelim stopped at a NUL, not at the end */
+	bool bad = ferror(f) || (n < 0 && !feof(f));
 	fclose(f);
-	if (bad && !text) {
+	if (bad || (n < 0 && !text)) {
 		snprintf(err, err_len, "%s: cannot read", path);
+		free(text);
 		return -EIO;
+	}
+	if (nul) {
+		/* A NUL would silently end the text here and hide every later line. */
+		unsigned line = 1;
+		for (ssize_t i = 0; i < n - 1; i++)
+			line += text[i] == '\n';
+		snprintf(err, err_len, "%s:%u: a NUL byte in the file (binary data?)", path, line);
+		free(text);
+		return -EINVAL;
 	}
 	rc = scn_parse_text(path, n < 0 ? "" : text, out, err, err_len);
 	free(text);

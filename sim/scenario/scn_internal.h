@@ -185,6 +185,7 @@ int scn_parse_bool(const char *s, bool *out);
 const char *scn_time_str(uint64_t ns, char *buf, size_t len);   /* "1.25s", "300us" */
 /* XenbusState names as numbers ("Connected" -> 4); -1 if not one. */
 int scn_xenbus_state(const char *s);
+#define SCN_XENBUS_STATE_LAST 8   /* XenbusStateReconfigured; names: xenbus_state_name() */
 
 /* ---- tokens (parse.c) ---- */
 

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "drivers/xenbus/xenbus.h"
 #include "sim/scenario/scn_internal.h"
 
 static const char *const scn_kind_names[] = {
@@ -103,16 +104,13 @@ static bool xb_transition_legal(unsigned from, unsigned to)
 
 static void scn_trace_state(struct scn_run *run, const struct sim_trace_event *ev)
 {
-	static const char *const names[] = {"Unknown", "Initialising", "InitWait", "Initialised",
-					    "Connected", "Closing", "Closed", "Reconfiguring",
-					    "Reconfigured"};
 	char dom[64];
 
 	if (xb_transition_legal(ev->a, ev->b))
 		return;
 	scn_run_outcome(run, SCN_OUT_FAIL, "illegal XenbusState transition by %s on %s: %s -> %s",
 			scn_dom_label(run, ev->domid, dom, sizeof(dom)), ev->text,
-			ev->a < 9 ? names[ev->a] : "invalid", ev->b < 9 ? names[ev->b] : "invalid");
+			xenbus_state_name(ev->a), xenbus_state_name(ev->b));
 }
 
 static void scn_trace_sink(const struct sim_trace_event *ev, void *ctx)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "drivers/xenbus/xenbus.h"
 #include "sim/scenario/scn_internal.h"
 
 /* Digits only, no sign, no overflow. */
@@ -193,13 +194,8 @@ const char *scn_time_str(uint64_t ns, char *buf, size_t len)
 
 int scn_xenbus_state(const char *s)
 {
-	static const char *const names[] = {
-		"Unknown", "Initialising", "InitWait", "Initialised", "Connected",
-		"Closing", "Closed", "Reconfiguring", "Reconfigured",
-	};
-
-	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
-		if (strcmp(s, names[i]) == 0)
+	for (int i = 0; i <= SCN_XENBUS_STATE_LAST; i++)
+		if (strcmp(s, xenbus_state_name((unsigned)i)) == 0)
 			return i;
 	return -1;
 }

@@ -20,6 +20,7 @@
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 
+#include "drivers/xenbus/xenbus.h"
 #include "sim/scenario/workload.h"
 
 enum xst_param { XST_P_FRONT, XST_P_BACK, XST_P_ROUNDS, XST_P_STRICT, XST_P_COUNT };
@@ -64,14 +65,6 @@ struct xst {
 	_Atomic uint64_t c[XST_C_COUNT];
 };
 
-static const char *xst_name(unsigned s)
-{
-	static const char *const names[] = {"Unknown", "Initialising", "InitWait", "Initialised",
-					    "Connected", "Closing", "Closed", "Reconfiguring",
-					    "Reconfigured"};
-	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "invalid";
-}
-
 static int xst_seq_index(const unsigned *seq, unsigned s)
 {
 	for (unsigned i = 0; i < XST_SEQ_LEN; i++)
@@ -107,7 +100,7 @@ static bool xst_read_peer(struct xst_end *e, unsigned *out)
 	free(v);
 	if (xst_seq_index(seq, s) < 0) {
 		scn_wl_fail(e->w->wl, "dom %u read %s = %u (%s): not a state a %s goes through",
-			    e->domid, e->peer_state, s, xst_name(s), e->back ? "frontend" : "backend");
+			    e->domid, e->peer_state, s, xenbus_state_name(s), e->back ? "frontend" : "backend");
 		return false;
 	}
 	*out = s;
@@ -123,8 +116,8 @@ static void xst_strict_check(struct xst_end *e, unsigned s)
 	unsigned want = xst_back_seq[(unsigned)(i + 1) % XST_SEQ_LEN];
 	if (s != want)
 		scn_wl_fail(e->w->wl, "strict front (dom %u) saw the back go %s -> %s and missed %s "
-			    "(watch events coalesced)", e->domid, xst_name(e->seen), xst_name(s),
-			    xst_name(want));
+			    "(watch events coalesced)", e->domid, xenbus_state_name(e->seen), xenbus_state_name(s),
+			    xenbus_state_name(want));
 }
 
 static void xst_back_react(struct xst_end *e, unsigned fs)

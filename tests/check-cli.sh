@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The command line and the verdicts tell the truth: a bad option value names
+# the option and what it takes; --help works on every subcommand and exits 0;
+# `xensim help` lists only options that exist; a stray argument is an error;
+# a file that does not parse is a row (JUnit <error>, table, HTML), never left
+# out; a NUL byte is a parse error at its line; an unwritable --trace fails
+# before the run; list and run agree on categories; every injected fault and
+# the xenstore operations are on the timeline, states by name.
+# Ends with "RESULT check-cli tests=N failed=M".
+set -u
+BUILD=${BUILD:-build}
+X="$BUILD/xensim"
+tmp=$(mktemp -d /tmp/xensim-check-cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+tests=0 failed=0
+
+check() { # name, shell condition
+	tests=$((tests + 1))
+	if eval "$2"; then echo "ok: $1"; else echo "FAILED: $1"; failed=$((failed + 1)); fi
+}
+
+# ---- options: the error names the option and the values it takes ----
+out=$("$X" run scenarios/blk/basic.scn -j 1000 2>&1); rc=$?
+check "run -j 1000: exit 2, names -j and 1..64" '[ $rc -eq 2 ] && grep -q -- "-j: bad value .1000. (valid: 1..64)" <<<"$out"'
+out=$("$X" run scenarios/blk/basic.scn --seeds 9..3 2>&1); rc=$?
+check "run --seeds 9..3: names --seeds and A..B" '[ $rc -eq 2 ] && grep -q -- "--seeds: bad value .9..3. (valid: A..B" <<<"$out"'
+out=$("$X" run scenarios/blk/basic.scn --policy pct:99 2>&1); rc=$?
+check "run --policy pct:99: names the depth range" '[ $rc -eq 2 ] && grep -q -- "--policy: .*pct:D with D 1..16" <<<"$out"'
+out=$("$X" pingpong --round-trips 0 2>&1); rc=$?
+check "pingpong --round-trips 0: names the range" '[ $rc -eq 2 ] && grep -q -- "--round-trips: bad value .0. (valid: 1..100000000)" <<<"$out"'
+out=$("$X" run scenarios/blk/basic.scn --frobnicate 2>&1); rc=$?
+check "an unknown option is named" '[ $rc -eq 2 ] && grep -q "unknown option .--frobnicate." <<<"$out"'
+out=$("$X" run scenarios/blk/basic.scn --seed 2>&1); rc=$?
+check "a missing value is named" '[ $rc -eq 2 ] && grep -q "option .--seed. needs a value" <<<"$out"'
+out=$("$X" faults extra 2>&1); rc=$?
+check "faults with an extra argument: exit 2, names it" '[ $rc -eq 2 ] && grep -q "unexpected argument .extra." <<<"$out"'
+out=$("$X" shrink a.scn b.scn --seed 1 -o x 2>&1); rc=$?
+check "shrink with two files: exit 2" '[ $rc -eq 2 ] && grep -q "unexpected argument .b.scn." <<<"$out"'
+out=$("$X" run scenarios/blk/basic.scn --seeds 2 2>&1); rc=$?
+check "--seeds N is N..N" '[ $rc -eq 0 ] && grep -q "seed=2 " <<<"$out"'
+
+# ---- --help everywhere; help lists only what exists ----
+for c in run sweep shrink list faults xenstored pingpong bench; do
+	out=$("$X" $c --help 2>&1); rc=$?
+	check "$c --help exits 0 with a usage" '[ $rc -eq 0 ] && grep -qi "usage" <<<"$out"'
+done
+help=$("$X" help)
+bad=""
+while read -r cmd opts; do
+	for o in $(grep -oE -- '--[a-z][a-z-]*' <<<"$opts"); do
+		"$X" "$cmd" --help 2>&1 | grep -q -- "$o" || bad="$bad $cmd:$o"
+	done
+done < <(sed -nE 's/^  ([a-z]+) +(.*)$/\1 \2/p' <<<"$help")
+check "every option 'xensim help' lists is in its command's usage${bad:+ (not:$bad)}" '[ -z "$bad" ]'
+
+# ---- categories: list and run agree ----
+"$X" list --category nosuch >/dev/null 2>"$tmp/l.err"; rl=$?
+"$X" run scenarios --category nosuch >/dev/null 2>"$tmp/r.err"; rr=$?
+check "list and run both refuse --category nosuch, naming the valid ones" \
+	'[ $rl -eq 2 ] && [ $rr -eq 2 ] && grep -q "in-development" "$tmp/l.err" && grep -q "in-development" "$tmp/r.err"'
+
+# ---- a file that does not parse is a row, an error ----
+mkdir -p "$tmp/dir"
+cp scenarios/blk/basic.scn "$tmp/dir/good.scn"
+printf 'domain guest\nfrobnicate 1\n' >"$tmp/dir/bad.scn"
+out=$("$X" run "$tmp/dir" --seeds 1..1 --report "$tmp/rep" 2>&1); rc=$?
+check "a directory with a bad file exits 2" '[ $rc -eq 2 ]'
+check "the bad file is a JUnit <error> (tests=2 errors=1)" \
+	'grep -q "tests=\"2\" failures=\"0\" errors=\"1\"" "$tmp/rep/junit-scenarios.xml" && grep -q "bad.scn:2" "$tmp/rep/junit-scenarios.xml"'
+check "the bad file is a row of the table and the HTML" \
+	'grep -q "bad.scn .*PARSE ERROR" <<<"$out" && grep -q "bad.scn" "$tmp/rep/index.html"'
+printf 'describe x\nmode det\n\000frob\nexpect hang\n' >"$tmp/nul.scn"
+out=$("$X" run "$tmp/nul.scn" 2>&1); rc=$?
+check "a NUL byte is a parse error at its line" '[ $rc -eq 2 ] && grep -q "nul.scn:3: a NUL byte" <<<"$out"'
+out=$("$X" run scenarios/blk/basic.scn --trace /nonexistent-dir/t.txt 2>&1); rc=$?
+check "an unwritable --trace exits 2 and names the path" '[ $rc -eq 2 ] && grep -q "/nonexistent-dir/t.txt" <<<"$out"'
+
+echo "RESULT check-cli tests=$tests failed=$failed"
+[ "$failed" -eq 0 ]
