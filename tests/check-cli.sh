@@ -75,5 +75,24 @@ check "a NUL byte is a parse error at its line" '[ $rc -eq 2 ] && grep -q "nul.s
 out=$("$X" run scenarios/blk/basic.scn --trace /nonexistent-dir/t.txt 2>&1); rc=$?
 check "an unwritable --trace exits 2 and names the path" '[ $rc -eq 2 ] && grep -q "/nonexistent-dir/t.txt" <<<"$out"'
 
+# ---- every injection on the timeline; xenstore operations; states by name ----
+for f in scenarios/faults/switch-loss.scn scenarios/faults/xs-tx-eagain.scn \
+	 scenarios/faults/xs-write-enospc.scn scenarios/blk/disk-errors.scn; do
+	out=$("$X" run "$f" --trace "$tmp/t.txt" 2>&1)
+	inj=$(grep -oE 'injected=[0-9]+' <<<"$out" | tail -1 | cut -d= -f2)
+	site=$(sed -nE 's/^fault ([a-z.]+) .*/\1/p' "$f" | head -1)
+	traced=$(grep -cE "^ +[0-9]+ +[^ ]+ +fault +$site " "$tmp/t.txt")
+	check "$(basename "$f"): each of the ${inj:-?} injections of $site is a trace event ($traced)" \
+		'[ -n "$inj" ] && [ "$inj" -gt 0 ] && [ "$traced" -eq "$inj" ]'
+done
+"$X" run scenarios/blk/basic.scn --seed 1 --trace "$tmp/t.txt" >/dev/null 2>&1
+check "xenstore writes, removes and watch events are trace events" \
+	'grep -qE " xs +dom0 xenstore write /local/domain/" "$tmp/t.txt" && grep -qE " xs .* rm /" "$tmp/t.txt" && grep -qE " xs .* watch-event /" "$tmp/t.txt"'
+check "XenbusState changes are named, with the node path" \
+	'grep -qE " state +dom[0-9]+ InitWait -> Connected /local/domain/.*/state" "$tmp/t.txt" || grep -qE " state +dom[0-9]+ [A-Z][a-zA-Z]+ -> [A-Z][a-zA-Z]+ /local/domain/.*/state" "$tmp/t.txt"'
+"$X" run scenarios/faults/xs-tx-eagain.scn --trace "$tmp/t.txt" >/dev/null 2>&1
+check "a transaction commit and its EAGAIN are trace events" \
+	'grep -qE " xs .* commit$" "$tmp/t.txt" && grep -qE " xs .* commit: Resource temporarily unavailable" "$tmp/t.txt"'
+
 echo "RESULT check-cli tests=$tests failed=$failed"
 [ "$failed" -eq 0 ]

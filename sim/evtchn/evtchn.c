@@ -28,11 +28,11 @@ static struct evtchn_domain *evtchn_doms[SIM_DOMID_LIMIT];
 static struct evtchn_core *evtchn_cores;
 static unsigned evtchn_handles;
 
-SIM_FAULT_SITE(evtchn_fault_drop, "evtchn.notify.drop",
+SIM_FAULT_SITE_TRACED(evtchn_fault_drop, "evtchn.notify.drop",
 	       "an event-channel send is lost");
-SIM_FAULT_SITE(evtchn_fault_dup, "evtchn.notify.dup",
+SIM_FAULT_SITE_TRACED(evtchn_fault_dup, "evtchn.notify.dup",
 	       "an event-channel send arrives twice (pending again after delivery)");
-SIM_FAULT_SITE(evtchn_fault_spurious, "evtchn.notify.spurious",
+SIM_FAULT_SITE_TRACED(evtchn_fault_spurious, "evtchn.notify.spurious",
 	       "a send also raises a random bound port of the receiver");
 /* "evtchn.notify.delay" is the scenario engine's: it holds a notify back and
  * replays it later; nothing in this module needs to know. */

@@ -11,7 +11,7 @@
 
 #include "sim/gnttab/gnttab_internal.h"
 
-SIM_FAULT_SITE(gnttab_fault_share, "gnttab.share",
+SIM_FAULT_SITE_TRACED(gnttab_fault_share, "gnttab.share",
 	       "xengntshr_share_pages fails with ENOMEM (nothing is shared)");
 
 struct gntshr_req {

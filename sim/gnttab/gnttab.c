@@ -9,9 +9,9 @@
 
 #include "sim/gnttab/gnttab_internal.h"
 
-SIM_FAULT_SITE(gnttab_fault_map, "gnttab.map",
+SIM_FAULT_SITE_TRACED(gnttab_fault_map, "gnttab.map",
 	       "one grant ref of a map fails with GNTST_general_error (the whole map fails)");
-SIM_FAULT_SITE(gnttab_fault_copy, "gnttab.copy",
+SIM_FAULT_SITE_TRACED(gnttab_fault_copy, "gnttab.copy",
 	       "one grant-copy segment fails with GNTST_general_error");
 
 #define GNTTAB_WHY_MAX 128

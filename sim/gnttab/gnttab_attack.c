@@ -35,9 +35,9 @@
 #define SHM_SNAPS_MAX 64u            /* pages whose bytes at the last strike are kept */
 #define SHM_FRESH_ONE_IN 4u          /* strikes anywhere rather than at fresh bytes: 1 in 4 */
 
-SIM_FAULT_SITE(gnttab_shm_flip, "gnttab.shm.flip",
+SIM_FAULT_SITE_TRACED(gnttab_shm_flip, "gnttab.shm.flip",
 	       "a grantor flips one bit of a page it granted, while the mapper has it mapped");
-SIM_FAULT_SITE(gnttab_shm_rewrite, "gnttab.shm.rewrite",
+SIM_FAULT_SITE_TRACED(gnttab_shm_rewrite, "gnttab.shm.rewrite",
 	       "a grantor rewrites a 32-bit word of a page it granted, while the mapper has it mapped");
 
 /* Injections per attacking grantor since its domain was created. */

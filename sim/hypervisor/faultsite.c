@@ -90,6 +90,11 @@ bool sim_fault_hit_slow(struct sim_fault_site *site, const struct sim_fault_ctx 
 	if (fire)
 		atomic_fetch_add_explicit(&site->injected, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&site_lock);
+	if (fire && !site->traced)
+		sim_trace_event(SIM_TR_FAULT,
+				ctx && ctx->domid != DOMID_INVALID ? ctx->domid : sim_current_domid(),
+				ctx ? ctx->peer : DOMID_INVALID,
+				ctx && ctx->port != SIM_FAULT_PORT_ANY ? ctx->port : 0, 0, site->name);
 	return fire;
 }
 

@@ -156,6 +156,10 @@ struct sim_fault_site {
 	int64_t repeat;
 	uint32_t prob_ppm;
 	atomic_bool armed;
+	/* Every injection is a SIM_TR_FAULT event on the timeline: emitted here
+	 * (domain, peer, port of the context), unless the site emits its own with
+	 * more detail (a grant ref, both ports): then `traced` is set. */
+	bool traced;
 	/* Aimed (`fault SITE ... on TARGET`): only occurrences whose context
 	 * matches count toward the countdown and may fire. */
 	struct sim_fault_aim {
@@ -185,6 +189,14 @@ struct sim_fault_ctx {
  * then test it with sim_fault_hit(&gnttab_map_fail). */
 #define SIM_FAULT_SITE(var, sname, swhat)                                      \
 	struct sim_fault_site var = {.name = (sname), .what = (swhat)};        \
+	__attribute__((constructor)) static void var##_register(void)          \
+	{                                                                      \
+		sim_fault_site_register(&var);                                 \
+	}
+
+/* The same for a site that puts its own SIM_TR_FAULT event on the timeline. */
+#define SIM_FAULT_SITE_TRACED(var, sname, swhat)                               \
+	struct sim_fault_site var = {.name = (sname), .what = (swhat), .traced = true}; \
 	__attribute__((constructor)) static void var##_register(void)          \
 	{                                                                      \
 		sim_fault_site_register(&var);                                 \
@@ -294,7 +306,9 @@ enum sim_trace_kind {
 	SIM_TR_GRANT_MAP,    /* domid maps peer's ref a (b: 1 read-only) */
 	SIM_TR_GRANT_UNMAP,  /* domid unmaps peer's ref a */
 	SIM_TR_GRANT_COPY,   /* domid copies from/to peer's ref a (b: bytes) */
-	SIM_TR_XS_WRITE,     /* domid writes text (a path) */
+	SIM_TR_XS,           /* a xenstore operation by domid: a = its xs_wire type (XS_WRITE,
+	                        XS_RM, XS_WATCH_EVENT delivered, XS_TRANSACTION_END), b = the
+	                        errno it ended with (0: done), text = the path */
 	SIM_TR_STATE,        /* domid's device state a -> b (text: the path) */
 	SIM_TR_FAULT,        /* an injected fault (text: the site) */
 	SIM_TR_DOMAIN,       /* domain created (a=1), destroyed (a=0), crashed (a=2) */

@@ -12,10 +12,11 @@
 
 #include "drivers/xenbus/xenbus.h"
 #include "sim/scenario/scn_internal.h"
+#include <xen/io/xs_wire.h>   /* after stdint.h: XS_WRITE and the other op types */
 
 static const char *const scn_kind_names[] = {
 	[SIM_TR_NOTIFY] = "notify", [SIM_TR_GRANT_MAP] = "map", [SIM_TR_GRANT_UNMAP] = "unmap",
-	[SIM_TR_GRANT_COPY] = "copy", [SIM_TR_XS_WRITE] = "xs-write", [SIM_TR_STATE] = "state",
+	[SIM_TR_GRANT_COPY] = "copy", [SIM_TR_XS] = "xs", [SIM_TR_STATE] = "state",
 	[SIM_TR_FAULT] = "fault", [SIM_TR_DOMAIN] = "domain", [SIM_TR_NOTE] = "note",
 };
 
@@ -23,6 +24,22 @@ static const char *kind_name(unsigned k)
 {
 	return k < sizeof(scn_kind_names) / sizeof(scn_kind_names[0]) && scn_kind_names[k]
 		       ? scn_kind_names[k] : "?";
+}
+
+/* A xenstore operation: "write /local/domain/1/x", "commit EAGAIN". */
+static void xs_text(const struct scn_trace_rec *e, char *buf, size_t len, bool lbl)
+{
+	const char *op = e->a == XS_WRITE ? "write" : e->a == XS_RM ? "rm" :
+			 e->a == XS_WATCH_EVENT ? "watch-event" :
+			 e->a == XS_TRANSACTION_END ? "commit" : "op";
+	const char *leaf = strrchr(e->text, '/');
+
+	if (lbl)
+		snprintf(buf, len, "%s %s%s", op, leaf && leaf[1] ? leaf + 1 : e->text,
+			 e->b ? " EAGAIN" : "");
+	else
+		snprintf(buf, len, "dom%u xenstore %s%s%s%s%s", e->domid, op, e->text[0] ? " " : "",
+			 e->text, e->b ? ": " : "", e->b ? strerror((int)e->b) : "");
 }
 
 /* What one event says, in words: in full (trace file, hover text) or as a
@@ -50,9 +67,13 @@ static void rec_text(const struct scn_trace_rec *e, char *buf, size_t len, bool 
 		break;
 	case SIM_TR_STATE:
 		if (lbl)
-			snprintf(buf, len, "state %u>%u", e->a, e->b);
+			snprintf(buf, len, "%s>%s", xenbus_state_name(e->a), xenbus_state_name(e->b));
 		else
-			snprintf(buf, len, "dom%u state %u -> %u %s", e->domid, e->a, e->b, e->text);
+			snprintf(buf, len, "dom%u %s -> %s %s", e->domid, xenbus_state_name(e->a),
+				 xenbus_state_name(e->b), e->text);
+		break;
+	case SIM_TR_XS:
+		xs_text(e, buf, len, lbl);
 		break;
 	case SIM_TR_DOMAIN:
 		snprintf(buf, len, "%s %s", e->text, dom_what[e->a < 3 ? e->a : 0]);
@@ -63,6 +84,8 @@ static void rec_text(const struct scn_trace_rec *e, char *buf, size_t len, bool 
 		else
 			snprintf(buf, len, "%s dom%u -> dom%u (%u, %u)", e->text, e->domid, e->peer, e->a,
 				 e->b);
+		if (!lbl && e->peer == DOMID_INVALID)   /* no other end: say nothing of one */
+			snprintf(buf, len, "%s dom%u (%u, %u)", e->text, e->domid, e->a, e->b);
 		break;
 	default:
 		snprintf(buf, len, "%s", e->text);

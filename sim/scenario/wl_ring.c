@@ -39,7 +39,7 @@
 #define RW_STATUS_REJECTED -2
 #define RW_SEQ_FLIP 0x80000000u       /* what the hostile front does to a seq */
 
-SIM_FAULT_SITE(rw_fault_rewrite, "ring.hostile.rewrite",
+SIM_FAULT_SITE_TRACED(rw_fault_rewrite, "ring.hostile.rewrite",
 	       "a hostile ring frontend rewrites a request after publishing it (scenario ring workload)");
 
 struct rw_request {

@@ -503,6 +503,8 @@ int xs_op_write(struct xs_req *rq)
 		if (state && !rq->tx)
 			sim_trace_event(SIM_TR_STATE, rq->conn->domid, DOMID_INVALID, from,
 					xs_value_uint(rq->payload + off, value_len), path);
+		else
+			sim_trace_event(SIM_TR_XS, rq->conn->domid, DOMID_INVALID, XS_WRITE, 0, path);
 		xs_fire_changed(rq, path, NULL, 0);
 		rc = xs_reply_ok(rq);
 	}
@@ -521,8 +523,10 @@ int xs_op_mkdir(struct xs_req *rq)
 		if (rc == 0)
 			xs_fire_changed(rq, path, NULL, 0);
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		sim_trace_event(SIM_TR_XS, rq->conn->domid, DOMID_INVALID, XS_RM, 0, path);
 		rc = xs_reply_ok(rq);
+	}
 	free(path);
 	return rc;
 }

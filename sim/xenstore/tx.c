@@ -289,8 +289,11 @@ int xs_op_tx_end(struct xs_req *rq)
 	xs_tx_unlink(rq->conn, tx);
 	rq->tx = NULL;
 	rq->view.tx = NULL;
-	if (arg[0] == 'T')
+	if (arg[0] == 'T') {
 		rc = sim_fault_hit_ctx(&xs_fault_tx_eagain, &XS_FAULT_CTX(rq->conn->domid)) ? -EAGAIN : xs_tx_commit(rq->conn, tx);
+		sim_trace_event(SIM_TR_XS, rq->conn->domid, DOMID_INVALID, XS_TRANSACTION_END,
+				(uint32_t)-rc, "");
+	}
 	xs_tx_free(tx);
 	return rc ? rc : xs_reply_ok(rq);
 }

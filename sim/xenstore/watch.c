@@ -149,6 +149,7 @@ static void xs_event_send(struct xs_conn *c, const struct xs_watch *w, const cha
 	if (c->events_bounded)
 		atomic_fetch_add(&c->events_pending, 1);
 	xs_g.stats.events++;
+	sim_trace_event(SIM_TR_XS, c->domid, DOMID_INVALID, XS_WATCH_EVENT, 0, path);
 	if (!xs_event_delay(c, buf, (unsigned)(plen + tlen + 2)))
 		xs_conn_send(c, XS_WATCH_EVENT, 0, 0, buf, (unsigned)(plen + tlen + 2));
 }
