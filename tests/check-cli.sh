@@ -94,5 +94,11 @@ check "XenbusState changes are named, with the node path" \
 check "a transaction commit and its EAGAIN are trace events" \
 	'grep -qE " xs .* commit$" "$tmp/t.txt" && grep -qE " xs .* commit: Resource temporarily unavailable" "$tmp/t.txt"'
 
+# ---- blame the right thing ----
+printf 'describe set-up fails\ndomain dom0 priv\ndomain guest\nquota guest grants 1\nworkload blk front=guest back=dom0 ios=50 qd=8\nfault gnttab.map after 10\nwithin 30s\nexpect pass\nexpect fault gnttab.map\n' >"$tmp/setup.scn"
+out=$("$X" run "$tmp/setup.scn" 2>&1)
+check "a workload that could not work is the reason, not the fault it never reached" \
+	'grep -q "reason: expected pass, got error: blk: .*No space left on device" <<<"$out" && ! grep -q "reason: expect fault" <<<"$out"'
+
 echo "RESULT check-cli tests=$tests failed=$failed"
 [ "$failed" -eq 0 ]

@@ -383,6 +383,11 @@ static void run_expect_faults(struct scn_run *run)
 	 * workload early): what it should have exercised is moot. */
 	if (scn_nemesis_excuses(run))
 		return;
+	/* A workload that gave up (it could not even set up, say) is the reason
+	 * of the verdict: the faults it never reached say nothing more (each
+	 * still gets its warning line). */
+	if (run->outcome >= SCN_OUT_ERROR)
+		return;
 	for (unsigned i = 0; i < run->s->nexpect_faults; i++) {
 		struct sim_fault_site *f = run->s->expect_faults[i];
 		if (atomic_load(&f->injected) == 0)
