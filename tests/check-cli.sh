@@ -100,5 +100,13 @@ out=$("$X" run "$tmp/setup.scn" 2>&1)
 check "a workload that could not work is the reason, not the fault it never reached" \
 	'grep -q "reason: expected pass, got error: blk: .*No space left on device" <<<"$out" && ! grep -q "reason: expect fault" <<<"$out"'
 
+for act in crash destroy; do
+	printf 'describe ring backend gone\ndomain dom0 priv\ndomain back\ndomain guest\nworkload ring front=guest back=back requests=200 batch=2\nwhen ring.responses >= 40 %s back\nwithin 10s\nexpect pass\n' "$act" >"$tmp/gone.scn"
+	out=$("$X" run "$tmp/gone.scn" 2>&1)
+	word=$([ $act = crash ] && echo "crashed" || echo "was destroyed")
+	check "a hang after '$act back' blames it ('back $word'), not a lost wakeup" \
+		'grep -q "reason: .*(back $word at .*: its peers may be waiting for it)" <<<"$out" && ! grep -q "lost wakeup" <<<"$out"'
+done
+
 echo "RESULT check-cli tests=$tests failed=$failed"
 [ "$failed" -eq 0 ]

@@ -207,10 +207,26 @@ static domid_t run_hang_attacker(struct scn_run *run)
 	return who;
 }
 
+/* What a deadlock most likely waits for: a domain the scenario took away
+ * (its peers wait for it) before a lost wakeup in the code under test. */
+static const char *run_hang_suspect(const struct scn_run *run, char *buf, size_t len)
+{
+	char t[32];
+
+	if (run->last_gone < 0)
+		return "a lost wakeup?";
+	unsigned d = (unsigned)run->last_gone;
+	snprintf(buf, len, "%s %s at %s%s: its peers may be waiting for it", run->s->doms[d].name,
+		 run->last_gone_orderly ? "was destroyed" : "crashed",
+		 scn_time_str(run->last_gone_ns - run->t0_ns, t, sizeof(t)),
+		 run->dom_alive[d] ? " and restarted" : "");
+	return buf;
+}
+
 /* A hang: `why`, or (stuck_ns) a deadlock: nothing could run from then on. */
 static void run_hang(struct scn_run *run, const char *why, uint64_t stuck_ns)
 {
-	char t[32], prog[SCN_MSG_MAX / 2], by[48] = "";
+	char t[32], prog[SCN_MSG_MAX / 2], by[48] = "", suspect[160];
 	domid_t attacker = run_hang_attacker(run);
 	enum scn_outcome o = attacker == DOMID_INVALID ? SCN_OUT_HANG : SCN_OUT_ERROR;
 
@@ -219,8 +235,9 @@ static void run_hang(struct scn_run *run, const char *why, uint64_t stuck_ns)
 	run_progress(run, prog, sizeof(prog));
 	if (stuck_ns)
 		scn_run_outcome(run, o, "%shang: nothing can run from %s on: every domain waits and "
-				"no timer is pending (a lost wakeup?)%s", by,
-				scn_time_str(stuck_ns - run->t0_ns, t, sizeof(t)), prog);
+				"no timer is pending (%s)%s", by,
+				scn_time_str(stuck_ns - run->t0_ns, t, sizeof(t)),
+				run_hang_suspect(run, suspect, sizeof(suspect)), prog);
 	else
 		scn_run_outcome(run, o, "%shang: %s%s", by, why, prog);
 }
@@ -523,6 +540,7 @@ int scn_run(const struct scenario *s, const struct scn_run_opts *o, struct scn_r
 	run->s = s;
 	run->o = o;
 	run->r = r;
+	run->last_gone = -1;
 	pthread_mutex_init(&run->msg_lock, NULL);
 	pthread_mutex_init(&run->trace_lock, NULL);
 	pthread_mutex_init(&run->ev_lock, NULL);

@@ -288,6 +288,9 @@ struct scn_run {
 	pthread_mutex_t ev_lock;
 	struct scn_ev_rec *evs;
 	unsigned crashes;                  /* domains crashed or destroyed mid-run */
+	int last_gone;                     /* the scenario domain that went last (-1: none) */
+	bool last_gone_orderly;            /* destroyed (true) or crashed */
+	uint64_t last_gone_ns;
 	bool stopping;                     /* teardown has begun */
 	/* end */
 	enum scn_outcome outcome;

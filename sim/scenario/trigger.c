@@ -261,6 +261,11 @@ int scn_domain_crash(struct scn_run *run, unsigned dom, bool orderly)
 	int rc = dom_kill(id, orderly);
 	run->dom_alive[dom] = false;
 	run->crashes += !run->stopping;
+	if (!run->stopping) {
+		run->last_gone = (int)dom;
+		run->last_gone_orderly = orderly;
+		run->last_gone_ns = sim_now_ns();
+	}
 	sim_trace_event(SIM_TR_DOMAIN, id, DOMID_INVALID, orderly ? 0 : 2, 0, run->s->doms[dom].name);
 	dom_home(run, dom, home, sizeof(home));
 	scn_xs_rm(run, home);
