@@ -61,7 +61,26 @@ static const char html_head[] =
 	"th{background:#f6f8fa}.PASS{color:#1a7f37;font-weight:bold}.FAIL{color:#cf222e;"
 	"font-weight:bold}.ERROR{color:#9a6700;font-weight:bold}code{font-size:90%}"
 	".tl{overflow:auto;max-height:700px;border:1px solid #d0d7de;margin:8px 0}"
-	".legend span{margin-right:1.5em}</style></head><body>\n";
+	".legend span{margin-right:1.5em}.filter label{margin-right:1em}"
+	".hide-notify .tl-notify,.hide-map .tl-map,.hide-unmap .tl-unmap,.hide-copy .tl-copy,"
+	".hide-xs .tl-xs,.hide-state .tl-state,.hide-fault .tl-fault,.hide-domain .tl-domain,"
+	".hide-note .tl-note{display:none}</style>\n"
+	"<script>function tlHide(k,on){document.body.classList.toggle('hide-'+k,on)}\n"
+	"function tlFail(i){var e=document.querySelector('#tl'+i+' .tl-failing');"
+	"if(e)e.scrollIntoView({block:'center'})}</script></head><body>\n";
+
+/* One checkbox per event kind: hide grant copies to read the protocol. */
+static void html_filter(FILE *f)
+{
+	static const char *const kinds[] = {"notify", "map", "unmap", "copy", "xs", "state",
+					    "fault", "domain", "note"};
+
+	fputs("<p class=\"filter\">Hide:", f);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		fprintf(f, " <label><input type=\"checkbox\" id=\"hide-%s\" onchange=\"tlHide('%s',"
+			"this.checked)\">%s</label>", kinds[i], kinds[i], kinds[i]);
+	fputs("</p>\n", f);
+}
 
 static void html_row(FILE *f, const struct scn_report_row *r, unsigned i)
 {
@@ -98,7 +117,9 @@ static void html_failure(FILE *f, const struct scn_report_row *r, unsigned i)
 	scn_xml_escape(f, r->replay);
 	fputs("</code></p>\n", f);
 	if (r->timeline_svg)
-		fprintf(f, "<div class=\"tl\">%s</div>\n", r->timeline_svg);
+		fprintf(f, "<p><button onclick=\"tlFail(%u)\">show where it failed</button> (the picture "
+			"starts a few events before the first fault)</p><div class=\"tl\" id=\"tl%u\">%s"
+			"</div>\n", i, i, r->timeline_svg);
 	else
 		fputs("<p><i>no timeline (the run died or recorded no events)</i></p>\n", f);
 }
@@ -134,6 +155,7 @@ int scn_report_html(const char *path, const struct scn_report_row *rows, unsigne
 		      "grant map / unmap / copy</span><span style=\"color:#cf222e\">faults</span>"
 		      "<span style=\"color:#8250df\">state changes</span><span style=\"color:#bc4c00\">"
 		      "domains</span><span style=\"color:#57606a\">notes</span>. Hover for details.</p>\n", f);
+		html_filter(f);
 		for (unsigned i = 0; i < n; i++)
 			if (rows[i].result.verdict != SCN_VERDICT_PASS || rows[i].result.outcome != SCN_OUT_PASS)
 				html_failure(f, &rows[i], i);

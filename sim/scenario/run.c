@@ -43,6 +43,7 @@ void scn_run_outcome(struct scn_run *run, enum scn_outcome o, const char *fmt, .
 	pthread_mutex_lock(&run->msg_lock);
 	if (o > run->outcome) {
 		run->outcome = o;
+		atomic_store(&run->outcome_seq, atomic_load(&run->timeline_count));
 		va_start(ap, fmt);
 		vsnprintf(run->reason, sizeof(run->reason), fmt, ap);
 		va_end(ap);

@@ -230,6 +230,7 @@ struct scn_delayed {
 };
 
 struct scn_trace_rec {
+	uint64_t seq;                      /* its place among all the run's records */
 	uint64_t step, vt_ns;
 	uint8_t kind;
 	domid_t domid, peer;
@@ -237,6 +238,8 @@ struct scn_trace_rec {
 	char text[96];
 };
 #define SCN_TIMELINE_EVENTS_MAX 160u       /* kept for the picture: the last ones */
+#define SCN_TIMELINE_HEAD_MAX 48u          /* and those around the first fault */
+#define SCN_TIMELINE_HEAD_BEFORE 8u        /* of which before it */
 
 struct scn_run {
 	const struct scenario *s;
@@ -282,7 +285,10 @@ struct scn_run {
 	pthread_mutex_t trace_lock;
 	FILE *trace;
 	struct scn_trace_rec timeline[SCN_TIMELINE_EVENTS_MAX];
-	uint64_t timeline_count;           /* records seen (the ring keeps the last) */
+	_Atomic uint64_t timeline_count;   /* records seen (the ring keeps the last) */
+	struct scn_trace_rec tl_head[SCN_TIMELINE_HEAD_MAX];   /* from just before the first fault */
+	unsigned tl_head_n;
+	_Atomic uint64_t outcome_seq;      /* records seen when the outcome was set: the failure */
 	uint64_t site_trace_injected[SCN_FAULTS_MAX + 1];
 	/* workload events by domain, so a dying domain's are deleted in time */
 	pthread_mutex_t ev_lock;

@@ -136,16 +136,34 @@ static void scn_trace_state(struct scn_run *run, const struct sim_trace_event *e
 			xenbus_state_name(ev->a), xenbus_state_name(ev->b));
 }
 
+/* The picture shows the story's start too: the events around the first
+ * fault (a few before it), which the ring of the last ones has lost by the
+ * time a long run fails. */
+static void tl_head_keep(struct scn_run *run, const struct scn_trace_rec *e)
+{
+	if (run->tl_head_n == 0 && e->kind == SIM_TR_FAULT) {
+		uint64_t from = e->seq >= SCN_TIMELINE_HEAD_BEFORE ? e->seq - SCN_TIMELINE_HEAD_BEFORE : 0;
+		for (uint64_t q = from; q < e->seq; q++)
+			run->tl_head[run->tl_head_n++] = run->timeline[q % SCN_TIMELINE_EVENTS_MAX];
+	} else if (run->tl_head_n == 0 || run->tl_head_n == SCN_TIMELINE_HEAD_MAX) {
+		return;
+	}
+	run->tl_head[run->tl_head_n++] = *e;
+}
+
 static void scn_trace_sink(const struct sim_trace_event *ev, void *ctx)
 {
 	struct scn_run *run = ctx;
 
 	pthread_mutex_lock(&run->trace_lock);
-	struct scn_trace_rec *e = &run->timeline[run->timeline_count % SCN_TIMELINE_EVENTS_MAX];
-	*e = (struct scn_trace_rec){.step = ev->step, .vt_ns = ev->vt_ns, .kind = (uint8_t)ev->kind,
-				    .domid = ev->domid, .peer = ev->peer, .a = ev->a, .b = ev->b};
+	uint64_t seq = atomic_load(&run->timeline_count);
+	struct scn_trace_rec *e = &run->timeline[seq % SCN_TIMELINE_EVENTS_MAX];
+	*e = (struct scn_trace_rec){.seq = seq, .step = ev->step, .vt_ns = ev->vt_ns,
+				    .kind = (uint8_t)ev->kind, .domid = ev->domid, .peer = ev->peer,
+				    .a = ev->a, .b = ev->b};
 	snprintf(e->text, sizeof(e->text), "%s", ev->text);
-	run->timeline_count++;
+	atomic_store(&run->timeline_count, seq + 1);
+	tl_head_keep(run, e);
 	trace_write_locked(run, e);
 	if (ev->kind == SIM_TR_FAULT && strcmp(ev->text, "evtchn.notify.drop") == 0)
 		scn_delay_capture_locked(run, ev->domid, ev->a);
@@ -210,6 +228,7 @@ void scn_note(struct scn_run *run, domid_t domid, const char *fmt, ...)
 #define TL_ROW_H 18
 #define TL_LEFT 150
 #define TL_TOP 56
+#define TL_CHAR_W 7   /* monospace 11px: the verdict wraps at the picture's width */
 
 void scn_xml_escape(FILE *f, const char *s)
 {
@@ -268,7 +287,8 @@ static void tl_header(FILE *f, struct scn_run *run, int width, int height)
 		fprintf(f, "<marker id=\"m%x_%u\" markerWidth=\"8\" markerHeight=\"8\" refX=\"7\" "
 			"refY=\"4\" orient=\"auto\"><path d=\"M0,0 L8,4 L0,8 z\" fill=\"%s\"/></marker>",
 			tl_id(run), kinds[i], tl_color(kinds[i]));
-	fputs("</defs>\n", f);
+	fputs("</defs>\n<text x=\"4\" y=\"34\" font-weight=\"bold\">step</text>"
+	      "<text x=\"60\" y=\"34\" font-weight=\"bold\">time</text>\n", f);
 	for (unsigned lane = 0; lane <= run->s->ndoms; lane++) {
 		int x = tl_x((int)lane);
 		fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d0d7de\"/>", x,
@@ -285,7 +305,7 @@ static void tl_header(FILE *f, struct scn_run *run, int width, int height)
 	}
 }
 
-static void tl_event(FILE *f, struct scn_run *run, const struct scn_trace_rec *e, int y)
+static void tl_event(FILE *f, struct scn_run *run, const struct scn_trace_rec *e, int y, bool failing)
 {
 	char full[160], lbl[64], t[32];
 	int from = tl_lane(run, e->domid), to = e->peer == DOMID_INVALID ? -1 : tl_lane(run, e->peer);
@@ -295,11 +315,18 @@ static void tl_event(FILE *f, struct scn_run *run, const struct scn_trace_rec *e
 		from = 0;
 	rec_text(e, full, sizeof(full), false);
 	rec_text(e, lbl, sizeof(lbl), true);
-	fprintf(f, "<g><title>step %lu, t=%s: %s ", e->step,
-		scn_time_str(e->vt_ns - run->t0_ns, t, sizeof(t)), kind_name(e->kind));
+	fprintf(f, "<g class=\"tl-%s%s\"><title>step %lu, t=%s: %s ", kind_name(e->kind),
+		failing ? " tl-failing" : "", e->step, scn_time_str(e->vt_ns - run->t0_ns, t, sizeof(t)),
+		kind_name(e->kind));
 	scn_xml_escape(f, full);
 	fputs("</title>", f);
-	fprintf(f, "<text x=\"4\" y=\"%d\" fill=\"#57606a\">%lu %s</text>", y + 4, e->step, t);
+	if (failing)   /* the last event before the verdict: where to start reading */
+		fprintf(f, "<rect x=\"1\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
+			"stroke=\"#cf222e\" stroke-width=\"2\"/><text x=\"%d\" y=\"%d\" fill=\"#cf222e\" "
+			"font-weight=\"bold\">&lt; failed here</text>", y - TL_ROW_H / 2, tl_x((int)run->s->ndoms) + 250,
+			TL_ROW_H, tl_x((int)run->s->ndoms) + 150, y + 4);
+	fprintf(f, "<text x=\"4\" y=\"%d\" fill=\"#57606a\">%lu</text><text x=\"60\" y=\"%d\" "
+		"fill=\"#57606a\">%s</text>", y + 4, e->step, y + 4, t);
 	int x1 = tl_x(from);
 	if (to >= 0 && to != from) {
 		int x2 = tl_x(to);
@@ -317,26 +344,84 @@ static void tl_event(FILE *f, struct scn_run *run, const struct scn_trace_rec *e
 	fputs("</text></g>\n", f);
 }
 
+/* The rows of the picture: the head (around the first fault), then the
+ * last events not already in it; *gap: records skipped between the two. */
+static unsigned tl_rows(struct scn_run *run, const struct scn_trace_rec **rows, uint64_t *gap)
+{
+	uint64_t count = atomic_load(&run->timeline_count);
+	uint64_t n = count < SCN_TIMELINE_EVENTS_MAX ? count : SCN_TIMELINE_EVENTS_MAX;
+	uint64_t first = count - n;
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < run->tl_head_n; i++)
+		rows[k++] = &run->tl_head[i];
+	uint64_t after = k ? rows[k - 1]->seq + 1 : 0;
+	if (first < after)
+		first = after;
+	*gap = k && first > after ? first - after : 0;
+	for (uint64_t q = first; q < count; q++)
+		rows[k++] = &run->timeline[q % SCN_TIMELINE_EVENTS_MAX];
+	return k;
+}
+
+/* The verdict under the last row, the whole reason, wrapped to the width. */
+static int tl_verdict(FILE *f, struct scn_run *run, int y, int width)
+{
+	const char *r = run->reason;
+	unsigned cols = (unsigned)(width - 8) / TL_CHAR_W;
+
+	fprintf(f, "<g class=\"tl-verdict\"><text x=\"4\" y=\"%d\" fill=\"#cf222e\" "
+		"font-weight=\"bold\">%s:</text>\n", y, scn_outcome_name(run->outcome));
+	while (*r) {
+		size_t len = strlen(r), take = len < cols ? len : cols;
+		if (take < len)
+			for (size_t c = take; c > cols / 2; c--)
+				if (r[c] == ' ') {
+					take = c;
+					break;
+				}
+		y += TL_ROW_H;
+		fprintf(f, "<text x=\"4\" y=\"%d\" fill=\"#24292f\">", y);
+		char line[512];
+		snprintf(line, sizeof(line), "%.*s", (int)(take < sizeof(line) ? take : sizeof(line) - 1), r);
+		scn_xml_escape(f, line);
+		fputs("</text>\n", f);
+		r += take;
+		while (*r == ' ')
+			r++;
+	}
+	fputs("</g>\n", f);
+	return y;
+}
+
 char *scn_timeline_svg(struct scn_run *run)
 {
+	const struct scn_trace_rec *rows[SCN_TIMELINE_EVENTS_MAX + SCN_TIMELINE_HEAD_MAX];
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	uint64_t n = run->timeline_count < SCN_TIMELINE_EVENTS_MAX ? run->timeline_count
-								  : SCN_TIMELINE_EVENTS_MAX;
-	uint64_t first = run->timeline_count - n;
+	uint64_t gap;
+	unsigned n = tl_rows(run, rows, &gap);
 	int width = TL_LEFT + (int)run->s->ndoms * TL_LANE_W + 260;
-	int height = TL_TOP + (int)n * TL_ROW_H + 10;
+	unsigned reason_rows = (unsigned)strlen(run->reason) / ((unsigned)(width - 8) / TL_CHAR_W) + 3;
+	int height = TL_TOP + (int)(n + (gap ? 1 : 0) + reason_rows) * TL_ROW_H + 10;
+	uint64_t fail_seq = atomic_load(&run->outcome_seq);
+	FILE *f = open_memstream(&buf, &len);
 
 	if (!f)
 		return NULL;
 	tl_header(f, run, width, height);
-	for (uint64_t i = 0; i < n; i++)
-		tl_event(f, run, &run->timeline[(first + i) % SCN_TIMELINE_EVENTS_MAX],
-			 TL_TOP + (int)i * TL_ROW_H);
-	if (first)
-		fprintf(f, "<text x=\"4\" y=\"46\" fill=\"#57606a\">(the last %lu of %lu events)</text>\n",
-			n, run->timeline_count);
+	int y = TL_TOP;
+	for (unsigned i = 0; i < n; i++, y += TL_ROW_H) {
+		if (i > 0 && rows[i]->seq != rows[i - 1]->seq + 1) {
+			fprintf(f, "<text x=\"4\" y=\"%d\" fill=\"#57606a\">... %lu events not shown "
+				"...</text>\n", y + 4, gap);
+			y += TL_ROW_H;
+		}
+		bool failing = run->outcome != SCN_OUT_PASS && rows[i]->seq + 1 == fail_seq;
+		tl_event(f, run, rows[i], y, failing);
+	}
+	if (run->outcome != SCN_OUT_PASS && run->reason[0])
+		tl_verdict(f, run, y + 6, width);
 	fputs("</svg>\n", f);
 	fclose(f);
 	return buf;
