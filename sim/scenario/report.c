@@ -67,7 +67,10 @@ static const char html_head[] =
 	".hide-note .tl-note{display:none}</style>\n"
 	"<script>function tlHide(k,on){document.body.classList.toggle('hide-'+k,on)}\n"
 	"function tlFail(i){var e=document.querySelector('#tl'+i+' .tl-failing');"
-	"if(e)e.scrollIntoView({block:'center'})}</script></head><body>\n";
+	"if(e)e.scrollIntoView({block:'center'})}\n"
+	"window.addEventListener('load',function(){var m=location.hash.match(/hide=([a-z,]+)/);"
+	"if(m)m[1].split(',').forEach(function(k){var c=document.getElementById('hide-'+k);"
+	"if(c){c.checked=true;tlHide(k,true)}})});</script></head><body>\n";
 
 /* One checkbox per event kind: hide grant copies to read the protocol. */
 static void html_filter(FILE *f)
