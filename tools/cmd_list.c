@@ -67,10 +67,15 @@ static void list_workloads(void)
 	const struct scn_wl_type *const *t = scn_wl_types(&n);
 
 	for (unsigned i = 0; i < n; i++) {
-		printf("workload %s: %s\n", t[i]->name, t[i]->what);
-		for (const struct scn_param *p = t[i]->params; p->key; p++)
-			printf("  %-10s %-8s %-10s %s\n", p->key, kinds[p->kind],
-			       p->dflt ? p->dflt : "(required)", p->what);
+		printf("workload %s: %s\n  %-10s %-8s %-10s %-12s %s\n", t[i]->name, t[i]->what,
+		       "parameter", "kind", "default", "accepts", "what");
+		for (const struct scn_param *p = t[i]->params; p->key; p++) {
+			char range[48] = "";
+			if (p->min || p->max)
+				snprintf(range, sizeof(range), "%lu..%lu", p->min, p->max);
+			printf("  %-10s %-8s %-10s %-12s %s\n", p->key, kinds[p->kind],
+			       p->dflt ? p->dflt : "(required)", range, p->what);
+		}
 		printf("  counters:");
 		for (unsigned c = 0; t[i]->counters && t[i]->counters[c]; c++)
 			printf(" %s.%s", t[i]->name, t[i]->counters[c]);
