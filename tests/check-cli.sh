@@ -53,6 +53,13 @@ while read -r cmd opts; do
 done < <(sed -nE 's/^  ([a-z]+) +(.*)$/\1 \2/p' <<<"$help")
 check "every option 'xensim help' lists is in its command's usage${bad:+ (not:$bad)}" '[ -z "$bad" ]'
 
+# ---- every workload parameter is documented ----
+undoc=""
+while read -r w k; do
+	grep -qE -- "(\[|\`| )$k(=|\`)" scenarios/README.md || undoc="$undoc $w$k"
+done < <("$X" list --workloads | awk '/^workload/ {w = $2} /^  [a-z]/ && $1 != "parameter" && $1 != "counters:" {print w, $1}')
+check "every parameter of list --workloads is in scenarios/README.md${undoc:+ (not:$undoc)}" '[ -z "$undoc" ]'
+
 # ---- categories: list and run agree ----
 "$X" list --category nosuch >/dev/null 2>"$tmp/l.err"; rl=$?
 "$X" run scenarios --category nosuch >/dev/null 2>"$tmp/r.err"; rr=$?

@@ -56,6 +56,21 @@ static int list_corpus(const char *dir, const char *category)
 	return bad ? XENSIM_EXIT_USAGE : XENSIM_EXIT_PASS;
 }
 
+/* A time bound as a scenario file writes it: 1ms, 60s. */
+static const char *list_time(uint64_t ns, char *buf, size_t len)
+{
+	static const struct { uint64_t ns; const char *unit; } units[] = {
+		{1000000000ull, "s"}, {1000000ull, "ms"}, {1000ull, "us"}, {1ull, "ns"},
+	};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (ns % units[i].ns == 0 || units[i].ns == 1) {
+			snprintf(buf, len, "%lu%s", ns / units[i].ns, units[i].unit);
+			break;
+		}
+	return buf;
+}
+
 static void list_workloads(void)
 {
 	static const char *const kinds[] = {
@@ -71,8 +86,13 @@ static void list_workloads(void)
 		       "parameter", "kind", "default", "accepts", "what");
 		for (const struct scn_param *p = t[i]->params; p->key; p++) {
 			char range[48] = "";
-			if (p->min || p->max)
+			if (p->kind == SCN_P_TIME && (p->min || p->max)) {
+				char lo[16], hi[16];
+				snprintf(range, sizeof(range), "%s..%s", list_time(p->min, lo, sizeof(lo)),
+					 list_time(p->max, hi, sizeof(hi)));
+			} else if (p->min || p->max) {
 				snprintf(range, sizeof(range), "%lu..%lu", p->min, p->max);
+			}
 			printf("  %-10s %-8s %-10s %-12s %s\n", p->key, kinds[p->kind],
 			       p->dflt ? p->dflt : "(required)", range, p->what);
 		}
