@@ -7,7 +7,9 @@
 #   $(BUILD)/lib/libxengnttab.so.1  version assignment (mk/lib/*.map, as Debian's
 #   $(BUILD)/lib/libxenstore.so.4   libraries export them); each exported NAME
 #                                   jumps to xensim_impl_NAME (mk/lib/trampoline.S)
-#                                   and NEEDs libxensim.so.0.
+#                                   and NEEDs libxensim.so.0, found beside it
+#                                   (RUNPATH $ORIGIN: a program's own RUNPATH
+#                                   does not reach its libraries' NEEDED).
 #
 # Why this shape: glibc binds a program's reference NAME@VERS_1.0 (verneed
 # "libxenevtchn.so.1") to the first object in the lookup scope that defines
@@ -69,7 +71,7 @@ $(PIC_DIR)/%.tramp.o: mk/lib/trampoline.S $(PIC_DIR)/%.tramp.h
 define xen_lib_rule
 $(LIB_DIR)/lib$(1).so.$(2): $(PIC_DIR)/$(1).tramp.o mk/lib/$(1).map $(XENSIM_SO)
 	$$(CC) -shared $$(LDFLAGS) -Wl,-soname,lib$(1).so.$(2) -Wl,--version-script=mk/lib/$(1).map \
-	      -Wl,--no-undefined -o $$@ $$< $(XENSIM_SO)
+	      -Wl,--no-undefined -Wl,-rpath,'$$$$ORIGIN' -o $$@ $$< $(XENSIM_SO)
 endef
 define lib_link_rule
 $(LIB_DIR)/lib$(1).so: $(LIB_DIR)/lib$(1).so.$(2)
