@@ -3,6 +3,8 @@
 #  (a) a program built against Debian's headers and libraries only
 #      (tests/libs/xenapi_peer.c) runs on the sim with LD_LIBRARY_PATH, in the
 #      standalone mode (dom0, XENSIM_DOMAINS guests, XENSIM_REPORT, bad knobs);
+#      a process that sets the sim up itself (tests/libs/embed_peer.c) is
+#      left alone and shares one sim state with the Xen-named libraries;
 #  (b) Debian's unmodified libxenvchan.so, server and client in one process
 #      (tests/libs/vchan_peer.c): a verified stream both ways and a close with
 #      nothing at all on stderr;
@@ -73,6 +75,10 @@ for knob in XENSIM_DOMAINS=bad:0 XENSIM_DOMAINS=a,a XENSIM_DOMAINS=Domain-0 XENS
 		bad "$knob not refused by name (exit $rc)" "$tmp/knob"
 	fi
 done
+check "build embed_peer (sim_init, its own domain) against libxensim.so.0" \
+	gcc -std=gnu11 -Wall -Wextra -Werror -O1 -D_GNU_SOURCE -I. tests/libs/embed_peer.c \
+	    -o "$tmp/embed_peer" -L"$LIB" -lxensim -lxenevtchn -lxenstore
+check "a process that set the sim up itself is not standalone; one sim state" on_sim "$tmp/embed_peer"
 refute "XENSIM_STANDALONE=0: no dom0 for the program" on_sim env XENSIM_STANDALONE=0 "$tmp/xenapi_peer"
 refute "XENSIM_EVTCHN_STRICT=1: a notify after the peer closed fails" \
 	on_sim env XENSIM_EVTCHN_STRICT=1 "$tmp/xenapi_peer"
