@@ -34,6 +34,12 @@ for f in "$LIB/libxensim.so.0" "$LIB/libxenevtchn.so.1" "$LIB/libxengnttab.so.1"
 done
 [ -n "$debian" ] && [ -e /usr/include/libxenvchan.h ] || { echo "check-libs: libxen-dev missing"; exit 3; }
 
+# A program not built with TSan cannot load TSan-built libraries.
+if [ "$VARIANT" = tsan ]; then
+	echo "check-libs: skipped under ThreadSanitizer (the peers are not TSan programs)"
+	echo "RESULT check-libs tests=0 failed=0"
+	exit 0
+fi
 # Under the ASan variant the libraries need the ASan runtime first in line.
 run_env=(env LD_LIBRARY_PATH="$LIB")
 if [ "$VARIANT" = asan ]; then
