@@ -81,6 +81,14 @@ for knob in XENSIM_DOMAINS=bad:0 XENSIM_DOMAINS=a,a XENSIM_DOMAINS=Domain-0 XENS
 		bad "$knob not refused by name (exit $rc)" "$tmp/knob"
 	fi
 done
+# Debian's own xenstore-ls binary, unmodified: the homes the standalone start wrote.
+if [ -x /usr/bin/xenstore-ls ]; then
+	on_sim env XENSIM_DOMAINS=web:7 /usr/bin/xenstore-ls -p /local/domain >"$tmp/ls" 2>&1
+	check "Debian's xenstore-ls on the sim lists dom0's and a guest's homes with their permissions" \
+		bash -c "grep -q 'name = \"Domain-0\"' '$tmp/ls' && grep -q 'name = \"web\".*(n0,r7)' '$tmp/ls' && grep -q 'data = \"\".*(n7)' '$tmp/ls'"
+	refute "Debian's xenstore-ls on its real library fails here (no xenstored)" \
+		env XENSTORED_PATH="$tmp/none" /usr/bin/xenstore-ls /local/domain
+fi
 check "build embed_peer (sim_init, its own domain) against libxensim.so.0" \
 	gcc -std=gnu11 -Wall -Wextra -Werror -O1 -D_GNU_SOURCE -I. tests/libs/embed_peer.c \
 	    -o "$tmp/embed_peer" -L"$LIB" -lxensim -lxenevtchn -lxenstore
@@ -127,9 +135,13 @@ make --no-print-directory BUILD="$BUILD" VARIANT="$VARIANT" install PREFIX="$tmp
 check "make install PREFIX=tmp" test -x "$tmp/prefix/bin/xensim"
 for f in lib/libxensim.so.0 lib/libxensim.so lib/libxenevtchn.so.1 lib/libxenevtchn.so lib/libxengnttab.so.1 \
 	 lib/libxenstore.so.4 lib/libxensim.a lib/pkgconfig/xensim.pc share/doc/xensim/README.md; do
-	[ -e "$tmp/prefix/$f" ] || bad "installed: $f missing" "$tmp/install"
+	[ -e "$tmp/prefix/$f" ] || missing="${missing:-} $f"
 done
-ok "installed: libraries, symlinks, archive, xensim.pc, scenario docs"
+if [ -z "${missing:-}" ]; then
+	ok "installed: libraries, symlinks, archive, xensim.pc, scenario docs"
+else
+	bad "installed: missing$missing" "$tmp/install"
+fi
 pc() { PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config "$@"; }
 check "pkg-config --cflags --libs xensim names the prefix" \
 	bash -c "PKG_CONFIG_PATH='$tmp/prefix/lib/pkgconfig' pkg-config --cflags --libs xensim | grep -q -- '-L$tmp/prefix/lib'"
