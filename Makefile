@@ -62,6 +62,8 @@ help:
 	@echo "make coverage    line and branch coverage into reports/coverage/index.html"
 	@echo "make coverage-scenarios  which scenario reaches which driver line (reports/coverage/scenarios.txt)"
 	@echo "make bench       speed and scale (-O2, build-bench/): table + reports/bench.json"
+	@echo "make libs        Xen-compatible shared libraries in build/lib/ (part of all)"
+	@echo "make install     PREFIX=/usr/local DESTDIR=: libraries, xensim, headers, xensim.pc"
 	@echo "make xen         the drivers built against Debian's Xen libraries (build/xen/)"
 	@echo "make xen-check   boot Xen 4.17 under QEMU and run the drivers on it"
 	@echo "make clean       remove build trees and generated reports"

@@ -325,8 +325,12 @@ static void xenevtchn_unbind_returns_peer_to_unbound(void)
 	CU_ASSERT_EQUAL(evtchn_port_status(1, p1, &rd, NULL), EVTCHNSTAT_unbound);
 	CU_ASSERT_EQUAL(rd, 0);   /* allowing the closer's domain */
 	CU_ASSERT_EQUAL(evtchn_port_status(0, p0, NULL, NULL), EVTCHNSTAT_closed);
-	as(1);
-	EXPECT_FAIL(xenevtchn_notify(h1, p1), ENOTCONN);
+	as(1);   /* the peer closed: a notify succeeds and delivers nothing */
+	uint64_t dropped = evtchn_unbound_sends();
+	CU_ASSERT_EQUAL(xenevtchn_notify(h1, p1), 0);
+	CU_ASSERT_EQUAL(evtchn_unbound_sends() - dropped, 1);
+	CU_ASSERT_FALSE(readable(h1));
+	CU_ASSERT_FALSE(readable(h0));
 	as(0);   /* and the closer may bind to it again */
 	int again = xenevtchn_bind_interdomain(h0, 1, p1);
 	CU_ASSERT(again > 0);
@@ -510,14 +514,64 @@ static void xenevtchn_notify_delivers_to_peer(void)
 	finish();
 }
 
-static void xenevtchn_notify_unbound_enotconn(void)
+/* What the trace sink saw of drops on unbound ports. */
+struct unbound_seen {
+	unsigned n;
+	domid_t domid, peer;
+	uint32_t port;
+};
+
+static void unbound_sink(const struct sim_trace_event *ev, void *ctx)
+{
+	struct unbound_seen *seen = ctx;
+
+	if (ev->kind != SIM_TR_NOTE || strcmp(ev->text, "evtchn.notify.unbound") != 0)
+		return;
+	seen->n++;
+	seen->domid = ev->domid;
+	seen->peer = ev->peer;
+	seen->port = ev->a;
+}
+
+/* Xen drops a send on an unbound port and returns success; counted, traced. */
+static void xenevtchn_notify_unbound_dropped_counted(void)
 {
 	doms_up();
 	xenevtchn_handle *h = open_as(1);
 	evtchn_port_t p = (evtchn_port_t)xenevtchn_bind_unbound_port(h, 2);
+	struct unbound_seen seen = {0};
+	uint64_t before = evtchn_unbound_sends();
 
+	sim_trace_set_sink(unbound_sink, &seen);
+	CU_ASSERT_EQUAL(xenevtchn_notify(h, p), 0);
+	CU_ASSERT_EQUAL(evtchn_send(1, p), 0);
+	sim_trace_set_sink(NULL, NULL);
+	CU_ASSERT_EQUAL(evtchn_unbound_sends() - before, 2);
+	CU_ASSERT_EQUAL(seen.n, 2);
+	CU_ASSERT_EQUAL(seen.domid, 1);
+	CU_ASSERT_EQUAL(seen.peer, 2);
+	CU_ASSERT_EQUAL(seen.port, p);
+	CU_ASSERT_FALSE(readable(h));   /* delivered nowhere, not even locally */
+	CU_ASSERT_EQUAL(evtchn_port_status(1, p, NULL, NULL), EVTCHNSTAT_unbound);
+	xenevtchn_close(h);
+	finish();
+}
+
+/* The strict option: the old failure, not counted as a drop. */
+static void xenevtchn_notify_unbound_strict_enotconn(void)
+{
+	doms_up();
+	xenevtchn_handle *h = open_as(1);
+	evtchn_port_t p = (evtchn_port_t)xenevtchn_bind_unbound_port(h, 2);
+	uint64_t before = evtchn_unbound_sends();
+
+	evtchn_set_strict(true);
+	CU_ASSERT_TRUE(evtchn_strict());
 	EXPECT_FAIL(xenevtchn_notify(h, p), ENOTCONN);
 	CU_ASSERT_EQUAL(evtchn_send(1, p), -ENOTCONN);
+	evtchn_set_strict(false);
+	CU_ASSERT_EQUAL(evtchn_unbound_sends(), before);
+	CU_ASSERT_EQUAL(xenevtchn_notify(h, p), 0);
 	xenevtchn_close(h);
 	finish();
 }
@@ -1258,7 +1312,8 @@ static const struct test_case bind_cases[] = {
 
 static const struct test_case notify_cases[] = {
 	TEST(xenevtchn_notify_delivers_to_peer),
-	TEST(xenevtchn_notify_unbound_enotconn),
+	TEST(xenevtchn_notify_unbound_dropped_counted),
+	TEST(xenevtchn_notify_unbound_strict_enotconn),
 	TEST(xenevtchn_notify_closed_or_foreign_einval),
 	TEST(evtchn_send_sim_side_paths),
 	TEST(xenevtchn_notify_thousand_pairs_each_once),

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,11 +401,11 @@ int evtchn_send_locked(domid_t domid, evtchn_port_t port,
 		rc = -EINVAL;
 		*why = "port is closed";
 	} else if (d->ports[port].state == EVTCHNSTAT_unbound) {
-		/* Xen drops a send on an unbound port silently; xensim reports it
-		 * (ENOTCONN) so a driver that notifies before its peer connected is
-		 * caught. */
-		rc = -ENOTCONN;
-		*why = "port is unbound (no peer yet)";
+		/* Xen's EVTCHNOP_send drops a send on an unbound port (never
+		 * connected, or its peer closed) and returns success; strict mode
+		 * fails it so that a driver that notifies too early is caught. */
+		rc = evtchn_strict() ? -ENOTCONN : EVTCHN_SEND_UNBOUND;
+		*why = "port is unbound (no peer, or the peer closed)";
 	} else if (d->ports[port].state != EVTCHNSTAT_interdomain) {
 		rc = -EINVAL;
 		*why = "port is not interdomain";
@@ -421,6 +422,45 @@ int evtchn_send_locked(domid_t domid, evtchn_port_t port,
 
 /* ---- sim-side API (evtchn.h) ---- */
 
+/* ---- sends on unbound ports (Xen: success, nothing delivered) ---- */
+
+static _Atomic uint64_t evtchn_unbound_count;
+static atomic_int evtchn_strict_mode = -1;   /* -1: not decided yet (environment) */
+
+bool evtchn_strict(void)
+{
+	int m = atomic_load(&evtchn_strict_mode);
+
+	if (m < 0) {
+		const char *v = getenv(EVTCHN_STRICT_ENV);
+		m = v && strcmp(v, "1") == 0;
+		if (v && *v && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+			sim_log("%s='%s' is not 0 or 1: ignored, sends on unbound ports succeed",
+				EVTCHN_STRICT_ENV, v);
+		int unset = -1;
+		atomic_compare_exchange_strong(&evtchn_strict_mode, &unset, m);
+		m = atomic_load(&evtchn_strict_mode);
+	}
+	return m == 1;
+}
+
+void evtchn_set_strict(bool strict)
+{
+	atomic_store(&evtchn_strict_mode, strict ? 1 : 0);
+}
+
+uint64_t evtchn_unbound_sends(void)
+{
+	return atomic_load(&evtchn_unbound_count);
+}
+
+int evtchn_send_dropped(domid_t domid, evtchn_port_t port, domid_t remote_dom)
+{
+	atomic_fetch_add(&evtchn_unbound_count, 1);
+	sim_trace_event(SIM_TR_NOTE, domid, remote_dom, port, 0, "evtchn.notify.unbound");
+	return 0;
+}
+
 int evtchn_send(domid_t domid, evtchn_port_t port)
 {
 	struct evtchn_send_faults faults;
@@ -430,7 +470,7 @@ int evtchn_send(domid_t domid, evtchn_port_t port)
 
 	pthread_mutex_lock(&evtchn_lock);
 	int rc = evtchn_send_locked(domid, port, NULL, &why);
-	if (rc == 0)
+	if (rc >= 0)
 		peer = evtchn_domain_locked(domid)->ports[port].remote_dom;
 	pthread_mutex_unlock(&evtchn_lock);
 	if (rc == 0) {
@@ -439,6 +479,8 @@ int evtchn_send(domid_t domid, evtchn_port_t port)
 		rc = evtchn_send_locked(domid, port, &faults, &why);
 		pthread_mutex_unlock(&evtchn_lock);
 	}
+	if (rc == EVTCHN_SEND_UNBOUND)
+		rc = evtchn_send_dropped(domid, port, peer);
 	if (rc < 0)
 		sim_log("evtchn: send: dom %u port %u: %s (%s)", domid, port, why, strerror(-rc));
 	return rc;

@@ -101,10 +101,16 @@ void evtchn_unmask_locked(struct evtchn_domain *d, evtchn_port_t port);
 int evtchn_core_dequeue_locked(struct evtchn_core *core, evtchn_port_t *port);
 
 /* Send from `domid`'s port `port`. faults == NULL: only validate. Returns 0,
- * -ESRCH (no such domain), -EINVAL (out of range, closed, not sendable) or
- * -ENOTCONN (unbound); *why says which in words. */
+ * EVTCHN_SEND_UNBOUND (unbound: dropped, nothing done yet; the caller counts it
+ * with evtchn_send_dropped), -ESRCH (no such domain), -EINVAL (out of range,
+ * closed, not sendable) or -ENOTCONN (unbound, strict mode); *why says which
+ * in words. */
+#define EVTCHN_SEND_UNBOUND 1
 int evtchn_send_locked(domid_t domid, evtchn_port_t port,
 		       const struct evtchn_send_faults *faults, const char **why);
+/* Count a send dropped on an unbound port and put it on the timeline (the
+ * port's allowed remote domain as the peer). Returns 0, the send's result. */
+int evtchn_send_dropped(domid_t domid, evtchn_port_t port, domid_t remote_dom);
 /* Draw the fault sites of one send (takes the fault registry lock). */
 /* ctx of the fault sites: the sender, its peer and the sender's port. */
 void evtchn_send_faults_draw(struct evtchn_send_faults *faults, domid_t domid, domid_t peer,

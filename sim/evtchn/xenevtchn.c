@@ -473,7 +473,7 @@ int xenevtchn_notify(xenevtchn_handle *h, evtchn_port_t port)
 		rc = xce_own_port_locked(h, port, &d, &e);
 	if (rc == 0)
 		rc = evtchn_send_locked(cur, port, NULL, &e.why);
-	domid_t peer = rc == 0 ? d->ports[port].remote_dom : DOMID_INVALID;
+	domid_t peer = rc >= 0 ? d->ports[port].remote_dom : DOMID_INVALID;
 	pthread_mutex_unlock(&evtchn_lock);
 	if (rc == 0) {
 		/* The fault registry is not called under our lock; the port may
@@ -487,6 +487,8 @@ int xenevtchn_notify(xenevtchn_handle *h, evtchn_port_t port)
 			rc = evtchn_send_locked(cur, port, &faults, &e.why);
 		pthread_mutex_unlock(&evtchn_lock);
 	}
+	if (rc == EVTCHN_SEND_UNBOUND)
+		rc = evtchn_send_dropped(cur, port, peer);
 	return rc < 0 ? xce_fail(&e, rc) : 0;
 }
 

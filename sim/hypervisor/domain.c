@@ -139,10 +139,14 @@ static void init_once(void)
 	init_rc = fault_handler_install();
 }
 
+static atomic_bool init_called;
+static sim_outside_fn *_Atomic outside_fn;
+
 int sim_init(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+	atomic_store(&init_called, true);
 	pthread_once(&once, init_once);
 	return init_rc;
 }
@@ -596,7 +600,20 @@ struct event_base *sim_domain_event_base(void)
 
 domid_t sim_current_domid(void)
 {
-	return tls_domid;
+	if (tls_domid != DOMID_INVALID)
+		return tls_domid;
+	sim_outside_fn *fn = atomic_load_explicit(&outside_fn, memory_order_acquire);
+	return fn ? fn() : DOMID_INVALID;
+}
+
+bool sim_initialised(void)
+{
+	return atomic_load(&init_called);
+}
+
+void sim_outside_set(sim_outside_fn *fn)
+{
+	atomic_store_explicit(&outside_fn, fn, memory_order_release);
 }
 
 int sim_thread_enter(domid_t domid)

@@ -77,8 +77,17 @@ int sim_domain_call(domid_t domid, int (*fn)(void *arg), void *arg);
  * and for threads that entered a domain with sim_thread_enter()). */
 struct event_base *sim_domain_event_base(void);
 
-/* The calling thread's domain, or DOMID_INVALID outside any domain. */
+/* The calling thread's domain, or DOMID_INVALID outside any domain (unless a
+ * standalone process gave its other threads a domain: sim_outside_set). */
 domid_t sim_current_domid(void);
+/* Has sim_init() been called (by anyone, directly or by creating a domain)? */
+bool sim_initialised(void);
+/* Who a thread outside every domain is: fn() is asked by sim_current_domid()
+ * on such threads (DOMID_INVALID: nobody, the harness). For the standalone
+ * mode of the shared libraries (sim/standalone); NULL removes it. fn may be
+ * called from any thread, also the fault handler's. */
+typedef domid_t sim_outside_fn(void);
+void sim_outside_set(sim_outside_fn *fn);
 /* Let the calling thread act for a live domain (a further vcpu of it): tests and
  * tools use this. -ESRCH if not alive. sim_thread_leave() undoes it. */
 int sim_thread_enter(domid_t domid);

@@ -24,6 +24,21 @@
 _Atomic uint64_t vclock_ns = 1000000000ull;
 atomic_bool vclock_virtual;
 
+/* libc's definition of `name`. RTLD_NEXT finds it when libc comes after us in
+ * the lookup order (the static build; a program linked with -lxensim); a
+ * program that loads libxensim.so.0 only as a dependency of libxenevtchn.so.1
+ * and the like has libc before it, so then ask libc itself. */
+static void *libc_sym(const char *name)
+{
+	void *fn = dlsym(RTLD_NEXT, name);
+
+	if (!fn) {
+		void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+		fn = libc ? dlsym(libc, name) : NULL;
+	}
+	return fn;
+}
+
 typedef int clock_gettime_fn(clockid_t, struct timespec *);
 typedef int gettimeofday_fn(struct timeval *, void *);
 
@@ -32,7 +47,7 @@ static clock_gettime_fn *real_clock_gettime(void)
 	static clock_gettime_fn *fn;
 
 	if (!fn)
-		fn = (clock_gettime_fn *)dlsym(RTLD_NEXT, "clock_gettime");
+		fn = (clock_gettime_fn *)libc_sym("clock_gettime");
 	return fn;
 }
 
@@ -41,7 +56,7 @@ static gettimeofday_fn *real_gettimeofday(void)
 	static gettimeofday_fn *fn;
 
 	if (!fn)
-		fn = (gettimeofday_fn *)dlsym(RTLD_NEXT, "gettimeofday");
+		fn = (gettimeofday_fn *)libc_sym("gettimeofday");
 	return fn;
 }
 
@@ -113,7 +128,7 @@ static void *io_real(_Atomic(void *) *slot, const char *name)
 	void *fn = atomic_load_explicit(slot, memory_order_relaxed);
 
 	if (!fn) {
-		fn = dlsym(RTLD_NEXT, name);
+		fn = libc_sym(name);
 		SIM_ASSERT(fn, "no libc definition of %s to forward to", name);
 		atomic_store_explicit(slot, fn, memory_order_relaxed);
 	}
