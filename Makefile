@@ -117,7 +117,10 @@ check-tsan: setup
 	  $(MAKE) --no-print-directory BUILD=build-tsan VARIANT=tsan check-run
 
 coverage: setup
-	@rm -rf build-cov/obj && find build-cov -name '*.gcda' -delete 2>/dev/null; true
+	@# All of it: an archive left from an older build would be linked as it is
+	@# (make does not remake .SECONDARY objects that are missing), its objects
+	@# writing counters without their notes.
+	@rm -rf build-cov
 	@$(MAKE) --no-print-directory BUILD=build-cov VARIANT=cov check-run || true
 	@mkdir -p reports/coverage
 	bash mk/lcov.sh lcov --quiet --rc lcov_branch_coverage=1 --capture --directory build-cov/obj \
