@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sim/access/access.h"
 #include "sim/scenario/scenario.h"
 #include "tools/xensim.h"
 
@@ -53,6 +54,17 @@ int xensim_parse_mode(const char *s, int *mode)
 		*mode = SIM_MODE_DET;
 	else if (strcmp(s, "free") == 0)
 		*mode = SIM_MODE_FREE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int xensim_parse_access_points(const char *s, int *points)
+{
+	if (!s || strcmp(s, "ring") == 0)
+		*points = SIM_ACCESS_POINTS_RING;
+	else if (strcmp(s, "all") == 0)
+		*points = SIM_ACCESS_POINTS_ALL;
 	else
 		return -EINVAL;
 	return 0;
@@ -117,8 +129,8 @@ static void run_usage(FILE *out)
 		"                        replay): 'when guest:device/vbd/51712/state == InitWait\n"
 		"                        restart storage'; once it fired, a clean error passes\n"
 		"  --max-steps N         instead of the file's max-steps (a nemesis sweep's bound)\n"
-		"  --access-points       (build-access/xensim) every driver access to shared\n"
-		"                        memory is a scheduling point\n"
+		"  --access-points[=all] (build-access/xensim) every driver access to a ring\n"
+		"                        index (=all: to shared memory) is a scheduling point\n"
 		"  --access-report FILE  (build-access/xensim) the code locations that touched\n"
 		"                        shared memory, as text (or JSON: FILE.json)\n"
 		"exit: 0 pass, 1 a failure of the code under test, 2 usage, 3 harness error\n");
@@ -164,7 +176,7 @@ static int run_opt(struct run_cli *c, int opt, const char *arg)
 	case 'f': return run_fail_opt(c, arg);
 	case 'n': c->nemesis = arg; return 0;
 	case 'M': return xensim_parse_u64(arg, &c->o.max_steps) < 0 || !c->o.max_steps ? -EINVAL : 0;
-	case 'A': c->o.access_points = true; return 0;
+	case 'A': return xensim_parse_access_points(arg, &c->o.access_points);
 	case 'R': c->o.access_report = arg; return 0;
 	case 'j':
 		if (xensim_parse_u64(arg, &v) < 0 || v == 0 || v > 64)
@@ -185,7 +197,7 @@ static int run_parse_cli(struct run_cli *c, int argc, char **argv)
 		{"report", required_argument, NULL, 'r'}, {"junit", required_argument, NULL, 'J'},
 		{"quiet", no_argument, NULL, 'q'}, {"fail", required_argument, NULL, 'f'},
 		{"nemesis", required_argument, NULL, 'n'}, {"max-steps", required_argument, NULL, 'M'},
-		{"access-points", no_argument, NULL, 'A'}, {"access-report", required_argument, NULL, 'R'},
+		{"access-points", optional_argument, NULL, 'A'}, {"access-report", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	int opt;

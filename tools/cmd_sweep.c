@@ -26,8 +26,9 @@ static void sweep_usage(FILE *out)
 	fprintf(out,
 		"usage: xensim sweep FILE --seeds A..B [--shard I/N] [-j N] [--mode det|free]\n"
 		"                    [--policy random|pct:D] [--find] [--quiet]\n"
-		"                    [--access-points]   (build-access/xensim: every driver\n"
-		"                    access to shared memory is a scheduling point)\n"
+		"                    [--access-points[=all]]  (build-access/xensim: every\n"
+		"                    driver access to a ring index, or to shared memory,\n"
+		"                    is a scheduling point)\n"
 		"       xensim sweep FILE --faults [--aim] [--site SITE] [--max N] [--seed N]\n"
 		"       xensim sweep FILE --nemesis [--every N] [--actions LIST] [-j N] [--seed N]\n"
 		"                    [--verbose]\n"
@@ -87,7 +88,7 @@ static int sweep_opt(struct sweep_cli *c, int opt, const char *arg)
 	case 'E': return xensim_parse_u64(arg, &c->nem.every) < 0 || c->nem.every == 0 ? -1 : 0;
 	case 'A': return scn_nemesis_parse_actions(arg, &c->nem.actions);
 	case 'v': c->nem.verbose = true; return 0;
-	case 'P': c->o.run.access_points = true; return 0;
+	case 'P': return xensim_parse_access_points(arg, &c->o.run.access_points);
 	case 'j':
 		if (xensim_parse_u64(arg, &v) < 0 || v == 0 || v > 64)
 			return -1;
@@ -107,7 +108,7 @@ static int sweep_parse(struct sweep_cli *c, int argc, char **argv)
 		{"max", required_argument, NULL, 'M'}, {"seed", required_argument, NULL, 's'},
 		{"nemesis", no_argument, NULL, 'N'}, {"every", required_argument, NULL, 'E'},
 		{"actions", required_argument, NULL, 'A'}, {"verbose", no_argument, NULL, 'v'},
-		{"aim", no_argument, NULL, 'a'}, {"access-points", no_argument, NULL, 'P'},
+		{"aim", no_argument, NULL, 'a'}, {"access-points", optional_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	int opt;

@@ -19,7 +19,7 @@
 
 pthread_mutex_t acc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static atomic_bool acc_points;
+static _Atomic int acc_points;   /* enum sim_access_points */
 static _Atomic uint64_t acc_reads, acc_writes;
 
 /* The compiler checks a struct copy or a small memcpy with __asan_loadN /
@@ -46,7 +46,7 @@ void sim_access_configure(const struct sim_access_config *cfg)
 	acc_sites_reset();
 	atomic_store(&acc_reads, 0);
 	atomic_store(&acc_writes, 0);
-	atomic_store(&acc_points, cfg && cfg->points);
+	atomic_store(&acc_points, cfg ? (int)cfg->points : SIM_ACCESS_POINTS_OFF);
 	pthread_mutex_unlock(&acc_lock);
 }
 
@@ -76,7 +76,9 @@ static void access_slow(const void *addr, size_t n, bool write, const void *pc)
 	pthread_mutex_unlock(&acc_lock);
 	/* Before the access happens: a peer may run in between (the lost
 	 * wakeup's window between a check and the event index write). */
-	if (atomic_load_explicit(&acc_points, memory_order_relaxed))
+	int points = atomic_load_explicit(&acc_points, memory_order_relaxed);
+	if (points == SIM_ACCESS_POINTS_ALL ||
+	    (points == SIM_ACCESS_POINTS_RING && n == 4 && ev.where.offset < SIM_ACCESS_HEADER_BYTES))
 		sim_sched_point(write ? "access.w" : "access.r");
 }
 

@@ -15,7 +15,8 @@
  *  - counts toward the attack surface: every code location that touches
  *    shared memory, with its reads, writes and sizes;
  *  - with access points on (det mode), is a scheduling point just before it
- *    happens, so the scheduler interleaves the domains at access granularity.
+ *    happens, so the scheduler interleaves the domains at access granularity
+ *    (every shared access, or only the ring indices: enum sim_access_points).
  *
  * In the other builds nothing calls the entry points: sim_access_built() is
  * false and the module does nothing.
@@ -37,8 +38,18 @@
 #define SIM_ACCESS_HEADER_BYTES 16u    /* the sring indices, never findings */
 #define SIM_ACCESS_LOC_MAX 160u        /* "function file:line", symbolized */
 
+/* Which shared accesses are scheduling points (det mode). */
+enum sim_access_points {
+	SIM_ACCESS_POINTS_OFF,
+	SIM_ACCESS_POINTS_RING,    /* the sring header words: req_prod, req_event,
+				    * rsp_prod, rsp_event (4-byte accesses to bytes
+				    * 0..15 of a page): a consumer's check-then-arm
+				    * window opens, bulk data adds no steps */
+	SIM_ACCESS_POINTS_ALL,     /* every shared access */
+};
+
 struct sim_access_config {
-	bool points;       /* det mode: every shared access is a scheduling point */
+	enum sim_access_points points;
 };
 
 /* The drivers of this binary are instrumented (built by `make access`). */

@@ -442,10 +442,9 @@ static int cmd_slice_steps(struct scn_parser *p, char **v, unsigned n)
  * says so): the same file runs in both. */
 static int cmd_access(struct scn_parser *p, char **v, unsigned n)
 {
-	(void)n;
-	if (strcmp(v[1], "points") != 0)
-		return scn_perr(p, "access: '%s' is not 'points'", v[1]);
-	p->s->access_points = true;
+	if (strcmp(v[1], "points") != 0 || (n > 2 && strcmp(v[2], "ring") && strcmp(v[2], "all")))
+		return scn_perr(p, "access: want 'access points [ring|all]'");
+	p->s->access_points = n > 2 && strcmp(v[2], "all") == 0 ? 2 : 1;
 	return 0;
 }
 
@@ -477,7 +476,7 @@ static const struct scn_cmd scn_cmds[SCN_CMD_COUNT] = {
 	[SCN_CMD_WITHIN] = {"within", "within TIME", 1, 1, cmd_within},
 	[SCN_CMD_MAX_STEPS] = {"max-steps", "max-steps N", 1, 1, cmd_max_steps},
 	[SCN_CMD_SLICE_STEPS] = {"slice-steps", "slice-steps N", 1, 1, cmd_slice_steps},
-	[SCN_CMD_ACCESS] = {"access", "access points", 1, 1, cmd_access},
+	[SCN_CMD_ACCESS] = {"access", "access points [ring|all]", 1, 2, cmd_access},
 };
 
 static int parse_line(struct scn_parser *p, const char *text)

@@ -115,7 +115,8 @@ static int run_configure(struct scn_run *run)
 		rc = -ENOTSUP;
 	}
 	sim_access_configure(&(struct sim_access_config){
-		.points = o->access_points || (s->access_points && sim_access_built())});
+		.points = o->access_points ? o->access_points
+					   : sim_access_built() ? s->access_points : 0});
 	return rc;
 }
 
@@ -592,7 +593,10 @@ void scn_replay_command(const struct scenario *s, const struct scn_run_opts *o,
 			const struct scn_result *r, char *buf, size_t len)
 {
 	char pol[16];
-	size_t k = (size_t)snprintf(buf, len, "build/xensim run %s --seed %lu", s->path, r->seed);
+	/* The instrumented binary replays an access run (same trace hash). */
+	size_t k = (size_t)snprintf(buf, len, "%s run %s --seed %lu",
+				    sim_access_built() ? "build-access/xensim" : "build/xensim", s->path,
+				    r->seed);
 
 	if (k < len && o->mode >= 0 && o->mode != (int)s->mode)
 		k += (size_t)snprintf(buf + k, len - k, " --mode %s",
@@ -606,7 +610,8 @@ void scn_replay_command(const struct scenario *s, const struct scn_run_opts *o,
 	if (k < len && o->max_steps)
 		k += (size_t)snprintf(buf + k, len - k, " --max-steps %lu", o->max_steps);
 	if (k < len && o->access_points)
-		k += (size_t)snprintf(buf + k, len - k, " --access-points");
+		k += (size_t)snprintf(buf + k, len - k, " --access-points%s",
+				      o->access_points == SIM_ACCESS_POINTS_ALL ? "=all" : "");
 	if (k < len && s->nemesis[0])
 		snprintf(buf + k, len - k, " --nemesis '%s'", s->nemesis);
 }

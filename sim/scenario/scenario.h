@@ -123,7 +123,7 @@ struct scn_run_opts {
 	/* Access tracing (the instrumented build, sim/access): every shared
 	 * access is a scheduling point (as the file's `access points`); the
 	 * attack surface written to this file at the end (NULL: none). */
-	bool access_points;
+	int access_points;        /* enum sim_access_points (0: off, or the file's) */
 	const char *access_report;
 };
 
