@@ -67,8 +67,9 @@ static bool acc_push(const struct acc_event *ev)
 
 static void acc_found_add(const struct acc_event *ev, const struct acc_record *first)
 {
+	/* One finding per re-reading location: a third read there adds nothing. */
 	for (unsigned i = 0; i < acc_nfound; i++)
-		if (acc_found[i].pc_first == first->pc && acc_found[i].pc_again == ev->pc)
+		if (acc_found[i].pc_again == ev->pc)
 			return;
 	if (acc_nfound == SIM_ACCESS_FINDINGS_MAX)
 		return;
