@@ -25,3 +25,11 @@ endif
 .PHONY: access
 access: setup
 	@$(MAKE) --no-print-directory BUILD=build-access VARIANT=access build-access/xensim
+
+# make bench's `access` entry compares build-bench/xensim with this sibling:
+# the same -O2, the drivers instrumented.
+.PHONY: bench-access-bin
+bench: bench-access-bin
+bench-access-bin: setup
+	@$(MAKE) --no-print-directory BUILD=build-bench-access VARIANT=access \
+	  EXTRA_CFLAGS="-O2 -DNDEBUG_BENCH" build-bench-access/xensim
