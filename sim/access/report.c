@@ -108,8 +108,15 @@ struct acc_row {
 static int acc_row_cmp(const void *a, const void *b)
 {
 	const struct acc_row *x = a, *y = b;
-	int c = strcmp(ACC_FILE(x), ACC_FILE(y));
+	const char *fx = ACC_FILE(x), *fy = ACC_FILE(y);
+	const char *cx = strrchr(fx, ':'), *cy = strrchr(fy, ':');
+	size_t lx = cx ? (size_t)(cx - fx) : strlen(fx), ly = cy ? (size_t)(cy - fy) : strlen(fy);
+	int c = strncmp(fx, fy, lx < ly ? lx : ly);
 
+	if (c == 0 && lx != ly)
+		c = lx < ly ? -1 : 1;
+	if (c == 0 && cx && cy)   /* by line number, then by function */
+		c = atoi(cx + 1) - atoi(cy + 1);
 	return c ? c : strcmp(x->loc, y->loc);
 }
 
@@ -129,6 +136,25 @@ static const char *acc_kinds_str(uint8_t kinds)
 {
 	static const char *const s[] = {"", "grant", "shared", "grant+shared"};
 	return s[kinds & 3];
+}
+
+/* One row per source line: a ring macro expands to several accesses there. */
+static unsigned acc_rows_merge(struct acc_row *rows, unsigned n)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct acc_row *last = k ? &rows[k - 1] : NULL;
+		if (last && strcmp(last->loc, rows[i].loc) == 0) {
+			last->s.reads += rows[i].s.reads;
+			last->s.writes += rows[i].s.writes;
+			last->s.sizes |= rows[i].s.sizes;
+			last->s.kinds |= rows[i].s.kinds;
+			continue;
+		}
+		rows[k++] = rows[i];
+	}
+	return k;
 }
 
 static struct acc_row *acc_rows(unsigned *n)
@@ -158,6 +184,7 @@ static struct acc_row *acc_rows(unsigned *n)
 	free(loc);
 	free(pcs);
 	qsort(rows, *n, sizeof(*rows), acc_row_cmp);
+	*n = acc_rows_merge(rows, *n);
 	return rows;
 }
 
@@ -172,7 +199,7 @@ static void acc_write_text(FILE *f, const struct acc_row *rows, unsigned n)
 {
 	char sz[64];
 
-	fprintf(f, "# xensim attack surface: %u code locations read or wrote shared memory\n"
+	fprintf(f, "# xensim attack surface: %u source lines read or wrote shared memory\n"
 		"# (live grant mappings and the sharer's own view of its grants)\n"
 		"# reads writes sizes(bytes) mapping domain  function file:line\n", n);
 	for (unsigned i = 0; i < n; i++) {
