@@ -92,6 +92,14 @@ static const struct acc_record *acc_overlap(const struct acc_dom *d, uintptr_t a
 
 static void acc_append(struct acc_dom *d, const struct acc_event *ev)
 {
+	/* A loop filling or scanning a buffer: one record grows (reads only from
+	 * one code location, so that a finding still names it). */
+	struct acc_record *last = d->n ? &d->rec[d->n - 1] : NULL;
+	if (last && last->write == ev->write && last->addr + last->len == ev->addr &&
+	    (ev->write || last->pc == ev->pc) && last->len + ev->len >= last->len) {
+		last->len += ev->len;
+		return;
+	}
 	if (d->n == SIM_ACCESS_RECORDS_MAX) {
 		/* No push for this long: keep the newer half (may miss, never lies). */
 		memmove(d->rec, d->rec + d->n / 2, (d->n - d->n / 2) * sizeof(d->rec[0]));
