@@ -59,17 +59,6 @@ int xensim_parse_mode(const char *s, int *mode)
 	return 0;
 }
 
-int xensim_parse_access_points(const char *s, int *points)
-{
-	if (!s || strcmp(s, "ring") == 0)
-		*points = SIM_ACCESS_POINTS_RING;
-	else if (strcmp(s, "all") == 0)
-		*points = SIM_ACCESS_POINTS_ALL;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 int xensim_parse_policy(const char *s, int *policy, unsigned *depth)
 {
 	enum sim_policy p;
@@ -115,7 +104,7 @@ static void run_usage(FILE *out)
 		"                  [--policy random|pct:D] [--trace FILE] [--check-determinism]\n"
 		"                  [--category C] [--all] [--report DIR] [--junit FILE] [-j N]\n"
 		"                  [--fail SITE:N] [--nemesis LINE] [--max-steps N] [--quiet]\n"
-		"                  [--access-points] [--access-report FILE]\n"
+		"                  [--access-points[-all]] [--access-report FILE]\n"
 		"  Run scenarios (a directory: every *.scn under it but in-development ones,\n"
 		"  unless --all). Without --seed a file's `seed` line (else 1) is used;\n"
 		"  with --seeds A..B, a file that pins its seed still runs that seed only\n"
@@ -129,8 +118,9 @@ static void run_usage(FILE *out)
 		"                        replay): 'when guest:device/vbd/51712/state == InitWait\n"
 		"                        restart storage'; once it fired, a clean error passes\n"
 		"  --max-steps N         instead of the file's max-steps (a nemesis sweep's bound)\n"
-		"  --access-points[=all] (build-access/xensim) every driver access to a ring\n"
-		"                        index (=all: to shared memory) is a scheduling point\n"
+		"  --access-points       (build-access/xensim) every driver access to a ring\n"
+		"                        index is a scheduling point (det mode)\n"
+		"  --access-points-all   every driver access to shared memory is one\n"
 		"  --access-report FILE  (build-access/xensim) the code locations that touched\n"
 		"                        shared memory, as text (or JSON: FILE.json)\n"
 		"exit: 0 pass, 1 a failure of the code under test, 2 usage, 3 harness error\n");
@@ -176,7 +166,8 @@ static int run_opt(struct run_cli *c, int opt, const char *arg)
 	case 'f': return run_fail_opt(c, arg);
 	case 'n': c->nemesis = arg; return 0;
 	case 'M': return xensim_parse_u64(arg, &c->o.max_steps) < 0 || !c->o.max_steps ? -EINVAL : 0;
-	case 'A': return xensim_parse_access_points(arg, &c->o.access_points);
+	case 'A': c->o.access_points = SIM_ACCESS_POINTS_RING; return 0;
+	case 'B': c->o.access_points = SIM_ACCESS_POINTS_ALL; return 0;
 	case 'R': c->o.access_report = arg; return 0;
 	case 'j':
 		if (xensim_parse_u64(arg, &v) < 0 || v == 0 || v > 64)
@@ -197,7 +188,8 @@ static int run_parse_cli(struct run_cli *c, int argc, char **argv)
 		{"report", required_argument, NULL, 'r'}, {"junit", required_argument, NULL, 'J'},
 		{"quiet", no_argument, NULL, 'q'}, {"fail", required_argument, NULL, 'f'},
 		{"nemesis", required_argument, NULL, 'n'}, {"max-steps", required_argument, NULL, 'M'},
-		{"access-points", optional_argument, NULL, 'A'}, {"access-report", required_argument, NULL, 'R'},
+		{"access-points", no_argument, NULL, 'A'}, {"access-points-all", no_argument, NULL, 'B'},
+		{"access-report", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	int opt;

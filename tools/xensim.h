@@ -37,8 +37,6 @@ int xensim_parse_u64(const char *s, uint64_t *out);
 int xensim_parse_range(const char *s, uint64_t *first, uint64_t *last);
 int xensim_parse_mode(const char *s, int *mode);
 int xensim_parse_policy(const char *s, int *policy, unsigned *depth);
-/* --access-points[=ring|all] (NULL: ring) into enum sim_access_points. */
-int xensim_parse_access_points(const char *s, int *points);
 /* The verdict line (and, for a failure, the reason and the replay command). */
 void xensim_print_result(const struct scenario *s, const struct scn_run_opts *o,
 			 const struct scn_result *r);

@@ -611,7 +611,7 @@ void scn_replay_command(const struct scenario *s, const struct scn_run_opts *o,
 		k += (size_t)snprintf(buf + k, len - k, " --max-steps %lu", o->max_steps);
 	if (k < len && o->access_points)
 		k += (size_t)snprintf(buf + k, len - k, " --access-points%s",
-				      o->access_points == SIM_ACCESS_POINTS_ALL ? "=all" : "");
+				      o->access_points == SIM_ACCESS_POINTS_ALL ? "-all" : "");
 	if (k < len && s->nemesis[0])
 		snprintf(buf + k, len - k, " --nemesis '%s'", s->nemesis);
 }
