@@ -31,7 +31,7 @@
 
 static const struct bench *const bench_base[] = {
 	&bench_ceiling, &bench_ring, &bench_evtchn, &bench_xenstore,
-	&bench_blk, &bench_net, &bench_det, &bench_scale,
+	&bench_blk, &bench_net, &bench_det, &bench_scale, &bench_access,
 };
 #define BENCH_BASE_COUNT (sizeof(bench_base) / sizeof(bench_base[0]))
 #define BENCH_COUNT_MAX (2 * BENCH_BASE_COUNT)

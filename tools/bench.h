@@ -71,5 +71,6 @@ extern const struct bench bench_blk;       /* tools/bench_blk.c */
 extern const struct bench bench_net;       /* tools/bench_net.c */
 extern const struct bench bench_det;       /* tools/bench_det.c */
 extern const struct bench bench_scale;     /* tools/bench_scale.c */
+extern const struct bench bench_access;    /* tools/bench_access.c */
 
 #endif

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sim/access/access.h"
 #include "sim/scenario/scenario.h"
 #include "tools/xensim.h"
 
@@ -58,6 +59,7 @@ static void run_usage(FILE *out)
 		"                  [--policy random|pct:D] [--trace FILE] [--check-determinism]\n"
 		"                  [--category C] [--all] [--report DIR] [--junit FILE] [-j N]\n"
 		"                  [--fail SITE:N] [--nemesis LINE] [--max-steps N] [--quiet]\n"
+		"                  [--access-points[-all]] [--access-report FILE]\n"
 		"  Run scenarios (a directory: every *.scn under it but in-development ones,\n"
 		"  unless --all). Without --seed a file's `seed` line (else 1) is used;\n"
 		"  with --seeds A..B, a file that pins its seed still runs that seed only\n"
@@ -71,6 +73,11 @@ static void run_usage(FILE *out)
 		"                        replay): 'when guest:device/vbd/51712/state == InitWait\n"
 		"                        restart storage'; once it fired, a clean error passes\n"
 		"  --max-steps N         instead of the file's max-steps (a nemesis sweep's bound)\n"
+		"  --access-points       (build-access/xensim) every driver access to a ring\n"
+		"                        index is a scheduling point (det mode)\n"
+		"  --access-points-all   every driver access to shared memory is one\n"
+		"  --access-report FILE  (build-access/xensim) the code locations that touched\n"
+		"                        shared memory, as text (or JSON: FILE.json)\n"
 		"exit: 0 pass, 1 a failure of the code under test, 2 usage, 3 harness error\n");
 }
 
@@ -115,6 +122,9 @@ static int run_opt(void *ctx, int opt, const char *arg)
 	case 'f': return run_fail_opt(c, arg);
 	case 'n': c->nemesis = arg; return 0;
 	case 'M': return xensim_parse_u64_in(arg, 1, UINT64_MAX, &c->o.max_steps);
+	case 'A': c->o.access_points = SIM_ACCESS_POINTS_RING; return 0;
+	case 'B': c->o.access_points = SIM_ACCESS_POINTS_ALL; return 0;
+	case 'R': c->o.access_report = arg; return 0;
 	case 'j':
 		if (xensim_parse_u64_in(arg, 1, RUN_JOBS_CLI_MAX, &v) < 0)
 			return -EINVAL;
@@ -132,7 +142,8 @@ static const struct xensim_opt run_opts[] = {
 	{"all", 'a', NULL}, {"report", 'r', "a directory"}, {"junit", 'J', "a file path"},
 	{"quiet", 'q', NULL}, {"fail", 'f', "SITE:N or SITE@DOMAIN:N with N >= 1"},
 	{"nemesis", 'n', "a scenario line"}, {"max-steps", 'M', "1..2^64-1"},
-	{NULL, 'j', "1..64"}, {0},
+	{"access-points", 'A', NULL}, {"access-points-all", 'B', NULL},
+	{"access-report", 'R', "a file path (.json for JSON)"}, {NULL, 'j', "1..64"}, {0},
 };
 
 static int run_parse_cli(struct run_cli *c, int argc, char **argv)

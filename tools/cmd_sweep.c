@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim/access/access.h"
 #include "sim/scenario/scenario.h"
 #include "tools/xensim.h"
 
@@ -26,6 +27,9 @@ static void sweep_usage(FILE *out)
 	fprintf(out,
 		"usage: xensim sweep FILE --seeds A..B [--shard I/N] [-j N] [--mode det|free]\n"
 		"                    [--policy random|pct:D] [--find] [--quiet]\n"
+		"                    [--access-points[-all]]  (build-access/xensim: every\n"
+		"                    driver access to a ring index, or (-all) to shared\n"
+		"                    memory, is a scheduling point)\n"
 		"       xensim sweep FILE --faults [--aim] [--site SITE] [--max N] [--seed N]\n"
 		"       xensim sweep FILE --nemesis [--every N] [--actions LIST] [-j N] [--seed N]\n"
 		"                    [--verbose]\n"
@@ -85,6 +89,8 @@ static int sweep_opt(struct sweep_cli *c, int opt, const char *arg)
 	case 'E': return xensim_parse_u64(arg, &c->nem.every) < 0 || c->nem.every == 0 ? -1 : 0;
 	case 'A': return scn_nemesis_parse_actions(arg, &c->nem.actions);
 	case 'v': c->nem.verbose = true; return 0;
+	case 'P': c->o.run.access_points = SIM_ACCESS_POINTS_RING; return 0;
+	case 'Q': c->o.run.access_points = SIM_ACCESS_POINTS_ALL; return 0;
 	case 'j':
 		if (xensim_parse_u64(arg, &v) < 0 || v == 0 || v > 64)
 			return -1;
@@ -104,7 +110,8 @@ static int sweep_parse(struct sweep_cli *c, int argc, char **argv)
 		{"max", required_argument, NULL, 'M'}, {"seed", required_argument, NULL, 's'},
 		{"nemesis", no_argument, NULL, 'N'}, {"every", required_argument, NULL, 'E'},
 		{"actions", required_argument, NULL, 'A'}, {"verbose", no_argument, NULL, 'v'},
-		{"aim", no_argument, NULL, 'a'},
+		{"aim", no_argument, NULL, 'a'}, {"access-points", no_argument, NULL, 'P'},
+		{"access-points-all", no_argument, NULL, 'Q'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	int opt;

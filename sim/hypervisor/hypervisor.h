@@ -28,6 +28,9 @@ struct event_base;
 #define SIM_DOMAIN_MEM_BYTES_DEFAULT (64u << 20)
 #define SIM_DOMAIN_MEM_BYTES_MAX (1ull << 32)
 #define SIM_QUARANTINE_PAGES_MAX 65536u    /* unmapped pages kept PROT_NONE */
+#define SIM_MAP_RANGE_BYTES (64ull << 30)  /* address space reserved for mappings */
+#define SIM_MAP_RANGE_BYTES_MIN (1ull << 30) /* the least a reservation may shrink to */
+#define SIM_MAP_CLASS_PAGES_MAX 64u            /* mapping sizes with a free list of their own */
 #define SIM_FAULT_DEVICE_MAX 32u           /* an aimed fault's device name, with NUL */
 #define SIM_FAULT_PORT_ANY UINT32_MAX
 
@@ -143,6 +146,26 @@ void *sim_mem_map(domid_t mapper, enum sim_map_kind kind, uint32_t count,
 int sim_mem_unmap(void *addr, uint32_t count);
 /* Mappings alive now (for leak checks). */
 uint64_t sim_mem_mappings(void);
+
+/* Every mapping (live or in quarantine) lies in [sim_map_lo, sim_map_lo +
+ * sim_map_len), reserved once at the first map: an address outside is no sim
+ * mapping (one comparison; the access tracer's fast path). 0/0 before. */
+extern uintptr_t sim_map_lo, sim_map_len;
+static inline bool sim_mem_in_range(const void *addr)
+{
+	return (uintptr_t)addr - sim_map_lo < sim_map_len;
+}
+/* What a live mapping's address is: whose mapping, whose frame and grant ref. */
+struct sim_mem_where {
+	domid_t mapper;
+	enum sim_map_kind kind;
+	struct sim_page_desc page;
+	uint32_t page_index;       /* page of the mapping */
+	uint32_t offset;           /* byte offset in the page */
+	const void *base;          /* the mapping's first byte */
+};
+/* false if addr is in no live mapping (never mapped, or in quarantine). */
+bool sim_mem_where(const void *addr, struct sim_mem_where *w);
 
 /* ---- memory-protection faults ---- */
 

@@ -369,35 +369,121 @@ static int mapping_mmap(struct mem_mapping *m)
 	return 0;
 }
 
-/* Consecutive frames of one grantor: one mmap where the kernel likes. */
-static bool mapping_one_run(const struct mem_mapping *m)
+/* ---- the reserved range: every mapping lives in one reservation ----
+ *
+ * So that "is this address a sim mapping?" is one comparison (the access
+ * tracer's fast path, sim/access), every mapping and its quarantine sit in
+ * [sim_map_lo, sim_map_lo + sim_map_len), reserved PROT_NONE once. A range
+ * leaving quarantine is PROT_NONE already: it goes back to a free list of its
+ * size without a system call. */
+uintptr_t sim_map_lo, sim_map_len;
+
+static pthread_once_t range_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t range_lock = PTHREAD_MUTEX_INITIALIZER;
+static uintptr_t range_next;            /* never handed out at or above this */
+
+struct range_stack {
+	uintptr_t *addr;
+	uint32_t *count;                /* the big stack only: pages of each */
+	size_t n, cap;
+};
+static struct range_stack range_free[SIM_MAP_CLASS_PAGES_MAX + 1];   /* [count], [0]: bigger */
+
+static void range_init(void)
 {
-	for (uint32_t i = 1; i < m->count; i++)
-		if (m->mems[i] != m->mems[0] || m->pages[i].frame != m->pages[0].frame + i)
-			return false;
-	return true;
+	for (uint64_t bytes = SIM_MAP_RANGE_BYTES; bytes >= SIM_MAP_RANGE_BYTES_MIN; bytes /= 2) {
+		void *p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			       -1, 0);
+		if (p != MAP_FAILED) {
+			sim_map_lo = range_next = (uintptr_t)p;
+			sim_map_len = bytes;
+			return;
+		}
+	}
+	sim_log("cannot reserve %llu bytes for grant mappings: %s",
+		(unsigned long long)SIM_MAP_RANGE_BYTES_MIN, strerror(errno));
 }
 
-/* Reserve the range and map the frames into it; a single run needs no
- * reservation (one system call instead of two). */
+static int range_push(struct range_stack *st, uintptr_t addr, uint32_t count)
+{
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 64;
+		uintptr_t *a = realloc(st->addr, cap * sizeof(*a));
+		if (a)
+			st->addr = a;
+		uint32_t *c = a ? realloc(st->count, cap * sizeof(*c)) : NULL;
+		if (!c)
+			return -ENOMEM;
+		st->count = c;
+		st->cap = cap;
+	}
+	st->addr[st->n] = addr;
+	st->count[st->n++] = count;
+	return 0;
+}
+
+/* count pages of the reserved range (PROT_NONE), or 0 when it is full. */
+static uintptr_t range_alloc(uint32_t count)
+{
+	struct range_stack *st = &range_free[count <= SIM_MAP_CLASS_PAGES_MAX ? count : 0];
+	size_t bytes = (size_t)count * SIM_PAGE_SIZE;
+	uintptr_t a = 0;
+
+	pthread_once(&range_once, range_init);
+	pthread_mutex_lock(&range_lock);
+	for (size_t i = st->n; i-- > 0;)
+		if (st->count[i] == count) {
+			a = st->addr[i];
+			st->addr[i] = st->addr[--st->n];
+			st->count[i] = st->count[st->n];
+			break;
+		}
+	if (!a && sim_map_len && range_next + bytes <= sim_map_lo + sim_map_len) {
+		a = range_next;
+		range_next += bytes;
+	}
+	pthread_mutex_unlock(&range_lock);
+	return a;
+}
+
+/* The range must be PROT_NONE again (unmapped or never mapped). A range the
+ * free list cannot take stays reserved and unused: a leak of address space
+ * only, never an alias. */
+static void range_release(uintptr_t addr, uint32_t count)
+{
+	pthread_mutex_lock(&range_lock);
+	(void)range_push(&range_free[count <= SIM_MAP_CLASS_PAGES_MAX ? count : 0], addr, count);
+	pthread_mutex_unlock(&range_lock);
+}
+
+static int range_reserve_again(uintptr_t addr, uint32_t count)
+{
+	void *want = (void *)addr;
+
+	if (mmap(want, (size_t)count * SIM_PAGE_SIZE, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != want)
+		return -errno;
+	return 0;
+}
+
+/* Take a free range of the reservation and map the frames into it. */
 static int mapping_place(struct mem_mapping *m)
 {
-	size_t bytes = (size_t)m->count * SIM_PAGE_SIZE;
+	uintptr_t a = range_alloc(m->count);
 
-	if (mapping_one_run(m)) {
-		m->addr = mmap(NULL, bytes, m->prot, MAP_SHARED, m->mems[0]->fd,
-			       (off_t)m->pages[0].frame * SIM_PAGE_SIZE);
-		if (m->addr != MAP_FAILED)
-			return 0;
-		m->addr = NULL;
-		return -errno;
+	if (!a) {
+		sim_log("map of %u page(s) by domain %u: the reserved range of %lu bytes is full",
+			m->count, m->mapper, (unsigned long)sim_map_len);
+		return -ENOMEM;
 	}
-	m->addr = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m->addr == MAP_FAILED) {
+	m->addr = (uint8_t *)a;
+	int rc = mapping_mmap(m);
+	if (rc < 0) {
+		if (range_reserve_again(a, m->count) == 0)
+			range_release(a, m->count);
 		m->addr = NULL;
-		return -errno;
 	}
-	return mapping_mmap(m);
+	return rc;
 }
 
 static int mapping_resolve(struct mem_mapping *m, const struct sim_page_desc *pages)
@@ -453,8 +539,8 @@ out:
 	if (rc == 0)
 		return m->addr;
 	if (m) {
-		if (m->addr)
-			munmap(m->addr, (size_t)count * SIM_PAGE_SIZE);
+		if (m->addr && range_reserve_again((uintptr_t)m->addr, count) == 0)
+			range_release((uintptr_t)m->addr, count);
 		if (m->mems)
 			mapping_drop_mems(m);
 		mapping_free(m);
@@ -474,7 +560,7 @@ static void quarantine_trim(uint64_t limit_pages)
 		q_pages -= m->count;
 		q_ranges--;
 		registry_remove(m);
-		munmap(m->addr, (size_t)m->count * SIM_PAGE_SIZE);
+		range_release((uintptr_t)m->addr, m->count);   /* PROT_NONE already */
 		mapping_free(m);
 	}
 }
@@ -553,4 +639,25 @@ bool mem_fault_lookup(const void *addr, struct mem_fault_info *info)
 	}
 	pthread_rwlock_unlock(&map_lock);
 	return m != NULL;
+}
+
+bool sim_mem_where(const void *addr, struct sim_mem_where *w)
+{
+	pthread_rwlock_rdlock(&map_lock);
+	size_t s = slot_find(page_key(addr));
+	struct mem_mapping *m = s == SIZE_MAX ? NULL : slot_val[s];
+	bool live = m && !m->unmapped;
+	if (live) {
+		uint32_t page = (uint32_t)(((const uint8_t *)addr - m->addr) / SIM_PAGE_SIZE);
+		*w = (struct sim_mem_where){
+			.mapper = m->mapper,
+			.kind = m->kind,
+			.page = m->pages[page],
+			.page_index = page,
+			.offset = (uint32_t)((uintptr_t)addr & (SIM_PAGE_SIZE - 1)),
+			.base = m->addr,
+		};
+	}
+	pthread_rwlock_unlock(&map_lock);
+	return live;
 }

@@ -134,6 +134,7 @@ enum scn_cmd_id {
 	SCN_CMD_WITHIN,
 	SCN_CMD_MAX_STEPS,
 	SCN_CMD_SLICE_STEPS,
+	SCN_CMD_ACCESS,
 	SCN_CMD_COUNT
 };
 
@@ -437,6 +438,16 @@ static int cmd_slice_steps(struct scn_parser *p, char **v, unsigned n)
 	return 0;
 }
 
+/* In a build whose drivers are not instrumented it changes nothing (the run
+ * says so): the same file runs in both. */
+static int cmd_access(struct scn_parser *p, char **v, unsigned n)
+{
+	if (strcmp(v[1], "points") != 0 || (n > 2 && strcmp(v[2], "ring") && strcmp(v[2], "all")))
+		return scn_perr(p, "access: want 'access points [ring|all]'");
+	p->s->access_points = n > 2 && strcmp(v[2], "all") == 0 ? 2 : 1;
+	return 0;
+}
+
 int scn_parse_fault(struct scn_parser *p, char **v, unsigned n);
 int scn_parse_triggered(struct scn_parser *p, char **v, unsigned n);
 
@@ -465,6 +476,7 @@ static const struct scn_cmd scn_cmds[SCN_CMD_COUNT] = {
 	[SCN_CMD_WITHIN] = {"within", "within TIME", 1, 1, cmd_within},
 	[SCN_CMD_MAX_STEPS] = {"max-steps", "max-steps N", 1, 1, cmd_max_steps},
 	[SCN_CMD_SLICE_STEPS] = {"slice-steps", "slice-steps N", 1, 1, cmd_slice_steps},
+	[SCN_CMD_ACCESS] = {"access", "access points [ring|all]", 1, 2, cmd_access},
 };
 
 static int parse_line(struct scn_parser *p, const char *text)

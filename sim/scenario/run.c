@@ -10,9 +10,11 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "sim/access/access.h"
 #include "sim/scenario/scn_internal.h"
 
 struct scn_run *scn_current;
@@ -108,6 +110,14 @@ static int run_configure(struct scn_run *run)
 	if (rc < 0)
 		scn_run_outcome(run, SCN_OUT_HARNESS, "scheduler configuration refused: %s",
 				strerror(-rc));
+	if (rc == 0 && (o->access_points || o->access_report) && !sim_access_built()) {
+		scn_run_outcome(run, SCN_OUT_HARNESS, "access tracing needs the instrumented "
+				"drivers: make access, then build-access/xensim");
+		rc = -ENOTSUP;
+	}
+	sim_access_configure(&(struct sim_access_config){
+		.points = o->access_points ? o->access_points
+					   : sim_access_built() ? s->access_points : 0});
 	return rc;
 }
 
@@ -476,9 +486,23 @@ static void run_expect_counters(struct scn_run *run)
 	}
 }
 
+/* The double-fetch oracle (sim/access): each finding names both reads. */
+static void run_access_end(struct scn_run *run)
+{
+	char line[SCN_MSG_MAX];
+
+	for (unsigned i = 0; sim_access_finding_text(i, line, sizeof(line)) == 0; i++) {
+		fprintf(stderr, "%s\n", line);
+		scn_run_outcome(run, SCN_OUT_FAIL, "%s", line);
+	}
+	if (run->o->access_report && sim_access_report_write(run->o->access_report) < 0)
+		fprintf(stderr, "access report: cannot write %s\n", run->o->access_report);
+}
+
 static void run_teardown(struct scn_run *run)
 {
 	run->stopping = true;
+	run_access_end(run);
 	run_expect_counters(run);
 	if (run->outcome != SCN_OUT_PASS)   /* the end of the story, on the timeline */
 		scn_note(run, DOMID_INVALID, "%s: %.90s", scn_outcome_name(run->outcome), run->reason);
@@ -593,7 +617,10 @@ void scn_replay_command(const struct scenario *s, const struct scn_run_opts *o,
 			const struct scn_result *r, char *buf, size_t len)
 {
 	char pol[16];
-	size_t k = (size_t)snprintf(buf, len, "build/xensim run %s --seed %lu", s->path, r->seed);
+	/* The instrumented binary replays an access run (same trace hash). */
+	size_t k = (size_t)snprintf(buf, len, "%s run %s --seed %lu",
+				    sim_access_built() ? "build-access/xensim" : "build/xensim", s->path,
+				    r->seed);
 
 	if (k < len && o->mode >= 0 && o->mode != (int)s->mode)
 		k += (size_t)snprintf(buf + k, len - k, " --mode %s",
@@ -606,6 +633,9 @@ void scn_replay_command(const struct scenario *s, const struct scn_run_opts *o,
 				      o->sweep_nth);
 	if (k < len && o->max_steps)
 		k += (size_t)snprintf(buf + k, len - k, " --max-steps %lu", o->max_steps);
+	if (k < len && o->access_points)
+		k += (size_t)snprintf(buf + k, len - k, " --access-points%s",
+				      o->access_points == SIM_ACCESS_POINTS_ALL ? "-all" : "");
 	if (k < len && s->nemesis[0])
 		snprintf(buf + k, len - k, " --nemesis '%s'", s->nemesis);
 }

@@ -120,6 +120,11 @@ struct scn_run_opts {
 	struct scn_progress *progress;
 	unsigned wall_limit_s;    /* isolated runs: kill the run after this (0: 600) */
 	uint64_t max_steps;       /* instead of the file's `max-steps` (0: the file's) */
+	/* Access tracing (the instrumented build, sim/access): every shared
+	 * access is a scheduling point (as the file's `access points`); the
+	 * attack surface written to this file at the end (NULL: none). */
+	int access_points;        /* enum sim_access_points (0: off, or the file's) */
+	const char *access_report;
 };
 
 struct scn_progress {

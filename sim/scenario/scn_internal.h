@@ -170,6 +170,7 @@ struct scenario {
 	uint64_t within_ns;
 	uint64_t max_steps;
 	unsigned slice_steps;
+	int access_points;               /* `access points [ring|all]`: sim/access */
 	/* scn_add_nemesis: one more action line (from a sweep or --nemesis) */
 	char nemesis[SCN_LINE_BYTES_MAX];
 	int nemesis_action;              /* its index in actions[], or -1 */
