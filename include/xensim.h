@@ -110,13 +110,15 @@ struct xensim_fault {
 	double prob;             /* > 0: each occurrence with this probability (seeded),
 				  * instead of after/repeat */
 	int aim_domid;           /* only occurrences involving this domain; -1: any */
-	int aim_port;            /* only on this event-channel port; -1: any */
+	int aim_port;            /* only on this event-channel port (of the sender, or
+				  * with aim_domid: of that domain); -1: any */
 	const char *aim_device;  /* only on this device ("vbd/51712"); NULL: any */
 };
 
 /* Arm the site named `site` ("evtchn.notify.drop", "gnttab.map", ...).
- * -ENOENT: no such site, -EINVAL: prob not in (0, 1], repeat < -1, port
- * without a domain, or a device name of 32 bytes or more. */
+ * An aim replaces the site's previous one (none: it fires anywhere).
+ * -ENOENT: no such site, -EINVAL: prob not in [0, 1], repeat < -1, or a
+ * device name of 32 bytes or more. */
 int xensim_fault_arm(const char *site, const struct xensim_fault *f);
 /* -ENOENT: no such site. */
 int xensim_fault_disarm(const char *site);

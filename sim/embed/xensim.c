@@ -132,8 +132,6 @@ static int fault_aim(struct sim_fault_site *site, const struct xensim_fault *f)
 {
 	struct sim_fault_aim aim = {.domid = DOMID_INVALID, .port = SIM_FAULT_PORT_ANY};
 
-	if (f->aim_port >= 0 && f->aim_domid < 0)
-		return -EINVAL;
 	if (f->aim_device && strlen(f->aim_device) >= sizeof(aim.device))
 		return -EINVAL;
 	aim.set = f->aim_domid >= 0 || f->aim_port >= 0 || f->aim_device;

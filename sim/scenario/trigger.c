@@ -354,17 +354,22 @@ static struct sim_fault_site *arm_target(struct scn_run *run, const struct scn_f
 	return sim_fault_site_find("evtchn.notify.drop");
 }
 
+/* Through the public API (include/xensim.h), as a user's program arms one. */
 static void fault_arm(struct scn_run *run, const struct scn_fault *f, int64_t after)
 {
 	struct sim_fault_site *site = arm_target(run, f);
+	const struct sim_fault_aim *aim = &f->aim;
+	struct xensim_fault xf = {
+		.after = (uint64_t)after, .repeat = f->repeat,
+		.prob = f->trig.kind == SCN_TRIG_PROB ? f->trig.ppm / 1e6 : 0,
+		.aim_domid = aim->set && aim->domid != DOMID_INVALID ? aim->domid : -1,
+		.aim_port = aim->set && aim->port != SIM_FAULT_PORT_ANY ? (int)aim->port : -1,
+		.aim_device = aim->set && aim->device[0] ? aim->device : NULL,
+	};
 
-	if (f->aim.set)
-		sim_fault_site_aim(site, &f->aim);
-
-	if (f->trig.kind == SCN_TRIG_PROB)
-		sim_fault_site_arm_prob(site, f->trig.ppm);
-	else
-		sim_fault_site_arm(site, after, f->repeat);
+	int rc = xensim_fault_arm(site->name, &xf);
+	SCN_ASSERT(rc == 0, "line %u: fault %s could not be armed: %s", f->line, site->name,
+		   strerror(-rc));
 	sim_trace_mix("scn.arm", (uint64_t)f->line);
 	scn_trace_line(run, "fault %s armed (line %u)", f->site_name, f->line);
 }

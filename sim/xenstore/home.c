@@ -15,6 +15,7 @@
  * their own, like any toolstack's: watches fire, the timeline sees them.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,13 @@
 
 #define XS_HOME_ORDER 35          /* after the store knows the domain (30) */
 #define XS_HOME_PATH_MAX 64u
+
+static atomic_bool xs_home_enabled = true;
+
+void xs_home_set_enabled(bool on)
+{
+	atomic_store(&xs_home_enabled, on);
+}
 
 struct xs_home_reply {
 	uint32_t type;
@@ -72,6 +80,10 @@ static void xs_home_create(domid_t domid)
 	char data[XS_HOME_PATH_MAX + 8];
 	char num[16], owner[16], reader[16];
 
+	if (!atomic_load(&xs_home_enabled)) {
+		xs_conn_free(c);
+		return;
+	}
 	if (!c) {
 		sim_log("xenstore: no memory for the home of domain %u", domid);
 		return;
@@ -109,8 +121,10 @@ static void xs_home_destroy(domid_t domid, bool crashed)
 	struct xsd_sockmsg hdr = {.type = XS_RM};
 
 	(void)crashed;
-	if (!c)
+	if (!c || !atomic_load(&xs_home_enabled)) {
+		xs_conn_free(c);
 		return;
+	}
 	snprintf(home, sizeof(home), "/local/domain/%u", domid);
 	hdr.len = (uint32_t)strlen(home) + 1;
 	xs_conn_request(c, &hdr, home);   /* already gone (the engine's rm): fine */
