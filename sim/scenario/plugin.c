@@ -99,7 +99,12 @@ static int tramp_start(struct scn_wl *wl)
 	x->pt = pt;
 	pthread_mutex_init(&x->lock, NULL);
 	wl->priv = x;
-	return pt->pw->start(x);
+	int rc = pt->pw->start(x);
+	if (rc < 0)   /* before the engine's own word on it: the first one is kept */
+		scn_run_outcome(wl->run, SCN_OUT_HARNESS, "workload %s: start failed: %s (plugin %s, "
+				"%s:%u)", wl->id, strerror(-rc), pt->pl->desc->name, wl->run->s->path,
+				wl->run->s->wls[wl - wl->run->wls].line);
+	return rc;
 }
 
 static void tramp_check(struct scn_wl *wl)
