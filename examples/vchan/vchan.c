@@ -68,7 +68,7 @@ struct vc_end {
 	int domid, peer;
 	bool server;
 	bool alive;                  /* its domain */
-	bool closed;                 /* it closed its vchan after a whole session */
+	atomic_bool closed;          /* it closed its vchan after a whole session */
 	bool died;                   /* its domain died during this session */
 	bool saw_close;              /* it saw its peer's vchan close mid-stream */
 	struct libxenvchan *ctrl;
@@ -194,9 +194,9 @@ static void vc_session_end(struct vc_end *e)
 {
 	struct vc *w = e->w;
 
-	e->closed = true;    /* first: the close is a scheduling point, the peer looks */
+	atomic_store(&e->closed, true);   /* first: the close is a scheduling point, the peer looks */
 	vc_end_close(e);
-	if (w->srv.closed && w->cli.closed)
+	if (atomic_load(&w->srv.closed) && atomic_load(&w->cli.closed))
 		xensim_wl_done(w->wl);
 }
 
@@ -235,7 +235,7 @@ static void vc_pump(struct vc_end *e)
 	/* The server's last write may report -1 though its bytes went out (the
 	 * notify after them found the client's port closed): the client, which
 	 * closes only once it checked every byte, is the judge of that stream. */
-	bool whole = e->recvd == w->bytes && w->cli.closed && w->cli.recvd == w->bytes;
+	bool whole = e->recvd == w->bytes && atomic_load(&w->cli.closed);
 	if (!e->server && e->recvd == w->bytes)
 		vc_session_end(e);   /* all in: the client closes first */
 	else if (!libxenvchan_is_open(e->ctrl) && e->server && whole)
@@ -286,7 +286,8 @@ static int vc_end_events(struct vc_end *e)
 static void vc_end_reset(struct vc_end *e)
 {
 	e->sent = e->recvd = e->req_end = 0;
-	e->closed = e->died = e->saw_close = false;
+	atomic_store(&e->closed, false);
+	e->died = e->saw_close = false;
 }
 
 static int vc_server_up(void *arg)
@@ -417,14 +418,15 @@ static void vc_check(struct xensim_wl *wl)
 {
 	struct vc *w = xensim_wl_priv(wl);
 	const struct vc_end *dead = !w->srv.alive ? &w->srv : !w->cli.alive ? &w->cli : NULL;
-
 	const struct vc_end *other = dead == &w->srv ? &w->cli : &w->srv;
 
 	if (dead && !xensim_wl_finished(wl))
 		xensim_wl_error(wl, "the %s domain %d died, the stream cannot complete (session %u: "
-				"%lu of %lu bytes back; the %s %s its vchan close)", vc_who(dead),
-				dead->domid, w->session, (unsigned long)w->cli.recvd,
-				(unsigned long)w->bytes, vc_who(other), other->saw_close ? "saw" : "did not see yet");
+				"%lu bytes received in all, %lu each way a session; the %s %s its vchan "
+				"close)", vc_who(dead), dead->domid, w->session,
+				(unsigned long)atomic_load(&w->cnt[C_RECEIVED]),
+				(unsigned long)w->bytes, vc_who(other),
+				other->saw_close ? "saw" : "did not see yet");
 }
 
 static void vc_stop(struct xensim_wl *wl)
