@@ -22,8 +22,10 @@
  * Conventions: functions returning int give 0 (or a value >= 0) on success
  * and a negative errno on failure, and set nothing else; they never exit the
  * process. Domains are named by their domid (an int). Not async-signal-safe.
- * Link: pkg-config --cflags --libs xensim (or the static build/libxensim.a,
- * whole-archive, with -levent -levent_pthreads -lpthread -lrt -lm).
+ * Link: pkg-config --cflags --libs xensim; in the source tree, the static
+ * build/libxensim.a as a whole archive (its fault sites and domain hooks
+ * register from constructors), then build/libxendrv.a, -levent_pthreads
+ * -levent -pthread -lrt -lm (examples/embed/Makefile does both).
  */
 #ifndef XENSIM_H
 #define XENSIM_H

@@ -133,8 +133,10 @@ void xensim_wl_note(struct xensim_wl *wl, int domid, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Run fn(arg) on domid's thread as that domain, and wait for its result
- * (harness thread only). -ESRCH: the domain is not alive. A memory-protection
- * fault inside fn fails the workload with the fault's report. */
+ * (harness thread only). -ESRCH: the domain is not alive (or died before fn
+ * ran); -EFAULT: fn made a memory-protection fault (a write through a
+ * read-only grant, an access after unmap), which fails the workload with the
+ * fault's report. */
 int xensim_wl_call(struct xensim_wl *wl, int domid, int (*fn)(void *arg), void *arg);
 
 /* Events on the calling domain's event loop (call on a domain's thread).
