@@ -24,5 +24,5 @@ $(VCHAN_PLUGIN): examples/vchan/vchan.c include/xensim_plugin.h include/xensim.h
 # In-tree: the static archive, whole (fault sites register from constructors).
 $(EMBED_EXAMPLE): examples/embed/vchan-pair.c include/xensim.h $(SIM_LIB) $(DRV_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(EXAMPLE_CFLAGS) $< -o $@ -Wl,--whole-archive $(SIM_LIB) -Wl,--no-whole-archive $(DRV_LIB) \
+	$(CC) $(EXAMPLE_CFLAGS) $(LDFLAGS) $< -o $@ -Wl,--whole-archive $(SIM_LIB) -Wl,--no-whole-archive $(DRV_LIB) \
 	  -lxenvchan $(LDLIBS) -pthread

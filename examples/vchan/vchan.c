@@ -387,7 +387,8 @@ static void vc_end_dead(struct vc_end *e)
 		xengntshr_close(c->gntshr);
 	else if (!c->is_server && c->gnttab)
 		xengnttab_close(c->gnttab);
-	free(c->xs_path);
+	if (c->is_server)
+		free(c->xs_path);   /* a client's is never set (libxenvchan_client_init) */
 	free(c);
 }
 
