@@ -405,9 +405,16 @@ static void vc_domain_event(struct xensim_wl *wl, int domid, enum xensim_dom_eve
 		vc_end_dead(e);
 		return;
 	}
-	/* Restarted: the survivor's vchan goes too; a new session from byte 0. */
+	/* Restarted: the survivor's vchan goes too; a new session from byte 0.
+	 * Not with a dead peer: libxenvchan_server_init, failing to bind the
+	 * event channel to a dead domain, calls libxenvchan_close with its
+	 * xs_path not yet set, and close_xs_srv xs_rm()s that garbage pointer
+	 * (Debian's 4.17; found under ASan by a nemesis sweep). vc_check ends
+	 * the run in a clean error instead. */
 	struct vc_end *other = e == &w->srv ? &w->cli : &w->srv;
 	e->alive = true;
+	if (!other->alive)
+		return;
 	if (other->ctrl)
 		xensim_wl_call(wl, other->domid, vc_end_down, other);
 	w->session++;
