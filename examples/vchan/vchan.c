@@ -67,10 +67,10 @@ struct vc_end {
 	struct vc *w;
 	int domid, peer;
 	bool server;
-	bool alive;                  /* its domain */
+	atomic_bool alive;           /* its domain (the harness writes, the peer reads) */
 	atomic_bool closed;          /* it closed its vchan after a whole session */
-	bool died;                   /* its domain died during this session */
-	bool saw_close;              /* it saw its peer's vchan close mid-stream */
+	atomic_bool died;            /* its domain died during this session */
+	atomic_bool saw_close;       /* it saw its peer's vchan close mid-stream */
 	struct libxenvchan *ctrl;
 	struct xensim_event *ev, *tick;
 	uint64_t sent, recvd;        /* this session: own stream written, peer's verified */
@@ -287,7 +287,8 @@ static void vc_end_reset(struct vc_end *e)
 {
 	e->sent = e->recvd = e->req_end = 0;
 	atomic_store(&e->closed, false);
-	e->died = e->saw_close = false;
+	atomic_store(&e->died, false);
+	atomic_store(&e->saw_close, false);
 }
 
 static int vc_server_up(void *arg)
