@@ -84,6 +84,7 @@ struct vc {
 	char path[96];
 	unsigned session;
 	bool stopping;               /* teardown: the ends' closes are the workload's own */
+	atomic_uint ends_closed;     /* this session's ends that closed after a whole stream */
 	struct vc_end srv, cli;
 	_Atomic uint64_t cnt[C_COUNT];
 };
@@ -193,11 +194,14 @@ static void vc_end_close(struct vc_end *e)
 static void vc_session_end(struct vc_end *e)
 {
 	struct vc *w = e->w;
+	struct xensim_wl *wl = w->wl;
 
 	atomic_store(&e->closed, true);   /* first: the close is a scheduling point, the peer looks */
 	vc_end_close(e);
-	if (atomic_load(&w->srv.closed) && atomic_load(&w->cli.closed))
-		xensim_wl_done(w->wl);
+	/* The second end to close reports, once: in free mode the harness may
+	 * free everything as soon as it has, so the first must not look again. */
+	if (atomic_fetch_add(&w->ends_closed, 1) == 1)
+		xensim_wl_done(wl);
 }
 
 /* The peer's vchan closed before the end of the stream: its domain died
@@ -262,9 +266,8 @@ static void vc_on_tick(void *arg)
 {
 	struct vc_end *e = arg;
 
+	xensim_event_add(e->tick, e->w->kick_ns);   /* first: the pump may end it all */
 	vc_pump(e);
-	if (e->tick)
-		xensim_event_add(e->tick, e->w->kick_ns);
 }
 
 /* ---- set-up, on each end's thread ---- */
@@ -333,6 +336,7 @@ static int vc_end_down(void *arg)
 static int vc_session(struct vc *w)
 {
 	vc_count(w, C_SESSIONS, 1);
+	atomic_store(&w->ends_closed, 0);
 	int rc = xensim_wl_call(w->wl, w->srv.domid, vc_server_up, &w->srv);
 	if (rc == 0 && w->srv.ctrl)
 		rc = xensim_wl_call(w->wl, w->cli.domid, vc_client_up, &w->cli);

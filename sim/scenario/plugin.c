@@ -140,6 +140,9 @@ static void tramp_stop(struct scn_wl *wl)
 	const struct plug_type *pt = plug_type_of(wl);
 	struct xensim_wl *x = wl->priv;
 
+	/* Free mode: the domain thread that reported the outcome last touched x
+	 * before its atomic report; this load orders the frees below after it. */
+	(void)atomic_load_explicit(&wl->state, memory_order_acquire);
 	pt->pw->stop(x);
 	while (x->evs) {
 		struct xensim_event *e = x->evs;
