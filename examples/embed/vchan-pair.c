@@ -1,12 +1,14 @@
 /* Two sim domains talk over Debian's libxenvchan, deterministically: the same
  * seed gives the same run and trace hash. Usage: vchan-pair [SEED] */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <libxenvchan.h>
 #include <xensim.h>
 
-static int srv, cli, done, ready;
+static int srv, cli;
+static atomic_int done, ready;                   /* atomic: free mode would race */
 static char path[64], got[2][8];
 
 static bool is_ready(void *arg) { (void)arg; return ready; }
