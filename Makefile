@@ -87,7 +87,7 @@ $(DRV_LIB): $(DRV_OBJS)
 LINK_LIBS = -Wl,--whole-archive $(SIM_LIB) -Wl,--no-whole-archive $(DRV_LIB) $(LDLIBS)
 
 $(XENSIM): $(TOOL_OBJS) $(DRV_LIB) $(SIM_LIB)
-	$(CC) $(LDFLAGS) $(TOOL_OBJS) $(LINK_LIBS) -o $@
+	$(CC) $(LDFLAGS) $(XENSIM_LDFLAGS) $(TOOL_OBJS) $(LINK_LIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/cunit_main.o $(DRV_LIB) $(SIM_LIB)
 	@mkdir -p $(@D)

@@ -61,6 +61,7 @@ static struct xs_handle *open_as(domid_t domid)
 static void begin(void)
 {
 	handles_close();
+	xs_home_set_enabled(false);   /* the store alone: no toolstack writes homes */
 	sim_reset();
 	xs_store_reset();
 	xs_quota_reset();

@@ -135,6 +135,7 @@ enum scn_cmd_id {
 	SCN_CMD_MAX_STEPS,
 	SCN_CMD_SLICE_STEPS,
 	SCN_CMD_ACCESS,
+	SCN_CMD_PLUGIN,
 	SCN_CMD_COUNT
 };
 
@@ -448,6 +449,12 @@ static int cmd_access(struct scn_parser *p, char **v, unsigned n)
 	return 0;
 }
 
+static int cmd_plugin(struct scn_parser *p, char **v, unsigned n)
+{
+	(void)n;
+	return scn_plugin_load(p, v[1]);
+}
+
 int scn_parse_fault(struct scn_parser *p, char **v, unsigned n);
 int scn_parse_triggered(struct scn_parser *p, char **v, unsigned n);
 
@@ -477,6 +484,8 @@ static const struct scn_cmd scn_cmds[SCN_CMD_COUNT] = {
 	[SCN_CMD_MAX_STEPS] = {"max-steps", "max-steps N", 1, 1, cmd_max_steps},
 	[SCN_CMD_SLICE_STEPS] = {"slice-steps", "slice-steps N", 1, 1, cmd_slice_steps},
 	[SCN_CMD_ACCESS] = {"access", "access points [ring|all]", 1, 2, cmd_access},
+	[SCN_CMD_PLUGIN] = {"plugin", "plugin PATH (a shared object; relative to this file)", 1, 1,
+			    cmd_plugin},
 };
 
 static int parse_line(struct scn_parser *p, const char *text)
@@ -499,7 +508,7 @@ static int parse_line(struct scn_parser *p, const char *text)
 	}
 	return scn_perr(p, "unknown command '%s' (commands: seed mode policy category describe "
 			"domain quota workload fault at after when expect allow within max-steps "
-			"slice-steps)", t.v[0]);
+			"slice-steps plugin)", t.v[0]);
 }
 
 /* ---- files ---- */
@@ -569,6 +578,7 @@ int scn_parse_text(const char *name, const char *text, struct scenario **out, ch
 	}
 	snprintf(s->path, sizeof(s->path), "%s", name);
 	scn_defaults(s);
+	scn_plugins_parse_begin();
 	rc = scn_split_lines(s, text, &p);
 	for (unsigned i = 0; rc == 0 && i < s->nlines; i++) {
 		p.line = i + 1;

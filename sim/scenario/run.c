@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "include/xensim.h"
 #include "sim/access/access.h"
 #include "sim/scenario/scn_internal.h"
 
@@ -86,28 +87,23 @@ static void run_choose(struct scn_run *run)
 	run->mode = o->mode >= 0 ? (enum sim_mode)o->mode : s->mode;
 }
 
+/* Through the public API (include/xensim.h), as a user's program starts a run. */
 static int run_configure(struct scn_run *run)
 {
 	const struct scenario *s = run->s;
 	const struct scn_run_opts *o = run->o;
-	struct sim_sched_config cfg = {
-		.mode = run->mode, .policy = o->policy >= 0 ? (enum sim_policy)o->policy : s->policy,
+	struct xensim_config cfg = {
+		.mode = (enum xensim_mode)run->mode,
+		.policy = (enum xensim_policy)(o->policy >= 0 ? (enum sim_policy)o->policy : s->policy),
 		.pct_depth = o->policy >= 0 ? o->pct_depth : s->pct_depth,
 		.pct_steps = s->pct_steps, .seed = run->seed,
 	};
 
-	if (sim_init() < 0 || sim_domain_count() != 0) {
+	int rc = xensim_start(&cfg);
+	if (rc == -EBUSY || rc == -ENOMEM)
 		scn_run_outcome(run, SCN_OUT_HARNESS, "the process is not fresh: %u domains exist",
 				sim_domain_count());
-		return -EBUSY;
-	}
-	sim_fault_site_disarm_all();
-	for (struct sim_fault_site *f = sim_fault_site_first(); f; f = f->next) {
-		atomic_store(&f->occurrences, 0);
-		atomic_store(&f->injected, 0);
-	}
-	int rc = sim_sched_configure(&cfg);
-	if (rc < 0)
+	else if (rc < 0)
 		scn_run_outcome(run, SCN_OUT_HARNESS, "scheduler configuration refused: %s",
 				strerror(-rc));
 	if (rc == 0 && (o->access_points || o->access_report) && !sim_access_built()) {

@@ -218,6 +218,10 @@ int scn_parse_pred(struct scn_parser *p, char **v, struct scn_pred *pr);
 int scn_parse_expect_counter(struct scn_parser *p, char **v);
 bool scn_pred_holds(struct scn_run *run, const struct scn_pred *p);
 int scn_parse_workload(struct scn_parser *p, char **v, unsigned n);
+/* plugin.c: `plugin PATH` (include/xensim_plugin.h); a new file sees none. */
+int scn_plugin_load(struct scn_parser *p, const char *path);
+void scn_plugins_parse_begin(void);
+const struct scn_wl_type *scn_plugin_type_find(const char *name);
 /* After the whole file: counters named by triggers exist. */
 int scn_resolve_counters(struct scn_parser *p);
 int scn_resolve_counter(const struct scenario *s, struct scn_counter_ref *c);

@@ -15,6 +15,7 @@
 
 #include "sim/evtchn/evtchn.h"
 #include "sim/gnttab/gnttab.h"
+#include "include/xensim.h"
 #include "sim/scenario/scn_internal.h"
 
 SIM_FAULT_SITE(scn_fault_delay, "evtchn.notify.delay",
@@ -176,15 +177,16 @@ static void dom_home(struct scn_run *run, unsigned dom, char *path, size_t len)
 	snprintf(path, len, "/local/domain/%u", run->domids[dom]);
 }
 
-/* Create the domain and its xenstore home (owned by it), as libxl does. */
+/* Create the domain; its xenstore home (name, domid) comes with it, from
+ * the store's toolstack hook (sim/xenstore/home.c), as libxl writes it. */
 int scn_domain_up(struct scn_run *run, unsigned dom)
 {
 	const struct scn_domain_decl *d = &run->s->doms[dom];
-	struct sim_domain_config cfg = {.name = d->name, .mem_bytes = d->mem_bytes,
-					.privileged = d->priv, .domid = d->domid};
-	char home[64], path[96], perms[16];
+	struct xensim_domain_config cfg = {.name = d->name, .mem_bytes = d->mem_bytes,
+					   .privileged = d->priv, .domid = d->domid};
+	char path[96], val[SCN_NAME_MAX];
 
-	int id = sim_domain_create(&cfg);
+	int id = xensim_domain_create(&cfg);
 	if (id < 0) {
 		scn_run_outcome(run, SCN_OUT_HARNESS, "line %u: domain %s (domid %d) could not be "
 				"created: %s", d->line, d->name, d->domid, strerror(-id));
@@ -192,17 +194,13 @@ int scn_domain_up(struct scn_run *run, unsigned dom)
 	}
 	run->dom_alive[dom] = true;
 	sim_trace_event(SIM_TR_DOMAIN, (domid_t)id, DOMID_INVALID, 1, 0, d->name);
-	dom_home(run, dom, home, sizeof(home));
-	snprintf(path, sizeof(path), "%s/name", home);
-	snprintf(perms, sizeof(perms), "n%d", id);
-	int rc = scn_xs_write(run, path, d->name);
-	if (rc == 0)
-		rc = scn_xs_set_perms(run, home, perms);
-	if (rc == 0)
-		rc = scn_xs_set_perms(run, path, perms);
-	if (rc < 0)
-		scn_run_outcome(run, SCN_OUT_HARNESS, "domain %s: cannot create its xenstore home %s: %s",
-				d->name, home, strerror(-rc));
+	snprintf(path, sizeof(path), "/local/domain/%d/name", id);
+	int rc = scn_xs_read(run, path, val, sizeof(val));
+	if (rc < 0 || strcmp(val, d->name) != 0) {
+		rc = rc < 0 ? rc : -EIO;
+		scn_run_outcome(run, SCN_OUT_HARNESS, "domain %s: its xenstore home has no %s: %s",
+				d->name, path, strerror(-rc));
+	}
 	run->xs_owned_start[dom] = xs_store_nodes_owned((domid_t)id);
 	return rc;
 }
@@ -248,7 +246,7 @@ static int dom_kill(domid_t id, bool orderly)
 		sim_run(kill_parked, &k, sim_now_ns() + SCN_KILL_WAIT_NS, SCN_KILL_STEPS_MAX);
 	/* Parked or not, k stays valid until the thread is joined: a post not
 	 * yet run is dropped with the domain. */
-	return orderly ? sim_domain_destroy(id) : sim_domain_crash(id);
+	return orderly ? xensim_domain_destroy(id) : xensim_domain_crash(id);
 }
 
 int scn_domain_crash(struct scn_run *run, unsigned dom, bool orderly)
@@ -361,17 +359,22 @@ static struct sim_fault_site *arm_target(struct scn_run *run, const struct scn_f
 	return sim_fault_site_find("evtchn.notify.drop");
 }
 
+/* Through the public API (include/xensim.h), as a user's program arms one. */
 static void fault_arm(struct scn_run *run, const struct scn_fault *f, int64_t after)
 {
 	struct sim_fault_site *site = arm_target(run, f);
+	const struct sim_fault_aim *aim = &f->aim;
+	struct xensim_fault xf = {
+		.after = (uint64_t)after, .repeat = f->repeat,
+		.prob = f->trig.kind == SCN_TRIG_PROB ? f->trig.ppm / 1e6 : 0,
+		.aim_domid = aim->set && aim->domid != DOMID_INVALID ? aim->domid : -1,
+		.aim_port = aim->set && aim->port != SIM_FAULT_PORT_ANY ? (int)aim->port : -1,
+		.aim_device = aim->set && aim->device[0] ? aim->device : NULL,
+	};
 
-	if (f->aim.set)
-		sim_fault_site_aim(site, &f->aim);
-
-	if (f->trig.kind == SCN_TRIG_PROB)
-		sim_fault_site_arm_prob(site, f->trig.ppm);
-	else
-		sim_fault_site_arm(site, after, f->repeat);
+	int rc = xensim_fault_arm(site->name, &xf);
+	SCN_ASSERT(rc == 0, "line %u: fault %s could not be armed: %s", f->line, site->name,
+		   strerror(-rc));
 	sim_trace_mix("scn.arm", (uint64_t)f->line);
 	scn_trace_line(run, "fault %s armed (line %u)", f->site_name, f->line);
 }

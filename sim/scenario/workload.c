@@ -47,7 +47,7 @@ const struct scn_wl_type *scn_wl_type_find(const char *name)
 	for (size_t i = 0; i < sizeof(scn_wl_table) / sizeof(scn_wl_table[0]); i++)
 		if (strcmp(scn_wl_table[i]->name, name) == 0)
 			return scn_wl_table[i];
-	return NULL;
+	return scn_plugin_type_find(name);
 }
 
 /* ---- arguments ---- */

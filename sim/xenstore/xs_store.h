@@ -78,6 +78,12 @@ void xs_store_stats_get(struct xs_store_stats *out);
  * Connections stay open but lose their watches and transactions; domains lose
  * their introduced state; quotas are kept (xs_quota_reset). */
 void xs_store_reset(void);
+/* The toolstack's part of domain creation (home.c): every new domain gets
+ * /local/domain/N with name, domid and data/, removed when it dies. On by
+ * default; the store's own unit tests, which count every node of a store
+ * without a toolstack, turn it off. */
+void xs_home_set_enabled(bool on);
+
 /* Nodes owned by the domain (for leak checks); total nodes. */
 unsigned xs_store_nodes_owned(domid_t domid);
 unsigned xs_store_nodes_total(void);
