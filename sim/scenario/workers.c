@@ -1,22 +1,23 @@
 /*
  * Reused worker processes for runs that are many and short (a seed sweep).
- * Forking a fresh process per run costs more than a short run itself: the
- * fork, then a page fault for every page of the parent the child writes, a
- * new malloc arena and stack per domain thread, and the exit. A worker is
- * forked once from the parent (the scenario parsed, the library initialised)
- * and runs job after job in-process, sim_reset() between them, as the tests
- * do; the parent hands out one job at a time over a socket pair, with the
- * memory file the run's output goes to.
+ * A fresh process per run costs about a fifth of a short block run: the fork,
+ * a page fault for every page of the parent the child writes, a malloc arena
+ * per domain thread, and the unmapping of every quarantined range. A worker
+ * is forked once from the parent (the scenario parsed, the library
+ * initialised) and runs job after job in-process, resetting the sim between
+ * them as the tests do but leaving the quarantine to its exit, which frees it
+ * at once; the parent hands out one job at a time over a socket pair, with
+ * the memory file the run's output goes to.
  *
  * Isolation stays what a user relies on: a worker goes on only after a run
- * that passed cleanly (outcome pass, every domain gone); after anything else
- * it exits and the next job gets a fresh worker. A worker that dies (a
- * memory-protection fault, an abort, the wall-clock limit) costs only the
- * run it had: that run is reported as died, with the trace hash of its last
- * slice, exactly as an isolated run would be. A run's trace hash does not
- * depend on what ran before it in the process (the engine resets every
- * seeded state at the start of a run; tests/check-sweep-workers.sh checks
- * it against fork-per-run on the corpus).
+ * that passed cleanly (outcome pass, det mode, every domain gone); after
+ * anything else it exits and the next job gets a fresh worker. A worker that
+ * dies (a memory-protection fault, an abort, the wall-clock limit) costs only
+ * the run it had: that run is reported as died, with the trace hash of its
+ * last slice, exactly as an isolated run would be. A run's trace hash does
+ * not depend on what ran before it in the process: the engine resets every
+ * seeded state at the start of a run (tests/sweep_workers_test.c compares
+ * with a fresh process per run).
  */
 #include <errno.h>
 #include <poll.h>
@@ -121,8 +122,9 @@ static bool wk_run_one(struct scn_job *job, struct wk_shared *sh, int out_fd)
 	scn_run(job->s, &job->o, &sh->result);
 	alarm(0);
 	fflush(NULL);
+	/* Free mode: its timers are detached threads that may outlive the run. */
 	return sh->result.verdict == SCN_VERDICT_PASS && sh->result.outcome == SCN_OUT_PASS &&
-	       sim_domain_count() == 0;
+	       sh->result.mode == SIM_MODE_DET && sim_domain_count() == 0;
 }
 
 static __attribute__((noreturn)) void wk_main(struct wk_pool *p, int sock, struct wk_shared *sh)
