@@ -185,8 +185,12 @@ static bool wk_assign(struct wk_pool *p, struct wk *w)
 		return false;
 	struct scn_job *job = &p->jobs[p->next];
 	job->out_fd = job->capture ? memfd_create("xensim-run", MFD_CLOEXEC) : -1;
-	if (wk_send(w->sock, &(struct wk_msg){.index = p->next}, job->out_fd) < 0)
-		return false;
+	if (wk_send(w->sock, &(struct wk_msg){.index = p->next}, job->out_fd) < 0) {
+		if (job->out_fd >= 0)
+			close(job->out_fd);
+		job->out_fd = -1;
+		return false;   /* it died: the caller reaps it, the job waits for another */
+	}
 	job->pid = w->pid;
 	w->job = p->next++;
 	return true;
