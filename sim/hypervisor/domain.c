@@ -441,16 +441,21 @@ int sim_domain_crash(domid_t domid)
 	return domain_teardown(domid, true);
 }
 
-void sim_reset(void)
+void sim_reset_keep_quarantine(void)
 {
 	for (int id = (int)SIM_DOMID_LIMIT - 1; id >= 0; id--)
 		if (sim_domain_alive((domid_t)id))
 			sim_domain_destroy((domid_t)id);
-	mem_quarantine_flush();
 	sim_fault_site_disarm_all();
 	sim_sched_configure(&(struct sim_sched_config){.mode = SIM_MODE_FREE});
 	if (tls_domid != DOMID_INVALID && !tls_domain_thread)
 		tls_domid = DOMID_INVALID;
+}
+
+void sim_reset(void)
+{
+	sim_reset_keep_quarantine();
+	mem_quarantine_flush();
 }
 
 bool sim_domain_alive(domid_t domid)

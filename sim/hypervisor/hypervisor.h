@@ -47,6 +47,10 @@ struct sim_domain_config {
 int sim_init(void);
 /* Destroy every domain, wait for their threads, drop quarantine. For tests. */
 void sim_reset(void);
+/* The same but the quarantine stays (bounded, it trims itself): for a process
+ * that runs one scenario after another and then exits, which unmaps it all at
+ * once instead of range by range (a system call and a VMA split each). */
+void sim_reset_keep_quarantine(void);
 
 /* Create a domain and start its thread, which runs its own libevent event_base
  * until the domain is destroyed. Returns the domid (>= 0) or -errno:

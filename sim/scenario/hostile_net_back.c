@@ -535,7 +535,7 @@ static int hb_fe_uint(struct hb_back *b, const char *key, uint32_t *out)
 
 static int hb_connect(struct hb_back *b)
 {
-	uint32_t txr, rxr, port;
+	uint32_t txr = 0, rxr = 0, port = 0;   /* -O2 cannot see hb_fe_uint set them */
 	int rc = hb_fe_uint(b, "tx-ring-ref", &txr);
 
 	rc = rc ? rc : hb_fe_uint(b, "rx-ring-ref", &rxr);

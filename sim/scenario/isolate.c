@@ -16,8 +16,6 @@
 
 #include "sim/scenario/scn_internal.h"
 
-#define ISO_WALL_LIMIT_S_DEFAULT 600u
-
 struct scn_shared {
 	struct scn_result result;
 	struct scn_progress progress;
@@ -46,7 +44,7 @@ static void child_main(struct scn_job *job)
 		dup2(job->out_fd, STDOUT_FILENO);
 		dup2(job->out_fd, STDERR_FILENO);
 	}
-	alarm(job->o.wall_limit_s ? job->o.wall_limit_s : ISO_WALL_LIMIT_S_DEFAULT);
+	alarm(job->o.wall_limit_s ? job->o.wall_limit_s : SCN_WALL_LIMIT_S_DEFAULT);
 	job->o.progress = &job->shared->progress;
 	scn_run_process_ends();
 	scn_run(job->s, &job->o, &r);
@@ -80,7 +78,7 @@ static int job_start(struct scn_job *job)
 }
 
 /* The child ended without a result: say how, with what it last published. */
-static void job_died(struct scn_job *job, int status)
+void scn_job_died(struct scn_job *job, int status, const struct scn_progress *last)
 {
 	struct scn_result *r = &job->r;
 	uint64_t seed = job->o.seed_set ? job->o.seed : job->s->seed;
@@ -91,15 +89,15 @@ static void job_died(struct scn_job *job, int status)
 	r->died = true;
 	r->seed = seed;
 	r->mode = job->o.mode >= 0 ? job->o.mode : (int)job->s->mode;
-	r->trace_hash = job->shared->progress.trace_hash;
-	r->steps = job->shared->progress.steps;
-	r->vt_ns = job->shared->progress.vt_ns;
+	r->trace_hash = last->trace_hash;
+	r->steps = last->steps;
+	r->vt_ns = last->vt_ns;
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
 		r->verdict = SCN_VERDICT_HARNESS;
 		r->outcome = SCN_OUT_HARNESS;
 		snprintf(r->reason, sizeof(r->reason), "the run passed its wall-clock limit of %u s "
 			 "(a domain spinning without scheduling points?)",
-			 job->o.wall_limit_s ? job->o.wall_limit_s : ISO_WALL_LIMIT_S_DEFAULT);
+			 job->o.wall_limit_s ? job->o.wall_limit_s : SCN_WALL_LIMIT_S_DEFAULT);
 	} else if (WIFSIGNALED(status)) {
 		snprintf(r->reason, sizeof(r->reason), "the run died of signal %d (%s) after step %lu: "
 			 "a broken invariant or a crash in the code under test (see its output)",
@@ -116,7 +114,7 @@ static void job_finish(struct scn_job *job, int status)
 	if (job->shared->result_done)
 		job->r = job->shared->result;
 	else
-		job_died(job, status);
+		scn_job_died(job, status, &job->shared->progress);
 	shared_free(job->shared);
 	job->shared = NULL;
 	job->pid = 0;

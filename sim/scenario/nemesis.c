@@ -344,7 +344,7 @@ static int nem_run_points(const struct scenario *s, const struct scn_nemesis_opt
 			n++;
 		}
 		if (rc == 0)
-			rc = scn_jobs_run(jobs, n, o->jobs ? o->jobs : 1, nem_done, &ctx);
+			rc = scn_jobs_run_reusing(jobs, n, o->jobs ? o->jobs : 1, nem_done, &ctx);
 		jobs_free(jobs, n);
 	}
 	free(jobs);

@@ -178,6 +178,11 @@ struct scn_job {
 };
 int scn_jobs_run(struct scn_job *jobs, unsigned n, unsigned parallel,
 		 void (*on_done)(struct scn_job *job, void *arg), void *arg);
+/* The same, in worker processes that run job after job while runs pass
+ * cleanly (a fresh one after any other end): for many short runs, a sweep.
+ * Same results and trace hashes; a worker's death costs only its run. */
+int scn_jobs_run_reusing(struct scn_job *jobs, unsigned n, unsigned parallel,
+			 void (*on_done)(struct scn_job *job, void *arg), void *arg);
 /* The last `lines` lines of a captured run's output, into buf. */
 void scn_job_tail(const struct scn_job *job, unsigned lines, char *buf, size_t len);
 

@@ -382,10 +382,16 @@ bool scn_wls_check_in_place(struct scn_run *run);
 domid_t scn_wl_shm_attacker(const struct scn_wl *wl);
 /* The process exits after this run: scn_run skips the cleanup (run.c). */
 void scn_run_process_ends(void);
+/* The process runs more, then exits: scn_run leaves the quarantine to the exit. */
+void scn_run_process_reused(void);
 void scn_wls_stop(struct scn_run *run);
 bool scn_wls_all_done(struct scn_run *run);
 
 /* isolate.c: fork and collect, shared by run, sweep and shrink. */
+#define SCN_WALL_LIMIT_S_DEFAULT 600u   /* an isolated run's wall-clock limit */
+/* The run's process ended without a result: job->r says how, with the trace
+ * hash and step of its last slice (`last`). */
+void scn_job_died(struct scn_job *job, int status, const struct scn_progress *last);
 struct scn_child {
 	pid_t pid;
 	int fd;                   /* result pipe */

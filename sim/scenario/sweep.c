@@ -2,7 +2,8 @@
  * Sweeps. A seed sweep runs a seed range (a shard of it: seed s belongs to
  * shard (s - first) % count, so that shards partition the range and a CI
  * matrix or GNU parallel can spread it) with -j worker processes, each run
- * isolated. A fault sweep is SQLite's: for every site the baseline run
+ * isolated; a worker runs seed after seed while they pass cleanly
+ * (workers.c), which is most of a sweep's speed. A fault sweep is SQLite's: for every site the baseline run
  * reaches, fail occurrence 1, then 2, 3, ... of it, until a run never reaches
  * that occurrence; every such run must end in a pass or a clean error, with
  * every oracle holding.
@@ -92,7 +93,7 @@ int scn_sweep(const struct scenario *s, const struct scn_sweep_opts *o,
 			if (seed == UINT64_MAX)
 				break;
 		}
-		rc = scn_jobs_run(jobs, n, o->jobs, sweep_done, &ctx);
+		rc = scn_jobs_run_reusing(jobs, n, o->jobs, sweep_done, &ctx);
 		if (seed == UINT64_MAX)
 			break;
 	}

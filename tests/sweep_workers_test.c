@@ -1,0 +1,103 @@
+/* CUnit suite for the sweep's reused worker processes (sim/scenario/workers.c):
+ * a run in a reused worker has the trace hash of a run in a fresh process, and
+ * a worker that dies mid-run costs that run only. */
+#include <string.h>
+
+#include "sim/scenario/scenario.h"
+#include "tests/test.h"
+
+#define SWEEP_TEST_RUNS 6u
+#define SWEEP_TEST_DIES 3u   /* the seed whose run is killed in the second test */
+#define RING_OK "domain dom0 priv\ndomain guest\nworkload ring front=guest back=dom0 requests=20\n"
+#define RING_SLOW "domain dom0 priv\ndomain guest\n" \
+	"workload ring front=guest back=dom0 requests=10000000\nwithin 1000s\n"
+
+static int reset_all(void)
+{
+	sim_reset();
+	return 0;
+}
+
+static struct scenario *parse_ok(const char *text)
+{
+	struct scenario *s = NULL;
+	char err[SCN_ERR_MAX];
+
+	CU_ASSERT_EQUAL(scn_parse_text("t.scn", text, &s, err, sizeof(err)), 0);
+	return s;
+}
+
+/* Seeds 1..SWEEP_TEST_RUNS, through reused workers or a fresh process each;
+ * seed `die` (0: none) runs `slow` with a 1 s wall-clock limit. */
+static void sweep_jobs(struct scenario *s, struct scenario *slow, unsigned die, bool reuse,
+		       struct scn_job *jobs)
+{
+	for (unsigned i = 0; i < SWEEP_TEST_RUNS; i++) {
+		jobs[i] = (struct scn_job){
+			.s = i + 1 == die ? slow : s, .capture = true,
+			.o = {.seed_set = true, .seed = i + 1, .mode = -1, .policy = -1, .quiet = true,
+			      .wall_limit_s = i + 1 == die ? 1 : 0},
+		};
+	}
+	int rc = reuse ? scn_jobs_run_reusing(jobs, SWEEP_TEST_RUNS, 1, NULL, NULL)
+		       : scn_jobs_run(jobs, SWEEP_TEST_RUNS, 1, NULL, NULL);
+	CU_ASSERT_EQUAL(rc, 0);
+}
+
+static void reusing_matches_fresh_processes(void)
+{
+	struct scenario *s = parse_ok(RING_OK);
+	struct scn_job fresh[SWEEP_TEST_RUNS], reused[SWEEP_TEST_RUNS];
+
+	if (!s)
+		return;
+	sweep_jobs(s, NULL, 0, false, fresh);
+	sweep_jobs(s, NULL, 0, true, reused);
+	for (unsigned i = 0; i < SWEEP_TEST_RUNS; i++) {
+		CU_ASSERT_EQUAL(reused[i].r.verdict, SCN_VERDICT_PASS);
+		CU_ASSERT_FALSE(reused[i].r.died);
+		CU_ASSERT_EQUAL(reused[i].r.seed, i + 1);
+		CU_ASSERT_EQUAL(reused[i].r.trace_hash, fresh[i].r.trace_hash);
+		CU_ASSERT_EQUAL(reused[i].r.steps, fresh[i].r.steps);
+	}
+	/* The seeds differ: equal hashes above are not one seed replayed. */
+	CU_ASSERT_NOT_EQUAL(reused[0].r.trace_hash, reused[1].r.trace_hash);
+	scn_free(s);
+}
+
+static void reusing_worker_death_costs_one_run(void)
+{
+	struct scenario *s = parse_ok(RING_OK), *slow = parse_ok(RING_SLOW);
+	struct scn_job fresh[SWEEP_TEST_RUNS], reused[SWEEP_TEST_RUNS];
+
+	if (!s || !slow)
+		goto out;
+	sweep_jobs(s, NULL, 0, false, fresh);
+	sweep_jobs(s, slow, SWEEP_TEST_DIES, true, reused);
+	for (unsigned i = 0; i < SWEEP_TEST_RUNS; i++) {
+		struct scn_result *r = &reused[i].r;
+		if (i + 1 != SWEEP_TEST_DIES) {
+			CU_ASSERT_EQUAL(r->verdict, SCN_VERDICT_PASS);
+			CU_ASSERT_EQUAL(r->trace_hash, fresh[i].r.trace_hash);
+			continue;
+		}
+		CU_ASSERT_TRUE(r->died);
+		CU_ASSERT_EQUAL(r->verdict, SCN_VERDICT_HARNESS);
+		CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "wall-clock limit"));
+		CU_ASSERT_EQUAL(r->seed, SWEEP_TEST_DIES);
+		CU_ASSERT_TRUE(r->steps > 0);   /* published by its last slice */
+	}
+out:
+	scn_free(s);
+	scn_free(slow);
+}
+
+void test_register(void)
+{
+	static const struct test_case workers[] = {
+		TEST(reusing_matches_fresh_processes),
+		TEST(reusing_worker_death_costs_one_run),
+		TEST_END,
+	};
+	test_add_suite("sweep_workers", NULL, reset_all, workers);
+}
