@@ -24,14 +24,8 @@ AB=build-access
 BLK_SEEDS=${ACCESS_BLK_SEEDS:-1..40}
 NET_SEEDS=${ACCESS_NET_SEEDS:-1..12}
 JOBS=${ACCESS_JOBS:-2}
-tmp=$(mktemp -d /tmp/xensim-check-access.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-tests=0 failed=0
-
-check() { # name, shell condition
-	tests=$((tests + 1))
-	if eval "$2"; then echo "ok: $1"; else echo "FAILED: $1"; failed=$((failed + 1)); fi
-}
+name=check-access
+. "$here/tests/lib/check.sh"
 
 # A new build-access/ starts from the uninstrumented objects of build/ (the
 # same flags; never a sanitizer tree's): their dependency files are renamed
@@ -119,5 +113,4 @@ plant blkback-segments-in-ring scenarios/blk/basic.scn \
 plant netback-tx-size-refetched scenarios/net/basic.scn \
 	"double fetch: domain [0-9]+ read grant ref [0-9]+ of domain [0-9]+ offset 0x[0-9a-f]+ .*$(printf "$LOC" net/netback net/netback)"
 
-echo "RESULT check-access tests=$tests failed=$failed"
-[ "$failed" -eq 0 ]
+finish

@@ -8,16 +8,8 @@
 # the xenstore operations are on the timeline, states by name.
 # Ends with "RESULT check-cli tests=N failed=M".
 set -u
-BUILD=${BUILD:-build}
-X="$BUILD/xensim"
-tmp=$(mktemp -d /tmp/xensim-check-cli.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-tests=0 failed=0
-
-check() { # name, shell condition
-	tests=$((tests + 1))
-	if eval "$2"; then echo "ok: $1"; else echo "FAILED: $1"; failed=$((failed + 1)); fi
-}
+name=check-cli
+. "$(dirname "$0")/lib/check.sh"
 
 # ---- options: the error names the option and the values it takes ----
 out=$("$X" run scenarios/blk/basic.scn -j 1000 2>&1); rc=$?
@@ -115,5 +107,4 @@ for act in crash destroy; do
 		'grep -q "reason: .*(back $word at .*: its peers may be waiting for it)" <<<"$out" && ! grep -q "lost wakeup" <<<"$out"'
 done
 
-echo "RESULT check-cli tests=$tests failed=$failed"
-[ "$failed" -eq 0 ]
+finish

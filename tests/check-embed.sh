@@ -5,19 +5,11 @@
 # refused or fails (wrong ABI, missing symbol, a corrupted byte stream).
 # Ends with "RESULT check-embed tests=N failed=M".
 set -u
-BUILD=${BUILD:-build}
-X="$BUILD/xensim"
+name=check-embed
+. "$(dirname "$0")/lib/check.sh"
 PLUGIN="$BUILD/examples/libxensim-vchan.so"
 PAIR="$BUILD/examples/vchan-pair"
-tmp=$(mktemp -d /tmp/xensim-check-embed.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-tests=0 failed=0
 CC=${CC:-cc}
-
-check() { # name, shell condition
-	tests=$((tests + 1))
-	if eval "$2"; then echo "ok: $1"; else echo "FAILED: $1"; failed=$((failed + 1)); fi
-}
 
 # ---- the xensim executable exports the Xen API and xensim_*, nothing of sim/ ----
 syms=$(nm -D --defined-only "$X" | awk '{print $3}')
@@ -92,5 +84,4 @@ sed "s|^plugin .*|plugin $tmp/libxensim-vchan.so|" scenarios/vchan/basic.scn >"$
 out=$("$X" run "$tmp/copy.scn" 2>&1); rc=$?
 check "examples/vchan/Makefile builds the plugin; a scenario runs it (exit $rc)" '[ $rc -eq 0 ]'
 
-echo "RESULT check-embed tests=$tests failed=$failed"
-[ "$failed" -eq 0 ]
+finish

@@ -5,18 +5,10 @@
 # the full one); screenshots of both are kept in $BUILD/test-logs/ to look at.
 # Ends with "RESULT check-report tests=N failed=M".
 set -u
-BUILD=${BUILD:-build}
-X="$BUILD/xensim"
-tmp=$(mktemp -d /tmp/xensim-check-report.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-tests=0 failed=0
+name=check-report
+. "$(dirname "$0")/lib/check.sh"
 shots="$BUILD/test-logs"
 mkdir -p "$shots"
-
-check() { # name, shell condition
-	tests=$((tests + 1))
-	if eval "$2"; then echo "ok: $1"; else echo "FAILED: $1"; failed=$((failed + 1)); fi
-}
 
 browser=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$browser" ]; then
@@ -55,5 +47,4 @@ check "a screenshot of the failing run's page ($full bytes, in $shots/report-ful
 check "with every kind hidden the page looks different ($hidden bytes)" \
 	'[ "$hidden" -gt 0 ] && ! cmp -s "$shots/report-full.png" "$shots/report-hidden.png"'
 
-echo "RESULT check-report tests=$tests failed=$failed"
-[ "$failed" -eq 0 ]
+finish

@@ -5,17 +5,9 @@
 # shards, the lost-wakeup hunt against the correct consumer, the fault sweep,
 # shrink, and the reports. Ends with "RESULT check-scenarios tests=N failed=M".
 set -u
-BUILD=${BUILD:-build}
-X="$BUILD/xensim"
 SEEDS=${SCENARIO_SEEDS:-1..3}
-tmp=$(mktemp -d /tmp/xensim-check-scenarios.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-tests=0 failed=0
-
-check() { # name, shell condition
-	tests=$((tests + 1))
-	if eval "$2"; then echo "ok: $1"; else echo "FAILED: $1"; failed=$((failed + 1)); fi
-}
+name=check-scenarios
+. "$(dirname "$0")/lib/check.sh"
 
 # ---- the corpus, with the JUnit XML and HTML reports for CI ----
 REPORTS=${REPORTS:-reports}
@@ -115,5 +107,4 @@ check "free mode runs the same file on parallel threads" \
 check "the regression report shows the lost wakeup's timeline" \
 	'[ $rc -eq 0 ] && grep -q "<svg" "$tmp/rep/index.html" && grep -q "hang: nothing can run" "$tmp/rep/index.html"'
 
-echo "RESULT check-scenarios tests=$tests failed=$failed"
-[ "$failed" -eq 0 ]
+finish
