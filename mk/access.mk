@@ -24,7 +24,8 @@ endif
 
 .PHONY: access
 access: setup
-	@$(MAKE) --no-print-directory BUILD=build-access VARIANT=access build-access/xensim
+	@$(MAKE) --no-print-directory BUILD=build-access VARIANT=access build-access/xensim \
+	  build-access/examples/libxensim-vchan.so
 
 # make bench's `access` entry compares build-bench/xensim with this sibling:
 # the same -O2, the drivers instrumented.
