@@ -18,6 +18,7 @@
  * holds frames on a ring until the next one).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,10 +531,41 @@ static void nw_guest_rx(void *arg, struct netfront *nf, const struct netfront_rx
 	nw_guest_publish(g);
 }
 
+/* The last -EAGAIN netfront's sender got is answered: a TX_READY, or the
+ * connection changed (a new one starts unblocked). */
+static void nw_guest_tx_ready_mark(struct nw_guest *g, enum netfront_event ev)
+{
+	struct network_result r;
+
+	if (!g->work || (ev != NETFRONT_EV_TX_READY && ev != NETFRONT_EV_CONNECTED &&
+			 ev != NETFRONT_EV_DISCONNECTED && ev != NETFRONT_EV_FAILED))
+		return;
+	network_result(g->work, &r);
+	g->again_at_ready = r.send_again;
+}
+
+/* Liveness of the tx queue: a send refused with -EAGAIN is followed by a
+ * TX_READY once the ring drains (netfront.h). A sender that waits for it
+ * would stall for ever; network's timers hide the stall, this does not. */
+static void nw_guest_tx_ready_check(struct nw_guest *g)
+{
+	struct network_result r;
+	struct netfront_info info;
+
+	if (!g->work || !g->nf || netfront_error(g->nf) || netfront_info(g->nf, &info) < 0 || !info.connected)
+		return;
+	network_result(g->work, &r);
+	if (r.send_again > g->again_at_ready)
+		scn_wl_fail(g->w->wl, "netfront (dom %u): %" PRIu64 " send(s) got -EAGAIN after its last TX_READY, "
+			    "and no TX_READY came by the end of the run (netfront.h: a TX_READY event follows)",
+			    g->domid, r.send_again - g->again_at_ready);
+}
+
 static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event ev)
 {
 	struct nw_guest *g = arg;
 
+	nw_guest_tx_ready_mark(g, ev);
 	if (ev == NETFRONT_EV_CONNECTED) {
 		atomic_fetch_add(&g->connects, 1);
 		if (!g->started && !atomic_load(&g->gone))
@@ -571,6 +603,7 @@ int nw_guest_close(void *arg)
 {
 	struct nw_guest *g = arg;
 
+	nw_guest_tx_ready_check(g);
 	network_free(g->work);
 	g->work = NULL;
 	netfront_close(g->nf);
