@@ -10,14 +10,18 @@
  *   blk.hostile.front.op       an operation blkif.h does not have, a barrier
  *                              not offered, an indirect flush
  *   blk.hostile.front.nseg     0 segments, more than 11, more indirect ones
- *                              than offered
+ *                              than offered (also a well-formed indirect
+ *                              read of a few segments more than offered)
  *   blk.hostile.front.sect     first_sect > last_sect, last_sect > 7
- *   blk.hostile.front.sector   past the end of the disk
+ *   blk.hostile.front.sector   past the end of the disk; a discard whose
+ *                              range wraps (in sectors or in bytes)
  *   blk.hostile.front.indirect an indirect page ref not granted, or bad
  *                              segments inside the indirect page
  *   blk.hostile.front.gref     a ref not granted, or a READ into a page
  *                              granted read-only
  *   blk.hostile.front.prod     req_prod jumps past the ring
+ *   blk.hostile.front.keys     the handshake asks for a larger ring
+ *                              (ring-page-order) than max-ring-page-order
  *   blk.hostile.front.rewrite  a published request made invalid, or its
  *                              READ/WRITE flipped, just after the
  *                              notification, while blkback may be reading it
@@ -27,7 +31,8 @@
  * (an error status for a lie, OKAY for what is well-formed, with the data
  * right), or disconnects the vbd (Closing/Closed), after which it maps none
  * of this domain's grants; it never maps more than a ring and its persistent
- * maximum; on a read-only vbd (mode=r) the disk never changes. A backend that
+ * maximum; it never connects a ring larger than it offered; on a read-only
+ * vbd (a mode without 'w': r, ro) the disk never changes. A backend that
  * faults, aborts or hangs fails the run through the engine's own oracles.
  * After a disconnect the front connects again (a fresh ring) and carries on.
  * All sites can be aimed: device vbd/<devid>, domain the guest or backend.
@@ -58,6 +63,9 @@
 #define HF_BAD_REF_HIGH (GNTTAB_GRANTS_MAX - 2u)
 #define HF_UNKNOWN UINT32_MAX         /* model: content not known */
 #define HF_ID_WILD 0xdead000000000000ull
+#define HF_RING_ORDER_LIE_MAX 8u      /* the largest ring-page-order blkif.h knows */
+#define HF_OVER_OFFER_MAX 8u          /* segments past the offered indirect maximum */
+#define HF_SEGS_PER_INDIRECT_PAGE (HF_PAGE / sizeof(struct blkif_request_segment))
 
 SIM_FAULT_SITE(hf_site_id, "blk.hostile.front.id",
 	       "hostile blk frontend: request id out of range, stale or duplicated");
@@ -73,6 +81,8 @@ SIM_FAULT_SITE(hf_site_indirect, "blk.hostile.front.indirect",
 SIM_FAULT_SITE(hf_site_gref, "blk.hostile.front.gref",
 	       "hostile blk frontend: a ref not granted, or a READ into a read-only grant");
 SIM_FAULT_SITE(hf_site_prod, "blk.hostile.front.prod", "hostile blk frontend: req_prod jumps past the ring");
+SIM_FAULT_SITE(hf_site_keys, "blk.hostile.front.keys",
+	       "hostile blk frontend: ring-page-order larger than the backend's max-ring-page-order");
 SIM_FAULT_SITE(hf_site_rewrite, "blk.hostile.front.rewrite",
 	       "hostile blk frontend: a request rewritten after it was published (double fetch)");
 
@@ -96,7 +106,8 @@ static const struct scn_param hf_params[HF_P_COUNT + 1] = {
 	[HF_P_REQUESTS] = {"requests", SCN_P_UINT, "200", 1, 1000000, "requests to send"},
 	[HF_P_QD] = {"qd", SCN_P_UINT, "4", 1, HF_QD_MAX, "requests in flight"},
 	[HF_P_PERSISTENT] = {"persistent", SCN_P_BOOL, "1", 0, 0, "ask for persistent grants"},
-	[HF_P_MODE] = {"mode", SCN_P_STRING, "w", 0, 0, "w, or r: a read-only vbd (its disk must not change)"},
+	[HF_P_MODE] = {"mode", SCN_P_STRING, "w", 0, 0,
+		       "w, or r / ro: a read-only vbd (its disk must not change), written to the backend as is"},
 };
 
 enum hf_counter { HF_C_SENT, HF_C_ANSWERED, HF_C_ERRORS, HF_C_LIES, HF_C_DISCONNECTS,
@@ -118,6 +129,10 @@ struct hf_slot {
 	enum hf_expect expect;
 	bool write, read;
 	bool flipped;                     /* rewritten READ <-> WRITE */
+	/* A rewrite lands on the response instead when blkback answered
+	 * first (they share the slot, both start at byte 0): the byte at
+	 * rw_off went from rw_old to rw_new. rw_new == rw_old: none. */
+	uint8_t rw_off, rw_old, rw_new;
 	uint32_t page, npages;            /* disk pages covered */
 	uint32_t tag;
 	RING_IDX idx;
@@ -148,6 +163,10 @@ struct hf {
 	blkif_front_ring_t ring;
 	enum hf_phase phase;
 	unsigned indirect_max, reconnects, pgrants_max;
+	unsigned order_lie;               /* ring-page-order asked beyond the offer, 0: none */
+	unsigned long order_max;          /* max-ring-page-order offered */
+	bool discard;                     /* feature-discard offered */
+	char mode[8];
 	uint64_t sectors;
 	struct hf_slot slots[HF_QD_MAX];
 	uint32_t *model;                  /* per disk page: write tag, 0 zeros, HF_UNKNOWN */
@@ -307,8 +326,33 @@ static void hf_lie_op(struct hf_lying *l)
 	l->s->op = l->s->alt_op = l->req->operation;
 }
 
+/* A well-formed indirect read but for its count: a few segments more than
+ * feature-max-indirect-segments, all valid (the slot's pages, reused), on
+ * the disk. A backend that bounds the count by something else (the
+ * indirect pages, blkif.h's largest) serves it. false: no room for it. */
+static bool hf_lie_over_offer(struct hf_lying *l)
+{
+	struct hf *h = l->h;
+	unsigned n = h->indirect_max + 1 + (unsigned)(hf_rand(h) % HF_OVER_OFFER_MAX);
+
+	if (n > HF_SEGS_PER_INDIRECT_PAGE || n > h->disk_pages)
+		return false;
+	for (unsigned k = 0; k < n; k++)
+		l->segs[k] = (struct blkif_request_segment){.gref = hf_ref(h, l->slot, k % HF_SEGS_MAX),
+							    .last_sect = HF_SECTORS_PER_PAGE - 1};
+	l->ind->indirect_op = BLKIF_OP_READ;
+	l->ind->nr_segments = (uint16_t)n;
+	l->ind->sector_number = 0;
+	l->s->alt_op = BLKIF_OP_READ;
+	l->s->read = true;
+	l->s->write = false;
+	return true;
+}
+
 static void hf_lie_nseg(struct hf_lying *l)
 {
+	if (l->indirect && l->v % 3 == 2 && hf_lie_over_offer(l))
+		return;
 	if (l->indirect)
 		l->ind->nr_segments = l->v % 2 ? 0 : (uint16_t)(l->h->indirect_max + 1 + hf_rand(l->h) % 4096);
 	else
@@ -324,8 +368,30 @@ static void hf_lie_sect(struct hf_lying *l)
 	l->segs[l->v % l->nseg].last_sect = l->v % 2 ? 2 : (uint8_t)(HF_SECTORS_PER_PAGE + hf_rand(l->h) % 248);
 }
 
+/* A discard starting on the disk whose range wraps: 2^64 sectors on, or
+ * (times 512) a few bytes on. A check in bytes, or of the start only, lets
+ * it through to the store. */
+static void hf_lie_discard(struct hf_lying *l)
+{
+	blkif_request_discard_t d = {.operation = BLKIF_OP_DISCARD, .handle = (blkif_vdev_t)l->h->devid};
+	uint64_t start = (uint64_t)l->s->page * HF_SECTORS_PER_PAGE;
+
+	d.sector_number = start;
+	d.nr_sectors = l->v % 4 < 2 ? (1ull << 55) + HF_SECTORS_PER_PAGE : UINT64_MAX - start + 1 + HF_SECTORS_PER_PAGE;
+	memset(l->req, 0, sizeof(*l->req));
+	memcpy(l->req, &d, sizeof(d));
+	l->s->op = l->s->alt_op = BLKIF_OP_DISCARD;
+	l->s->npages = 1;   /* the page it would discard: its content is no longer known */
+	l->s->write = true;
+	l->s->read = false;
+}
+
 static void hf_lie_sector(struct hf_lying *l)
 {
+	if (l->h->discard && !l->indirect && l->v % 3 == 2) {
+		hf_lie_discard(l);
+		return;
+	}
 	hf_lie_as_read(l, 7);
 	if (l->indirect)
 		l->ind->sector_number = l->v % 2 ? l->h->sectors - 1 : 1ull << 62;
@@ -433,6 +499,12 @@ static void hf_rewrite(struct hf *h, unsigned slot)
 	blkif_request_t *req = RING_GET_REQUEST(&h->ring, s->idx);
 	uint64_t v = hf_rand(h) % 4;
 
+	uint8_t *bytes = (uint8_t *)req;
+
+	if (v == 0 || v == 3) {
+		s->rw_off = v == 0 ? offsetof(blkif_request_t, nr_segments) : offsetof(blkif_request_t, operation);
+		s->rw_old = bytes[s->rw_off];
+	}
 	if (v == 0)
 		req->nr_segments = 200;
 	else if (v == 1)
@@ -446,6 +518,8 @@ static void hf_rewrite(struct hf *h, unsigned slot)
 		req->operation ^= BLKIF_OP_READ ^ BLKIF_OP_WRITE;
 		s->flipped = true;
 	}
+	if (v == 0 || v == 3)
+		s->rw_new = bytes[s->rw_off];
 	s->expect = HF_EXPECT_EITHER;
 	hf_count(h, HF_C_LIES);
 }
@@ -537,6 +611,20 @@ static const char *const hf_lie_names[HF_LIE_COUNT] = {
 	"none", "id", "op", "nseg", "sect", "sector", "indirect", "gref",
 };
 
+/* The response in ring slot idx as blkback wrote it: undo our own rewrite
+ * of the request there if it came after the answer (it hit the id). */
+static void hf_unrewrite(struct hf *h, RING_IDX idx, blkif_response_t *rsp)
+{
+	for (unsigned i = 0; i < h->qd; i++) {
+		struct hf_slot *s = &h->slots[i];
+		uint8_t *bytes = (uint8_t *)rsp;
+		if (!s->busy || s->idx != idx || s->rw_new == s->rw_old || hf_match(h, rsp->id))
+			continue;
+		if (bytes[s->rw_off] == s->rw_new)
+			bytes[s->rw_off] = s->rw_old;
+	}
+}
+
 static bool hf_take(struct hf *h, const blkif_response_t *rsp)
 {
 	struct hf_slot *s = hf_match(h, rsp->id);
@@ -614,6 +702,7 @@ static void hf_consume(struct hf *h)
 		while (h->ring.rsp_cons != rp) {
 			blkif_response_t rsp;
 			RING_COPY_RESPONSE(&h->ring, h->ring.rsp_cons, &rsp);
+			hf_unrewrite(h, h->ring.rsp_cons, &rsp);
 			h->ring.rsp_cons++;
 			if (!hf_take(h, &rsp))
 				return;
@@ -676,6 +765,42 @@ static void hf_ring_release(struct hf *h)
 	h->sring = NULL;
 }
 
+/* The ring's keys: one ring-ref, or (the keys lie) a ring-page-order past
+ * the backend's max-ring-page-order, every ring-refN naming our one page. */
+static int hf_ring_keys(struct hf *h)
+{
+	int rc;
+
+	h->order_max = 0;
+	h->order_lie = 0;
+	if (!hf_hit(h, &hf_site_keys))
+		return hf_xs_write(h, "ring-ref", h->ring_ref);
+	hf_xs_uint(h, "max-ring-page-order", &h->order_max);
+	if (h->order_max >= HF_RING_ORDER_LIE_MAX)
+		return hf_xs_write(h, "ring-ref", h->ring_ref);
+	hf_count(h, HF_C_LIES);
+	h->order_lie = (unsigned)h->order_max + 1 +
+		       (unsigned)(hf_rand(h) % (HF_RING_ORDER_LIE_MAX - h->order_max));
+	rc = hf_xs_write(h, "ring-page-order", h->order_lie);
+	for (unsigned i = 0; rc == 0 && i < 1u << h->order_lie; i++) {
+		char key[24];
+		snprintf(key, sizeof(key), "ring-ref%u", i);
+		rc = hf_xs_write(h, key, h->ring_ref);
+	}
+	return rc;
+}
+
+/* Connected after the keys lie: the backend took a ring it never offered. */
+static bool hf_order_took(struct hf *h)
+{
+	if (!h->order_lie)
+		return false;
+	scn_wl_fail(h->wl, "hostile front (dom %u): backend dom %u connected vbd %u with ring-page-order %u, "
+		    "more than the max-ring-page-order %lu it offered", h->fe, h->be, h->devid, h->order_lie,
+		    h->order_max);
+	return true;
+}
+
 /* InitWait: a fresh ring and channel, published; Initialised. */
 static int hf_publish(struct hf *h)
 {
@@ -697,7 +822,7 @@ static int hf_publish(struct hf *h)
 	h->ev_ev = scn_ev_new(sim_domain_event_base(), xenevtchn_fd(h->xce), EV_READ | EV_PERSIST, hf_evtchn, h);
 	if (!h->ev_ev || event_add(h->ev_ev, NULL) < 0)
 		return -ENOMEM;
-	rc = hf_xs_write(h, "ring-ref", h->ring_ref);
+	rc = hf_ring_keys(h);
 	rc = rc ? rc : hf_xs_write(h, "event-channel", h->port);
 	rc = rc ? rc : hf_xs_write(h, "feature-persistent", h->persistent);
 	rc = rc ? rc : scn_xs_printf(h->xs, h->fe_dir, "protocol", "%s", XEN_IO_PROTO_ABI_NATIVE);
@@ -753,7 +878,11 @@ static void hf_state_changed(struct hf *h)
 			scn_wl_error(h->wl, "hostile front (dom %u): publishing the ring failed: %s", h->fe,
 				     strerror(errno));
 	} else if (h->phase == HF_WAIT_CONNECTED && st == XenbusStateConnected) {
+		unsigned long discard = 0;
+		if (hf_order_took(h))
+			return;
 		h->sectors = hf_xs_uint(h, "sectors", &sectors) ? sectors : 0;
+		h->discard = hf_xs_uint(h, "feature-discard", &discard) && discard;
 		h->phase = HF_CONNECTED;
 		hf_count(h, HF_C_CONNECTS);
 		hf_maps_check(h, 1);
@@ -867,7 +996,7 @@ static void hf_device(struct hf *h)
 	snprintf(h->be_dir, sizeof(h->be_dir), "/local/domain/%u/backend/vbd/%u/%u", h->be, h->fe, h->devid);
 	snprintf(h->be_state, sizeof(h->be_state), "%s/state", h->be_dir);
 	const char *fe[] = {"virtual-device", h->vdev, "device-type", "disk", NULL};
-	const char *bk[] = {"params", h->disk, "type", "ram", "mode", h->readonly ? "r" : "w", NULL};
+	const char *bk[] = {"params", h->disk, "type", "ram", "mode", h->mode, NULL};
 	memcpy(h->fe_keys, fe, sizeof(fe));
 	memcpy(h->be_keys, bk, sizeof(bk));
 	h->dev = (struct xenbus_device){.type = "vbd", .fe_domid = h->fe, .be_domid = h->be, .devid = h->devid,
@@ -886,8 +1015,9 @@ static int hf_start(struct scn_wl *wl)
 			 .devid = (uint32_t)scn_wl_u(wl, HF_P_DEVID), .alive = true,
 			 .requests = (uint32_t)scn_wl_u(wl, HF_P_REQUESTS), .qd = (uint32_t)scn_wl_u(wl, HF_P_QD),
 			 .persistent = scn_wl_u(wl, HF_P_PERSISTENT),
-			 .readonly = strcmp(scn_wl_s(wl, HF_P_MODE), "r") == 0,
+			 .readonly = strchr(scn_wl_s(wl, HF_P_MODE), 'w') == NULL,
 			 .rng = scn_wl_seed(wl) | 1};
+	snprintf(h->mode, sizeof(h->mode), "%s", scn_wl_s(wl, HF_P_MODE));
 	h->disk_pages = (uint32_t)(scn_wl_u(wl, HF_P_SIZE) / HF_PAGE);
 	h->region = h->disk_pages / h->qd;
 	scn_blk_front_users(h->fe, 1);
@@ -961,8 +1091,9 @@ static int hf_validate(const struct scn_wl_args *a, char *err, size_t len)
 		snprintf(err, len, "size= too small: %u pages per request slot at least", HF_SEGS_MAX);
 		return -EINVAL;
 	}
-	if (strcmp(a->s[HF_P_MODE], "r") != 0 && strcmp(a->s[HF_P_MODE], "w") != 0) {
-		snprintf(err, len, "mode=%s: r or w", a->s[HF_P_MODE]);
+	if (strcmp(a->s[HF_P_MODE], "r") != 0 && strcmp(a->s[HF_P_MODE], "ro") != 0 &&
+	    strcmp(a->s[HF_P_MODE], "w") != 0) {
+		snprintf(err, len, "mode=%s: r, ro or w", a->s[HF_P_MODE]);
 		return -EINVAL;
 	}
 	return 0;
