@@ -1033,7 +1033,9 @@ static int hf_start(struct scn_wl *wl)
 	if (rc < 0)
 		return scn_wl_finished(wl) ? 0 : rc;
 	h->be_ref = true;
-	h->pgrants_max = scn_blk_backend_config(h->be, &cfg) && cfg.persistent ? cfg.persistent_grants_max : 0;
+	/* Persistent maps need both ends to say feature-persistent (blkif.h). */
+	h->pgrants_max = scn_blk_backend_config(h->be, &cfg) && cfg.persistent && h->persistent
+				 ? cfg.persistent_grants_max : 0;
 	rc = scn_blk_toolstack(&h->dev, SCN_BLK_TS_CREATE);
 	if (rc == 0)
 		rc = scn_wl_call(wl, h->fe, hf_setup, h);

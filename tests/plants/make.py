@@ -411,6 +411,7 @@ PLANTS = [
      "a hostile blk backend answering unknown statuses (hostile/blk-back-status.scn)",
      [("drivers/blk/blkfront_io.c",
        "\t\tblkfront_log(bf, \"unknown response status %d taken as an error\", status);\n\t\treturn -EIO;\n",
+       "\t\tblkfront_log(bf, \"unknown response status %d taken as %s\", status, status > 0 ? \"success\" : \"an error\");\n"
        "\t\treturn status > 0 ? 0 : -EIO;\n")]),
     ("netback-tx-offset-unchecked", "request-trust", "netback",
      "a tx slot's offset is checked alone, not offset + size: a slot may cross "
