@@ -394,6 +394,10 @@ static int nw_hostile_open(void *arg)
 					 .packets = (uint32_t)scn_wl_u(w->wl, NW_P_HOSTILE_PACKETS),
 					 .done = nw_hostile_done, .arg = w};
 
+	/* netback.h: tx_slots_max 0 is XEN_NETIF_NR_SLOTS_MIN, tx_slots_fatal 0
+	 * is tx_slots_max + 2. */
+	c.slots_max = w->bcfg.tx_slots_max ? w->bcfg.tx_slots_max : NW_NETIF_SLOTS_MIN;
+	c.slots_fatal = w->bcfg.tx_slots_fatal ? w->bcfg.tx_slots_fatal : c.slots_max + 2;
 	network_addr(w->hg.index, c.mac, NULL, NULL);
 	return hostile_front_open(&c, &w->hf);
 }
