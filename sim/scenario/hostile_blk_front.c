@@ -116,7 +116,7 @@ static const char *const hf_counters[HF_C_COUNT + 1] = {
 	"sent", "answered", "errors", "lies", "disconnects", "connects", "abandoned", NULL,
 };
 
-enum hf_phase { HF_WAIT_INITWAIT, HF_WAIT_CONNECTED, HF_CONNECTED, HF_WAIT_CLOSED, HF_FINISHED };
+enum hf_phase { HF_WAIT_INITWAIT, HF_WAIT_CONNECTED, HF_CONNECTED, HF_WAIT_CLOSED, HF_LEAVING, HF_FINISHED };
 
 enum hf_expect { HF_EXPECT_OK, HF_EXPECT_REFUSED, HF_EXPECT_EITHER };
 
@@ -683,6 +683,7 @@ static void hf_maps_check(struct hf *h, unsigned ring_pages)
 }
 
 static void hf_finish(struct hf *h);
+static void hf_done(struct hf *h);
 
 static void hf_consume(struct hf *h)
 {
@@ -891,6 +892,9 @@ static void hf_state_changed(struct hf *h)
 		hf_disconnected(h);
 		if (st == XenbusStateClosed || st == XenbusStateUnknown)
 			hf_closed(h);
+	} else if (h->phase == HF_LEAVING && closing) {
+		hf_xs_write(h, "state", XenbusStateClosed);
+		hf_done(h);
 	} else if (h->phase == HF_WAIT_CLOSED && (st == XenbusStateClosed || st == XenbusStateUnknown)) {
 		hf_closed(h);
 	}
@@ -916,7 +920,7 @@ static void hf_xs_event(evutil_socket_t fd, short what, void *arg)
 	scn_wl_guard(h->wl, hf_xs_guarded, h);
 }
 
-static void hf_finish(struct hf *h)
+static void hf_done(struct hf *h)
 {
 	h->phase = HF_FINISHED;
 	if (h->readonly && scn_blk_disk_sum(h->store) != h->sum_start) {
@@ -925,6 +929,19 @@ static void hf_finish(struct hf *h)
 		return;
 	}
 	scn_wl_done(h->wl);
+}
+
+/* Every request answered. A connected front leaves as a guest shutting
+ * down does (XenbusState: Closing, the backend follows to Closing, then
+ * Closed): a backend that does not follow leaves the run hanging. */
+static void hf_finish(struct hf *h)
+{
+	if (h->phase != HF_CONNECTED) {
+		hf_done(h);
+		return;
+	}
+	h->phase = HF_LEAVING;
+	hf_xs_write(h, "state", XenbusStateClosing);
 }
 
 static int hf_setup(void *arg)
