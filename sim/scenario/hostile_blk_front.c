@@ -36,36 +36,7 @@
  * faults, aborts or hangs fails the run through the engine's own oracles.
  * After a disconnect the front connects again (a fresh ring) and carries on.
  * All sites can be aimed: device vbd/<devid>, domain the guest or backend.
- */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-
-#include <xenevtchn.h>
-#include <xengnttab.h>
-#include <xenstore.h>
-
-#include "drivers/platform.h"   /* before ring.h: xen_mb() and friends */
-#include <xen/io/blkif.h>
-#include <xen/io/protocols.h>
-
-#include "sim/gnttab/gnttab.h"
-#include "sim/scenario/hostile_blk.h"
-
-#define HF_QD_MAX 8u
-#define HF_SEGS_MAX 16u               /* data pages of one request */
-#define HF_SLOT_PAGES (HF_SEGS_MAX + 1u)   /* and its indirect page */
-#define HF_PAGE 4096u
-#define HF_SECTORS_PER_PAGE 8u
-#define HF_RECONNECTS_MAX 8u
-#define HF_BAD_REF_LOW 3u             /* a reserved entry: never granted */
-#define HF_BAD_REF_HIGH (GNTTAB_GRANTS_MAX - 2u)
-#define HF_UNKNOWN UINT32_MAX         /* model: content not known */
-#define HF_ID_WILD 0xdead000000000000ull
-#define HF_RING_ORDER_LIE_MAX 8u      /* the largest ring-page-order blkif.h knows */
-#define HF_OVER_OFFER_MAX 8u          /* segments past the offered indirect maximum */
-#define HF_SEGS_PER_INDIRECT_PAGE (HF_PAGE / sizeof(struct blkif_request_segment))
+ */#include "sim/scenario/hostile_blk_front_internal.h"
 
 SIM_FAULT_SITE(hf_site_id, "blk.hostile.front.id",
 	       "hostile blk frontend: request id out of range, stale or duplicated");
@@ -85,9 +56,6 @@ SIM_FAULT_SITE(hf_site_keys, "blk.hostile.front.keys",
 	       "hostile blk frontend: ring-page-order larger than the backend's max-ring-page-order");
 SIM_FAULT_SITE(hf_site_rewrite, "blk.hostile.front.rewrite",
 	       "hostile blk frontend: a request rewritten after it was published (double fetch)");
-
-enum hf_lie { HF_LIE_NONE, HF_LIE_ID, HF_LIE_OP, HF_LIE_NSEG, HF_LIE_SECT, HF_LIE_SECTOR,
-	      HF_LIE_INDIRECT, HF_LIE_GREF, HF_LIE_COUNT };
 
 static struct sim_fault_site *const hf_lie_sites[HF_LIE_COUNT] = {
 	[HF_LIE_ID] = &hf_site_id, [HF_LIE_OP] = &hf_site_op, [HF_LIE_NSEG] = &hf_site_nseg,
@@ -110,350 +78,9 @@ static const struct scn_param hf_params[HF_P_COUNT + 1] = {
 		       "w, or r / ro: a read-only vbd (its disk must not change), written to the backend as is"},
 };
 
-enum hf_counter { HF_C_SENT, HF_C_ANSWERED, HF_C_ERRORS, HF_C_LIES, HF_C_DISCONNECTS,
-		  HF_C_CONNECTS, HF_C_ABANDONED, HF_C_COUNT };
 static const char *const hf_counters[HF_C_COUNT + 1] = {
 	"sent", "answered", "errors", "lies", "disconnects", "connects", "abandoned", NULL,
 };
-
-enum hf_phase { HF_WAIT_INITWAIT, HF_WAIT_CONNECTED, HF_CONNECTED, HF_WAIT_CLOSED, HF_LEAVING, HF_FINISHED };
-
-enum hf_expect { HF_EXPECT_OK, HF_EXPECT_REFUSED, HF_EXPECT_EITHER };
-
-struct hf_slot {
-	bool busy;
-	uint64_t seq;                     /* issue order: duplicated ids match FIFO */
-	uint64_t id;
-	uint8_t op, alt_op;               /* echo expected: op, or (indirect) alt_op */
-	enum hf_lie lie;
-	enum hf_expect expect;
-	bool write, read;
-	bool flipped;                     /* rewritten READ <-> WRITE */
-	/* A rewrite lands on the response instead when blkback answered
-	 * first (they share the slot, both start at byte 0): the byte at
-	 * rw_off went from rw_old to rw_new. rw_new == rw_old: none. */
-	uint8_t rw_off, rw_old, rw_new;
-	uint32_t page, npages;            /* disk pages covered */
-	uint32_t tag;
-	RING_IDX idx;
-};
-
-struct hf {
-	struct scn_wl *wl;
-	domid_t fe, be;
-	uint32_t devid;
-	bool readonly, persistent, be_ref, alive;
-	uint32_t requests, qd, disk_pages, region;
-	struct xenbus_device dev;
-	const char *fe_keys[5], *be_keys[7];
-	char vdev[16], disk[SCN_NAME_MAX + 8];
-	struct blk_store *store;
-	uint64_t sum_start, rng;
-	/* the guest's side */
-	struct xs_handle *xs;
-	char fe_dir[64], be_dir[96], be_state[112];
-	struct event *xs_ev, *ev_ev;
-	xengntshr_handle *gs;
-	xenevtchn_handle *xce;
-	evtchn_port_t port;
-	uint8_t *data, *ro;
-	uint32_t data_refs[HF_QD_MAX * HF_SLOT_PAGES], ro_ref;
-	blkif_sring_t *sring;
-	uint32_t ring_ref;
-	blkif_front_ring_t ring;
-	enum hf_phase phase;
-	unsigned indirect_max, reconnects, pgrants_max;
-	unsigned order_lie;               /* ring-page-order asked beyond the offer, 0: none */
-	unsigned long order_max;          /* max-ring-page-order offered */
-	bool discard;                     /* feature-discard offered */
-	char mode[8];
-	uint64_t sectors;
-	struct hf_slot slots[HF_QD_MAX];
-	uint32_t *model;                  /* per disk page: write tag, 0 zeros, HF_UNKNOWN */
-	uint32_t sent, next_tag;
-	uint64_t next_seq, last_id;
-	_Atomic uint64_t c[HF_C_COUNT];
-};
-
-static void hf_count(struct hf *h, enum hf_counter c)
-{
-	atomic_fetch_add(&h->c[c], 1);
-}
-
-static uint64_t hf_rand(struct hf *h)
-{
-	return scn_wl_rand(&h->rng);
-}
-
-static bool hf_hit(struct hf *h, struct sim_fault_site *site)
-{
-	char device[24];
-
-	snprintf(device, sizeof(device), "vbd/%u", h->devid);
-	return scn_wl_lie(site, h->fe, h->be, device);
-}
-
-/* The content a write tagged `tag` puts in disk page `page`. */
-static void hf_pattern(const struct hf *h, uint32_t tag, uint32_t page, uint8_t *out)
-{
-	blkwork_pattern(scn_wl_seed(h->wl) ^ 0x6866, tag, page, HF_PAGE, out);
-}
-
-static uint8_t *hf_page(struct hf *h, unsigned slot, unsigned k)
-{
-	return h->data + ((size_t)slot * HF_SLOT_PAGES + k) * HF_PAGE;
-}
-
-static uint32_t hf_ref(struct hf *h, unsigned slot, unsigned k)
-{
-	return h->data_refs[slot * HF_SLOT_PAGES + k];
-}
-
-/* ---- building requests ---- */
-
-/* A well-formed read, write or flush into slot s. */
-static void hf_good(struct hf *h, unsigned slot, blkif_request_t *req, blkif_request_indirect_t *ind,
-		    bool *indirect)
-{
-	struct hf_slot *s = &h->slots[slot];
-	uint64_t r = hf_rand(h) % 100;
-
-	*indirect = h->indirect_max >= HF_SEGS_MAX && hf_rand(h) % 4 == 0;
-	s->npages = *indirect ? 12 + (uint32_t)(hf_rand(h) % (HF_SEGS_MAX - 11))
-			      : 1 + (uint32_t)(hf_rand(h) % 4);
-	s->page = slot * h->region + (uint32_t)(hf_rand(h) % (h->region - s->npages + 1));
-	s->write = r < 45;
-	s->read = r >= 45 && r < 95;
-	s->op = s->write ? BLKIF_OP_WRITE : s->read ? BLKIF_OP_READ : BLKIF_OP_FLUSH_DISKCACHE;
-	s->alt_op = s->op;
-	if (!s->write && !s->read) {
-		*indirect = false;
-		s->npages = 0;
-		req->operation = s->op;
-		return;
-	}
-	if (s->write)
-		s->tag = ++h->next_tag;
-	struct blkif_request_segment *segs = *indirect ? (void *)hf_page(h, slot, HF_SEGS_MAX) : req->seg;
-	for (uint32_t k = 0; k < s->npages; k++) {
-		segs[k] = (struct blkif_request_segment){.gref = hf_ref(h, slot, k), .first_sect = 0,
-							 .last_sect = HF_SECTORS_PER_PAGE - 1};
-		if (s->write)
-			hf_pattern(h, s->tag, s->page + k, hf_page(h, slot, k));
-	}
-	if (*indirect) {
-		ind->operation = BLKIF_OP_INDIRECT;
-		ind->indirect_op = s->op;
-		ind->nr_segments = (uint16_t)s->npages;
-		ind->sector_number = (uint64_t)s->page * HF_SECTORS_PER_PAGE;
-		ind->indirect_grefs[0] = hf_ref(h, slot, HF_SEGS_MAX);
-		ind->handle = (blkif_vdev_t)h->devid;
-		s->op = BLKIF_OP_INDIRECT;
-	} else {
-		req->operation = s->op;
-		req->nr_segments = (uint8_t)s->npages;
-		req->sector_number = (uint64_t)s->page * HF_SECTORS_PER_PAGE;
-		req->handle = (blkif_vdev_t)h->devid;
-	}
-}
-
-/* A busy slot's id other than slot's own, or 0. */
-static uint64_t hf_other_id(struct hf *h, unsigned slot)
-{
-	for (unsigned i = 0; i < h->qd; i++)
-		if (i != slot && h->slots[i].busy)
-			return h->slots[i].id;
-	return 0;
-}
-
-static void hf_lie_id(struct hf *h, unsigned slot, uint64_t *id)
-{
-	uint64_t v = hf_rand(h) % 3, other = hf_other_id(h, slot);
-
-	if (v == 1 && h->last_id)
-		*id = h->last_id;                 /* stale: answered already */
-	else if (v == 2 && other)
-		*id = other;                      /* another request's, in flight */
-	else
-		*id = HF_ID_WILD | (hf_rand(h) & 0xffffffffull);
-}
-
-static uint32_t hf_bad_ref(struct hf *h)
-{
-	return hf_rand(h) % 2 ? HF_BAD_REF_LOW : HF_BAD_REF_HIGH - (uint32_t)(hf_rand(h) % 16);
-}
-
-/* One lie being told: the request as it will be published, and its slot. */
-struct hf_lying {
-	struct hf *h;
-	unsigned slot;
-	struct hf_slot *s;
-	blkif_request_t *req;
-	blkif_request_indirect_t *ind;
-	bool indirect;
-	struct blkif_request_segment *segs;
-	unsigned nseg;
-	uint64_t v;                       /* the lie's own draw */
-};
-
-/* A flush has no segment to lie about: make it a one-page read first. */
-static void hf_lie_as_read(struct hf_lying *l, uint8_t last_sect)
-{
-	if (l->s->npages)
-		return;
-	l->req->operation = l->s->op = l->s->alt_op = BLKIF_OP_READ;
-	l->req->nr_segments = 1;
-	l->segs[0] = (struct blkif_request_segment){.gref = hf_ref(l->h, l->slot, 0), .last_sect = last_sect};
-	l->s->read = true;
-}
-
-static void hf_lie_well_formed(struct hf_lying *l)
-{
-	/* the id is set by the caller; the request itself is well formed */
-	l->s->expect = l->h->readonly && (l->s->write || !l->s->read) ? HF_EXPECT_REFUSED : HF_EXPECT_OK;
-}
-
-static void hf_lie_op(struct hf_lying *l)
-{
-	if (l->v % 3 == 0)
-		l->req->operation = (uint8_t)(7 + hf_rand(l->h) % 200);
-	else if (l->v % 3 == 1)
-		l->req->operation = BLKIF_OP_WRITE_BARRIER;   /* not offered */
-	else if (l->indirect)
-		l->ind->indirect_op = BLKIF_OP_FLUSH_DISKCACHE;
-	else
-		l->req->operation = BLKIF_OP_INDIRECT + 1 + (uint8_t)(hf_rand(l->h) % 100);
-	l->s->op = l->s->alt_op = l->req->operation;
-}
-
-/* A well-formed indirect read but for its count: a few segments more than
- * feature-max-indirect-segments, all valid (the slot's pages, reused), on
- * the disk. A backend that bounds the count by something else (the
- * indirect pages, blkif.h's largest) serves it. false: no room for it. */
-static bool hf_lie_over_offer(struct hf_lying *l)
-{
-	struct hf *h = l->h;
-	unsigned n = h->indirect_max + 1 + (unsigned)(hf_rand(h) % HF_OVER_OFFER_MAX);
-
-	if (n > HF_SEGS_PER_INDIRECT_PAGE || n > h->disk_pages)
-		return false;
-	for (unsigned k = 0; k < n; k++)
-		l->segs[k] = (struct blkif_request_segment){.gref = hf_ref(h, l->slot, k % HF_SEGS_MAX),
-							    .last_sect = HF_SECTORS_PER_PAGE - 1};
-	l->ind->indirect_op = BLKIF_OP_READ;
-	l->ind->nr_segments = (uint16_t)n;
-	l->ind->sector_number = 0;
-	l->s->alt_op = BLKIF_OP_READ;
-	l->s->read = true;
-	l->s->write = false;
-	return true;
-}
-
-static void hf_lie_nseg(struct hf_lying *l)
-{
-	if (l->indirect && l->v % 3 == 2 && hf_lie_over_offer(l))
-		return;
-	if (l->indirect)
-		l->ind->nr_segments = l->v % 2 ? 0 : (uint16_t)(l->h->indirect_max + 1 + hf_rand(l->h) % 4096);
-	else
-		l->req->nr_segments = l->v % 2 ? 0 : (uint8_t)(BLKIF_MAX_SEGMENTS_PER_REQUEST + 1 + hf_rand(l->h) % 200);
-	if (!l->s->read && !l->s->write && !l->indirect)   /* a flush may have no segments */
-		l->req->nr_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1;
-}
-
-static void hf_lie_sect(struct hf_lying *l)
-{
-	hf_lie_as_read(l, 0);
-	l->segs[l->v % l->nseg].first_sect = l->v % 2 ? 5 : 0;
-	l->segs[l->v % l->nseg].last_sect = l->v % 2 ? 2 : (uint8_t)(HF_SECTORS_PER_PAGE + hf_rand(l->h) % 248);
-}
-
-/* A discard starting on the disk whose range wraps: 2^64 sectors on, or
- * (times 512) a few bytes on. A check in bytes, or of the start only, lets
- * it through to the store. */
-static void hf_lie_discard(struct hf_lying *l)
-{
-	blkif_request_discard_t d = {.operation = BLKIF_OP_DISCARD, .handle = (blkif_vdev_t)l->h->devid};
-	uint64_t start = (uint64_t)l->s->page * HF_SECTORS_PER_PAGE;
-
-	d.sector_number = start;
-	d.nr_sectors = l->v % 4 < 2 ? (1ull << 55) + HF_SECTORS_PER_PAGE : UINT64_MAX - start + 1 + HF_SECTORS_PER_PAGE;
-	memset(l->req, 0, sizeof(*l->req));
-	memcpy(l->req, &d, sizeof(d));
-	l->s->op = l->s->alt_op = BLKIF_OP_DISCARD;
-	l->s->npages = 1;   /* the page it would discard: its content is no longer known */
-	l->s->write = true;
-	l->s->read = false;
-}
-
-static void hf_lie_sector(struct hf_lying *l)
-{
-	if (l->h->discard && !l->indirect && l->v % 3 == 2) {
-		hf_lie_discard(l);
-		return;
-	}
-	hf_lie_as_read(l, 7);
-	if (l->indirect)
-		l->ind->sector_number = l->v % 2 ? l->h->sectors - 1 : 1ull << 62;
-	else
-		l->req->sector_number = l->v % 2 ? l->h->sectors - 1 : UINT64_MAX - 3;
-}
-
-static void hf_lie_indirect(struct hf_lying *l)
-{
-	struct hf_slot *s = l->s;
-
-	if (!l->indirect) {   /* not offered, or a direct one: make it indirect anyway */
-		blkif_request_indirect_t bad = {.operation = BLKIF_OP_INDIRECT, .indirect_op = BLKIF_OP_READ,
-						.nr_segments = 1, .handle = (blkif_vdev_t)l->h->devid};
-		bad.indirect_grefs[0] = hf_bad_ref(l->h);
-		memcpy(l->req, &bad, sizeof(bad));
-		s->op = BLKIF_OP_INDIRECT;
-		s->alt_op = BLKIF_OP_READ;
-		s->read = true;
-		s->write = false;
-	} else if (l->v % 2) {
-		l->ind->indirect_grefs[0] = hf_bad_ref(l->h);
-	} else {
-		l->segs[l->v % l->nseg].gref = hf_bad_ref(l->h);   /* a bad ref inside the indirect page */
-	}
-}
-
-static void hf_lie_gref(struct hf_lying *l)
-{
-	if (l->s->read && l->v % 2 == 0) {
-		l->segs[l->v % l->nseg].gref = l->h->ro_ref;   /* a READ into a read-only grant */
-		return;
-	}
-	l->segs[l->v % l->nseg].gref = hf_bad_ref(l->h);
-	if (!l->s->npages) {
-		l->req->operation = l->s->op = l->s->alt_op = BLKIF_OP_WRITE;
-		l->req->nr_segments = 1;
-		l->segs[0].last_sect = 7;
-		l->s->write = true;
-	}
-}
-
-static void (*const hf_lies[HF_LIE_COUNT])(struct hf_lying *l) = {
-	[HF_LIE_ID] = hf_lie_well_formed, [HF_LIE_OP] = hf_lie_op, [HF_LIE_NSEG] = hf_lie_nseg,
-	[HF_LIE_SECT] = hf_lie_sect, [HF_LIE_SECTOR] = hf_lie_sector,
-	[HF_LIE_INDIRECT] = hf_lie_indirect, [HF_LIE_GREF] = hf_lie_gref,
-};
-
-/* Turn the well-formed request into one of the lie's kind. */
-static void hf_lie(struct hf *h, unsigned slot, enum hf_lie lie, blkif_request_t *req,
-		   blkif_request_indirect_t *ind, bool indirect)
-{
-	struct hf_slot *s = &h->slots[slot];
-	struct hf_lying l = {.h = h, .slot = slot, .s = s, .req = req, .ind = ind, .indirect = indirect,
-			     .segs = indirect ? (void *)hf_page(h, slot, HF_SEGS_MAX) : req->seg,
-			     .nseg = s->npages ? s->npages : 1};
-
-	l.v = hf_rand(h);
-	s->expect = HF_EXPECT_REFUSED;
-	if (hf_lies[lie])
-		hf_lies[lie](&l);
-}
 
 /* ---- issuing ---- */
 
@@ -469,7 +96,7 @@ static void hf_issue_one(struct hf *h, unsigned slot)
 
 	memset(&u, 0, sizeof(u));
 	memset(s, 0, sizeof(*s));
-	hf_good(h, slot, &u.req, &u.ind, &indirect);
+	hfb_good(h, slot, &u.req, &u.ind, &indirect);
 	s->expect = h->readonly && !s->read ? HF_EXPECT_REFUSED : HF_EXPECT_OK;
 	for (unsigned l = HF_LIE_ID; l < HF_LIE_COUNT && lie == HF_LIE_NONE; l++)
 		if (hf_hit(h, hf_lie_sites[l]))
@@ -477,9 +104,9 @@ static void hf_issue_one(struct hf *h, unsigned slot)
 	s->id = (h->next_seq + 1) << 8 | slot;
 	if (lie != HF_LIE_NONE) {
 		hf_count(h, HF_C_LIES);
-		hf_lie(h, slot, lie, &u.req, &u.ind, indirect);
+		hfb_lie(h, slot, lie, &u.req, &u.ind, indirect);
 		if (lie == HF_LIE_ID)
-			hf_lie_id(h, slot, &s->id);
+			hfb_lie_id(h, slot, &s->id);
 	}
 	u.req.id = s->id;   /* the same offset in every request layout */
 	s->lie = lie;
