@@ -10,14 +10,18 @@
  *   blk.hostile.front.op       an operation blkif.h does not have, a barrier
  *                              not offered, an indirect flush
  *   blk.hostile.front.nseg     0 segments, more than 11, more indirect ones
- *                              than offered
+ *                              than offered (also a well-formed indirect
+ *                              read of a few segments more than offered)
  *   blk.hostile.front.sect     first_sect > last_sect, last_sect > 7
- *   blk.hostile.front.sector   past the end of the disk
+ *   blk.hostile.front.sector   past the end of the disk; a discard whose
+ *                              range wraps (in sectors or in bytes)
  *   blk.hostile.front.indirect an indirect page ref not granted, or bad
  *                              segments inside the indirect page
  *   blk.hostile.front.gref     a ref not granted, or a READ into a page
  *                              granted read-only
  *   blk.hostile.front.prod     req_prod jumps past the ring
+ *   blk.hostile.front.keys     the handshake asks for a larger ring
+ *                              (ring-page-order) than max-ring-page-order
  *   blk.hostile.front.rewrite  a published request made invalid, or its
  *                              READ/WRITE flipped, just after the
  *                              notification, while blkback may be reading it
@@ -27,37 +31,12 @@
  * (an error status for a lie, OKAY for what is well-formed, with the data
  * right), or disconnects the vbd (Closing/Closed), after which it maps none
  * of this domain's grants; it never maps more than a ring and its persistent
- * maximum; on a read-only vbd (mode=r) the disk never changes. A backend that
+ * maximum; it never connects a ring larger than it offered; on a read-only
+ * vbd (a mode without 'w': r, ro) the disk never changes. A backend that
  * faults, aborts or hangs fails the run through the engine's own oracles.
  * After a disconnect the front connects again (a fresh ring) and carries on.
  * All sites can be aimed: device vbd/<devid>, domain the guest or backend.
- */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-
-#include <xenevtchn.h>
-#include <xengnttab.h>
-#include <xenstore.h>
-
-#include "drivers/platform.h"   /* before ring.h: xen_mb() and friends */
-#include <xen/io/blkif.h>
-#include <xen/io/protocols.h>
-
-#include "sim/gnttab/gnttab.h"
-#include "sim/scenario/hostile_blk.h"
-
-#define HF_QD_MAX 8u
-#define HF_SEGS_MAX 16u               /* data pages of one request */
-#define HF_SLOT_PAGES (HF_SEGS_MAX + 1u)   /* and its indirect page */
-#define HF_PAGE 4096u
-#define HF_SECTORS_PER_PAGE 8u
-#define HF_RECONNECTS_MAX 8u
-#define HF_BAD_REF_LOW 3u             /* a reserved entry: never granted */
-#define HF_BAD_REF_HIGH (GNTTAB_GRANTS_MAX - 2u)
-#define HF_UNKNOWN UINT32_MAX         /* model: content not known */
-#define HF_ID_WILD 0xdead000000000000ull
+ */#include "sim/scenario/hostile_blk_front_internal.h"
 
 SIM_FAULT_SITE(hf_site_id, "blk.hostile.front.id",
 	       "hostile blk frontend: request id out of range, stale or duplicated");
@@ -73,11 +52,10 @@ SIM_FAULT_SITE(hf_site_indirect, "blk.hostile.front.indirect",
 SIM_FAULT_SITE(hf_site_gref, "blk.hostile.front.gref",
 	       "hostile blk frontend: a ref not granted, or a READ into a read-only grant");
 SIM_FAULT_SITE(hf_site_prod, "blk.hostile.front.prod", "hostile blk frontend: req_prod jumps past the ring");
+SIM_FAULT_SITE(hf_site_keys, "blk.hostile.front.keys",
+	       "hostile blk frontend: ring-page-order larger than the backend's max-ring-page-order");
 SIM_FAULT_SITE(hf_site_rewrite, "blk.hostile.front.rewrite",
 	       "hostile blk frontend: a request rewritten after it was published (double fetch)");
-
-enum hf_lie { HF_LIE_NONE, HF_LIE_ID, HF_LIE_OP, HF_LIE_NSEG, HF_LIE_SECT, HF_LIE_SECTOR,
-	      HF_LIE_INDIRECT, HF_LIE_GREF, HF_LIE_COUNT };
 
 static struct sim_fault_site *const hf_lie_sites[HF_LIE_COUNT] = {
 	[HF_LIE_ID] = &hf_site_id, [HF_LIE_OP] = &hf_site_op, [HF_LIE_NSEG] = &hf_site_nseg,
@@ -96,298 +74,13 @@ static const struct scn_param hf_params[HF_P_COUNT + 1] = {
 	[HF_P_REQUESTS] = {"requests", SCN_P_UINT, "200", 1, 1000000, "requests to send"},
 	[HF_P_QD] = {"qd", SCN_P_UINT, "4", 1, HF_QD_MAX, "requests in flight"},
 	[HF_P_PERSISTENT] = {"persistent", SCN_P_BOOL, "1", 0, 0, "ask for persistent grants"},
-	[HF_P_MODE] = {"mode", SCN_P_STRING, "w", 0, 0, "w, or r: a read-only vbd (its disk must not change)"},
+	[HF_P_MODE] = {"mode", SCN_P_STRING, "w", 0, 0,
+		       "w, or r / ro: a read-only vbd (its disk must not change), written to the backend as is"},
 };
 
-enum hf_counter { HF_C_SENT, HF_C_ANSWERED, HF_C_ERRORS, HF_C_LIES, HF_C_DISCONNECTS,
-		  HF_C_CONNECTS, HF_C_ABANDONED, HF_C_COUNT };
 static const char *const hf_counters[HF_C_COUNT + 1] = {
 	"sent", "answered", "errors", "lies", "disconnects", "connects", "abandoned", NULL,
 };
-
-enum hf_phase { HF_WAIT_INITWAIT, HF_WAIT_CONNECTED, HF_CONNECTED, HF_WAIT_CLOSED, HF_FINISHED };
-
-enum hf_expect { HF_EXPECT_OK, HF_EXPECT_REFUSED, HF_EXPECT_EITHER };
-
-struct hf_slot {
-	bool busy;
-	uint64_t seq;                     /* issue order: duplicated ids match FIFO */
-	uint64_t id;
-	uint8_t op, alt_op;               /* echo expected: op, or (indirect) alt_op */
-	enum hf_lie lie;
-	enum hf_expect expect;
-	bool write, read;
-	bool flipped;                     /* rewritten READ <-> WRITE */
-	uint32_t page, npages;            /* disk pages covered */
-	uint32_t tag;
-	RING_IDX idx;
-};
-
-struct hf {
-	struct scn_wl *wl;
-	domid_t fe, be;
-	uint32_t devid;
-	bool readonly, persistent, be_ref, alive;
-	uint32_t requests, qd, disk_pages, region;
-	struct xenbus_device dev;
-	const char *fe_keys[5], *be_keys[7];
-	char vdev[16], disk[SCN_NAME_MAX + 8];
-	struct blk_store *store;
-	uint64_t sum_start, rng;
-	/* the guest's side */
-	struct xs_handle *xs;
-	char fe_dir[64], be_dir[96], be_state[112];
-	struct event *xs_ev, *ev_ev;
-	xengntshr_handle *gs;
-	xenevtchn_handle *xce;
-	evtchn_port_t port;
-	uint8_t *data, *ro;
-	uint32_t data_refs[HF_QD_MAX * HF_SLOT_PAGES], ro_ref;
-	blkif_sring_t *sring;
-	uint32_t ring_ref;
-	blkif_front_ring_t ring;
-	enum hf_phase phase;
-	unsigned indirect_max, reconnects, pgrants_max;
-	uint64_t sectors;
-	struct hf_slot slots[HF_QD_MAX];
-	uint32_t *model;                  /* per disk page: write tag, 0 zeros, HF_UNKNOWN */
-	uint32_t sent, next_tag;
-	uint64_t next_seq, last_id;
-	_Atomic uint64_t c[HF_C_COUNT];
-};
-
-static void hf_count(struct hf *h, enum hf_counter c)
-{
-	atomic_fetch_add(&h->c[c], 1);
-}
-
-static uint64_t hf_rand(struct hf *h)
-{
-	return scn_wl_rand(&h->rng);
-}
-
-static bool hf_hit(struct hf *h, struct sim_fault_site *site)
-{
-	char device[24];
-
-	snprintf(device, sizeof(device), "vbd/%u", h->devid);
-	return scn_wl_lie(site, h->fe, h->be, device);
-}
-
-/* The content a write tagged `tag` puts in disk page `page`. */
-static void hf_pattern(const struct hf *h, uint32_t tag, uint32_t page, uint8_t *out)
-{
-	blkwork_pattern(scn_wl_seed(h->wl) ^ 0x6866, tag, page, HF_PAGE, out);
-}
-
-static uint8_t *hf_page(struct hf *h, unsigned slot, unsigned k)
-{
-	return h->data + ((size_t)slot * HF_SLOT_PAGES + k) * HF_PAGE;
-}
-
-static uint32_t hf_ref(struct hf *h, unsigned slot, unsigned k)
-{
-	return h->data_refs[slot * HF_SLOT_PAGES + k];
-}
-
-/* ---- building requests ---- */
-
-/* A well-formed read, write or flush into slot s. */
-static void hf_good(struct hf *h, unsigned slot, blkif_request_t *req, blkif_request_indirect_t *ind,
-		    bool *indirect)
-{
-	struct hf_slot *s = &h->slots[slot];
-	uint64_t r = hf_rand(h) % 100;
-
-	*indirect = h->indirect_max >= HF_SEGS_MAX && hf_rand(h) % 4 == 0;
-	s->npages = *indirect ? 12 + (uint32_t)(hf_rand(h) % (HF_SEGS_MAX - 11))
-			      : 1 + (uint32_t)(hf_rand(h) % 4);
-	s->page = slot * h->region + (uint32_t)(hf_rand(h) % (h->region - s->npages + 1));
-	s->write = r < 45;
-	s->read = r >= 45 && r < 95;
-	s->op = s->write ? BLKIF_OP_WRITE : s->read ? BLKIF_OP_READ : BLKIF_OP_FLUSH_DISKCACHE;
-	s->alt_op = s->op;
-	if (!s->write && !s->read) {
-		*indirect = false;
-		s->npages = 0;
-		req->operation = s->op;
-		return;
-	}
-	if (s->write)
-		s->tag = ++h->next_tag;
-	struct blkif_request_segment *segs = *indirect ? (void *)hf_page(h, slot, HF_SEGS_MAX) : req->seg;
-	for (uint32_t k = 0; k < s->npages; k++) {
-		segs[k] = (struct blkif_request_segment){.gref = hf_ref(h, slot, k), .first_sect = 0,
-							 .last_sect = HF_SECTORS_PER_PAGE - 1};
-		if (s->write)
-			hf_pattern(h, s->tag, s->page + k, hf_page(h, slot, k));
-	}
-	if (*indirect) {
-		ind->operation = BLKIF_OP_INDIRECT;
-		ind->indirect_op = s->op;
-		ind->nr_segments = (uint16_t)s->npages;
-		ind->sector_number = (uint64_t)s->page * HF_SECTORS_PER_PAGE;
-		ind->indirect_grefs[0] = hf_ref(h, slot, HF_SEGS_MAX);
-		ind->handle = (blkif_vdev_t)h->devid;
-		s->op = BLKIF_OP_INDIRECT;
-	} else {
-		req->operation = s->op;
-		req->nr_segments = (uint8_t)s->npages;
-		req->sector_number = (uint64_t)s->page * HF_SECTORS_PER_PAGE;
-		req->handle = (blkif_vdev_t)h->devid;
-	}
-}
-
-/* A busy slot's id other than slot's own, or 0. */
-static uint64_t hf_other_id(struct hf *h, unsigned slot)
-{
-	for (unsigned i = 0; i < h->qd; i++)
-		if (i != slot && h->slots[i].busy)
-			return h->slots[i].id;
-	return 0;
-}
-
-static void hf_lie_id(struct hf *h, unsigned slot, uint64_t *id)
-{
-	uint64_t v = hf_rand(h) % 3, other = hf_other_id(h, slot);
-
-	if (v == 1 && h->last_id)
-		*id = h->last_id;                 /* stale: answered already */
-	else if (v == 2 && other)
-		*id = other;                      /* another request's, in flight */
-	else
-		*id = HF_ID_WILD | (hf_rand(h) & 0xffffffffull);
-}
-
-static uint32_t hf_bad_ref(struct hf *h)
-{
-	return hf_rand(h) % 2 ? HF_BAD_REF_LOW : HF_BAD_REF_HIGH - (uint32_t)(hf_rand(h) % 16);
-}
-
-/* One lie being told: the request as it will be published, and its slot. */
-struct hf_lying {
-	struct hf *h;
-	unsigned slot;
-	struct hf_slot *s;
-	blkif_request_t *req;
-	blkif_request_indirect_t *ind;
-	bool indirect;
-	struct blkif_request_segment *segs;
-	unsigned nseg;
-	uint64_t v;                       /* the lie's own draw */
-};
-
-/* A flush has no segment to lie about: make it a one-page read first. */
-static void hf_lie_as_read(struct hf_lying *l, uint8_t last_sect)
-{
-	if (l->s->npages)
-		return;
-	l->req->operation = l->s->op = l->s->alt_op = BLKIF_OP_READ;
-	l->req->nr_segments = 1;
-	l->segs[0] = (struct blkif_request_segment){.gref = hf_ref(l->h, l->slot, 0), .last_sect = last_sect};
-	l->s->read = true;
-}
-
-static void hf_lie_well_formed(struct hf_lying *l)
-{
-	/* the id is set by the caller; the request itself is well formed */
-	l->s->expect = l->h->readonly && (l->s->write || !l->s->read) ? HF_EXPECT_REFUSED : HF_EXPECT_OK;
-}
-
-static void hf_lie_op(struct hf_lying *l)
-{
-	if (l->v % 3 == 0)
-		l->req->operation = (uint8_t)(7 + hf_rand(l->h) % 200);
-	else if (l->v % 3 == 1)
-		l->req->operation = BLKIF_OP_WRITE_BARRIER;   /* not offered */
-	else if (l->indirect)
-		l->ind->indirect_op = BLKIF_OP_FLUSH_DISKCACHE;
-	else
-		l->req->operation = BLKIF_OP_INDIRECT + 1 + (uint8_t)(hf_rand(l->h) % 100);
-	l->s->op = l->s->alt_op = l->req->operation;
-}
-
-static void hf_lie_nseg(struct hf_lying *l)
-{
-	if (l->indirect)
-		l->ind->nr_segments = l->v % 2 ? 0 : (uint16_t)(l->h->indirect_max + 1 + hf_rand(l->h) % 4096);
-	else
-		l->req->nr_segments = l->v % 2 ? 0 : (uint8_t)(BLKIF_MAX_SEGMENTS_PER_REQUEST + 1 + hf_rand(l->h) % 200);
-	if (!l->s->read && !l->s->write && !l->indirect)   /* a flush may have no segments */
-		l->req->nr_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1;
-}
-
-static void hf_lie_sect(struct hf_lying *l)
-{
-	hf_lie_as_read(l, 0);
-	l->segs[l->v % l->nseg].first_sect = l->v % 2 ? 5 : 0;
-	l->segs[l->v % l->nseg].last_sect = l->v % 2 ? 2 : (uint8_t)(HF_SECTORS_PER_PAGE + hf_rand(l->h) % 248);
-}
-
-static void hf_lie_sector(struct hf_lying *l)
-{
-	hf_lie_as_read(l, 7);
-	if (l->indirect)
-		l->ind->sector_number = l->v % 2 ? l->h->sectors - 1 : 1ull << 62;
-	else
-		l->req->sector_number = l->v % 2 ? l->h->sectors - 1 : UINT64_MAX - 3;
-}
-
-static void hf_lie_indirect(struct hf_lying *l)
-{
-	struct hf_slot *s = l->s;
-
-	if (!l->indirect) {   /* not offered, or a direct one: make it indirect anyway */
-		blkif_request_indirect_t bad = {.operation = BLKIF_OP_INDIRECT, .indirect_op = BLKIF_OP_READ,
-						.nr_segments = 1, .handle = (blkif_vdev_t)l->h->devid};
-		bad.indirect_grefs[0] = hf_bad_ref(l->h);
-		memcpy(l->req, &bad, sizeof(bad));
-		s->op = BLKIF_OP_INDIRECT;
-		s->alt_op = BLKIF_OP_READ;
-		s->read = true;
-		s->write = false;
-	} else if (l->v % 2) {
-		l->ind->indirect_grefs[0] = hf_bad_ref(l->h);
-	} else {
-		l->segs[l->v % l->nseg].gref = hf_bad_ref(l->h);   /* a bad ref inside the indirect page */
-	}
-}
-
-static void hf_lie_gref(struct hf_lying *l)
-{
-	if (l->s->read && l->v % 2 == 0) {
-		l->segs[l->v % l->nseg].gref = l->h->ro_ref;   /* a READ into a read-only grant */
-		return;
-	}
-	l->segs[l->v % l->nseg].gref = hf_bad_ref(l->h);
-	if (!l->s->npages) {
-		l->req->operation = l->s->op = l->s->alt_op = BLKIF_OP_WRITE;
-		l->req->nr_segments = 1;
-		l->segs[0].last_sect = 7;
-		l->s->write = true;
-	}
-}
-
-static void (*const hf_lies[HF_LIE_COUNT])(struct hf_lying *l) = {
-	[HF_LIE_ID] = hf_lie_well_formed, [HF_LIE_OP] = hf_lie_op, [HF_LIE_NSEG] = hf_lie_nseg,
-	[HF_LIE_SECT] = hf_lie_sect, [HF_LIE_SECTOR] = hf_lie_sector,
-	[HF_LIE_INDIRECT] = hf_lie_indirect, [HF_LIE_GREF] = hf_lie_gref,
-};
-
-/* Turn the well-formed request into one of the lie's kind. */
-static void hf_lie(struct hf *h, unsigned slot, enum hf_lie lie, blkif_request_t *req,
-		   blkif_request_indirect_t *ind, bool indirect)
-{
-	struct hf_slot *s = &h->slots[slot];
-	struct hf_lying l = {.h = h, .slot = slot, .s = s, .req = req, .ind = ind, .indirect = indirect,
-			     .segs = indirect ? (void *)hf_page(h, slot, HF_SEGS_MAX) : req->seg,
-			     .nseg = s->npages ? s->npages : 1};
-
-	l.v = hf_rand(h);
-	s->expect = HF_EXPECT_REFUSED;
-	if (hf_lies[lie])
-		hf_lies[lie](&l);
-}
 
 /* ---- issuing ---- */
 
@@ -403,7 +96,7 @@ static void hf_issue_one(struct hf *h, unsigned slot)
 
 	memset(&u, 0, sizeof(u));
 	memset(s, 0, sizeof(*s));
-	hf_good(h, slot, &u.req, &u.ind, &indirect);
+	hfb_good(h, slot, &u.req, &u.ind, &indirect);
 	s->expect = h->readonly && !s->read ? HF_EXPECT_REFUSED : HF_EXPECT_OK;
 	for (unsigned l = HF_LIE_ID; l < HF_LIE_COUNT && lie == HF_LIE_NONE; l++)
 		if (hf_hit(h, hf_lie_sites[l]))
@@ -411,9 +104,9 @@ static void hf_issue_one(struct hf *h, unsigned slot)
 	s->id = (h->next_seq + 1) << 8 | slot;
 	if (lie != HF_LIE_NONE) {
 		hf_count(h, HF_C_LIES);
-		hf_lie(h, slot, lie, &u.req, &u.ind, indirect);
+		hfb_lie(h, slot, lie, &u.req, &u.ind, indirect);
 		if (lie == HF_LIE_ID)
-			hf_lie_id(h, slot, &s->id);
+			hfb_lie_id(h, slot, &s->id);
 	}
 	u.req.id = s->id;   /* the same offset in every request layout */
 	s->lie = lie;
@@ -433,6 +126,12 @@ static void hf_rewrite(struct hf *h, unsigned slot)
 	blkif_request_t *req = RING_GET_REQUEST(&h->ring, s->idx);
 	uint64_t v = hf_rand(h) % 4;
 
+	uint8_t *bytes = (uint8_t *)req;
+
+	if (v == 0 || v == 3) {
+		s->rw_off = v == 0 ? offsetof(blkif_request_t, nr_segments) : offsetof(blkif_request_t, operation);
+		s->rw_old = bytes[s->rw_off];
+	}
 	if (v == 0)
 		req->nr_segments = 200;
 	else if (v == 1)
@@ -446,6 +145,8 @@ static void hf_rewrite(struct hf *h, unsigned slot)
 		req->operation ^= BLKIF_OP_READ ^ BLKIF_OP_WRITE;
 		s->flipped = true;
 	}
+	if (v == 0 || v == 3)
+		s->rw_new = bytes[s->rw_off];
 	s->expect = HF_EXPECT_EITHER;
 	hf_count(h, HF_C_LIES);
 }
@@ -537,6 +238,20 @@ static const char *const hf_lie_names[HF_LIE_COUNT] = {
 	"none", "id", "op", "nseg", "sect", "sector", "indirect", "gref",
 };
 
+/* The response in ring slot idx as blkback wrote it: undo our own rewrite
+ * of the request there if it came after the answer (it hit the id). */
+static void hf_unrewrite(struct hf *h, RING_IDX idx, blkif_response_t *rsp)
+{
+	for (unsigned i = 0; i < h->qd; i++) {
+		struct hf_slot *s = &h->slots[i];
+		uint8_t *bytes = (uint8_t *)rsp;
+		if (!s->busy || s->idx != idx || s->rw_new == s->rw_old || hf_match(h, rsp->id))
+			continue;
+		if (bytes[s->rw_off] == s->rw_new)
+			bytes[s->rw_off] = s->rw_old;
+	}
+}
+
 static bool hf_take(struct hf *h, const blkif_response_t *rsp)
 {
 	struct hf_slot *s = hf_match(h, rsp->id);
@@ -595,6 +310,7 @@ static void hf_maps_check(struct hf *h, unsigned ring_pages)
 }
 
 static void hf_finish(struct hf *h);
+static void hf_done(struct hf *h);
 
 static void hf_consume(struct hf *h)
 {
@@ -614,6 +330,7 @@ static void hf_consume(struct hf *h)
 		while (h->ring.rsp_cons != rp) {
 			blkif_response_t rsp;
 			RING_COPY_RESPONSE(&h->ring, h->ring.rsp_cons, &rsp);
+			hf_unrewrite(h, h->ring.rsp_cons, &rsp);
 			h->ring.rsp_cons++;
 			if (!hf_take(h, &rsp))
 				return;
@@ -676,6 +393,42 @@ static void hf_ring_release(struct hf *h)
 	h->sring = NULL;
 }
 
+/* The ring's keys: one ring-ref, or (the keys lie) a ring-page-order past
+ * the backend's max-ring-page-order, every ring-refN naming our one page. */
+static int hf_ring_keys(struct hf *h)
+{
+	int rc;
+
+	h->order_max = 0;
+	h->order_lie = 0;
+	if (!hf_hit(h, &hf_site_keys))
+		return hf_xs_write(h, "ring-ref", h->ring_ref);
+	hf_xs_uint(h, "max-ring-page-order", &h->order_max);
+	if (h->order_max >= HF_RING_ORDER_LIE_MAX)
+		return hf_xs_write(h, "ring-ref", h->ring_ref);
+	hf_count(h, HF_C_LIES);
+	h->order_lie = (unsigned)h->order_max + 1 +
+		       (unsigned)(hf_rand(h) % (HF_RING_ORDER_LIE_MAX - h->order_max));
+	rc = hf_xs_write(h, "ring-page-order", h->order_lie);
+	for (unsigned i = 0; rc == 0 && i < 1u << h->order_lie; i++) {
+		char key[24];
+		snprintf(key, sizeof(key), "ring-ref%u", i);
+		rc = hf_xs_write(h, key, h->ring_ref);
+	}
+	return rc;
+}
+
+/* Connected after the keys lie: the backend took a ring it never offered. */
+static bool hf_order_took(struct hf *h)
+{
+	if (!h->order_lie)
+		return false;
+	scn_wl_fail(h->wl, "hostile front (dom %u): backend dom %u connected vbd %u with ring-page-order %u, "
+		    "more than the max-ring-page-order %lu it offered", h->fe, h->be, h->devid, h->order_lie,
+		    h->order_max);
+	return true;
+}
+
 /* InitWait: a fresh ring and channel, published; Initialised. */
 static int hf_publish(struct hf *h)
 {
@@ -697,7 +450,7 @@ static int hf_publish(struct hf *h)
 	h->ev_ev = scn_ev_new(sim_domain_event_base(), xenevtchn_fd(h->xce), EV_READ | EV_PERSIST, hf_evtchn, h);
 	if (!h->ev_ev || event_add(h->ev_ev, NULL) < 0)
 		return -ENOMEM;
-	rc = hf_xs_write(h, "ring-ref", h->ring_ref);
+	rc = hf_ring_keys(h);
 	rc = rc ? rc : hf_xs_write(h, "event-channel", h->port);
 	rc = rc ? rc : hf_xs_write(h, "feature-persistent", h->persistent);
 	rc = rc ? rc : scn_xs_printf(h->xs, h->fe_dir, "protocol", "%s", XEN_IO_PROTO_ABI_NATIVE);
@@ -753,7 +506,11 @@ static void hf_state_changed(struct hf *h)
 			scn_wl_error(h->wl, "hostile front (dom %u): publishing the ring failed: %s", h->fe,
 				     strerror(errno));
 	} else if (h->phase == HF_WAIT_CONNECTED && st == XenbusStateConnected) {
+		unsigned long discard = 0;
+		if (hf_order_took(h))
+			return;
 		h->sectors = hf_xs_uint(h, "sectors", &sectors) ? sectors : 0;
+		h->discard = hf_xs_uint(h, "feature-discard", &discard) && discard;
 		h->phase = HF_CONNECTED;
 		hf_count(h, HF_C_CONNECTS);
 		hf_maps_check(h, 1);
@@ -762,6 +519,9 @@ static void hf_state_changed(struct hf *h)
 		hf_disconnected(h);
 		if (st == XenbusStateClosed || st == XenbusStateUnknown)
 			hf_closed(h);
+	} else if (h->phase == HF_LEAVING && closing) {
+		hf_xs_write(h, "state", XenbusStateClosed);
+		hf_done(h);
 	} else if (h->phase == HF_WAIT_CLOSED && (st == XenbusStateClosed || st == XenbusStateUnknown)) {
 		hf_closed(h);
 	}
@@ -787,7 +547,7 @@ static void hf_xs_event(evutil_socket_t fd, short what, void *arg)
 	scn_wl_guard(h->wl, hf_xs_guarded, h);
 }
 
-static void hf_finish(struct hf *h)
+static void hf_done(struct hf *h)
 {
 	h->phase = HF_FINISHED;
 	if (h->readonly && scn_blk_disk_sum(h->store) != h->sum_start) {
@@ -796,6 +556,19 @@ static void hf_finish(struct hf *h)
 		return;
 	}
 	scn_wl_done(h->wl);
+}
+
+/* Every request answered. A connected front leaves as a guest shutting
+ * down does (XenbusState: Closing, the backend follows to Closing, then
+ * Closed): a backend that does not follow leaves the run hanging. */
+static void hf_finish(struct hf *h)
+{
+	if (h->phase != HF_CONNECTED) {
+		hf_done(h);
+		return;
+	}
+	h->phase = HF_LEAVING;
+	hf_xs_write(h, "state", XenbusStateClosing);
 }
 
 static int hf_setup(void *arg)
@@ -867,7 +640,7 @@ static void hf_device(struct hf *h)
 	snprintf(h->be_dir, sizeof(h->be_dir), "/local/domain/%u/backend/vbd/%u/%u", h->be, h->fe, h->devid);
 	snprintf(h->be_state, sizeof(h->be_state), "%s/state", h->be_dir);
 	const char *fe[] = {"virtual-device", h->vdev, "device-type", "disk", NULL};
-	const char *bk[] = {"params", h->disk, "type", "ram", "mode", h->readonly ? "r" : "w", NULL};
+	const char *bk[] = {"params", h->disk, "type", "ram", "mode", h->mode, NULL};
 	memcpy(h->fe_keys, fe, sizeof(fe));
 	memcpy(h->be_keys, bk, sizeof(bk));
 	h->dev = (struct xenbus_device){.type = "vbd", .fe_domid = h->fe, .be_domid = h->be, .devid = h->devid,
@@ -886,8 +659,9 @@ static int hf_start(struct scn_wl *wl)
 			 .devid = (uint32_t)scn_wl_u(wl, HF_P_DEVID), .alive = true,
 			 .requests = (uint32_t)scn_wl_u(wl, HF_P_REQUESTS), .qd = (uint32_t)scn_wl_u(wl, HF_P_QD),
 			 .persistent = scn_wl_u(wl, HF_P_PERSISTENT),
-			 .readonly = strcmp(scn_wl_s(wl, HF_P_MODE), "r") == 0,
+			 .readonly = strchr(scn_wl_s(wl, HF_P_MODE), 'w') == NULL,
 			 .rng = scn_wl_seed(wl) | 1};
+	snprintf(h->mode, sizeof(h->mode), "%s", scn_wl_s(wl, HF_P_MODE));
 	h->disk_pages = (uint32_t)(scn_wl_u(wl, HF_P_SIZE) / HF_PAGE);
 	h->region = h->disk_pages / h->qd;
 	scn_blk_front_users(h->fe, 1);
@@ -903,7 +677,9 @@ static int hf_start(struct scn_wl *wl)
 	if (rc < 0)
 		return scn_wl_finished(wl) ? 0 : rc;
 	h->be_ref = true;
-	h->pgrants_max = scn_blk_backend_config(h->be, &cfg) && cfg.persistent ? cfg.persistent_grants_max : 0;
+	/* Persistent maps need both ends to say feature-persistent (blkif.h). */
+	h->pgrants_max = scn_blk_backend_config(h->be, &cfg) && cfg.persistent && h->persistent
+				 ? cfg.persistent_grants_max : 0;
 	rc = scn_blk_toolstack(&h->dev, SCN_BLK_TS_CREATE);
 	if (rc == 0)
 		rc = scn_wl_call(wl, h->fe, hf_setup, h);
@@ -961,8 +737,9 @@ static int hf_validate(const struct scn_wl_args *a, char *err, size_t len)
 		snprintf(err, len, "size= too small: %u pages per request slot at least", HF_SEGS_MAX);
 		return -EINVAL;
 	}
-	if (strcmp(a->s[HF_P_MODE], "r") != 0 && strcmp(a->s[HF_P_MODE], "w") != 0) {
-		snprintf(err, len, "mode=%s: r or w", a->s[HF_P_MODE]);
+	if (strcmp(a->s[HF_P_MODE], "r") != 0 && strcmp(a->s[HF_P_MODE], "ro") != 0 &&
+	    strcmp(a->s[HF_P_MODE], "w") != 0) {
+		snprintf(err, len, "mode=%s: r, ro or w", a->s[HF_P_MODE]);
 		return -EINVAL;
 	}
 	return 0;

@@ -31,6 +31,10 @@ struct hostile_front_config {
 	uint64_t seed;
 	uint32_t packets;             /* to send (1..HOSTILE_FRONT_PACKETS_MAX) */
 	uint8_t mac[6];
+	/* The backend's documented bounds on a packet's data slots, if known
+	 * (0: only netif.h's, beyond which it may drop, disconnect or take):
+	 * more than slots_max are dropped, more than slots_fatal disconnect. */
+	unsigned slots_max, slots_fatal;
 	void (*done)(void *arg);      /* every packet answered; the guest's thread, once */
 	void *arg;
 };

@@ -69,6 +69,11 @@ SIM_FAULT_SITE(hnb_site_rewrite, "net.hostile.back.rewrite",
 #define HB_RING_PAGES 2u              /* tx and rx rings: what the backend maps */
 
 _Static_assert(HB_CHAIN > XEN_NETIF_NR_SLOTS_MIN, "the chain lie is longer than a frame may be");
+/* Full pages of the overlong-frame lie: few enough slots to be a frame,
+ * more bytes than any frame may have (netif.h: 65535, and the rx buffers). */
+#define HB_LONG_SLOTS 17u
+_Static_assert(HB_LONG_SLOTS <= XEN_NETIF_NR_SLOTS_MIN && HB_LONG_SLOTS * 4096u > 65535u + 4096u,
+	       "the long-frame lie is a legal slot count but too many bytes");
 
 enum hb_param { HB_P_FRONT, HB_P_BACK, HB_P_FRAMES, HB_P_COUNT };
 static const struct scn_param hb_params[HB_P_COUNT + 1] = {
@@ -369,10 +374,12 @@ static void hb_rx_response(struct hb_back *b, const struct hb_rxplan *p, unsigne
 	}
 }
 
-/* An rx frame of more slots than any frame may take, or an unknown extra. */
+/* An rx frame of more slots than any frame may take, one of full pages
+ * longer than any frame may be, or an unknown extra. */
 static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp)
 {
-	unsigned need = scn_wl_rand(&b->rng) % 2 ? HB_CHAIN : 2;
+	unsigned v = (unsigned)(scn_wl_rand(&b->rng) % 3);
+	unsigned need = v == 0 ? 2 : v == 1 ? HB_CHAIN : HB_LONG_SLOTS;
 
 	if (rp - b->rx.req_cons < need)
 		return false;
@@ -380,7 +387,8 @@ static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp)
 		netif_rx_request_t req;
 		RING_COPY_REQUEST(&b->rx, b->rx.req_cons++, &req);
 		netif_rx_response_t *r = RING_GET_RESPONSE(&b->rx, b->rx.rsp_prod_pvt++);
-		*r = (netif_rx_response_t){.id = req.id, .flags = k + 1 < need ? NETRXF_more_data : 0, .status = 0};
+		*r = (netif_rx_response_t){.id = req.id, .flags = k + 1 < need ? NETRXF_more_data : 0,
+					   .status = need == HB_LONG_SLOTS ? HB_PAGE : 0};
 		if (need == 2 && k == 0)
 			r->flags = NETRXF_extra_info;
 		if (need == 2 && k == 1) {
@@ -388,8 +396,11 @@ static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp)
 			memcpy(r, &x, sizeof(x));
 		}
 	}
-	hb_tell_kw(b, true, true, need == 2 ? "rx extra info of unknown type" : "rx frame of more slots than allowed",
-		   need == 2 ? "extra info|rsp_prod" : "data slots|rsp_prod");
+	if (need == HB_LONG_SLOTS)
+		hb_tell_kw(b, true, true, "rx frame of full pages longer than a frame may be", "longer than|rsp_prod");
+	else
+		hb_tell_kw(b, true, true, need == 2 ? "rx extra info of unknown type" : "rx frame of more slots than allowed",
+			   need == 2 ? "extra info|rsp_prod" : "data slots|rsp_prod");
 	return true;
 }
 

@@ -11,7 +11,8 @@
  *  - pass it on (HF_OK), as exactly the bytes the slots describe: the first
  *    slot holds what the others do not.
  * netif.h makes a backend take XEN_NETIF_NR_SLOTS_MIN data slots; beyond, it
- * may also drop or disconnect. A zero-length slot needs no grant.
+ * may also drop or disconnect, unless the configuration says which it does
+ * (slots_max, slots_fatal). A zero-length slot needs no grant.
  *
  * The expectations table is shared with the backend's thread, which checks
  * each frame netback passes on against it (hostile_front_output).
@@ -131,7 +132,13 @@ static void hf_model(struct hostile_front *h, const netif_tx_request_t *r, unsig
 		return;
 	}
 	hf_scan_refs(h, &s);
-	s.amb_slots = s.ndata > XEN_NETIF_NR_SLOTS_MIN;
+	s.amb_slots = s.ndata > XEN_NETIF_NR_SLOTS_MIN && !h->cfg.slots_fatal;
+	if (h->cfg.slots_fatal && s.ndata > h->cfg.slots_fatal) {
+		m->accept = HF_FATAL;   /* a documented bound: past it, a disconnection */
+		return;
+	}
+	if (h->cfg.slots_max && s.ndata > h->cfg.slots_max)
+		s.drop = true;
 	if ((s.ndata > 1 && !h->sg) || r[0].size < NETPKT_ETH_HLEN_BYTES || s.gso)
 		s.drop = true;   /* our frames carry no TCP: GSO never fits them */
 	if (s.drop) {

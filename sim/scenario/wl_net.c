@@ -18,6 +18,7 @@
  * holds frames on a ring until the next one).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,6 +394,10 @@ static int nw_hostile_open(void *arg)
 					 .packets = (uint32_t)scn_wl_u(w->wl, NW_P_HOSTILE_PACKETS),
 					 .done = nw_hostile_done, .arg = w};
 
+	/* netback.h: tx_slots_max 0 is XEN_NETIF_NR_SLOTS_MIN, tx_slots_fatal 0
+	 * is tx_slots_max + 2. */
+	c.slots_max = w->bcfg.tx_slots_max ? w->bcfg.tx_slots_max : NW_NETIF_SLOTS_MIN;
+	c.slots_fatal = w->bcfg.tx_slots_fatal ? w->bcfg.tx_slots_fatal : c.slots_max + 2;
 	network_addr(w->hg.index, c.mac, NULL, NULL);
 	return hostile_front_open(&c, &w->hf);
 }
@@ -530,10 +535,41 @@ static void nw_guest_rx(void *arg, struct netfront *nf, const struct netfront_rx
 	nw_guest_publish(g);
 }
 
+/* The last -EAGAIN netfront's sender got is answered: a TX_READY, or the
+ * connection changed (a new one starts unblocked). */
+static void nw_guest_tx_ready_mark(struct nw_guest *g, enum netfront_event ev)
+{
+	struct network_result r;
+
+	if (!g->work || (ev != NETFRONT_EV_TX_READY && ev != NETFRONT_EV_CONNECTED &&
+			 ev != NETFRONT_EV_DISCONNECTED && ev != NETFRONT_EV_FAILED))
+		return;
+	network_result(g->work, &r);
+	g->again_at_ready = r.send_again;
+}
+
+/* Liveness of the tx queue: a send refused with -EAGAIN is followed by a
+ * TX_READY once the ring drains (netfront.h). A sender that waits for it
+ * would stall for ever; network's timers hide the stall, this does not. */
+static void nw_guest_tx_ready_check(struct nw_guest *g)
+{
+	struct network_result r;
+	struct netfront_info info;
+
+	if (!g->work || !g->nf || netfront_error(g->nf) || netfront_info(g->nf, &info) < 0 || !info.connected)
+		return;
+	network_result(g->work, &r);
+	if (r.send_again > g->again_at_ready)
+		scn_wl_fail(g->w->wl, "netfront (dom %u): %" PRIu64 " send(s) got -EAGAIN after its last TX_READY, "
+			    "and no TX_READY came by the end of the run (netfront.h: a TX_READY event follows)",
+			    g->domid, r.send_again - g->again_at_ready);
+}
+
 static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event ev)
 {
 	struct nw_guest *g = arg;
 
+	nw_guest_tx_ready_mark(g, ev);
 	if (ev == NETFRONT_EV_CONNECTED) {
 		atomic_fetch_add(&g->connects, 1);
 		if (!g->started && !atomic_load(&g->gone))
@@ -571,6 +607,7 @@ int nw_guest_close(void *arg)
 {
 	struct nw_guest *g = arg;
 
+	nw_guest_tx_ready_check(g);
 	network_free(g->work);
 	g->work = NULL;
 	netfront_close(g->nf);

@@ -70,6 +70,9 @@ struct nw_guest {
 	bool act_unplug;
 	int act_next;                       /* enum nw_act_next: asked for during an action */
 	unsigned act_polls;
+	/* network's -EAGAIN count at the last TX_READY (or connection change):
+	 * any -EAGAIN after it is owed a TX_READY (netfront.h). Guest thread. */
+	uint64_t again_at_ready;
 };
 
 struct nw {

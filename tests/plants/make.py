@@ -379,6 +379,85 @@ PLANTS = [
      [("drivers/net/netfront_io.c",
        "\t\tRING_FINAL_CHECK_FOR_RESPONSES(&q->q_rx, more);\n",
        "\t\tmore = RING_HAS_UNCONSUMED_RESPONSES(&q->q_rx);\n")]),
+    # ---------------- second round: the held-out classes, written blind ----------------
+    ("blkback-readonly-shared-disk", "read-only", "blkback",
+     "the vbd's read-only mode is taken from the store only (a file opened "
+     "O_RDONLY): a disk the backend already has (shared, RAM) given with mode=r "
+     "is writable and not published read-only",
+     "a read-only vbd of a backend disk (scenarios/blk/read-only.scn, the hostile "
+     "front on mode=r): writes served, disk changed",
+     [("drivers/blk/blkback.c",
+       "\tbool ro = vbd->vbd_readonly || info.readonly;\n",
+       "\tbool ro = info.readonly;\n")]),
+    ("blkback-persistent-not-asked", "persistent-limit", "blkback",
+     "grants are kept mapped whenever the backend offers feature-persistent, "
+     "whether or not the frontend asked for it: a frontend that ends its "
+     "grants after each I/O finds them still mapped",
+     "blk with persistent=0 in the frontend (coverage/blk-*-nopersist.scn): "
+     "grants never end, leak at teardown or stale data",
+     [("drivers/blk/blkback_ring.c",
+       "\tvbd->vbd_persistent = p && c->persistent;\n",
+       "\t(void)p;\n\tvbd->vbd_persistent = c->persistent;\n")]),
+    ("blkfront-reconnect-no-kick", "reconnect", "blkfront",
+     "after a reconnect the requeued I/Os are not issued until the next new "
+     "I/O is submitted: with everything already in flight, they wait for ever",
+     "blk backend restart with every I/O of the workload in flight: a hang",
+     [("drivers/blk/blkfront.c",
+       "\tblkfront_event(bf, BLKFRONT_EV_CONNECTED);\n\tblkfront_kick(bf);\n}",
+       "\tblkfront_event(bf, BLKFRONT_EV_CONNECTED);\n}")]),
+    ("blkfront-rsp-status-positive-ok", "response-trust", "blkfront",
+     "a response status blkif.h does not define is taken as success when it "
+     "is not negative: a read answered with status 1 hands the caller stale data",
+     "a hostile blk backend answering unknown statuses (hostile/blk-back-status.scn)",
+     [("drivers/blk/blkfront_io.c",
+       "\t\tblkfront_log(bf, \"unknown response status %d taken as an error\", status);\n\t\treturn -EIO;\n",
+       "\t\tblkfront_log(bf, \"unknown response status %d taken as %s\", status, status > 0 ? \"success\" : \"an error\");\n"
+       "\t\treturn status > 0 ? 0 : -EIO;\n")]),
+    ("netback-tx-offset-unchecked", "request-trust", "netback",
+     "a tx slot's offset is checked alone, not offset + size: a slot may cross "
+     "the end of its granted page",
+     "a hostile net frontend with offset + size > 4096 (hostile/net-front-offset.scn)",
+     [("drivers/net/netback_txparse.c",
+       "\tif ((uint32_t)r->offset + size > NETBACK_PAGE_SIZE)\n",
+       "\tif ((uint32_t)r->offset >= NETBACK_PAGE_SIZE)\n")]),
+    ("netfront-tx-blocked-ring-only", "lost-wakeup", "netfront",
+     "a sender is marked blocked only when the tx ring is full, not when the tx "
+     "pages ran out: it gets EAGAIN and is never told TX_READY",
+     "net with few tx pages and a fast sender: the stream stalls",
+     [("drivers/net/netfront_io.c",
+       "\t\t\tq->q_tx_blocked = true;\n\t\t\treturn -EAGAIN;\n",
+       "\t\t\tq->q_tx_blocked = ring_slots > RING_FREE_REQUESTS(&q->q_tx);\n\t\t\treturn -EAGAIN;\n")]),
+    ("netfront-tx-error-keeps-page", "grant-leak", "netfront",
+     "a tx page answered with an error status is kept back (for a resend that "
+     "never comes) instead of going back to the pool: the pool drains",
+     "net with tx drops or map faults (net/tx-map-faults.scn, hostile back "
+     "status): a stall, grants held",
+     [("drivers/net/netfront_io.c",
+       "\t\t\tnetfront_txb_put(q, rsp.id);\n",
+       "\t\t\tif (rsp.status == NETIF_RSP_OKAY)\n\t\t\t\tnetfront_txb_put(q, rsp.id);\n")]),
+    ("blkfront-reconnect-keeps-ring", "grant-leak", "blkfront",
+     "the old ring's grant is not ended when a queue is freed at a disconnect "
+     "(the count is lowered, the unshare forgotten): each reconnect leaks a page",
+     "blk backend restart / frontend reinit: grants of the guest at an idle point",
+     [("drivers/blk/blkfront_ring.c",
+       "\t\txengntshr_unshare(bf->bf_gs, q->q_sring, 1u << bf->bf_order);\n", "")]),
+    ("xenbus-backend-ignores-closing", "xenbus", "xenbus",
+     "a Connected backend does not follow its frontend to Closing: only the "
+     "toolstack (online=0) or a Closed frontend closes it",
+     "a guest unplugging its device, suspend: the frontend waits for Closing",
+     [("drivers/xenbus/xenbus_backend.c",
+       "\t\telse if (fe_gone)\n\t\t\txenbus_backend_close(bd, XenbusStateClosed);\n"
+       "\t\telse if (!online || fe == XenbusStateClosing)\n",
+       "\t\telse if (fe_gone)\n\t\t\txenbus_backend_close(bd, XenbusStateClosed);\n"
+       "\t\telse if (!online)\n")]),
+    ("xenbus-tx-commit-on-error", "xenbus", "xenbus",
+     "a transaction whose body failed is committed instead of aborted: half "
+     "of what it wrote is published",
+     "a handshake step failing half way (xs.write.enospc, refused keys): keys "
+     "left behind, a peer acting on a partial view",
+     [("drivers/xenbus/xenbus.c",
+       "\t\tbool ok = xs_transaction_end(xs, t, rc < 0);\n",
+       "\t\tbool ok = xs_transaction_end(xs, t, false);\n")]),
 ]
 
 
