@@ -52,6 +52,15 @@ while read -r w k; do
 done < <("$X" list --workloads | awk '/^workload/ {w = $2} /^  [a-z]/ && $1 != "parameter" && $1 != "counters:" {print w, $1}')
 check "every parameter of list --workloads is in scenarios/README.md${undoc:+ (not:$undoc)}" '[ -z "$undoc" ]'
 
+# ---- a listed range is what the code accepts: its ends run, one past is a parse error ----
+lo=$("$X" list --workloads | awk '/^workload net:/ {n = 1} n && $1 == "tx-bufs" {split($4, r, ".."); print r[1]; exit}')
+printf 'describe x\ndomain dom0 priv\ndomain g1\ndomain g2\nworkload net back=dom0 guests=g1,g2 messages=20 pings=2 tx-bufs=%s\nwithin 30s\nexpect pass\n' "$lo" >"$tmp/lo.scn"
+out=$("$X" run "$tmp/lo.scn" 2>&1); rc=$?
+check "net tx-bufs at its listed minimum ($lo) runs and passes" '[ -n "$lo" ] && [ $rc -eq 0 ]'
+sed -i "s/tx-bufs=$lo/tx-bufs=$((lo - 1))/" "$tmp/lo.scn"
+out=$("$X" run "$tmp/lo.scn" 2>&1); rc=$?
+check "one below it is a parse error naming the range" '[ $rc -eq 2 ] && grep -q "lo.scn:5: .*tx-bufs=$((lo - 1)) is out of range $lo.." <<<"$out"'
+
 # ---- categories: list and run agree ----
 "$X" list --category nosuch >/dev/null 2>"$tmp/l.err"; rl=$?
 "$X" run scenarios --category nosuch >/dev/null 2>"$tmp/r.err"; rr=$?

@@ -36,7 +36,11 @@
 #include "sim/switch/switch.h"
 
 #define NW_BUFS_DEFAULT 256u             /* netfront tx_bufs / rx_bufs 0: a ring's worth */
+/* What netfront accepts (its config check): the list and the parser say the
+ * same range, so a value the file may write never fails at run time. */
 #define NW_NETIF_SLOTS_MIN 18u           /* XEN_NETIF_NR_SLOTS_MIN: netback's default */
+#define NW_TX_BUFS_MIN (NW_NETIF_SLOTS_MIN + 1u)
+#define NW_RX_BUFS_MIN NW_NETIF_SLOTS_MIN
 
 enum nw_param { NW_P_BACK, NW_P_GUESTS, NW_P_MESSAGES, NW_P_PINGS, NW_P_MAX, NW_P_LARGE,
 		NW_P_FEATURES, NW_P_TIMEOUT, NW_P_TX_BUFS, NW_P_RX_BUFS, NW_P_QUEUES, NW_P_WINDOW,
@@ -53,8 +57,10 @@ static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 			   "all: multi-queue, sg, GSO, csum offload, split evtchn, rx-notify; none"},
 	[NW_P_TIMEOUT] = {"timeout", SCN_P_TIME, "200ms", 1000000, 60000000000ull,
 			  "no ack or pong this long: given up (a lost frame)"},
-	[NW_P_TX_BUFS] = {"tx-bufs", SCN_P_UINT, "0", 0, 256, "netfront tx pages per queue (18..256; 0: 256)"},
-	[NW_P_RX_BUFS] = {"rx-bufs", SCN_P_UINT, "0", 0, 256, "netfront rx buffers per queue (18..256; 0: 256)"},
+	[NW_P_TX_BUFS] = {"tx-bufs", SCN_P_UINT, "256", NW_TX_BUFS_MIN, NW_BUFS_DEFAULT,
+			  "netfront tx pages per queue (a frame's slots and one more, up to a ring)"},
+	[NW_P_RX_BUFS] = {"rx-bufs", SCN_P_UINT, "256", NW_RX_BUFS_MIN, NW_BUFS_DEFAULT,
+			  "netfront rx buffers per queue (a frame's slots, up to a ring)"},
 	[NW_P_QUEUES] = {"queues", SCN_P_UINT, "0", 0, 4, "queues per vif with features all (1..4; 0: 4)"},
 	[NW_P_WINDOW] = {"window", SCN_P_SIZE, "0", 0, 16u << 20,
 			 "unacknowledged bytes per peer (0: the workload's default)"},
