@@ -17,6 +17,7 @@ runs=$(sed -E 's/^([0-9]+) runs.*/\1/' <<<"$summary")
 fails=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$summary")
 echo "corpus: ${summary:-no summary} (exit $rc)"
 grep -E '^\[ *[0-9]+/[0-9]+\] (FAIL|ERROR)' -A 3 <<<"$out" | head -n 40 | sed 's/^/    /'
+grep -E ' PARSE ERROR$' <<<"$out" | sed 's/^/    /'   # a file that does not parse: a row, no run
 tests=$((tests + ${runs:-1})); failed=$((failed + ${fails:-1}))
 if [ $rc -ne 0 ] && [ "${fails:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
 check "the corpus wrote $REPORTS/junit-scenarios.xml and $REPORTS/index.html" \
