@@ -116,4 +116,12 @@ for act in crash destroy; do
 		'grep -q "reason: .*(back $word at .*: its peers may be waiting for it)" <<<"$out" && ! grep -q "lost wakeup" <<<"$out"'
 done
 
+# ---- expect fired: an action whose trigger never came fails the run ----
+printf 'describe x\ndomain dom0 priv\ndomain guest\nworkload ring front=guest back=dom0 requests=50\nat 60s crash guest\nexpect pass\nexpect fired\n' >"$tmp/fired.scn"
+out=$("$X" run "$tmp/fired.scn" 2>&1); rc=$?
+check "expect fired: an action that never fired fails the run, naming its line" '[ $rc -eq 1 ] && grep -q "reason: expect fired: line 5: the crash action never fired" <<<"$out"'
+sed -i '/^expect fired/d' "$tmp/fired.scn"
+out=$("$X" run "$tmp/fired.scn" 2>&1); rc=$?
+check "without it, the same is a warning and the run passes" '[ $rc -eq 0 ] && grep -q "warning: .*fired.scn:5: the crash action never fired" <<<"$out"'
+
 finish

@@ -381,6 +381,10 @@ static int cmd_expect(struct scn_parser *p, char **v, unsigned n)
 		s->expect_faults[s->nexpect_faults++] = site;
 		return 0;
 	}
+	if (strcmp(v[1], "fired") == 0 && n == 2) {
+		s->expect_fired = true;
+		return 0;
+	}
 	if (n == 4)
 		return scn_parse_expect_counter(p, v + 1);
 	if (p->seen_expect)
@@ -396,7 +400,7 @@ static int cmd_expect(struct scn_parser *p, char **v, unsigned n)
 		s->expect = SCN_EXPECT_FAIL;
 	else
 		return scn_perr(p, "usage: expect pass | hang | error \"TEXT\" | fail \"TEXT\" | "
-				"fault SITE | COUNTER OP N");
+				"fault SITE | fired | COUNTER OP N");
 	if (s->expect == SCN_EXPECT_ERROR || s->expect == SCN_EXPECT_FAIL)
 		snprintf(s->expect_text, sizeof(s->expect_text), "%s", v[2]);
 	return 0;

@@ -162,6 +162,7 @@ struct scenario {
 	char expect_text[SCN_TEXT_MAX];
 	char allows[SCN_ALLOWS_MAX][SCN_TEXT_MAX];
 	unsigned nallows;
+	bool expect_fired;                 /* `expect fired`: every action and fault line must fire */
 	struct sim_fault_site *expect_faults[SCN_EXPECT_FAULTS_MAX];
 	unsigned nexpect_faults;
 	struct scn_pred expect_counters[SCN_EXPECT_COUNTERS_MAX];

@@ -703,7 +703,10 @@ static void faults_unfired(struct scn_run *run)
 		if (!what)
 			continue;
 		scn_trace_line(run, "warning: line %u: fault %s %s", f->line, f->site_name, what);
-		if (!run->o->quiet)
+		if (run->s->expect_fired)
+			scn_run_outcome(run, SCN_OUT_FAIL, "expect fired: line %u: fault %s %s", f->line,
+					f->site_name, what);
+		else if (!run->o->quiet)
 			printf("warning: %s:%u: fault %s %s\n", run->s->path, f->line, f->site_name, what);
 	}
 }
@@ -718,7 +721,10 @@ static void actions_unfired(struct scn_run *run)
 			continue;
 		run->r->actions_unfired++;
 		scn_trace_line(run, "warning: line %u: %s never fired", a->line, scn_action_name(a->act));
-		if (!run->o->quiet)
+		if (run->s->expect_fired && (int)i != run->s->nemesis_action)
+			scn_run_outcome(run, SCN_OUT_FAIL, "expect fired: line %u: the %s action never "
+					"fired (its trigger did not come)", a->line, scn_action_name(a->act));
+		else if (!run->o->quiet)
 			printf("warning: %s:%u: the %s action never fired (its trigger did not come)\n",
 			       run->s->path, a->line, scn_action_name(a->act));
 	}
