@@ -10,13 +10,15 @@
  * until every I/O is done or the frontend failed.
  *
  * Input layout:
- *   [0]    flags: bits 0-1 = I/Os - 1; bit 2 = rsp_prod lies by le32 [1..4]
- *          (counted from what was written); bits 4-5 = op of each I/O
+ *   [0]    flags: bits 0-1 = I/Os - 1; bits 2 and 3 both set = rsp_prod lies
+ *          by le32 [1..4] (counted from what was written; rare, as each lie
+ *          costs a reopen); bits 4-5 = op of each I/O
  *          (read, write, flush, discard) for the first I/O, rotating
  *   [1..4] that le32
  *   then   16-byte responses {id le64, op u8, pad u8, status le16, pad le32}
- *          (at most FBK_RSP_MAX); an id below FBK_ID_ALIASES names the id of
- *          request (id % requests seen), op 0xff that request's op.
+ *          (at most FBK_RSP_MAX); an id from FBK_ID_ALIAS up (all ones but
+ *          the low byte) names the id of request (id % requests seen), op
+ *          0xff that request's op; other ids are sent as they are.
  *
  * Invariants: every I/O's completion runs exactly once, with 0 or -EIO;
  * within FBK_WAIT_MS each I/O is done or the frontend failed (terminal,
@@ -49,7 +51,7 @@
 #define FBK_PAGE 4096u
 #define FBK_IOS_MAX 4u
 #define FBK_RSP_MAX 40u
-#define FBK_ID_ALIASES 64u
+#define FBK_ID_ALIAS 0xffffffffffffff00ull   /* ids from here name a request seen */
 #define FBK_WAIT_MS 20000u
 #define FBK_HDR 5u
 #define FBK_RSP_BYTES 16u
@@ -337,7 +339,7 @@ static void fbk_put_from_input(struct fbk_back *b, const uint8_t *in)
 
 	memcpy(&id, in, sizeof(id));
 	memcpy(&status, in + 10, sizeof(status));
-	if (b->nseen && id < FBK_ID_ALIASES) {
+	if (b->nseen && id >= FBK_ID_ALIAS) {
 		unsigned k = (unsigned)(id % b->nseen);
 		id = b->seen[k].id;
 		b->answered[k] = true;
@@ -358,8 +360,13 @@ static int fbk_play_fn(void *arg)
 	fbk_take_requests(b);
 	for (unsigned i = 0; i < p->nrsp; i++)
 		fbk_put_from_input(b, p->rsp + i * FBK_RSP_BYTES);
-	for (unsigned k = 0; k < b->nseen; k++)
+	/* No more answers than requests seen in all: a response with a made-up
+	 * id then takes the place of a real one, and reaches the id checks
+	 * rather than the count check. */
+	unsigned budget = b->nseen > p->nrsp ? b->nseen - p->nrsp : 0;
+	for (unsigned k = 0; k < b->nseen && budget; k++)
 		if (!b->answered[k]) {
+			budget--;
 			fbk_put(b, b->seen[k].id, fbk_req_op(&b->seen[k]), BLKIF_RSP_OKAY);
 			b->answered[k] = true;
 		}
@@ -467,7 +474,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fbk_f.flags = data[0];
 	fbk_f.nios = 1u + (data[0] & 3u);
-	p.lie = (data[0] & 4) != 0;
+	p.lie = (data[0] & 0x0c) == 0x0c;
 	memcpy(&p.delta, data + 1, sizeof(p.delta));
 	p.rsp = data + FBK_HDR;
 	p.nrsp = (unsigned)((size - FBK_HDR) / FBK_RSP_BYTES);
