@@ -327,10 +327,12 @@ static void fnb_put_tx(const struct fnb_input *in, bool *is_req, uint16_t *ids)
 			struct netif_extra_info ex;
 		} s;
 		memcpy(&s, in->tx + i * FNB_TX_BYTES, FNB_TX_BYTES);
-		is_req[i] = !extra;
+		/* Which slots are extras is netback's call (a flag in the middle
+		 * of a chain, say): any slot's id field may come back. */
+		is_req[i] = true;
+		ids[i] = s.req.id;
 		if (!extra) {
 			s.req.gref = fnb_ref(s.req.gref);
-			ids[i] = s.req.id;
 			extra = (s.req.flags & NETTXF_extra_info) != 0;
 		} else {
 			extra = (s.ex.flags & XEN_NETIF_EXTRA_FLAG_MORE) != 0;

@@ -35,3 +35,7 @@ fuzz-build: fuzz-libs
 
 fuzz: fuzz-build
 	@bash fuzz/run.sh --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+.PHONY: fuzz-clean
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
