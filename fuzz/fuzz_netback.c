@@ -10,7 +10,7 @@
  *   [0]      flags: bits 0-1 both set = tx req_prod lies (rsp_prod + le32
  *            [1..4]); bit 2 = rx req_prod lies the same way; bit 3 = the
  *            link hands netback a frame for guest1 (the rest, as below)
- *   [5] ntx, [6] nrx: slots to write (at most FNB_SLOTS_MAX each)
+ *   [5] ntx, [6] nrx: slots to write (ntx at most FNB_SLOTS_MAX; nrx too)
  *   then     ntx * 12 bytes: tx slots (netif_tx_request_t, or an extra info
  *            where the slot before said so), copied into the ring
  *   then     nrx * 8 bytes: rx requests (netif_rx_request_t)
@@ -26,7 +26,9 @@
  * an rx request posted, a status that is an error or a length that fits the
  * page from its offset; frames reaching the link are at most 64 KiB + a
  * header; once every tx slot is answered no map of guest1's data pages stays
- * (only the two rings); gnttab/evtchn/xenstore checks hold. A disconnected
+ * (only the two rings); a disconnect for a slot crossing its page names a
+ * slot we wrote, with its offset and at most its size (a packet's first slot
+ * holds the packet's size); gnttab/evtchn/xenstore checks hold. A disconnected
  * frontend reconnects before the next input.
  */
 #include <errno.h>
@@ -54,7 +56,7 @@
 #define FNB_PAGE 4096u
 #define FNB_PAGES 8u
 #define FNB_REF_ALIASES 64u
-#define FNB_SLOTS_MAX 64u
+#define FNB_SLOTS_MAX 255u   /* a whole ring but one: chains past any bound fit */
 #define FNB_FRAME_MAX 65536u
 #define FNB_WAIT_MS 20000u
 #define FNB_HDR 7u
@@ -95,6 +97,18 @@ static void fnb_link_output(void *arg, void *port, struct netpkt *pkt)
 	netpkt_free(pkt);
 }
 
+/* The reason netback gave for its last disconnect (dom0's thread writes it
+ * before the state change the fuzzer's thread waits for). */
+static char fnb_fatal_why[512];
+static atomic_bool fnb_fatal_seen;
+
+static void fnb_on_fatal(void *arg, const struct netback_vif_info *vif, const char *why)
+{
+	(void)arg, (void)vif;
+	snprintf(fnb_fatal_why, sizeof(fnb_fatal_why), "%s", why);
+	atomic_store(&fnb_fatal_seen, true);
+}
+
 static const struct netback_link_ops fnb_link = {
 	.attach = fnb_link_attach, .detach = fnb_link_detach, .output = fnb_link_output};
 
@@ -103,7 +117,7 @@ static int fnb_backend_start_fn(void *arg)
 	struct netback_config cfg = {.base = sim_domain_event_base(), .link = &fnb_link,
 				     .queues_max = 1, .sg = true, .gso_tcpv4 = true, .gso_tcpv6 = true,
 				     .ipv6_csum = true, .tx_slots_max = 32, .tx_slots_fatal = 40,
-				     .rx_queue_frames_max = 8};
+				     .rx_queue_frames_max = 8, .on_fatal = fnb_on_fatal};
 
 	(void)arg;
 	return netback_start(&cfg, &fnb_nb);
@@ -126,6 +140,12 @@ static int fnb_inject_fn(void *arg)
 		return -ENOMEM;
 	memcpy(p->np_data, in->frame, in->len);
 	return netback_vif_input(fnb_vif, p);   /* ownership passes, taken or dropped */
+}
+
+static int fnb_noop_fn(void *arg)
+{
+	(void)arg;
+	return 0;
 }
 
 /* ==== the raw frontend, guest1 ==== */
@@ -399,6 +419,28 @@ static void fnb_check_rx(void)
 	}
 }
 
+/* A disconnect for a slot crossing its page must be about values we wrote:
+ * a slot with that id, that offset, and a size at least the one reported (a
+ * packet's first slot holds the whole packet's size, its part in the page is
+ * less). A reason with a size no slot had means netback computed it wrong. */
+static void fnb_check_fatal(const struct fnb_input *in)
+{
+	unsigned id, off;
+	unsigned long long size;
+	const char *p = strstr(fnb_fatal_why, "(id ");
+
+	if (!atomic_exchange(&fnb_fatal_seen, false) || !strstr(fnb_fatal_why, "crosses the page") || !p ||
+	    sscanf(p, "(id %u, ref %*u): offset %u + size %llu", &id, &off, &size) != 3)
+		return;
+	for (unsigned i = 0; i < in->ntx; i++) {
+		netif_tx_request_t r;
+		memcpy(&r, in->tx + i * FNB_TX_BYTES, FNB_TX_BYTES);
+		if (r.id == id && r.offset == off && size <= r.size)
+			return;
+	}
+	FUZZ_FAIL("netback's reason names a slot we did not write: %s", fnb_fatal_why);
+}
+
 static bool fnb_wait_tx(RING_IDX want)
 {
 	uint64_t end = fnb_ms() + FNB_WAIT_MS;
@@ -497,6 +539,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!rx_lie)
 		fnb_check_rx();
 	if (!answered || fnb_be_state() != XenbusStateConnected) {
+		sim_domain_call(0, fnb_noop_fn, NULL);   /* a barrier: the fatal hook has run */
+		fnb_check_fatal(&in);
 		fnb_disconnect();
 	} else {
 		fnb_check_maps();
