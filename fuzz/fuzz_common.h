@@ -23,10 +23,4 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		abort();                                                       \
 	} while (0)
 
-#define FUZZ_CHECK(cond, ...)                                                  \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			FUZZ_FAIL("%s", #cond);                                \
-	} while (0)
-
 #endif
