@@ -53,6 +53,7 @@
 #define FBK_RSP_MAX 40u
 #define FBK_ID_ALIAS 0xffffffffffffff00ull   /* ids from here name a request seen */
 #define FBK_WAIT_MS 20000u
+#define FBK_LIE_WAIT_MS 200u   /* after a lie: failed by then, or left waiting */
 #define FBK_HDR 5u
 #define FBK_RSP_BYTES 16u
 
@@ -404,17 +405,22 @@ static void fbk_check_status(void)
 	}
 }
 
-static void fbk_wait(void)
+/* false: still waiting after a lie, which is allowed (an rsp_prod behind
+ * what was written hides answers: the frontend cannot know they exist). */
+static bool fbk_wait(bool lied)
 {
-	uint64_t end = fbk_ms() + FBK_WAIT_MS;
+	uint64_t end = fbk_ms() + (lied ? FBK_LIE_WAIT_MS : FBK_WAIT_MS);
 
 	for (unsigned spin = 1; !fbk_all_done() && !atomic_load(&fbk_f.failed); spin++) {
+		if (fbk_ms() > end && lied)
+			return false;
 		if (fbk_ms() > end)
 			FUZZ_FAIL("blkfront neither completed its I/Os nor failed in %u ms", FBK_WAIT_MS);
 		if (spin % 32 == 0)
 			sim_domain_call(0, fbk_good_fn, NULL);
 		sched_yield();
 	}
+	return true;
 }
 
 /* Idle, only the rings stay granted: by its own count and the grant table's. */
@@ -484,13 +490,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sim_domain_call(1, fbk_submit_fn, &fbk_f);
 	fbk_wait_ring();
 	sim_domain_call(0, fbk_play_fn, &p);
-	fbk_wait();
+	bool settled = fbk_wait(p.lie);
 	/* A barrier: whatever guest1 was handling (the rest of those responses,
 	 * a failure they caused) is over once a call there returns. */
 	sim_domain_call(1, fbk_noop_fn, NULL);
 	fbk_check_status();
-	if (atomic_load(&fbk_f.failed))
-		fbk_reopen();
+	if (atomic_load(&fbk_f.failed) || !settled)
+		fbk_reopen();   /* after a lie the ring is not worth going on with */
 	else
 		fbk_check_idle();
 	gnttab_check();

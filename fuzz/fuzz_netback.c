@@ -362,8 +362,14 @@ static void fnb_put_tx(const struct fnb_input *in, bool *is_req, uint16_t *ids)
 	fnb_f.tx.req_prod_pvt += in->ntx;
 }
 
-static void fnb_put_rx(const struct fnb_input *in)
+/* Only into slots whose responses we have read: more would overwrite them
+ * (an overflowing req_prod is the lying mode's job). */
+static void fnb_put_rx(struct fnb_input *in)
 {
+	unsigned room = RING_SIZE(&fnb_f.rx) - (fnb_f.rx.req_prod_pvt - fnb_f.rx.rsp_cons);
+
+	if (in->nrx > room)
+		in->nrx = room;
 	for (unsigned i = 0; i < in->nrx; i++) {
 		netif_rx_request_t r;
 		memcpy(&r, in->rx + i * FNB_RX_BYTES, FNB_RX_BYTES);
@@ -498,7 +504,7 @@ static bool fnb_parse(const uint8_t *data, size_t size, struct fnb_input *in)
 	return true;
 }
 
-static void fnb_push(const struct fnb_input *in, bool tx_lie, bool rx_lie)
+static void fnb_push(struct fnb_input *in, bool tx_lie, bool rx_lie)
 {
 	size_t n = in->nrest < FNB_PAGES * FNB_PAGE ? in->nrest : FNB_PAGES * FNB_PAGE;
 

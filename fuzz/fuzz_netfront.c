@@ -53,6 +53,7 @@
 #define FNF_RSP_MAX 64u
 #define FNF_ID_ALIAS 0xff00u
 #define FNF_WAIT_MS 20000u
+#define FNF_LIE_WAIT_MS 200u   /* after a lie: failed by then, or left waiting */
 #define FNF_HDR 7u
 #define FNF_TX_RSP_BYTES 4u
 #define FNF_RX_RSP_BYTES 8u
@@ -413,11 +414,15 @@ static bool fnf_idle(void)
 	return st.grant_pages == fnf_idle_grants;
 }
 
-static void fnf_wait(void)
+/* false: still waiting after a lie, which is allowed (a producer index
+ * behind what was written hides answers the frontend cannot know of). */
+static bool fnf_wait(bool lied)
 {
-	uint64_t end = fnf_ms() + FNF_WAIT_MS;
+	uint64_t end = fnf_ms() + (lied ? FNF_LIE_WAIT_MS : FNF_WAIT_MS);
 
 	for (unsigned spin = 1; !atomic_load(&fnf_f.failed) && !fnf_idle(); spin++) {
+		if (fnf_ms() > end && lied)
+			return false;
 		if (fnf_ms() > end)
 			FUZZ_FAIL("netfront neither went idle (%u pages granted when idle) nor failed "
 				  "in %u ms", fnf_idle_grants, FNF_WAIT_MS);
@@ -425,6 +430,7 @@ static void fnf_wait(void)
 			sim_domain_call(0, fnf_good_fn, NULL);
 		sched_yield();
 	}
+	return true;
 }
 
 static void fnf_reopen(void)
@@ -470,10 +476,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fnf_b.nseen = 0;
 	sim_domain_call(1, fnf_send_fn, &fnf_f);
 	sim_domain_call(0, fnf_play_fn, &p);
-	fnf_wait();
+	bool settled = fnf_wait(p.tx_lie || p.rx_lie);
 	sim_domain_call(1, fnf_noop_fn, NULL);   /* a barrier: guest1's handling is over */
-	if (atomic_load(&fnf_f.failed))
-		fnf_reopen();
+	if (atomic_load(&fnf_f.failed) || !settled)
+		fnf_reopen();   /* after a lie the rings are not worth going on with */
 	gnttab_check();
 	evtchn_check();
 	xs_store_check();
