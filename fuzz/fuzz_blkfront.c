@@ -412,10 +412,11 @@ static bool fbk_wait(bool lied)
 	uint64_t end = fbk_ms() + (lied ? FBK_LIE_WAIT_MS : FBK_WAIT_MS);
 
 	for (unsigned spin = 1; !fbk_all_done() && !atomic_load(&fbk_f.failed); spin++) {
-		if (fbk_ms() > end && lied)
-			return false;
-		if (fbk_ms() > end)
+		if (fbk_ms() > end) {   /* one reading of the clock for both */
+			if (lied)
+				return false;
 			FUZZ_FAIL("blkfront neither completed its I/Os nor failed in %u ms", FBK_WAIT_MS);
+		}
 		if (spin % 32 == 0)
 			sim_domain_call(0, fbk_good_fn, NULL);
 		sched_yield();
