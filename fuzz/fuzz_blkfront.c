@@ -1,0 +1,507 @@
+/*
+ * fuzz_blkfront: the input is what a hostile backend answers the real
+ * blkfront (drivers/blk) with, on the real sim (dom0 and guest1 as threads,
+ * free mode). Set up once per process: a raw backend in dom0 (Xen's API only:
+ * it maps the frontend's ring, binds its event channel, offers a 4 MiB disk)
+ * and blkfront in guest1 (one queue, one ring page, no persistent grants, no
+ * indirect segments). Per input: the frontend submits 1..FBK_IOS_MAX I/Os of
+ * one page; once their requests are on the ring, the backend writes the
+ * input's responses, then answers whatever is still outstanding correctly,
+ * until every I/O is done or the frontend failed.
+ *
+ * Input layout:
+ *   [0]    flags: bits 0-1 = I/Os - 1; bits 2 and 3 both set = rsp_prod lies
+ *          by le32 [1..4] (counted from what was written; rare, as each lie
+ *          costs a reopen); bits 4-5 = op of each I/O
+ *          (read, write, flush, discard) for the first I/O, rotating
+ *   [1..4] that le32
+ *   then   16-byte responses {id le64, op u8, pad u8, status le16, pad le32}
+ *          (at most FBK_RSP_MAX); an id from FBK_ID_ALIAS up (all ones but
+ *          the low byte) names the id of request (id % requests seen), op
+ *          0xff that request's op; other ids are sent as they are.
+ *
+ * Invariants: every I/O's completion runs exactly once, with 0 or -EIO;
+ * within FBK_WAIT_MS each I/O is done or the frontend failed (terminal,
+ * with a reason); a frontend alive after the input holds no grant (all I/Os
+ * done, only its ring pages granted); gnttab/evtchn/xenstore checks. A failed frontend is
+ * closed (its grants must all go) and opened again for the next input.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include <xengnttab.h>
+#include <xenstore.h>
+
+#include "drivers/platform.h"   /* before ring.h: xen_mb() and friends */
+#include <xen/io/blkif.h>
+
+#include "drivers/blk/blkfront.h"
+#include "drivers/xenbus/xenbus.h"
+#include "fuzz/fuzz_common.h"
+#include "sim/evtchn/evtchn.h"
+#include "sim/gnttab/gnttab.h"
+#include "sim/hypervisor/hypervisor.h"
+#include "sim/xenstore/xs_store.h"
+
+#define FBK_DEVID 51712u
+#define FBK_PAGE 4096u
+#define FBK_IOS_MAX 4u
+#define FBK_RSP_MAX 40u
+#define FBK_ID_ALIAS 0xffffffffffffff00ull   /* ids from here name a request seen */
+#define FBK_WAIT_MS 20000u
+#define FBK_LIE_WAIT_MS 200u   /* after a lie: failed by then, or left waiting */
+#define FBK_HDR 5u
+#define FBK_RSP_BYTES 16u
+
+/* ==== the raw backend, on dom0's thread ==== */
+
+struct fbk_back {
+	struct xenbus *xb;
+	struct xenbus_watch *watch;
+	xengnttab_handle *gt;
+	void *ring;
+	blkif_back_ring_t br;
+	struct xenbus_evtchn *ch;
+	bool connected;
+	blkif_request_t seen[64];    /* requests taken off the ring, this input */
+	bool answered[64];
+	unsigned nseen;
+};
+
+static struct fbk_back fbk_b;
+static const char fbk_be_dir[] = "backend/vbd/1/51712";
+static const char fbk_fe_dir[] = "/local/domain/1/device/vbd/51712";
+
+static bool fbk_back_event(void *arg)
+{
+	(void)arg;
+	return true;   /* requests are taken when the input is played */
+}
+
+static int fbk_back_connect(struct fbk_back *b)
+{
+	struct xs_handle *xs = xenbus_xs(b->xb);
+	uint64_t ref, port;
+
+	if (xenbus_read_uint(xs, XBT_NULL, fbk_fe_dir, "ring-ref", UINT32_MAX, &ref) < 0 ||
+	    xenbus_read_uint(xs, XBT_NULL, fbk_fe_dir, "event-channel", UINT32_MAX, &port) < 0)
+		return -EINVAL;
+	b->gt = xengnttab_open(NULL, 0);
+	uint32_t r = (uint32_t)ref;
+	b->ring = b->gt ? xengnttab_map_domain_grant_refs(b->gt, 1, 1, &r, PROT_READ | PROT_WRITE) : NULL;
+	if (!b->ring)
+		return -EIO;
+	BACK_RING_INIT(&b->br, (blkif_sring_t *)b->ring, FBK_PAGE);
+	if (xenbus_evtchn_bind(xenbus_base(b->xb), 1, (uint32_t)port, fbk_back_event, b, &b->ch) < 0)
+		return -EIO;
+	xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "sectors", "8192");
+	xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "sector-size", "512");
+	xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "info", "0");
+	xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "feature-flush-cache", "1");
+	xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "feature-discard", "1");
+	b->connected = true;
+	return xenbus_state_switch(xs, fbk_be_dir, XenbusStateConnected);
+}
+
+static void fbk_back_disconnect(struct fbk_back *b)
+{
+	xenbus_evtchn_close(b->ch);
+	b->ch = NULL;
+	if (b->ring)
+		xengnttab_unmap(b->gt, b->ring, 1);
+	b->ring = NULL;
+	if (b->gt)
+		xengnttab_close(b->gt);
+	b->gt = NULL;
+	b->connected = false;
+}
+
+static void fbk_fe_changed(void *arg, const char *path)
+{
+	struct fbk_back *b = arg;
+	struct xs_handle *xs = xenbus_xs(b->xb);
+	XenbusState fe;
+
+	(void)path;
+	if (xenbus_state_read(xs, fbk_fe_dir, &fe) < 0)
+		return;
+	if (fe == XenbusStateInitialised && !b->connected) {
+		if (fbk_back_connect(b) < 0)
+			FUZZ_FAIL("the raw backend cannot connect to %s", fbk_fe_dir);
+	} else if ((fe == XenbusStateClosing || fe == XenbusStateClosed) && b->connected) {
+		fbk_back_disconnect(b);
+		xenbus_state_switch(xs, fbk_be_dir, XenbusStateClosed);
+	} else if (fe == XenbusStateInitialising && !b->connected) {
+		xenbus_state_switch(xs, fbk_be_dir, XenbusStateInitWait);
+	}
+}
+
+static int fbk_back_start_fn(void *arg)
+{
+	struct fbk_back *b = arg;
+	char path[96];
+	int rc = xenbus_open(sim_domain_event_base(), &b->xb);
+
+	if (rc < 0)
+		return rc;
+	xenbus_state_switch(xenbus_xs(b->xb), fbk_be_dir, XenbusStateInitWait);
+	snprintf(path, sizeof(path), "%s/state", fbk_fe_dir);
+	return xenbus_watch(b->xb, path, fbk_fe_changed, b, &b->watch);
+}
+
+/* ==== the frontend, on guest1's thread ==== */
+
+struct fbk_front {
+	struct blkfront *bf;
+	atomic_bool failed, connected;
+	atomic_uint done[FBK_IOS_MAX];
+	atomic_int status[FBK_IOS_MAX];
+	unsigned nios;
+	uint8_t flags;
+	uint8_t buf[FBK_IOS_MAX][FBK_PAGE];
+};
+
+static struct fbk_front fbk_f;
+
+static void fbk_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
+{
+	struct fbk_front *f = arg;
+
+	(void)bf;
+	if (ev == BLKFRONT_EV_CONNECTED)
+		atomic_store(&f->connected, true);
+	if (ev == BLKFRONT_EV_FAILED)
+		atomic_store(&f->failed, true);
+}
+
+static int fbk_open_fn(void *arg)
+{
+	struct fbk_front *f = arg;
+	struct blkfront_config cfg = {.base = sim_domain_event_base(), .devid = FBK_DEVID,
+				      .on_event = fbk_event, .arg = f};
+
+	atomic_store(&f->failed, false);
+	atomic_store(&f->connected, false);
+	return blkfront_open(&cfg, &f->bf);
+}
+
+static int fbk_close_fn(void *arg)
+{
+	struct fbk_front *f = arg;
+
+	blkfront_close(f->bf);
+	f->bf = NULL;
+	return 0;
+}
+
+static void fbk_done(void *arg, int status)
+{
+	unsigned i = (unsigned)(uintptr_t)arg;
+
+	atomic_store(&fbk_f.status[i], status);
+	if (atomic_fetch_add(&fbk_f.done[i], 1) != 0)
+		FUZZ_FAIL("I/O %u completed twice (now with %d)", i, status);
+}
+
+static int fbk_submit_fn(void *arg)
+{
+	struct fbk_front *f = arg;
+	static const enum blkfront_op ops[4] = {BLKFRONT_READ, BLKFRONT_WRITE, BLKFRONT_FLUSH,
+						BLKFRONT_DISCARD};
+
+	for (unsigned i = 0; i < f->nios; i++) {
+		enum blkfront_op op = ops[((f->flags >> 4) + i) % 4];
+		atomic_store(&f->done[i], 0);
+		int rc = blkfront_submit(f->bf, op, (uint64_t)i * FBK_PAGE, f->buf[i], FBK_PAGE,
+					 fbk_done, (void *)(uintptr_t)i);
+		if (rc < 0) {   /* refused up front: no completion will come */
+			atomic_store(&f->done[i], 1);
+			atomic_store(&f->status[i], rc);
+		}
+	}
+	return 0;
+}
+
+static int fbk_noop_fn(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+struct fbk_idle {
+	struct blkfront_stats st;
+	struct blkfront_info info;
+};
+
+static int fbk_info_fn(void *arg)
+{
+	struct fbk_idle *id = arg;
+
+	blkfront_stats(fbk_f.bf, &id->st);
+	return blkfront_info(fbk_f.bf, &id->info);
+}
+
+/* ==== helpers on the fuzzer's thread ==== */
+
+static uint64_t fbk_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void fbk_open(void)
+{
+	uint64_t end = fbk_ms() + FBK_WAIT_MS;
+
+	if (sim_domain_call(1, fbk_open_fn, &fbk_f) != 0)
+		FUZZ_FAIL("blkfront_open failed");
+	while (!atomic_load(&fbk_f.connected))
+		if (fbk_ms() > end)
+			FUZZ_FAIL("blkfront did not connect in %u ms", FBK_WAIT_MS);
+		else
+			sched_yield();
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static const char *fe_keys[] = {"virtual-device", "51712", "device-type", "disk", NULL};
+	static const char *be_keys[] = {"params", "disk1", "type", "ram", "mode", "w", NULL};
+	struct xenbus_device dev = {.type = "vbd", .fe_domid = 1, .be_domid = 0, .devid = FBK_DEVID,
+				    .fe_keys = fe_keys, .be_keys = be_keys};
+	struct xs_handle *xs;
+
+	(void)argc, (void)argv;
+	if (sim_init() < 0 ||
+	    sim_domain_create(&(struct sim_domain_config){.name = "dom0", .domid = 0, .privileged = true}) != 0 ||
+	    sim_domain_create(&(struct sim_domain_config){.name = "guest1", .domid = 1}) != 1 ||
+	    sim_thread_enter(0) != 0 || !(xs = xs_open(0)))
+		FUZZ_FAIL("cannot set up dom0 and guest1");
+	for (unsigned d = 0; d <= 1; d++) {
+		char path[32];
+		struct xs_permissions p = {.id = d, .perms = XS_PERM_NONE};
+		snprintf(path, sizeof(path), "/local/domain/%u", d);
+		if (!xs_mkdir(xs, XBT_NULL, path) || !xs_set_permissions(xs, XBT_NULL, path, &p, 1))
+			FUZZ_FAIL("cannot make %s", path);
+	}
+	if (xenbus_device_create(xs, &dev) != 0 || sim_domain_call(0, fbk_back_start_fn, &fbk_b) != 0)
+		FUZZ_FAIL("cannot start the raw backend");
+	fbk_open();
+	return 0;
+}
+
+/* ==== one input, the backend's side (dom0's thread) ==== */
+
+struct fbk_play {
+	const uint8_t *rsp;
+	unsigned nrsp;
+	bool lie;
+	uint32_t delta;
+};
+
+static void fbk_take_requests(struct fbk_back *b)
+{
+	RING_IDX rp = b->br.sring->req_prod;
+
+	xen_rmb();
+	while (b->br.req_cons != rp && b->nseen < 64) {
+		RING_COPY_REQUEST(&b->br, b->br.req_cons, &b->seen[b->nseen]);
+		b->answered[b->nseen++] = false;
+		b->br.req_cons++;
+	}
+}
+
+static uint8_t fbk_req_op(const blkif_request_t *r)
+{
+	return r->operation;
+}
+
+static void fbk_put(struct fbk_back *b, uint64_t id, uint8_t op, int16_t status)
+{
+	blkif_response_t *r = RING_GET_RESPONSE(&b->br, b->br.rsp_prod_pvt);
+
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	r->operation = op;
+	r->status = status;
+	b->br.rsp_prod_pvt++;
+}
+
+static void fbk_put_from_input(struct fbk_back *b, const uint8_t *in)
+{
+	uint64_t id;
+	uint8_t op = in[8];
+	int16_t status;
+
+	memcpy(&id, in, sizeof(id));
+	memcpy(&status, in + 10, sizeof(status));
+	if (b->nseen && id >= FBK_ID_ALIAS) {
+		unsigned k = (unsigned)(id % b->nseen);
+		id = b->seen[k].id;
+		b->answered[k] = true;
+		if (op == 0xff)
+			op = fbk_req_op(&b->seen[k]);
+	}
+	fbk_put(b, id, op, status);
+}
+
+/* The input's responses, then good answers to what is still outstanding. */
+static int fbk_play_fn(void *arg)
+{
+	struct fbk_play *p = arg;
+	struct fbk_back *b = &fbk_b;
+
+	if (!b->connected)
+		return 0;
+	fbk_take_requests(b);
+	for (unsigned i = 0; i < p->nrsp; i++)
+		fbk_put_from_input(b, p->rsp + i * FBK_RSP_BYTES);
+	/* No more answers than requests seen in all: a response with a made-up
+	 * id then takes the place of a real one, and reaches the id checks
+	 * rather than the count check. */
+	unsigned budget = b->nseen > p->nrsp ? b->nseen - p->nrsp : 0;
+	for (unsigned k = 0; k < b->nseen && budget; k++)
+		if (!b->answered[k]) {
+			budget--;
+			fbk_put(b, b->seen[k].id, fbk_req_op(&b->seen[k]), BLKIF_RSP_OKAY);
+			b->answered[k] = true;
+		}
+	xen_wmb();
+	b->br.sring->rsp_prod = b->br.rsp_prod_pvt + (p->lie ? p->delta : 0);
+	if (p->lie)
+		b->br.rsp_prod_pvt += p->delta;
+	return xenbus_evtchn_notify(b->ch);
+}
+
+/* Later requests (a requeue, a retry): answered correctly. */
+static int fbk_good_fn(void *arg)
+{
+	struct fbk_play none = {0};
+
+	(void)arg;
+	return fbk_play_fn(&none);
+}
+
+static bool fbk_all_done(void)
+{
+	for (unsigned i = 0; i < fbk_f.nios; i++)
+		if (!atomic_load(&fbk_f.done[i]))
+			return false;
+	return true;
+}
+
+static void fbk_check_status(void)
+{
+	for (unsigned i = 0; i < fbk_f.nios; i++) {
+		int s = atomic_load(&fbk_f.status[i]);
+		if (atomic_load(&fbk_f.done[i]) && s != 0 && s != -EIO && s != -EOPNOTSUPP &&
+		    s != -EINVAL && s != -ENOSPC && s != -EAGAIN)
+			FUZZ_FAIL("I/O %u completed with %d", i, s);
+	}
+}
+
+/* false: still waiting after a lie, which is allowed (an rsp_prod behind
+ * what was written hides answers: the frontend cannot know they exist). */
+static bool fbk_wait(bool lied)
+{
+	uint64_t end = fbk_ms() + (lied ? FBK_LIE_WAIT_MS : FBK_WAIT_MS);
+
+	for (unsigned spin = 1; !fbk_all_done() && !atomic_load(&fbk_f.failed); spin++) {
+		if (fbk_ms() > end) {   /* one reading of the clock for both */
+			if (lied)
+				return false;
+			FUZZ_FAIL("blkfront neither completed its I/Os nor failed in %u ms", FBK_WAIT_MS);
+		}
+		if (spin % 32 == 0)
+			sim_domain_call(0, fbk_good_fn, NULL);
+		sched_yield();
+	}
+	return true;
+}
+
+/* Idle, only the rings stay granted: by its own count and the grant table's. */
+static void fbk_check_idle(void)
+{
+	struct fbk_idle id;
+	struct gnttab_stats g1;
+	unsigned rings;
+
+	sim_domain_call(1, fbk_info_fn, &id);
+	gnttab_stats(1, &g1);
+	rings = id.info.queues * id.info.ring_pages;
+	if (id.st.ios_inflight != 0 || id.st.grant_pages != rings || g1.grants_active != rings)
+		FUZZ_FAIL("blkfront alive and idle holds %u I/Os and %u granted pages (%llu grants "
+			  "in guest1's table), rings %u", id.st.ios_inflight, id.st.grant_pages,
+			  (unsigned long long)g1.grants_active, rings);
+}
+
+/* Closed after a failure: once our backend has unmapped the ring (on its own
+ * thread, seeing Closing), no grant of guest1's may stay. */
+static void fbk_reopen(void)
+{
+	uint64_t end = fbk_ms() + FBK_WAIT_MS;
+	struct gnttab_stats g1;
+
+	sim_domain_call(1, fbk_close_fn, &fbk_f);
+	for (;;) {
+		gnttab_stats(1, &g1);
+		if (g1.grants_active == 0)
+			break;
+		if (fbk_ms() > end)
+			FUZZ_FAIL("blkfront closed after a failure leaves %llu grants for %u ms",
+				  (unsigned long long)g1.grants_active, FBK_WAIT_MS);
+		sched_yield();
+	}
+	fbk_open();
+}
+
+static void fbk_wait_ring(void)
+{
+	uint64_t end = fbk_ms() + FBK_WAIT_MS;
+
+	/* Our submits reach the ring at once (the frontend is connected). */
+	while (fbk_b.connected && fbk_b.br.sring->req_prod == fbk_b.br.req_cons &&
+	       !atomic_load(&fbk_f.failed) && !fbk_all_done())
+		if (fbk_ms() > end)
+			FUZZ_FAIL("blkfront put no request on its ring in %u ms", FBK_WAIT_MS);
+		else
+			sched_yield();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fbk_play p = {0};
+
+	if (size < FBK_HDR)
+		return 0;
+	fbk_f.flags = data[0];
+	fbk_f.nios = 1u + (data[0] & 3u);
+	p.lie = (data[0] & 0x0c) == 0x0c;
+	memcpy(&p.delta, data + 1, sizeof(p.delta));
+	p.rsp = data + FBK_HDR;
+	p.nrsp = (unsigned)((size - FBK_HDR) / FBK_RSP_BYTES);
+	if (p.nrsp > FBK_RSP_MAX)
+		p.nrsp = FBK_RSP_MAX;
+	fbk_b.nseen = 0;
+	sim_domain_call(1, fbk_submit_fn, &fbk_f);
+	fbk_wait_ring();
+	sim_domain_call(0, fbk_play_fn, &p);
+	bool settled = fbk_wait(p.lie);
+	/* A barrier: whatever guest1 was handling (the rest of those responses,
+	 * a failure they caused) is over once a call there returns. */
+	sim_domain_call(1, fbk_noop_fn, NULL);
+	fbk_check_status();
+	if (atomic_load(&fbk_f.failed) || !settled)
+		fbk_reopen();   /* after a lie the ring is not worth going on with */
+	else
+		fbk_check_idle();
+	gnttab_check();
+	evtchn_check();
+	xs_store_check();
+	return 0;
+}

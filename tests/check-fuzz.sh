@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The fuzz smoke of make check (fuzz/README.md): build the libFuzzer targets
+# (build-fuzz/, clang-14; mk/packages installs it) and run each one over its
+# committed corpus (every input once: the regressions) and then for
+# FUZZ_SMOKE_SECONDS (5) of fuzzing. Any crash, hang past a target's own
+# bound, or broken invariant fails. Without clang-14 and libFuzzer it says so
+# and counts nothing.
+set -u
+secs=${FUZZ_SMOKE_SECONDS:-5}
+if ! command -v clang-14 > /dev/null || ! ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a > /dev/null 2>&1; then
+	echo "skip: clang-14 or libFuzzer (libfuzzer-14-dev) not installed; make setup installs them"
+	echo "RESULT check-fuzz tests=0 failed=0"
+	exit 0
+fi
+tests=0 failed=0
+check() { tests=$((tests + 1)); if eval "$2"; then echo "ok: $1"; else echo "FAILED: $1"; failed=$((failed + 1)); fi; }
+start=$(date +%s)
+out=$(nice make --no-print-directory -j2 fuzz-build 2>&1); rc=$?
+echo "$out" | grep -E 'error|warning' | head -20
+check "make fuzz-build exits 0 ($(( $(date +%s) - start )) s)" '[ $rc -eq 0 ]'
+for src in fuzz/fuzz_*.c; do
+	t=$(basename "$src" .c)
+	check "$t: committed corpus present" '[ -n "$(ls fuzz/corpus/$t 2>/dev/null)" ]'
+	res=$(bash fuzz/run.sh --smoke --seconds "$secs" "$t" 2>&1); trc=$?
+	echo "$res" | grep -v '^target\|^total'
+	check "$t: corpus and ${secs} s of fuzzing without a crash" '[ $trc -eq 0 ]'
+	execs=$(echo "$res" | awk -v t="$t" '$1 == t { print $3 }')
+	check "$t: ran inputs ($execs)" '[ "${execs:-0}" -gt 0 ]'
+done
+echo "check-fuzz: $(( $(date +%s) - start )) s in all"
+echo "RESULT check-fuzz tests=$tests failed=$failed"
+[ "$failed" -eq 0 ]
