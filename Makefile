@@ -61,6 +61,8 @@ help:
 	@echo "make check-tsan  the free-running tests under ThreadSanitizer (build-tsan/)"
 	@echo "make coverage    line and branch coverage into reports/coverage/index.html"
 	@echo "make coverage-scenarios  which scenario reaches which driver line (reports/coverage/scenarios.txt)"
+	@echo "make fuzz        the libFuzzer targets for FUZZ_SECONDS each (fuzz/README.md)"
+	@echo "make access      the drivers instrumented for shared-memory access tracing (build-access/)"
 	@echo "make bench       speed and scale (-O2, build-bench/): table + reports/bench.json"
 	@echo "make libs        Xen-compatible shared libraries in build/lib/ (part of all)"
 	@echo "make install     PREFIX=/usr/local DESTDIR=: libraries, xensim, headers, xensim.pc"

@@ -232,9 +232,10 @@ static int cmd_describe(struct scn_parser *p, char **v, unsigned n)
 {
 	size_t k = 0;
 
-	for (unsigned i = 1; i < n; i++)
-		k += (size_t)snprintf(p->s->describe + k,
-				      k < SCN_TEXT_MAX ? SCN_TEXT_MAX - k : 0, "%s%s", i > 1 ? " " : "",
+	/* Once past the end, only count (a pointer past the array is undefined
+	 * even when nothing is written through it: found by fuzz_scenario). */
+	for (unsigned i = 1; i < n && k < SCN_TEXT_MAX; i++)
+		k += (size_t)snprintf(p->s->describe + k, SCN_TEXT_MAX - k, "%s%s", i > 1 ? " " : "",
 				      v[i]);
 	if (k >= SCN_TEXT_MAX)
 		return scn_perr(p, "describe: longer than %u bytes", SCN_TEXT_MAX - 1);

@@ -670,7 +670,7 @@ static int parse_percent(const char *val, uint64_t *out)
 static int wl_param_value(struct scn_parser *p, const char *wl, const struct scn_param *pm,
 			  const char *val, struct scn_wl_args *a, unsigned i)
 {
-	bool b;
+	bool b = false;   /* read below even when the value did not parse: found by fuzz_scenario */
 	int rc = 0;
 
 	switch (pm->kind) {
