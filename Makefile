@@ -146,7 +146,7 @@ bench: setup
 	@build-bench/xensim bench --json reports/bench.json $(BENCH_ARGS)
 
 clean:
-	rm -rf build build-asan build-tsan build-cov build-bench build-access build-bench-access
+	rm -rf build build-asan build-tsan build-cov build-bench build-access build-bench-access build-fuzz
 	find reports -mindepth 1 ! -name README.md ! -name .gitignore -exec rm -rf {} + 2>/dev/null; true
 
 # Further targets (e.g. `make xen`) live in mk/*.mk, one file per area.
