@@ -124,4 +124,12 @@ sed -i '/^expect fired/d' "$tmp/fired.scn"
 out=$("$X" run "$tmp/fired.scn" 2>&1); rc=$?
 check "without it, the same is a warning and the run passes" '[ $rc -eq 0 ] && grep -q "warning: .*fired.scn:5: the crash action never fired" <<<"$out"'
 
+# ---- a destroyed domain is not called crashed ----
+for act in crash destroy; do
+	printf 'describe x\ndomain dom0 priv\ndomain guest\nworkload ring front=guest back=dom0 requests=200\nwhen ring.responses >= 20 %s guest\nexpect error "front"\n' "$act" >"$tmp/gone2.scn"
+	out=$("$X" run "$tmp/gone2.scn" 2>&1)
+	word=$([ $act = crash ] && echo "crashed" || echo "was destroyed")
+	check "'$act guest': the workload says the front $word" 'grep -q "front (dom [0-9]*) $word with" <<<"$out"'
+done
+
 finish

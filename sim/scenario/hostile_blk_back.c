@@ -601,7 +601,8 @@ static void hb_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 		h->bf = NULL;
 		h->work = NULL;
 	}
-	scn_wl_error(wl, "%s domain %u crashed", domid == h->be ? "hostile back" : "front", domid);
+	scn_wl_error(wl, "%s domain %u %s", domid == h->be ? "hostile back" : "front", domid,
+		     scn_wl_gone(wl, domid));
 }
 
 static void hb_stop(struct scn_wl *wl)

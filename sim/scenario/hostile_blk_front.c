@@ -701,7 +701,8 @@ static void hf_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 		h->alive = false;
 		hf_release(h, false);
 	}
-	scn_wl_error(wl, "%s domain %u crashed", domid == h->fe ? "hostile front" : "backend", domid);
+	scn_wl_error(wl, "%s domain %u %s", domid == h->fe ? "hostile front" : "backend", domid,
+		     scn_wl_gone(wl, domid));
 }
 
 static void hf_stop(struct scn_wl *wl)

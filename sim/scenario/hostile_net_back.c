@@ -894,7 +894,7 @@ static void hb_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 	} else {
 		return;
 	}
-	scn_wl_error(wl, "domain %u crashed", domid);
+	scn_wl_error(wl, "domain %u %s", domid, scn_wl_gone(wl, domid));
 }
 
 static void hb_stop(struct scn_wl *wl)

@@ -418,8 +418,8 @@ static void bw_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 	w->fe_alive = false;
 	w->bf = NULL;
 	w->work = NULL;
-	scn_wl_error(wl, "%s domain %u crashed after %lu I/Os", domid == w->be ? "back" : "front",
-		     domid, (uint64_t)atomic_load(&w->c[BW_C_DONE]));
+	scn_wl_error(wl, "%s domain %u %s after %lu I/Os", domid == w->be ? "back" : "front",
+		     domid, scn_wl_gone(wl, domid), (uint64_t)atomic_load(&w->c[BW_C_DONE]));
 }
 
 static void bw_stop(struct scn_wl *wl)

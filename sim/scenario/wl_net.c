@@ -807,7 +807,7 @@ static void nw_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 		w->h_alive = false;   /* its memory goes at stop: the backend may still look at it */
 	}
 	if (ours)
-		scn_wl_error(wl, "domain %u crashed", domid);
+		scn_wl_error(wl, "domain %u %s", domid, scn_wl_gone(wl, domid));
 }
 
 /* Documented limits, while the run goes: netback takes no packet of more

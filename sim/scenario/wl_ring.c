@@ -655,8 +655,8 @@ static void rw_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 	} else if (domid == w->f.domid && ev == SCN_DOM_CRASHED) {
 		w->f.alive = false;
 		front_release(&w->f, false);
-		scn_wl_error(wl, "front (dom %u) crashed with %u of %u responses in", domid, w->f.done,
-			     w->total);
+		scn_wl_error(wl, "front (dom %u) %s with %u of %u responses in", domid,
+			     scn_wl_gone(wl, domid), w->f.done, w->total);
 	}
 }
 

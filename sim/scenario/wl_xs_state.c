@@ -268,7 +268,8 @@ static void xst_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_even
 		return;
 	xst_end_release(e, false);
 	e->domid = DOMID_INVALID;
-	scn_wl_error(wl, "%s domain %u crashed in round %lu", e->back ? "back" : "front", domid,
+	scn_wl_error(wl, "%s domain %u %s in round %lu", e->back ? "back" : "front", domid,
+		     scn_wl_gone(wl, domid),
 		     (uint64_t)atomic_load(&w->c[XST_C_ROUNDS]) + 1);
 }
 

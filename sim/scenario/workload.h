@@ -150,6 +150,9 @@ uint64_t scn_wl_seed(const struct scn_wl *wl);
  * response, protocol violation). */
 void scn_wl_done(struct scn_wl *wl);
 void scn_wl_error(struct scn_wl *wl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* How a domain of the workload went, for its messages from domain_event():
+ * "was destroyed" (an orderly destroy) or "crashed". */
+const char *scn_wl_gone(const struct scn_wl *wl, domid_t domid);
 void scn_wl_fail(struct scn_wl *wl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool scn_wl_finished(const struct scn_wl *wl);
 
