@@ -111,6 +111,10 @@ static void opt_tables(const struct xensim_opt *opts, struct option *longopts, c
 
 	*sp++ = ':';   /* a missing argument is ':', told apart from an unknown option */
 	for (; opts->val; opts++) {
+		if (n == CLI_OPTS_MAX) {   /* a subcommand's table outgrew ours: a bug here */
+			fprintf(stderr, "xensim: more than %u options in one table\n", CLI_OPTS_MAX);
+			abort();
+		}
 		if (opts->name)
 			longopts[n++] = (struct option){opts->name, opts->valid ? required_argument
 									: no_argument, NULL, opts->val};

@@ -117,8 +117,9 @@ def who(cov, where):
     h = cov["hits"].get(path, {})
     runs = h.get(line, [])
     print("%s:%s reached by %d run(s): %s" % (path, line, len(runs), " ".join(runs) or "none"))
+    branches = set(cov["branches"][path])
     i = 0
-    while "%s:%d" % (line, i) in set(cov["branches"][path]):
+    while "%s:%d" % (line, i) in branches:
         runs = h.get("b%s:%d" % (line, i), [])
         print("  branch %d taken by %d run(s): %s" % (i, len(runs), " ".join(runs) or "none"))
         i += 1

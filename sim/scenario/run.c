@@ -224,7 +224,7 @@ static const char *run_hang_suspect(const struct scn_run *run, char *buf, size_t
 		return "a lost wakeup?";
 	unsigned d = (unsigned)run->last_gone;
 	snprintf(buf, len, "%s %s at %s%s: its peers may be waiting for it", run->s->doms[d].name,
-		 run->last_gone_orderly ? "was destroyed" : "crashed",
+		 scn_dom_gone_word(run, run->domids[d]),
 		 scn_time_str(run->last_gone_ns - run->t0_ns, t, sizeof(t)),
 		 run->dom_alive[d] ? " and restarted" : "");
 	return buf;

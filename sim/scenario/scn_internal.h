@@ -301,7 +301,7 @@ struct scn_run {
 	struct scn_ev_rec *evs;
 	unsigned crashes;                  /* domains crashed or destroyed mid-run */
 	int last_gone;                     /* the scenario domain that went last (-1: none) */
-	bool last_gone_orderly;            /* destroyed (true) or crashed */
+	bool last_gone_orderly;            /* destroyed (true) or crashed: scn_dom_gone_word() */
 	uint64_t last_gone_ns;
 	bool stopping;                     /* teardown has begun */
 	/* end */
@@ -402,5 +402,9 @@ struct scn_child {
 
 /* Text helpers (report.c). */
 void scn_xml_escape(FILE *f, const char *s);
+
+/* "was destroyed" if domid is the domain the scenario last destroyed, else
+ * "crashed": the words of every message about a domain that went. */
+const char *scn_dom_gone_word(const struct scn_run *run, domid_t domid);
 
 #endif

@@ -172,13 +172,17 @@ static void wl_report(struct scn_wl *wl, enum scn_wl_state st, enum scn_outcome 
 		atomic_store(&wl->run->stop_now, true);
 }
 
-const char *scn_wl_gone(const struct scn_wl *wl, domid_t domid)
+const char *scn_dom_gone_word(const struct scn_run *run, domid_t domid)
 {
-	const struct scn_run *run = wl->run;
 	bool destroyed = run->last_gone >= 0 && run->domids[run->last_gone] == domid &&
 			 run->last_gone_orderly;
 
 	return destroyed ? "was destroyed" : "crashed";
+}
+
+const char *scn_wl_gone(const struct scn_wl *wl, domid_t domid)
+{
+	return scn_dom_gone_word(wl->run, domid);
 }
 
 void scn_wl_error(struct scn_wl *wl, const char *fmt, ...)
