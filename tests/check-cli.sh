@@ -5,7 +5,8 @@
 # a file that does not parse is a row (JUnit <error>, table, HTML), never left
 # out; a NUL byte is a parse error at its line; an unwritable --trace fails
 # before the run; list and run agree on categories; every injected fault and
-# the xenstore operations are on the timeline, states by name.
+# the xenstore operations are on the timeline, states by name; a passing run
+# is quiet on stderr, a failing one shows its log.
 # Ends with "RESULT check-cli tests=N failed=M".
 set -u
 name=check-cli
@@ -131,5 +132,15 @@ for act in crash destroy; do
 	word=$([ $act = crash ] && echo "crashed" || echo "was destroyed")
 	check "'$act guest': the workload says the front $word" 'grep -q "front (dom [0-9]*) $word with" <<<"$out"'
 done
+
+# ---- a passing run prints no error-looking noise; a failing one shows its log ----
+f=scenarios/blk/grant-copy-fault.scn
+err=$("$X" run $f --seed 1 2>&1 >/dev/null); rc=$?
+check "a passing run with a deliberate fault: exit 0, nothing on stderr${err:+ (got: ${err%%$'\n'*})}" '[ $rc -eq 0 ] && [ -z "$err" ]'
+err=$("$X" run $f --seed 1 --verbose 2>&1 >/dev/null); rc=$?
+check "--verbose shows the log of a passing run" '[ $rc -eq 0 ] && grep -q "injected fault gnttab.copy" <<<"$err"'
+sed 's/^expect error .*/expect pass/' $f >"$tmp/fails.scn"
+err=$("$X" run "$tmp/fails.scn" --seed 1 2>&1 >/dev/null); rc=$?
+check "a failing run shows its whole log on stderr" '[ $rc -eq 1 ] && grep -q "injected fault gnttab.copy" <<<"$err" && grep -q "grant copy of ref [0-9]* failed" <<<"$err"'
 
 finish

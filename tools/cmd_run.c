@@ -44,6 +44,7 @@ void xensim_print_result(const struct scenario *s, const struct scn_run_opts *o,
 struct run_cli {
 	struct scn_run_opts o;
 	bool seeds_set, check_det, all;
+	bool verbose;              /* a single run's log shown even when it passes */
 	uint64_t seed_first, seed_last;
 	const char *report_dir, *junit, *category;
 	const char *nemesis;       /* --nemesis 'LINE': one more timed action */
@@ -59,13 +60,15 @@ static void run_usage(FILE *out)
 		"                  [--policy random|pct:D] [--trace FILE] [--check-determinism]\n"
 		"                  [--category C] [--all] [--report DIR] [--junit FILE] [-j N]\n"
 		"                  [--fail SITE:N] [--nemesis LINE] [--max-steps N] [--quiet]\n"
-		"                  [--access-points[-all]] [--access-report FILE]\n"
+		"                  [--verbose] [--access-points[-all]] [--access-report FILE]\n"
 		"  Run scenarios (a directory: every *.scn under it but in-development ones,\n"
 		"  unless --all). Without --seed a file's `seed` line (else 1) is used;\n"
 		"  with --seeds A..B, a file that pins its seed still runs that seed only\n"
 		"  (use --seed N or `xensim sweep` to run it at others).\n"
 		"  --trace FILE          every trace event of the run (one run only)\n"
 		"  --check-determinism   run twice, compare the trace hashes (det mode)\n"
+		"  --verbose             one run: its log (driver and sim messages on stderr)\n"
+		"                        as it goes; else shown only if the run does not pass\n"
 		"  --report DIR          write DIR/index.html and DIR/junit-scenarios.xml\n"
 		"  --fail SITE[@DOMAIN]:N  also fail occurrence N of a fault site (of those\n"
 		"                        involving DOMAIN): a fault sweep's replay\n"
@@ -119,6 +122,7 @@ static int run_opt(void *ctx, int opt, const char *arg)
 	case 'r': c->report_dir = arg; return 0;
 	case 'J': c->junit = arg; return 0;
 	case 'q': c->o.quiet = true; return 0;
+	case 'v': c->verbose = true; return 0;
 	case 'f': return run_fail_opt(c, arg);
 	case 'n': c->nemesis = arg; return 0;
 	case 'M': return xensim_parse_u64_in(arg, 1, UINT64_MAX, &c->o.max_steps);
@@ -140,7 +144,7 @@ static const struct xensim_opt run_opts[] = {
 	{"trace", 't', "a file path"}, {"check-determinism", 'd', NULL},
 	{"category", 'c', "functional, fault, race, regression or in-development"},
 	{"all", 'a', NULL}, {"report", 'r', "a directory"}, {"junit", 'J', "a file path"},
-	{"quiet", 'q', NULL}, {"fail", 'f', "SITE:N or SITE@DOMAIN:N with N >= 1"},
+	{"quiet", 'q', NULL}, {"verbose", 'v', NULL}, {"fail", 'f', "SITE:N or SITE@DOMAIN:N with N >= 1"},
 	{"nemesis", 'n', "a scenario line"}, {"max-steps", 'M', "1..2^64-1"},
 	{"access-points", 'A', NULL}, {"access-points-all", 'B', NULL},
 	{"access-report", 'R', "a file path (.json for JSON)"}, {NULL, 'j', "1..64"}, {0},
@@ -296,7 +300,7 @@ static int run_single(const struct scenario *s, struct run_cli *c)
 
 	if (trace_writable(c->o.trace_path) < 0)
 		return XENSIM_EXIT_USAGE;
-	if (scn_run_isolated(s, &c->o, &a) < 0) {
+	if (scn_run_isolated_log(s, &c->o, &a, c->verbose) < 0) {
 		fprintf(stderr, "xensim run: cannot start a run: %s\n", strerror(errno));
 		return XENSIM_EXIT_HARNESS;
 	}
@@ -311,7 +315,7 @@ static int run_single(const struct scenario *s, struct run_cli *c)
 	o2.trace_path = NULL;
 	o2.seed_set = true;
 	o2.seed = a.seed;
-	if (scn_run_isolated(s, &o2, &b) < 0)
+	if (scn_run_isolated_log(s, &o2, &b, false) < 0)
 		return XENSIM_EXIT_HARNESS;
 	if (a.trace_hash != b.trace_hash || a.steps != b.steps || a.verdict != b.verdict) {
 		printf("NONDETERMINISTIC %s seed=%lu: trace-hash 0x%016lx vs 0x%016lx, steps %lu vs %lu\n",

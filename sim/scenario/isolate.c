@@ -41,7 +41,8 @@ static void child_main(struct scn_job *job)
 	struct scn_result r;
 
 	if (job->out_fd >= 0) {
-		dup2(job->out_fd, STDOUT_FILENO);
+		if (!job->capture_stderr_only)
+			dup2(job->out_fd, STDOUT_FILENO);
 		dup2(job->out_fd, STDERR_FILENO);
 	}
 	alarm(job->o.wall_limit_s ? job->o.wall_limit_s : SCN_WALL_LIMIT_S_DEFAULT);
@@ -182,6 +183,30 @@ int scn_run_isolated(const struct scenario *s, const struct scn_run_opts *o,
 {
 	struct scn_job job = {.s = s, .o = *o};
 	int rc = scn_jobs_run(&job, 1, 1, NULL, NULL);
+
+	*r = job.r;
+	return rc;
+}
+
+/* The whole held-back log of a run, to stderr. */
+static void job_log_show(struct scn_job *job, void *arg)
+{
+	bool show = *(bool *)arg || job->r.verdict != SCN_VERDICT_PASS;
+	char buf[4096];
+	ssize_t got;
+
+	if (!show || job->out_fd < 0)
+		return;
+	for (off_t at = 0; (got = pread(job->out_fd, buf, sizeof(buf), at)) > 0; at += got)
+		if (write(STDERR_FILENO, buf, (size_t)got) != got)
+			return;
+}
+
+int scn_run_isolated_log(const struct scenario *s, const struct scn_run_opts *o,
+			 struct scn_result *r, bool show_log)
+{
+	struct scn_job job = {.s = s, .o = *o, .capture = !show_log, .capture_stderr_only = true};
+	int rc = scn_jobs_run(&job, 1, 1, job_log_show, &show_log);
 
 	*r = job.r;
 	return rc;

@@ -161,6 +161,12 @@ int scn_run(const struct scenario *s, const struct scn_run_opts *o, struct scn_r
  * of the last slice. The child inherits stdout and stderr. */
 int scn_run_isolated(const struct scenario *s, const struct scn_run_opts *o,
 		     struct scn_result *r);
+/* The same, but the run's stderr (the log of the code under test and of the
+ * sim) is held back and written to this stderr only if the run did not pass,
+ * or if show_log: a passing run with deliberate faults prints no error lines.
+ * Its stdout (progress, warnings) is inherited. */
+int scn_run_isolated_log(const struct scenario *s, const struct scn_run_opts *o,
+			 struct scn_result *r, bool show_log);
 
 /* Many isolated runs, `parallel` at a time; on_done(job, arg) in the parent
  * as each ends, in completion order. With capture, a run's stdout and stderr
@@ -170,6 +176,7 @@ struct scn_job {
 	struct scn_run_opts o;
 	struct scn_result r;
 	bool capture;
+	bool capture_stderr_only;   /* with capture: stdout stays inherited */
 	void *user;
 	/* the engine's */
 	int pid;

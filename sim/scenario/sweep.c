@@ -194,7 +194,7 @@ static int fault_sweep_all(const struct scenario *s, const char *only_site,
 	memset(st, 0, sizeof(*st));
 	if (!max_per_site)
 		max_per_site = FAULT_SWEEP_PER_SITE_DEFAULT;
-	int rc = scn_run_isolated(s, run, &base);
+	int rc = scn_run_isolated_log(s, run, &base, false);
 	if (rc < 0)
 		return rc;
 	if (base.verdict != SCN_VERDICT_PASS) {
