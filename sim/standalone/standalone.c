@@ -34,7 +34,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <xenstore.h>
 
 #include "sim/evtchn/evtchn.h"
 #include "sim/gnttab/gnttab.h"
@@ -189,31 +188,6 @@ static int sa_parse_env(struct sa_config *cfg)
 
 /* As a toolstack does: /local/domain/N owned by dom0 and readable by N, with
  * `name` and `domid`; N's own `data` directory for what it publishes. */
-static int sa_write_home(struct xs_handle *xs, domid_t domid, const char *name)
-{
-	char path[64], idstr[16];
-	struct xs_permissions ro[2] = {{.id = 0, .perms = XS_PERM_NONE},
-				       {.id = domid, .perms = XS_PERM_READ}};
-	struct xs_permissions own = {.id = domid, .perms = XS_PERM_NONE};
-	unsigned nro = domid == 0 ? 1 : 2;
-	bool ok = true;
-
-	snprintf(idstr, sizeof(idstr), "%u", domid);
-	const char *keys[][2] = {{"", NULL}, {"/name", name}, {"/domid", idstr}};
-	for (unsigned i = 0; i < 3 && ok; i++) {
-		snprintf(path, sizeof(path), "/local/domain/%u%s", domid, keys[i][0]);
-		ok = keys[i][1] ? xs_write(xs, XBT_NULL, path, keys[i][1], strlen(keys[i][1]))
-				: xs_mkdir(xs, XBT_NULL, path);
-		ok = ok && xs_set_permissions(xs, XBT_NULL, path, ro, nro);
-	}
-	snprintf(path, sizeof(path), "/local/domain/%u/data", domid);
-	ok = ok && xs_mkdir(xs, XBT_NULL, path) && xs_set_permissions(xs, XBT_NULL, path, &own, 1);
-	if (!ok)
-		sim_log("standalone: dom%u: cannot write its xenstore home %s: %s", domid, path,
-			strerror(errno));
-	return ok ? 0 : -EIO;
-}
-
 static int sa_create(const char *name, int domid, bool privileged)
 {
 	struct sim_domain_config dc = {.name = name, .privileged = privileged, .domid = domid};
@@ -229,24 +203,13 @@ static int sa_create(const char *name, int domid, bool privileged)
 
 static int sa_create_all(const struct sa_config *cfg)
 {
+	/* The homes (sim/xenstore/home.c, at each creation) as libxl writes them. */
+	xs_home_set_libxl(true);
 	int rc = sa_create(SA_DOM0_NAME, 0, true);
 
 	for (unsigned i = 0; i < cfg->nguests && rc >= 0; i++)
 		rc = sa_create(cfg->guests[i].name, cfg->guests[i].domid, false);
-	if (rc < 0)
-		return rc;
-	/* The homes are written by dom0, as this thread for a moment. */
-	domid_t was = sim_current_domid();
-	SIM_ASSERT(was == DOMID_INVALID, "standalone start on a domain thread (dom%u)", was);
-	sim_thread_enter(0);
-	struct xs_handle *xs = xs_open(0);
-	rc = xs ? 0 : -errno;
-	for (unsigned i = 0; i < sa_ndomains && rc == 0; i++)
-		rc = sa_write_home(xs, sa_domids[i], sim_domain_name(sa_domids[i]));
-	if (xs)
-		xs_close(xs);
-	sim_thread_leave();
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- the report at exit ---- */

@@ -6,10 +6,12 @@
  * As libxl does, a new domain N gets /local/domain/N with `name` and `domid`
  * (owner dom0, read for N: the guest reads them, cannot change them; code
  * such as libxenvchan reads its own domid from there) and `data` (owned by N,
- * for the guest's own keys, e.g. a vchan server's). Unlike libxl, the home
- * itself stays owned by N, so that a guest may create its own nodes anywhere
- * in it (libxl gives it only data/, device/... subdirectories). When the
- * domain dies, its home goes, as libxl's domain destroy removes it.
+ * for the guest's own keys, e.g. a vchan server's). By default, unlike libxl,
+ * the home itself stays owned by N, so that a guest may create its own nodes
+ * anywhere in it (libxl gives it only data/, device/... subdirectories);
+ * xs_home_set_libxl(true) (the standalone start) keeps it dom0's with read
+ * for N, as libxl does. When the domain dies, its home goes, as libxl's
+ * domain destroy removes it.
  *
  * The requests go through the store's dispatcher on a dom0 connection of
  * their own, like any toolstack's: watches fire, the timeline sees them.
@@ -25,10 +27,16 @@
 #define XS_HOME_PATH_MAX 64u
 
 static atomic_bool xs_home_enabled = true;
+static atomic_bool xs_home_libxl;   /* the home dom0's, read for N */
 
 void xs_home_set_enabled(bool on)
 {
 	atomic_store(&xs_home_enabled, on);
+}
+
+void xs_home_set_libxl(bool on)
+{
+	atomic_store(&xs_home_libxl, on);
 }
 
 struct xs_home_reply {
@@ -108,7 +116,9 @@ static void xs_home_create(domid_t domid)
 		rc = xs_home_req(c, &r, XS_WRITE, (const char *[]){data, ""}, 2, false);
 	if (rc == 0)
 		rc = xs_home_req(c, &r, XS_SET_PERMS, (const char *[]){data, owner}, 2, true);
-	if (rc == 0)
+	if (rc == 0 && atomic_load(&xs_home_libxl) && domid != 0)
+		xs_home_req(c, &r, XS_SET_PERMS, (const char *[]){home, "n0", reader}, 3, true);
+	else if (rc == 0)
 		xs_home_req(c, &r, XS_SET_PERMS, (const char *[]){home, owner}, 2, true);
 	xs_conn_free(c);
 }

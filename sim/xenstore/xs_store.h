@@ -83,6 +83,9 @@ void xs_store_reset(void);
  * default; the store's own unit tests, which count every node of a store
  * without a toolstack, turn it off. */
 void xs_home_set_enabled(bool on);
+/* Homes owned by dom0 with read for the domain, as libxl writes them (the
+ * standalone start), instead of owned by the domain (the default). */
+void xs_home_set_libxl(bool on);
 
 /* Nodes owned by the domain (for leak checks); total nodes. */
 unsigned xs_store_nodes_owned(domid_t domid);
