@@ -487,6 +487,39 @@ static void tx_abort_discards(void)
 	end();
 }
 
+/* A commit after one of the transaction's own changes was refused publishes
+ * half an update: counted and described; an abort, or an RM of a node
+ * already gone (a no-op), is not. */
+static void tx_partial_commit_counted(void)
+{
+	struct xs_store_stats st;
+	struct xs_handle *h5;
+	char last[256];
+	xs_transaction_t t;
+
+	begin();
+	dom_make(5, false);
+	home(5);
+	h5 = open_as(5);
+	t = xs_transaction_start(h5);
+	CU_ASSERT(wr(h5, t, "a", "1") && xs_rm(h5, t, "gone/below") == false && errno == ENOENT);
+	CU_ASSERT(xs_transaction_end(h5, t, false));
+	t = xs_transaction_start(h5);
+	CU_ASSERT(wr(h5, t, "b", "1") && !wr(h5, t, "/tool/x", "no") && errno == EACCES);
+	CU_ASSERT(xs_transaction_end(h5, t, true));
+	xs_store_stats_get(&st);
+	CU_ASSERT_EQUAL(st.partial_commits, 0);
+	t = xs_transaction_start(h5);
+	CU_ASSERT(wr(h5, t, "c", "1") && !wr(h5, t, "/tool/x", "no") && errno == EACCES);
+	CU_ASSERT(xs_transaction_end(h5, t, false));   /* xenstored commits it, as Xen's */
+	CU_ASSERT(rd_is(h0, 0, "/local/domain/5/c", "1") == 0);
+	xs_store_stats_get(&st);
+	CU_ASSERT_EQUAL(st.partial_commits, 1);
+	xs_store_partial_last(last, sizeof(last));
+	CU_ASSERT_STRING_EQUAL(last, "domain 5 committed transaction 3 after its WRITE of /tool/x failed (EACCES)");
+	end();
+}
+
 static void tx_events_released_at_commit(void)
 {
 	struct xs_handle *hw;
@@ -629,7 +662,7 @@ void test_register(void)
 	};
 	static const struct test_case tx[] = {
 		TEST(tx_snapshot_then_conflict), TEST(tx_commit_without_conflict),
-		TEST(tx_abort_discards), TEST(tx_events_released_at_commit),
+		TEST(tx_abort_discards), TEST(tx_partial_commit_counted), TEST(tx_events_released_at_commit),
 		TEST(tx_conflict_on_child_added_to_removed), TEST(tx_protocol_errors),
 		TEST(tx_concurrent_counter_serializable), TEST_END,
 	};

@@ -282,6 +282,7 @@ struct scn_run {
 	uint64_t faults_at_start;
 	_Atomic uint64_t faults_excused;   /* on dying domains' threads (scn_wl_guard) */
 	unsigned xs_nodes_start;
+	uint64_t xs_partial_start;      /* xenstore partial commits before the run */
 	unsigned xs_owned_start[SCN_DOMAINS_MAX];  /* after its home was made */
 	char **xs_paths_start;             /* the tree before the domains came */
 	unsigned xs_npaths_start;

@@ -247,6 +247,21 @@ static int xs_dispatch(struct xs_req *rq)
 	return op->fn(rq);
 }
 
+/* A change refused inside a transaction: remember the first, so that a
+ * commit of that transaction is known to publish a partial view. An RM of a
+ * node already gone changes nothing: not a refusal. */
+static void xs_tx_note_refused(struct xs_req *rq, int rc)
+{
+	uint32_t type = rq->hdr->type;
+	bool change = type == XS_WRITE || type == XS_MKDIR || type == XS_SET_PERMS ||
+		      (type == XS_RM && rc != -ENOENT);
+
+	if (!rq->tx || !change || rq->tx->write_failed[0])
+		return;
+	snprintf(rq->tx->write_failed, sizeof(rq->tx->write_failed), "%s of %.*s failed (%s)",
+		 xs_op_name(type), (int)strnlen(rq->payload, rq->len), rq->payload, xs_errno_name(rc));
+}
+
 int xs_conn_request(struct xs_conn *c, const struct xsd_sockmsg *hdr, const void *payload)
 {
 	struct xs_req rq = {.conn = c, .hdr = hdr, .payload = payload ? payload : "", .len = hdr->len};
@@ -266,6 +281,7 @@ int xs_conn_request(struct xs_conn *c, const struct xsd_sockmsg *hdr, const void
 			  xs_op_name(hdr->type), c->domid, name);
 		xs_g.stats.errors++;
 		c->errors++;
+		xs_tx_note_refused(&rq, rc);
 		xs_conn_send(c, XS_ERROR, hdr->req_id, hdr->tx_id, name, (unsigned)strlen(name) + 1);
 	}
 	XS_ASSERT(rq.replied || rc < 0, "%s (type %u) from domain %u got no reply",

@@ -359,6 +359,7 @@ void xs_store_reset(void)
 	for (unsigned d = 0; d < XS_DOMID_SLOTS; d++)
 		xs_g.doms[d].nodes = 0;
 	memset(&xs_g.stats, 0, sizeof(xs_g.stats));
+	xs_g.partial_last[0] = '\0';
 	xs_store_init_locked();
 	xs_unlock();
 }
@@ -397,6 +398,13 @@ void xs_store_stats_get(struct xs_store_stats *out)
 {
 	xs_lock();
 	*out = xs_g.stats;
+	xs_unlock();
+}
+
+void xs_store_partial_last(char *buf, size_t len)
+{
+	xs_lock();
+	snprintf(buf, len, "%s", xs_g.partial_last);
 	xs_unlock();
 }
 

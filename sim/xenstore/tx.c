@@ -220,6 +220,12 @@ static int xs_tx_commit(const struct xs_conn *c, struct xs_tx *tx)
 		xs_qevents_dispatch(tx->events);
 		xs_g.stats.commits++;
 	}
+	if (rc == 0 && tx->write_failed[0]) {
+		xs_g.stats.partial_commits++;
+		snprintf(xs_g.partial_last, sizeof(xs_g.partial_last),
+			 "domain %u committed transaction %u after its %s", c->domid, tx->id, tx->write_failed);
+		sim_log("xenstore: %s: a partial update published", xs_g.partial_last);
+	}
 	return rc;
 }
 

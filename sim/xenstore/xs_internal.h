@@ -132,6 +132,9 @@ struct xs_tx_entry {           /* a node as this transaction first saw it, and s
 	bool dirty;                    /* changed by the transaction */
 };
 
+/* "WRITE of PATH failed (ENOSPC)": what a partial commit is blamed on. */
+#define XS_PARTIAL_MAX 160u
+
 struct xs_tx {
 	struct xs_tx *next;
 	uint32_t id;
@@ -140,6 +143,7 @@ struct xs_tx {
 	int own_delta;                 /* nodes the connection's domain gains on commit */
 	bool failed;                   /* lost an event to ENOMEM: commit says ENOMEM */
 	struct xs_qevent *events, **events_last;
+	char write_failed[XS_PARTIAL_MAX];   /* the first change refused in it, or "" */
 };
 
 /* A watch event held back by the xenstore.watch.delay fault site. */
@@ -215,6 +219,7 @@ struct xs_store_state {
 	struct xs_special special[XS_SPECIAL_COUNT];
 	struct xs_quota quotas[XS_QUOTA_COUNT];
 	struct xs_store_stats stats;
+	char partial_last[XS_PARTIAL_MAX + 48];   /* the last partial commit, described */
 };
 extern struct xs_store_state xs_g;
 

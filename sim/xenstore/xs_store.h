@@ -71,8 +71,16 @@ struct xs_store_stats {
 	uint64_t commits;           /* transactions committed */
 	uint64_t conflicts;         /* TRANSACTION_END "T" answered EAGAIN */
 	uint64_t conns_dropped;     /* in-process connections of a domain that went */
+	uint64_t partial_commits;   /* committed after a change in them was refused */
 };
 void xs_store_stats_get(struct xs_store_stats *out);
+/* A transaction committed ("T") after one of its own changes (WRITE, MKDIR,
+ * SET_PERMS, an RM of a node that exists) was refused publishes a partial
+ * view: half of an update its client meant as one. Xen's xenstored commits
+ * it too; it is the client's bug, counted in stats.partial_commits, and the
+ * last one described here ("domain 2 committed transaction 5 after its WRITE
+ * of device/vbd/51712/ring-ref failed (ENOSPC)"; "" if none). */
+void xs_store_partial_last(char *buf, size_t len);
 
 /* The whole store: reset to the initial tree (/, /local, /local/domain, /tool).
  * Connections stay open but lose their watches and transactions; domains lose
