@@ -63,6 +63,7 @@ help:
 	@echo "make coverage-scenarios  which scenario reaches which driver line (reports/coverage/scenarios.txt)"
 	@echo "make fuzz        the libFuzzer targets for FUZZ_SECONDS each (fuzz/README.md)"
 	@echo "make access      the drivers instrumented for shared-memory access tracing (build-access/)"
+	@echo "make drvasan     xensim with the drivers under ASan+UBSan (build-drvasan/; tests/check-drvasan.sh)"
 	@echo "make bench       speed and scale (-O2, build-bench/): table + reports/bench.json"
 	@echo "make libs        Xen-compatible shared libraries in build/lib/ (part of all)"
 	@echo "make install     PREFIX=/usr/local DESTDIR=: libraries, xensim, headers, xensim.pc"
@@ -146,7 +147,7 @@ bench: setup
 	@build-bench/xensim bench --json reports/bench.json $(BENCH_ARGS)
 
 clean:
-	rm -rf build build-asan build-tsan build-cov build-bench build-access build-bench-access build-fuzz
+	rm -rf build build-asan build-tsan build-cov build-bench build-access build-bench-access build-fuzz build-drvasan
 	find reports -mindepth 1 ! -name README.md ! -name .gitignore -exec rm -rf {} + 2>/dev/null; true
 
 # Further targets (e.g. `make xen`) live in mk/*.mk, one file per area.

@@ -134,8 +134,9 @@ sed 's/ broken=1//' "$tmp/ring-broken.scn" >"$tmp/ring-good.scn"
 out=$("$X" sweep "$tmp/ring-broken.scn" --nemesis --actions restart --every 8 -j "$JOBS" 2>&1); rc=$?
 check "a nemesis sweep over the broken ring back fails (exit $rc)" \
 	'[ $rc -eq 1 ] && grep -qE "^nemesis sweep .*: [0-9]+ points, [0-9]+ passed, [1-9][0-9]* failed" <<<"$out"'
-# The replay names build/xensim; run it with this variant's binary.
-replay=$(grep -m 1 -E '^    replay: ' <<<"$out" | sed -E 's/^    replay: //; s|^build/xensim |'"$X"' |')
+# The replay names the binary that ran the sweep (this variant's).
+replay=$(grep -m 1 -E '^    replay: ' <<<"$out" | sed -E 's/^    replay: //')
+check "the replay names the binary that swept ($X)" '[[ "$replay" == "$X run "* ]]'
 if [ -n "$replay" ]; then
 	rout=$(eval "$replay" 2>&1); rrc=$?
 	check "its replay line fails the same way (exit $rrc)" '[ $rrc -eq 1 ] && grep -q "^FAIL " <<<"$rout"'

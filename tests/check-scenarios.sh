@@ -58,7 +58,7 @@ check "a bad --policy is a usage error (2)" '[ $rc -eq 2 ]'
 printf 'domain dom0 priv\ndomain guest\nworkload ring front=guest back=dom0 requests=5\nexpect ring.responses == 6\n' >"$tmp/fail.scn"
 out=$("$X" run "$tmp/fail.scn" --seed 3 2>&1); rc=$?
 check "a failing run exits 1 and prints its replay command" \
-	'[ $rc -eq 1 ] && grep -q "replay: build/xensim run $tmp/fail.scn --seed 3" <<<"$out"'
+	'[ $rc -eq 1 ] && grep -q "replay: $X run $tmp/fail.scn --seed 3" <<<"$out"'
 
 # ---- shards partition the seed range ----
 for i in 0 1 2; do

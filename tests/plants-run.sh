@@ -19,10 +19,13 @@
 #
 #   bash tests/plants-run.sh [--src DIR] [--mode scenarios|check] [--unit]
 #        [--plants "A B ..."] [--seeds A..B] [--files "F ..."] [--matrix]
-#        [--out FILE] [--keep] [--reuse-build] [--nemesis "FILE ..."] [--asan]
+#        [--out FILE] [--keep] [--reuse-build] [--nemesis "FILE ..."] [--asan | --drvasan]
 #
 # --asan        build and run everything under ASan+UBSan (build-asan/), as
 #               make check-asan does: an out-of-bounds access is caught
+# --drvasan     run the scenarios with build-drvasan/xensim (only the drivers
+#               under ASan+UBSan, mk/drvasan.mk): the same catch, at a
+#               fraction of the cost
 #
 # --src DIR     the tree to plant into (default: this one), e.g. a fresh copy of
 #               the integration tree; it is only read. Its build/ objects are
@@ -62,6 +65,7 @@ while [ $# -gt 0 ]; do
 	--keep) KEEP=1 ;;
 	--reuse-build) REUSE=1 ;;
 	--asan) ASAN=1 ;;
+	--drvasan) DRVASAN=1 ;;
 	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
 	*) echo "plants-run: unknown argument '$1'" >&2; exit 2 ;;
 	esac
@@ -72,8 +76,12 @@ if [ "${ASAN:-0}" -eq 1 ]; then   # as make check-asan: every memory error ends 
 	B=build-asan MAKEVARS="BUILD=build-asan VARIANT=asan"
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
+if [ "${DRVASAN:-0}" -eq 1 ]; then   # the drivers alone under ASan+UBSan (mk/drvasan.mk)
+	B=build-drvasan MAKEVARS="BUILD=build VARIANT=default"
+fi
 case "$MODE" in scenarios|check) ;; *) echo "plants-run: --mode scenarios|check" >&2; exit 2 ;; esac
 
+export XENSIM_PLANT_RUN=1   # the check scripts it runs know they are nested
 PLANT_DIR=$here/tests/plants
 work=$(mktemp -d /tmp/xensim-plants.XXXXXX)
 [ "$KEEP" -eq 1 ] || trap 'rm -rf "$work"' EXIT
@@ -88,6 +96,8 @@ tar -C "$SRC" --exclude='./build*' --exclude=./reports --exclude=./.git -cf - . 
 mkdir -p "$work/base/reports"
 if [ -d "$SRC/$B/obj" ] && { [ "$SRC" = "$here" ] || [ "$REUSE" -eq 1 ]; }; then
 	cp -a "$SRC/$B" "$work/base/$B"      # same sources: only what changed rebuilds
+	# build-drvasan/xensim links build/'s sim and tool objects
+	[ "$B" = build-drvasan ] && [ -d "$SRC/build/obj" ] && cp -a "$SRC/build" "$work/base/build"
 fi
 targets="$B/xensim"
 if [ "$UNIT" -eq 1 ] && [ -n "${PLANT_UNITS:-}" ]; then

@@ -621,9 +621,9 @@ void scn_replay_command(const struct scenario *s, const struct scn_run_opts *o,
 			const struct scn_result *r, char *buf, size_t len)
 {
 	char pol[16];
-	/* The instrumented binary replays an access run (same trace hash). */
-	size_t k = (size_t)snprintf(buf, len, "%s run %s --seed %lu",
-				    sim_access_built() ? "build-access/xensim" : "build/xensim", s->path,
+	/* The binary that ran it replays it (an instrumented build: the same
+	 * trace hash, and the same sanitizer or access reports). */
+	size_t k = (size_t)snprintf(buf, len, "%s run %s --seed %lu", program_invocation_name, s->path,
 				    r->seed);
 
 	if (k < len && o->mode >= 0 && o->mode != (int)s->mode)
