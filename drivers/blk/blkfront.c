@@ -54,13 +54,18 @@ void blkfront_log(struct blkfront *bf, const char *fmt, ...)
 	       bf->bf_log_budget ? "" : " (further lines not logged)");
 }
 
-static void blkfront_switch(struct blkfront *bf, XenbusState st)
+/* Our state node: 0, or -errno (logged). A device whose directory is gone
+ * (removed under us) has no state to write: not an error. */
+static int blkfront_switch(struct blkfront *bf, XenbusState st)
 {
 	int rc = xenbus_state_switch(blkfront_xs(bf), bf->bf_dir, st);
 
-	if (rc < 0 && rc != -ENOENT)
+	if (rc < 0 && rc != -ENOENT) {
 		xd_log("blkfront: vbd %" PRIu32 ": switching to %s failed: %s", bf->bf_cfg.devid,
 		       xenbus_state_name(st), strerror(-rc));
+		return rc;
+	}
+	return 0;
 }
 
 /* Terminal. The teardown runs later from the loop: we may be deep inside a
@@ -83,6 +88,19 @@ void blkfront_fail(struct blkfront *bf, const char *fmt, ...)
 	va_start(ap, fmt);
 	blkfront_die(bf, fmt, ap);
 	va_end(ap);
+}
+
+/* A step of the handshake: switch, or fail the device. Going on after a
+ * switch that did not happen would take the next step from a state the
+ * backend never saw (Connected -> Initialising with the Closed between
+ * refused by a quota): the protocol is broken, as a xenbus_dev_fatal is. */
+static bool blkfront_go(struct blkfront *bf, XenbusState st)
+{
+	int rc = blkfront_switch(bf, st);
+
+	if (rc < 0)
+		blkfront_fail(bf, "switching to %s failed: %s", xenbus_state_name(st), strerror(-rc));
+	return rc == 0;
 }
 
 static void blkfront_deferred(evutil_socket_t fd, short what, void *arg)
@@ -280,7 +298,8 @@ static void blkfront_connect(struct blkfront *bf)
 	in.ring_slots = bf->bf_queues ? RING_SIZE(&bf->bf_queues[0].q_ring) : 0;
 	bf->bf_info = in;
 	blkfront_size_requests(bf);
-	blkfront_switch(bf, XenbusStateConnected);
+	if (!blkfront_go(bf, XenbusStateConnected))
+		return;
 	bf->bf_phase = BF_CONNECTED;
 	bf->bf_ever_connected = true;
 	bf->bf_connect_tries = 0;
@@ -336,8 +355,8 @@ static void blkfront_backend_closed(struct blkfront *bf)
 		return;
 	}
 	blkfront_disconnect(bf);
-	blkfront_switch(bf, XenbusStateClosed);
-	bf->bf_phase = BF_BACKEND_CLOSED;
+	if (blkfront_go(bf, XenbusStateClosed))
+		bf->bf_phase = BF_BACKEND_CLOSED;
 }
 
 /* A backend that starts over under a connected frontend (its domain
@@ -348,7 +367,8 @@ static void blkfront_backend_closed(struct blkfront *bf)
 static void blkfront_new_backend(struct blkfront *bf, XenbusState be)
 {
 	blkfront_disconnect(bf);
-	blkfront_switch(bf, XenbusStateClosed);
+	if (!blkfront_go(bf, XenbusStateClosed))
+		return;
 	bf->bf_phase = BF_BACKEND_CLOSED;
 	blkfront_step(bf, be);
 }
@@ -366,9 +386,8 @@ static void blkfront_step(struct blkfront *bf, XenbusState be)
 	switch (bf->bf_phase) {
 	case BF_RESETTING:
 	case BF_BACKEND_CLOSED:
-		if (!blkfront_backend_fresh(be))
+		if (!blkfront_backend_fresh(be) || !blkfront_go(bf, XenbusStateInitialising))
 			break;
-		blkfront_switch(bf, XenbusStateInitialising);
 		bf->bf_phase = BF_WAIT_BACKEND;
 		blkfront_step(bf, be);
 		break;
@@ -418,8 +437,8 @@ static void blkfront_backend_away(struct blkfront *bf)
 		return;
 	}
 	blkfront_disconnect(bf);
-	blkfront_switch(bf, XenbusStateClosed);
-	bf->bf_phase = BF_BACKEND_CLOSED;
+	if (blkfront_go(bf, XenbusStateClosed))
+		bf->bf_phase = BF_BACKEND_CLOSED;
 }
 
 static void blkfront_backend_changed(void *arg, const char *path)
@@ -462,19 +481,19 @@ static int blkfront_config_check(struct blkfront_config *c)
 	return c->grant_pages_max >= need ? 0 : -EINVAL;
 }
 
-/* Our own state decides where we start: a left-over one is closed first. */
-static void blkfront_start_state(struct blkfront *bf)
+/* Our own state decides where we start: a left-over one is closed first.
+ * A state we cannot write fails the open. */
+static int blkfront_start_state(struct blkfront *bf)
 {
 	XenbusState me = XenbusStateUnknown;
 
 	xenbus_state_read(blkfront_xs(bf), bf->bf_dir, &me);
 	if (me == XenbusStateUnknown || me == XenbusStateInitialising || me == XenbusStateClosed) {
-		blkfront_switch(bf, XenbusStateInitialising);
 		bf->bf_phase = BF_WAIT_BACKEND;
-	} else {
-		blkfront_switch(bf, XenbusStateClosed);
-		bf->bf_phase = BF_RESETTING;
+		return blkfront_switch(bf, XenbusStateInitialising);
 	}
+	bf->bf_phase = BF_RESETTING;
+	return blkfront_switch(bf, XenbusStateClosed);
 }
 
 static int blkfront_setup(struct blkfront *bf)
@@ -496,7 +515,9 @@ static int blkfront_setup(struct blkfront *bf)
 	bf->bf_done_ev = event_new(base, -1, 0, blkfront_dispatch_cb, bf);
 	if (!bf->bf_defer_ev || !bf->bf_reconnect_timer || !bf->bf_done_ev)
 		return -ENOMEM;
-	blkfront_start_state(bf);
+	rc = blkfront_start_state(bf);
+	if (rc < 0)
+		return rc;
 	snprintf(path, sizeof(path), "%s/state", bf->bf_back.path);
 	return xenbus_watch(bf->bf_xb, path, blkfront_backend_changed, bf, &bf->bf_watch);
 }

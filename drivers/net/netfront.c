@@ -35,13 +35,18 @@ void netfront_event(struct netfront *nf, enum netfront_event ev)
 	nf->nf_cb_depth--;
 }
 
-static void netfront_switch(struct netfront *nf, XenbusState st)
+/* Our state node: 0, or -errno (logged). A device whose directory is gone
+ * (removed under us) has no state to write: not an error. */
+static int netfront_switch(struct netfront *nf, XenbusState st)
 {
 	int rc = xenbus_state_switch(netfront_xs(nf), nf->nf_dir, st);
 
-	if (rc < 0 && rc != -ENOENT)
+	if (rc < 0 && rc != -ENOENT) {
 		xd_log("netfront: vif %" PRIu32 ": switching to %s failed: %s", nf->nf_cfg.devid,
 		       xenbus_state_name(st), strerror(-rc));
+		return rc;
+	}
+	return 0;
 }
 
 /* Terminal. The teardown runs later from the loop: we may be deep inside a
@@ -60,6 +65,19 @@ void netfront_fail(struct netfront *nf, const char *fmt, ...)
 	xd_log("netfront: vif %" PRIu32 " (backend dom%" PRIu32 "): failed: %s", nf->nf_cfg.devid,
 	       nf->nf_back.domid, nf->nf_error);
 	event_active(nf->nf_defer_ev, EV_TIMEOUT, 0);
+}
+
+/* A step of the handshake: switch, or fail the device. Going on after a
+ * switch that did not happen would take the next step from a state the
+ * backend never saw (Connected -> Initialising with the Closed between
+ * refused by a quota): the protocol is broken, as a xenbus_dev_fatal is. */
+static bool netfront_go(struct netfront *nf, XenbusState st)
+{
+	int rc = netfront_switch(nf, st);
+
+	if (rc < 0)
+		netfront_fail(nf, "switching to %s failed: %s", xenbus_state_name(st), strerror(-rc));
+	return rc == 0;
 }
 
 static void netfront_deferred(evutil_socket_t fd, short what, void *arg)
@@ -160,9 +178,8 @@ static bool netfront_close_connection(struct netfront *nf)
 {
 	bool was = netfront_disconnect(nf);
 
-	if (nf->nf_phase == NF_DEAD)
+	if (nf->nf_phase == NF_DEAD || !netfront_go(nf, XenbusStateClosed))
 		return false;
-	netfront_switch(nf, XenbusStateClosed);
 	nf->nf_phase = NF_BACKEND_CLOSED;
 	if (was)
 		netfront_event(nf, NETFRONT_EV_DISCONNECTED);
@@ -214,9 +231,8 @@ static void netfront_step(struct netfront *nf, XenbusState be)
 	switch (nf->nf_phase) {
 	case NF_RESETTING:
 	case NF_BACKEND_CLOSED:
-		if (!netfront_backend_fresh(be))
+		if (!netfront_backend_fresh(be) || !netfront_go(nf, XenbusStateInitialising))
 			break;
-		netfront_switch(nf, XenbusStateInitialising);
 		nf->nf_phase = NF_WAIT_BACKEND;
 		netfront_step(nf, be);
 		break;
@@ -349,19 +365,19 @@ static int netfront_read_mac(struct netfront *nf)
 	return 0;
 }
 
-/* Our own state decides where we start: a left-over one is closed first. */
-static void netfront_start_state(struct netfront *nf)
+/* Our own state decides where we start: a left-over one is closed first.
+ * A state we cannot write fails the open. */
+static int netfront_start_state(struct netfront *nf)
 {
 	XenbusState me = XenbusStateUnknown;
 
 	xenbus_state_read(netfront_xs(nf), nf->nf_dir, &me);
 	if (me == XenbusStateUnknown || me == XenbusStateInitialising || me == XenbusStateClosed) {
-		netfront_switch(nf, XenbusStateInitialising);
 		nf->nf_phase = NF_WAIT_BACKEND;
-	} else {
-		netfront_switch(nf, XenbusStateClosed);
-		nf->nf_phase = NF_RESETTING;
+		return netfront_switch(nf, XenbusStateInitialising);
 	}
+	nf->nf_phase = NF_RESETTING;
+	return netfront_switch(nf, XenbusStateClosed);
 }
 
 static int netfront_setup(struct netfront *nf)
@@ -383,7 +399,9 @@ static int netfront_setup(struct netfront *nf)
 	nf->nf_away_timer = evtimer_new(nf->nf_cfg.base, netfront_away_timeout, nf);
 	if (!nf->nf_defer_ev || !nf->nf_away_timer)
 		return -ENOMEM;
-	netfront_start_state(nf);
+	rc = netfront_start_state(nf);
+	if (rc < 0)
+		return rc;
 	snprintf(path, sizeof(path), "%s/carrier", nf->nf_back.path);
 	rc = xenbus_watch(nf->nf_xb, path, netfront_carrier_changed, nf, &nf->nf_carrier_watch);
 	snprintf(path, sizeof(path), "%s/state", nf->nf_back.path);
