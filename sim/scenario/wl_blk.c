@@ -322,7 +322,7 @@ static int bw_disk(struct bw *w)
 
 	for (uint64_t b = 0; rc == 0 && w->readonly && b < o.size_bytes / o.sector_size; b++) {
 		blkwork_pattern(w->wcfg.seed, 1, b, o.sector_size, block);
-		rc = blk_store_write(w->store, b * o.sector_size, block, o.sector_size);
+		rc = scn_blk_disk_fill(w->store, b * o.sector_size, block, o.sector_size);
 	}
 	if (rc == 0 && w->readonly)
 		w->sum_start = scn_blk_disk_sum(w->store);

@@ -33,6 +33,9 @@ struct scn_blk_disk_opts {
 };
 int scn_blk_disk_new(const struct scn_blk_disk_opts *o, struct blk_store **out);
 /* FNV-1a over the whole content (the store is thread-safe). */
+/* The harness's own write of the disk (a read-only disk's pattern), under
+ * the wrapper: no disk I/O for blk.disk.io or blk.disk.slow to hit. */
+int scn_blk_disk_fill(struct blk_store *s, uint64_t off, const void *buf, size_t len);
 uint64_t scn_blk_disk_sum(struct blk_store *s);
 
 /* The toolstack, as dom0. */

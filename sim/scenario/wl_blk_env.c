@@ -132,6 +132,11 @@ int scn_blk_disk_new(const struct scn_blk_disk_opts *o, struct blk_store **out)
 	return rc;
 }
 
+int scn_blk_disk_fill(struct blk_store *s, uint64_t off, const void *buf, size_t len)
+{
+	return blk_store_write(((struct scn_blk_disk *)blk_store_priv(s))->ram, off, buf, len);
+}
+
 uint64_t scn_blk_disk_sum(struct blk_store *s)
 {
 	struct blk_store_info in;
