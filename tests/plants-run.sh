@@ -20,9 +20,14 @@
 #   bash tests/plants-run.sh [--src DIR] [--mode scenarios|check] [--unit]
 #        [--plants "A B ..."] [--seeds A..B] [--files "F ..."] [--matrix]
 #        [--out FILE] [--keep] [--reuse-build] [--nemesis "FILE ..."] [--asan]
+#        [--access] [--pairs "PLANT=FILE[,FILE] ..."]
 #
 # --asan        build and run everything under ASan+UBSan (build-asan/), as
 #               make check-asan does: an out-of-bounds access is caught
+# --access      run build-access/xensim (make access: the double-fetch oracle,
+#               `access points` lines take effect)
+# --pairs       each plant named runs only its own files (the others none);
+#               the baseline runs their union (tests/check-xsa.sh)
 #
 # --src DIR     the tree to plant into (default: this one), e.g. a fresh copy of
 #               the integration tree; it is only read. Its build/ objects are
@@ -62,6 +67,8 @@ while [ $# -gt 0 ]; do
 	--keep) KEEP=1 ;;
 	--reuse-build) REUSE=1 ;;
 	--asan) ASAN=1 ;;
+	--access) ACCESS=1 ;;
+	--pairs) PAIRS=$2; shift ;;
 	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
 	*) echo "plants-run: unknown argument '$1'" >&2; exit 2 ;;
 	esac
@@ -71,6 +78,18 @@ B=build MAKEVARS="BUILD=build VARIANT=default"   # whatever variant runs this sc
 if [ "${ASAN:-0}" -eq 1 ]; then   # as make check-asan: every memory error ends the run
 	B=build-asan MAKEVARS="BUILD=build-asan VARIANT=asan"
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+if [ "${ACCESS:-0}" -eq 1 ]; then   # the drivers instrumented (mk/access.mk)
+	B=build-access MAKEVARS="BUILD=build-access VARIANT=access"
+fi
+declare -A pair_files=()
+for p in ${PAIRS:-}; do
+	pair_files[${p%%=*}]=$(tr ',' ' ' <<<"${p#*=}")
+	ONLY="$ONLY ${p%%=*}"
+	[ -n "$FILES" ] || FILES_FROM_PAIRS=1
+done
+if [ "${FILES_FROM_PAIRS:-0}" -eq 1 ]; then
+	FILES=$(printf '%s\n' "${pair_files[@]}" | tr ' ' '\n' | sed '/^$/d' | sort -u | tr '\n' ' ')
 fi
 case "$MODE" in scenarios|check) ;; *) echo "plants-run: --mode scenarios|check" >&2; exit 2 ;; esac
 
@@ -200,7 +219,9 @@ for patch in "$PLANT_DIR"/*.patch; do
 		continue
 	fi
 	tbuild=$(secs "$t0" "$(now)")
-	for f in $FILES; do
+	pfiles=$FILES
+	[ -n "${PAIRS:-}" ] && pfiles=${pair_files[$name]:-}
+	for f in $pfiles; do
 		[ -n "${base_fail["scn:$f"]:-}" ] && continue
 		r=$(run_file "$tree" "$f")
 		[ -z "$r" ] && continue
