@@ -28,6 +28,11 @@
  *                (a backend watching its frontend's nodes) many times while
  *                the victim reads nothing: the victim's queue stays within
  *                the events quota, and a read still gives the last value.
+ *   deep         XSA-418: the deepest path a relative path allows, written
+ *                in one request and removed in one: nothing may be left.
+ *   dead-owner   XSA-419: the victim lets the attacker write below its own
+ *                data/; the attacker creates `rounds` nodes there, then the
+ *                scenario destroys it (phase 1): its nodes must go with it.
  *
  * Checked: what each attack says above; the store's own invariants are the
  * engine's (xs_store_check every 16 slices). Counters: phase (0 set up, 1
@@ -54,7 +59,7 @@ static const struct scn_param xsa_params[XSA_P_COUNT + 1] = {
 	[XSA_P_ATTACKER] = {"attacker", SCN_P_DOMAIN, NULL, 0, 0, "the hostile guest"},
 	[XSA_P_VICTIM] = {"victim", SCN_P_DOMAIN, NULL, 0, 0, "the other guest (dead-perms, event-flood)"},
 	[XSA_P_ATTACK] = {"attack", SCN_P_STRING, NULL, 0, 0,
-			  "watch-perms|dead-perms|tx-nodes|tx-orphan|quotas|event-flood"},
+			  "watch-perms|dead-perms|tx-nodes|tx-orphan|quotas|event-flood|deep|dead-owner"},
 	[XSA_P_ROUNDS] = {"rounds", SCN_P_UINT, "20", 1, XSA_ROUNDS_MAX, "repetitions of the attack's loop"},
 };
 
@@ -598,6 +603,119 @@ static int xsa_flood_run(struct xsa *x)
 	return rc;
 }
 
+/* ---- deep (XSA-418) ---- */
+
+static const char *xsa_deep_top(const struct xsa *x, char *buf, size_t len)
+{
+	snprintf(buf, len, "data/%.64s/d", x->wl->id);
+	return buf;
+}
+
+/* The deepest chain a relative path allows, written in one request (its
+ * parents are made with it), then removed in one: nothing may be left. */
+static int xsa_deep(void *arg)
+{
+	struct xsa *x = arg;
+	char *p = malloc(XENSTORE_REL_PATH_MAX + 1u);
+	struct xs_handle *h = xsa_open(x, x->att);
+	char top[XSA_PATH_MAX];
+	unsigned len, depth = 0;
+
+	if (!p || !h) {
+		free(p);
+		if (h)
+			xs_close(h);
+		return -ENOMEM;
+	}
+	size_t n = (size_t)snprintf(p, XENSTORE_REL_PATH_MAX + 1u, "data/%s", x->wl->id);
+	unsigned before = xs_store_nodes_owned(x->att);
+	for (; n + 2 <= XENSTORE_REL_PATH_MAX; n += 2, depth++)
+		memcpy(p + n, "/d", 3);
+	if (!xs_write(h, XBT_NULL, p, "bottom", 6))
+		scn_wl_error(x->wl, "dom %u: writing a path %u deep: %s", x->att, depth, strerror(errno));
+	else if (!xs_rm(h, XBT_NULL, xsa_deep_top(x, top, sizeof(top))))
+		scn_wl_fail(x->wl, "dom %u: removing a tree %u deep: %s", x->att, depth, strerror(errno));
+	char *v = xs_read(h, XBT_NULL, p, &len);
+	unsigned after = xs_store_nodes_owned(x->att);
+	if (!scn_wl_finished(x->wl) && (v || after > before + 1))
+		scn_wl_fail(x->wl, "XSA-418: after removing data/%s/d (%u levels) dom %u owns %u nodes (%u "
+			    "before)%s", x->wl->id, depth, x->att, after, before, v ? ", the bottom still reads" : "");
+	else
+		xsa_add(x, XSA_C_REFUSED);
+	free(v);
+	free(p);
+	xs_close(h);
+	return 0;
+}
+
+/* ---- dead-owner (XSA-419) ---- */
+
+/* The victim lets the attacker write below its own data/ (cooperating
+ * guests), the attacker fills it; then the attacker goes. */
+static int xsa_share_dir(void *arg)
+{
+	struct xsa *x = arg;
+	char p[XSA_PATH_MAX];
+	struct xs_permissions perms[2] = {{.id = x->vic, .perms = XS_PERM_NONE},
+					   {.id = x->att, .perms = XS_PERM_READ | XS_PERM_WRITE}};
+	struct xs_handle *h = xsa_open(x, x->vic);
+
+	if (!h)
+		return -EIO;
+	snprintf(p, sizeof(p), "data/%s", x->wl->id);
+	bool ok = xs_write(h, XBT_NULL, p, "", 0) && xs_set_permissions(h, XBT_NULL, p, perms, 2);
+	xs_close(h);
+	return ok ? 0 : -EIO;
+}
+
+static int xsa_fill_shared(void *arg)
+{
+	struct xsa *x = arg;
+	char p[XSA_PATH_MAX];
+	struct xs_handle *h = xsa_open(x, x->att);
+
+	if (!h)
+		return -EIO;
+	for (unsigned i = 0; i < x->rounds; i++) {
+		snprintf(p, sizeof(p), "/local/domain/%u/data/%s/n%u", x->vic, x->wl->id, i);
+		if (!xs_write(h, XBT_NULL, p, "x", 1)) {
+			scn_wl_error(x->wl, "dom %u: writing %s: %s", x->att, p, strerror(errno));
+			break;
+		}
+	}
+	xs_close(h);
+	return 0;
+}
+
+static int xsa_left_behind(void *arg)
+{
+	struct xsa *x = arg;
+	char p[XSA_PATH_MAX];
+	unsigned num = 0;
+	struct xs_handle *h = xsa_open(x, x->vic);
+
+	if (!h)
+		return -EIO;
+	snprintf(p, sizeof(p), "data/%s", x->wl->id);
+	char **kids = xs_directory(h, XBT_NULL, p, &num);
+	if (kids && num)
+		scn_wl_fail(x->wl, "XSA-419: %u nodes dom %u created under dom %u's %s are still there after "
+			    "dom %u went (first: %s): a guest that reboots can create any number", num, x->att,
+			    x->vic, p, x->att, kids[0]);
+	free(kids);
+	xs_close(h);
+	return 0;
+}
+
+static int xsa_owner_run(struct xsa *x)
+{
+	int rc = scn_wl_call(x->wl, x->vic, xsa_share_dir, x);
+
+	if (rc == 0)
+		rc = scn_wl_call(x->wl, x->att, xsa_fill_shared, x);
+	return rc;
+}
+
 /* ---- the workload ---- */
 
 static int xsa_on_att(struct xsa *x, int (*fn)(void *arg))
@@ -619,9 +737,19 @@ static int xsa_attack(struct xsa *x, const char *name)
 		return xsa_on_att(x, xsa_quotas);
 	if (strcmp(name, "event-flood") == 0)
 		return xsa_flood_run(x);
-	scn_wl_error(x->wl, "unknown attack '%s' (watch-perms dead-perms tx-nodes tx-orphan quotas event-flood)",
+	if (strcmp(name, "deep") == 0)
+		return xsa_on_att(x, xsa_deep);
+	if (strcmp(name, "dead-owner") == 0)
+		return xsa_owner_run(x);
+	scn_wl_error(x->wl, "unknown attack '%s' (watch-perms dead-perms tx-nodes tx-orphan quotas event-flood deep dead-owner)",
 		     name);
 	return -EINVAL;
+}
+
+/* Attacks whose second half comes with a domain event. */
+static bool xsa_waits(const char *name)
+{
+	return strcmp(name, "dead-perms") == 0 || strcmp(name, "dead-owner") == 0;
 }
 
 static int xsa_start(struct scn_wl *wl)
@@ -641,24 +769,32 @@ static int xsa_start(struct scn_wl *wl)
 	if (rc < 0 && !scn_wl_finished(wl))
 		scn_wl_error(wl, "attack %s: set-up failed: %s", name, strerror(-rc));
 	xsa_set(x, XSA_C_PHASE, 1);
-	if (strcmp(name, "dead-perms") != 0 && !scn_wl_finished(wl)) {
+	if (!xsa_waits(name) && !scn_wl_finished(wl)) {
 		xsa_set(x, XSA_C_PHASE, 2);
 		scn_wl_done(wl);
 	}
 	return 0;
 }
 
-/* dead-perms: the victim's domid comes back as a new domain. */
+/* dead-perms: the victim's domid comes back as a new domain; dead-owner: the
+ * attacker is gone. */
 static void xsa_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event ev)
 {
 	struct xsa *x = wl->priv;
+	const char *name = scn_wl_s(wl, XSA_P_ATTACK);
+	int rc;
 
-	if (domid != x->vic || ev != SCN_DOM_RESTARTED || scn_wl_finished(wl) ||
-	    strcmp(scn_wl_s(wl, XSA_P_ATTACK), "dead-perms") != 0)
+	if (scn_wl_finished(wl))
 		return;
-	int rc = scn_wl_call(wl, domid, xsa_acl_probe, x);
+	if (strcmp(name, "dead-perms") == 0 && domid == x->vic && ev == SCN_DOM_RESTARTED)
+		rc = scn_wl_call(wl, domid, xsa_acl_probe, x);
+	else if (strcmp(name, "dead-owner") == 0 && domid == x->att && ev == SCN_DOM_CRASHED)
+		rc = scn_wl_call(wl, x->vic, xsa_left_behind, x);
+	else
+		return;
 	if (rc < 0 && !scn_wl_finished(wl))
-		scn_wl_error(wl, "dom %u: probe after restart failed: %s", domid, strerror(-rc));
+		scn_wl_error(wl, "attack %s: the check after dom %u %s failed: %s", name, domid,
+			     ev == SCN_DOM_CRASHED ? scn_wl_gone(wl, domid) : "restarted", strerror(-rc));
 	xsa_set(x, XSA_C_PHASE, 2);
 	if (!scn_wl_finished(wl))
 		scn_wl_done(wl);
@@ -673,6 +809,8 @@ static void xsa_stop(struct scn_wl *wl)
 		xs_close(x->vh);   /* an attack cut short: the handle's domain thread is gone or idle */
 	scn_wl_xs_rm(wl, x->dir);
 	snprintf(p, sizeof(p), "/local/domain/%u/data/%s", x->att, wl->id);
+	scn_wl_xs_rm(wl, p);
+	snprintf(p, sizeof(p), "/local/domain/%u/data/%s", x->vic, wl->id);
 	scn_wl_xs_rm(wl, p);
 	free(x);
 }

@@ -538,7 +538,24 @@ PLANTS = [
      "xsa/xsa-421-tx-node-accounting.scn",
      [("sim/xenstore/tx.c",
        "if (delta <= 0 || xs_domain_nodes(c->domid) + delta <= xs_quota(XS_QUOTA_NODES))",
-       "if (delta <= 0 || delta <= xs_quota(XS_QUOTA_NODES))")]),]
+       "if (delta <= 0 || delta <= xs_quota(XS_QUOTA_NODES))")]),
+    ("mem-frame-reused-unscrubbed", "xsa", "memory",
+     "a frame handed out to a domain again keeps what it held before: a "
+     "frontend shares pages with old contents, data the backend has no "
+     "business seeing (XSA-403)",
+     "xsa/xsa-403-frontend-page-data.scn (a backend reading whole fresh pages)",
+     [("sim/hypervisor/memory.c",
+       "\tmemset(mem_frame_hv(mem, frame), 0, SIM_PAGE_SIZE);\n\tbit_set(mem->dirty, frame, false);",
+       "\tbit_set(mem->dirty, frame, false);")]),
+    ("xs-rm-subtree-bounded", "xsa", "xenstore",
+     "a removal collects at most 64 nodes of the subtree (a bound on the work "
+     "of one request, XSA-418's fix gone wrong): the deeper nodes are left "
+     "without a parent",
+     "xsa/xsa-418-deep-nesting.scn (and xs_store_check)",
+     [("sim/xenstore/node.c",
+       "\tfor (unsigned i = 0; rc == 0 && i < st->num; i++) {\n\t\tconst struct xs_node *n = xs_view_get(v, st->paths[i], &rc);",
+       "\tfor (unsigned i = 0; rc == 0 && i < st->num && st->num < 64; i++) {\n\t\tconst struct xs_node *n = xs_view_get(v, st->paths[i], &rc);")]),
+]
 
 
 
