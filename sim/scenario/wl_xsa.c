@@ -9,6 +9,9 @@
  *                may not read and one it may; the toolstack changes both. An
  *                event for the secret node is a leak; none for the open one
  *                means no events at all (the check would prove nothing).
+ *   rm-watch     XSA-414: the same watcher; the toolstack removes the open
+ *                node (with children) and the secret one: the removal of
+ *                open must be told, nothing of secret.
  *   dead-perms   XSA-322/417: the toolstack grants the victim write access
  *                to one node; once the victim has used it the workload's
  *                `phase` counter is 1 (the scenario restarts the victim: a
@@ -59,7 +62,7 @@ static const struct scn_param xsa_params[XSA_P_COUNT + 1] = {
 	[XSA_P_ATTACKER] = {"attacker", SCN_P_DOMAIN, NULL, 0, 0, "the hostile guest"},
 	[XSA_P_VICTIM] = {"victim", SCN_P_DOMAIN, NULL, 0, 0, "the other guest (dead-perms, event-flood)"},
 	[XSA_P_ATTACK] = {"attack", SCN_P_STRING, NULL, 0, 0,
-			  "watch-perms|dead-perms|tx-nodes|tx-orphan|quotas|event-flood|deep|dead-owner"},
+			  "watch-perms|rm-watch|dead-perms|tx-nodes|tx-orphan|quotas|event-flood|deep|dead-owner"},
 	[XSA_P_ROUNDS] = {"rounds", SCN_P_UINT, "20", 1, XSA_ROUNDS_MAX, "repetitions of the attack's loop"},
 };
 
@@ -175,8 +178,8 @@ static int xsa_watch_collect(void *arg)
 		scn_wl_fail(x->wl, "XSA-115: dom %u got a watch event for %s, a node it may not read (perms n0)",
 			    x->att, bad);
 	else if (!saw_open)
-		scn_wl_fail(x->wl, "dom %u got no watch event for %s, which it may read (%u events): "
-			    "the leak check proves nothing", x->att, open, n);
+		scn_wl_fail(x->wl, "dom %u got no watch event for %s, which it may read (%u events): a "
+			    "watcher allowed to see the change was not told", x->att, open, n);
 	return 0;
 }
 
@@ -210,6 +213,32 @@ static int xsa_watch_run(struct xsa *x)
 
 	if (rc == 0)
 		rc = xsa_watch_changes(x);
+	if (rc == 0)
+		rc = scn_wl_call(x->wl, x->att, xsa_watch_collect, x);
+	return rc;
+}
+
+/* rm-watch (XSA-414): nodes the attacker may read are removed, with the
+ * secret one: each removal is told with the node's permissions from before
+ * it went (the removed node `open` itself, whose parent the attacker may not
+ * read, included), the secret one's not at all. */
+static int xsa_rm_watch_run(struct xsa *x)
+{
+	char p[XSA_PATH_MAX];
+	int rc = xsa_watch_setup(x);
+
+	for (unsigned i = 0; rc == 0 && i < x->rounds; i++) {
+		snprintf(p, sizeof(p), "%s/open/k%u", x->dir, i);
+		rc = scn_wl_xs_write(x->wl, p, "k");
+	}
+	if (rc == 0)
+		rc = scn_wl_call(x->wl, x->att, xsa_watch_arm, x);
+	snprintf(p, sizeof(p), "%s/open", x->dir);
+	if (rc == 0)
+		rc = scn_wl_xs_rm(x->wl, p);
+	snprintf(p, sizeof(p), "%s/secret", x->dir);
+	if (rc == 0)
+		rc = scn_wl_xs_rm(x->wl, p);
 	if (rc == 0)
 		rc = scn_wl_call(x->wl, x->att, xsa_watch_collect, x);
 	return rc;
@@ -737,11 +766,13 @@ static int xsa_attack(struct xsa *x, const char *name)
 		return xsa_on_att(x, xsa_quotas);
 	if (strcmp(name, "event-flood") == 0)
 		return xsa_flood_run(x);
+	if (strcmp(name, "rm-watch") == 0)
+		return xsa_rm_watch_run(x);
 	if (strcmp(name, "deep") == 0)
 		return xsa_on_att(x, xsa_deep);
 	if (strcmp(name, "dead-owner") == 0)
 		return xsa_owner_run(x);
-	scn_wl_error(x->wl, "unknown attack '%s' (watch-perms dead-perms tx-nodes tx-orphan quotas event-flood deep dead-owner)",
+	scn_wl_error(x->wl, "unknown attack '%s' (watch-perms dead-perms tx-nodes tx-orphan quotas event-flood deep dead-owner rm-watch)",
 		     name);
 	return -EINVAL;
 }

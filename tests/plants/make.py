@@ -555,6 +555,19 @@ PLANTS = [
      [("sim/xenstore/node.c",
        "\tfor (unsigned i = 0; rc == 0 && i < st->num; i++) {\n\t\tconst struct xs_node *n = xs_view_get(v, st->paths[i], &rc);",
        "\tfor (unsigned i = 0; rc == 0 && i < st->num && st->num < 64; i++) {\n\t\tconst struct xs_node *n = xs_view_get(v, st->paths[i], &rc);")]),
+    ("xs-rm-event-perms-after-delete", "xsa", "xenstore",
+     "a removal looks up the node's permissions for its watch event after the "
+     "node is gone (XSA-414: C xenstored used the freed node; here the event "
+     "is judged with no permissions and a watcher that may read it is not told)",
+     "xsa/xsa-414-rm-watch-perms.scn",
+     [("sim/xenstore/node.c",
+       "\t\txs_ev_perms_set(&ep, XS_EVP_NODE, xs_view_get(&rq->view, st.paths[i], &err));\n"
+       "\t\tXS_ASSERT(!err && ep.num[XS_EVP_NODE], \"view lost node %s\", st.paths[i]);\n"
+       "\t\txs_event_fire(&rq->view, st.paths[i], i != 0, &ep);\n"
+       "\t\txs_view_del(&rq->view, st.paths[i]);\n",
+       "\t\txs_view_del(&rq->view, st.paths[i]);\n"
+       "\t\txs_ev_perms_set(&ep, XS_EVP_NODE, xs_view_get(&rq->view, st.paths[i], &err));\n"
+       "\t\txs_event_fire(&rq->view, st.paths[i], i != 0, &ep);\n")]),
 ]
 
 
