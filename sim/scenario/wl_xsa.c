@@ -752,6 +752,19 @@ static int xsa_on_att(struct xsa *x, int (*fn)(void *arg))
 	return scn_wl_call(x->wl, x->att, fn, x);
 }
 
+static const char *const xsa_attacks[] = {"watch-perms", "rm-watch", "dead-perms", "tx-nodes", "tx-orphan",
+					   "quotas", "event-flood", "deep", "dead-owner", NULL};
+
+/* Parse time: an attack name that does not exist is a file:line error. */
+static int xsa_validate(const struct scn_wl_args *a, char *err, size_t len)
+{
+	for (unsigned i = 0; xsa_attacks[i]; i++)
+		if (strcmp(a->s[XSA_P_ATTACK], xsa_attacks[i]) == 0)
+			return 0;
+	snprintf(err, len, "attack: '%s' is none of %s", a->s[XSA_P_ATTACK], xsa_params[XSA_P_ATTACK].what);
+	return -EINVAL;
+}
+
 static int xsa_attack(struct xsa *x, const char *name)
 {
 	if (strcmp(name, "watch-perms") == 0)
@@ -858,6 +871,7 @@ const struct scn_wl_type scn_wl_xs_attack = {
 	.what = "a hostile guest attacks the store as the xenstored advisories do (scenarios/xsa/)",
 	.params = xsa_params,
 	.counters = xsa_counters,
+	.validate = xsa_validate,
 	.start = xsa_start,
 	.domain_event = xsa_domain_event,
 	.stop = xsa_stop,
