@@ -19,13 +19,18 @@
 #
 #   bash tests/plants-run.sh [--src DIR] [--mode scenarios|check] [--unit]
 #        [--plants "A B ..."] [--seeds A..B] [--files "F ..."] [--matrix]
-#        [--out FILE] [--keep] [--reuse-build] [--nemesis "FILE ..."] [--asan | --drvasan]
+#        [--out FILE] [--keep] [--reuse-build] [--nemesis "FILE ..."]
+#        [--asan | --drvasan | --access] [--pairs "PLANT=FILE[,FILE] ..."]
 #
 # --asan        build and run everything under ASan+UBSan (build-asan/), as
 #               make check-asan does: an out-of-bounds access is caught
 # --drvasan     run the scenarios with build-drvasan/xensim (only the drivers
 #               under ASan+UBSan, mk/drvasan.mk): the same catch, at a
 #               fraction of the cost
+# --access      run build-access/xensim (make access: the double-fetch oracle,
+#               `access points` lines take effect)
+# --pairs       each plant named runs only its own files (the others none);
+#               the baseline runs their union (tests/check-xsa.sh)
 #
 # --src DIR     the tree to plant into (default: this one), e.g. a fresh copy of
 #               the integration tree; it is only read. Its build/ objects are
@@ -66,7 +71,9 @@ while [ $# -gt 0 ]; do
 	--reuse-build) REUSE=1 ;;
 	--asan) ASAN=1 ;;
 	--drvasan) DRVASAN=1 ;;
-	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+	--access) ACCESS=1 ;;
+	--pairs) PAIRS=$2; shift ;;
+	-h|--help) sed -n '2,/^set -u$/{/^set -u$/!p}' "$0"; exit 0 ;;
 	*) echo "plants-run: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -78,6 +85,18 @@ if [ "${ASAN:-0}" -eq 1 ]; then   # as make check-asan: every memory error ends 
 fi
 if [ "${DRVASAN:-0}" -eq 1 ]; then   # the drivers alone under ASan+UBSan (mk/drvasan.mk)
 	B=build-drvasan MAKEVARS="BUILD=build VARIANT=default"
+fi
+if [ "${ACCESS:-0}" -eq 1 ]; then   # the drivers instrumented (mk/access.mk)
+	B=build-access MAKEVARS="BUILD=build-access VARIANT=access"
+fi
+declare -A pair_files=()
+for p in ${PAIRS:-}; do
+	pair_files[${p%%=*}]=$(tr ',' ' ' <<<"${p#*=}")
+	ONLY="$ONLY ${p%%=*}"
+	[ -n "$FILES" ] || FILES_FROM_PAIRS=1
+done
+if [ "${FILES_FROM_PAIRS:-0}" -eq 1 ]; then
+	FILES=$(printf '%s\n' "${pair_files[@]}" | tr ' ' '\n' | sed '/^$/d' | sort -u | tr '\n' ' ')
 fi
 case "$MODE" in scenarios|check) ;; *) echo "plants-run: --mode scenarios|check" >&2; exit 2 ;; esac
 
@@ -210,7 +229,9 @@ for patch in "$PLANT_DIR"/*.patch; do
 		continue
 	fi
 	tbuild=$(secs "$t0" "$(now)")
-	for f in $FILES; do
+	pfiles=$FILES
+	[ -n "${PAIRS:-}" ] && pfiles=${pair_files[$name]:-}
+	for f in $pfiles; do
 		[ -n "${base_fail["scn:$f"]:-}" ] && continue
 		r=$(run_file "$tree" "$f")
 		[ -z "$r" ] && continue

@@ -132,6 +132,39 @@ static bool hb_hit(struct hb *h, struct sim_fault_site *site)
 
 /* ---- serving ---- */
 
+/* Without persistent grants each request's pages are granted fresh: every
+ * byte the frontend did not mean to send (a write's page outside its
+ * sectors, all of a read's page) must be zero, else the frontend shares
+ * memory that is none of the backend's business (XSA-403). A request naming
+ * one page twice is not judged. */
+static void hb_pages_clean(struct hb *h, const blkif_request_t *req)
+{
+	uint8_t page[HB_PAGE];
+	bool write = req->operation == BLKIF_OP_WRITE;
+
+	for (unsigned i = 0; i < req->nr_segments; i++) {
+		const struct blkif_request_segment *s = &req->seg[i];
+		for (unsigned j = 0; j < i; j++)
+			if (req->seg[j].gref == s->gref)
+				return;
+		xengnttab_grant_copy_segment_t seg = {
+			.source.foreign = {.ref = s->gref, .offset = 0, .domid = h->fe},
+			.dest.virt = page, .len = HB_PAGE, .flags = GNTCOPY_source_gref};
+		if (xengnttab_grant_copy(h->gt, 1, &seg) < 0 || seg.status != GNTST_okay)
+			return;   /* the copy that serves it says what is wrong */
+		size_t lo = write ? (size_t)s->first_sect << HB_SECTOR_SHIFT : HB_PAGE;
+		size_t hi = write ? ((size_t)s->last_sect + 1) << HB_SECTOR_SHIFT : HB_PAGE;
+		for (size_t b = 0; b < HB_PAGE; b++)
+			if ((b < lo || b >= hi) && page[b] != 0) {
+				scn_wl_fail(h->wl, "XSA-403: blkfront (dom %u) shared grant ref %u with backend dom "
+					    "%u for a %s of sectors %u..%u, and byte %zu of the page is %#x: data "
+					    "not meant for the backend", h->fe, s->gref, h->be, write ? "write" : "read",
+					    s->first_sect, s->last_sect, b, page[b]);
+				return;
+			}
+	}
+}
+
 /* Move one request's data between the disk and the frontend's pages. */
 static int16_t hb_rw(struct hb *h, const blkif_request_t *req)
 {
@@ -161,6 +194,8 @@ static int16_t hb_rw(struct hb *h, const blkif_request_t *req)
 	}
 	if (off > h->size || pos > h->size - off)
 		return BLKIF_RSP_ERROR;
+	if (!h->fcfg.persistent)
+		hb_pages_clean(h, req);
 	if (!write && blk_store_read(h->store, off, h->buf, pos) < 0)
 		return BLKIF_RSP_ERROR;
 	if (!write && hb_hit(h, &hb_site_data))

@@ -309,6 +309,32 @@ static void hf_maps_check(struct hf *h, unsigned ring_pages)
 			    h->pgrants_max);
 }
 
+/* The bytes of a response that are no field (blkif.h's padding) must be
+ * zero: anything else is the backend's memory (XSA-216). Read as bytes from
+ * the slot with our own rewrite of the request undone, as hf_take sees it. */
+static bool hf_padding_zero(struct hf *h, RING_IDX idx)
+{
+	blkif_response_t raw;
+	const unsigned char *b = (const unsigned char *)&raw;
+
+	memcpy(&raw, (const void *)RING_GET_RESPONSE(&h->ring, idx), sizeof(raw));
+	hf_unrewrite(h, idx, &raw);
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		bool field = i < sizeof(raw.id) ||
+			     (i >= offsetof(blkif_response_t, operation) &&
+			      i < offsetof(blkif_response_t, operation) + sizeof(raw.operation)) ||
+			     (i >= offsetof(blkif_response_t, status) &&
+			      i < offsetof(blkif_response_t, status) + sizeof(raw.status));
+		if (!field && b[i] != 0) {
+			scn_wl_fail(h->wl, "hostile front (dom %u): backend dom %u's response %u (id %#lx) has "
+				    "padding byte %zu = %#x, not zero: backend memory leaked (XSA-216)", h->fe,
+				    h->be, idx, (unsigned long)raw.id, i, b[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void hf_finish(struct hf *h);
 static void hf_done(struct hf *h);
 
@@ -331,6 +357,8 @@ static void hf_consume(struct hf *h)
 			blkif_response_t rsp;
 			RING_COPY_RESPONSE(&h->ring, h->ring.rsp_cons, &rsp);
 			hf_unrewrite(h, h->ring.rsp_cons, &rsp);
+			if (!hf_padding_zero(h, h->ring.rsp_cons))
+				return;
 			h->ring.rsp_cons++;
 			if (!hf_take(h, &rsp))
 				return;

@@ -23,6 +23,8 @@ extern const struct scn_wl_type scn_wl_net;
 extern const struct scn_wl_type scn_wl_blk_hostile_front;
 extern const struct scn_wl_type scn_wl_blk_hostile_back;
 extern const struct scn_wl_type scn_wl_net_hostile_back;
+extern const struct scn_wl_type scn_wl_xs_attack;
+extern const struct scn_wl_type scn_wl_evtchn_storm;
 
 /* One line per workload type: a new driver pair adds its entry here. */
 static const struct scn_wl_type *const scn_wl_table[] = {
@@ -34,6 +36,8 @@ static const struct scn_wl_type *const scn_wl_table[] = {
 	&scn_wl_blk_hostile_front,
 	&scn_wl_blk_hostile_back,
 	&scn_wl_net_hostile_back,
+	&scn_wl_xs_attack,
+	&scn_wl_evtchn_storm,
 };
 
 const struct scn_wl_type *const *scn_wl_types(unsigned *count)

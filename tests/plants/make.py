@@ -458,6 +458,116 @@ PLANTS = [
      [("drivers/xenbus/xenbus.c",
        "\t\tbool ok = xs_transaction_end(xs, t, rc < 0);\n",
        "\t\tbool ok = xs_transaction_end(xs, t, false);\n")]),
+    # ---------------- the XSA corpus (scenarios/xsa/, tests/check-xsa.sh) ----------------
+    ("blkback-rsp-padding-uninit", "xsa", "blkback",
+     "a response is built on the stack without zeroing it first: its padding "
+     "bytes carry backend stack contents into the frontend's ring (XSA-216)",
+     "a frontend checking that response padding is zero (xsa/xsa-216-response-padding.scn)",
+     [("drivers/blk/blkback_io.c",
+       "\tmemset(&rsp, 0, sizeof(rsp));\n\trsp.id = id;\n", "\trsp.id = id;\n")]),
+    ("netback-tx-zero-frag-fatal", "xsa", "netback",
+     "a zero-length tx fragment (legal: netif.h only bounds sizes from above) "
+     "is taken as a protocol violation and kills the vif (XSA-448's class: "
+     "zero-length fragments mishandled)",
+     "a hostile net frontend sending zero-length fragments (xsa/xsa-448-zero-length-fragment.scn)",
+     [("drivers/net/netback_txparse.c",
+       "\t\tp->zero_slots += r->size == 0;\n",
+       "\t\tif (r->size == 0)\n"
+       "\t\t\treturn txscan_fatal(s, \"slot %u: a fragment of no bytes\", *i);\n")]),
+    ("xenbus-evtchn-storm-unbounded", "xsa", "xenbus",
+     "an event that found no work is not counted as such: the unmask is never "
+     "delayed and a peer's storm runs the handler once per notification "
+     "(XSA-332 for backends, XSA-391 for frontends)",
+     "xsa/xsa-332-event-storm-to-backend.scn, xsa/xsa-391-event-storm-to-frontend.scn",
+     [("drivers/xenbus/xenbus_evtchn.c",
+       "\t\tch->ec_stats.spurious++;\n\t\tch->ec_empty_run++;\n",
+       "\t\tch->ec_stats.spurious++;\n")]),
+    ("blkback-disconnect-keeps-work-timer", "xsa", "blkback",
+     "a queue's continuation timer (armed when a batch stopped with requests "
+     "left) is not freed at a disconnect: it fires on the freed queue and its "
+     "unmapped ring (XSA-350's class: use after free at disconnect)",
+     "xsa/xsa-350-disconnect-under-io.scn: a frontend starting over with a full ring",
+     [("drivers/blk/blkback_ring.c",
+       "\tif (q->q_work_ev)\n\t\tevent_free(q->q_work_ev);\n", "")]),
+    ("gntshr-end-while-mapped", "xsa", "gnttab",
+     "ending a shared page's grant does not wait for the peer's unmap: the "
+     "page goes back to the granting domain while the peer still maps it "
+     "(XSA-396: a frontend ending access while the backend maps the page)",
+     "xsa/xsa-396-grant-ended-while-mapped.scn (ring revoke=1)",
+     [("sim/gnttab/table.c",
+       "\tif (e->maps_read + e->maps_write == 0) {\n\t\tgnttab_entry_release_locked(d, ref);",
+       "\tif (defer || e->maps_read + e->maps_write == 0) {\n\t\tgnttab_entry_release_locked(d, ref);")]),
+    ("xs-watch-perms-unchecked", "xsa", "xenstore",
+     "a watch event goes to every watcher of the path, whatever it may read "
+     "(XSA-115)",
+     "xsa/xsa-115-watch-perms.scn",
+     [("sim/xenstore/watch.c",
+       "\tif (xs_path_is_special(path)) {\n\t\ts = xs_special_find(path);",
+       "\treturn true;\n\tif (xs_path_is_special(path)) {\n\t\ts = xs_special_find(path);")]),
+    ("xs-dead-perms-kept", "xsa", "xenstore",
+     "a dead domain's permission entries stay live: a new domain given its "
+     "domid inherits its access (XSA-322)",
+     "xsa/xsa-322-dead-domain-perms.scn (and xs_store_check)",
+     [("sim/xenstore/domain.c",
+       "\tfor (unsigned i = 1; i < num; i++)\n\t\tif (p[i].id == domid)\n\t\t\tp[i].perms |= XS_PERM_IGNORE;\n",
+       "")]),
+    ("xs-watch-quota-unchecked", "xsa", "xenstore",
+     "the watch quota is compared with the connection's open transactions "
+     "instead of its watches: a guest sets any number of watches (XSA-326)",
+     "xsa/xsa-326-quotas.scn",
+     [("sim/xenstore/watch.c",
+       "c->watches_num >= xs_quota(XS_QUOTA_WATCHES)",
+       "c->txs_num >= xs_quota(XS_QUOTA_WATCHES)")]),
+    ("xs-events-unbounded", "xsa", "xenstore",
+     "the in-process handle does not ask the store to bound its event queue: "
+     "a watcher that reads nothing queues every event (XSA-349)",
+     "xsa/xsa-349-watch-event-flood.scn",
+     [("sim/xenstore/xs_api.c",
+       "\txs_conn_events_bounded(h->conn);\n", "")]),
+    ("xs-tx-vanished-parent", "xsa", "xenstore",
+     "a node the transaction read that was removed since does not conflict at "
+     "commit: a child is committed under a parent removed meanwhile (XSA-415)",
+     "xsa/xsa-415-orphan-nodes.scn (and xs_store_check)",
+     [("sim/xenstore/tx.c",
+       "if ((cur ? cur->gen : XS_GEN_NONE) != e->base_gen)",
+       "if (cur && cur->gen != e->base_gen)")]),
+    ("xs-tx-commit-quota-unchecked", "xsa", "xenstore",
+     "the commit-time node quota check counts only the transaction's new "
+     "nodes, not those the domain owns already: two transactions each within "
+     "the quota commit past it (XSA-421)",
+     "xsa/xsa-421-tx-node-accounting.scn",
+     [("sim/xenstore/tx.c",
+       "if (delta <= 0 || xs_domain_nodes(c->domid) + delta <= xs_quota(XS_QUOTA_NODES))",
+       "if (delta <= 0 || delta <= xs_quota(XS_QUOTA_NODES))")]),
+    ("mem-frame-reused-unscrubbed", "xsa", "memory",
+     "a frame handed out to a domain again keeps what it held before: a "
+     "frontend shares pages with old contents, data the backend has no "
+     "business seeing (XSA-403)",
+     "xsa/xsa-403-frontend-page-data.scn (a backend reading whole fresh pages)",
+     [("sim/hypervisor/memory.c",
+       "\tmemset(mem_frame_hv(mem, frame), 0, SIM_PAGE_SIZE);\n\tbit_set(mem->dirty, frame, false);",
+       "\tbit_set(mem->dirty, frame, false);")]),
+    ("xs-rm-subtree-bounded", "xsa", "xenstore",
+     "a removal collects at most 64 nodes of the subtree (a bound on the work "
+     "of one request, XSA-418's fix gone wrong): the deeper nodes are left "
+     "without a parent",
+     "xsa/xsa-418-deep-nesting.scn (and xs_store_check)",
+     [("sim/xenstore/node.c",
+       "\tfor (unsigned i = 0; rc == 0 && i < st->num; i++) {\n\t\tconst struct xs_node *n = xs_view_get(v, st->paths[i], &rc);",
+       "\tfor (unsigned i = 0; rc == 0 && i < st->num && st->num < 64; i++) {\n\t\tconst struct xs_node *n = xs_view_get(v, st->paths[i], &rc);")]),
+    ("xs-rm-event-perms-after-delete", "xsa", "xenstore",
+     "a removal looks up the node's permissions for its watch event after the "
+     "node is gone (XSA-414: C xenstored used the freed node; here the event "
+     "is judged with no permissions and a watcher that may read it is not told)",
+     "xsa/xsa-414-rm-watch-perms.scn",
+     [("sim/xenstore/node.c",
+       "\t\txs_ev_perms_set(&ep, XS_EVP_NODE, xs_view_get(&rq->view, st.paths[i], &err));\n"
+       "\t\tXS_ASSERT(!err && ep.num[XS_EVP_NODE], \"view lost node %s\", st.paths[i]);\n"
+       "\t\txs_event_fire(&rq->view, st.paths[i], i != 0, &ep);\n"
+       "\t\txs_view_del(&rq->view, st.paths[i]);\n",
+       "\t\txs_view_del(&rq->view, st.paths[i]);\n"
+       "\t\txs_ev_perms_set(&ep, XS_EVP_NODE, xs_view_get(&rq->view, st.paths[i], &err));\n"
+       "\t\txs_event_fire(&rq->view, st.paths[i], i != 0, &ep);\n")]),
 ]
 
 
