@@ -73,7 +73,7 @@ while [ $# -gt 0 ]; do
 	--drvasan) DRVASAN=1 ;;
 	--access) ACCESS=1 ;;
 	--pairs) PAIRS=$2; shift ;;
-	-h|--help) sed -n '2,/^set -u$/{/^set -u$/!p}' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,/^set -u$/{/^set -u$/!p}' "$here/tests/plants-run.sh"; exit 0 ;;
 	*) echo "plants-run: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
