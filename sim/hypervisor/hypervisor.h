@@ -344,7 +344,9 @@ enum sim_trace_kind {
 	SIM_TR_GRANT_COPY,   /* domid copies from/to peer's ref a (b: bytes) */
 	SIM_TR_XS,           /* a xenstore operation by domid: a = its xs_wire type (XS_WRITE,
 	                        XS_RM, XS_WATCH_EVENT delivered, XS_TRANSACTION_END), b = the
-	                        errno it ended with (0: done), text = the path */
+	                        errno it ended with (0: done), text = the path; for a commit
+	                        after a change in the transaction was refused, that change
+	                        ("WRITE of PATH failed (ENOSPC)"), else "" */
 	SIM_TR_STATE,        /* domid's device state a -> b (text: the path) */
 	SIM_TR_FAULT,        /* an injected fault (text: the site) */
 	SIM_TR_DOMAIN,       /* domain created (a=1), destroyed (a=0), crashed (a=2) */

@@ -602,6 +602,7 @@ static int hb_start(struct scn_wl *wl)
 	h->wl = wl;
 	h->fe = scn_wl_domid(wl, HB_P_FRONT);
 	h->be = scn_wl_domid(wl, HB_P_BACK);
+	scn_wl_hostile(wl, h->be);
 	h->devid = (uint32_t)scn_wl_u(wl, HB_P_DEVID);
 	h->size = scn_wl_u(wl, HB_P_SIZE);
 	h->rng = scn_wl_seed(wl) | 1;

@@ -689,6 +689,7 @@ static int hf_start(struct scn_wl *wl)
 			 .persistent = scn_wl_u(wl, HF_P_PERSISTENT),
 			 .readonly = strchr(scn_wl_s(wl, HF_P_MODE), 'w') == NULL,
 			 .rng = scn_wl_seed(wl) | 1};
+	scn_wl_hostile(wl, h->fe);
 	snprintf(h->mode, sizeof(h->mode), "%s", scn_wl_s(wl, HF_P_MODE));
 	h->disk_pages = (uint32_t)(scn_wl_u(wl, HF_P_SIZE) / HF_PAGE);
 	h->region = h->disk_pages / h->qd;

@@ -853,6 +853,7 @@ static int hb_start(struct scn_wl *wl)
 	w->f = (struct hb_front){.w = w, .domid = scn_wl_domid(wl, HB_P_FRONT)};
 	w->b = (struct hb_back){.w = w, .domid = scn_wl_domid(wl, HB_P_BACK), .peer = w->f.domid,
 				.rng = w->seed ^ 0xbadbacull};
+	scn_wl_hostile(wl, w->b.domid);
 	snprintf(w->mac, sizeof(w->mac), "02:00:00:00:00:01");
 	snprintf(w->handle, sizeof(w->handle), "%u", HB_DEVID);
 	const char *fe[] = {"mac", w->mac, "handle", w->handle, NULL};

@@ -63,21 +63,12 @@ static bool tree_has(const struct tree *t, const char *path)
 
 /* ---- start ---- */
 
-static uint64_t xs_partial_commits(void)
-{
-	struct xs_store_stats st;
-
-	xs_store_stats_get(&st);
-	return st.partial_commits;
-}
-
 void scn_oracles_start(struct scn_run *run)
 {
 	run->faults_at_start = sim_fault_count();
 	run->evtchn_handles_start = evtchn_handles_open();
 	run->gnttab_handles_start = gnttab_handles_open();
 	run->xs_nodes_start = xs_store_nodes_total();
-	run->xs_partial_start = xs_partial_commits();
 	struct tree start = {.paths = calloc(ORACLE_TREE_NODES_MAX, sizeof(char *))};
 	if (start.paths)
 		tree_walk(run, "/", &start, 0);
@@ -96,20 +87,6 @@ static void oracle_memfault(struct scn_run *run)
 				"mappings (the report is on stderr)", n - run->faults_at_start);
 }
 
-/* A client committed a transaction after one of its changes was refused: it
- * published half of an update (xs_store_partial_last says whose, what). */
-static void oracle_xs_partial(struct scn_run *run)
-{
-	char what[256];
-	uint64_t n = xs_partial_commits() - run->xs_partial_start;
-
-	if (n == 0)
-		return;
-	xs_store_partial_last(what, sizeof(what));
-	scn_run_outcome(run, SCN_OUT_FAIL, "xenstore: %lu transaction(s) committed after a change in "
-			"them failed, a partial update published (the last: %s); abort it instead", n, what);
-}
-
 static void oracle_modules(void)
 {
 	evtchn_check();
@@ -121,10 +98,8 @@ void scn_oracles_slice(struct scn_run *run)
 {
 	oracle_memfault(run);
 	scn_wls_check(run);
-	if (run->slices % SCN_DEEP_CHECK_SLICES == 0) {
+	if (run->slices % SCN_DEEP_CHECK_SLICES == 0)
 		oracle_modules();
-		oracle_xs_partial(run);
-	}
 }
 
 /* ---- end ---- */
@@ -216,7 +191,6 @@ static void oracle_process(struct scn_run *run)
 void scn_oracles_end(struct scn_run *run)
 {
 	oracle_memfault(run);
-	oracle_xs_partial(run);
 	if (run->outcome != SCN_OUT_HARNESS) {
 		for (unsigned i = 0; i < run->s->ndoms; i++)
 			if (run->dom_alive[i])

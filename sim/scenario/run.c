@@ -68,6 +68,14 @@ const char *scn_dom_label(struct scn_run *run, domid_t domid, char *buf, size_t 
 	return buf;
 }
 
+bool scn_dom_hostile(const struct scn_run *run, domid_t domid)
+{
+	for (unsigned i = 0; i < run->s->ndoms; i++)
+		if (run->domids[i] == domid && run->dom_alive[i])
+			return run->dom_hostile[i];
+	return false;
+}
+
 /* ---- start ---- */
 
 static double wall_now_s(void)

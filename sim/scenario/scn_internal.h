@@ -256,6 +256,7 @@ struct scn_run {
 	uint64_t t0_ns;
 	domid_t domids[SCN_DOMAINS_MAX];
 	bool dom_alive[SCN_DOMAINS_MAX];
+	bool dom_hostile[SCN_DOMAINS_MAX];   /* runs an attacker (scn_wl_hostile) */
 	struct scn_wl wls[SCN_WORKLOADS_MAX];
 	atomic_uint wl_pending;            /* workloads still running */
 	atomic_bool stop_now;              /* a workload failed or gave up */
@@ -282,7 +283,6 @@ struct scn_run {
 	uint64_t faults_at_start;
 	_Atomic uint64_t faults_excused;   /* on dying domains' threads (scn_wl_guard) */
 	unsigned xs_nodes_start;
-	uint64_t xs_partial_start;      /* xenstore partial commits before the run */
 	unsigned xs_owned_start[SCN_DOMAINS_MAX];  /* after its home was made */
 	char **xs_paths_start;             /* the tree before the domains came */
 	unsigned xs_npaths_start;
@@ -327,6 +327,9 @@ extern struct scn_run *scn_current;
 void scn_run_outcome(struct scn_run *run, enum scn_outcome o, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 const char *scn_dom_label(struct scn_run *run, domid_t domid, char *buf, size_t len);
+/* Whether domid runs an attacker: the oracles that judge a client's own
+ * conduct (a partial xenstore commit) leave it out. */
+bool scn_dom_hostile(const struct scn_run *run, domid_t domid);
 void scn_note(struct scn_run *run, domid_t domid, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -34,7 +34,10 @@ static void xs_text(const struct scn_trace_rec *e, char *buf, size_t len, bool l
 			 e->a == XS_TRANSACTION_END ? "commit" : "op";
 	const char *leaf = strrchr(e->text, '/');
 
-	if (lbl)
+	if (e->a == XS_TRANSACTION_END && e->text[0])   /* a partial commit */
+		snprintf(buf, len, lbl ? "commit PARTIAL" : "dom%u xenstore commit after its %s", e->domid,
+			 e->text);
+	else if (lbl)
 		snprintf(buf, len, "%s %s%s", op, leaf && leaf[1] ? leaf + 1 : e->text,
 			 e->b ? " EAGAIN" : "");
 	else
@@ -125,6 +128,20 @@ static bool xb_transition_legal(unsigned from, unsigned to)
 	return from < to && to <= CONNECTED;
 }
 
+/* The transaction oracle: a client committed after one of its own changes
+ * in the transaction was refused, publishing half of an update (xenstored
+ * commits it; the client should have aborted). An attacker's does not count. */
+static void scn_trace_partial(struct scn_run *run, const struct sim_trace_event *ev)
+{
+	char dom[64];
+
+	if (scn_dom_hostile(run, ev->domid))
+		return;
+	scn_run_outcome(run, SCN_OUT_FAIL, "xenstore: %s committed a transaction after its %s: a "
+			"partial update published (abort it instead)",
+			scn_dom_label(run, ev->domid, dom, sizeof(dom)), ev->text);
+}
+
 static void scn_trace_state(struct scn_run *run, const struct sim_trace_event *ev)
 {
 	char dom[64];
@@ -170,6 +187,8 @@ static void scn_trace_sink(const struct sim_trace_event *ev, void *ctx)
 	pthread_mutex_unlock(&run->trace_lock);
 	if (ev->kind == SIM_TR_STATE)
 		scn_trace_state(run, ev);
+	if (ev->kind == SIM_TR_XS && ev->a == XS_TRANSACTION_END && ev->b == 0 && ev->text[0])
+		scn_trace_partial(run, ev);
 }
 
 void scn_trace_start(struct scn_run *run)

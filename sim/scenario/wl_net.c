@@ -704,6 +704,7 @@ static int nw_start(struct scn_wl *wl)
 			return d;
 		}
 		w->has_hostile = true;
+		scn_wl_hostile(wl, (domid_t)d);
 		w->hg = (struct nw_guest){.w = w, .domid = (domid_t)d, .index = w->n};
 		nw_device(w, &w->hg);
 	}

@@ -806,6 +806,7 @@ static int xsa_start(struct scn_wl *wl)
 	x->wl = wl;
 	x->att = scn_wl_domid(wl, XSA_P_ATTACKER);
 	x->vic = scn_wl_domid(wl, XSA_P_VICTIM);
+	scn_wl_hostile(wl, x->att);
 	x->rounds = (unsigned)scn_wl_u(wl, XSA_P_ROUNDS);
 	snprintf(x->dir, sizeof(x->dir), "/tool/%s", wl->id);
 	const char *name = scn_wl_s(wl, XSA_P_ATTACK);

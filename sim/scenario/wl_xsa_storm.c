@@ -131,6 +131,7 @@ static int xst_start(struct scn_wl *wl)
 	x->wl = wl;
 	x->stormer = scn_wl_domid(wl, XST_P_STORMER);
 	x->victim = scn_wl_domid(wl, XST_P_VICTIM);
+	scn_wl_hostile(wl, x->stormer);
 	x->notifies = (uint32_t)scn_wl_u(wl, XST_P_NOTIFIES);
 	int rc = scn_wl_call(wl, x->victim, xst_victim_open, x);
 	if (rc == 0)

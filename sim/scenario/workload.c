@@ -85,6 +85,13 @@ domid_t scn_wl_domid(const struct scn_wl *wl, unsigned param)
 	return wl->run->domids[wl->args->u[param]];
 }
 
+void scn_wl_hostile(struct scn_wl *wl, domid_t domid)
+{
+	for (unsigned i = 0; i < wl->run->s->ndoms; i++)
+		if (wl->run->domids[i] == domid)
+			wl->run->dom_hostile[i] = true;
+}
+
 unsigned scn_wl_domids(const struct scn_wl *wl, unsigned param, domid_t *out, unsigned max)
 {
 	unsigned n = 0;

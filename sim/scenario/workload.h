@@ -138,6 +138,9 @@ const struct scn_wl_type *const *scn_wl_types(unsigned *count);
 uint64_t scn_wl_u(const struct scn_wl *wl, unsigned param);
 const char *scn_wl_s(const struct scn_wl *wl, unsigned param);
 domid_t scn_wl_domid(const struct scn_wl *wl, unsigned param);
+/* The workload runs an attacker on domid (a hostile peer, a store attack):
+ * oracles of a client's own conduct do not judge that domain. */
+void scn_wl_hostile(struct scn_wl *wl, domid_t domid);
 /* The domains of a SCN_P_DOMAINS parameter, in declaration order. */
 unsigned scn_wl_domids(const struct scn_wl *wl, unsigned param, domid_t *out, unsigned max);
 /* A seed of the run for the workload's own choices (same seed, same choices). */

@@ -297,8 +297,9 @@ int xs_op_tx_end(struct xs_req *rq)
 	rq->view.tx = NULL;
 	if (arg[0] == 'T') {
 		rc = sim_fault_hit_ctx(&xs_fault_tx_eagain, &XS_FAULT_CTX(rq->conn->domid)) ? -EAGAIN : xs_tx_commit(rq->conn, tx);
+		/* A partial commit's event names the refused change (hypervisor.h). */
 		sim_trace_event(SIM_TR_XS, rq->conn->domid, DOMID_INVALID, XS_TRANSACTION_END,
-				(uint32_t)-rc, "");
+				(uint32_t)-rc, rc == 0 ? tx->write_failed : "");
 	}
 	xs_tx_free(tx);
 	return rc ? rc : xs_reply_ok(rq);
