@@ -16,6 +16,8 @@
 pthread_mutex_t gnttab_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct gnttab_domain *gnttab_doms[SIM_DOMID_LIMIT];
+/* Above every domid that ever had a table: the check's scans stop here. */
+static uint32_t gnttab_doms_hi;
 /* Dead tables whose domid already has a new incarnation. */
 static struct gnttab_domain *gnttab_zombies;
 /* Scenario quotas by domid (a restarted domain keeps them); 0: the default. */
@@ -322,6 +324,8 @@ static void gnttab_on_create(domid_t domid)
 		gnttab_zombies = old;
 	}
 	gnttab_doms[domid] = d;
+	if (domid >= gnttab_doms_hi)
+		gnttab_doms_hi = domid + 1u;
 	gnttab_unlock();
 }
 
@@ -458,7 +462,7 @@ void gnttab_tables_check_begin_locked(void)
 {
 	if (++gnttab_check_round == 0)
 		gnttab_check_round = 1;
-	for (uint32_t id = 0; id < SIM_DOMID_LIMIT; id++)
+	for (uint32_t id = 0; id < gnttab_doms_hi; id++)
 		if (gnttab_doms[id])
 			gnttab_table_check_begin(gnttab_doms[id]);
 	for (struct gnttab_domain *z = gnttab_zombies; z; z = z->zombie_next)
@@ -531,7 +535,7 @@ static void gnttab_table_check_end(struct gnttab_domain *d)
 
 void gnttab_tables_check_end_locked(void)
 {
-	for (uint32_t id = 0; id < SIM_DOMID_LIMIT; id++)
+	for (uint32_t id = 0; id < gnttab_doms_hi; id++)
 		if (gnttab_doms[id]) {
 			GNTTAB_ASSERT(gnttab_doms[id]->domid == id, "slot %u holds the table of dom%u",
 				      id, gnttab_doms[id]->domid);
