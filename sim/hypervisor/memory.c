@@ -60,6 +60,7 @@ struct mem_mapping {
  * its parent kept: the file is shared with the parent. */
 #define MEM_REUSE_KEPT_MAX 4u          /* released memories kept for reuse */
 #define MEM_REUSE_ZERO_PAGES_MAX 1024u /* beyond this many data pages: punch */
+#define MEM_REUSE_EXTENTS_MAX 64u      /* beyond this many data extents: punch */
 
 static pthread_mutex_t reuse_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sim_mem *reuse_kept[MEM_REUSE_KEPT_MAX];
@@ -97,16 +98,16 @@ static void reuse_init(void)
 static bool mem_zero_all(struct sim_mem *mem)
 {
 	const off_t size = (off_t)mem->frames * SIM_PAGE_SIZE;
-	off_t ext[64][2];
+	off_t ext[MEM_REUSE_EXTENTS_MAX][2];
 	unsigned n = 0;
 	uint64_t pages = 0;
 
 	for (off_t at = 0; at < size;) {
 		off_t d = lseek(mem->fd, at, SEEK_DATA);
-		if (d < 0)
-			break;                       /* ENXIO: no data from here on */
-		off_t h = lseek(mem->fd, d, SEEK_HOLE);
-		if (h < 0 || n == sizeof(ext) / sizeof(ext[0]))
+		if (d < 0 && errno == ENXIO)
+			break;                       /* no data from here on */
+		off_t h = d < 0 ? -1 : lseek(mem->fd, d, SEEK_HOLE);
+		if (h < 0 || n == MEM_REUSE_EXTENTS_MAX)
 			return fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
 					 size) == 0;
 		ext[n][0] = d;
