@@ -167,7 +167,7 @@ static void *gntshr_share(xengntshr_handle *h, const struct gntshr_req *rq, uint
 		for (int i = 0; rc == 0 && i < rq->count; i++)
 			out[i] = m->pages[i].ref;
 		addr = rc == 0 ? m->addr : NULL;
-		pthread_mutex_unlock(&gnttab_lock);
+		gnttab_unlock();
 	}
 	if (rc == 0)
 		memcpy(refs, out, (size_t)rq->count * sizeof(*out));

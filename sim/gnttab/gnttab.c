@@ -57,7 +57,7 @@ int xengnttab_set_max_grants(xengnttab_handle *xgt, uint32_t nr_grants)
 	}
 	if (rc == 0)
 		xgt->max_grants = nr_grants;
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 	if (rc < 0) {
 		errno = -rc;
 		return -1;
@@ -216,7 +216,7 @@ static void *gnttab_map(xengnttab_handle *h, const struct gnttab_map_req *rq,
 		if (rc == 0)
 			rc = gnttab_map_locked(h, rq, m);
 		addr = rc == 0 ? m->addr : NULL;
-		pthread_mutex_unlock(&gnttab_lock);
+		gnttab_unlock();
 	}
 	if (rc < 0) {
 		free(m);
@@ -362,7 +362,7 @@ static int16_t gnttab_copy_one(domid_t copier, const struct xengnttab_grant_copy
 		st = gnttab_copy_side_locked(copier, s, true, &dst, why);
 	if (st == GNTST_okay && src != dst)
 		memmove(dst, src, s->len);
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 	if (st == GNTST_okay && !(s->flags & GNTCOPY_dest_gref))
 		memcpy(s->dest.virt, bounce, s->len);
 	if (st == GNTST_okay)
@@ -396,7 +396,7 @@ int xengnttab_grant_copy(xengnttab_handle *xgt, uint32_t count, xengnttab_grant_
 	pthread_mutex_lock(&gnttab_lock);
 	int rc = gnttab_handle_use_locked(xgt, GNTTAB_KIND_TAB, "xengnttab_grant_copy");
 	domid_t copier = rc == 0 ? xgt->domid : DOMID_INVALID;
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 	if (rc == 0)
 		rc = gnttab_copy_args_check(count, segs);
 	for (uint32_t i = 0; rc == 0 && i < count; i++) {

@@ -55,7 +55,7 @@ static void shm_on_create(domid_t domid)
 	atomic_store(&shm_injected[domid], 0);
 	pthread_mutex_lock(&gnttab_lock);
 	shm_snaps_forget(domid);
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 }
 
 static const struct sim_domain_hooks shm_hooks = {
@@ -250,7 +250,7 @@ static void shm_try(struct sim_fault_site *site, bool flip)
 		if (sim_fault_hit_ctx(site, &ctx))
 			shm_inject(site, &t, flip);
 	}
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 }
 
 /* The scheduler's hook: two loads when neither site is armed. */

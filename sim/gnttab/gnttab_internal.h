@@ -47,9 +47,11 @@ struct gnttab_entry {
 	uint32_t maps_write;     /* live writable maps */
 	bool end_pending;        /* ended while mapped: finished at the last unmap */
 	bool shr_owned;          /* frame allocated by gntshr: freed with the grant */
-	/* Scratch for gnttab_check(). */
+	/* Scratch for gnttab_check(), valid in round check_round only (see
+	 * gnttab_entry_scratch): a check need not clear every entry first. */
 	uint32_t check_read, check_write;
 	bool check_free;
+	uint32_t check_round;
 };
 
 /* The grant table of one domain incarnation. A dead one (its domain was
@@ -110,6 +112,29 @@ struct xengntdev_handle {
 };
 
 extern pthread_mutex_t gnttab_lock;
+/* The current gnttab_check() round, never 0 (a fresh entry's round). */
+extern uint32_t gnttab_check_round;
+
+/* An entry's check scratch, cleared on its first use in this round. */
+static inline struct gnttab_entry *gnttab_entry_scratch(struct gnttab_entry *e)
+{
+	if (e->check_round != gnttab_check_round) {
+		e->check_round = gnttab_check_round;
+		e->check_read = e->check_write = 0;
+		e->check_free = false;
+	}
+	return e;
+}
+/* Bumped by every unlock that may have changed a table, handle or mapping
+ * (all but the read-only queries): gnttab_check() skips a state it has
+ * already found consistent, which is what a full check would find again. */
+extern uint64_t gnttab_gen;
+
+static inline void gnttab_unlock(void)
+{
+	gnttab_gen++;
+	pthread_mutex_unlock(&gnttab_lock);
+}
 
 /* ---- table.c ---- */
 const char *gnttab_status_name(int16_t st);

@@ -73,7 +73,7 @@ struct xengntdev_handle *gnttab_handle_open(enum gnttab_kind kind, const char *a
 		gnttab_handles = h;
 		gnttab_handles_count++;
 	}
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 	if (!h->dom)
 		err = ESRCH;
 out:
@@ -112,7 +112,7 @@ int gnttab_handle_close(struct xengntdev_handle *h, enum gnttab_kind kind)
 		h->dead = true;
 		list = gnttab_mapping_take_all_locked(h);
 	}
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 	if (err) {
 		sim_log("gnttab: %s_close of %p: %s", gnttab_kind_name(kind), (void *)h,
 			err == EBADF ? "not an open handle" : "handle of the other kind");
@@ -133,7 +133,7 @@ int gnttab_handle_close(struct xengntdev_handle *h, enum gnttab_kind kind)
 	/* Dropped last: the table must outlive the releases above. */
 	h->dom->handles--;
 	gnttab_domain_put_locked(h->dom);
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 	close(h->fd);
 	free(h);
 	return 0;
@@ -169,7 +169,7 @@ int gnttab_handle_fd(struct xengntdev_handle *h, enum gnttab_kind kind, const ch
 	pthread_mutex_lock(&gnttab_lock);
 	bool ok = h && gnttab_handle_known_locked(h) && h->kind == kind;
 	int fd = ok ? h->fd : -1;
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 	if (!ok) {
 		sim_log("gnttab: %s: %p is not an open %s handle", api, (void *)h,
 			gnttab_kind_name(kind));
@@ -194,7 +194,7 @@ int gnttab_handle_unmap(struct xengntdev_handle *h, enum gnttab_kind kind, void 
 				kind == GNTTAB_KIND_TAB ? "mapping" : "share");
 		}
 	}
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 	if (rc < 0) {
 		errno = -rc;
 		return -1;
@@ -318,7 +318,7 @@ void gnttab_mapping_release(struct gnttab_mapping *m)
 		gnttab_mapping_unpin_locked(m, m->count);
 	else
 		gnttab_mapping_end_locked(m);
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 	/* evtchn_send logs its own failures (a peer that closed its end, say). */
 	if (m->notify_port != GNTTAB_NOTIFY_NONE)
 		evtchn_send(m->domid, m->notify_port);
@@ -373,7 +373,7 @@ static void gnttab_mapping_check_locked(const struct gnttab_mapping *m)
 		GNTTAB_ASSERT(gnttab_domain_known_locked(p->grantor) && p->ref < GNTTAB_GRANTS_MAX,
 			      "dom%u: mapping at %p page %u: grantor table gone or ref %u",
 			      m->domid, (void *)m->addr, i, p->ref);
-		struct gnttab_entry *e = &p->grantor->entries[p->ref];
+		struct gnttab_entry *e = gnttab_entry_scratch(&p->grantor->entries[p->ref]);
 		GNTTAB_ASSERT(e->flags != GTF_invalid && e->frame == p->frame,
 			      "dom%u: mapping at %p page %u: dom%u ref %u is freed or changed",
 			      m->domid, (void *)m->addr, i, p->grantor->domid, p->ref);
@@ -428,6 +428,6 @@ unsigned gnttab_handles_open(void)
 {
 	pthread_mutex_lock(&gnttab_lock);
 	unsigned n = gnttab_handles_count;
-	pthread_mutex_unlock(&gnttab_lock);
+	pthread_mutex_unlock(&gnttab_lock);   /* read only */
 	return n;
 }

@@ -16,6 +16,8 @@
 pthread_mutex_t gnttab_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct gnttab_domain *gnttab_doms[SIM_DOMID_LIMIT];
+/* Above every domid that ever had a table: the check's scans stop here. */
+static uint32_t gnttab_doms_hi;
 /* Dead tables whose domid already has a new incarnation. */
 static struct gnttab_domain *gnttab_zombies;
 /* Scenario quotas by domid (a restarted domain keeps them); 0: the default. */
@@ -28,7 +30,7 @@ int gnttab_set_limits(domid_t domid, uint32_t grants, uint32_t maptrack)
 	pthread_mutex_lock(&gnttab_lock);
 	gnttab_lim_grants[domid] = grants;
 	gnttab_lim_maptrack[domid] = maptrack;
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 	return 0;
 }
 
@@ -37,7 +39,7 @@ void gnttab_limits_reset(void)
 	pthread_mutex_lock(&gnttab_lock);
 	memset(gnttab_lim_grants, 0, sizeof(gnttab_lim_grants));
 	memset(gnttab_lim_maptrack, 0, sizeof(gnttab_lim_maptrack));
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 }
 
 uint32_t gnttab_grants_limit_locked(domid_t domid)
@@ -322,7 +324,9 @@ static void gnttab_on_create(domid_t domid)
 		gnttab_zombies = old;
 	}
 	gnttab_doms[domid] = d;
-	pthread_mutex_unlock(&gnttab_lock);
+	if (domid >= gnttab_doms_hi)
+		gnttab_doms_hi = domid + 1u;
+	gnttab_unlock();
 }
 
 /* Order 10: the unmap notifications go out while event channels still work.
@@ -338,7 +342,7 @@ static void gnttab_on_destroy(domid_t domid, bool crashed)
 		gnttab_revoke_all_locked(d);
 	}
 	struct gnttab_mapping *list = gnttab_handles_kill_locked(domid);
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 
 	while (list) {
 		struct gnttab_mapping *next = list->next;
@@ -350,7 +354,7 @@ static void gnttab_on_destroy(domid_t domid, bool crashed)
 	d = gnttab_doms[domid];
 	if (d && d->dead)
 		gnttab_domain_put_locked(d);
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 }
 
 static const struct sim_domain_hooks gnttab_hooks = {
@@ -379,7 +383,7 @@ int gnttab_grant_access(domid_t domid, domid_t grantee, uint32_t frame, bool rea
 		rc = -EINVAL;
 	else
 		rc = gnttab_grant_locked(d, grantee, frame, readonly, false);
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 	if (rc < 0)
 		sim_log("gnttab: dom%u: grant of frame %u to dom%u failed: %s", domid, frame,
 			grantee, rc == -ENOSPC ? "grant table full" : strerror(-rc));
@@ -402,7 +406,7 @@ int gnttab_end_access(domid_t domid, uint32_t ref)
 		rc = -EPERM;
 	else
 		rc = gnttab_end_locked(d, ref, false);
-	pthread_mutex_unlock(&gnttab_lock);
+	gnttab_unlock();
 	if (rc < 0 && rc != -EBUSY)
 		sim_log("gnttab: dom%u: end access of ref %u failed: %s", domid, ref,
 			rc == -EPERM   ? "the grant belongs to a gntshr share (EPERM)"
@@ -421,7 +425,7 @@ int16_t gnttab_check_map(domid_t mapper, domid_t grantor, uint32_t ref, bool rea
 	struct gnttab_domain *m = gnttab_domain_locked(mapper);
 	if (st == GNTST_okay && m && m->maptrack_used >= gnttab_maptrack_limit_locked(m->domid))
 		st = GNTST_no_device_space;
-	pthread_mutex_unlock(&gnttab_lock);
+	pthread_mutex_unlock(&gnttab_lock);   /* read only */
 	return st;
 }
 
@@ -439,37 +443,35 @@ int gnttab_stats(domid_t domid, struct gnttab_stats *out)
 			.maptrack_used = d->maptrack_used,
 			.end_deferred = d->end_deferred,
 		};
-	pthread_mutex_unlock(&gnttab_lock);
+	pthread_mutex_unlock(&gnttab_lock);   /* read only */
 	return 0;
 }
 
 /* ---- whole-state check ---- */
 
+uint32_t gnttab_check_round = 1;
+
+/* The entries' scratch goes stale with the round (gnttab_entry_scratch). */
 static void gnttab_table_check_begin(struct gnttab_domain *d)
 {
-	const uint32_t span = gnttab_refs_span(d);
-
 	d->check_maptrack = 0;
 	d->check_handles = 0;
-	for (uint32_t ref = 0; ref < span; ref++) {
-		d->entries[ref].check_read = 0;
-		d->entries[ref].check_write = 0;
-		d->entries[ref].check_free = false;
-	}
 }
 
 void gnttab_tables_check_begin_locked(void)
 {
-	for (uint32_t id = 0; id < SIM_DOMID_LIMIT; id++)
+	if (++gnttab_check_round == 0)
+		gnttab_check_round = 1;
+	for (uint32_t id = 0; id < gnttab_doms_hi; id++)
 		if (gnttab_doms[id])
 			gnttab_table_check_begin(gnttab_doms[id]);
 	for (struct gnttab_domain *z = gnttab_zombies; z; z = z->zombie_next)
 		gnttab_table_check_begin(z);
 }
 
-static void gnttab_entry_check(const struct gnttab_domain *d, uint32_t ref)
+static void gnttab_entry_check(struct gnttab_domain *d, uint32_t ref)
 {
-	const struct gnttab_entry *e = &d->entries[ref];
+	const struct gnttab_entry *e = gnttab_entry_scratch(&d->entries[ref]);
 	const uint16_t legal = GTF_permit_access | GTF_readonly | GTF_reading | GTF_writing;
 
 	if (e->flags == GTF_invalid) {
@@ -506,7 +508,8 @@ static void gnttab_table_check_end(struct gnttab_domain *d)
 
 	for (uint32_t i = GNTTAB_GRANTS_MAX - span; i < d->free_count; i++) {
 		uint32_t ref = d->free_refs[i];
-		GNTTAB_ASSERT(ref >= GNTTAB_RESERVED_REFS && ref < span && !d->entries[ref].check_free,
+		GNTTAB_ASSERT(ref >= GNTTAB_RESERVED_REFS && ref < span &&
+				      !gnttab_entry_scratch(&d->entries[ref])->check_free,
 			      "dom%u: free stack slot %u holds bad or duplicate ref %u", d->domid,
 			      i, ref);
 		d->entries[ref].check_free = true;
@@ -532,7 +535,7 @@ static void gnttab_table_check_end(struct gnttab_domain *d)
 
 void gnttab_tables_check_end_locked(void)
 {
-	for (uint32_t id = 0; id < SIM_DOMID_LIMIT; id++)
+	for (uint32_t id = 0; id < gnttab_doms_hi; id++)
 		if (gnttab_doms[id]) {
 			GNTTAB_ASSERT(gnttab_doms[id]->domid == id, "slot %u holds the table of dom%u",
 				      id, gnttab_doms[id]->domid);
@@ -544,11 +547,17 @@ void gnttab_tables_check_end_locked(void)
 	}
 }
 
+uint64_t gnttab_gen = 1;
+static uint64_t gnttab_gen_checked;   /* the state last found consistent */
+
 void gnttab_check(void)
 {
 	pthread_mutex_lock(&gnttab_lock);
-	gnttab_tables_check_begin_locked();
-	gnttab_handles_check_locked();
-	gnttab_tables_check_end_locked();
+	if (gnttab_gen != gnttab_gen_checked) {
+		gnttab_tables_check_begin_locked();
+		gnttab_handles_check_locked();
+		gnttab_tables_check_end_locked();
+		gnttab_gen_checked = gnttab_gen;   /* a failed check panicked */
+	}
 	pthread_mutex_unlock(&gnttab_lock);
 }

@@ -47,13 +47,139 @@ struct mem_mapping {
 	struct mem_mapping *q_next;  /* quarantine FIFO */
 };
 
+/* ---- reuse of a destroyed domain's memory ----
+ *
+ * A short run (a seed of a sweep) creates and destroys its domains' memory
+ * each time: a memfd whose every touched page is allocated and cleared on a
+ * page fault, then freed with the file. Instead, a released memory whose
+ * touched pages are few is zeroed through the hypervisor's view and kept (its
+ * file, view and bitmaps) for the next domain of the same size: its pages stay
+ * allocated and mapped in that view, and a zeroed page reads as the hole it
+ * replaces (frames come out zero-filled either way). A memory with more data
+ * than that is emptied with one hole punch instead. A forked child drops what
+ * its parent kept: the file is shared with the parent. */
+#define MEM_REUSE_KEPT_MAX 4u          /* released memories kept for reuse */
+#define MEM_REUSE_ZERO_PAGES_MAX 1024u /* beyond this many data pages: punch */
+#define MEM_REUSE_EXTENTS_MAX 64u      /* beyond this many data extents: punch */
+
+static pthread_mutex_t reuse_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sim_mem *reuse_kept[MEM_REUSE_KEPT_MAX];
+static unsigned reuse_n;
+static pthread_once_t reuse_once = PTHREAD_ONCE_INIT;
+
+static void mem_destroy(struct sim_mem *mem)
+{
+	munmap(mem->hv, (size_t)mem->frames * SIM_PAGE_SIZE);
+	close(mem->fd);
+	pthread_mutex_destroy(&mem->lock);
+	free(mem->free_stack);
+	free(mem->used);
+	free(mem->dirty);
+	free(mem);
+}
+
+/* In a forked child: the kept files are the parent's too; forget them. */
+static void reuse_atfork_child(void)
+{
+	for (unsigned i = 0; i < reuse_n; i++)
+		mem_destroy(reuse_kept[i]);
+	reuse_n = 0;
+	pthread_mutex_init(&reuse_lock, NULL);
+}
+
+static void reuse_init(void)
+{
+	(void)pthread_atfork(NULL, NULL, reuse_atfork_child);
+}
+
+/* Every page of the file reads as zero again: the data extents (SEEK_DATA)
+ * are cleared through the view, or the whole file punched if they are many.
+ * False if the file could not be made zero (the memory is not kept). */
+static bool mem_zero_all(struct sim_mem *mem)
+{
+	const off_t size = (off_t)mem->frames * SIM_PAGE_SIZE;
+	off_t ext[MEM_REUSE_EXTENTS_MAX][2];
+	unsigned n = 0;
+	uint64_t pages = 0;
+
+	for (off_t at = 0; at < size;) {
+		off_t d = lseek(mem->fd, at, SEEK_DATA);
+		if (d < 0 && errno == ENXIO)
+			break;                       /* no data from here on */
+		off_t h = d < 0 ? -1 : lseek(mem->fd, d, SEEK_HOLE);
+		if (h < 0 || n == MEM_REUSE_EXTENTS_MAX)
+			return fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+					 size) == 0;
+		ext[n][0] = d;
+		ext[n++][1] = h;
+		pages += (uint64_t)(h - d) / SIM_PAGE_SIZE;
+		at = h;
+	}
+	if (pages > MEM_REUSE_ZERO_PAGES_MAX)
+		return fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, size) == 0;
+	for (unsigned i = 0; i < n; i++)
+		memset(mem->hv + ext[i][0], 0, (size_t)(ext[i][1] - ext[i][0]));
+	return true;
+}
+
+/* The allocator as mem_create leaves it. */
+static void mem_reset_state(struct sim_mem *mem, domid_t domid)
+{
+	mem->domid = domid;
+	mem->next_fresh = 0;
+	mem->free_count = 0;
+	mem->dirty_count = 0;
+	memset(mem->used, 0, (mem->frames + 7) / 8);
+	memset(mem->dirty, 0, (mem->frames + 7) / 8);
+	atomic_store(&mem->refs, 1);
+}
+
+/* Keep a released memory for reuse; false: the caller destroys it. */
+static bool mem_keep(struct sim_mem *mem)
+{
+	pthread_once(&reuse_once, reuse_init);
+	pthread_mutex_lock(&reuse_lock);
+	bool room = reuse_n < MEM_REUSE_KEPT_MAX;
+	pthread_mutex_unlock(&reuse_lock);
+	if (!room || !mem_zero_all(mem))
+		return false;
+	pthread_mutex_lock(&reuse_lock);
+	room = reuse_n < MEM_REUSE_KEPT_MAX;
+	if (room)
+		reuse_kept[reuse_n++] = mem;
+	pthread_mutex_unlock(&reuse_lock);
+	return room;
+}
+
+/* A kept memory of this size, most recently released first, or NULL. */
+static struct sim_mem *mem_reuse(domid_t domid, size_t bytes)
+{
+	struct sim_mem *mem = NULL;
+
+	pthread_once(&reuse_once, reuse_init);
+	pthread_mutex_lock(&reuse_lock);
+	for (unsigned i = reuse_n; i-- > 0;)
+		if ((size_t)reuse_kept[i]->frames * SIM_PAGE_SIZE == bytes) {
+			mem = reuse_kept[i];
+			reuse_kept[i] = reuse_kept[--reuse_n];
+			break;
+		}
+	pthread_mutex_unlock(&reuse_lock);
+	if (mem)
+		mem_reset_state(mem, domid);
+	return mem;
+}
+
 /* ---- frames ---- */
 
 struct sim_mem *mem_create(domid_t domid, size_t bytes)
 {
-	struct sim_mem *mem = calloc(1, sizeof(*mem));
+	struct sim_mem *mem = mem_reuse(domid, bytes);
 	char name[32];
 
+	if (mem)
+		return mem;
+	mem = calloc(1, sizeof(*mem));
 	if (!mem)
 		return NULL;
 	snprintf(name, sizeof(name), "xensim-dom%u", domid);
@@ -93,13 +219,8 @@ void mem_put(struct sim_mem *mem)
 	SIM_ASSERT(old > 0, "memory of domain %u released too often", mem->domid);
 	if (old != 1)
 		return;
-	munmap(mem->hv, (size_t)mem->frames * SIM_PAGE_SIZE);
-	close(mem->fd);
-	pthread_mutex_destroy(&mem->lock);
-	free(mem->free_stack);
-	free(mem->used);
-	free(mem->dirty);
-	free(mem);
+	if (!mem_keep(mem))
+		mem_destroy(mem);
 }
 
 static bool frame_used(const struct sim_mem *mem, uint32_t f)
