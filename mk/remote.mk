@@ -1,0 +1,35 @@
+# Exec'd domains (issue 15): the client variant of Xen's sonames.
+#
+#   $(BUILD)/lib-remote/libxenevtchn.so.1   every call forwarded to the sim over the
+#   $(BUILD)/lib-remote/libxengnttab.so.1   exec'd domain's socket (sim/remote/client/)
+#
+# Same sonames and version nodes as Debian's (mk/lib/*.map), so an unmodified
+# program linked against Debian's libraries binds to them when xensim starts it
+# with LD_LIBRARY_PATH=$(BUILD)/lib-remote. Debian's own libxenstore.so.4 is
+# not replaced: it reaches the sim's store through XENSTORED_PATH. The sim side
+# (sim/remote/*.c) is part of the sim like any module.
+
+REMOTE_DIR   := $(BUILD)/lib-remote
+REMOTE_OBJ   := $(BUILD)/obj-remote
+REMOTE_COMMON := $(REMOTE_OBJ)/rc.o
+REMOTE_SOS   := $(REMOTE_DIR)/libxenevtchn.so.1 $(REMOTE_DIR)/libxengnttab.so.1
+
+.PHONY: lib-remote
+all: lib-remote
+lib-remote: $(REMOTE_SOS)
+
+$(REMOTE_OBJ)/%.o: sim/remote/client/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) -O2 -fPIC -fvisibility=default -MMD -MP -c $< -o $@
+
+$(REMOTE_DIR)/libxenevtchn.so.1: $(REMOTE_OBJ)/evtchn.o $(REMOTE_COMMON) mk/lib/xenevtchn.map
+	@mkdir -p $(@D)
+	$(CC) -shared -pthread -Wl,-soname,$(@F) -Wl,--version-script=mk/lib/xenevtchn.map \
+	      -Wl,--no-undefined -o $@ $(filter %.o,$^)
+
+$(REMOTE_DIR)/libxengnttab.so.1: $(REMOTE_OBJ)/gnttab.o $(REMOTE_OBJ)/maps.o $(REMOTE_COMMON) mk/lib/xengnttab.map
+	@mkdir -p $(@D)
+	$(CC) -shared -pthread -Wl,-soname,$(@F) -Wl,--version-script=mk/lib/xengnttab.map \
+	      -Wl,--no-undefined -o $@ $(filter %.o,$^)
+
+-include $(wildcard $(REMOTE_OBJ)/*.d)
