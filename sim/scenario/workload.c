@@ -23,6 +23,7 @@ extern const struct scn_wl_type scn_wl_net;
 extern const struct scn_wl_type scn_wl_blk_hostile_front;
 extern const struct scn_wl_type scn_wl_blk_hostile_back;
 extern const struct scn_wl_type scn_wl_net_hostile_back;
+extern const struct scn_wl_type scn_wl_exec;      /* sim/remote/wl_exec.c */
 
 /* One line per workload type: a new driver pair adds its entry here. */
 static const struct scn_wl_type *const scn_wl_table[] = {
@@ -34,6 +35,7 @@ static const struct scn_wl_type *const scn_wl_table[] = {
 	&scn_wl_blk_hostile_front,
 	&scn_wl_blk_hostile_back,
 	&scn_wl_net_hostile_back,
+	&scn_wl_exec,
 };
 
 const struct scn_wl_type *const *scn_wl_types(unsigned *count)
