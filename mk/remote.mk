@@ -33,3 +33,12 @@ $(REMOTE_DIR)/libxengnttab.so.1: $(REMOTE_OBJ)/gnttab.o $(REMOTE_OBJ)/maps.o $(R
 	      -Wl,--no-undefined -o $@ $(filter %.o,$^)
 
 -include $(wildcard $(REMOTE_OBJ)/*.d)
+
+# tests/check-exec.sh's own exec'd program, built against Debian's Xen
+# headers and libraries only (like make xen).
+REMOTE_PEER := $(BUILD)/tests/exec/grant_peer
+all: $(REMOTE_PEER)
+$(REMOTE_PEER): tests/exec/grant_peer.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) -O1 $(shell pkg-config --cflags xengnttab xenstore 2>/dev/null) $< \
+	      $(or $(shell pkg-config --libs xengnttab xenstore 2>/dev/null),-lxengnttab -lxenstore) -o $@

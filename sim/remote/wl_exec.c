@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <xenstore.h>
+#include <xen/io/xenbus.h>
 
 #include "drivers/xenbus/xenbus.h"
 #include "sim/remote/remote.h"
@@ -39,6 +40,7 @@
 #define EX_NOTES_MAX 64u          /* output lines put on the timeline per process */
 #define EX_TERM_WAIT_MS 5000u     /* a daemon's time to exit after SIGTERM */
 #define EX_ENV_MAX 256u
+#define EX_CLOSE_WAIT_MS 2000u    /* a backend's time to close a dead guest's device */
 
 extern char **environ;
 
@@ -104,6 +106,36 @@ static int ex_ts(const struct xenbus_device *dev, bool create)
 		xs_close(xs);
 	sim_thread_leave();
 	return rc;
+}
+
+/* A dead guest's device, as libxl removes it: ask the backend to close,
+ * give it EX_CLOSE_WAIT_MS to reach Closed (or drop the directory), then
+ * remove both directories. Free mode: the backend runs meanwhile. */
+static void ex_ts_teardown(const struct xenbus_device *dev)
+{
+	char fe[SCN_XS_PATH_MAX], be[SCN_XS_PATH_MAX + 8];
+	struct xs_handle *xs;
+
+	if (sim_thread_enter(0) < 0)
+		return;
+	xs = xs_open(0);
+	if (xs && xenbus_device_paths(dev, fe, be, sizeof(fe)) == 0 &&
+	    xenbus_device_close(xs, dev) == 0) {
+		strcat(be, "/state");
+		for (unsigned t = 0; t < EX_CLOSE_WAIT_MS; t += 5) {
+			char *v = xs_read(xs, XBT_NULL, be, NULL);
+			bool closed = !v || atoi(v) == XenbusStateClosed;
+			free(v);
+			if (closed)
+				break;
+			usleep(5000);
+		}
+	}
+	if (xs) {
+		xenbus_device_remove(xs, dev);
+		xs_close(xs);
+	}
+	sim_thread_leave();
 }
 
 static int ex_back_domid(struct ex_state *e, domid_t *out)
@@ -428,7 +460,10 @@ static void ex_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 	} else if (ev == SCN_DOM_CRASHED) {
 		remote_dom_stop(e->rd);
 		e->rd = NULL;
-	} else if (ev == SCN_DOM_RESTARTED && !scn_wl_finished(wl)) {
+	}
+	if (ev == SCN_DOM_CRASHED && e->dev_made)
+		ex_ts_teardown(&e->dev);   /* as libxl does for a dead guest's devices */
+	if (ev == SCN_DOM_RESTARTED && !scn_wl_finished(wl)) {
 		if (e->dev_made)
 			ex_ts(&e->dev, true);
 		ex_up(e);
