@@ -517,3 +517,30 @@ const struct scn_wl_type scn_wl_exec = {
 	.stop = ex_stop,
 	.counter = ex_counter,
 };
+
+/* ---- `domain NAME exec "COMMAND ARGS" [KEY=VALUE]...` ---- */
+
+int scn_domain_exec(struct scn_parser *p, const char *dom, char **v, unsigned n)
+{
+	char id[SCN_NAME_MAX + 8], dparam[SCN_NAME_MAX + 8], cmd[SCN_TEXT_MAX + 8];
+	char *argv[SCN_TOKENS_MAX + 8];
+	unsigned k = 0;
+
+	if (n == 0 || !v[0][0])
+		return scn_perr(p, "domain %s: exec needs \"COMMAND ARGS\"", dom);
+	if (strlen(v[0]) >= SCN_TEXT_MAX)
+		return scn_perr(p, "domain %s: exec: the command is longer than %u bytes", dom,
+				SCN_TEXT_MAX - 1);
+	snprintf(id, sizeof(id), "id=%s", dom);
+	snprintf(dparam, sizeof(dparam), "dom=%s", dom);
+	snprintf(cmd, sizeof(cmd), "cmd=%s", v[0]);
+	argv[k++] = "workload";
+	argv[k++] = "exec";
+	argv[k++] = id;
+	argv[k++] = dparam;
+	argv[k++] = cmd;
+	for (unsigned i = 1; i < n && k < SCN_TOKENS_MAX + 7; i++)
+		argv[k++] = v[i];
+	argv[k] = NULL;
+	return scn_parse_workload(p, argv, k);
+}
