@@ -2,6 +2,7 @@
 #
 #   $(BUILD)/lib-remote/libxenevtchn.so.1   every call forwarded to the sim over the
 #   $(BUILD)/lib-remote/libxengnttab.so.1   exec'd domain's socket (sim/remote/client/)
+#   $(BUILD)/lib-remote/libxenctrl.so.4.17  xc_interface_open/close, xc_domain_getinfo only
 #
 # Same sonames and version nodes as Debian's (mk/lib/*.map), so an unmodified
 # program linked against Debian's libraries binds to them when xensim starts it
@@ -12,7 +13,8 @@
 REMOTE_DIR   := $(BUILD)/lib-remote
 REMOTE_OBJ   := $(BUILD)/obj-remote
 REMOTE_COMMON := $(REMOTE_OBJ)/rc.o
-REMOTE_SOS   := $(REMOTE_DIR)/libxenevtchn.so.1 $(REMOTE_DIR)/libxengnttab.so.1
+REMOTE_SOS   := $(REMOTE_DIR)/libxenevtchn.so.1 $(REMOTE_DIR)/libxengnttab.so.1 \
+                $(REMOTE_DIR)/libxenctrl.so.4.17
 
 .PHONY: lib-remote
 all: lib-remote
@@ -30,6 +32,13 @@ $(REMOTE_DIR)/libxenevtchn.so.1: $(REMOTE_OBJ)/evtchn.o $(REMOTE_COMMON) mk/lib/
 $(REMOTE_DIR)/libxengnttab.so.1: $(REMOTE_OBJ)/gnttab.o $(REMOTE_OBJ)/maps.o $(REMOTE_COMMON) mk/lib/xengnttab.map
 	@mkdir -p $(@D)
 	$(CC) -shared -pthread -Wl,-soname,$(@F) -Wl,--version-script=mk/lib/xengnttab.map \
+	      -Wl,--no-undefined -o $@ $(filter %.o,$^)
+
+# Only xc_interface_open/close and xc_domain_getinfo (client/ctrl.c): enough
+# for Debian's vchan-socket-proxy to ask whether its peer lives.
+$(REMOTE_DIR)/libxenctrl.so.4.17: $(REMOTE_OBJ)/ctrl.o $(REMOTE_COMMON) sim/remote/client/xenctrl.map
+	@mkdir -p $(@D)
+	$(CC) -shared -pthread -Wl,-soname,$(@F) -Wl,--version-script=sim/remote/client/xenctrl.map \
 	      -Wl,--no-undefined -o $@ $(filter %.o,$^)
 
 -include $(wildcard $(REMOTE_OBJ)/*.d)

@@ -9,6 +9,8 @@
 #  - tests/exec/grant_peer: a read-only grant between two exec'd domains;
 #    a write through it, and a read after unmap, reported with the sim's
 #    in-process message (domain, grantor, grant ref);
+#  - Debian's unmodified vchan-socket-proxy (xen-utils-4.17) as two exec'd
+#    domains relays 256 KiB both ways, verified;
 #  - det mode is refused with a message naming sim/remote/server.c.
 # And that the checks can fail: with the client libraries out of the way
 # (Debian's real ones, no /dev/xen here) the blk pair fails.
@@ -86,6 +88,45 @@ sed 's/^mode free/mode det/' tests/exec/blk-pair.scn >"$tmp/det.scn"
 run det "$tmp/det.scn"
 check "det mode refused, naming sim/remote/server.c" \
 	"grep -Eq 'free mode only \\(sim/remote/server.c:[0-9]+\\)' $tmp/det && ! grep -q '^PASS' $tmp/det"
+
+# Debian's vchan-socket-proxy (xen-utils-4.17) in two exec'd domains. Not
+# installed (it would pull systemd's upgrade): unpacked into the cache that
+# check-test-xenstore.sh shares, with its lock and layout.
+CACHE=${XENSIM_DEB_CACHE:-build/deb-cache}
+REL=usr/lib/xen-4.17/bin
+fetch_xen_utils() {
+	local work
+	mkdir -p "$CACHE" && exec 9>"$CACHE/.lock" && flock -w 300 9 || return 1
+	if [ ! -x "$CACHE/xen-utils-4.17/$REL/vchan-socket-proxy" ]; then
+		work=$(mktemp -d "$CACHE/.unpack-XXXXXX")
+		if (cd "$work" && apt-get download xen-utils-4.17) >"$work/apt.log" 2>&1 &&
+		   dpkg-deb -x "$work"/xen-utils-4.17_*.deb "$work/root"; then
+			rm -rf "$CACHE/xen-utils-4.17"
+			mv "$work/root" "$CACHE/xen-utils-4.17"
+		else
+			sed 's/^/    /' "$work/apt.log"
+		fi
+		rm -rf "$work"
+	fi
+	flock -u 9
+	exec 9>&-
+}
+vsp=""
+for d in "${XEN_UTILS_BIN:-}" /usr/lib/xen-4.17/bin "$CACHE/xen-utils-4.17/$REL"; do
+	[ -n "$d" ] && [ -x "$d/vchan-socket-proxy" ] && { vsp=$d; break; }
+done
+[ -z "$vsp" ] && fetch_xen_utils && [ -x "$CACHE/xen-utils-4.17/$REL/vchan-socket-proxy" ] &&
+	vsp=$CACHE/xen-utils-4.17/$REL
+if [ -n "$vsp" ]; then
+	mkdir -p "$tmp/vsock"
+	run vchan tests/exec/vchan-proxy.scn XEN_UTILS_BIN="$vsp" EXEC_DIR="$tmp/vsock"
+	check "Debian's vchan-socket-proxy in two exec'd domains: PASS" \
+		"grep -q '^PASS tests/exec/vchan-proxy.scn' $tmp/vchan"
+	check "vchan-socket-proxy: 256 KiB through the vchan and back, verified" \
+		"grep -q '262144 of 262144 bytes back through vchan-socket-proxy, all verified' $tmp/vchan"
+else
+	echo "check-exec: no vchan-socket-proxy (xen-utils-4.17 not installed, apt-get download failed): skipped"
+fi
 
 # Can fail: without the client libraries the programs get Debian's real ones.
 run nolib tests/exec/blk-pair.scn XENSIM_LIB_REMOTE=/nonexistent

@@ -61,6 +61,9 @@ enum rmt_op {
 	                          a4 notify port, a5 1: notify; reply: v0 sim-side address,
 	                          payload count x struct rmt_page */
 	RMT_SHR_UNSHARE,       /* a0 sim-side address, a1 count */
+	RMT_OPEN_CTRL,         /* libxenctrl's few calls (client/ctrl.c); reply: domid, name */
+	RMT_CTRL_DOMINFO,      /* a0 first domid, a1 max; reply payload: n x struct rmt_dominfo,
+	                          the live domains from a0 on, ascending */
 	RMT_OP_LIMIT
 };
 
@@ -93,6 +96,14 @@ struct rmt_page {
 	uint32_t ref;
 	int32_t fd_index;      /* into the reply's fds, or -1 */
 	char grantor_name[RMT_NAME_MAX];
+};
+
+#define RMT_DOMINFO_MAX 64u     /* domains of one RMT_CTRL_DOMINFO reply */
+
+struct rmt_dominfo {
+	uint32_t domid;
+	uint32_t privileged;
+	uint64_t pages;        /* frames of its memory */
 };
 
 struct rmt_copy_seg {

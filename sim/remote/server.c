@@ -172,6 +172,8 @@ static int rs_open(struct rs_conn *c, const struct rmt_req *rq, struct rmt_rep *
 		}
 	} else if (rq->op == RMT_OPEN_GNTTAB) {
 		c->xgt = xengnttab_open(NULL, 0);
+	} else if (rq->op == RMT_OPEN_CTRL) {
+		return 0;   /* no sim handle: domain info only */
 	} else {
 		c->xgs = xengntshr_open(NULL, 0);
 	}
@@ -316,6 +318,27 @@ static void rs_unmap(struct rs_conn *c, const struct rmt_req *rq, struct rmt_rep
 	rep->err = rep->rc < 0 ? errno : 0;
 }
 
+/* xc_domain_getinfo: the live domains from a0 on. Any domain may ask (Xen's
+ * getdomaininfo is not restricted to dom0 under the default XSM policy). */
+static void rs_dominfo(struct rs_conn *c, const struct rmt_req *rq, struct rmt_rep *rep)
+{
+	uint32_t max = rq->a[1] < RMT_DOMINFO_MAX ? (uint32_t)rq->a[1] : RMT_DOMINFO_MAX, n = 0;
+
+	if (c->kind != RMT_OPEN_CTRL || rs_out_reserve(c, sizeof(struct rmt_dominfo) * RMT_DOMINFO_MAX) < 0) {
+		rs_fail(rep, c->kind != RMT_OPEN_CTRL ? EBADF : ENOMEM);
+		return;
+	}
+	for (uint64_t d = rq->a[0]; d < SIM_DOMID_LIMIT && n < max; d++) {
+		if (!sim_domain_alive((domid_t)d))
+			continue;
+		((struct rmt_dominfo *)c->out)[n++] = (struct rmt_dominfo){
+			.domid = (uint32_t)d, .privileged = sim_domain_privileged((domid_t)d),
+			.pages = sim_frames_total((domid_t)d)};
+	}
+	rep->rc = n;
+	rep->len = (uint32_t)(sizeof(struct rmt_dominfo) * n);
+}
+
 static void rs_dispatch(struct rs_conn *c, const struct rmt_req *rq, struct rmt_rep *rep,
 			int *fds, unsigned *nfds)
 {
@@ -324,8 +347,10 @@ static void rs_dispatch(struct rs_conn *c, const struct rmt_req *rq, struct rmt_
 		   (rq->op == RMT_GNT_UNMAP && c->xgt);
 	bool shr = rq->op == RMT_SHR_SHARE || (rq->op == RMT_SHR_UNSHARE && c->xgs);
 
-	if (rq->op >= RMT_OPEN_EVTCHN && rq->op <= RMT_OPEN_GNTSHR) {
+	if ((rq->op >= RMT_OPEN_EVTCHN && rq->op <= RMT_OPEN_GNTSHR) || rq->op == RMT_OPEN_CTRL) {
 		rs_open(c, rq, rep, fds, nfds);
+	} else if (rq->op == RMT_CTRL_DOMINFO) {
+		rs_dominfo(c, rq, rep);
 	} else if ((evt && !c->xce) || (tab && !c->xgt) || (shr && !c->xgs) ||
 		   (!evt && !tab && !shr)) {
 		rs_fail(rep, EBADF);   /* not this handle's kind, or no such call */

@@ -10,7 +10,7 @@
  * `exit` (default 0) is done, another status a failure, a signal a crashed
  * domain (the crash path of a thread domain: grants, ports, store connection
  * torn down) and an error. A daemon (daemon=1) does not hold the run up; at
- * the end it gets SIGTERM and must then exit with `exit`. A crash of the
+ * the end it gets SIGTERM and must then exit with `exit` (or die of it). A crash of the
  * domain by the scenario kills the process (SIGKILL); a restart starts it
  * again. With device=TYPE/DEVID and back=DOMAIN, the toolstack (the harness,
  * as dom0) writes the device's nodes first, as libxl does.
@@ -415,8 +415,19 @@ static void ex_ended_daemon(struct ex_state *e)
 	int st = e->status;
 	unsigned want = (unsigned)scn_wl_u(e->wl, P_EXIT);
 
-	if (WIFEXITED(st) && (unsigned)WEXITSTATUS(st) == want && !e->fault_line[0])
+	/* Dying of the SIGTERM itself is a daemon's ordinary end too; what it
+	 * left in xenstore then goes with its domain, destroyed as a toolstack
+	 * destroys the domain of a program that ended. One that exits by itself
+	 * keeps its domain: the leak checks hold it to clean up. */
+	bool termed = WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM;
+	bool clean = (WIFEXITED(st) && (unsigned)WEXITSTATUS(st) == want) || termed;
+	if (clean && !e->fault_line[0]) {
+		if (termed && e->wl->run->dom_alive[e->dom]) {
+			e->pid = 0;
+			scn_domain_crash(e->wl->run, e->dom, true);
+		}
 		return;
+	}
 	scn_run_outcome(e->wl->run, SCN_OUT_FAIL, "domain %s (exec'd pid %d, a daemon) after "
 			"SIGTERM: %s %d; its last line: %.200s", sim_domain_name(e->domid),
 			(int)e->pid, WIFSIGNALED(st) ? "killed by signal" : "exit status",
