@@ -51,3 +51,11 @@ $(REMOTE_PEER): tests/exec/grant_peer.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) -O1 $(shell pkg-config --cflags xengnttab xenstore 2>/dev/null) $< \
 	      $(or $(shell pkg-config --libs xengnttab xenstore 2>/dev/null),-lxengnttab -lxenstore) -o $@
+
+# xensim_domain_exec from the embedding API (tests/check-exec.sh).
+REMOTE_EMBED := $(BUILD)/tests/exec/embed_exec
+all: $(REMOTE_EMBED)
+$(REMOTE_EMBED): tests/exec/embed_exec.c $(SIM_LIB) $(DRV_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@ -Wl,--whole-archive $(SIM_LIB) -Wl,--no-whole-archive $(DRV_LIB) \
+	      $(LDLIBS) -pthread

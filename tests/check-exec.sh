@@ -11,6 +11,7 @@
 #    in-process message (domain, grantor, grant ref);
 #  - Debian's unmodified vchan-socket-proxy (xen-utils-4.17) as two exec'd
 #    domains relays 256 KiB both ways, verified;
+#  - xensim_domain_exec from the embedding API (tests/exec/embed_exec.c);
 #  - det mode is refused with a message naming sim/remote/server.c.
 # And that the checks can fail: with the client libraries out of the way
 # (Debian's real ones, no /dev/xen here) the blk pair fails.
@@ -19,7 +20,7 @@ name=check-exec
 . tests/lib/check.sh
 
 for f in "$X" "$BUILD/lib-remote/libxenevtchn.so.1" "$BUILD/lib-remote/libxengnttab.so.1" \
-	 "$BUILD/tests/exec/grant_peer"; do
+	 "$BUILD/tests/exec/grant_peer" "$BUILD/tests/exec/embed_exec"; do
 	[ -e "$f" ] || { echo "check-exec: $f not built (make all)"; exit 3; }
 done
 if [ "${VARIANT:-default}" = tsan ] || [ "${VARIANT:-default}" = asan ]; then
@@ -127,6 +128,19 @@ if [ -n "$vsp" ]; then
 else
 	echo "check-exec: no vchan-socket-proxy (xen-utils-4.17 not installed, apt-get download failed): skipped"
 fi
+
+# xensim_domain_exec (include/xensim.h) from a process embedding the sim.
+E=$BUILD/tests/exec/embed_exec
+GP=$BUILD/tests/exec/grant_peer
+XENSIM_LIB_REMOTE=$BUILD/lib-remote "$E" "$GP" ok >"$tmp/emb-ok" 2>&1
+check "embedding API: xensim_domain_exec runs two exec'd domains sharing a grant" \
+	"grep -q 'mapper (ok) exit 0, expected 0; ok' $tmp/emb-ok && grep -q 'read \"exec-grant\"' $tmp/emb-ok"
+XENSIM_LIB_REMOTE=$BUILD/lib-remote "$E" "$GP" write >"$tmp/emb-write" 2>&1
+check "embedding API: a write through the read-only map is the in-process fault" \
+	"grep -Eq \"$ro\" $tmp/emb-write && grep -q 'mapper (write) exit 1, expected 1; ok' $tmp/emb-write"
+XENSIM_LIB_REMOTE=/nonexistent "$E" "$GP" ok >"$tmp/emb-nolib" 2>&1
+check "embedding API: no client libraries: refused, naming XENSIM_LIB_REMOTE" \
+	"grep -q 'set XENSIM_LIB_REMOTE' $tmp/emb-nolib && grep -q 'xensim_domain_exec: -2 -2' $tmp/emb-nolib"
 
 # Can fail: without the client libraries the programs get Debian's real ones.
 run nolib tests/exec/blk-pair.scn XENSIM_LIB_REMOTE=/nonexistent

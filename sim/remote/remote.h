@@ -25,6 +25,8 @@
 #define REMOTE_PATH_MAX 108u              /* sun_path, with its NUL */
 #define REMOTE_CONNS_MAX 256u             /* handles open at once per domain */
 #define REMOTE_MEMFDS_MAX 256u            /* memfds remembered per connection */
+#define REMOTE_ENV_LIB "XENSIM_LIB_REMOTE"  /* the client libraries' directory, if not
+                                               lib-remote beside the running binary */
 
 struct remote_dom;
 
@@ -46,5 +48,13 @@ void remote_dom_stop(struct remote_dom *rd);
 const char *remote_dom_socket(const struct remote_dom *rd);
 const char *remote_dom_xs_socket(const struct remote_dom *rd);
 void remote_dom_stats(struct remote_dom *rd, struct remote_stats *out);
+
+/* Start /bin/sh -c "exec COMMAND" as rd's domain (spawn.c): its own process
+ * group, stdin /dev/null, stdout and stderr to out_fd (< 0: inherited);
+ * LD_LIBRARY_PATH, XENSIM_REMOTE_SOCKET and XENSTORED_PATH set. */
+int remote_spawn(const struct remote_dom *rd, const char *command, int out_fd, pid_t *pid);
+/* xensim_domain_exec: the domain's sockets are made at the first call and
+ * stay until the domain is destroyed (a domain hook). */
+int remote_domain_exec(domid_t domid, const char *command, pid_t *pid);
 
 #endif

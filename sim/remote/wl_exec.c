@@ -39,10 +39,7 @@
 #define EX_LINE_MAX 400u
 #define EX_NOTES_MAX 64u          /* output lines put on the timeline per process */
 #define EX_TERM_WAIT_MS 5000u     /* a daemon's time to exit after SIGTERM */
-#define EX_ENV_MAX 256u
 #define EX_CLOSE_WAIT_MS 2000u    /* a backend's time to close a dead guest's device */
-
-extern char **environ;
 
 enum { P_DOM, P_CMD, P_DAEMON, P_EXIT, P_DEVICE, P_BACK, P_BE, P_FE, P_COUNT };
 
@@ -197,72 +194,13 @@ static void *ex_waiter(void *arg)
 
 /* ---- start ---- */
 
-static int ex_lib_dir(char *buf, size_t len)
-{
-	const char *env = getenv("XENSIM_LIB_REMOTE");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env)
-		return snprintf(buf, len, "%s", env) < (int)len ? 0 : -ENAMETOOLONG;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return -errno;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
-	return snprintf(buf, len, "%s/lib-remote", exe) < (int)len ? 0 : -ENAMETOOLONG;
-}
-
-/* environ with our three variables set (LD_LIBRARY_PATH: ours first). */
-static int ex_env(struct ex_state *e, char **envp, char (*own)[PATH_MAX + 64])
-{
-	char lib[PATH_MAX];
-	const char *old = getenv("LD_LIBRARY_PATH");
-	unsigned n = 0;
-	int rc = ex_lib_dir(lib, sizeof(lib));
-
-	if (rc < 0)
-		return rc;
-	snprintf(own[0], sizeof(own[0]), "LD_LIBRARY_PATH=%s%s%s", lib, old && *old ? ":" : "",
-		 old && *old ? old : "");
-	snprintf(own[1], sizeof(own[1]), "%s=%s", RMT_ENV_SOCKET, remote_dom_socket(e->rd));
-	snprintf(own[2], sizeof(own[2]), "XENSTORED_PATH=%s", remote_dom_xs_socket(e->rd));
-	for (char **p = environ; *p && n < EX_ENV_MAX - 4; p++)
-		if (strncmp(*p, "LD_LIBRARY_PATH=", 16) != 0 && strncmp(*p, "XENSTORED_PATH=", 15) != 0 &&
-		    strncmp(*p, RMT_ENV_SOCKET "=", sizeof(RMT_ENV_SOCKET)) != 0)
-			envp[n++] = *p;
-	for (unsigned i = 0; i < 3; i++)
-		envp[n++] = own[i];
-	envp[n] = NULL;
-	return 0;
-}
-
 static int ex_spawn(struct ex_state *e)
 {
-	char *envp[EX_ENV_MAX];
-	static char own[3][PATH_MAX + 64];   /* harness thread only */
-	char cmd[SCN_TEXT_MAX + 8];
 	int pfd[2];
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	int rc = ex_env(e, envp, own);
 
-	if (rc < 0 || pipe2(pfd, O_CLOEXEC) < 0)
-		return rc < 0 ? rc : -errno;
-	snprintf(cmd, sizeof(cmd), "exec %s", scn_wl_s(e->wl, P_CMD));
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
-	posix_spawnattr_setpgroup(&at, 0);
-	rc = -posix_spawn(&e->pid, "/bin/sh", &fa, &at, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	int rc = remote_spawn(e->rd, scn_wl_s(e->wl, P_CMD), pfd[1], &e->pid);
 	close(pfd[1]);
 	if (rc < 0) {
 		close(pfd[0]);

@@ -63,7 +63,8 @@ static int gp_share(struct xs_handle *xs, int peer)
 
 	char *p = gs ? xengntshr_share_pages(gs, (uint32_t)peer, 1, &ref, 0) : NULL;
 	if (!p || me < 0) {
-		perror("grant_peer: share");
+		fprintf(stderr, "grant_peer: %s: %s\n", me < 0 ? "no domid in my home" : "share failed",
+			strerror(errno));
 		return 1;
 	}
 	strcpy(p, "exec-grant");
