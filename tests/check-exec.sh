@@ -60,7 +60,8 @@ check "front crashed and restarted: blkback served both" \
 env timeout 60 "$X" run tests/exec/blk-front-kill.scn >"$tmp/kill" 2>&1 &
 runner=$!
 for _ in $(seq 100); do
-	pid=$(pgrep -f 'verdict exec-kill-front' | head -n 1)
+	# This run's own frontend: its pid is in the run's log.
+	pid=$(sed -nE "s/^\[dom guest\] exec'd pid ([0-9]+): .*exec-kill-front.*/\1/p" "$tmp/kill" | head -n 1)
 	[ -n "$pid" ] && grep -q 'serving backend' "$tmp/kill" && break
 	sleep 0.05
 done
@@ -146,5 +147,5 @@ check "embedding API: no client libraries: refused, naming XENSIM_LIB_REMOTE" \
 run nolib tests/exec/blk-pair.scn XENSIM_LIB_REMOTE=/nonexistent
 check "without build/lib-remote the blk pair fails" "! grep -q '^PASS' $tmp/nolib"
 
-[ "$failed" -eq 0 ] || for f in "$tmp"/*; do echo "== $f"; tail -n 8 "$f"; done
+[ "$failed" -eq 0 ] || for f in "$tmp"/*; do [ -f "$f" ] && { echo "== $f"; tail -n 8 "$f"; }; done
 finish

@@ -37,7 +37,7 @@
 #include "sim/scenario/workload.h"
 
 #define EX_LINE_MAX 400u
-#define EX_NOTES_MAX 64u          /* output lines put on the timeline per process */
+#define EX_TAIL_LINES 8u          /* last output lines put on the timeline at its end */
 #define EX_TERM_WAIT_MS 5000u     /* a daemon's time to exit after SIGTERM */
 #define EX_CLOSE_WAIT_MS 2000u    /* a backend's time to close a dead guest's device */
 
@@ -75,7 +75,8 @@ struct ex_state {
 	pthread_mutex_t lock;
 	char fault_line[EX_LINE_MAX]; /* a memory-fault report in its output */
 	char last_line[EX_LINE_MAX];
-	unsigned notes;
+	char tail[EX_TAIL_LINES][EX_LINE_MAX];   /* the last lines, a ring */
+	unsigned ntail;
 	atomic_uint_fast64_t starts, exits, lines;
 	/* the device */
 	struct xenbus_device dev;
@@ -159,6 +160,7 @@ static void ex_line(struct ex_state *e, const char *line)
 	atomic_fetch_add(&e->lines, 1);
 	pthread_mutex_lock(&e->lock);
 	snprintf(e->last_line, sizeof(e->last_line), "%s", line);
+	snprintf(e->tail[e->ntail++ % EX_TAIL_LINES], EX_LINE_MAX, "%s", line);
 	if (strncmp(line, "xensim: memory fault:", 21) == 0)
 		snprintf(e->fault_line, sizeof(e->fault_line), "%s", line + 8);
 	pthread_mutex_unlock(&e->lock);
@@ -216,6 +218,8 @@ static int ex_spawn(struct ex_state *e)
 	atomic_fetch_add(&e->starts, 1);
 	scn_wl_note(e->wl, e->domid, "%s: exec'd pid %d: %s", e->wl->id, (int)e->pid,
 		    scn_wl_s(e->wl, P_CMD));
+	fprintf(stderr, "[dom %s] exec'd pid %d: %s\n", sim_domain_name(e->domid), (int)e->pid,
+		scn_wl_s(e->wl, P_CMD));
 	return 0;
 }
 
@@ -323,6 +327,17 @@ static int ex_start(struct scn_wl *wl)
 
 /* ---- how it ended ---- */
 
+/* The process's last lines on the run's timeline (its report), harness thread. */
+static void ex_note_tail(struct ex_state *e)
+{
+	unsigned n = e->ntail < EX_TAIL_LINES ? e->ntail : EX_TAIL_LINES;
+
+	for (unsigned i = e->ntail - n; i < e->ntail; i++)
+		scn_wl_note(e->wl, e->domid, "%s: [%s] %.200s", e->wl->id, sim_domain_name(e->domid),
+			    e->tail[i % EX_TAIL_LINES]);
+	e->ntail = 0;
+}
+
 static void ex_ended(struct ex_state *e)
 {
 	int st = e->status;
@@ -333,6 +348,7 @@ static void ex_ended(struct ex_state *e)
 	pthread_mutex_lock(&e->lock);
 	snprintf(fault, sizeof(fault), "%s", e->fault_line);
 	pthread_mutex_unlock(&e->lock);
+	ex_note_tail(e);
 	if (fault[0]) {
 		scn_wl_fail(e->wl, "%s", fault);
 	} else if (WIFSIGNALED(st)) {
@@ -351,6 +367,8 @@ static void ex_ended(struct ex_state *e)
 static void ex_ended_daemon(struct ex_state *e)
 {
 	int st = e->status;
+
+	ex_note_tail(e);
 	unsigned want = (unsigned)scn_wl_u(e->wl, P_EXIT);
 
 	/* Dying of the SIGTERM itself is a daemon's ordinary end too; what it
