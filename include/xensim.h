@@ -81,6 +81,17 @@ int xensim_domain_destroy(int domid);
 int xensim_domain_crash(int domid);
 bool xensim_domain_alive(int domid);
 
+/* Free mode only: start an unmodified program as the (live) domain, in its
+ * own process: /bin/sh -c "exec COMMAND", stdin /dev/null, stdout and
+ * stderr inherited. Its Debian libxenevtchn.so.1 / libxengnttab.so.1 resolve
+ * to build/lib-remote's (LD_LIBRARY_PATH; XENSIM_LIB_REMOTE overrides the
+ * directory) and its libxenstore.so.4 reaches the store through
+ * XENSTORED_PATH, all as this domain. The domain's sockets stay until it is
+ * destroyed; the caller waits for the process (waitpid) and may crash the
+ * domain when it dies. Returns the pid (> 0), or -ESRCH (no such live
+ * domain), -ENOTSUP (det mode), -errno of the spawn. */
+int xensim_domain_exec(int domid, const char *command);
+
 /* Run fn(arg) on the domain's thread, as that domain: every Xen API call in
  * it acts for the domain and may block (an event-channel read, ...). call
  * waits and returns fn's result; in det mode the waiting caller drives the

@@ -11,6 +11,7 @@
 
 #include "include/xensim.h"
 #include "sim/hypervisor/hypervisor.h"
+#include "sim/remote/remote.h"
 
 _Static_assert(XENSIM_MODE_FREE == (int)SIM_MODE_FREE && XENSIM_MODE_DET == (int)SIM_MODE_DET,
 	       "xensim.h modes are the scheduler's");
@@ -86,6 +87,16 @@ int xensim_domain_crash(int domid)
 bool xensim_domain_alive(int domid)
 {
 	return domid_ok(domid) && sim_domain_alive((domid_t)domid);
+}
+
+int xensim_domain_exec(int domid, const char *command)
+{
+	pid_t pid;
+
+	if (!command || !*command)
+		return -EINVAL;
+	int rc = domid_ok(domid) ? remote_domain_exec((domid_t)domid, command, &pid) : -ESRCH;
+	return rc < 0 ? rc : (int)pid;
 }
 
 int xensim_domain_call(int domid, int (*fn)(void *arg), void *arg)

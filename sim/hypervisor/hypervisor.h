@@ -170,6 +170,10 @@ struct sim_mem_where {
 };
 /* false if addr is in no live mapping (never mapped, or in quarantine). */
 bool sim_mem_where(const void *addr, struct sim_mem_where *w);
+/* A new fd (O_CLOEXEC) of the memfd holding the live mapped page at addr, and
+ * the page's offset in it (sim/remote passes it to an exec'd domain). -ESRCH
+ * if addr is in no live mapping. */
+int sim_mem_page_fd(const void *addr, uint64_t *offset);
 
 /* ---- memory-protection faults ---- */
 

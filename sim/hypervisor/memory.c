@@ -782,3 +782,22 @@ bool sim_mem_where(const void *addr, struct sim_mem_where *w)
 	pthread_rwlock_unlock(&map_lock);
 	return live;
 }
+
+/* For sim/remote: an exec'd domain maps the same page of the same memfd. */
+int sim_mem_page_fd(const void *addr, uint64_t *offset)
+{
+	int fd = -ESRCH;
+
+	pthread_rwlock_rdlock(&map_lock);
+	size_t s = slot_find(page_key(addr));
+	struct mem_mapping *m = s == SIZE_MAX ? NULL : slot_val[s];
+	if (m && !m->unmapped) {
+		uint32_t page = (uint32_t)(((const uint8_t *)addr - m->addr) / SIM_PAGE_SIZE);
+		*offset = (uint64_t)m->pages[page].frame * SIM_PAGE_SIZE;
+		fd = fcntl(m->mems[page]->fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			fd = -errno;
+	}
+	pthread_rwlock_unlock(&map_lock);
+	return fd;
+}

@@ -288,7 +288,7 @@ static int domain_option(struct scn_parser *p, struct scn_domain_decl *d, char *
 		d->domid = (int)x;
 		return 0;
 	}
-	return scn_perr(p, "domain %s: unknown option '%s' (priv, mem SIZE, id N)", d->name,
+	return scn_perr(p, "domain %s: unknown option '%s' (priv, mem SIZE, id N, exec CMD)", d->name,
 			v[*i - 1]);
 }
 
@@ -305,13 +305,16 @@ static int cmd_domain(struct scn_parser *p, char **v, unsigned n)
 					p->s->doms[i].line);
 	struct scn_domain_decl d = {.line = p->line, .domid = -1};
 	snprintf(d.name, sizeof(d.name), "%s", v[1]);
-	for (unsigned i = 2; i < n; i++)
+	unsigned i = 2;
+	for (; i < n && strcmp(v[i], "exec") != 0; i++)
 		if (domain_option(p, &d, v, n, &i) < 0)
 			return -EINVAL;
 	if (d.domid < 0)
 		d.domid = domid_pick(p->s, d.priv);
 	p->s->doms[p->s->ndoms++] = d;
-	return 0;
+	/* `exec "COMMAND ARGS" [KEY=VALUE]...`: the domain is that program
+	 * (sim/remote/wl_exec.c), declared as its exec workload. */
+	return i < n ? scn_domain_exec(p, d.name, v + i + 1, n - i - 1) : 0;
 }
 
 /* `quota DOMAIN grants|maptrack N`: the domain's grant-table limits. */
@@ -470,7 +473,8 @@ static const struct scn_cmd scn_cmds[SCN_CMD_COUNT] = {
 	[SCN_CMD_CATEGORY] = {"category", "category functional|fault|race|regression|in-development",
 			      1, 1, cmd_category},
 	[SCN_CMD_DESCRIBE] = {"describe", "describe TEXT...", 1, SCN_TOKENS_MAX, cmd_describe},
-	[SCN_CMD_DOMAIN] = {"domain", "domain NAME [priv] [mem SIZE] [id N]", 1, 6, cmd_domain},
+	[SCN_CMD_DOMAIN] = {"domain", "domain NAME [priv] [mem SIZE] [id N] [exec \"COMMAND ARGS\" [KEY=VALUE]...]",
+			    1, SCN_TOKENS_MAX, cmd_domain},
 	[SCN_CMD_QUOTA] = {"quota", "quota NAME VALUE | quota DOMAIN grants|maptrack N", 2, 3,
 			   cmd_quota},
 	[SCN_CMD_WORKLOAD] = {"workload", "workload TYPE [id=NAME] [KEY=VALUE]...", 1,

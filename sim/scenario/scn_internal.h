@@ -219,6 +219,9 @@ int scn_parse_pred(struct scn_parser *p, char **v, struct scn_pred *pr);
 int scn_parse_expect_counter(struct scn_parser *p, char **v);
 bool scn_pred_holds(struct scn_run *run, const struct scn_pred *p);
 int scn_parse_workload(struct scn_parser *p, char **v, unsigned n);
+/* `domain NAME ... exec "COMMAND ARGS" [KEY=VALUE]...` (sim/remote/wl_exec.c):
+ * an exec workload id=NAME dom=NAME cmd=COMMAND with the further parameters. */
+int scn_domain_exec(struct scn_parser *p, const char *dom, char **v, unsigned n);
 /* plugin.c: `plugin PATH` (include/xensim_plugin.h); a new file sees none. */
 int scn_plugin_load(struct scn_parser *p, const char *path);
 void scn_plugins_parse_begin(void);

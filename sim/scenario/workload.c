@@ -25,6 +25,7 @@ extern const struct scn_wl_type scn_wl_blk_hostile_back;
 extern const struct scn_wl_type scn_wl_net_hostile_back;
 extern const struct scn_wl_type scn_wl_xs_attack;
 extern const struct scn_wl_type scn_wl_evtchn_storm;
+extern const struct scn_wl_type scn_wl_exec;      /* sim/remote/wl_exec.c */
 
 /* One line per workload type: a new driver pair adds its entry here. */
 static const struct scn_wl_type *const scn_wl_table[] = {
@@ -38,6 +39,7 @@ static const struct scn_wl_type *const scn_wl_table[] = {
 	&scn_wl_net_hostile_back,
 	&scn_wl_xs_attack,
 	&scn_wl_evtchn_storm,
+	&scn_wl_exec,
 };
 
 const struct scn_wl_type *const *scn_wl_types(unsigned *count)

@@ -94,6 +94,7 @@ struct xs_server {
 	bool own_thread;
 	pthread_t thread;
 	bool quiet;
+	uint16_t domid;               /* every connection's domain */
 	size_t out_bytes_max;
 	struct evconnlistener *listener;
 	struct event *retry_ev;       /* re-enable accepting after EMFILE */
@@ -419,7 +420,7 @@ static struct xsw_conn *xsw_conn_new(struct xs_server *srv, evutil_socket_t fd)
 	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev)
 		goto fail_pending;
-	c->store = xs_conn_new(0, xsw_deliver, c);
+	c->store = xs_conn_new(srv->domid, xsw_deliver, c);
 	if (!c->store)
 		goto fail_bev;
 	return c;
@@ -612,6 +613,7 @@ static struct xs_server *xsw_server_alloc(const struct xs_server_config *cfg)
 		return NULL;
 	strcpy(srv->path, cfg->socket_path);
 	srv->quiet = cfg->quiet;
+	srv->domid = cfg->domid;
 	srv->out_bytes_max = cfg->out_bytes_max ? cfg->out_bytes_max : XS_SERVER_OUT_BYTES_MAX;
 	srv->wake_fd = -1;
 	pthread_mutex_init(&srv->out_lock, NULL);

@@ -1,7 +1,8 @@
 /*
  * sim/xenstore: the xs_wire server. Serves the store (xs_store.h) over a unix
  * socket the way xenstored does, so that Debian's libxenstore clients work with
- * XENSTORED_PATH=<socket>. Every socket connection is a dom0 connection.
+ * XENSTORED_PATH=<socket>. Every socket connection is a connection of
+ * cfg.domid (dom0 unless said).
  *
  * Framing: a 16-byte header {type, req_id, tx_id, len} then len payload bytes,
  * len <= XENSTORE_PAYLOAD_MAX. Reads and writes may be partial. A header
@@ -38,6 +39,8 @@ struct xs_server_config {
 	const char *socket_path;     /* required, at most XS_SERVER_SOCKET_PATH_MAX bytes */
 	struct event_base *base;     /* NULL: the server runs its own thread and loop */
 	bool quiet;                  /* no open/close line per connection */
+	uint16_t domid;              /* the domain every connection acts as (0: dom0;
+	                                another: sim/remote's exec'd domains) */
 	size_t out_bytes_max;        /* 0: XS_SERVER_OUT_BYTES_MAX */
 };
 
