@@ -373,29 +373,50 @@ static void domain_death_drops_connections(void)
 	CU_ASSERT(ev_is(h0, "@releaseDomain", "r"));
 	CU_ASSERT(rd_err(h5, "data") == EIO);                   /* dropped */
 	CU_ASSERT(fd_readable(fd) && !xs_check_watch(h5) && errno == EIO);
-	CU_ASSERT(strcmp(perms_get(h0, "/local/domain/5"), "n0") == 0);   /* dom0's now */
+	CU_ASSERT(rd_err(h0, "/local/domain/5") == ENOENT);   /* its nodes went with it */
 	CU_ASSERT(xs_store_nodes_owned(5) == 0);
 	end();
 }
 
-/* A new domain with a dead one's id gets none of its rights. */
-static void domain_reuse_does_not_inherit(void)
+/* A new domain with a dead one's id gets none of its rights. The nodes the
+ * dead one owned went with it (XSA-419), subtree and all, watches firing;
+ * kept (-K), they are dom0's. */
+static void domain_reuse_does_not_inherit(bool keep_orphans)
 {
 	struct xs_handle *h5;
 
 	begin();
+	xs_store_set_keep_orphans(keep_orphans);
 	dom_make(5, false);
 	CU_ASSERT(wr(h0, 0, "/shared", "s") && perms_set(h0, "/shared", "n0 b5") == 0);
-	CU_ASSERT(wr(h0, 0, "/owned", "o") && perms_set(h0, "/owned", "n5") == 0);
+	CU_ASSERT(wr(h0, 0, "/owned/below", "o") && perms_set(h0, "/owned", "n5") == 0);
+	CU_ASSERT(perms_set(h0, "/owned/below", "n0 r5") == 0);   /* dom0's, below 5's */
+	CU_ASSERT(xs_watch(h0, "/owned", "o") && ev_is(h0, "/owned", "o"));
 	h5 = open_as(5);
-	CU_ASSERT(rd_is(h5, 0, "/shared", "s") == 0 && rd_is(h5, 0, "/owned", "o") == 0);
+	CU_ASSERT(rd_is(h5, 0, "/shared", "s") == 0 && rd_is(h5, 0, "/owned/below", "o") == 0);
 	CU_ASSERT(sim_domain_destroy(5) == 0);
 	dom_make(5, false);
 	h5 = open_as(5);
-	CU_ASSERT(rd_err(h5, "/shared") == EACCES && rd_err(h5, "/owned") == EACCES);
-	CU_ASSERT(!wr(h5, 0, "/shared", "x") && errno == EACCES);
-	CU_ASSERT(strcmp(perms_get(h0, "/owned"), "n0") == 0);
+	CU_ASSERT(rd_err(h5, "/shared") == EACCES && !wr(h5, 0, "/shared", "x") && errno == EACCES);
+	if (keep_orphans) {
+		CU_ASSERT(rd_err(h5, "/owned") == EACCES && strcmp(perms_get(h0, "/owned"), "n0") == 0);
+		CU_ASSERT(rd_is(h0, 0, "/owned/below", "o") == 0 && ev_none(h0));
+	} else {
+		CU_ASSERT(rd_err(h0, "/owned") == ENOENT && rd_err(h0, "/owned/below") == ENOENT);
+		CU_ASSERT(ev_drain(h0) >= 1);   /* the watch on /owned saw it go */
+	}
+	xs_store_set_keep_orphans(false);
 	end();
+}
+
+static void domain_death_removes_owned_nodes(void)
+{
+	domain_reuse_does_not_inherit(false);
+}
+
+static void domain_death_keep_orphans(void)
+{
+	domain_reuse_does_not_inherit(true);
 }
 
 static void domain_set_target(void)
@@ -725,7 +746,7 @@ void test_register(void)
 	};
 	static const struct test_case domains[] = {
 		TEST(domain_introduce_and_release), TEST(domain_death_drops_connections),
-		TEST(domain_reuse_does_not_inherit), TEST(domain_set_target),
+		TEST(domain_death_removes_owned_nodes), TEST(domain_death_keep_orphans), TEST(domain_set_target),
 		TEST(domain_privileged_requests_refused), TEST_END,
 	};
 	static const struct test_case api[] = {

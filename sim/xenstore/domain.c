@@ -7,9 +7,13 @@
  * connection until it dies; dom0 always. Like real Xen, domain creation fires
  * nothing: the toolstack calls xs_introduce_domain(), which fires
  * @introduceDomain. When a domain dies (destroy or crash) or is RELEASEd, its
- * in-process connections are dropped, every permission entry naming it is
- * ignored from then on (the nodes it owned pass to dom0), so that a new domain
- * with the same id never inherits them, and @releaseDomain fires. The event
+ * in-process connections are dropped, the nodes it owned are removed with
+ * everything below them, watches firing as for an RM (xenstored since XSA-419:
+ * nodes a guest made outside its home would otherwise outlive it, counted
+ * against no quota), every permission entry naming it is ignored from then on,
+ * so that a new domain with the same id never inherits them, and
+ * @releaseDomain fires. xs_store_set_keep_orphans(true) keeps the nodes, owned
+ * by dom0, as xenstored -K (and before XSA-419) does. The event
  * fires for any dying domain, introduced or not: xenstore.txt allows spurious
  * events, and sim domains often never see INTRODUCE.
  */
@@ -47,6 +51,49 @@ void xs_domain_reset_locked(void)
 }
 
 /* ---- forgetting a domain ---- */
+
+static bool xs_keep_orphans;   /* under the store lock */
+
+void xs_store_set_keep_orphans(bool on)
+{
+	xs_lock();
+	xs_keep_orphans = on;
+	xs_unlock();
+}
+
+static int xs_path_depth_cmp(const void *a, const void *b)
+{
+	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+
+	return la < lb ? -1 : la > lb;
+}
+
+/* The nodes domid owns, shallowest first, each with its subtree, as the
+ * store itself (no connection, the committed tree). A node gone with an
+ * ancestor is skipped. Out of memory, the rest pass to dom0 as with -K. */
+static void xs_domain_nodes_remove(domid_t domid)
+{
+	struct xs_view v = {0};
+	char **paths = calloc(xs_g.doms[domid].nodes + 1u, sizeof(*paths));
+	unsigned n = 0;
+	uint32_t i;
+
+	for (struct xs_hentry *e = xs_htab_first(&xs_g.nodes, &i); paths && e && n < xs_g.doms[domid].nodes;
+	     e = xs_htab_next(&xs_g.nodes, e, &i)) {
+		struct xs_node *node = (struct xs_node *)e;
+		if (xs_node_owner(node) == domid && strcmp(node->path, "/") != 0)
+			paths[n++] = strdup(node->path);
+	}
+	if (paths)
+		qsort(paths, n, sizeof(*paths), xs_path_depth_cmp);
+	for (unsigned k = 0; k < n; k++) {
+		int err = 0;
+		if (paths[k] && xs_view_get(&v, paths[k], &err))
+			xs_node_rm(&v, paths[k]);
+		free(paths[k]);
+	}
+	free(paths);
+}
 
 /* The owner entry passes to dom0; other entries naming domid stay listed but
  * are ignored (xenstored's XS_PERM_IGNORE). */
@@ -128,6 +175,8 @@ static void xs_domain_gone_locked(domid_t domid, bool dead)
 	for (unsigned d = 0; d < XS_DOMID_SLOTS; d++)
 		if (xs_g.doms[d].target == domid)
 			xs_g.doms[d].target = DOMID_INVALID;
+	if (!xs_keep_orphans)
+		xs_domain_nodes_remove(domid);
 	xs_perms_forget_domain(domid);
 	xs_event_special(XS_SPECIAL_RELEASE);
 }

@@ -357,29 +357,29 @@ static void xs_subtree_free(struct xs_subtree *st)
 
 /* Children go before their parent; each removal fires with the node's own
  * permissions: exact for the nodes below, subtree-wide for the top. */
-static int xs_node_rm(struct xs_req *rq, const char *top)
+int xs_node_rm(struct xs_view *v, const char *top)
 {
 	char parent_path[XS_PATH_BUF];
 	struct xs_subtree st = {0};
 	struct xs_node *parent_new = NULL;
 	const struct xs_node *parent = NULL;
-	int rc = xs_subtree_collect(&rq->view, top, &st);
+	int rc = xs_subtree_collect(v, top, &st);
 
 	if (rc == 0)
-		parent = xs_view_get(&rq->view, xs_prefix(top, xs_path_parent_len(top), parent_path), &rc);
+		parent = xs_view_get(v, xs_prefix(top, xs_path_parent_len(top), parent_path), &rc);
 	if (rc == 0 && !(parent_new = xs_node_without_child(parent, xs_leaf(top))))
 		rc = -ENOMEM;
 	for (unsigned i = st.num; rc == 0 && i-- > 0;) {
 		struct xs_ev_perms ep = {{0}};
 		int err;
 
-		xs_ev_perms_set(&ep, XS_EVP_NODE, xs_view_get(&rq->view, st.paths[i], &err));
+		xs_ev_perms_set(&ep, XS_EVP_NODE, xs_view_get(v, st.paths[i], &err));
 		XS_ASSERT(!err && ep.num[XS_EVP_NODE], "view lost node %s", st.paths[i]);
-		xs_event_fire(&rq->view, st.paths[i], i != 0, &ep);
-		xs_view_del(&rq->view, st.paths[i]);
+		xs_event_fire(v, st.paths[i], i != 0, &ep);
+		xs_view_del(v, st.paths[i]);
 	}
 	if (rc == 0) {
-		xs_view_put(&rq->view, parent_new);
+		xs_view_put(v, parent_new);
 		parent_new = NULL;
 	}
 	free(parent_new);
@@ -544,7 +544,7 @@ int xs_op_rm(struct xs_req *rq)
 		if (rc == 0 && !n)
 			rc = -ENOENT;
 	} else if (rc == 0) {
-		rc = strcmp(path, "/") == 0 ? -EINVAL : xs_node_rm(rq, path);
+		rc = strcmp(path, "/") == 0 ? -EINVAL : xs_node_rm(&rq->view, path);
 	}
 	if (rc == 0)
 		rc = xs_reply_ok(rq);

@@ -247,6 +247,9 @@ const struct xs_node *xs_view_get(struct xs_view *v, const char *path, int *err)
 void xs_view_put(struct xs_view *v, struct xs_node *n);
 /* Remove the one node at path (not its children; not from its parent's list). */
 void xs_view_del(struct xs_view *v, const char *path);
+/* Remove top and everything below it through v (not "/"), firing the watches
+ * as an RM does; -ENOMEM leaves the tree as it was. */
+int xs_node_rm(struct xs_view *v, const char *top);
 /* The committed tree (tx.c replays into it). */
 const struct xs_node *xs_tree_get(const char *path);
 void xs_tree_put(struct xs_node *n);

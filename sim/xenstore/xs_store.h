@@ -91,6 +91,10 @@ void xs_store_reset(void);
  * default; the store's own unit tests, which count every node of a store
  * without a toolstack, turn it off. */
 void xs_home_set_enabled(bool on);
+/* When a domain dies or is released, the nodes it owned are removed, as
+ * xenstored does since XSA-419; true keeps them, owned by dom0 (xenstored -K,
+ * the XSA-322 behaviour). */
+void xs_store_set_keep_orphans(bool on);
 /* Homes owned by dom0 with read for the domain, as libxl writes them (the
  * standalone start), instead of owned by the domain (the default). */
 void xs_home_set_libxl(bool on);

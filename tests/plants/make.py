@@ -511,6 +511,15 @@ PLANTS = [
      [("sim/xenstore/domain.c",
        "\tfor (unsigned i = 1; i < num; i++)\n\t\tif (p[i].id == domid)\n\t\t\tp[i].perms |= XS_PERM_IGNORE;\n",
        "")]),
+    ("xs-dead-nodes-kept", "xsa", "xenstore",
+     "a dead domain's nodes are kept by default (passed to dom0, the "
+     "pre-XSA-419 way) instead of removed: nodes a guest made outside its home "
+     "outlive it, counted against no quota, so cooperating guests grow the "
+     "store by rebooting (XSA-419)",
+     "xsa/xsa-419-dead-owner-nodes.scn",
+     [("sim/xenstore/domain.c",
+       "static bool xs_keep_orphans;   /* under the store lock */\n",
+       "static bool xs_keep_orphans = true;   /* under the store lock */\n")]),
     ("xs-watch-quota-unchecked", "xsa", "xenstore",
      "the watch quota is compared with the connection's open transactions "
      "instead of its watches: a guest sets any number of watches (XSA-326)",
@@ -561,13 +570,13 @@ PLANTS = [
      "is judged with no permissions and a watcher that may read it is not told)",
      "xsa/xsa-414-rm-watch-perms.scn",
      [("sim/xenstore/node.c",
-       "\t\txs_ev_perms_set(&ep, XS_EVP_NODE, xs_view_get(&rq->view, st.paths[i], &err));\n"
+       "\t\txs_ev_perms_set(&ep, XS_EVP_NODE, xs_view_get(v, st.paths[i], &err));\n"
        "\t\tXS_ASSERT(!err && ep.num[XS_EVP_NODE], \"view lost node %s\", st.paths[i]);\n"
-       "\t\txs_event_fire(&rq->view, st.paths[i], i != 0, &ep);\n"
-       "\t\txs_view_del(&rq->view, st.paths[i]);\n",
-       "\t\txs_view_del(&rq->view, st.paths[i]);\n"
-       "\t\txs_ev_perms_set(&ep, XS_EVP_NODE, xs_view_get(&rq->view, st.paths[i], &err));\n"
-       "\t\txs_event_fire(&rq->view, st.paths[i], i != 0, &ep);\n")]),
+       "\t\txs_event_fire(v, st.paths[i], i != 0, &ep);\n"
+       "\t\txs_view_del(v, st.paths[i]);\n",
+       "\t\txs_view_del(v, st.paths[i]);\n"
+       "\t\txs_ev_perms_set(&ep, XS_EVP_NODE, xs_view_get(v, st.paths[i], &err));\n"
+       "\t\txs_event_fire(v, st.paths[i], i != 0, &ep);\n")]),
 ]
 
 
