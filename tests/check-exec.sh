@@ -35,7 +35,7 @@ fi
 run() { # NAME SCN [env...]: the run's output in $tmp/NAME
 	local n=$1 s=$2
 	shift 2
-	env "$@" timeout 60 "$X" run "$s" >"$tmp/$n" 2>&1
+	env "$@" timeout 60 "$X" run "$s" --verbose >"$tmp/$n" 2>&1
 }
 
 run blk tests/exec/blk-pair.scn
@@ -57,7 +57,7 @@ check "front crashed and restarted: blkback served both" \
 	"grep -q 'XCHECK PASS exec-blkback 2 connections' $tmp/restart"
 
 # SIGKILL from outside, once blkfront runs.
-env timeout 60 "$X" run tests/exec/blk-front-kill.scn >"$tmp/kill" 2>&1 &
+env timeout 60 "$X" run tests/exec/blk-front-kill.scn --verbose >"$tmp/kill" 2>&1 &
 runner=$!
 for _ in $(seq 100); do
 	# This run's own frontend: its pid is in the run's log.
