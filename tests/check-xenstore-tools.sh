@@ -152,6 +152,9 @@ watch_check() { # what, expected lines, path, number of events, commands to run.
 	local what=$1 want=$2 path=$3 n=$4 out rc
 	shift 4
 	tests=$((tests + 1))
+	# Emptied here, not by the background job's redirection: that one may
+	# come after the wait below has seen the previous check's events.
+	: >"$tmp/watch.out"
 	timeout 10 xenstore-watch -n "$n" "$path" >"$tmp/watch.out" 2>"$tmp/watch.err" &
 	local wpid=$!
 	for _ in $(seq 1 100); do   # the first event means the watch is registered
