@@ -583,7 +583,13 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 		if (!atomic_load(&g->acting))
 			atomic_store(&g->expect_down, false);
 	} else if (ev == NETFRONT_EV_DISCONNECTED) {
-		if (!atomic_load(&g->expect_down))
+		/* The first disconnection after the backend died is that death's,
+		 * even if a connection to the dead one was reported in between
+		 * (its CONNECTED can come after the death and clear expect_down). */
+		unsigned deaths = atomic_load(&g->w->be_deaths);
+		bool death = deaths != g->deaths_at_down;
+		g->deaths_at_down = deaths;
+		if (!atomic_load(&g->expect_down) && !death)
 			atomic_store(&g->kicked, true);   /* check() fails the run with netback's reason */
 		if (g->down_ends_act) {
 			g->down_ends_act = false;
@@ -792,8 +798,10 @@ static void nw_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 	}
 	/* The drivers' state lived on that domain's loop, which is gone: it is
 	 * not freed (a crash frees nothing in the guest either). */
-	if (domid == w->be)
+	if (domid == w->be) {
+		atomic_fetch_add(&w->be_deaths, 1);
 		nw_back_crashed(w);
+	}
 	for (unsigned i = 0; i < w->n; i++) {
 		atomic_store(&w->g[i].expect_down, true);   /* a backend gone drops every vif */
 		if (w->g[i].domid == domid) {

@@ -57,6 +57,7 @@ struct nw_guest {
 	/* Toolstack actions (wl_net_act.c): a disconnection
 	 * we asked for is expected; any other one is netback's doing. */
 	atomic_bool expect_down, kicked, unplugged;
+	unsigned deaths_at_down;      /* w->be_deaths at its last DISCONNECTED (its thread) */
 	/* An action under way: a CONNECTED now is the old connection's, about
 	 * to go (until the guest saw it go: down_ends_act, guest thread). */
 	atomic_bool acting;
@@ -79,6 +80,7 @@ struct nw {
 	struct scn_wl *wl;
 	domid_t be;
 	bool be_alive;
+	atomic_uint be_deaths;        /* the backend domain crashed or destroyed */
 	unsigned n;
 	struct nw_guest g[NW_GUESTS_MAX];
 	struct netback_config bcfg;
