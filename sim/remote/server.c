@@ -166,10 +166,8 @@ static int rs_open(struct rs_conn *c, const struct rmt_req *rq, struct rmt_rep *
 	snprintf(rep->name, sizeof(rep->name), "%s", sim_domain_name(c->rd->domid));
 	if (rq->op == RMT_OPEN_EVTCHN) {
 		c->xce = xenevtchn_open(NULL, (unsigned)rq->a[0]);
-		if (c->xce) {
-			fds[(*nfds)++] = xenevtchn_fd(c->xce);
-			c->rd->st.fds_sent++;
-		}
+		if (c->xce)
+			fds[(*nfds)++] = xenevtchn_fd(c->xce);   /* counted with the reply */
 	} else if (rq->op == RMT_OPEN_GNTTAB) {
 		c->xgt = xengnttab_open(NULL, 0);
 	} else if (rq->op == RMT_OPEN_CTRL) {
@@ -422,8 +420,10 @@ static void *rs_conn_main(void *arg)
 		for (unsigned i = c->kind == RMT_OPEN_EVTCHN && rq.op == RMT_OPEN_EVTCHN ? 1 : 0;
 		     i < nfds; i++)
 			close(fds[i]);
+		pthread_mutex_lock(&c->rd->lock);   /* every connection thread counts */
 		c->rd->st.fds_sent += nfds;
 		c->rd->st.calls++;
+		pthread_mutex_unlock(&c->rd->lock);
 	}
 	if (rc == -EPROTO)
 		sim_log("remote: dom%u: a malformed request on connection fd %d: closed",
