@@ -34,6 +34,7 @@
 #include "sim/remote/remote.h"
 #include "sim/remote/remote_proto.h"
 #include "sim/scenario/scn_internal.h"
+#include "sim/scenario/wl_blk.h"
 #include "sim/scenario/workload.h"
 
 #define EX_LINE_MAX 400u
@@ -88,22 +89,11 @@ struct ex_state {
 
 /* ---- the toolstack (the harness, as dom0) ---- */
 
+/* The toolstack's device nodes (the block workloads' toolstack: it knows
+ * any xenbus device, not only vbds). */
 static int ex_ts(const struct xenbus_device *dev, bool create)
 {
-	struct xs_handle *xs;
-	int rc = sim_thread_enter(0);
-
-	if (rc < 0)
-		return rc;
-	xs = xs_open(0);
-	if (!xs)
-		rc = -errno;
-	else
-		rc = create ? xenbus_device_create(xs, dev) : xenbus_device_remove(xs, dev);
-	if (xs)
-		xs_close(xs);
-	sim_thread_leave();
-	return rc;
+	return scn_blk_toolstack(dev, create ? SCN_BLK_TS_CREATE : SCN_BLK_TS_REMOVE);
 }
 
 /* A dead guest's device, as libxl removes it: ask the backend to close,
