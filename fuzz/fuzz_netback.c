@@ -380,14 +380,16 @@ static void fnb_check_rx(void)
 /* A disconnect for a slot crossing its page must be about values we wrote:
  * a slot with that id, that offset, and a size at least the one reported (a
  * packet's first slot holds the whole packet's size, its part in the page is
- * less). A reason with a size no slot had means netback computed it wrong. */
-static void fnb_check_fatal(const struct fnb_input *in)
+ * less). A reason with a size no slot had means netback computed it wrong.
+ * Not after a lying req_prod: netback then rightly reads slots this input did
+ * not write (what earlier inputs left in the ring, or its own responses). */
+static void fnb_check_fatal(const struct fnb_input *in, bool tx_lie)
 {
 	unsigned id, off;
 	unsigned long long size;
 	const char *p = strstr(fnb_fatal_why, "(id ");
 
-	if (!atomic_exchange(&fnb_fatal_seen, false) || !strstr(fnb_fatal_why, "crosses the page") || !p ||
+	if (!atomic_exchange(&fnb_fatal_seen, false) || tx_lie || !strstr(fnb_fatal_why, "crosses the page") || !p ||
 	    sscanf(p, "(id %u, ref %*u): offset %u + size %llu", &id, &off, &size) != 3)
 		return;
 	for (unsigned i = 0; i < in->ntx; i++) {
@@ -506,7 +508,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!rx_lie)
 		fnb_check_rx();
 	if (!answered || fw_state(fnb_be_dir) != XenbusStateConnected) {
-		fnb_check_fatal(&in);   /* the loop is settled: the fatal hook has run */
+		fnb_check_fatal(&in, tx_lie);   /* settled: the fatal hook has run */
 		fnb_disconnect();
 	} else {
 		fnb_check_maps();
