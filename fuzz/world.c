@@ -151,9 +151,10 @@ bool fw_drive(bool (*done)(void *arg), bool (*poke)(void *arg), void *arg,
 	uint64_t end = fw_ms() + ms;
 	unsigned idle = 0;
 
+	/* Settled first, every time: done() may already hold before the loops
+	 * ran what the caller just set off (an input that writes no tx slot is
+	 * "answered" at once), and the checks after it must see its effects. */
 	for (;;) {
-		if (done(arg))
-			return true;
 		bool quiet = fw_settle();
 		if (done(arg))
 			return true;
