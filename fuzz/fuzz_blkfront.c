@@ -1,7 +1,7 @@
 /*
  * fuzz_blkfront: the input is what a hostile backend answers the real
- * blkfront (drivers/blk) with, on the real sim (dom0 and guest1 as threads,
- * free mode). Set up once per process: a raw backend in dom0 (Xen's API only:
+ * blkfront (drivers/blk) with, on the real sim (dom0 and guest1, free mode,
+ * both loops run by the fuzzer's thread: fuzz/world.h). Set up once per process: a raw backend in dom0 (Xen's API only:
  * it maps the frontend's ring, binds its event channel, offers a 4 MiB disk)
  * and blkfront in guest1 (one queue, one ring page, no persistent grants, no
  * indirect segments). Per input: the frontend submits 1..FBK_IOS_MAX I/Os of
@@ -21,17 +21,16 @@
  *          0xff that request's op; other ids are sent as they are.
  *
  * Invariants: every I/O's completion runs exactly once, with 0 or -EIO;
- * within FBK_WAIT_MS each I/O is done or the frontend failed (terminal,
- * with a reason); a frontend alive after the input holds no grant (all I/Os
+ * within FW_WAIT_MS each I/O is done or the frontend failed (terminal,
+ * with a reason), or, after a lie, both loops are idle and good answers to
+ * whatever is outstanding change nothing FBK_LIE_ROUNDS times (left waiting); a frontend alive after the input holds no grant (all I/Os
  * done, only its ring pages granted); gnttab/evtchn/xenstore checks. A failed frontend is
  * closed (its grants must all go) and opened again for the next input.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include <xengnttab.h>
 #include <xenstore.h>
@@ -42,22 +41,19 @@
 #include "drivers/blk/blkfront.h"
 #include "drivers/xenbus/xenbus.h"
 #include "fuzz/fuzz_common.h"
-#include "sim/evtchn/evtchn.h"
+#include "fuzz/world.h"
 #include "sim/gnttab/gnttab.h"
-#include "sim/hypervisor/hypervisor.h"
-#include "sim/xenstore/xs_store.h"
 
 #define FBK_DEVID 51712u
 #define FBK_PAGE 4096u
 #define FBK_IOS_MAX 4u
 #define FBK_RSP_MAX 40u
 #define FBK_ID_ALIAS 0xffffffffffffff00ull   /* ids from here name a request seen */
-#define FBK_WAIT_MS 20000u
-#define FBK_LIE_WAIT_MS 200u   /* after a lie: failed by then, or left waiting */
+#define FBK_LIE_ROUNDS 3u     /* after a lie: idle rounds until "left waiting" */
 #define FBK_HDR 5u
 #define FBK_RSP_BYTES 16u
 
-/* ==== the raw backend, on dom0's thread ==== */
+/* ==== the raw backend, dom0 ==== */
 
 struct fbk_back {
 	struct xenbus *xb;
@@ -144,7 +140,7 @@ static int fbk_back_start_fn(void *arg)
 {
 	struct fbk_back *b = arg;
 	char path[96];
-	int rc = xenbus_open(sim_domain_event_base(), &b->xb);
+	int rc = xenbus_open(fw_base(0), &b->xb);
 
 	if (rc < 0)
 		return rc;
@@ -153,7 +149,7 @@ static int fbk_back_start_fn(void *arg)
 	return xenbus_watch(b->xb, path, fbk_fe_changed, b, &b->watch);
 }
 
-/* ==== the frontend, on guest1's thread ==== */
+/* ==== the frontend, guest1 ==== */
 
 struct fbk_front {
 	struct blkfront *bf;
@@ -181,7 +177,7 @@ static void fbk_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
 static int fbk_open_fn(void *arg)
 {
 	struct fbk_front *f = arg;
-	struct blkfront_config cfg = {.base = sim_domain_event_base(), .devid = FBK_DEVID,
+	struct blkfront_config cfg = {.base = fw_base(1), .devid = FBK_DEVID,
 				      .on_event = fbk_event, .arg = f};
 
 	atomic_store(&f->failed, false);
@@ -226,12 +222,6 @@ static int fbk_submit_fn(void *arg)
 	return 0;
 }
 
-static int fbk_noop_fn(void *arg)
-{
-	(void)arg;
-	return 0;
-}
-
 struct fbk_idle {
 	struct blkfront_stats st;
 	struct blkfront_info info;
@@ -245,27 +235,20 @@ static int fbk_info_fn(void *arg)
 	return blkfront_info(fbk_f.bf, &id->info);
 }
 
-/* ==== helpers on the fuzzer's thread ==== */
+/* ==== the fuzzer's side ==== */
 
-static uint64_t fbk_ms(void)
+static bool fbk_connected(void *arg)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	(void)arg;
+	return atomic_load(&fbk_f.connected);
 }
 
 static void fbk_open(void)
 {
-	uint64_t end = fbk_ms() + FBK_WAIT_MS;
-
-	if (sim_domain_call(1, fbk_open_fn, &fbk_f) != 0)
+	if (fw_call(1, fbk_open_fn, &fbk_f) != 0)
 		FUZZ_FAIL("blkfront_open failed");
-	while (!atomic_load(&fbk_f.connected))
-		if (fbk_ms() > end)
-			FUZZ_FAIL("blkfront did not connect in %u ms", FBK_WAIT_MS);
-		else
-			sched_yield();
+	if (!fw_wait(fbk_connected, NULL))
+		FUZZ_FAIL("blkfront did not connect in %u ms", FW_WAIT_MS);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -274,28 +257,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	static const char *be_keys[] = {"params", "disk1", "type", "ram", "mode", "w", NULL};
 	struct xenbus_device dev = {.type = "vbd", .fe_domid = 1, .be_domid = 0, .devid = FBK_DEVID,
 				    .fe_keys = fe_keys, .be_keys = be_keys};
-	struct xs_handle *xs;
-
 	(void)argc, (void)argv;
-	if (sim_init() < 0 ||
-	    sim_domain_create(&(struct sim_domain_config){.name = "dom0", .domid = 0, .privileged = true}) != 0 ||
-	    sim_domain_create(&(struct sim_domain_config){.name = "guest1", .domid = 1}) != 1 ||
-	    sim_thread_enter(0) != 0 || !(xs = xs_open(0)))
-		FUZZ_FAIL("cannot set up dom0 and guest1");
-	for (unsigned d = 0; d <= 1; d++) {
-		char path[32];
-		struct xs_permissions p = {.id = d, .perms = XS_PERM_NONE};
-		snprintf(path, sizeof(path), "/local/domain/%u", d);
-		if (!xs_mkdir(xs, XBT_NULL, path) || !xs_set_permissions(xs, XBT_NULL, path, &p, 1))
-			FUZZ_FAIL("cannot make %s", path);
-	}
-	if (xenbus_device_create(xs, &dev) != 0 || sim_domain_call(0, fbk_back_start_fn, &fbk_b) != 0)
+	fw_init();
+	if (xenbus_device_create(fw_xs(), &dev) != 0 || fw_call(0, fbk_back_start_fn, &fbk_b) != 0)
 		FUZZ_FAIL("cannot start the raw backend");
 	fbk_open();
 	return 0;
 }
 
-/* ==== one input, the backend's side (dom0's thread) ==== */
+/* ==== one input, the backend's side (dom0) ==== */
 
 struct fbk_play {
 	const uint8_t *rsp;
@@ -350,7 +320,9 @@ static void fbk_put_from_input(struct fbk_back *b, const uint8_t *in)
 	fbk_put(b, id, op, status);
 }
 
-/* The input's responses, then good answers to what is still outstanding. */
+/* The input's responses, then good answers to what is still outstanding.
+ * 1: something was written (or lied about) and the frontend notified; 0:
+ * nothing to say, no event (an empty one is a storm blkfront damps). */
 static int fbk_play_fn(void *arg)
 {
 	struct fbk_play *p = arg;
@@ -359,6 +331,7 @@ static int fbk_play_fn(void *arg)
 	if (!b->connected)
 		return 0;
 	fbk_take_requests(b);
+	RING_IDX was = b->br.rsp_prod_pvt;
 	for (unsigned i = 0; i < p->nrsp; i++)
 		fbk_put_from_input(b, p->rsp + i * FBK_RSP_BYTES);
 	/* No more answers than requests seen in all: a response with a made-up
@@ -375,16 +348,19 @@ static int fbk_play_fn(void *arg)
 	b->br.sring->rsp_prod = b->br.rsp_prod_pvt + (p->lie ? p->delta : 0);
 	if (p->lie)
 		b->br.rsp_prod_pvt += p->delta;
-	return xenbus_evtchn_notify(b->ch);
+	if (b->br.rsp_prod_pvt == was)
+		return 0;
+	xenbus_evtchn_notify(b->ch);
+	return 1;
 }
 
 /* Later requests (a requeue, a retry): answered correctly. */
-static int fbk_good_fn(void *arg)
+static bool fbk_good(void *arg)
 {
 	struct fbk_play none = {0};
 
 	(void)arg;
-	return fbk_play_fn(&none);
+	return fw_call(0, fbk_play_fn, &none) > 0;
 }
 
 static bool fbk_all_done(void)
@@ -405,23 +381,21 @@ static void fbk_check_status(void)
 	}
 }
 
+static bool fbk_settled(void *arg)
+{
+	(void)arg;
+	return fbk_all_done() || atomic_load(&fbk_f.failed);
+}
+
 /* false: still waiting after a lie, which is allowed (an rsp_prod behind
  * what was written hides answers: the frontend cannot know they exist). */
 static bool fbk_wait(bool lied)
 {
-	uint64_t end = fbk_ms() + (lied ? FBK_LIE_WAIT_MS : FBK_WAIT_MS);
-
-	for (unsigned spin = 1; !fbk_all_done() && !atomic_load(&fbk_f.failed); spin++) {
-		if (fbk_ms() > end) {   /* one reading of the clock for both */
-			if (lied)
-				return false;
-			FUZZ_FAIL("blkfront neither completed its I/Os nor failed in %u ms", FBK_WAIT_MS);
-		}
-		if (spin % 32 == 0)
-			sim_domain_call(0, fbk_good_fn, NULL);
-		sched_yield();
-	}
-	return true;
+	if (fw_drive(fbk_settled, fbk_good, NULL, lied ? FBK_LIE_ROUNDS : 0, FW_WAIT_MS))
+		return true;
+	if (!lied)
+		FUZZ_FAIL("blkfront neither completed its I/Os nor failed in %u ms", FW_WAIT_MS);
+	return false;
 }
 
 /* Idle, only the rings stay granted: by its own count and the grant table's. */
@@ -431,7 +405,7 @@ static void fbk_check_idle(void)
 	struct gnttab_stats g1;
 	unsigned rings;
 
-	sim_domain_call(1, fbk_info_fn, &id);
+	fw_call(1, fbk_info_fn, &id);
 	gnttab_stats(1, &g1);
 	rings = id.info.queues * id.info.ring_pages;
 	if (id.st.ios_inflight != 0 || id.st.grant_pages != rings || g1.grants_active != rings)
@@ -440,37 +414,42 @@ static void fbk_check_idle(void)
 			  (unsigned long long)g1.grants_active, rings);
 }
 
-/* Closed after a failure: once our backend has unmapped the ring (on its own
- * thread, seeing Closing), no grant of guest1's may stay. */
-static void fbk_reopen(void)
+static bool fbk_grants_gone(void *arg)
 {
-	uint64_t end = fbk_ms() + FBK_WAIT_MS;
 	struct gnttab_stats g1;
 
-	sim_domain_call(1, fbk_close_fn, &fbk_f);
-	for (;;) {
+	(void)arg;
+	gnttab_stats(1, &g1);
+	return g1.grants_active == 0;
+}
+
+/* Closed after a failure: once our backend has unmapped the ring (seeing
+ * Closing, on dom0's loop), no grant of guest1's may stay. */
+static void fbk_reopen(void)
+{
+	struct gnttab_stats g1;
+
+	fw_call(1, fbk_close_fn, &fbk_f);
+	if (!fw_wait(fbk_grants_gone, NULL)) {
 		gnttab_stats(1, &g1);
-		if (g1.grants_active == 0)
-			break;
-		if (fbk_ms() > end)
-			FUZZ_FAIL("blkfront closed after a failure leaves %llu grants for %u ms",
-				  (unsigned long long)g1.grants_active, FBK_WAIT_MS);
-		sched_yield();
+		FUZZ_FAIL("blkfront closed after a failure leaves %llu grants for %u ms",
+			  (unsigned long long)g1.grants_active, FW_WAIT_MS);
 	}
 	fbk_open();
 }
 
+/* Our submits reach the ring at once (the frontend is connected). */
+static bool fbk_on_ring(void *arg)
+{
+	(void)arg;
+	return !fbk_b.connected || fbk_b.br.sring->req_prod != fbk_b.br.req_cons ||
+	       atomic_load(&fbk_f.failed) || fbk_all_done();
+}
+
 static void fbk_wait_ring(void)
 {
-	uint64_t end = fbk_ms() + FBK_WAIT_MS;
-
-	/* Our submits reach the ring at once (the frontend is connected). */
-	while (fbk_b.connected && fbk_b.br.sring->req_prod == fbk_b.br.req_cons &&
-	       !atomic_load(&fbk_f.failed) && !fbk_all_done())
-		if (fbk_ms() > end)
-			FUZZ_FAIL("blkfront put no request on its ring in %u ms", FBK_WAIT_MS);
-		else
-			sched_yield();
+	if (!fw_wait(fbk_on_ring, NULL))
+		FUZZ_FAIL("blkfront put no request on its ring in %u ms", FW_WAIT_MS);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -488,20 +467,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (p.nrsp > FBK_RSP_MAX)
 		p.nrsp = FBK_RSP_MAX;
 	fbk_b.nseen = 0;
-	sim_domain_call(1, fbk_submit_fn, &fbk_f);
+	fw_call(1, fbk_submit_fn, &fbk_f);
 	fbk_wait_ring();
-	sim_domain_call(0, fbk_play_fn, &p);
+	fw_call(0, fbk_play_fn, &p);
+	/* Settled: whatever guest1 was handling (the rest of those responses, a
+	 * failure they caused) is over, both loops are idle. */
 	bool settled = fbk_wait(p.lie);
-	/* A barrier: whatever guest1 was handling (the rest of those responses,
-	 * a failure they caused) is over once a call there returns. */
-	sim_domain_call(1, fbk_noop_fn, NULL);
 	fbk_check_status();
 	if (atomic_load(&fbk_f.failed) || !settled)
 		fbk_reopen();   /* after a lie the ring is not worth going on with */
 	else
 		fbk_check_idle();
-	gnttab_check();
-	evtchn_check();
-	xs_store_check();
+	fw_check();
 	return 0;
 }

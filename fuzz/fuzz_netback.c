@@ -1,7 +1,8 @@
 /*
  * fuzz_netback: the input is what a hostile frontend puts on the tx and rx
- * rings of the real netback (drivers/net), on the real sim (dom0 and guest1
- * as threads, free mode). Set up once per process: netback in dom0 (sg, GSO
+ * rings of the real netback (drivers/net), on the real sim (dom0 and guest1,
+ * free mode, both loops run by the fuzzer's thread: fuzz/world.h). Set up
+ * once per process: netback in dom0 (sg, GSO
  * v4/v6, 32 data slots, disconnect past 40), its link a sink here that checks
  * and frees every frame netback delivers; a raw frontend in guest1 sharing a
  * tx ring, an rx ring and FNB_PAGES data pages, with one event channel.
@@ -29,13 +30,13 @@
  * (only the two rings); a disconnect for a slot crossing its page names a
  * slot we wrote, with its offset and at most its size (a packet's first slot
  * holds the packet's size); gnttab/evtchn/xenstore checks hold. A disconnected
- * frontend reconnects before the next input.
+ * frontend reconnects before the next input. An input that writes nothing,
+ * injects nothing and does not lie sends no event (a run of empty events is
+ * a storm netback damps with real-time delays; see fuzz_blkback.c).
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <time.h>
 
 #include <xenevtchn.h>
 #include <xengnttab.h>
@@ -48,17 +49,14 @@
 #include "drivers/net/netpkt.h"
 #include "drivers/xenbus/xenbus.h"
 #include "fuzz/fuzz_common.h"
-#include "sim/evtchn/evtchn.h"
+#include "fuzz/world.h"
 #include "sim/gnttab/gnttab.h"
-#include "sim/hypervisor/hypervisor.h"
-#include "sim/xenstore/xs_store.h"
 
 #define FNB_PAGE 4096u
 #define FNB_PAGES 8u
 #define FNB_REF_ALIASES 64u
 #define FNB_SLOTS_MAX 255u   /* a whole ring but one: chains past any bound fit */
 #define FNB_FRAME_MAX 65536u
-#define FNB_WAIT_MS 20000u
 #define FNB_HDR 7u
 #define FNB_TX_BYTES 12u
 #define FNB_RX_BYTES 8u
@@ -70,7 +68,7 @@ static const char fnb_be_dir[] = "/local/domain/0/backend/vif/1/0";
 /* ==== dom0: netback and its link ==== */
 
 static struct netback *fnb_nb;
-static struct netback_vif *fnb_vif;      /* while attached; dom0's thread */
+static struct netback_vif *fnb_vif;      /* while attached */
 static atomic_uint_fast64_t fnb_frames;
 
 static int fnb_link_attach(void *arg, struct netback_vif *vif, void **port)
@@ -97,8 +95,8 @@ static void fnb_link_output(void *arg, void *port, struct netpkt *pkt)
 	netpkt_free(pkt);
 }
 
-/* The reason netback gave for its last disconnect (dom0's thread writes it
- * before the state change the fuzzer's thread waits for). */
+/* The reason netback gave for its last disconnect (written from dom0's loop
+ * before the state change the fuzzer waits for). */
 static char fnb_fatal_why[512];
 static atomic_bool fnb_fatal_seen;
 
@@ -114,7 +112,7 @@ static const struct netback_link_ops fnb_link = {
 
 static int fnb_backend_start_fn(void *arg)
 {
-	struct netback_config cfg = {.base = sim_domain_event_base(), .link = &fnb_link,
+	struct netback_config cfg = {.base = fw_base(0), .link = &fnb_link,
 				     .queues_max = 1, .sg = true, .gso_tcpv4 = true, .gso_tcpv6 = true,
 				     .ipv6_csum = true, .tx_slots_max = 32, .tx_slots_fatal = 40,
 				     .rx_queue_frames_max = 8, .on_fatal = fnb_on_fatal};
@@ -142,12 +140,6 @@ static int fnb_inject_fn(void *arg)
 	return netback_vif_input(fnb_vif, p);   /* ownership passes, taken or dropped */
 }
 
-static int fnb_noop_fn(void *arg)
-{
-	(void)arg;
-	return 0;
-}
-
 /* ==== the raw frontend, guest1 ==== */
 
 struct fnb_front {
@@ -165,7 +157,6 @@ struct fnb_front {
 };
 
 static struct fnb_front fnb_f;
-static struct xs_handle *fnb_xs;       /* the toolstack's (dom0) */
 
 static int fnb_open_fn(void *arg)
 {
@@ -243,54 +234,26 @@ static int fnb_notify_fn(void *arg)
 	return xenevtchn_notify(f->xce, f->port);
 }
 
-/* ==== bounded waits, from the fuzzer's thread ==== */
-
-static uint64_t fnb_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static XenbusState fnb_be_state(void)
-{
-	XenbusState st = XenbusStateUnknown;
-
-	xenbus_state_read(fnb_xs, fnb_be_dir, &st);
-	return st;
-}
-
-static void fnb_wait_be(XenbusState want)
-{
-	uint64_t end = fnb_ms() + FNB_WAIT_MS;
-
-	while (fnb_be_state() != want)
-		if (fnb_ms() > end)
-			FUZZ_FAIL("netback %s stays in %s, not %s after %u ms", fnb_be_dir,
-				  xenbus_state_name(fnb_be_state()), xenbus_state_name(want), FNB_WAIT_MS);
-		else
-			sched_yield();
-}
+/* ==== connecting, from the fuzzer's thread ==== */
 
 static void fnb_connect(void)
 {
 	unsigned init = XenbusStateInitialising;
 
-	if (fnb_be_state() != XenbusStateInitWait) {
-		sim_domain_call(1, fnb_state_fn, &init);
-		fnb_wait_be(XenbusStateInitWait);
+	if (fw_state(fnb_be_dir) != XenbusStateInitWait) {
+		fw_call(1, fnb_state_fn, &init);
+		fw_wait_state(fnb_be_dir, XenbusStateInitWait);
 	}
-	if (sim_domain_call(1, fnb_publish_fn, &fnb_f) != 0)
+	if (fw_call(1, fnb_publish_fn, &fnb_f) != 0)
 		FUZZ_FAIL("the frontend cannot publish its rings");
-	fnb_wait_be(XenbusStateConnected);
+	fw_wait_state(fnb_be_dir, XenbusStateConnected);
 	fnb_f.connected = true;
 }
 
 static void fnb_disconnect(void)
 {
-	sim_domain_call(1, fnb_unpublish_fn, &fnb_f);
-	fnb_wait_be(XenbusStateClosed);
+	fw_call(1, fnb_unpublish_fn, &fnb_f);
+	fw_wait_state(fnb_be_dir, XenbusStateClosed);
 	fnb_f.connected = false;
 }
 
@@ -302,20 +265,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 				    .fe_keys = keys, .be_keys = be_keys};
 
 	(void)argc, (void)argv;
-	if (sim_init() < 0 ||
-	    sim_domain_create(&(struct sim_domain_config){.name = "dom0", .domid = 0, .privileged = true}) != 0 ||
-	    sim_domain_create(&(struct sim_domain_config){.name = "guest1", .domid = 1}) != 1 ||
-	    sim_thread_enter(0) != 0 || !(fnb_xs = xs_open(0)))
-		FUZZ_FAIL("cannot set up dom0 and guest1");
-	for (unsigned d = 0; d <= 1; d++) {
-		char path[32];
-		struct xs_permissions p = {.id = d, .perms = XS_PERM_NONE};
-		snprintf(path, sizeof(path), "/local/domain/%u", d);
-		if (!xs_mkdir(fnb_xs, XBT_NULL, path) || !xs_set_permissions(fnb_xs, XBT_NULL, path, &p, 1))
-			FUZZ_FAIL("cannot make %s", path);
-	}
-	if (sim_domain_call(0, fnb_backend_start_fn, NULL) != 0 || xenbus_device_create(fnb_xs, &dev) != 0 ||
-	    sim_domain_call(1, fnb_open_fn, &fnb_f) != 0)
+	fw_init();
+	if (fw_call(0, fnb_backend_start_fn, NULL) != 0 || xenbus_device_create(fw_xs(), &dev) != 0 ||
+	    fw_call(1, fnb_open_fn, &fnb_f) != 0)
 		FUZZ_FAIL("cannot start netback or the frontend");
 	fnb_connect();
 	return 0;
@@ -428,14 +380,16 @@ static void fnb_check_rx(void)
 /* A disconnect for a slot crossing its page must be about values we wrote:
  * a slot with that id, that offset, and a size at least the one reported (a
  * packet's first slot holds the whole packet's size, its part in the page is
- * less). A reason with a size no slot had means netback computed it wrong. */
-static void fnb_check_fatal(const struct fnb_input *in)
+ * less). A reason with a size no slot had means netback computed it wrong.
+ * Not after a lying req_prod: netback then rightly reads slots this input did
+ * not write (what earlier inputs left in the ring, or its own responses). */
+static void fnb_check_fatal(const struct fnb_input *in, bool tx_lie)
 {
 	unsigned id, off;
 	unsigned long long size;
 	const char *p = strstr(fnb_fatal_why, "(id ");
 
-	if (!atomic_exchange(&fnb_fatal_seen, false) || !strstr(fnb_fatal_why, "crosses the page") || !p ||
+	if (!atomic_exchange(&fnb_fatal_seen, false) || tx_lie || !strstr(fnb_fatal_why, "crosses the page") || !p ||
 	    sscanf(p, "(id %u, ref %*u): offset %u + size %llu", &id, &off, &size) != 3)
 		return;
 	for (unsigned i = 0; i < in->ntx; i++) {
@@ -447,38 +401,40 @@ static void fnb_check_fatal(const struct fnb_input *in)
 	FUZZ_FAIL("netback's reason names a slot we did not write: %s", fnb_fatal_why);
 }
 
+/* Every tx slot answered, or the vif cut off. */
+static bool fnb_tx_settled(void *arg)
+{
+	return fnb_f.tx.sring->rsp_prod == *(RING_IDX *)arg ||
+	       fw_state(fnb_be_dir) != XenbusStateConnected;
+}
+
 static bool fnb_wait_tx(RING_IDX want)
 {
-	uint64_t end = fnb_ms() + FNB_WAIT_MS;
+	if (!fw_wait(fnb_tx_settled, &want))
+		FUZZ_FAIL("netback neither answered tx (%u of %u) nor disconnected in %u ms",
+			  fnb_f.tx.sring->rsp_prod - fnb_f.tx.rsp_cons, want - fnb_f.tx.rsp_cons, FW_WAIT_MS);
+	return fnb_f.tx.sring->rsp_prod == want;
+}
 
-	for (unsigned spin = 0;; spin++) {
-		if (fnb_f.tx.sring->rsp_prod == want)
-			return true;
-		if (spin % 64 == 63 && fnb_be_state() != XenbusStateConnected)
-			return false;
-		if (fnb_ms() > end)
-			FUZZ_FAIL("netback neither answered tx (%u of %u) nor disconnected in %u ms",
-				  fnb_f.tx.sring->rsp_prod - fnb_f.tx.rsp_cons, want - fnb_f.tx.rsp_cons,
-				  FNB_WAIT_MS);
-		sched_yield();
-	}
+static bool fnb_maps_back(void *arg)
+{
+	struct gnttab_stats g1;
+
+	(void)arg;
+	gnttab_stats(1, &g1);
+	return g1.maps_active <= 2;
 }
 
 /* Every tx slot answered: only the two rings may stay mapped. */
 static void fnb_check_maps(void)
 {
-	uint64_t end = fnb_ms() + FNB_WAIT_MS;
 	struct gnttab_stats g1;
 
-	for (;;) {
-		gnttab_stats(1, &g1);
-		if (g1.maps_active <= 2)
-			return;
-		if (fnb_ms() > end)
-			FUZZ_FAIL("every tx slot answered, yet %llu maps of guest1's grants stay",
-				  (unsigned long long)g1.maps_active);
-		sched_yield();
-	}
+	if (fw_wait(fnb_maps_back, NULL))
+		return;
+	gnttab_stats(1, &g1);
+	FUZZ_FAIL("every tx slot answered, yet %llu maps of guest1's grants stay",
+		  (unsigned long long)g1.maps_active);
 }
 
 static bool fnb_parse(const uint8_t *data, size_t size, struct fnb_input *in)
@@ -504,7 +460,8 @@ static bool fnb_parse(const uint8_t *data, size_t size, struct fnb_input *in)
 	return true;
 }
 
-static void fnb_push(struct fnb_input *in, bool tx_lie, bool rx_lie)
+/* false: nothing written, injected or lied about; no event then. */
+static bool fnb_push(struct fnb_input *in, bool tx_lie, bool rx_lie)
 {
 	size_t n = in->nrest < FNB_PAGES * FNB_PAGE ? in->nrest : FNB_PAGES * FNB_PAGE;
 
@@ -520,9 +477,12 @@ static void fnb_push(struct fnb_input *in, bool tx_lie, bool rx_lie)
 	if (in->flags & 8) {
 		struct fnb_inject inj = {.frame = in->rest,
 					 .len = (uint32_t)(in->nrest < FNB_FRAME_MAX ? in->nrest : FNB_FRAME_MAX)};
-		sim_domain_call(0, fnb_inject_fn, &inj);
+		fw_call(0, fnb_inject_fn, &inj);
 	}
-	sim_domain_call(1, fnb_notify_fn, &fnb_f);
+	if (in->ntx == 0 && in->nrx == 0 && !tx_lie && !rx_lie && !(in->flags & 8))
+		return false;
+	fw_call(1, fnb_notify_fn, &fnb_f);
+	return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -539,20 +499,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!fnb_f.connected)
 		fnb_connect();
 	fnb_put_tx(&in, is_req, ids);
-	fnb_push(&in, tx_lie, rx_lie);
+	if (!fnb_push(&in, tx_lie, rx_lie)) {
+		fw_check();
+		return 0;
+	}
 	bool answered = fnb_wait_tx(fnb_f.tx.sring->req_prod);
 	fnb_check_tx(tx_lie, is_req, ids, in.ntx);
 	if (!rx_lie)
 		fnb_check_rx();
-	if (!answered || fnb_be_state() != XenbusStateConnected) {
-		sim_domain_call(0, fnb_noop_fn, NULL);   /* a barrier: the fatal hook has run */
-		fnb_check_fatal(&in);
+	if (!answered || fw_state(fnb_be_dir) != XenbusStateConnected) {
+		fnb_check_fatal(&in, tx_lie);   /* settled: the fatal hook has run */
 		fnb_disconnect();
 	} else {
 		fnb_check_maps();
 	}
-	gnttab_check();
-	evtchn_check();
-	xs_store_check();
+	fw_check();
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * fuzz_netfront: the input is what a hostile backend answers the real
- * netfront (drivers/net) with, on the real sim (dom0 and guest1 as threads,
- * free mode). Set up once per process: a raw backend in dom0 (Xen's API only:
+ * netfront (drivers/net) with, on the real sim (dom0 and guest1, free mode,
+ * both loops run by the fuzzer's thread: fuzz/world.h). Set up once per process: a raw backend in dom0 (Xen's API only:
  * it maps the frontend's tx and rx rings and binds its event channel) and
  * netfront in guest1 (one queue, sg, GSO v4, checksum offload, 19 tx and 18
  * rx buffers). Per input: netfront sends 0..3 frames; the backend takes their
@@ -22,17 +22,17 @@
  * sent as they are.
  *
  * Invariants: frames netfront delivers are at most 64 KiB + headers; within
- * FNF_WAIT_MS every slot is answered and netfront is back to its idle grant
- * count (rings and rx buffers), or it failed (terminal, with a reason); a
+ * FW_WAIT_MS every slot is answered and netfront is back to its idle grant
+ * count (rings and rx buffers), or it failed (terminal, with a reason), or,
+ * after a lie, both loops are idle and good answers change nothing
+ * FNF_LIE_ROUNDS times (left waiting); a
  * failed netfront closed, its grants all end once our backend unmapped the
  * rings; gnttab/evtchn/xenstore checks hold.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include <xenevtchn.h>
 #include <xengnttab.h>
@@ -44,16 +44,13 @@
 #include "drivers/net/netfront.h"
 #include "drivers/xenbus/xenbus.h"
 #include "fuzz/fuzz_common.h"
-#include "sim/evtchn/evtchn.h"
+#include "fuzz/world.h"
 #include "sim/gnttab/gnttab.h"
-#include "sim/hypervisor/hypervisor.h"
-#include "sim/xenstore/xs_store.h"
 
 #define FNF_PAGE 4096u
 #define FNF_RSP_MAX 64u
 #define FNF_ID_ALIAS 0xff00u
-#define FNF_WAIT_MS 20000u
-#define FNF_LIE_WAIT_MS 200u   /* after a lie: failed by then, or left waiting */
+#define FNF_LIE_ROUNDS 3u     /* after a lie: idle rounds until "left waiting" */
 #define FNF_HDR 7u
 #define FNF_TX_RSP_BYTES 4u
 #define FNF_RX_RSP_BYTES 8u
@@ -62,7 +59,7 @@
 
 static const char fnf_fe_dir[] = "/local/domain/1/device/vif/0";
 static const char fnf_be_dir[] = "/local/domain/0/backend/vif/1/0";
-static struct xs_handle *fnf_xs;   /* the toolstack's and the raw backend's (dom0) */
+#define fnf_xs fw_xs()   /* the toolstack's and the raw backend's (dom0) */
 
 /* ==== the raw backend, dom0 ==== */
 
@@ -159,7 +156,7 @@ static void fnf_event(void *arg, struct netfront *nf, enum netfront_event ev)
 static int fnf_open_fn(void *arg)
 {
 	struct fnf_front *f = arg;
-	struct netfront_config cfg = {.base = sim_domain_event_base(), .devid = 0, .queues_max = 1,
+	struct netfront_config cfg = {.base = fw_base(1), .devid = 0, .queues_max = 1,
 				      .sg = true, .gso_tcpv4 = true, .csum = true, .rx_notify = true,
 				      .tx_bufs = 19, .rx_bufs = 18, .on_rx = fnf_rx,
 				      .on_event = fnf_event, .arg = f};
@@ -221,57 +218,30 @@ static int fnf_stats_fn(void *arg)
 	return 0;
 }
 
-static int fnf_noop_fn(void *arg)
+/* ==== the fuzzer's side ==== */
+
+static bool fnf_connected(void *arg)
 {
 	(void)arg;
-	return 0;
-}
-
-/* ==== the fuzzer's thread ==== */
-
-static uint64_t fnf_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static bool fnf_fe_state_is(const char *want)
-{
-	char path[96];
-	unsigned len;
-
-	snprintf(path, sizeof(path), "%s/state", fnf_fe_dir);
-	char *v = xs_read(fnf_xs, XBT_NULL, path, &len);
-	bool ok = v && strcmp(v, want) == 0;
-	free(v);
-	return ok;
+	return atomic_load(&fnf_f.connected);
 }
 
 static unsigned fnf_idle_grants;
 
 static void fnf_open(void)
 {
-	uint64_t end = fnf_ms() + FNF_WAIT_MS;
 	struct netfront_stats st;
 
+	fw_as(0);
 	xenbus_write_fmt(fnf_xs, XBT_NULL, fnf_be_dir, "state", "2");
-	if (sim_domain_call(1, fnf_open_fn, &fnf_f) != 0)
+	if (fw_call(1, fnf_open_fn, &fnf_f) != 0)
 		FUZZ_FAIL("netfront_open failed");
-	while (!fnf_fe_state_is("4"))
-		if (fnf_ms() > end)
-			FUZZ_FAIL("netfront did not publish its rings in %u ms", FNF_WAIT_MS);
-		else
-			sched_yield();
-	if (sim_domain_call(0, fnf_back_connect_fn, &fnf_b) != 0)
+	fw_wait_state(fnf_fe_dir, XenbusStateConnected);   /* rings published */
+	if (fw_call(0, fnf_back_connect_fn, &fnf_b) != 0)
 		FUZZ_FAIL("the raw backend cannot map netfront's rings");
-	while (!atomic_load(&fnf_f.connected))
-		if (fnf_ms() > end)
-			FUZZ_FAIL("netfront did not connect in %u ms", FNF_WAIT_MS);
-		else
-			sched_yield();
-	sim_domain_call(1, fnf_stats_fn, &st);
+	if (!fw_wait(fnf_connected, NULL))
+		FUZZ_FAIL("netfront did not connect in %u ms", FW_WAIT_MS);
+	fw_call(1, fnf_stats_fn, &st);
 	fnf_idle_grants = st.grant_pages;
 }
 
@@ -285,25 +255,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 				    .fe_keys = keys, .be_keys = be_keys};
 
 	(void)argc, (void)argv;
-	if (sim_init() < 0 ||
-	    sim_domain_create(&(struct sim_domain_config){.name = "dom0", .domid = 0, .privileged = true}) != 0 ||
-	    sim_domain_create(&(struct sim_domain_config){.name = "guest1", .domid = 1}) != 1 ||
-	    sim_thread_enter(0) != 0 || !(fnf_xs = xs_open(0)))
-		FUZZ_FAIL("cannot set up dom0 and guest1");
-	for (unsigned d = 0; d <= 1; d++) {
-		char path[32];
-		struct xs_permissions p = {.id = d, .perms = XS_PERM_NONE};
-		snprintf(path, sizeof(path), "/local/domain/%u", d);
-		if (!xs_mkdir(fnf_xs, XBT_NULL, path) || !xs_set_permissions(fnf_xs, XBT_NULL, path, &p, 1))
-			FUZZ_FAIL("cannot make %s", path);
-	}
+	fw_init();
 	if (xenbus_device_create(fnf_xs, &dev) != 0)
 		FUZZ_FAIL("cannot create the vif");
 	fnf_open();
 	return 0;
 }
 
-/* ==== one input, the backend's side (dom0's thread) ==== */
+/* ==== one input, the backend's side (dom0) ==== */
 
 struct fnf_play {
 	const uint8_t *tx, *rx;
@@ -368,6 +327,8 @@ static void fnf_rx_from_input(struct fnf_back *b, const uint8_t *in)
 	memcpy(RING_GET_RESPONSE(&b->rx, b->rx.rsp_prod_pvt++), &r, sizeof(r));
 }
 
+/* 1: something written (or lied about) and netfront notified; 0: nothing to
+ * say, no event (an empty one is a storm netfront damps). */
 static int fnf_play_fn(void *arg)
 {
 	struct fnf_play *p = arg;
@@ -377,6 +338,7 @@ static int fnf_play_fn(void *arg)
 	if (!b->tx_addr)
 		return 0;
 	fnf_take_tx(b);
+	RING_IDX tx_was = b->tx.rsp_prod_pvt, rx_was = b->rx.rsp_prod_pvt;
 	for (unsigned i = 0; i < p->ntx; i++)
 		fnf_tx_from_input(b, p->tx + i * FNF_TX_RSP_BYTES);
 	rx_posted = b->rx.sring->req_prod - b->rx.req_cons;
@@ -392,25 +354,31 @@ static int fnf_play_fn(void *arg)
 	xen_wmb();
 	b->tx.sring->rsp_prod = b->tx.rsp_prod_pvt + (p->tx_lie ? p->delta : 0);
 	b->rx.sring->rsp_prod = b->rx.rsp_prod_pvt + (p->rx_lie ? p->delta : 0);
-	return xenevtchn_notify(b->xce, b->port);
+	if (b->tx.rsp_prod_pvt == tx_was && b->rx.rsp_prod_pvt == rx_was && !p->tx_lie && !p->rx_lie)
+		return 0;
+	xenevtchn_notify(b->xce, b->port);
+	return 1;
 }
 
-static int fnf_good_fn(void *arg)
+static bool fnf_good(void *arg)
 {
 	struct fnf_play none = {0};
 
 	(void)arg;
-	return fnf_play_fn(&none);
+	return fw_call(0, fnf_play_fn, &none) > 0;
 }
 
 /* ==== one input ==== */
 
-/* Idle again: every tx page back, the rx buffers refilled. */
-static bool fnf_idle(void)
+/* Idle again (every tx page back, the rx buffers refilled), or failed. */
+static bool fnf_settled(void *arg)
 {
 	struct netfront_stats st;
 
-	sim_domain_call(1, fnf_stats_fn, &st);
+	(void)arg;
+	if (atomic_load(&fnf_f.failed))
+		return true;
+	fw_call(1, fnf_stats_fn, &st);
 	return st.grant_pages == fnf_idle_grants;
 }
 
@@ -418,38 +386,35 @@ static bool fnf_idle(void)
  * behind what was written hides answers the frontend cannot know of). */
 static bool fnf_wait(bool lied)
 {
-	uint64_t end = fnf_ms() + (lied ? FNF_LIE_WAIT_MS : FNF_WAIT_MS);
+	if (fw_drive(fnf_settled, fnf_good, NULL, lied ? FNF_LIE_ROUNDS : 0, FW_WAIT_MS))
+		return true;
+	if (!lied)
+		FUZZ_FAIL("netfront neither went idle (%u pages granted when idle) nor failed in %u ms",
+			  fnf_idle_grants, FW_WAIT_MS);
+	return false;
+}
 
-	for (unsigned spin = 1; !atomic_load(&fnf_f.failed) && !fnf_idle(); spin++) {
-		if (fnf_ms() > end) {   /* one reading of the clock for both */
-			if (lied)
-				return false;
-			FUZZ_FAIL("netfront neither went idle (%u pages granted when idle) nor failed "
-				  "in %u ms", fnf_idle_grants, FNF_WAIT_MS);
-		}
-		if (spin % 8 == 0)
-			sim_domain_call(0, fnf_good_fn, NULL);
-		sched_yield();
-	}
-	return true;
+static bool fnf_grants_gone(void *arg)
+{
+	struct gnttab_stats g1;
+
+	(void)arg;
+	gnttab_stats(1, &g1);
+	return g1.grants_active == 0;
 }
 
 static void fnf_reopen(void)
 {
-	uint64_t end = fnf_ms() + FNF_WAIT_MS;
 	struct gnttab_stats g1;
 
-	sim_domain_call(1, fnf_close_fn, &fnf_f);
-	sim_domain_call(0, fnf_back_disconnect_fn, &fnf_b);
-	for (;;) {
+	fw_call(1, fnf_close_fn, &fnf_f);
+	fw_call(0, fnf_back_disconnect_fn, &fnf_b);
+	if (!fw_wait(fnf_grants_gone, NULL)) {
 		gnttab_stats(1, &g1);
-		if (g1.grants_active == 0)
-			break;
-		if (fnf_ms() > end)
-			FUZZ_FAIL("netfront closed after a failure leaves %llu grants",
-				  (unsigned long long)g1.grants_active);
-		sched_yield();
+		FUZZ_FAIL("netfront closed after a failure leaves %llu grants",
+			  (unsigned long long)g1.grants_active);
 	}
+	fw_as(0);
 	xenbus_write_fmt(fnf_xs, XBT_NULL, fnf_be_dir, "state", "6");
 	fnf_open();
 }
@@ -475,14 +440,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p.nrx = (unsigned)((size - off) / FNF_RX_RSP_BYTES);
 	p.rx = data + off;
 	fnf_b.nseen = 0;
-	sim_domain_call(1, fnf_send_fn, &fnf_f);
-	sim_domain_call(0, fnf_play_fn, &p);
+	fw_call(1, fnf_send_fn, &fnf_f);
+	fw_settle();   /* the sends reach the ring */
+	fw_call(0, fnf_play_fn, &p);
+	/* Settled: guest1's handling is over, both loops are idle. */
 	bool settled = fnf_wait(p.tx_lie || p.rx_lie);
-	sim_domain_call(1, fnf_noop_fn, NULL);   /* a barrier: guest1's handling is over */
 	if (atomic_load(&fnf_f.failed) || !settled)
 		fnf_reopen();   /* after a lie the rings are not worth going on with */
-	gnttab_check();
-	evtchn_check();
-	xs_store_check();
+	fw_check();
 	return 0;
 }

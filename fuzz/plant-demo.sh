@@ -26,7 +26,7 @@ if [ ${#seeds[@]} -eq 0 ]; then cp "fuzz/corpus/$target"/* corpus/; else
 dict=()
 [ -f "fuzz/$target.dict" ] && dict=("-dict=fuzz/$target.dict")
 start=$(date +%s.%N)
-"build-fuzz/fuzz/$target" "${dict[@]}" -artifact_prefix=art/ -timeout=30 -max_total_time="$seconds" \
+"build-fuzz/fuzz/$target" "${dict[@]}" $(bash fuzz/target-opts.sh "$target") -artifact_prefix=art/ -timeout=30 -max_total_time="$seconds" \
 	-print_final_stats=1 corpus > fuzz.log 2>&1
 rc=$?
 end=$(date +%s.%N)

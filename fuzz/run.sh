@@ -39,6 +39,7 @@ for t in "${targets[@]}"; do
 	dict=()
 	[ -f "fuzz/$t.dict" ] && dict=("-dict=fuzz/$t.dict")
 	opts=(-artifact_prefix="$art" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 "${dict[@]}")
+	opts+=($(bash fuzz/target-opts.sh "$t"))
 	# The smoke in make check mutates from a fixed seed: the same inputs in the
 	# same order on every machine (how far it gets still depends on speed).
 	[ "$smoke" = 1 ] && opts+=(-seed=1)

@@ -14,19 +14,28 @@ FUZZ_CC      ?= clang-14
 FUZZ_BUILD   := build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS  := -fsanitize=fuzzer-no-link $(FUZZ_SAN) -Wno-tautological-constant-compare
+FUZZ_CFLAGS  := -fsanitize=fuzzer-no-link $(FUZZ_SAN) -Wno-tautological-constant-compare \
+                -fsanitize-coverage-ignorelist=fuzz/coverage-ignore.txt
 FUZZ_ALL     := $(sort $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c)))
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_BINS    := $(FUZZ_ALL:%=$(FUZZ_BUILD)/fuzz/%)
 
 .PHONY: fuzz fuzz-build fuzz-libs
+# The objects do not depend on flags: a change of them (or of the ignore
+# list) starts build-fuzz/obj over.
+FUZZ_STAMP := $(FUZZ_CFLAGS) $(shell cat fuzz/coverage-ignore.txt 2>/dev/null | cksum)
 fuzz-libs:
+	@mkdir -p $(FUZZ_BUILD); echo '$(FUZZ_STAMP)' | cmp -s - $(FUZZ_BUILD)/flags || \
+	  { rm -rf $(FUZZ_BUILD)/obj $(FUZZ_BUILD)/*.a; echo '$(FUZZ_STAMP)' > $(FUZZ_BUILD)/flags; }
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
 	  EXTRA_CFLAGS="$(FUZZ_CFLAGS)" $(FUZZ_BUILD)/libxensim.a $(FUZZ_BUILD)/libxendrv.a
 
-$(FUZZ_BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_BUILD)/libxensim.a $(FUZZ_BUILD)/libxendrv.a
+# fuzz/world.c: the driver targets' one-thread world (fuzz/world.h); linked
+# into every target, used by the four driver ones.
+$(FUZZ_BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h fuzz/world.c fuzz/world.h \
+  $(FUZZ_BUILD)/libxensim.a $(FUZZ_BUILD)/libxendrv.a
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CFLAGS_BASE) -O1 $(FUZZ_SAN) -fsanitize=fuzzer $< \
+	$(FUZZ_CC) $(CFLAGS_BASE) -O1 $(FUZZ_SAN) -fsanitize=fuzzer $< fuzz/world.c \
 	  -Wl,--whole-archive $(FUZZ_BUILD)/libxensim.a -Wl,--no-whole-archive \
 	  $(FUZZ_BUILD)/libxendrv.a $(LDLIBS) -o $@
 
