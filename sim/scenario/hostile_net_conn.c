@@ -379,8 +379,8 @@ static void hf_rx_post(struct hostile_front *h)
 	int notify;
 	RING_IDX start = h->rx.req_prod_pvt;
 
-	if (h->doomed)
-		return;   /* a push would undo an rx req_prod lie */
+	if (h->doomed || h->rx_starved)
+		return;   /* a push would undo an rx req_prod lie; a starving guest posts none */
 	for (unsigned b = 0; b < HF_RX_PAGES + 1 && RING_FREE_REQUESTS(&h->rx); b++) {
 		RING_IDX idx = h->rx.req_prod_pvt;
 		struct hf_rxslot *s = &h->rxs[idx % HF_RING];

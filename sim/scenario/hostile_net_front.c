@@ -22,6 +22,7 @@
  *   net.hostile.front.prod     tx or rx req_prod jumps past the ring
  *   net.hostile.front.rewrite  a tx request changed in the shared ring at the
  *                              next scheduling step after it was published
+ *   net.hostile.front.rxstarve no more rx buffers posted, for good (XSA-392)
  * What a correct backend may do with each packet is worked out from the
  * requests as written (hostile_net_model.c); a rewritten one may be taken as
  * either version.
@@ -51,6 +52,9 @@ SIM_FAULT_SITE(hnf_site_id, "net.hostile.front.id", "hostile netfront: tx ids ou
 SIM_FAULT_SITE(hnf_site_gref, "net.hostile.front.gref",
 	       "hostile netfront: a tx ref never granted; rx buffers not granted or read-only");
 SIM_FAULT_SITE(hnf_site_prod, "net.hostile.front.prod", "hostile netfront: tx or rx req_prod jumps past the ring");
+SIM_FAULT_SITE(hnf_site_rxstarve, "net.hostile.front.rxstarve",
+	       "hostile netfront: posts no more rx buffers, for good: what netback passes on "
+	       "towards it queues there (XSA-392: the queue must stay bounded)");
 SIM_FAULT_SITE(hnf_site_rewrite, "net.hostile.front.rewrite",
 	       "hostile netfront: a tx request changed in the ring after it was published (XSA-155)");
 
@@ -383,6 +387,10 @@ static void hf_lies(struct hostile_front *h, struct hf_build *b)
 		b->prod_jump = hf_rng(&h->rng) % 2 ? HF_PROD_JUMP_TX : HF_PROD_JUMP_RX;
 		hf_lie(h, b, b->prod_jump == HF_PROD_JUMP_TX ? "tx req_prod jumps past the ring"
 							     : "rx req_prod jumps past the ring");
+	}
+	if (!h->rx_starved && hf_fault(h, &hnf_site_rxstarve)) {
+		h->rx_starved = true;   /* its frames reflected back now queue in netback */
+		hf_lie(h, b, "posts no more rx buffers");
 	}
 	b->rewrite = hf_fault(h, &hnf_site_rewrite);
 }

@@ -118,6 +118,7 @@ struct hostile_front {
 	bool sg;
 	bool gso4, gso6;
 	enum hf_rx_lie rx_lie;
+	bool rx_starved;                  /* net.hostile.front.rxstarve fired */
 	bool doomed;
 	uint32_t doom_seq;
 	char doom_why[120];

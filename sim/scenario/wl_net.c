@@ -27,6 +27,7 @@
 
 #include "drivers/net/netback.h"
 #include "drivers/net/netfront.h"
+#include "drivers/net/netpkt.h"
 #include "drivers/net/network.h"
 #include "drivers/xenbus/xenbus.h"
 #include "sim/evtchn/evtchn.h"
@@ -41,10 +42,14 @@
 #define NW_NETIF_SLOTS_MIN 18u           /* XEN_NETIF_NR_SLOTS_MIN: netback's default */
 #define NW_TX_BUFS_MIN (NW_NETIF_SLOTS_MIN + 1u)
 #define NW_RX_BUFS_MIN NW_NETIF_SLOTS_MIN
+/* netback's rx queue bound per queue (netback.h rx_queue_bytes_max): its own
+ * floor (two of the largest frames) and ceiling; its default is 4 MiB. */
+#define NW_RXQ_BYTES_MIN (2u * (NETPKT_FRAME_MAX + (unsigned)sizeof(struct netpkt)))
+#define NW_RXQ_BYTES_MAX (256u << 20)
 
 enum nw_param { NW_P_BACK, NW_P_GUESTS, NW_P_MESSAGES, NW_P_PINGS, NW_P_MAX, NW_P_LARGE,
 		NW_P_FEATURES, NW_P_TIMEOUT, NW_P_TX_BUFS, NW_P_RX_BUFS, NW_P_QUEUES, NW_P_WINDOW,
-		NW_P_HOSTILE, NW_P_HOSTILE_PACKETS, NW_P_COUNT };
+		NW_P_HOSTILE, NW_P_HOSTILE_PACKETS, NW_P_RXQ_BYTES, NW_P_COUNT };
 
 static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 	[NW_P_BACK] = {"back", SCN_P_DOMAIN, NULL, 0, 0, "the domain running netback and the switch"},
@@ -68,6 +73,8 @@ static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 			  "a domain running a hostile netfront on the same netback (net.hostile.front.* faults)"},
 	[NW_P_HOSTILE_PACKETS] = {"hostile-packets", SCN_P_UINT, "200", 1, HOSTILE_FRONT_PACKETS_MAX,
 				  "packets the hostile netfront sends"},
+	[NW_P_RXQ_BYTES] = {"rx-queue-bytes", SCN_P_SIZE, "4194304", NW_RXQ_BYTES_MIN, NW_RXQ_BYTES_MAX,
+			    "netback's bound on the bytes queued towards a guest, per queue (XSA-392)"},
 };
 
 enum nw_counter { NW_C_FRAMES, NW_C_SENT, NW_C_DROPS, NW_C_CORRUPT, NW_C_DUPLICATES, NW_C_OUT_OF_ORDER,
@@ -99,6 +106,7 @@ static void nw_features(struct nw *w, bool all)
 						  .tx_slots_max = 32, .tx_slots_fatal = 40};
 	else
 		w->bcfg = (struct netback_config){.queues_max = 1};
+	w->bcfg.rx_queue_bytes_max = (unsigned)scn_wl_u(w->wl, NW_P_RXQ_BYTES);
 	for (unsigned i = 0; i < w->n; i++) {
 		struct netfront_config *c = &w->g[i].cfg;
 		if (all)
@@ -141,6 +149,7 @@ static void nw_publish_back(struct nw *w, struct switch_stats *s, struct netback
 	atomic_store(&w->fatal, b->fatal);
 	atomic_store(&w->no_link, b->tx_no_link);
 	atomic_store(&w->slots_peak, b->tx_slots_peak);
+	atomic_store(&w->rxq_peak, b->rx_queued_bytes_peak);
 }
 
 static int nw_link_attach(void *arg, struct netback_vif *vif, void **port)
@@ -829,6 +838,14 @@ static void nw_check_limits(struct nw *w)
 	if (peak > max)
 		scn_wl_fail(w->wl, "netback (dom %u) passed on a packet of %lu data slots; its limit is %lu", w->be,
 			    peak, max);
+	/* Towards a guest that takes nothing (XSA-392), netback's queue stays
+	 * within rx_queue_bytes_max per queue: so all of them together. */
+	uint64_t queues = (uint64_t)(w->n + w->has_hostile) * (w->bcfg.queues_max ? w->bcfg.queues_max : 1);
+	uint64_t rxq_max = (uint64_t)w->bcfg.rx_queue_bytes_max * queues, rxq = atomic_load(&w->rxq_peak);
+	if (rxq > rxq_max)
+		scn_wl_fail(w->wl, "netback (dom %u) queued %lu bytes towards its guests; its bound is %u bytes "
+			    "per queue, %lu over its %lu queues", w->be, rxq, w->bcfg.rx_queue_bytes_max, rxq_max,
+			    queues);
 }
 
 /* The toolstack actions act on xenstore (harness thread); the rest reads. */

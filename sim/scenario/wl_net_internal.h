@@ -102,7 +102,7 @@ struct nw {
 	 * received at the crash). */
 	_Atomic uint64_t live_drops;    /* the running backend's own count */
 	_Atomic uint64_t dead_drops, crash_sent, crash_verified;
-	_Atomic uint64_t fatal, no_link, slots_peak;
+	_Atomic uint64_t fatal, no_link, slots_peak, rxq_peak;
 	_Atomic uint64_t suspends, unplugs;
 	/* The hostile frontend (hostile=), beside the guests on the same netback:
 	 * its vif is not on the switch; what netback passes on from it is

@@ -511,6 +511,14 @@ PLANTS = [
      [("sim/xenstore/domain.c",
        "\tfor (unsigned i = 1; i < num; i++)\n\t\tif (p[i].id == domid)\n\t\t\tp[i].perms |= XS_PERM_IGNORE;\n",
        "")]),
+    ("netback-rx-queue-bytes-unbounded", "xsa", "netback",
+     "the rx queue towards a guest is bounded in frames only, not in bytes "
+     "(rx_queue_bytes_max ignored): a guest that posts no rx buffers makes "
+     "netback hold up to a thousand large frames for it (XSA-392)",
+     "xsa/xsa-392-netback-rx-queue.scn",
+     [("drivers/net/netback_rx.c",
+       "\tif (q->q_rxq_frames >= c->rx_queue_frames_max || q->q_rxq_bytes + fp > c->rx_queue_bytes_max)\n",
+       "\tif (q->q_rxq_frames >= c->rx_queue_frames_max)\n")]),
     ("xs-dead-nodes-kept", "xsa", "xenstore",
      "a dead domain's nodes are kept by default (passed to dom0, the "
      "pre-XSA-419 way) instead of removed: nodes a guest made outside its home "
