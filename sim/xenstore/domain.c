@@ -68,9 +68,10 @@ static int xs_path_depth_cmp(const void *a, const void *b)
 	return la < lb ? -1 : la > lb;
 }
 
-/* The nodes domid owns, shallowest first, each with its subtree, as the
- * store itself (no connection, the committed tree). A node gone with an
- * ancestor is skipped. Out of memory, the rest pass to dom0 as with -K. */
+/* The nodes domid owns, each with its subtree, as the store itself (no
+ * connection, the committed tree). Shorter paths first, so an ancestor goes
+ * before its descendants, which are then skipped. Out of memory, the rest
+ * pass to dom0 as with -K. */
 static void xs_domain_nodes_remove(domid_t domid)
 {
 	struct xs_view v = {0};
