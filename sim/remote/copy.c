@@ -6,6 +6,7 @@
  * bounce buffer, so statuses, checks and messages are the in-process ones.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
@@ -13,21 +14,15 @@
 #include <xen/xen.h>
 #include <xen/grant_table.h>
 
+#include "sim/hypervisor/hypervisor.h"
 #include "sim/remote/remote_internal.h"
-
-static void rc_fail(struct rmt_rep *rep, int err)
-{
-	rep->rc = -1;
-	rep->err = err;
-	rep->len = 0;
-}
 
 /* Bytes each direction needs, checking each segment's length. */
 static int rc_sizes(const struct rmt_copy_seg *s, uint32_t count, size_t *in, size_t *out)
 {
 	*in = *out = 0;
 	for (uint32_t i = 0; i < count; i++) {
-		if (s[i].len > 4096u)
+		if (s[i].len > SIM_PAGE_SIZE)   /* a segment stays within one page */
 			return -EINVAL;
 		if (!(s[i].flags & GNTCOPY_source_gref))
 			*in += s[i].len;
@@ -35,6 +30,20 @@ static int rc_sizes(const struct rmt_copy_seg *s, uint32_t count, size_t *in, si
 			*out += s[i].len;
 	}
 	return 0;
+}
+
+/* One side of a segment: a grant ref, or the next bytes of a bounce buffer. */
+static void rc_side(union xengnttab_copy_ptr *p, bool gref, uint32_t ref, uint32_t domid, uint32_t offset,
+		    uint8_t **bounce, uint32_t len)
+{
+	if (gref) {
+		p->foreign.ref = ref;
+		p->foreign.domid = (uint16_t)domid;
+		p->foreign.offset = (uint16_t)offset;
+	} else {
+		p->virt = *bounce;
+		*bounce += len;
+	}
 }
 
 static void rc_segs(const struct rmt_copy_seg *s, uint32_t count, uint8_t *bounce_in,
@@ -45,22 +54,10 @@ static void rc_segs(const struct rmt_copy_seg *s, uint32_t count, uint8_t *bounc
 		memset(g, 0, sizeof(*g));
 		g->len = (uint16_t)s[i].len;
 		g->flags = (uint16_t)s[i].flags;
-		if (s[i].flags & GNTCOPY_source_gref) {
-			g->source.foreign.ref = s[i].src_ref;
-			g->source.foreign.domid = (uint16_t)s[i].src_domid;
-			g->source.foreign.offset = (uint16_t)s[i].src_offset;
-		} else {
-			g->source.virt = bounce_in;
-			bounce_in += s[i].len;
-		}
-		if (s[i].flags & GNTCOPY_dest_gref) {
-			g->dest.foreign.ref = s[i].dst_ref;
-			g->dest.foreign.domid = (uint16_t)s[i].dst_domid;
-			g->dest.foreign.offset = (uint16_t)s[i].dst_offset;
-		} else {
-			g->dest.virt = bounce_out;
-			bounce_out += s[i].len;
-		}
+		rc_side(&g->source, s[i].flags & GNTCOPY_source_gref, s[i].src_ref, s[i].src_domid,
+			s[i].src_offset, &bounce_in, s[i].len);
+		rc_side(&g->dest, s[i].flags & GNTCOPY_dest_gref, s[i].dst_ref, s[i].dst_domid,
+			s[i].dst_offset, &bounce_out, s[i].len);
 	}
 }
 
@@ -74,14 +71,14 @@ void rs_copy(xengnttab_handle *xgt, const struct rmt_req *rq, const uint8_t *in,
 	if (count == 0 || count > RMT_COPY_SEGS_MAX ||
 	    rq->len < sizeof(*s) * count || rc_sizes(s, count, &nin, &nout) < 0 ||
 	    rq->len != sizeof(*s) * count + nin) {
-		rc_fail(rep, EINVAL);
+		rs_fail(rep, EINVAL);
 		return;
 	}
 	size_t need = sizeof(int16_t) * count + nout;
 	if (need > *out_cap) {
 		uint8_t *p = realloc(*out, need);
 		if (!p) {
-			rc_fail(rep, ENOMEM);
+			rs_fail(rep, ENOMEM);
 			return;
 		}
 		*out = p;
@@ -89,7 +86,7 @@ void rs_copy(xengnttab_handle *xgt, const struct rmt_req *rq, const uint8_t *in,
 	}
 	xengnttab_grant_copy_segment_t *segs = calloc(count, sizeof(*segs));
 	if (!segs) {
-		rc_fail(rep, ENOMEM);
+		rs_fail(rep, ENOMEM);
 		return;
 	}
 	/* Local sources are read from the request in place (a copy of them). */

@@ -16,4 +16,12 @@
 void rs_copy(xengnttab_handle *xgt, const struct rmt_req *rq, const uint8_t *in,
 	     struct rmt_rep *rep, uint8_t **out, size_t *out_cap);
 
+/* A reply that failed with err, and carries no payload. */
+static inline void rs_fail(struct rmt_rep *rep, int err)
+{
+	rep->rc = -1;
+	rep->err = err;
+	rep->len = 0;
+}
+
 #endif

@@ -93,13 +93,6 @@ static int rs_out_reserve(struct rs_conn *c, size_t n)
 	return 0;
 }
 
-static void rs_fail(struct rmt_rep *rep, int err)
-{
-	rep->rc = -1;
-	rep->err = err;
-	rep->len = 0;
-}
-
 /* ---- pages of a map or share ---- */
 
 static bool rs_memfd_known(struct rs_conn *c, uint64_t id)
@@ -151,6 +144,22 @@ static int rs_pages(struct rs_conn *c, uint8_t *addr, uint32_t count, int *fds, 
 			c->memfds[c->nmemfds++] = pg->memfd_id;
 	}
 	return rc;
+}
+
+/* The pages of a new map or share as the reply (its address, their
+ * descriptions); on failure the reply says why and the caller undoes it. */
+static int rs_pages_reply(struct rs_conn *c, void *addr, uint32_t count, int *fds, unsigned *nfds,
+			  struct rmt_rep *rep)
+{
+	int rc = rs_pages(c, addr, count, fds, nfds);
+
+	if (rc < 0) {
+		rs_fail(rep, -rc);
+		return rc;
+	}
+	rep->v0 = (uint64_t)(uintptr_t)addr;
+	rep->len = (uint32_t)(sizeof(struct rmt_page) * count);
+	return 0;
 }
 
 /* ---- the calls ---- */
@@ -262,14 +271,8 @@ static void rs_map(struct rs_conn *c, const struct rmt_req *rq, struct rmt_rep *
 		rs_fail(rep, errno);
 		return;
 	}
-	int rc = rs_pages(c, addr, count, fds, nfds);
-	if (rc < 0) {
+	if (rs_pages_reply(c, addr, count, fds, nfds, rep) < 0)
 		xengnttab_unmap(c->xgt, addr, count);
-		rs_fail(rep, -rc);
-		return;
-	}
-	rep->v0 = (uint64_t)(uintptr_t)addr;
-	rep->len = (uint32_t)(sizeof(struct rmt_page) * count);
 }
 
 static void rs_share(struct rs_conn *c, const struct rmt_req *rq, struct rmt_rep *rep, int *fds,
@@ -293,16 +296,12 @@ static void rs_share(struct rs_conn *c, const struct rmt_req *rq, struct rmt_rep
 		rs_fail(rep, errno);
 		return;
 	}
-	int rc = rs_pages(c, addr, count, fds, nfds);
-	if (rc < 0) {
+	if (rs_pages_reply(c, addr, count, fds, nfds, rep) < 0) {
 		xengntshr_unshare(c->xgs, addr, count);
-		rs_fail(rep, -rc);
 		return;
 	}
 	for (uint32_t i = 0; i < count; i++)   /* a read-only share's own view says ref too */
 		((struct rmt_page *)c->out)[i].ref = refs[i];
-	rep->v0 = (uint64_t)(uintptr_t)addr;
-	rep->len = (uint32_t)(sizeof(struct rmt_page) * count);
 }
 
 static void rs_unmap(struct rs_conn *c, const struct rmt_req *rq, struct rmt_rep *rep)
