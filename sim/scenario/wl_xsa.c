@@ -747,53 +747,41 @@ static int xsa_owner_run(struct xsa *x)
 
 /* ---- the workload ---- */
 
-static int xsa_on_att(struct xsa *x, int (*fn)(void *arg))
-{
-	return scn_wl_call(x->wl, x->att, fn, x);
-}
+/* The attacks: run on the harness thread (run), or on the attacker's
+ * thread (on_att); waits: the second half comes with a domain event. */
+static const struct xsa_kind {
+	const char *name;
+	int (*run)(struct xsa *x);
+	int (*on_att)(void *arg);
+	bool waits;
+} xsa_kinds[] = {
+	{"watch-perms", xsa_watch_run, NULL, false}, {"rm-watch", xsa_rm_watch_run, NULL, false},
+	{"dead-perms", xsa_dead_run, NULL, true},     {"tx-nodes", NULL, xsa_tx_nodes, false},
+	{"tx-orphan", NULL, xsa_orphan, false},       {"quotas", NULL, xsa_quotas, false},
+	{"event-flood", xsa_flood_run, NULL, false},  {"deep", NULL, xsa_deep, false},
+	{"dead-owner", xsa_owner_run, NULL, true},
+};
 
-static const char *const xsa_attacks[] = {"watch-perms", "rm-watch", "dead-perms", "tx-nodes", "tx-orphan",
-					   "quotas", "event-flood", "deep", "dead-owner", NULL};
+static const struct xsa_kind *xsa_kind(const char *name)
+{
+	for (size_t i = 0; i < sizeof(xsa_kinds) / sizeof(xsa_kinds[0]); i++)
+		if (strcmp(name, xsa_kinds[i].name) == 0)
+			return &xsa_kinds[i];
+	return NULL;
+}
 
 /* Parse time: an attack name that does not exist is a file:line error. */
 static int xsa_validate(const struct scn_wl_args *a, char *err, size_t len)
 {
-	for (unsigned i = 0; xsa_attacks[i]; i++)
-		if (strcmp(a->s[XSA_P_ATTACK], xsa_attacks[i]) == 0)
-			return 0;
+	if (xsa_kind(a->s[XSA_P_ATTACK]))
+		return 0;
 	snprintf(err, len, "attack: '%s' is none of %s", a->s[XSA_P_ATTACK], xsa_params[XSA_P_ATTACK].what);
 	return -EINVAL;
 }
 
-static int xsa_attack(struct xsa *x, const char *name)
+static int xsa_attack(struct xsa *x, const struct xsa_kind *k)
 {
-	if (strcmp(name, "watch-perms") == 0)
-		return xsa_watch_run(x);
-	if (strcmp(name, "dead-perms") == 0)
-		return xsa_dead_run(x);
-	if (strcmp(name, "tx-nodes") == 0)
-		return xsa_on_att(x, xsa_tx_nodes);
-	if (strcmp(name, "tx-orphan") == 0)
-		return xsa_on_att(x, xsa_orphan);
-	if (strcmp(name, "quotas") == 0)
-		return xsa_on_att(x, xsa_quotas);
-	if (strcmp(name, "event-flood") == 0)
-		return xsa_flood_run(x);
-	if (strcmp(name, "rm-watch") == 0)
-		return xsa_rm_watch_run(x);
-	if (strcmp(name, "deep") == 0)
-		return xsa_on_att(x, xsa_deep);
-	if (strcmp(name, "dead-owner") == 0)
-		return xsa_owner_run(x);
-	scn_wl_error(x->wl, "unknown attack '%s' (watch-perms dead-perms tx-nodes tx-orphan quotas event-flood deep dead-owner rm-watch)",
-		     name);
-	return -EINVAL;
-}
-
-/* Attacks whose second half comes with a domain event. */
-static bool xsa_waits(const char *name)
-{
-	return strcmp(name, "dead-perms") == 0 || strcmp(name, "dead-owner") == 0;
+	return k->run ? k->run(x) : scn_wl_call(x->wl, x->att, k->on_att, x);
 }
 
 static int xsa_start(struct scn_wl *wl)
@@ -810,11 +798,12 @@ static int xsa_start(struct scn_wl *wl)
 	x->rounds = (unsigned)scn_wl_u(wl, XSA_P_ROUNDS);
 	snprintf(x->dir, sizeof(x->dir), "/tool/%s", wl->id);
 	const char *name = scn_wl_s(wl, XSA_P_ATTACK);
-	int rc = xsa_attack(x, name);
+	const struct xsa_kind *k = xsa_kind(name);   /* xsa_validate: never NULL */
+	int rc = xsa_attack(x, k);
 	if (rc < 0 && !scn_wl_finished(wl))
 		scn_wl_error(wl, "attack %s: set-up failed: %s", name, strerror(-rc));
 	xsa_set(x, XSA_C_PHASE, 1);
-	if (!xsa_waits(name) && !scn_wl_finished(wl)) {
+	if (!k->waits && !scn_wl_finished(wl)) {
 		xsa_set(x, XSA_C_PHASE, 2);
 		scn_wl_done(wl);
 	}
