@@ -169,7 +169,7 @@ int gnttab_handle_fd(struct xengntdev_handle *h, enum gnttab_kind kind, const ch
 	pthread_mutex_lock(&gnttab_lock);
 	bool ok = h && gnttab_handle_known_locked(h) && h->kind == kind;
 	int fd = ok ? h->fd : -1;
-	gnttab_unlock();
+	pthread_mutex_unlock(&gnttab_lock);   /* read only */
 	if (!ok) {
 		sim_log("gnttab: %s: %p is not an open %s handle", api, (void *)h,
 			gnttab_kind_name(kind));
