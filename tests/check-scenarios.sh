@@ -84,6 +84,17 @@ out=$("$X" sweep "$tmp/fs.scn" --faults 2>/dev/null); rc=$?
 sites=$(grep -oE '[0-9]+ sites' <<<"$out" | grep -oE '[0-9]+')
 check "fault sweep: every run passes or ends in a clean error (${sites:-0} sites)" \
 	'[ $rc -eq 0 ] && [ "${sites:-0}" -ge 5 ]'
+check "fault sweep leaves out evtchn.notify.drop and ring.hostile.rewrite, and says why" \
+	'grep -qE "evtchn.notify.drop +left out: Xen never drops" <<<"$out" && grep -qE "ring.hostile.rewrite +left out: a hostile peer" <<<"$out" && grep -q "(2 reached sites left out)" <<<"$out"'
+out=$("$X" sweep "$tmp/fs.scn" --faults --site evtchn.notify.drop 2>/dev/null)
+check "a site named with --site is swept even if left out by default" \
+	'grep -qE "evtchn.notify.drop +reached +[0-9]+ times in the baseline; +[0-9]+ runs" <<<"$out"'
+out=$("$X" sweep scenarios/faults/evtchn-drop-hang.scn --faults 2>/dev/null); rc=$?
+check "a scenario expecting a hang is not fault-swept, and says why (exit $rc)" \
+	'[ $rc -eq 0 ] && grep -q "skipped (it expects a hang, an error or a failure)" <<<"$out"'
+out=$("$X" sweep scenarios/hostile/blk-front-id.scn --faults 2>/dev/null); rc=$?
+check "a scenario running an attacker is not fault-swept, and says why (exit $rc)" \
+	'[ $rc -eq 0 ] && grep -q "skipped (it runs an attacker" <<<"$out"'
 out=$("$X" sweep "$tmp/fs.scn" --faults --site gnttab.copy 2>/dev/null)
 check "fault sweep stops when the occurrence is not reached (gnttab.copy: 7 runs)" \
 	'grep -qE "gnttab.copy +reached +6 times in the baseline; +7 runs, 0 failed" <<<"$out"'

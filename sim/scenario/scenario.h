@@ -149,6 +149,7 @@ struct scn_result {
 	uint64_t site_occurrences[SCN_SITES_MAX];
 	uint32_t actions_unfired;      /* timed actions whose trigger never came */
 	bool nemesis_fired;            /* the scn_add_nemesis action fired */
+	bool attacker;                 /* a domain ran an attacker (scn_wl_hostile) */
 };
 
 /* Run in this process (needs a process where no domain exists: tests, or a
@@ -233,7 +234,13 @@ int scn_sweep(const struct scenario *s, const struct scn_sweep_opts *o,
  * max_per_site bounds the occurrences tried (0: 200). */
 struct scn_fault_sweep_stats {
 	unsigned sites, runs, failed;
+	unsigned left_out;      /* reached sites not swept (scn_fault_sweep_left_out) */
+	bool skipped;           /* the scenario is not one a fault sweep can judge */
 };
+/* Why a whole-scenario fault sweep (no site named) leaves a reached site
+ * out, or NULL: a site whose every injection is a hang by construction, or a
+ * scenario adversary's own lie sites. A named site (--site) is always swept. */
+const char *scn_fault_sweep_left_out(const char *site);
 int scn_fault_sweep(const struct scenario *s, const char *only_site, unsigned max_per_site,
 		    const struct scn_run_opts *run, struct scn_fault_sweep_stats *st);
 /* The same with each site aimed at each declared domain in turn (`fault SITE

@@ -9,6 +9,7 @@
  * every oracle holding.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <string.h>
 
 #include "sim/scenario/scn_internal.h"
@@ -103,6 +104,52 @@ int scn_sweep(const struct scenario *s, const struct scn_sweep_opts *o,
 
 /* ---- fault sweep ---- */
 
+/* Sites a whole-scenario sweep leaves out, and why. Each is still swept when
+ * named (--site), and a scenario can still arm it with a `fault` line. */
+static const struct {
+	const char *pattern;   /* fnmatch(3) */
+	const char *why;
+} fault_sweep_skips[] = {
+	{"evtchn.notify.drop", "Xen never drops a notification: every drop is a lost wakeup by "
+	 "construction, which only a timeout recovers"},
+	{"*.hostile.*", "a hostile peer's lies: the scenario's adversary, aimed by its own lines, "
+	 "not a fault of the environment"},
+};
+
+const char *scn_fault_sweep_left_out(const char *site)
+{
+	for (size_t i = 0; i < sizeof(fault_sweep_skips) / sizeof(fault_sweep_skips[0]); i++)
+		if (fnmatch(fault_sweep_skips[i].pattern, site, 0) == 0)
+			return fault_sweep_skips[i].why;
+	return NULL;
+}
+
+/* A scenario a fault sweep cannot judge: one that expects a hang, an error or
+ * a failure (its pass is that), or one whose attacker's answers it counts
+ * exactly (an injected fault changes those counts by design; the nemesis
+ * sweep covers it). NULL: sweep it. */
+static const char *fault_sweep_unjudged(const struct scenario *s, const struct scn_result *base)
+{
+	if (s->expect != SCN_EXPECT_PASS)
+		return "it expects a hang, an error or a failure";
+	if (base && base->attacker)
+		return "it runs an attacker and counts its answers: a fault changes those counts "
+		       "by design; sweep it with --nemesis, or name a site with --site";
+	return NULL;
+}
+
+static bool fault_sweep_skipped(const struct scenario *s, const struct scn_result *base,
+				struct scn_fault_sweep_stats *st)
+{
+	const char *why = fault_sweep_unjudged(s, base);
+
+	if (why) {
+		printf("fault sweep of %s: skipped (%s)\n", s->path, why);
+		st->skipped = true;
+	}
+	return why != NULL;
+}
+
 static struct sim_fault_site *site_at(unsigned index)
 {
 	struct sim_fault_site *f = sim_fault_site_first();
@@ -194,6 +241,8 @@ static int fault_sweep_all(const struct scenario *s, const char *only_site,
 	memset(st, 0, sizeof(*st));
 	if (!max_per_site)
 		max_per_site = FAULT_SWEEP_PER_SITE_DEFAULT;
+	if (!only_site && fault_sweep_skipped(s, NULL, st))
+		return 0;
 	int rc = scn_run_isolated_log(s, run, &base, false);
 	if (rc < 0)
 		return rc;
@@ -202,11 +251,19 @@ static int fault_sweep_all(const struct scenario *s, const char *only_site,
 		st->failed++;
 		return 0;
 	}
+	if (!only_site && fault_sweep_skipped(s, &base, st))
+		return 0;
 	for (struct sim_fault_site *f = sim_fault_site_first(); f && i < SCN_SITES_MAX; f = f->next, i++) {
 		if (only_site && strcmp(only_site, f->name) != 0)
 			continue;
 		if (base.site_occurrences[i] == 0)
 			continue;
+		const char *why = only_site ? NULL : scn_fault_sweep_left_out(f->name);
+		if (why) {
+			printf("  %-28s left out: %s\n", f->name, why);
+			st->left_out++;
+			continue;
+		}
 		st->sites++;
 		rc = fault_sweep_one(s, site_at(i), base.site_occurrences[i], max_per_site, run, st,
 				     aimed);

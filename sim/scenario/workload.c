@@ -92,6 +92,7 @@ void scn_wl_hostile(struct scn_wl *wl, domid_t domid)
 	for (unsigned i = 0; i < wl->run->s->ndoms; i++)
 		if (wl->run->domids[i] == domid)
 			wl->run->dom_hostile[i] = true;
+	wl->run->r->attacker = true;
 }
 
 unsigned scn_wl_domids(const struct scn_wl *wl, unsigned param, domid_t *out, unsigned max)
