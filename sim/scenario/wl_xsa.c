@@ -36,6 +36,14 @@
  *   dead-owner   XSA-419: the victim lets the attacker write below its own
  *                data/; the attacker creates `rounds` nodes there, then the
  *                scenario destroys it (phase 1): its nodes must go with it.
+ *   long-path    XSA-323: the longest relative path (2048 bytes) works; one
+ *                byte more, a relative path as long as an absolute one may
+ *                be, and an absolute path one past 3072 are refused: no node
+ *                may have an absolute path a client cannot name.
+ *   big-event    XSA-324: a watch whose path and token fill a whole message;
+ *                a change below the watched node would make an event longer
+ *                than a message may be: it must be dropped, and the change
+ *                of the node itself (an event of exactly 4096 bytes) told.
  *
  * Checked: what each attack says above; the store's own invariants are the
  * engine's (xs_store_check every 16 slices). Counters: phase (0 set up, 1
@@ -49,10 +57,9 @@
 
 #include <xenstore.h>
 
-#include "sim/scenario/workload.h"
+#include "sim/scenario/wl_xsa.h"
 #include "sim/xenstore/xs_store.h"
 
-#define XSA_PATH_MAX 128u
 #define XSA_ROUNDS_MAX 1000u
 #define XSA_QUOTA_PROBE_MAX 64u   /* tries past a quota before calling it unbounded */
 
@@ -62,21 +69,13 @@ static const struct scn_param xsa_params[XSA_P_COUNT + 1] = {
 	[XSA_P_ATTACKER] = {"attacker", SCN_P_DOMAIN, NULL, 0, 0, "the hostile guest"},
 	[XSA_P_VICTIM] = {"victim", SCN_P_DOMAIN, NULL, 0, 0, "the other guest (dead-perms, event-flood)"},
 	[XSA_P_ATTACK] = {"attack", SCN_P_STRING, NULL, 0, 0,
-			  "watch-perms|rm-watch|dead-perms|tx-nodes|tx-orphan|quotas|event-flood|deep|dead-owner"},
+			  "watch-perms|rm-watch|dead-perms|tx-nodes|tx-orphan|quotas|event-flood|deep|dead-owner|"
+			  "long-path|big-event"},
 	[XSA_P_ROUNDS] = {"rounds", SCN_P_UINT, "20", 1, XSA_ROUNDS_MAX, "repetitions of the attack's loop"},
 };
 
-enum xsa_counter { XSA_C_PHASE, XSA_C_REFUSED, XSA_C_EVENTS, XSA_C_COUNT };
 static const char *const xsa_counters[XSA_C_COUNT + 1] = {"phase", "refused", "events", NULL};
 
-struct xsa {
-	struct scn_wl *wl;
-	domid_t att, vic;
-	unsigned rounds;
-	char dir[64];                 /* /tool/ID: the toolstack's part of the attack */
-	struct xs_handle *vh;         /* the victim's handle (event-flood) */
-	_Atomic uint64_t cnt[XSA_C_COUNT];
-};
 
 
 static void xsa_set(struct xsa *x, enum xsa_counter k, uint64_t v)
@@ -84,12 +83,12 @@ static void xsa_set(struct xsa *x, enum xsa_counter k, uint64_t v)
 	atomic_store(&x->cnt[k], v);
 }
 
-static void xsa_add(struct xsa *x, enum xsa_counter k)
+void xsa_add(struct xsa *x, enum xsa_counter k)
 {
 	atomic_fetch_add(&x->cnt[k], 1);
 }
 
-static struct xs_handle *xsa_open(struct xsa *x, domid_t d)
+struct xs_handle *xsa_open(struct xsa *x, domid_t d)
 {
 	struct xs_handle *h = xs_open(0);
 
@@ -759,7 +758,8 @@ static const struct xsa_kind {
 	{"dead-perms", xsa_dead_run, NULL, true},     {"tx-nodes", NULL, xsa_tx_nodes, false},
 	{"tx-orphan", NULL, xsa_orphan, false},       {"quotas", NULL, xsa_quotas, false},
 	{"event-flood", xsa_flood_run, NULL, false},  {"deep", NULL, xsa_deep, false},
-	{"dead-owner", xsa_owner_run, NULL, true},
+	{"dead-owner", xsa_owner_run, NULL, true},    {"long-path", NULL, xsa_long_paths, false},
+	{"big-event", NULL, xsa_big_event, false},
 };
 
 static const struct xsa_kind *xsa_kind(const char *name)

@@ -585,6 +585,25 @@ PLANTS = [
        "\t\txs_view_del(v, st.paths[i]);\n"
        "\t\txs_ev_perms_set(&ep, XS_EVP_NODE, xs_view_get(v, st.paths[i], &err));\n"
        "\t\txs_event_fire(v, st.paths[i], i != 0, &ep);\n")]),
+    ("xs-path-length-as-sent", "xsa", "xenstore",
+     "the path length is checked as the client sent it, against the absolute "
+     "limit (XSA-323's class): a guest's relative path of up to 3072 bytes is "
+     "taken, and its node's absolute path is longer than any client may name",
+     "xsa/xsa-323-path-length.scn",
+     [("sim/xenstore/node.c",
+       "\tif (in[0] != '/' && strlen(in) > XENSTORE_REL_PATH_MAX)\n\t\treturn -EINVAL;\n",
+       "\tif (strlen(in) > XENSTORE_ABS_PATH_MAX)\n\t\treturn -EINVAL;\n"),
+      ("sim/xenstore/node.c",
+       " && !strstr(p, \"//\") &&\n\t       len <= XENSTORE_ABS_PATH_MAX;\n",
+       " && !strstr(p, \"//\");\n")]),
+    ("xs-event-size-unchecked", "xsa", "xenstore",
+     "a watch event is sized by the longest path plus its token, not by the "
+     "message limit (XSA-324): a watch with a huge token and a change below "
+     "the watched node make a message longer than 4096 bytes",
+     "xsa/xsa-324-watch-event-size.scn",
+     [("sim/xenstore/watch.c",
+       "\tchar buf[XENSTORE_PAYLOAD_MAX];\n\tconst char *epath",
+       "\tchar buf[XENSTORE_ABS_PATH_MAX + XENSTORE_PAYLOAD_MAX];\n\tconst char *epath")]),
 ]
 
 
