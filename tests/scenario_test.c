@@ -71,6 +71,7 @@ static void parse_errors_name_line_and_token(void)
 		{RING_OK "mode fast\n", "t.scn:4: ", "'fast' is neither det nor free"},
 		{RING_OK "policy pct:0\n", "t.scn:4: ", "pct:D with D in 1..16"},
 		{RING_OK "describe \"open\n", "t.scn:4: ", "unterminated"},
+		{RING_OK "describe \"open \\\n", "t.scn:4: ", "unterminated"},   /* a trailing backslash escapes nothing */
 		{"domain dom0 priv\n", "t.scn:1: ", "no workload"},
 		{RING_OK "fault gnttab.map after 0 on ghost\n", "t.scn:4: ",
 		 "on 'ghost' is not a target (a declared domain: dom0, guest; a device vbd/N or vif/N; "

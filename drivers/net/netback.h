@@ -119,7 +119,8 @@ struct netback_stats {
 	uint64_t rx_grant_errors;           /* frontend's buffer refused the copy */
 	uint64_t rx_stalls, rx_unstalls;
 	uint64_t rx_gso_segmented, rx_csum_completed;
-	uint64_t rx_queued_bytes, rx_queued_bytes_peak;   /* now, and the largest seen */
+	uint64_t rx_queued_bytes, rx_queued_bytes_peak;   /* all queues: now, and the largest seen */
+	uint64_t rx_queue_bytes_peak;       /* the most one queue held (<= rx_queue_bytes_max) */
 	uint64_t events, events_spurious, events_delayed;
 };
 

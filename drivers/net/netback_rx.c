@@ -46,6 +46,8 @@ static void netback_rxq_account(struct netback_queue *q, int64_t frames, int64_t
 	st->rx_queued_bytes = (uint64_t)((int64_t)st->rx_queued_bytes + bytes);
 	if (st->rx_queued_bytes > st->rx_queued_bytes_peak)
 		st->rx_queued_bytes_peak = st->rx_queued_bytes;
+	if (q->q_rxq_bytes > st->rx_queue_bytes_peak)
+		st->rx_queue_bytes_peak = q->q_rxq_bytes;
 }
 
 static struct netpkt *netback_rxq_pop(struct netback_queue *q)

@@ -604,6 +604,14 @@ PLANTS = [
      [("sim/xenstore/watch.c",
        "\tchar buf[XENSTORE_PAYLOAD_MAX];\n\tconst char *epath",
        "\tchar buf[XENSTORE_ABS_PATH_MAX + XENSTORE_PAYLOAD_MAX];\n\tconst char *epath")]),
+    ("scn-quoted-escape-past-end", "parser", "scenario",
+     "in a quoted string a backslash escapes whatever follows it, the line's "
+     "terminating NUL included: a line ending in a backslash inside an "
+     "unterminated quote makes the tokenizer read past the end of the line",
+     "fuzz/fuzz_scenario (ASan: heap-buffer-overflow read in tok_quoted)",
+     [("sim/scenario/parse.c",
+       "\t\tif (*p == '\\\\' && (p[1] == '\"' || p[1] == '\\\\'))\n\t\t\tp++;\n",
+       "\t\tif (*p == '\\\\')\n\t\t\tp++;\n")]),
 ]
 
 
