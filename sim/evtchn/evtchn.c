@@ -29,6 +29,10 @@ static struct evtchn_domain *evtchn_doms[SIM_DOMID_LIMIT];
 static struct evtchn_core *evtchn_cores;
 static unsigned evtchn_handles;
 
+/* evtchn_check visits every port of a table (not only those below its
+ * high-water mark) at the first check and every this many after. */
+#define EVTCHN_CHECK_FULL_EVERY 16u
+
 SIM_FAULT_SITE_TRACED(evtchn_fault_drop, "evtchn.notify.drop",
 	       "an event-channel send is lost");
 SIM_FAULT_SITE_TRACED(evtchn_fault_dup, "evtchn.notify.dup",
@@ -37,6 +41,8 @@ SIM_FAULT_SITE_TRACED(evtchn_fault_spurious, "evtchn.notify.spurious",
 	       "a send also raises a random bound port of the receiver");
 /* "evtchn.notify.delay" is the scenario engine's: it holds a notify back and
  * replays it later; nothing in this module needs to know. */
+
+static void evtchn_check_domain_locked(const struct evtchn_domain *d, bool full);
 
 /* ---- domains ---- */
 
@@ -82,9 +88,11 @@ static void evtchn_on_destroy(domid_t domid, bool crashed)
 	for (struct evtchn_core *c = evtchn_cores; c; c = c->next)
 		if (c->domid == domid && !c->dead)
 			evtchn_core_kill_locked(c);
-	if (d)
+	if (d) {
 		EVTCHN_ASSERT(d->ports_used == 0, "dom %u: %u ports without a handle at destroy",
 			      domid, d->ports_used);
+		evtchn_check_domain_locked(d, true);   /* every port, one last time */
+	}
 	if (domid < SIM_DOMID_LIMIT)
 		evtchn_doms[domid] = NULL;
 	pthread_mutex_unlock(&evtchn_lock);
@@ -183,6 +191,8 @@ int evtchn_port_alloc_locked(struct evtchn_core *core, domid_t remote_dom,
 		.owner = core, .state = EVTCHNSTAT_unbound, .remote_dom = remote_dom,
 	};
 	d->ports_used++;
+	if (p >= d->ports_hwm)
+		d->ports_hwm = p + 1;
 	core->ports_bound++;
 	*port = p;
 	return 0;
@@ -586,12 +596,28 @@ static void evtchn_check_port_locked(const struct evtchn_domain *d, evtchn_port_
 	}
 }
 
-static void evtchn_check_domain_locked(const struct evtchn_domain *d)
+/* Ports from the high-water mark on were never allocated: all zero. */
+static void evtchn_check_unused_locked(const struct evtchn_domain *d)
+{
+	static const struct evtchn_port zero;
+
+	EVTCHN_ASSERT(d->ports_hwm <= EVTCHN_PORTS_MAX, "dom %u: port high-water mark %u out of range",
+		      d->domid, d->ports_hwm);
+	for (evtchn_port_t p = d->ports_hwm ? d->ports_hwm : 1; p < EVTCHN_PORTS_MAX; p++)
+		EVTCHN_ASSERT(memcmp(&d->ports[p], &zero, sizeof(zero)) == 0,
+			      "dom %u port %u: written, but above the highest port ever allocated (%u)",
+			      d->domid, p, d->ports_hwm ? d->ports_hwm - 1 : 0);
+}
+
+/* full: also every port above the high-water mark (see ports_hwm). */
+static void evtchn_check_domain_locked(const struct evtchn_domain *d, bool full)
 {
 	unsigned used = 0;
 
 	EVTCHN_ASSERT(d->ports[0].state == EVTCHNSTAT_closed, "dom %u: port 0 in use", d->domid);
-	for (evtchn_port_t p = 1; p < EVTCHN_PORTS_MAX; p++) {
+	if (full)
+		evtchn_check_unused_locked(d);
+	for (evtchn_port_t p = 1; p < d->ports_hwm; p++) {
 		evtchn_check_port_locked(d, p);
 		used += d->ports[p].state != EVTCHNSTAT_closed;
 	}
@@ -637,14 +663,16 @@ static void evtchn_check_core_locked(const struct evtchn_core *c)
 
 void evtchn_check(void)
 {
+	static unsigned checks;
 	unsigned handles = 0;
 
 	pthread_mutex_lock(&evtchn_lock);
+	bool full = checks++ % EVTCHN_CHECK_FULL_EVERY == 0;
 	for (struct evtchn_core *c = evtchn_cores; c; c = c->next)
 		c->check_ports = 0;
 	for (unsigned id = 0; id < SIM_DOMID_LIMIT; id++)
 		if (evtchn_doms[id])
-			evtchn_check_domain_locked(evtchn_doms[id]);
+			evtchn_check_domain_locked(evtchn_doms[id], full);
 	for (struct evtchn_core *c = evtchn_cores; c; c = c->next) {
 		evtchn_check_core_locked(c);
 		handles += c->refs;
