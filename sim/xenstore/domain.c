@@ -115,6 +115,7 @@ void xs_perms_forget_domain(domid_t domid)
 {
 	uint32_t i;
 
+	xs_tree_touched();
 	for (struct xs_hentry *e = xs_htab_first(&xs_g.nodes, &i); e; e = xs_htab_next(&xs_g.nodes, e, &i)) {
 		struct xs_node *n = (struct xs_node *)e;
 

@@ -489,13 +489,47 @@ static void xs_check_parent(const struct xs_node *n)
 	XS_ASSERT(seen == 1, "%s: listed %u times by %s", n->path, seen, parent);
 }
 
-void xs_store_check_locked(void)
+/* The node walk of a check reads the tree and which domains are alive, and
+ * nothing else. The tree changes only by xs_tree_put and xs_tree_del, which
+ * bump xs_g.gen (never lowered), and in place only by xs_perms_forget_domain,
+ * which calls xs_tree_touched. So while the generation and the live domains
+ * are those of the last walk that passed, a walk would find what it found
+ * then; it is skipped, but for every XS_CHECK_WALK_EVERY-th check. */
+#define XS_CHECK_WALK_EVERY 16u
+
+static struct {
+	bool valid;
+	uint64_t gen;
+	unsigned checks;
+	bool alive[XS_DOMID_SLOTS];
+	unsigned owned[XS_DOMID_SLOTS];     /* nodes per owner, as that walk counted */
+} xs_walked;
+
+void xs_tree_touched(void)
 {
-	static unsigned owned[XS_DOMID_SLOTS];
+	xs_walked.valid = false;
+}
+
+static bool xs_walk_needed(void)
+{
+	bool need = !xs_walked.valid || xs_walked.gen != xs_g.gen ||
+		    ++xs_walked.checks % XS_CHECK_WALK_EVERY == 0;
+
+	for (unsigned d = 0; d < XS_DOMID_SLOTS; d++)
+		if (xs_walked.alive[d] != xs_g.doms[d].alive) {
+			xs_walked.alive[d] = xs_g.doms[d].alive;
+			need = true;
+		}
+	return need;
+}
+
+static void xs_check_walk(void)
+{
+	unsigned *owned = xs_walked.owned;
 	uint32_t i;
 
-	memset(owned, 0, sizeof(owned));
-	XS_ASSERT(xs_tree_get("/"), "the root is missing");
+	xs_walked.valid = false;
+	memset(xs_walked.owned, 0, sizeof(xs_walked.owned));
 	for (struct xs_hentry *e = xs_htab_first(&xs_g.nodes, &i); e; e = xs_htab_next(&xs_g.nodes, e, &i)) {
 		const struct xs_node *n = (const struct xs_node *)e;
 
@@ -506,6 +540,17 @@ void xs_store_check_locked(void)
 		xs_check_parent(n);
 		owned[xs_node_owner(n)]++;
 	}
+	xs_walked.gen = xs_g.gen;
+	xs_walked.valid = true;   /* a failed walk panicked */
+}
+
+void xs_store_check_locked(void)
+{
+	const unsigned *owned = xs_walked.owned;
+
+	XS_ASSERT(xs_tree_get("/"), "the root is missing");
+	if (xs_walk_needed())
+		xs_check_walk();
 	for (unsigned d = 0; d < XS_DOMID_SLOTS; d++)
 		XS_ASSERT(owned[d] == xs_g.doms[d].nodes, "domain %u owns %u nodes, counted %u", d,
 			  owned[d], xs_g.doms[d].nodes);
