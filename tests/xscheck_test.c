@@ -14,8 +14,9 @@
 #include "tests/sim_fixture.h"
 #include "tests/test.h"
 
-/* In a child: count one node too many for dom0, then check.
- * counted: release the lock as every store operation does. */
+/* In a child: illegal permission bits on @introduceDomain (checked by every
+ * check that runs), then check. counted: release the lock as every store
+ * operation does. */
 static int break_then_check(bool counted)
 {
 	doms_up();
@@ -26,7 +27,7 @@ static int break_then_check(bool counted)
 		signal(SIGABRT, SIG_DFL);
 		(void)!freopen("/dev/null", "w", stderr);   /* the expected panic's message */
 		xs_lock();
-		xs_g.doms[0].nodes++;
+		xs_g.special[XS_SPECIAL_INTRODUCE].perms[0].perms |= 0x40;
 		if (counted)
 			xs_unlock();
 		else
@@ -101,7 +102,47 @@ static void test_walk_runs_when_touched_and_every_16th_check(void)
 	CU_ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
 }
 
+/* The tree's shape, broken through xs_tree_put (the generation moves, so
+ * the next check walks): a node its parent does not list, or a list naming a
+ * child twice. In a child; returns its wait status. */
+static int break_shape(bool twice)
+{
+	doms_up();
+	xs_store_check();
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		signal(SIGABRT, SIG_DFL);
+		(void)!freopen("/dev/null", "w", stderr);
+		xs_lock();
+		const struct xs_node *t = xs_tree_get("/tool");
+		struct xs_node *n = twice
+			? xs_node_make("/tool", t->perms, t->perms_num, NULL, 0, "a\0a", 4)
+			: xs_node_make("/tool/orphan", t->perms, t->perms_num, NULL, 0, NULL, 0);
+		xs_tree_put(n);
+		if (twice)
+			xs_tree_put(xs_node_make("/tool/a", t->perms, t->perms_num, NULL, 0, NULL, 0));
+		xs_unlock();
+		xs_store_check();
+		_exit(0);
+	}
+	int st = -1;
+	CU_ASSERT_EQUAL_FATAL(waitpid(pid, &st, 0), pid);
+	sim_reset();
+	return st;
+}
+
+static void test_walk_sees_unlisted_and_twice_listed_nodes(void)
+{
+	int st = break_shape(false);
+
+	CU_ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+	st = break_shape(true);
+	CU_ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+}
+
 static const struct test_case cases[] = {
+	TEST(test_walk_sees_unlisted_and_twice_listed_nodes),
 	TEST(test_walk_skipped_while_the_tree_is_unchanged),
 	TEST(test_walk_runs_when_touched_and_every_16th_check),
 	TEST(test_change_is_checked_in_full),
