@@ -101,6 +101,25 @@ static void test_recycled_map_keeps_protection(void)
 	sim_reset();
 }
 
+/* A gntdev mapping may be munmapped by the program itself (Debian's
+ * libxenvchan does so with its buffers): the unmap that follows still works,
+ * and the range is an inaccessible reservation again. */
+static void test_unmap_after_the_program_munmapped(void)
+{
+	uint32_t f;
+
+	sim_reset();
+	make("dom0", 0, 0);
+	make("guest", 1, 0);
+	CU_ASSERT_EQUAL_FATAL(sim_frame_alloc(0, &f), 0);
+	uint8_t *p = map_frame(1, f, PROT_READ | PROT_WRITE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(munmap(p, SIM_PAGE_SIZE), 0);
+	CU_ASSERT_EQUAL(sim_mem_unmap(p, 1), 0);
+	CU_ASSERT_TRUE(faults(p, false, "after it was unmapped"));
+	sim_reset();
+}
+
 /* Lines of /proc/self/maps inside the mapping reservation naming `file`. */
 static unsigned maps_of(const char *file)
 {
@@ -143,6 +162,7 @@ static void test_destroyed_memory_leaves_no_range(void)
 static const struct test_case cases[] = {
 	TEST(test_destroyed_memory_leaves_no_range),
 	TEST(test_recycled_map_keeps_protection),
+	TEST(test_unmap_after_the_program_munmapped),
 	TEST_END,
 };
 
