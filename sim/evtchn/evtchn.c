@@ -26,6 +26,7 @@
 pthread_mutex_t evtchn_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct evtchn_domain *evtchn_doms[SIM_DOMID_LIMIT];
+static unsigned evtchn_doms_hi;   /* above every domid that ever had a table: the check stops here */
 static struct evtchn_core *evtchn_cores;
 static unsigned evtchn_handles;
 
@@ -61,6 +62,8 @@ static void evtchn_on_create(domid_t domid)
 	pthread_mutex_lock(&evtchn_lock);
 	EVTCHN_ASSERT(!evtchn_doms[domid], "dom %u created twice", domid);
 	evtchn_doms[domid] = d;
+	if (domid >= evtchn_doms_hi)
+		evtchn_doms_hi = domid + 1u;
 	pthread_mutex_unlock(&evtchn_lock);
 }
 
@@ -503,7 +506,7 @@ void evtchn_raise_virq(unsigned virq)
 		return;
 	}
 	pthread_mutex_lock(&evtchn_lock);
-	for (unsigned id = 0; id < SIM_DOMID_LIMIT; id++) {
+	for (unsigned id = 0; id < evtchn_doms_hi; id++) {
 		struct evtchn_domain *d = evtchn_doms[id];
 		if (d && d->virq_port[virq])
 			evtchn_raise_locked(d, d->virq_port[virq]);
@@ -678,7 +681,7 @@ void evtchn_check(void)
 	bool full = checks++ % EVTCHN_CHECK_FULL_EVERY == 0;
 	for (struct evtchn_core *c = evtchn_cores; c; c = c->next)
 		c->check_ports = 0;
-	for (unsigned id = 0; id < SIM_DOMID_LIMIT; id++)
+	for (unsigned id = 0; id < evtchn_doms_hi; id++)
 		if (evtchn_doms[id])
 			evtchn_check_domain_locked(evtchn_doms[id], full);
 	for (struct evtchn_core *c = evtchn_cores; c; c = c->next) {
