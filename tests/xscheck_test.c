@@ -115,13 +115,13 @@ static int break_shape(bool twice)
 		signal(SIGABRT, SIG_DFL);
 		(void)!freopen("/dev/null", "w", stderr);
 		xs_lock();
-		const struct xs_node *t = xs_tree_get("/tool");
+		const struct xs_node *t = xs_tree_get("/tool");   /* gone once /tool is put */
 		struct xs_node *n = twice
 			? xs_node_make("/tool", t->perms, t->perms_num, NULL, 0, "a\0a", 4)
 			: xs_node_make("/tool/orphan", t->perms, t->perms_num, NULL, 0, NULL, 0);
-		xs_tree_put(n);
 		if (twice)
 			xs_tree_put(xs_node_make("/tool/a", t->perms, t->perms_num, NULL, 0, NULL, 0));
+		xs_tree_put(n);
 		xs_unlock();
 		xs_store_check();
 		_exit(0);
