@@ -26,8 +26,13 @@
 pthread_mutex_t evtchn_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct evtchn_domain *evtchn_doms[SIM_DOMID_LIMIT];
+static unsigned evtchn_doms_hi;   /* above every domid that ever had a table: the check stops here */
 static struct evtchn_core *evtchn_cores;
 static unsigned evtchn_handles;
+
+/* evtchn_check visits every port of a table (not only those below its
+ * high-water mark) at the first check and every this many after. */
+#define EVTCHN_CHECK_FULL_EVERY 16u
 
 SIM_FAULT_SITE_TRACED(evtchn_fault_drop, "evtchn.notify.drop",
 	       "an event-channel send is lost");
@@ -37,6 +42,8 @@ SIM_FAULT_SITE_TRACED(evtchn_fault_spurious, "evtchn.notify.spurious",
 	       "a send also raises a random bound port of the receiver");
 /* "evtchn.notify.delay" is the scenario engine's: it holds a notify back and
  * replays it later; nothing in this module needs to know. */
+
+static void evtchn_check_domain_locked(const struct evtchn_domain *d, bool full);
 
 /* ---- domains ---- */
 
@@ -55,6 +62,8 @@ static void evtchn_on_create(domid_t domid)
 	pthread_mutex_lock(&evtchn_lock);
 	EVTCHN_ASSERT(!evtchn_doms[domid], "dom %u created twice", domid);
 	evtchn_doms[domid] = d;
+	if (domid >= evtchn_doms_hi)
+		evtchn_doms_hi = domid + 1u;
 	pthread_mutex_unlock(&evtchn_lock);
 }
 
@@ -82,9 +91,11 @@ static void evtchn_on_destroy(domid_t domid, bool crashed)
 	for (struct evtchn_core *c = evtchn_cores; c; c = c->next)
 		if (c->domid == domid && !c->dead)
 			evtchn_core_kill_locked(c);
-	if (d)
+	if (d) {
 		EVTCHN_ASSERT(d->ports_used == 0, "dom %u: %u ports without a handle at destroy",
 			      domid, d->ports_used);
+		evtchn_check_domain_locked(d, true);   /* every port, one last time */
+	}
 	if (domid < SIM_DOMID_LIMIT)
 		evtchn_doms[domid] = NULL;
 	pthread_mutex_unlock(&evtchn_lock);
@@ -183,6 +194,8 @@ int evtchn_port_alloc_locked(struct evtchn_core *core, domid_t remote_dom,
 		.owner = core, .state = EVTCHNSTAT_unbound, .remote_dom = remote_dom,
 	};
 	d->ports_used++;
+	if (p >= d->ports_hwm)
+		d->ports_hwm = p + 1;
 	core->ports_bound++;
 	*port = p;
 	return 0;
@@ -493,7 +506,7 @@ void evtchn_raise_virq(unsigned virq)
 		return;
 	}
 	pthread_mutex_lock(&evtchn_lock);
-	for (unsigned id = 0; id < SIM_DOMID_LIMIT; id++) {
+	for (unsigned id = 0; id < evtchn_doms_hi; id++) {
 		struct evtchn_domain *d = evtchn_doms[id];
 		if (d && d->virq_port[virq])
 			evtchn_raise_locked(d, d->virq_port[virq]);
@@ -586,12 +599,36 @@ static void evtchn_check_port_locked(const struct evtchn_domain *d, evtchn_port_
 	}
 }
 
-static void evtchn_check_domain_locked(const struct evtchn_domain *d)
+/* Ports from the high-water mark on were never allocated: all zero. */
+static void evtchn_check_unused_locked(const struct evtchn_domain *d)
+{
+	enum { CHUNK = 64 };   /* ports compared per memcmp */
+	static const struct evtchn_port zero[CHUNK];
+
+	EVTCHN_ASSERT(d->ports_hwm <= EVTCHN_PORTS_MAX, "dom %u: port high-water mark %u out of range",
+		      d->domid, d->ports_hwm);
+	for (evtchn_port_t p = d->ports_hwm ? d->ports_hwm : 1; p < EVTCHN_PORTS_MAX;) {
+		evtchn_port_t n = EVTCHN_PORTS_MAX - p < CHUNK ? EVTCHN_PORTS_MAX - p : CHUNK;
+		if (memcmp(&d->ports[p], zero, n * sizeof(zero[0])) == 0) {
+			p += n;
+			continue;
+		}
+		while (memcmp(&d->ports[p], zero, sizeof(zero[0])) == 0)
+			p++;   /* the first port written */
+		EVTCHN_ASSERT(false, "dom %u port %u: written, but above the highest port ever allocated (%u)",
+			      d->domid, p, d->ports_hwm ? d->ports_hwm - 1 : 0);
+	}
+}
+
+/* full: also every port above the high-water mark (see ports_hwm). */
+static void evtchn_check_domain_locked(const struct evtchn_domain *d, bool full)
 {
 	unsigned used = 0;
 
 	EVTCHN_ASSERT(d->ports[0].state == EVTCHNSTAT_closed, "dom %u: port 0 in use", d->domid);
-	for (evtchn_port_t p = 1; p < EVTCHN_PORTS_MAX; p++) {
+	if (full)
+		evtchn_check_unused_locked(d);
+	for (evtchn_port_t p = 1; p < d->ports_hwm; p++) {
 		evtchn_check_port_locked(d, p);
 		used += d->ports[p].state != EVTCHNSTAT_closed;
 	}
@@ -637,14 +674,16 @@ static void evtchn_check_core_locked(const struct evtchn_core *c)
 
 void evtchn_check(void)
 {
+	static unsigned checks;
 	unsigned handles = 0;
 
 	pthread_mutex_lock(&evtchn_lock);
+	bool full = checks++ % EVTCHN_CHECK_FULL_EVERY == 0;
 	for (struct evtchn_core *c = evtchn_cores; c; c = c->next)
 		c->check_ports = 0;
-	for (unsigned id = 0; id < SIM_DOMID_LIMIT; id++)
+	for (unsigned id = 0; id < evtchn_doms_hi; id++)
 		if (evtchn_doms[id])
-			evtchn_check_domain_locked(evtchn_doms[id]);
+			evtchn_check_domain_locked(evtchn_doms[id], full);
 	for (struct evtchn_core *c = evtchn_cores; c; c = c->next) {
 		evtchn_check_core_locked(c);
 		handles += c->refs;

@@ -44,6 +44,10 @@ struct evtchn_port {
 struct evtchn_domain {
 	domid_t domid;
 	unsigned ports_used;
+	/* Every port from here on was never allocated (evtchn_port_alloc_locked is
+	 * the only way out of closed): still as calloc left it. A check visits
+	 * ports below it, and all of them only every few checks and at destroy. */
+	evtchn_port_t ports_hwm;
 	evtchn_port_t virq_port[NR_VIRQS];   /* 0: virq not bound in this domain */
 	struct evtchn_port ports[EVTCHN_PORTS_MAX];
 };

@@ -67,6 +67,9 @@ struct gnttab_domain {
 	uint32_t check_maptrack, check_handles;   /* scratch for gnttab_check() */
 	struct gnttab_domain *zombie_next;        /* replaced by a new incarnation */
 	uint32_t free_count;
+	/* The least free_count ever: a push writes slot free_count, so the
+	 * slots below this still hold what a fresh table put there. */
+	uint32_t free_low;
 	uint32_t free_refs[GNTTAB_REFS_USABLE];   /* stack of free refs */
 	struct gnttab_entry entries[GNTTAB_GRANTS_MAX];
 };

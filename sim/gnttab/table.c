@@ -110,7 +110,7 @@ static struct gnttab_domain *gnttab_domain_new(domid_t domid)
 	/* Popped from the top: refs come out 8, 9, 10, ... on a fresh table. */
 	for (uint32_t i = 0; i < GNTTAB_REFS_USABLE; i++)
 		d->free_refs[i] = GNTTAB_GRANTS_MAX - 1 - i;
-	d->free_count = GNTTAB_REFS_USABLE;
+	d->free_count = d->free_low = GNTTAB_REFS_USABLE;
 	return d;
 }
 
@@ -252,6 +252,8 @@ int gnttab_grant_locked(struct gnttab_domain *d, domid_t grantee, uint32_t frame
 	if (d->free_count == 0 || d->grants_active >= gnttab_grants_limit_locked(d->domid))
 		return -ENOSPC;
 	uint32_t ref = d->free_refs[--d->free_count];
+	if (d->free_count < d->free_low)
+		d->free_low = d->free_count;
 	struct gnttab_entry *e = &d->entries[ref];
 	GNTTAB_ASSERT(e->flags == GTF_invalid, "dom%u ref %u: free ref in use (flags 0x%x)",
 		      d->domid, ref, e->flags);
@@ -288,7 +290,7 @@ int gnttab_end_locked(struct gnttab_domain *d, uint32_t ref, bool defer)
  * time; visiting them would also make the whole table resident). */
 static uint32_t gnttab_refs_span(const struct gnttab_domain *d)
 {
-	uint32_t k = 0;
+	uint32_t k = d->free_low;   /* the slots below were never written (free_low) */
 
 	while (k < d->free_count && d->free_refs[k] == GNTTAB_GRANTS_MAX - 1 - k)
 		k++;

@@ -450,12 +450,12 @@ void sim_reset_keep_quarantine(void)
 	sim_sched_configure(&(struct sim_sched_config){.mode = SIM_MODE_FREE});
 	if (tls_domid != DOMID_INVALID && !tls_domain_thread)
 		tls_domid = DOMID_INVALID;
+	mem_quarantine_flush();
 }
 
 void sim_reset(void)
 {
 	sim_reset_keep_quarantine();
-	mem_quarantine_flush();
 }
 
 bool sim_domain_alive(domid_t domid)

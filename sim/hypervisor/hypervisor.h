@@ -47,9 +47,10 @@ struct sim_domain_config {
 int sim_init(void);
 /* Destroy every domain, wait for their threads, drop quarantine. For tests. */
 void sim_reset(void);
-/* The same but the quarantine stays (bounded, it trims itself): for a process
- * that runs one scenario after another and then exits, which unmaps it all at
- * once instead of range by range (a system call and a VMA split each). */
+/* The same, for a process that runs one scenario after another (a sweep's
+ * worker). The quarantine goes too: no thread of the last run is left to
+ * touch it, ranges leave it without a system call, and the next run's maps
+ * of the same frames reuse them (see recycling in memory.c). */
 void sim_reset_keep_quarantine(void);
 
 /* Create a domain and start its thread, which runs its own libevent event_base
@@ -150,6 +151,8 @@ void *sim_mem_map(domid_t mapper, enum sim_map_kind kind, uint32_t count,
 int sim_mem_unmap(void *addr, uint32_t count);
 /* Mappings alive now (for leak checks). */
 uint64_t sim_mem_mappings(void);
+/* Maps that took back a range still mapping their frames (tests, bench). */
+uint64_t sim_mem_recycled(void);
 
 /* Every mapping (live or in quarantine) lies in [sim_map_lo, sim_map_lo +
  * sim_map_len), reserved once at the first map: an address outside is no sim

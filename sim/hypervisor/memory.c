@@ -27,6 +27,7 @@ struct sim_mem {
 	uint8_t *used;               /* bitmap, one bit per frame */
 	uint8_t *dirty;              /* bitmap: freed, not yet scrubbed (see mem_frame_scrub) */
 	uint32_t dirty_count;
+	uint64_t serial;             /* names its file: never reused, kept through reuse */
 };
 
 /* Freed frames a domain may hold unscrubbed: each is zeroed when handed out
@@ -45,6 +46,11 @@ struct mem_mapping {
 	struct sim_page_desc *pages;
 	struct sim_mem **mems;       /* per page, a reference while live */
 	struct mem_mapping *q_next;  /* quarantine FIFO */
+	/* Unmapped with mprotect: the range still maps `count` pages of the file
+	 * of memory `bk_serial` from `bk_frame` on, PROT_NONE (see recycling). */
+	uint64_t bk_serial;          /* 0: plain PROT_NONE reservation */
+	uint32_t bk_frame;
+	struct mem_mapping *rc_prev, *rc_next, *rc_chain;   /* on the recycle list */
 };
 
 /* ---- reuse of a destroyed domain's memory ----
@@ -67,8 +73,15 @@ static struct sim_mem *reuse_kept[MEM_REUSE_KEPT_MAX];
 static unsigned reuse_n;
 static pthread_once_t reuse_once = PTHREAD_ONCE_INIT;
 
-static void mem_destroy(struct sim_mem *mem)
+static void recycle_purge(uint64_t serial);
+
+/* purge: forget the ranges that still map its file (not in a forked child,
+ * where map_lock may be held by a thread that is gone; the serial is never
+ * seen again there, so they are never reused, only kept until evicted). */
+static void mem_destroy(struct sim_mem *mem, bool purge)
 {
+	if (purge)
+		recycle_purge(mem->serial);
 	munmap(mem->hv, (size_t)mem->frames * SIM_PAGE_SIZE);
 	close(mem->fd);
 	pthread_mutex_destroy(&mem->lock);
@@ -82,7 +95,7 @@ static void mem_destroy(struct sim_mem *mem)
 static void reuse_atfork_child(void)
 {
 	for (unsigned i = 0; i < reuse_n; i++)
-		mem_destroy(reuse_kept[i]);
+		mem_destroy(reuse_kept[i], false);
 	reuse_n = 0;
 	pthread_mutex_init(&reuse_lock, NULL);
 }
@@ -183,6 +196,8 @@ struct sim_mem *mem_create(domid_t domid, size_t bytes)
 	if (!mem)
 		return NULL;
 	snprintf(name, sizeof(name), "xensim-dom%u", domid);
+	static _Atomic uint64_t serials;
+	mem->serial = atomic_fetch_add(&serials, 1) + 1;
 	mem->domid = domid;
 	mem->frames = (uint32_t)(bytes / SIM_PAGE_SIZE);
 	mem->fd = memfd_create(name, MFD_CLOEXEC);
@@ -220,7 +235,7 @@ void mem_put(struct sim_mem *mem)
 	if (old != 1)
 		return;
 	if (!mem_keep(mem))
-		mem_destroy(mem);
+		mem_destroy(mem, true);
 }
 
 static bool frame_used(const struct sim_mem *mem, uint32_t f)
@@ -587,6 +602,131 @@ static int range_reserve_again(uintptr_t addr, uint32_t count)
 	return 0;
 }
 
+/* ---- recycling unmapped ranges that still map their frames ----
+ *
+ * An unmap of one run of frames (one mmap: consecutive frames of one memory,
+ * a single page most often) is an mprotect(PROT_NONE): the range keeps its
+ * file pages, still faults on any access, and sits in the quarantine like any
+ * other. Once out of quarantine (evicted, or its run ended: mem_quarantine_flush)
+ * it waits here, keyed by (file, frame, pages); a later map of exactly those
+ * frames takes it back with one mprotect to the new protection, instead of an
+ * mmap, a PROT_NONE mmap at unmap and a page fault on first touch. (A sweep's
+ * worker maps the same frames of the same reused memory run after run.) A
+ * memory that is really destroyed takes its ranges with it (recycle_purge),
+ * so no range keeps the pages of a dead file. Under map_lock (write). */
+#define MEM_RECYCLE_MAX 4096u          /* ranges waiting for reuse */
+#define MEM_RECYCLE_BUCKETS 1024u
+
+static struct mem_mapping *rc_bucket[MEM_RECYCLE_BUCKETS];
+static struct mem_mapping *rc_old, *rc_new;   /* oldest first, by rc_next */
+static unsigned rc_n;
+static uint64_t rc_hits;
+
+static size_t recycle_hash(uint64_t serial, uint32_t frame, uint32_t count)
+{
+	uint64_t k = (serial * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)frame << 8) ^ count;
+
+	return (size_t)((k * 0xBF58476D1CE4E5B9ull) >> 40) & (MEM_RECYCLE_BUCKETS - 1);
+}
+
+static void recycle_unlink(struct mem_mapping *m)
+{
+	struct mem_mapping **pp = &rc_bucket[recycle_hash(m->bk_serial, m->bk_frame, m->count)];
+
+	while (*pp != m)
+		pp = &(*pp)->rc_chain;
+	*pp = m->rc_chain;
+	if (m->rc_prev)
+		m->rc_prev->rc_next = m->rc_next;
+	else
+		rc_old = m->rc_next;
+	if (m->rc_next)
+		m->rc_next->rc_prev = m->rc_prev;
+	else
+		rc_new = m->rc_prev;
+	rc_n--;
+}
+
+/* A plain reservation again (its file pages go), back to the free lists. */
+static void recycle_drop(struct mem_mapping *m)
+{
+	if (range_reserve_again((uintptr_t)m->addr, m->count) == 0)
+		range_release((uintptr_t)m->addr, m->count);
+	mapping_free(m);
+}
+
+/* m left the quarantine and the registry: keep it for reuse, or drop it. */
+static void recycle_put(struct mem_mapping *m)
+{
+	if (!m->bk_serial) {
+		range_release((uintptr_t)m->addr, m->count);   /* PROT_NONE already */
+		mapping_free(m);
+		return;
+	}
+	size_t b = recycle_hash(m->bk_serial, m->bk_frame, m->count);
+	m->rc_chain = rc_bucket[b];
+	rc_bucket[b] = m;
+	m->rc_next = NULL;
+	m->rc_prev = rc_new;
+	if (rc_new)
+		rc_new->rc_next = m;
+	else
+		rc_old = m;
+	rc_new = m;
+	if (++rc_n > MEM_RECYCLE_MAX) {
+		struct mem_mapping *o = rc_old;
+		recycle_unlink(o);
+		recycle_drop(o);
+	}
+}
+
+static struct mem_mapping *recycle_take(uint64_t serial, uint32_t frame, uint32_t count)
+{
+	struct mem_mapping *m = rc_bucket[recycle_hash(serial, frame, count)];
+
+	while (m && !(m->bk_serial == serial && m->bk_frame == frame && m->count == count))
+		m = m->rc_chain;
+	if (m) {
+		recycle_unlink(m);
+		rc_hits++;
+	}
+	return m;
+}
+
+/* The memory of `serial` is going away: no range may keep its pages. */
+static void recycle_purge(uint64_t serial)
+{
+	pthread_rwlock_wrlock(&map_lock);
+	for (struct mem_mapping *m = rc_old, *next; m; m = next) {
+		next = m->rc_next;
+		if (m->bk_serial == serial) {
+			recycle_unlink(m);
+			recycle_drop(m);
+		}
+	}
+	for (struct mem_mapping *m = q_head; m; m = m->q_next)
+		if (m->bk_serial == serial && range_reserve_again((uintptr_t)m->addr, m->count) == 0)
+			m->bk_serial = 0;
+	pthread_rwlock_unlock(&map_lock);
+}
+
+uint64_t sim_mem_recycled(void)
+{
+	pthread_rwlock_rdlock(&map_lock);
+	uint64_t n = rc_hits;
+	pthread_rwlock_unlock(&map_lock);
+	return n;
+}
+
+/* One mmap made it: consecutive frames of one memory. */
+static bool mapping_one_run(const struct mem_mapping *m)
+{
+	for (uint32_t i = 1; i < m->count; i++)
+		if (m->mems[i] != m->mems[0] || m->pages[i].frame != m->pages[0].frame + i)
+			return false;
+	return true;
+}
+
 /* Take a free range of the reservation and map the frames into it. */
 static int mapping_place(struct mem_mapping *m)
 {
@@ -626,6 +766,24 @@ static int mapping_resolve(struct mem_mapping *m, const struct sim_page_desc *pa
 	return 0;
 }
 
+/* 1 if m now maps its frames at a recycled range, 0 if none fits, or -errno. */
+static int mapping_take_recycled(struct mem_mapping *m)
+{
+	if (!mapping_one_run(m))
+		return 0;
+	pthread_rwlock_wrlock(&map_lock);
+	struct mem_mapping *old = recycle_take(m->mems[0]->serial, m->pages[0].frame, m->count);
+	pthread_rwlock_unlock(&map_lock);
+	if (!old)
+		return 0;
+	m->addr = old->addr;
+	mapping_free(old);
+	if (mprotect(m->addr, (size_t)m->count * SIM_PAGE_SIZE, m->prot) == 0)
+		return 1;
+	int rc = mapping_mmap(m);   /* the same frames by a new mmap over it */
+	return rc < 0 ? rc : 1;
+}
+
 void *sim_mem_map(domid_t mapper, enum sim_map_kind kind, uint32_t count,
 		  const struct sim_page_desc *pages, int prot)
 {
@@ -646,7 +804,11 @@ void *sim_mem_map(domid_t mapper, enum sim_map_kind kind, uint32_t count,
 	rc = mapping_resolve(m, pages);
 	if (rc < 0)
 		goto out;
-	rc = mapping_place(m);
+	rc = mapping_take_recycled(m);
+	if (rc == 0)
+		rc = mapping_place(m);
+	else
+		rc = rc > 0 ? 0 : rc;
 	if (rc < 0)
 		goto out;
 	pthread_rwlock_wrlock(&map_lock);
@@ -681,8 +843,7 @@ static void quarantine_trim(uint64_t limit_pages)
 		q_pages -= m->count;
 		q_ranges--;
 		registry_remove(m);
-		range_release((uintptr_t)m->addr, m->count);   /* PROT_NONE already */
-		mapping_free(m);
+		recycle_put(m);
 	}
 }
 
@@ -691,20 +852,31 @@ int sim_mem_unmap(void *addr, uint32_t count)
 	pthread_rwlock_wrlock(&map_lock);
 	size_t s = slot_find(page_key(addr));
 	struct mem_mapping *m = s == SIZE_MAX ? NULL : slot_val[s];
+	struct sim_mem **mems = NULL;
 	int rc = 0;
 
 	if (!m || m->addr != addr || m->count != count || m->unmapped) {
 		rc = -EINVAL;
 		goto out;
 	}
-	/* Replace the pages with an inaccessible reservation: stale use faults. */
-	if (mmap(addr, (size_t)count * SIM_PAGE_SIZE, PROT_NONE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != addr) {
+	/* Stale use faults: the pages become inaccessible (one run: kept mapped,
+	 * for recycling), or an inaccessible reservation replaces them. The
+	 * mprotect fails (ENOMEM) when the program munmapped pages of the range
+	 * itself, as a gntdev mapping allows (Debian's libxenvchan does): then
+	 * the reservation fills the hole. */
+	if (mapping_one_run(m) && mprotect(addr, (size_t)count * SIM_PAGE_SIZE, PROT_NONE) == 0) {
+		m->bk_serial = m->mems[0]->serial;
+		m->bk_frame = m->pages[0].frame;
+	} else if (mmap(addr, (size_t)count * SIM_PAGE_SIZE, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != addr) {
 		rc = -errno;
 		goto out;
 	}
 	m->unmapped = true;
-	mapping_drop_mems(m);
+	/* Their references go after the lock: a last one destroys a memory,
+	 * which takes map_lock (recycle_purge). */
+	mems = m->mems;
+	m->mems = NULL;
 	mappings_live--;
 	if (q_tail)
 		q_tail->q_next = m;
@@ -716,6 +888,11 @@ int sim_mem_unmap(void *addr, uint32_t count)
 	quarantine_trim(SIM_QUARANTINE_PAGES_MAX);
 out:
 	pthread_rwlock_unlock(&map_lock);
+	if (mems) {
+		for (uint32_t i = 0; i < count; i++)
+			mem_put(mems[i]);
+		free(mems);
+	}
 	if (rc < 0)
 		sim_log("unmap of %u page(s) at %p: %s", count, addr,
 			rc == -EINVAL ? "not exactly one live mapping" : strerror(-rc));

@@ -94,6 +94,7 @@ static struct xs_conn *xs_conn_create(domid_t domid, bool priv, bool inproc,
 	atomic_init(&c->events_pending, 0);
 	xs_lock();
 	xs_g.doms[domid].alive = true;   /* it talks, whatever the hooks said yet */
+	xs_tree_touched();
 	c->order = ++xs_conns_created;
 	c->next = xs_g.conns;
 	if (c->next)

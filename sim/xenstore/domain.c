@@ -115,6 +115,7 @@ void xs_perms_forget_domain(domid_t domid)
 {
 	uint32_t i;
 
+	xs_tree_touched();
 	for (struct xs_hentry *e = xs_htab_first(&xs_g.nodes, &i); e; e = xs_htab_next(&xs_g.nodes, e, &i)) {
 		struct xs_node *n = (struct xs_node *)e;
 
@@ -171,6 +172,7 @@ static void xs_domain_gone_locked(domid_t domid, bool dead)
 	if (domid == 0 || domid >= XS_DOMID_SLOTS)
 		return;   /* xenstore's own domain does not go */
 	xs_g.doms[domid].alive = xs_g.doms[domid].alive && !dead;
+	xs_tree_touched();
 	xs_g.doms[domid].introduced = false;
 	xs_g.doms[domid].target = DOMID_INVALID;
 	for (unsigned d = 0; d < XS_DOMID_SLOTS; d++)
@@ -189,6 +191,7 @@ static void xs_hook_create(domid_t domid)
 	xs_lock();
 	if (domid < XS_DOMID_SLOTS)
 		xs_g.doms[domid].alive = true;
+	xs_tree_touched();
 	xs_unlock();
 }
 

@@ -343,8 +343,16 @@ void xs_lock(void)
 		xs_store_init_locked();
 }
 
+/* Every unlock may have changed the store (reads are counted too: one
+ * counter, no judgement per call site). xs_store_check skips a state it has
+ * already found consistent, which is what a full check would find again:
+ * all it reads is under the lock. */
+static uint64_t xs_unlocks;
+static uint64_t xs_checked_at = UINT64_MAX;   /* xs_unlocks when a check last passed */
+
 void xs_unlock(void)
 {
+	xs_unlocks++;
 	pthread_mutex_unlock(&xs_g.lock);
 }
 
@@ -444,26 +452,41 @@ static void xs_check_perms(const char *what, const struct xs_permissions *p, uns
 	}
 }
 
-static void xs_check_children(const struct xs_node *n)
+/* Each listed child exists, under this path, and is listed once here.
+ * Returns how many it lists. */
+static unsigned xs_check_children(const struct xs_node *n)
 {
 	char path[XS_PATH_BUF + XENSTORE_ABS_PATH_MAX];
+	size_t plen = strcmp(n->path, "/") ? strlen(n->path) : 0;
+	unsigned listed = 0;
 
+	memcpy(path, n->path, plen);
+	path[plen] = '/';
 	for (unsigned off = 0; off < n->children_len; off += (unsigned)strlen(n->children + off) + 1) {
 		const char *leaf = n->children + off;
-		const struct xs_node *child;
+		size_t ll = strlen(leaf);
+		const struct xs_node *child = NULL;
 
-		XS_ASSERT(*leaf && !strchr(leaf, '/'), "%s: bad child name '%s'", n->path, leaf);
-		snprintf(path, sizeof(path), "%s/%s", strcmp(n->path, "/") ? n->path : "", leaf);
-		child = xs_tree_get(path);
-		XS_ASSERT(child, "%s lists child %s, which does not exist", n->path, path);
+		XS_ASSERT(*leaf && !memchr(leaf, '/', ll), "%s: bad child name '%s'", n->path, leaf);
+		if (plen + 1 + ll < sizeof(path)) {
+			memcpy(path + plen + 1, leaf, ll + 1);
+			child = xs_tree_get(path);
+		}
+		XS_ASSERT(child, "%s lists child %s/%s, which does not exist", n->path,
+			  plen ? n->path : "", leaf);
 		XS_ASSERT(xs_path_parent_len(child->path) == strlen(n->path),
-			  "%s: child %s has another parent", n->path, path);
+			  "%s: child %s has another parent", n->path, child->path);
+		for (unsigned o = 0; o < off; o += (unsigned)strlen(n->children + o) + 1)
+			XS_ASSERT(strcmp(n->children + o, leaf) != 0, "%s: lists %s twice", n->path, leaf);
+		listed++;
 	}
 	XS_ASSERT(n->children_len == 0 || n->children[n->children_len - 1] == '\0',
 		  "%s: children list not terminated", n->path);
+	return listed;
 }
 
-/* The node appears exactly once in its parent's list. */
+/* The node appears exactly once in its parent's list. (The walk needs this
+ * only to name a node when the lists' total is wrong: see xs_check_walk.) */
 static void xs_check_parent(const struct xs_node *n)
 {
 	char parent[XS_PATH_BUF];
@@ -481,26 +504,65 @@ static void xs_check_parent(const struct xs_node *n)
 	XS_ASSERT(seen == 1, "%s: listed %u times by %s", n->path, seen, parent);
 }
 
-void xs_store_check_locked(void)
+/* The node walk of a check reads the tree, which domains are alive and the
+ * node counts per owner, and nothing else. The tree changes only by
+ * xs_tree_put and xs_tree_del, which bump xs_g.gen (never lowered) and keep
+ * the counts; the rest is written only where xs_tree_touched is called too
+ * (a node's permissions in place, a domain's liveness) or before the
+ * initial tree is put (a reset). So while the generation is that of the last
+ * walk that passed and nothing was touched, a walk would find what it found
+ * then; it is skipped, but for every XS_CHECK_WALK_EVERY-th check. */
+#define XS_CHECK_WALK_EVERY 16u
+
+static struct {
+	bool valid;
+	uint64_t gen;
+	unsigned checks;
+	unsigned owned[XS_DOMID_SLOTS];     /* scratch: nodes per owner */
+} xs_walked;
+
+void xs_tree_touched(void)
 {
-	static unsigned owned[XS_DOMID_SLOTS];
+	xs_walked.valid = false;
+}
+
+static void xs_check_walk(void)
+{
+	unsigned *owned = xs_walked.owned, listed = 0;
 	uint32_t i;
 
-	memset(owned, 0, sizeof(owned));
-	XS_ASSERT(xs_tree_get("/"), "the root is missing");
+	xs_walked.valid = false;
+	memset(owned, 0, sizeof(xs_walked.owned));
 	for (struct xs_hentry *e = xs_htab_first(&xs_g.nodes, &i); e; e = xs_htab_next(&xs_g.nodes, e, &i)) {
 		const struct xs_node *n = (const struct xs_node *)e;
 
 		XS_ASSERT(n->gen != XS_GEN_NONE && n->gen <= xs_g.gen, "%s: generation %llu",
 			  n->path, (unsigned long long)n->gen);
 		xs_check_perms(n->path, n->perms, n->perms_num);
-		xs_check_children(n);
-		xs_check_parent(n);
+		listed += xs_check_children(n);
 		owned[xs_node_owner(n)]++;
+	}
+	/* Every listed child exists, and no list names one twice: the entries
+	 * name distinct nodes, none the root. As many as the nodes but the root,
+	 * they name each node once, in its parent's list (which so exists). */
+	if (listed + 1 != xs_g.nodes.count) {
+		for (struct xs_hentry *e = xs_htab_first(&xs_g.nodes, &i); e; e = xs_htab_next(&xs_g.nodes, e, &i))
+			xs_check_parent((const struct xs_node *)e);
+		XS_ASSERT(false, "%u nodes, %u listed as children", xs_g.nodes.count, listed);
 	}
 	for (unsigned d = 0; d < XS_DOMID_SLOTS; d++)
 		XS_ASSERT(owned[d] == xs_g.doms[d].nodes, "domain %u owns %u nodes, counted %u", d,
 			  owned[d], xs_g.doms[d].nodes);
+	xs_walked.gen = xs_g.gen;
+	xs_walked.valid = true;   /* a failed walk panicked */
+}
+
+void xs_store_check_locked(void)
+{
+	XS_ASSERT(xs_tree_get("/"), "the root is missing");
+	if (!xs_walked.valid || xs_walked.gen != xs_g.gen ||
+	    ++xs_walked.checks % XS_CHECK_WALK_EVERY == 0)
+		xs_check_walk();
 	for (int s = 0; s < XS_SPECIAL_COUNT; s++)
 		xs_check_perms(xs_g.special[s].name, xs_g.special[s].perms, xs_g.special[s].perms_num);
 	for (struct xs_conn *c = xs_g.conns; c; c = c->next) {
@@ -521,6 +583,9 @@ void xs_store_check_locked(void)
 void xs_store_check(void)
 {
 	xs_lock();
-	xs_store_check_locked();
-	xs_unlock();
+	if (xs_unlocks != xs_checked_at) {
+		xs_store_check_locked();
+		xs_checked_at = xs_unlocks;   /* a failed check panicked */
+	}
+	pthread_mutex_unlock(&xs_g.lock);   /* changed nothing: no xs_unlock */
 }

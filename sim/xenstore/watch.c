@@ -235,7 +235,10 @@ static size_t xs_widx_collect(const char *path, size_t len, size_t n)
 	char key[XS_PATH_BUF];
 	struct xs_widx *e;
 
-	snprintf(key, sizeof(key), "%.*s", (int)len, path);
+	if (len >= sizeof(key))
+		len = sizeof(key) - 1;   /* as "%.*s" would cut it */
+	memcpy(key, path, len);
+	key[len] = '\0';
 	e = (struct xs_widx *)xs_htab_find(&xs_widx_tab, key);
 	for (struct xs_widx_ref *r = e ? e->refs : NULL; r; r = r->next) {
 		XS_ASSERT(n < xs_match_cap, "%zu watch matches, room for %zu", n + 1, xs_match_cap);

@@ -230,6 +230,9 @@ static inline unsigned xs_quota(enum xs_quota_id id)
 	return xs_g.quotas[id].value;
 }
 void xs_store_check_locked(void);
+/* A node of the tree was changed in place (not by xs_tree_put/del), or a
+ * domain's liveness: the next check walks every node again. */
+void xs_tree_touched(void);
 unsigned xs_domain_nodes(domid_t domid);
 bool xs_domain_known(uint32_t domid);       /* dom0, or alive */
 bool xs_domain_introduced(uint32_t domid);
