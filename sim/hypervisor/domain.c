@@ -441,7 +441,7 @@ int sim_domain_crash(domid_t domid)
 	return domain_teardown(domid, true);
 }
 
-void sim_reset_keep_quarantine(void)
+void sim_reset(void)
 {
 	for (int id = (int)SIM_DOMID_LIMIT - 1; id >= 0; id--)
 		if (sim_domain_alive((domid_t)id))
@@ -451,11 +451,6 @@ void sim_reset_keep_quarantine(void)
 	if (tls_domid != DOMID_INVALID && !tls_domain_thread)
 		tls_domid = DOMID_INVALID;
 	mem_quarantine_flush();
-}
-
-void sim_reset(void)
-{
-	sim_reset_keep_quarantine();
 }
 
 bool sim_domain_alive(domid_t domid)

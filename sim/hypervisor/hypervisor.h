@@ -45,13 +45,12 @@ struct sim_domain_config {
 
 /* Set up the process-wide state (fault handler, registries). Idempotent. */
 int sim_init(void);
-/* Destroy every domain, wait for their threads, drop quarantine. For tests. */
+/* Destroy every domain, wait for their threads, end the quarantine: no
+ * thread of the last run is left to touch it, ranges leave it without a
+ * system call, and a next run's maps of the same frames reuse them (see
+ * recycling in memory.c). For tests, and for a process that runs one
+ * scenario after another (a sweep's worker). */
 void sim_reset(void);
-/* The same, for a process that runs one scenario after another (a sweep's
- * worker). The quarantine goes too: no thread of the last run is left to
- * touch it, ranges leave it without a system call, and the next run's maps
- * of the same frames reuse them (see recycling in memory.c). */
-void sim_reset_keep_quarantine(void);
 
 /* Create a domain and start its thread, which runs its own libevent event_base
  * until the domain is destroyed. Returns the domid (>= 0) or -errno:

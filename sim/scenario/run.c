@@ -545,19 +545,13 @@ static void run_result(struct scn_run *run, struct scn_result *r, double wall0)
 
 /* The run's process ends right after it (an isolated run's child): the
  * domains are gone by then (the end oracles destroyed them), and what
- * sim_reset() would still do, unmapping each quarantined range one by one,
- * the exit does at once. A reused worker (workers.c) resets all but the
- * quarantine, which it leaves to its exit the same way. */
-static enum { RUN_CLEANUP_FULL, RUN_CLEANUP_KEEP_QUARANTINE, RUN_CLEANUP_NONE } run_cleanup;
+ * sim_reset() would still do the exit does at once. A process that runs
+ * more (tests, a sweep's reused worker, workers.c) resets. */
+static enum { RUN_CLEANUP_FULL, RUN_CLEANUP_NONE } run_cleanup;
 
 void scn_run_process_ends(void)
 {
 	run_cleanup = RUN_CLEANUP_NONE;
-}
-
-void scn_run_process_reused(void)
-{
-	run_cleanup = RUN_CLEANUP_KEEP_QUARANTINE;
 }
 
 int scn_run(const struct scenario *s, const struct scn_run_opts *o, struct scn_result *r)
@@ -599,8 +593,6 @@ int scn_run(const struct scenario *s, const struct scn_run_opts *o, struct scn_r
 	}
 	if (run_cleanup == RUN_CLEANUP_FULL)
 		sim_reset();
-	else if (run_cleanup == RUN_CLEANUP_KEEP_QUARANTINE)
-		sim_reset_keep_quarantine();
 	scn_evs_free_all(run);
 	scn_current = NULL;
 	pthread_mutex_destroy(&run->msg_lock);

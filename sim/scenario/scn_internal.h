@@ -390,8 +390,6 @@ bool scn_wls_check_in_place(struct scn_run *run);
 domid_t scn_wl_shm_attacker(const struct scn_wl *wl);
 /* The process exits after this run: scn_run skips the cleanup (run.c). */
 void scn_run_process_ends(void);
-/* The process runs more, then exits: scn_run leaves the quarantine to the exit. */
-void scn_run_process_reused(void);
 void scn_wls_stop(struct scn_run *run);
 bool scn_wls_all_done(struct scn_run *run);
 

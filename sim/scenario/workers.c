@@ -132,7 +132,6 @@ static __attribute__((noreturn)) void wk_main(struct wk_pool *p, int sock, struc
 	struct wk_msg m;
 	int fd;
 
-	scn_run_process_reused();
 	for (unsigned runs = 1; wk_recv(sock, &m, &fd) == 0 && m.index < p->n; runs++) {
 		m.more = wk_run_one(&p->jobs[m.index], sh, fd) && runs < WK_RUNS_MAX;
 		if (wk_send(sock, &m, -1) < 0 || !m.more)
