@@ -97,7 +97,8 @@ static int fbk_back_connect(struct fbk_back *b)
 	if (xenbus_read_uint(xs, XBT_NULL, fbk_fe_dir, "ring-ref", UINT32_MAX, &ref) < 0 ||
 	    xenbus_read_uint(xs, XBT_NULL, fbk_fe_dir, "event-channel", UINT32_MAX, &port) < 0)
 		return -EINVAL;
-	b->gt = xengnttab_open(NULL, 0);
+	if (!b->gt)   /* kept open across reconnects, as a backend keeps it */
+		b->gt = xengnttab_open(NULL, 0);
 	uint32_t r = (uint32_t)ref;
 	b->ring = b->gt ? xengnttab_map_domain_grant_refs(b->gt, 1, 1, &r, PROT_READ | PROT_WRITE) : NULL;
 	if (!b->ring)
@@ -124,9 +125,6 @@ static void fbk_back_disconnect(struct fbk_back *b)
 	if (b->ring)
 		xengnttab_unmap(b->gt, b->ring, 1);
 	b->ring = NULL;
-	if (b->gt)
-		xengnttab_close(b->gt);
-	b->gt = NULL;
 	b->connected = false;
 }
 
