@@ -226,16 +226,15 @@ void fw_wait_state(const char *dir, XenbusState want)
 }
 
 /* What xs_store_check() verifies (the nodes, their owners' counts and
- * permissions, each connection's watches and transactions) changes only by a
- * request (counted; fw_state()'s reads, which change none of it, not), a
- * node's change (the store generation), a connection
- * opened or closed (their number and the newest one's creation order), or a
- * connection dropped with its domain; and by a domain coming or going, which
- * after fw_init does not happen here. The same fingerprint as at the last
- * check: the store is the one found consistent then, and checking it again
- * could not fail. Every input that talked to xenstore is checked. */
+ * permissions, each connection's watches and transactions, which domains are
+ * alive) changes only by a request (counted; fw_state()'s reads, which change
+ * none of it, not), a node's change (the store generation), a connection
+ * opened or closed (their number and the newest one's creation order), a
+ * connection dropped, or a domain coming, going or being introduced (a digest
+ * of those flags). The same fingerprint as at the last check: the store is
+ * the one found consistent then, and checking it again could not fail. */
 struct fw_xs_print {
-	uint64_t requests, dropped, gen, newest, conns;
+	uint64_t requests, dropped, gen, newest, conns, doms;
 };
 
 static struct fw_xs_print fw_xs_checked;
@@ -244,17 +243,21 @@ static bool fw_xs_checked_valid;
 static void fw_xs_print(struct fw_xs_print *p)
 {
 	xs_lock();
-	*p = (struct fw_xs_print){.requests = xs_g.stats.requests - fw_xs_reads, .dropped = xs_g.stats.conns_dropped,
-				  .gen = xs_g.gen, .newest = xs_g.conns ? xs_g.conns->order : 0};
+	*p = (struct fw_xs_print){.requests = xs_g.stats.requests - fw_xs_reads,
+				  .dropped = xs_g.stats.conns_dropped, .gen = xs_g.gen,
+				  .newest = xs_g.conns ? xs_g.conns->order : 0};
 	for (const struct xs_conn *c = xs_g.conns; c; c = c->next)
 		p->conns++;
+	for (unsigned d = 0; d < XS_DOMID_SLOTS; d++)   /* FNV-1a over the flags */
+		p->doms = (p->doms ^ (xs_g.doms[d].alive | xs_g.doms[d].introduced << 1 |
+				      (uint64_t)xs_g.doms[d].target << 2)) * 0x100000001b3ull;
 	xs_unlock();
 }
 
 static bool fw_xs_same(const struct fw_xs_print *a, const struct fw_xs_print *b)
 {
 	return a->requests == b->requests && a->dropped == b->dropped && a->gen == b->gen &&
-	       a->newest == b->newest && a->conns == b->conns;
+	       a->newest == b->newest && a->conns == b->conns && a->doms == b->doms;
 }
 
 /* SIGALRM held off meanwhile: libFuzzer's -timeout ticks with it, and
