@@ -67,12 +67,14 @@ struct fbf {
 	uint8_t *pages;                   /* data pages, then indirect pages */
 	uint32_t refs[FBF_PAGES];
 	bool connected;
+	bool keys_written;                /* protocol, feature-persistent: once */
 };
 
 static struct fbf fbf;
 static struct blkback *fbf_bb;
 static struct blk_store *fbf_disk;
 static char fbf_fe_dir[64], fbf_be_dir[128];
+static const char fbf_dir[] = "device/vbd/51712";   /* guest1's relative path */
 
 /* ==== the frontend, guest1 ==== */
 
@@ -96,11 +98,20 @@ static int fbf_open_fn(void *arg)
 	return f->pages ? 0 : -ENOMEM;
 }
 
+/* The peer's own xenstore writes are plain writes, one request each: a
+ * state switch in a transaction (xenbus_state_switch: start, read, write,
+ * end) is what a driver owes its peer, not what a harness must pay on every
+ * reconnect. The keys that never change stay in the frontend's directory
+ * (nothing removes them) and are written once. */
+static int fbf_state_write(struct fbf *f, XenbusState st)
+{
+	return xenbus_write_fmt(xenbus_xs(f->xb), XBT_NULL, fbf_dir, "state", "%u", (unsigned)st);
+}
+
 static int fbf_publish_fn(void *arg)
 {
 	struct fbf *f = arg;
 	struct xs_handle *xs = xenbus_xs(f->xb);
-	const char *dir = "device/vbd/51712";
 
 	f->sring = xengntshr_share_pages(f->gs, 0, 1, &f->ring_ref, 1);
 	if (!f->sring)
@@ -109,11 +120,14 @@ static int fbf_publish_fn(void *arg)
 	FRONT_RING_INIT(&f->ring, f->sring, FBF_PAGE);
 	if (xenbus_evtchn_alloc(xenbus_base(f->xb), 0, fbf_event, f, &f->ch) < 0)
 		return -ENOSPC;
-	xenbus_write_fmt(xs, XBT_NULL, dir, "ring-ref", "%u", f->ring_ref);
-	xenbus_write_fmt(xs, XBT_NULL, dir, "event-channel", "%u", xenbus_evtchn_port(f->ch));
-	xenbus_write_fmt(xs, XBT_NULL, dir, "protocol", "x86_64-abi");
-	xenbus_write_fmt(xs, XBT_NULL, dir, "feature-persistent", "0");
-	return xenbus_state_switch(xs, dir, XenbusStateInitialised);
+	if (!f->keys_written) {
+		xenbus_write_fmt(xs, XBT_NULL, fbf_dir, "protocol", "x86_64-abi");
+		xenbus_write_fmt(xs, XBT_NULL, fbf_dir, "feature-persistent", "0");
+		f->keys_written = true;
+	}
+	xenbus_write_fmt(xs, XBT_NULL, fbf_dir, "ring-ref", "%u", f->ring_ref);
+	xenbus_write_fmt(xs, XBT_NULL, fbf_dir, "event-channel", "%u", xenbus_evtchn_port(f->ch));
+	return fbf_state_write(f, XenbusStateInitialised);
 }
 
 static int fbf_unpublish_fn(void *arg)
@@ -125,12 +139,12 @@ static int fbf_unpublish_fn(void *arg)
 	if (f->sring)
 		xengntshr_unshare(f->gs, f->sring, 1);
 	f->sring = NULL;
-	return xenbus_state_switch(xenbus_xs(f->xb), "device/vbd/51712", XenbusStateClosed);
+	return fbf_state_write(f, XenbusStateClosed);
 }
 
 static int fbf_state_fn(void *arg)
 {
-	return xenbus_state_switch(xenbus_xs(fbf.xb), "device/vbd/51712", *(XenbusState *)arg);
+	return fbf_state_write(&fbf, *(XenbusState *)arg);
 }
 
 static int fbf_notify_fn(void *arg)

@@ -63,6 +63,7 @@ struct fbk_back {
 	blkif_back_ring_t br;
 	struct xenbus_evtchn *ch;
 	bool connected;
+	bool keys_written;           /* the disk's keys: once (see fbk_state_write) */
 	blkif_request_t seen[64];    /* requests taken off the ring, this input */
 	bool answered[64];
 	unsigned nseen;
@@ -78,6 +79,16 @@ static bool fbk_back_event(void *arg)
 	return true;   /* requests are taken when the input is played */
 }
 
+/* The peer's own xenstore writes are plain writes, one request each: a
+ * state switch in a transaction (xenbus_state_switch: start, read, write,
+ * end) is what a driver owes its peer, not what a harness must pay on every
+ * reconnect. The disk's keys never change and stay in the backend's
+ * directory (nothing removes them): written once. */
+static int fbk_state_write(struct fbk_back *b, XenbusState st)
+{
+	return xenbus_write_fmt(xenbus_xs(b->xb), XBT_NULL, fbk_be_dir, "state", "%u", (unsigned)st);
+}
+
 static int fbk_back_connect(struct fbk_back *b)
 {
 	struct xs_handle *xs = xenbus_xs(b->xb);
@@ -86,7 +97,8 @@ static int fbk_back_connect(struct fbk_back *b)
 	if (xenbus_read_uint(xs, XBT_NULL, fbk_fe_dir, "ring-ref", UINT32_MAX, &ref) < 0 ||
 	    xenbus_read_uint(xs, XBT_NULL, fbk_fe_dir, "event-channel", UINT32_MAX, &port) < 0)
 		return -EINVAL;
-	b->gt = xengnttab_open(NULL, 0);
+	if (!b->gt)   /* kept open across reconnects, as a backend keeps it */
+		b->gt = xengnttab_open(NULL, 0);
 	uint32_t r = (uint32_t)ref;
 	b->ring = b->gt ? xengnttab_map_domain_grant_refs(b->gt, 1, 1, &r, PROT_READ | PROT_WRITE) : NULL;
 	if (!b->ring)
@@ -94,13 +106,16 @@ static int fbk_back_connect(struct fbk_back *b)
 	BACK_RING_INIT(&b->br, (blkif_sring_t *)b->ring, FBK_PAGE);
 	if (xenbus_evtchn_bind(xenbus_base(b->xb), 1, (uint32_t)port, fbk_back_event, b, &b->ch) < 0)
 		return -EIO;
-	xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "sectors", "8192");
-	xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "sector-size", "512");
-	xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "info", "0");
-	xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "feature-flush-cache", "1");
-	xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "feature-discard", "1");
+	if (!b->keys_written) {
+		xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "sectors", "8192");
+		xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "sector-size", "512");
+		xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "info", "0");
+		xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "feature-flush-cache", "1");
+		xenbus_write_fmt(xs, XBT_NULL, fbk_be_dir, "feature-discard", "1");
+		b->keys_written = true;
+	}
 	b->connected = true;
-	return xenbus_state_switch(xs, fbk_be_dir, XenbusStateConnected);
+	return fbk_state_write(b, XenbusStateConnected);
 }
 
 static void fbk_back_disconnect(struct fbk_back *b)
@@ -110,9 +125,6 @@ static void fbk_back_disconnect(struct fbk_back *b)
 	if (b->ring)
 		xengnttab_unmap(b->gt, b->ring, 1);
 	b->ring = NULL;
-	if (b->gt)
-		xengnttab_close(b->gt);
-	b->gt = NULL;
 	b->connected = false;
 }
 
@@ -130,9 +142,9 @@ static void fbk_fe_changed(void *arg, const char *path)
 			FUZZ_FAIL("the raw backend cannot connect to %s", fbk_fe_dir);
 	} else if ((fe == XenbusStateClosing || fe == XenbusStateClosed) && b->connected) {
 		fbk_back_disconnect(b);
-		xenbus_state_switch(xs, fbk_be_dir, XenbusStateClosed);
+		fbk_state_write(b, XenbusStateClosed);
 	} else if (fe == XenbusStateInitialising && !b->connected) {
-		xenbus_state_switch(xs, fbk_be_dir, XenbusStateInitWait);
+		fbk_state_write(b, XenbusStateInitWait);
 	}
 }
 
@@ -144,7 +156,7 @@ static int fbk_back_start_fn(void *arg)
 
 	if (rc < 0)
 		return rc;
-	xenbus_state_switch(xenbus_xs(b->xb), fbk_be_dir, XenbusStateInitWait);
+	fbk_state_write(b, XenbusStateInitWait);
 	snprintf(path, sizeof(path), "%s/state", fbk_fe_dir);
 	return xenbus_watch(b->xb, path, fbk_fe_changed, b, &b->watch);
 }

@@ -143,6 +143,8 @@ static int fnb_inject_fn(void *arg)
 /* ==== the raw frontend, guest1 ==== */
 
 struct fnb_front {
+	struct xs_handle *xs;             /* guest1's, kept open */
+	bool keys_written;                /* the features: once */
 	xengntshr_handle *gs;
 	xenevtchn_handle *xce;
 	evtchn_port_t port;
@@ -162,47 +164,50 @@ static int fnb_open_fn(void *arg)
 {
 	struct fnb_front *f = arg;
 
+	f->xs = xs_open(0);
 	f->gs = xengntshr_open(NULL, 0);
 	f->xce = xenevtchn_open(NULL, 0);
 	f->pages = f->gs ? xengntshr_share_pages(f->gs, 0, FNB_PAGES, f->refs, 1) : NULL;
-	return f->pages && f->xce ? 0 : -ENOMEM;
+	return f->xs && f->pages && f->xce ? 0 : -ENOMEM;
 }
 
+/* One xenstore handle of guest1's for the whole run and the features
+ * written once (they stay in the frontend's directory: nothing removes
+ * them): a reconnect costs netback's own work, not the harness's opening of
+ * a connection and eight writes. */
 static int fnb_publish_fn(void *arg)
 {
 	struct fnb_front *f = arg;
-	struct xs_handle *xs = xs_open(0);
-	int rc = -EIO;
+	struct xs_handle *xs = f->xs;
+	int rc = 0;
 
 	f->rings = xengntshr_share_pages(f->gs, 0, 2, f->ring_refs, 1);
 	xenevtchn_port_or_error_t p = xenevtchn_bind_unbound_port(f->xce, 0);
-	if (!xs || !f->rings || p < 0)
-		goto out;
+	if (!f->rings || p < 0)
+		return -EIO;
 	f->port = (evtchn_port_t)p;
 	SHARED_RING_INIT((netif_tx_sring_t *)f->rings);
 	FRONT_RING_INIT(&f->tx, (netif_tx_sring_t *)f->rings, FNB_PAGE);
 	netif_rx_sring_t *rxs = (void *)((uint8_t *)f->rings + FNB_PAGE);
 	SHARED_RING_INIT(rxs);
 	FRONT_RING_INIT(&f->rx, rxs, FNB_PAGE);
-	rc = 0;
+	if (!f->keys_written) {
+		rc |= xenbus_write_fmt(xs, XBT_NULL, fnb_fe_dir, "request-rx-copy", "1");
+		rc |= xenbus_write_fmt(xs, XBT_NULL, fnb_fe_dir, "feature-rx-notify", "1");
+		rc |= xenbus_write_fmt(xs, XBT_NULL, fnb_fe_dir, "feature-sg", "1");
+		rc |= xenbus_write_fmt(xs, XBT_NULL, fnb_fe_dir, "feature-gso-tcpv4", "1");
+		f->keys_written = rc == 0;
+	}
 	rc |= xenbus_write_fmt(xs, XBT_NULL, fnb_fe_dir, "tx-ring-ref", "%u", f->ring_refs[0]);
 	rc |= xenbus_write_fmt(xs, XBT_NULL, fnb_fe_dir, "rx-ring-ref", "%u", f->ring_refs[1]);
 	rc |= xenbus_write_fmt(xs, XBT_NULL, fnb_fe_dir, "event-channel", "%u", f->port);
-	rc |= xenbus_write_fmt(xs, XBT_NULL, fnb_fe_dir, "request-rx-copy", "1");
-	rc |= xenbus_write_fmt(xs, XBT_NULL, fnb_fe_dir, "feature-rx-notify", "1");
-	rc |= xenbus_write_fmt(xs, XBT_NULL, fnb_fe_dir, "feature-sg", "1");
-	rc |= xenbus_write_fmt(xs, XBT_NULL, fnb_fe_dir, "feature-gso-tcpv4", "1");
 	rc |= xenbus_write_fmt(xs, XBT_NULL, fnb_fe_dir, "state", "4");
-out:
-	if (xs)
-		xs_close(xs);
 	return rc;
 }
 
 static int fnb_unpublish_fn(void *arg)
 {
 	struct fnb_front *f = arg;
-	struct xs_handle *xs = xs_open(0);
 
 	if (f->port)
 		xenevtchn_unbind(f->xce, f->port);
@@ -210,21 +215,13 @@ static int fnb_unpublish_fn(void *arg)
 	if (f->rings)
 		xengntshr_unshare(f->gs, f->rings, 2);
 	f->rings = NULL;
-	if (xs) {
-		xenbus_write_fmt(xs, XBT_NULL, fnb_fe_dir, "state", "6");
-		xs_close(xs);
-	}
+	xenbus_write_fmt(f->xs, XBT_NULL, fnb_fe_dir, "state", "6");
 	return 0;
 }
 
 static int fnb_state_fn(void *arg)
 {
-	struct xs_handle *xs = xs_open(0);
-	int rc = xs ? xenbus_write_fmt(xs, XBT_NULL, fnb_fe_dir, "state", "%u", *(unsigned *)arg) : -EIO;
-
-	if (xs)
-		xs_close(xs);
-	return rc;
+	return xenbus_write_fmt(fnb_f.xs, XBT_NULL, fnb_fe_dir, "state", "%u", *(unsigned *)arg);
 }
 
 static int fnb_notify_fn(void *arg)

@@ -85,8 +85,12 @@ static int fnf_back_connect_fn(void *arg)
 
 	rc = rc ? rc : xenbus_read_uint(fnf_xs, XBT_NULL, fnf_fe_dir, "rx-ring-ref", UINT32_MAX, &rxr);
 	rc = rc ? rc : xenbus_read_uint(fnf_xs, XBT_NULL, fnf_fe_dir, "event-channel", UINT32_MAX, &port);
-	b->gt = xengnttab_open(NULL, 0);
-	b->xce = xenevtchn_open(NULL, 0);
+	/* The handles stay open across reconnects (as a backend keeps them);
+	 * what a connection holds (the maps, the port) goes with it. */
+	if (!b->gt)
+		b->gt = xengnttab_open(NULL, 0);
+	if (!b->xce)
+		b->xce = xenevtchn_open(NULL, 0);
 	if (rc || !b->gt || !b->xce)
 		return -EIO;
 	b->tx_addr = xengnttab_map_grant_ref(b->gt, 1, (uint32_t)txr, PROT_READ | PROT_WRITE);
@@ -104,15 +108,18 @@ static int fnf_back_disconnect_fn(void *arg)
 {
 	struct fnf_back *b = arg;
 
+	xengnttab_handle *gt = b->gt;
+	xenevtchn_handle *xce = b->xce;
+
 	if (b->tx_addr)
-		xengnttab_unmap(b->gt, b->tx_addr, 1);
+		xengnttab_unmap(gt, b->tx_addr, 1);
 	if (b->rx_addr)
-		xengnttab_unmap(b->gt, b->rx_addr, 1);
-	if (b->xce)
-		xenevtchn_close(b->xce);
-	if (b->gt)
-		xengnttab_close(b->gt);
+		xengnttab_unmap(gt, b->rx_addr, 1);
+	if (b->port)
+		xenevtchn_unbind(xce, b->port);
 	memset(b, 0, sizeof(*b));
+	b->gt = gt;
+	b->xce = xce;
 	return 0;
 }
 
