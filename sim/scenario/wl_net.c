@@ -59,7 +59,8 @@ static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 	[NW_P_MAX] = {"max", SCN_P_SIZE, "65535", 60, 65535, "largest message frame (60..65535)"},
 	[NW_P_LARGE] = {"large", SCN_P_PERCENT, "10", 0, 100, "messages above the MTU (GSO or cut)"},
 	[NW_P_FEATURES] = {"features", SCN_P_STRING, "all", 0, 0,
-			   "all: multi-queue, sg, GSO, csum offload, split evtchn, rx-notify; none"},
+			   "all: multi-queue, sg, GSO, csum offload, split evtchn, rx-notify; none; "
+			   "mixed: odd guests none"},
 	[NW_P_TIMEOUT] = {"timeout", SCN_P_TIME, "200ms", 1000000, 60000000000ull,
 			  "no ack or pong this long: given up (a lost frame)"},
 	[NW_P_TX_BUFS] = {"tx-bufs", SCN_P_UINT, "256", NW_TX_BUFS_MIN, NW_BUFS_DEFAULT,
@@ -98,8 +99,13 @@ static uint64_t nw_crash_allowance(struct nw *w)
 
 /* ---- feature sets (tests/net_harness.h's all on / all off) ---- */
 
-static void nw_features(struct nw *w, bool all)
+/* features=all, none, or mixed: the backend offers everything, guests 0,
+ * 2, 4... take it all and guests 1, 3... nothing, so frames cross between
+ * ends that negotiated differently. */
+static void nw_features(struct nw *w, const char *features)
 {
+	bool mixed = strcmp(features, "mixed") == 0, all = mixed || strcmp(features, "all") == 0;
+
 	if (all)
 		w->bcfg = (struct netback_config){.queues_max = 4, .sg = true, .gso_tcpv4 = true,
 						  .gso_tcpv6 = true, .ipv6_csum = true, .split_evtchn = true,
@@ -109,7 +115,7 @@ static void nw_features(struct nw *w, bool all)
 	w->bcfg.rx_queue_bytes_max = (unsigned)scn_wl_u(w->wl, NW_P_RXQ_BYTES);
 	for (unsigned i = 0; i < w->n; i++) {
 		struct netfront_config *c = &w->g[i].cfg;
-		if (all)
+		if (all && !(mixed && i % 2))
 			*c = (struct netfront_config){.queues_max = 4, .sg = true, .gso_tcpv4 = true,
 						      .gso_tcpv6 = true, .csum = true, .ipv6_csum = true,
 						      .split_evtchn = true, .rx_notify = true, .tx_slots_max = 32};
@@ -117,7 +123,7 @@ static void nw_features(struct nw *w, bool all)
 			*c = (struct netfront_config){.queues_max = 1, .csum = false, .rx_notify = false};
 		c->tx_bufs = (unsigned)scn_wl_u(w->wl, NW_P_TX_BUFS);
 		c->rx_bufs = (unsigned)scn_wl_u(w->wl, NW_P_RX_BUFS);
-		if (all && scn_wl_u(w->wl, NW_P_QUEUES))
+		if (c->sg && scn_wl_u(w->wl, NW_P_QUEUES))
 			c->queues_max = (unsigned)scn_wl_u(w->wl, NW_P_QUEUES);
 	}
 }
@@ -525,7 +531,7 @@ static void nw_guest_start_work(struct nw_guest *g)
 		.size_min = 60, .size_max = (uint32_t)scn_wl_u(wl, NW_P_MAX),
 		.large_pct = (unsigned)scn_wl_u(wl, NW_P_LARGE),
 		.timeout_ms = (unsigned)(scn_wl_u(wl, NW_P_TIMEOUT) / 1000000u),
-		.offload = strcmp(scn_wl_s(wl, NW_P_FEATURES), "all") == 0,
+		.offload = g->cfg.sg,   /* this guest's feature set is all */
 		.window_bytes = (uint32_t)scn_wl_u(wl, NW_P_WINDOW),
 		.held = true,   /* nobody sends before everyone listens */
 		.finished = nw_work_finished, .arg = g};
@@ -539,11 +545,34 @@ static void nw_guest_start_work(struct nw_guest *g)
 	nw_barrier_arrive(w, g);
 }
 
+/* A received frame carries only the offloads this guest asked for
+ * (feature-no-csum-offload, feature-ipv6-csum-offload, feature-gso-*), and a
+ * frame above the MTU its GSO metadata: every such frame was sent as GSO
+ * (network.c cuts the others), and netback passes it on as GSO or segments
+ * it. NULL, or what is wrong. */
+static const char *nw_rx_offload_bad(const struct nw_guest *g, const struct netfront_rx *rx)
+{
+	struct netpkt_hdrs h;
+	bool v6 = netpkt_parse(rx->data, rx->len, &h) == 0 && h.ipv6;
+
+	if ((rx->flags & NETFRONT_F_CSUM_PARTIAL) && !(v6 ? g->cfg.csum && g->cfg.ipv6_csum : g->cfg.csum))
+		return "a partial checksum, which it did not offer to take";
+	if (rx->gso_type && !(g->cfg.sg && (rx->gso_type == NETPKT_GSO_TCPV6 ? g->cfg.gso_tcpv6 : g->cfg.gso_tcpv4)))
+		return "GSO metadata of a type it did not offer to take";
+	if (!rx->gso_type && rx->len > NETPKT_MTU + NETPKT_ETH_HLEN)
+		return "more than the MTU without GSO metadata";
+	return NULL;
+}
+
 static void nw_guest_rx(void *arg, struct netfront *nf, const struct netfront_rx *rx)
 {
 	struct nw_guest *g = arg;
+	const char *bad = nw_rx_offload_bad(g, rx);
 
 	(void)nf;
+	if (bad)
+		scn_wl_fail(g->w->wl, "guest dom %u received a frame of %u bytes (flags %#x, GSO type %u) with %s",
+			    g->domid, rx->len, rx->flags, rx->gso_type, bad);
 	if (!g->work)
 		return;
 	network_rx(g->work, rx);
@@ -710,7 +739,7 @@ static int nw_start(struct scn_wl *wl)
 		w->g[i].index = i;
 		nw_device(w, &w->g[i]);
 	}
-	nw_features(w, strcmp(scn_wl_s(wl, NW_P_FEATURES), "all") == 0);
+	nw_features(w, scn_wl_s(wl, NW_P_FEATURES));
 	if (scn_wl_s(wl, NW_P_HOSTILE)[0]) {
 		int d = nw_hostile_find(w, scn_wl_s(wl, NW_P_HOSTILE));
 		if (d < 0) {
@@ -974,8 +1003,9 @@ static int nw_validate(const struct scn_wl_args *a, char *err, size_t len)
 				 nw_params[p].key, (unsigned long long)a->u[p]);
 			return -EINVAL;
 		}
-	if (strcmp(a->s[NW_P_FEATURES], "all") != 0 && strcmp(a->s[NW_P_FEATURES], "none") != 0) {
-		snprintf(err, len, "features=%s: all or none", a->s[NW_P_FEATURES]);
+	if (strcmp(a->s[NW_P_FEATURES], "all") != 0 && strcmp(a->s[NW_P_FEATURES], "none") != 0 &&
+	    strcmp(a->s[NW_P_FEATURES], "mixed") != 0) {
+		snprintf(err, len, "features=%s: all, none or mixed", a->s[NW_P_FEATURES]);
 		return -EINVAL;
 	}
 	return 0;
