@@ -64,7 +64,7 @@ static struct sim_fault_site *const hf_lie_sites[HF_LIE_COUNT] = {
 };
 
 enum hf_param { HF_P_FRONT, HF_P_BACK, HF_P_DEVID, HF_P_SIZE, HF_P_REQUESTS, HF_P_QD,
-		HF_P_PERSISTENT, HF_P_MODE, HF_P_COUNT };
+		HF_P_PERSISTENT, HF_P_MODE, HF_P_MUTE, HF_P_COUNT };
 
 static const struct scn_param hf_params[HF_P_COUNT + 1] = {
 	[HF_P_FRONT] = {"front", SCN_P_DOMAIN, NULL, 0, 0, "the guest running the hostile frontend"},
@@ -76,6 +76,8 @@ static const struct scn_param hf_params[HF_P_COUNT + 1] = {
 	[HF_P_PERSISTENT] = {"persistent", SCN_P_BOOL, "1", 0, 0, "ask for persistent grants"},
 	[HF_P_MODE] = {"mode", SCN_P_STRING, "w", 0, 0,
 		       "w, or r / ro: a read-only vbd (its disk must not change), written to the backend as is"},
+	[HF_P_MUTE] = {"mute", SCN_P_BOOL, "0", 0, 0,
+		       "never answer the backend's Closing (a hung guest): the backend must close by its timeout"},
 };
 
 static const char *const hf_counters[HF_C_COUNT + 1] = {
@@ -498,7 +500,8 @@ static void hf_disconnected(struct hf *h)
 			hf_count(h, HF_C_ABANDONED);
 		}
 	hf_count(h, HF_C_DISCONNECTS);
-	hf_xs_write(h, "state", XenbusStateClosed);
+	if (!h->mute)   /* mute: the backend must get to Closed without us */
+		hf_xs_write(h, "state", XenbusStateClosed);
 	h->phase = HF_WAIT_CLOSED;
 }
 
@@ -514,6 +517,8 @@ static void hf_closed(struct hf *h)
 		return;
 	}
 	hf_ring_release(h);
+	if (h->mute)   /* Connected -> Initialising would be illegal */
+		hf_xs_write(h, "state", XenbusStateClosed);
 	if (h->sent >= h->requests || ++h->reconnects > HF_RECONNECTS_MAX) {
 		hf_finish(h);
 		return;
@@ -686,7 +691,7 @@ static int hf_start(struct scn_wl *wl)
 	*h = (struct hf){.wl = wl, .fe = scn_wl_domid(wl, HF_P_FRONT), .be = scn_wl_domid(wl, HF_P_BACK),
 			 .devid = (uint32_t)scn_wl_u(wl, HF_P_DEVID), .alive = true,
 			 .requests = (uint32_t)scn_wl_u(wl, HF_P_REQUESTS), .qd = (uint32_t)scn_wl_u(wl, HF_P_QD),
-			 .persistent = scn_wl_u(wl, HF_P_PERSISTENT),
+			 .persistent = scn_wl_u(wl, HF_P_PERSISTENT), .mute = scn_wl_u(wl, HF_P_MUTE),
 			 .readonly = strchr(scn_wl_s(wl, HF_P_MODE), 'w') == NULL,
 			 .rng = scn_wl_seed(wl) | 1};
 	scn_wl_hostile(wl, h->fe);

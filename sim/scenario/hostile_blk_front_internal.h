@@ -65,6 +65,7 @@ struct hf {
 	domid_t fe, be;
 	uint32_t devid;
 	bool readonly, persistent, be_ref, alive;
+	bool mute;                      /* mute=1: never answers the backend's Closing */
 	uint32_t requests, qd, disk_pages, region;
 	struct xenbus_device dev;
 	const char *fe_keys[5], *be_keys[7];
