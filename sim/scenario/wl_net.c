@@ -314,6 +314,18 @@ static const char *nw_judge_idle_maps(struct nw *w, char *buf, size_t len)
 	return nw_judge_idle_grants(w, buf, len);
 }
 
+/* Idle, with every guest through: nothing is on its way to them, so netback
+ * holds no frame queued (a hostile frontend that starves its rx ring keeps
+ * its queue: not checked then). Bytes counted here belong to frames a
+ * connection's end left behind. */
+static const char *nw_judge_idle_rxq(struct nw *w, uint64_t queued, char *buf, size_t len)
+{
+	snprintf(buf, len, "idle, every guest through, yet netback (dom %u) counts %lu bytes queued towards its "
+		 "guests (%lu suspends, %lu unplugs so far): frames of a closed connection kept", w->be, queued,
+		 (uint64_t)atomic_load(&w->suspends), (uint64_t)atomic_load(&w->unplugs));
+	return buf;
+}
+
 /* The oracle, on the backend's thread once every guest finished sending. */
 static void nw_judge(void *arg)
 {
@@ -347,6 +359,8 @@ static void nw_judge(void *arg)
 	const char *hbad = nw_judge_hostile(w, &b, &h_drops, &h_fatal, hwhy, sizeof(hwhy));
 	if (!hbad)
 		hbad = nw_judge_idle_maps(w, hwhy, sizeof(hwhy));
+	if (!hbad && !w->has_hostile && b.rx_queued_bytes)
+		hbad = nw_judge_idle_rxq(w, b.rx_queued_bytes, hwhy, sizeof(hwhy));
 	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w);
 	/* A vif the toolstack took down left the switch, which forgot its MAC:
 	 * frames to it went flooded to the other ports, and missed it. */
