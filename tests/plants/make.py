@@ -787,15 +787,6 @@ PLANTS = [
      [("drivers/xenbus/xenbus_backend.c",
        "if (rc == 0 && (v->digest != *v->expect || !xenbus_view_ready(v->bd, v)))",
        "if (rc == 0 && !xenbus_view_ready(v->bd, v))")]),
-    ("xenbus-watch-burst-not-resumed", "lost-wakeup", "xenbus",
-     "after XENBUS_EVENTS_PER_DISPATCH watch events the dispatcher returns "
-     "without coming back: events already read from the connection wait for "
-     "the next one to arrive",
-     "a burst of watch events (many devices, a toolstack writing many keys): "
-     "a device or a state change never seen",
-     [("drivers/xenbus/xenbus_watch.c",
-       "\tif (n == XENBUS_EVENTS_PER_DISPATCH)\n\t\tevent_active(xb->xb_ev, EV_READ, 0);\n",
-       "")]),
     ("xenbus-close-timer-not-armed", "bounded-wait", "xenbus",
      "a backend going Closing does not arm its close timer: a frontend that "
      "never answers keeps the device at Closing for ever",
