@@ -326,6 +326,28 @@ static const char *nw_judge_idle_rxq(struct nw *w, uint64_t queued, char *buf, s
 	return buf;
 }
 
+/* Nothing but the workload acted: no fault injected, no hostile frontend,
+ * no domain of ours died, no toolstack action. */
+static bool nw_calm(struct nw *w)
+{
+	for (unsigned i = 0; i < w->n; i++)
+		if (!w->g[i].alive)
+			return false;
+	return sim_fault_count() == w->faults_at_start && !w->has_hostile && !atomic_load(&w->be_deaths) &&
+	       !atomic_load(&w->suspends) && !atomic_load(&w->unplugs);
+}
+
+/* Our netfronts post every buffer back the moment they took its frame, and
+ * post at least a frame's worth (netfront.h): left alone, a guest never lacks
+ * buffers for rx_stall_ms, so netback must never declare one stalled. */
+static const char *nw_judge_stalls(struct nw *w, uint64_t stalls, char *buf, size_t len)
+{
+	snprintf(buf, len, "netback (dom %u) declared a guest's rx stalled %lu time(s) (no buffers for %u ms), with "
+		 "no fault and every guest refilling its ring at once: frames dropped while buffers were posted",
+		 w->be, stalls, w->bcfg.rx_stall_ms ? w->bcfg.rx_stall_ms : 2000u);
+	return buf;
+}
+
 /* The oracle, on the backend's thread once every guest finished sending. */
 static void nw_judge(void *arg)
 {
@@ -361,6 +383,8 @@ static void nw_judge(void *arg)
 		hbad = nw_judge_idle_maps(w, hwhy, sizeof(hwhy));
 	if (!hbad && !w->has_hostile && b.rx_queued_bytes)
 		hbad = nw_judge_idle_rxq(w, b.rx_queued_bytes, hwhy, sizeof(hwhy));
+	if (!hbad && b.rx_stalls && nw_calm(w))
+		hbad = nw_judge_stalls(w, b.rx_stalls, hwhy, sizeof(hwhy));
 	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w);
 	/* A vif the toolstack took down left the switch, which forgot its MAC:
 	 * frames to it went flooded to the other ports, and missed it. */
@@ -745,6 +769,7 @@ static int nw_start(struct scn_wl *wl)
 	wl->priv = w;
 	w->wl = wl;
 	pthread_mutex_init(&w->lock, NULL);
+	w->faults_at_start = sim_fault_count();
 	w->be = scn_wl_domid(wl, NW_P_BACK);
 	w->n = scn_wl_domids(wl, NW_P_GUESTS, doms, NW_GUESTS_MAX);
 	for (unsigned i = 0; i < w->n; i++) {

@@ -104,6 +104,7 @@ struct nw {
 	_Atomic uint64_t dead_drops, crash_sent, crash_verified;
 	_Atomic uint64_t fatal, no_link, slots_peak, rxq_peak;
 	_Atomic uint64_t suspends, unplugs;
+	uint64_t faults_at_start;           /* sim_fault_count() when the workload started */
 	/* The hostile frontend (hostile=), beside the guests on the same netback:
 	 * its vif is not on the switch; what netback passes on from it is
 	 * checked and reflected back into it. */
