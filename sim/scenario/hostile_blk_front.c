@@ -36,7 +36,9 @@
  * faults, aborts or hangs fails the run through the engine's own oracles.
  * After a disconnect the front connects again (a fresh ring) and carries on.
  * All sites can be aimed: device vbd/<devid>, domain the guest or backend.
- */#include "sim/scenario/hostile_blk_front_internal.h"
+ */
+#include "sim/evtchn/evtchn.h"
+#include "sim/scenario/hostile_blk_front_internal.h"
 
 SIM_FAULT_SITE(hf_site_id, "blk.hostile.front.id",
 	       "hostile blk frontend: request id out of range, stale or duplicated");
@@ -54,6 +56,8 @@ SIM_FAULT_SITE(hf_site_gref, "blk.hostile.front.gref",
 SIM_FAULT_SITE(hf_site_prod, "blk.hostile.front.prod", "hostile blk frontend: req_prod jumps past the ring");
 SIM_FAULT_SITE(hf_site_keys, "blk.hostile.front.keys",
 	       "hostile blk frontend: ring-page-order larger than the backend's max-ring-page-order");
+SIM_FAULT_SITE(hf_site_restart, "blk.hostile.front.restart",
+	       "hostile blk frontend: a new ring and port, Initialised again, as the backend connects to the old ones");
 SIM_FAULT_SITE(hf_site_rewrite, "blk.hostile.front.rewrite",
 	       "hostile blk frontend: a request rewritten after it was published (double fetch)");
 
@@ -64,7 +68,7 @@ static struct sim_fault_site *const hf_lie_sites[HF_LIE_COUNT] = {
 };
 
 enum hf_param { HF_P_FRONT, HF_P_BACK, HF_P_DEVID, HF_P_SIZE, HF_P_REQUESTS, HF_P_QD,
-		HF_P_PERSISTENT, HF_P_MODE, HF_P_COUNT };
+		HF_P_PERSISTENT, HF_P_MODE, HF_P_MUTE, HF_P_COUNT };
 
 static const struct scn_param hf_params[HF_P_COUNT + 1] = {
 	[HF_P_FRONT] = {"front", SCN_P_DOMAIN, NULL, 0, 0, "the guest running the hostile frontend"},
@@ -76,10 +80,12 @@ static const struct scn_param hf_params[HF_P_COUNT + 1] = {
 	[HF_P_PERSISTENT] = {"persistent", SCN_P_BOOL, "1", 0, 0, "ask for persistent grants"},
 	[HF_P_MODE] = {"mode", SCN_P_STRING, "w", 0, 0,
 		       "w, or r / ro: a read-only vbd (its disk must not change), written to the backend as is"},
+	[HF_P_MUTE] = {"mute", SCN_P_BOOL, "0", 0, 0,
+		       "never answer the backend's Closing (a hung guest): the backend must close by its timeout"},
 };
 
 static const char *const hf_counters[HF_C_COUNT + 1] = {
-	"sent", "answered", "errors", "lies", "disconnects", "connects", "abandoned", NULL,
+	"sent", "answered", "errors", "lies", "disconnects", "connects", "abandoned", "restarts", NULL,
 };
 
 /* ---- issuing ---- */
@@ -457,14 +463,9 @@ static bool hf_order_took(struct hf *h)
 	return true;
 }
 
-/* InitWait: a fresh ring and channel, published; Initialised. */
-static int hf_publish(struct hf *h)
+/* A fresh ring page and event channel (not published yet). */
+static int hf_ring_new(struct hf *h)
 {
-	unsigned long ind = 0;
-	int rc;
-
-	hf_xs_uint(h, "feature-max-indirect-segments", &ind);
-	h->indirect_max = (unsigned)ind;
 	h->sring = xengntshr_share_pages(h->gs, h->be, 1, &h->ring_ref, 1);
 	h->xce = xenevtchn_open(NULL, 0);
 	if (!h->sring || !h->xce)
@@ -478,13 +479,85 @@ static int hf_publish(struct hf *h)
 	h->ev_ev = scn_ev_new(sim_domain_event_base(), xenevtchn_fd(h->xce), EV_READ | EV_PERSIST, hf_evtchn, h);
 	if (!h->ev_ev || event_add(h->ev_ev, NULL) < 0)
 		return -ENOMEM;
-	rc = hf_ring_keys(h);
+	return 0;
+}
+
+/* InitWait: a fresh ring and channel, published; Initialised. */
+static int hf_publish(struct hf *h)
+{
+	unsigned long ind = 0;
+	int rc;
+
+	hf_xs_uint(h, "feature-max-indirect-segments", &ind);
+	h->indirect_max = (unsigned)ind;
+	rc = hf_ring_new(h);
+	rc = rc ? rc : hf_ring_keys(h);
 	rc = rc ? rc : hf_xs_write(h, "event-channel", h->port);
 	rc = rc ? rc : hf_xs_write(h, "feature-persistent", h->persistent);
 	rc = rc ? rc : scn_xs_printf(h->xs, h->fe_dir, "protocol", "%s", XEN_IO_PROTO_ABI_NATIVE);
 	rc = rc ? rc : hf_xs_write(h, "state", XenbusStateInitialised);
 	h->phase = HF_WAIT_CONNECTED;
+	if (rc == 0 && hf_hit(h, &hf_site_restart))
+		atomic_store(&h->restart_want, true);   /* hf_check watches the backend bind */
 	return rc;
+}
+
+/* The new ring's keys and Initialised again, in one transaction. */
+static int hf_rekey_tx(struct hf *h)
+{
+	static const char *const keys[] = {"ring-ref", "event-channel", "state"};
+	unsigned long v[] = {h->ring_ref, h->port, XenbusStateInitialised};
+
+	for (;;) {
+		xs_transaction_t t = xs_transaction_start(h->xs);
+		bool ok = t != XBT_NULL;
+		for (unsigned i = 0; ok && i < sizeof(keys) / sizeof(keys[0]); i++) {
+			char path[SCN_XS_PATH_MAX], val[24];
+			snprintf(path, sizeof(path), "%s/%s", h->fe_dir, keys[i]);
+			snprintf(val, sizeof(val), "%lu", v[i]);
+			ok = xs_write(h->xs, t, path, val, (unsigned)strlen(val));
+		}
+		if (t != XBT_NULL && xs_transaction_end(h->xs, t, !ok))
+			return ok ? 0 : -EIO;
+		if (t == XBT_NULL || errno != EAGAIN)
+			return -errno;
+	}
+}
+
+/* The front starts over while the backend connects (a guest's driver
+ * restarting mid-handshake, its Closed and Initialising coalesced away as
+ * watch events may be): a new ring and port, published with Initialised in
+ * one transaction, the moment the backend has bound the old port. The
+ * backend must end up serving the new ring: a connection is made from the
+ * keys as they are when it announces Connected. */
+static void hf_restart_guarded(void *arg)
+{
+	struct hf *h = arg;
+	struct event *old_ev = h->ev_ev;
+	xenevtchn_handle *old_xce = h->xce;
+	void *old_sring = h->sring;
+
+	atomic_store(&h->restart_posted, false);
+	if (!atomic_exchange(&h->restart_want, false) || h->phase != HF_WAIT_CONNECTED)
+		return;   /* connected already: too late for this one */
+	hf_count(h, HF_C_RESTARTS);
+	h->ev_ev = NULL;
+	h->xce = NULL;
+	h->sring = NULL;
+	int rc = hf_ring_new(h);
+	rc = rc ? rc : hf_rekey_tx(h);
+	scn_ev_free(old_ev, true);
+	xenevtchn_close(old_xce);
+	xengntshr_unshare(h->gs, old_sring, 1);
+	if (rc < 0)
+		scn_wl_error(h->wl, "hostile front (dom %u): publishing a new ring failed: %s", h->fe, strerror(-rc));
+}
+
+static void hf_restart_now(void *arg)
+{
+	struct hf *h = arg;
+
+	scn_wl_guard(h->wl, hf_restart_guarded, h);
 }
 
 /* The backend closed on us: what was in flight is lost (its writes may or
@@ -498,7 +571,8 @@ static void hf_disconnected(struct hf *h)
 			hf_count(h, HF_C_ABANDONED);
 		}
 	hf_count(h, HF_C_DISCONNECTS);
-	hf_xs_write(h, "state", XenbusStateClosed);
+	if (!h->mute)   /* mute: the backend must get to Closed without us */
+		hf_xs_write(h, "state", XenbusStateClosed);
 	h->phase = HF_WAIT_CLOSED;
 }
 
@@ -514,6 +588,8 @@ static void hf_closed(struct hf *h)
 		return;
 	}
 	hf_ring_release(h);
+	if (h->mute)   /* Connected -> Initialising would be illegal */
+		hf_xs_write(h, "state", XenbusStateClosed);
 	if (h->sent >= h->requests || ++h->reconnects > HF_RECONNECTS_MAX) {
 		hf_finish(h);
 		return;
@@ -686,7 +762,7 @@ static int hf_start(struct scn_wl *wl)
 	*h = (struct hf){.wl = wl, .fe = scn_wl_domid(wl, HF_P_FRONT), .be = scn_wl_domid(wl, HF_P_BACK),
 			 .devid = (uint32_t)scn_wl_u(wl, HF_P_DEVID), .alive = true,
 			 .requests = (uint32_t)scn_wl_u(wl, HF_P_REQUESTS), .qd = (uint32_t)scn_wl_u(wl, HF_P_QD),
-			 .persistent = scn_wl_u(wl, HF_P_PERSISTENT),
+			 .persistent = scn_wl_u(wl, HF_P_PERSISTENT), .mute = scn_wl_u(wl, HF_P_MUTE),
 			 .readonly = strchr(scn_wl_s(wl, HF_P_MODE), 'w') == NULL,
 			 .rng = scn_wl_seed(wl) | 1};
 	scn_wl_hostile(wl, h->fe);
@@ -732,6 +808,25 @@ static void hf_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 	}
 	scn_wl_error(wl, "%s domain %u %s", domid == h->fe ? "hostile front" : "backend", domid,
 		     scn_wl_gone(wl, domid));
+}
+
+/* Harness thread, after every slice: a restart asked for goes to the front
+ * the moment the backend has mapped the ring and bound the port, i.e. inside
+ * its connect, before it announces. */
+static void hf_check(struct scn_wl *wl)
+{
+	struct hf *h = wl->priv;
+	struct gnttab_stats st;
+
+	domid_t peer = DOMID_INVALID;
+
+	if (!atomic_load(&h->restart_want) || atomic_load(&h->restart_posted) || !h->alive ||
+	    gnttab_stats(h->fe, &st) < 0 || st.maps_active == 0 ||
+	    evtchn_port_status(h->fe, h->port, &peer, NULL) != EVTCHNSTAT_interdomain)
+		return;
+	atomic_store(&h->restart_posted, true);
+	if (sim_domain_post(h->fe, hf_restart_now, h) < 0)
+		atomic_store(&h->restart_posted, false);
 }
 
 static void hf_stop(struct scn_wl *wl)
@@ -783,6 +878,7 @@ const struct scn_wl_type scn_wl_blk_hostile_front = {
 	.validate = hf_validate,
 	.start = hf_start,
 	.domain_event = hf_domain_event,
+	.check = hf_check,
 	.stop = hf_stop,
 	.counter = hf_counter,
 };

@@ -36,7 +36,7 @@
 enum hf_lie { HF_LIE_NONE, HF_LIE_ID, HF_LIE_OP, HF_LIE_NSEG, HF_LIE_SECT, HF_LIE_SECTOR,
 	      HF_LIE_INDIRECT, HF_LIE_GREF, HF_LIE_COUNT };
 enum hf_counter { HF_C_SENT, HF_C_ANSWERED, HF_C_ERRORS, HF_C_LIES, HF_C_DISCONNECTS,
-		  HF_C_CONNECTS, HF_C_ABANDONED, HF_C_COUNT };
+		  HF_C_CONNECTS, HF_C_ABANDONED, HF_C_RESTARTS, HF_C_COUNT };
 
 enum hf_phase { HF_WAIT_INITWAIT, HF_WAIT_CONNECTED, HF_CONNECTED, HF_WAIT_CLOSED, HF_LEAVING, HF_FINISHED };
 
@@ -65,6 +65,10 @@ struct hf {
 	domid_t fe, be;
 	uint32_t devid;
 	bool readonly, persistent, be_ref, alive;
+	bool mute;                      /* mute=1: never answers the backend's Closing */
+	/* blk.hostile.front.restart: start over once the backend has mapped the
+	 * ring (harness thread sees it, posts the restart to the front). */
+	atomic_bool restart_want, restart_posted;
 	uint32_t requests, qd, disk_pages, region;
 	struct xenbus_device dev;
 	const char *fe_keys[5], *be_keys[7];

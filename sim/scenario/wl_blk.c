@@ -58,6 +58,10 @@ static const struct scn_param bw_params[BW_P_COUNT + 1] = {
 	[BW_P_PLUG_WAIT] = {"plug-wait", SCN_P_TIME, "50ms", 0, 0, "unplugged: wait this long for a plug, then end"},
 	[BW_P_SELFTEST] = {"selftest", SCN_P_STRING, "", 0, 0,
 			   "test only: unplug@N, replug@N, suspend@N[:DOMAIN] after N I/Os"},
+	[BW_P_FORDER] = {"front-order", SCN_P_STRING, "", 0, 0,
+			 "blkfront's own largest ring order (default: order=, the backend's)"},
+	[BW_P_FINDIRECT] = {"front-indirect", SCN_P_STRING, "", 0, 0,
+			    "blkfront's own indirect segment maximum (default: indirect=, the backend's)"},
 };
 
 static const char *const bw_counters[BW_C_COUNT + 1] = {
@@ -109,6 +113,35 @@ static void bw_res_check(struct bw *w, const char *where, bool connect)
 			    "pages%s plus %u persistent (of %u pooled, max %u)", where, w->be, st.maps_active,
 			    w->fe, ring, connect ? " (just connected)" : "", connect ? 0 : keep, pool,
 			    w->bcfg.persistent_grants_max);
+}
+
+/* Front thread, at a connection: what blkfront was told and agreed on is
+ * the disk this workload made and no more than both ends offered (blkif.h:
+ * "sectors" in 512-byte units whatever the sector size, ring order and
+ * indirect segments the smaller of the two ends' maxima). */
+static void bw_view_check(struct bw *w)
+{
+	struct blkfront_info in;
+	struct blk_store_info d;
+	unsigned order = w->bcfg.ring_page_order_max < w->fcfg.ring_page_order_max ? w->bcfg.ring_page_order_max
+										     : w->fcfg.ring_page_order_max;
+	unsigned segs = w->bcfg.indirect_segs_max < w->fcfg.indirect_segs_max ? w->bcfg.indirect_segs_max
+									      : w->fcfg.indirect_segs_max;
+
+	if (!w->bf || blkfront_info(w->bf, &in) < 0)
+		return;
+	blk_store_info(w->store, &d);
+	if (in.size_bytes != d.size_bytes || in.sector_size != d.sector_size)
+		scn_wl_fail(w->wl, "vbd %u (dom %u): blkfront sees a disk of %lu bytes in %u-byte sectors, the "
+			    "disk is %lu bytes in %u-byte sectors", w->dev.devid, w->fe, in.size_bytes,
+			    in.sector_size, d.size_bytes, d.sector_size);
+	else if (in.readonly != (w->readonly || d.readonly))
+		scn_wl_fail(w->wl, "vbd %u (dom %u): blkfront sees it %s, the vbd is %s", w->dev.devid, w->fe,
+			    in.readonly ? "read-only" : "writable", in.readonly ? "writable" : "read-only");
+	else if (in.ring_pages > 1u << order || in.indirect_segs > segs)
+		scn_wl_fail(w->wl, "vbd %u (dom %u): blkfront uses %u ring pages and %u indirect segments; the "
+			    "ends offered at most %u and %u", w->dev.devid, w->fe, in.ring_pages,
+			    in.indirect_segs, 1u << order, segs);
 }
 
 static void bw_idle(void *arg)
@@ -222,6 +255,7 @@ static void bw_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
 
 	if (ev == BLKFRONT_EV_CONNECTED) {
 		bw_count_add(w, BW_C_CONNECTS);
+		bw_view_check(w);
 		bw_res_check(w, "at a connection", true);
 		int rc = w->work ? blkwork_resume(w->work, bf) : blkwork_start(bf, &w->wcfg, &w->work);
 		if (rc < 0)
@@ -268,12 +302,20 @@ static int bw_front_free(void *arg)
 
 /* ---- the workload ---- */
 
+/* front-order= and front-indirect=: a number, or "" for the backend's value. */
+static unsigned bw_front_u(const char *s, uint64_t dflt)
+{
+	return s[0] ? (unsigned)strtoul(s, NULL, 10) : (unsigned)dflt;
+}
+
 static void bw_configs(struct bw *w)
 {
 	struct scn_wl *wl = w->wl;
 	unsigned indirect = (unsigned)scn_wl_u(wl, BW_P_INDIRECT);
 	bool persistent = scn_wl_u(wl, BW_P_PERSISTENT);
 	unsigned order = (unsigned)scn_wl_u(wl, BW_P_ORDER);
+	unsigned f_order = bw_front_u(scn_wl_s(wl, BW_P_FORDER), order);
+	unsigned f_indirect = bw_front_u(scn_wl_s(wl, BW_P_FINDIRECT), indirect);
 
 	w->readonly = strcmp(scn_wl_s(wl, BW_P_MODE), "r") == 0;
 	w->cont = strcmp(scn_wl_s(wl, BW_P_ERRORS), "continue") == 0;
@@ -281,7 +323,7 @@ static void bw_configs(struct bw *w)
 					  .persistent = persistent, .flush = true, .discard = true,
 					  .persistent_grants_max = (unsigned)scn_wl_u(wl, BW_P_PGRANTS)};
 	w->fcfg = (struct blkfront_config){.devid = (uint32_t)scn_wl_u(wl, BW_P_DEVID),
-					   .ring_page_order_max = order, .indirect_segs_max = indirect,
+					   .ring_page_order_max = f_order, .indirect_segs_max = f_indirect,
 					   .persistent = persistent, .on_event = bw_event, .arg = w,
 					   .grant_pages_max = (unsigned)scn_wl_u(wl, BW_P_FGRANTS)};
 	w->wcfg = (struct blkwork_config){
@@ -445,6 +487,14 @@ static uint64_t bw_counter(struct scn_wl *wl, unsigned index)
 	return index < BW_C_COUNT ? atomic_load(&w->c[index]) : 0;
 }
 
+static bool bw_front_bad(const char *s, unsigned max)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	return s[0] && (*end || v > max);
+}
+
 static int bw_validate(const struct scn_wl_args *a, char *err, size_t len)
 {
 	if (a->u[BW_P_FRONT] == a->u[BW_P_BACK]) {
@@ -465,6 +515,12 @@ static int bw_validate(const struct scn_wl_args *a, char *err, size_t len)
 	}
 	if (strcmp(a->s[BW_P_ERRORS], "stop") != 0 && strcmp(a->s[BW_P_ERRORS], "continue") != 0) {
 		snprintf(err, len, "errors=%s: stop or continue", a->s[BW_P_ERRORS]);
+		return -EINVAL;
+	}
+	if (bw_front_bad(a->s[BW_P_FORDER], BW_FRONT_ORDER_MAX) ||
+	    bw_front_bad(a->s[BW_P_FINDIRECT], BW_FRONT_INDIRECT_MAX)) {
+		snprintf(err, len, "front-order=%s front-indirect=%s: 0..%u and 0..%u", a->s[BW_P_FORDER],
+			 a->s[BW_P_FINDIRECT], BW_FRONT_ORDER_MAX, BW_FRONT_INDIRECT_MAX);
 		return -EINVAL;
 	}
 	return bw_selftest_validate(a->s[BW_P_SELFTEST], err, len);

@@ -9,11 +9,14 @@
 #define BW_STATE_CHECK_SLICES 8u          /* backend state read every N slices */
 #define BW_POOL_SLACK_PAGES 64u           /* blkfront's pool grows by chunks of this */
 #define BW_DETACH_NS_MAX (15ull * 1000000000ull)   /* blkback's close timeout and some */
+#define BW_FRONT_ORDER_MAX 4u              /* front-order=: blkfront's ring order limit */
+#define BW_FRONT_INDIRECT_MAX 512u         /* front-indirect=: as indirect= */
 
 enum bw_param { BW_P_FRONT, BW_P_BACK, BW_P_DEVID, BW_P_SIZE, BW_P_SECTOR, BW_P_IOS, BW_P_QD,
 		BW_P_MIN, BW_P_MAX, BW_P_READ, BW_P_FLUSH, BW_P_DISCARD, BW_P_PERSISTENT,
 		BW_P_INDIRECT, BW_P_ORDER, BW_P_PGRANTS, BW_P_MODE, BW_P_ERRORS, BW_P_SLOW,
-		BW_P_DRAIN, BW_P_PLUG_WAIT, BW_P_SELFTEST, BW_P_FGRANTS, BW_P_COUNT };
+		BW_P_DRAIN, BW_P_PLUG_WAIT, BW_P_SELFTEST, BW_P_FGRANTS, BW_P_FORDER, BW_P_FINDIRECT,
+		BW_P_COUNT };
 _Static_assert(BW_P_COUNT <= SCN_PARAMS_MAX, "blk parameters fit the table");
 
 enum bw_counter { BW_C_DONE, BW_C_CONNECTS, BW_C_IO_ERRORS, BW_C_DISK_ERRORS, BW_C_UNPLUGS,

@@ -36,7 +36,6 @@
 #include "sim/scenario/wl_net_internal.h"
 #include "sim/switch/switch.h"
 
-#define NW_BUFS_DEFAULT 256u             /* netfront tx_bufs / rx_bufs 0: a ring's worth */
 /* What netfront accepts (its config check): the list and the parser say the
  * same range, so a value the file may write never fails at run time. */
 #define NW_NETIF_SLOTS_MIN 18u           /* XEN_NETIF_NR_SLOTS_MIN: netback's default */
@@ -59,7 +58,8 @@ static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 	[NW_P_MAX] = {"max", SCN_P_SIZE, "65535", 60, 65535, "largest message frame (60..65535)"},
 	[NW_P_LARGE] = {"large", SCN_P_PERCENT, "10", 0, 100, "messages above the MTU (GSO or cut)"},
 	[NW_P_FEATURES] = {"features", SCN_P_STRING, "all", 0, 0,
-			   "all: multi-queue, sg, GSO, csum offload, split evtchn, rx-notify; none"},
+			   "all: multi-queue, sg, GSO, csum offload, split evtchn, rx-notify; none; "
+			   "mixed: odd guests none"},
 	[NW_P_TIMEOUT] = {"timeout", SCN_P_TIME, "200ms", 1000000, 60000000000ull,
 			  "no ack or pong this long: given up (a lost frame)"},
 	[NW_P_TX_BUFS] = {"tx-bufs", SCN_P_UINT, "256", NW_TX_BUFS_MIN, NW_BUFS_DEFAULT,
@@ -98,8 +98,13 @@ static uint64_t nw_crash_allowance(struct nw *w)
 
 /* ---- feature sets (tests/net_harness.h's all on / all off) ---- */
 
-static void nw_features(struct nw *w, bool all)
+/* features=all, none, or mixed: the backend offers everything, guests 0,
+ * 2, 4... take it all and guests 1, 3... nothing, so frames cross between
+ * ends that negotiated differently. */
+static void nw_features(struct nw *w, const char *features)
 {
+	bool mixed = strcmp(features, "mixed") == 0, all = mixed || strcmp(features, "all") == 0;
+
 	if (all)
 		w->bcfg = (struct netback_config){.queues_max = 4, .sg = true, .gso_tcpv4 = true,
 						  .gso_tcpv6 = true, .ipv6_csum = true, .split_evtchn = true,
@@ -109,7 +114,7 @@ static void nw_features(struct nw *w, bool all)
 	w->bcfg.rx_queue_bytes_max = (unsigned)scn_wl_u(w->wl, NW_P_RXQ_BYTES);
 	for (unsigned i = 0; i < w->n; i++) {
 		struct netfront_config *c = &w->g[i].cfg;
-		if (all)
+		if (all && !(mixed && i % 2))
 			*c = (struct netfront_config){.queues_max = 4, .sg = true, .gso_tcpv4 = true,
 						      .gso_tcpv6 = true, .csum = true, .ipv6_csum = true,
 						      .split_evtchn = true, .rx_notify = true, .tx_slots_max = 32};
@@ -117,7 +122,7 @@ static void nw_features(struct nw *w, bool all)
 			*c = (struct netfront_config){.queues_max = 1, .csum = false, .rx_notify = false};
 		c->tx_bufs = (unsigned)scn_wl_u(w->wl, NW_P_TX_BUFS);
 		c->rx_bufs = (unsigned)scn_wl_u(w->wl, NW_P_RX_BUFS);
-		if (all && scn_wl_u(w->wl, NW_P_QUEUES))
+		if (c->sg && scn_wl_u(w->wl, NW_P_QUEUES))
 			c->queues_max = (unsigned)scn_wl_u(w->wl, NW_P_QUEUES);
 	}
 }
@@ -265,49 +270,6 @@ static const char *nw_judge_hostile(struct nw *w, const struct netback_stats *b,
 	return hostile_front_verdict(w->hf, b->tx_no_link, buf, len);
 }
 
-/* A connected netfront shares its rings and its tx and rx pools, no more
- * (pages of an earlier connection left shared show here). */
-static const char *nw_judge_idle_grants(struct nw *w, char *buf, size_t len)
-{
-	for (unsigned i = 0; i < w->n; i++) {
-		const struct nw_guest *g = &w->g[i];
-		struct gnttab_stats st;
-		uint64_t tx = g->cfg.tx_bufs ? g->cfg.tx_bufs : NW_BUFS_DEFAULT;
-		uint64_t rx = g->cfg.rx_bufs ? g->cfg.rx_bufs : NW_BUFS_DEFAULT;
-		pthread_mutex_lock(&w->lock);
-		uint64_t most = (uint64_t)g->fin_queues * (tx + rx + 2);
-		pthread_mutex_unlock(&w->lock);
-		if (!most || atomic_load(&g->unplugged) || gnttab_stats(g->domid, &st) < 0 || st.grants_active <= most)
-			continue;
-		snprintf(buf, len, "idle, guest dom %u has %lu grants active; its netfront shares at most %lu (%u "
-			 "queue(s) of %lu tx and %lu rx pages and 2 rings): pages left shared", g->domid,
-			 st.grants_active, most, g->fin_queues, tx, rx);
-		return buf;
-	}
-	return NULL;
-}
-
-/* An idle point (the backend's thread, between its callbacks): netback maps
- * a fragment only for the copy, so each connected guest's grants are mapped
- * exactly for its rings, two pages a queue; more is a map left behind. */
-static const char *nw_judge_idle_maps(struct nw *w, char *buf, size_t len)
-{
-	for (unsigned i = 0; i < w->n; i++) {
-		const struct nw_guest *g = &w->g[i];
-		struct gnttab_stats st;
-		pthread_mutex_lock(&w->lock);
-		unsigned q = g->fin_queues;
-		pthread_mutex_unlock(&w->lock);
-		if (!q || atomic_load(&g->unplugged) || atomic_load(&g->expect_down) ||
-		    gnttab_stats(g->domid, &st) < 0 || st.maps_active <= 2u * q)
-			continue;
-		snprintf(buf, len, "idle, netback (dom %u) maps %lu grants of guest dom %u, whose vif has %u queue(s) "
-			 "(2 ring pages each): maps left behind", w->be, st.maps_active, g->domid, q);
-		return buf;
-	}
-	return nw_judge_idle_grants(w, buf, len);
-}
-
 /* The oracle, on the backend's thread once every guest finished sending. */
 static void nw_judge(void *arg)
 {
@@ -341,6 +303,10 @@ static void nw_judge(void *arg)
 	const char *hbad = nw_judge_hostile(w, &b, &h_drops, &h_fatal, hwhy, sizeof(hwhy));
 	if (!hbad)
 		hbad = nw_judge_idle_maps(w, hwhy, sizeof(hwhy));
+	if (!hbad && !w->has_hostile && b.rx_queued_bytes)
+		hbad = nw_judge_idle_rxq(w, b.rx_queued_bytes, hwhy, sizeof(hwhy));
+	if (!hbad && b.rx_stalls && nw_calm(w))
+		hbad = nw_judge_stalls(w, b.rx_stalls, hwhy, sizeof(hwhy));
 	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w);
 	/* A vif the toolstack took down left the switch, which forgot its MAC:
 	 * frames to it went flooded to the other ports, and missed it. */
@@ -525,7 +491,7 @@ static void nw_guest_start_work(struct nw_guest *g)
 		.size_min = 60, .size_max = (uint32_t)scn_wl_u(wl, NW_P_MAX),
 		.large_pct = (unsigned)scn_wl_u(wl, NW_P_LARGE),
 		.timeout_ms = (unsigned)(scn_wl_u(wl, NW_P_TIMEOUT) / 1000000u),
-		.offload = strcmp(scn_wl_s(wl, NW_P_FEATURES), "all") == 0,
+		.offload = g->cfg.sg,   /* this guest's feature set is all */
 		.window_bytes = (uint32_t)scn_wl_u(wl, NW_P_WINDOW),
 		.held = true,   /* nobody sends before everyone listens */
 		.finished = nw_work_finished, .arg = g};
@@ -542,8 +508,12 @@ static void nw_guest_start_work(struct nw_guest *g)
 static void nw_guest_rx(void *arg, struct netfront *nf, const struct netfront_rx *rx)
 {
 	struct nw_guest *g = arg;
+	const char *bad = nw_rx_offload_bad(g, rx);
 
 	(void)nf;
+	if (bad)
+		scn_wl_fail(g->w->wl, "guest dom %u received a frame of %u bytes (flags %#x, GSO type %u) with %s",
+			    g->domid, rx->len, rx->flags, rx->gso_type, bad);
 	if (!g->work)
 		return;
 	network_rx(g->work, rx);
@@ -702,6 +672,7 @@ static int nw_start(struct scn_wl *wl)
 	wl->priv = w;
 	w->wl = wl;
 	pthread_mutex_init(&w->lock, NULL);
+	w->faults_at_start = sim_fault_count();
 	w->be = scn_wl_domid(wl, NW_P_BACK);
 	w->n = scn_wl_domids(wl, NW_P_GUESTS, doms, NW_GUESTS_MAX);
 	for (unsigned i = 0; i < w->n; i++) {
@@ -710,7 +681,7 @@ static int nw_start(struct scn_wl *wl)
 		w->g[i].index = i;
 		nw_device(w, &w->g[i]);
 	}
-	nw_features(w, strcmp(scn_wl_s(wl, NW_P_FEATURES), "all") == 0);
+	nw_features(w, scn_wl_s(wl, NW_P_FEATURES));
 	if (scn_wl_s(wl, NW_P_HOSTILE)[0]) {
 		int d = nw_hostile_find(w, scn_wl_s(wl, NW_P_HOSTILE));
 		if (d < 0) {
@@ -972,8 +943,9 @@ static int nw_validate(const struct scn_wl_args *a, char *err, size_t len)
 				 nw_params[p].key, (unsigned long long)a->u[p]);
 			return -EINVAL;
 		}
-	if (strcmp(a->s[NW_P_FEATURES], "all") != 0 && strcmp(a->s[NW_P_FEATURES], "none") != 0) {
-		snprintf(err, len, "features=%s: all or none", a->s[NW_P_FEATURES]);
+	if (strcmp(a->s[NW_P_FEATURES], "all") != 0 && strcmp(a->s[NW_P_FEATURES], "none") != 0 &&
+	    strcmp(a->s[NW_P_FEATURES], "mixed") != 0) {
+		snprintf(err, len, "features=%s: all, none or mixed", a->s[NW_P_FEATURES]);
 		return -EINVAL;
 	}
 	return 0;

@@ -22,6 +22,7 @@
 #define NW_GUESTS_MAX 8u
 #define NW_DEVID 0u
 #define NW_ACT_POLLS_MAX 200000u        /* checks waiting for netback to close a vif */
+#define NW_BUFS_DEFAULT 256u            /* netfront tx_bufs / rx_bufs 0: a ring's worth */
 
 enum nw_act_step { NW_ACT_NONE, NW_ACT_WAIT_CLOSED };
 /* As a toolstack serialises operations on a device, one asked for while
@@ -104,6 +105,7 @@ struct nw {
 	_Atomic uint64_t dead_drops, crash_sent, crash_verified;
 	_Atomic uint64_t fatal, no_link, slots_peak, rxq_peak;
 	_Atomic uint64_t suspends, unplugs;
+	uint64_t faults_at_start;           /* sim_fault_count() when the workload started */
 	/* The hostile frontend (hostile=), beside the guests on the same netback:
 	 * its vif is not on the switch; what netback passes on from it is
 	 * checked and reflected back into it. */
@@ -125,6 +127,13 @@ int nw_guest_close(void *arg);            /* on the guest's thread */
 void nw_guest_forget_peers(void *arg);    /* on the guest's thread */
 void nw_barrier_arrive(struct nw *w, struct nw_guest *g);
 void nw_judge_soon(struct nw *w);
+
+/* wl_net_judge.c: oracles; NULL, or what is wrong (in buf, or a constant) */
+const char *nw_judge_idle_maps(struct nw *w, char *buf, size_t len);
+const char *nw_judge_idle_rxq(struct nw *w, uint64_t queued, char *buf, size_t len);
+bool nw_calm(struct nw *w);
+const char *nw_judge_stalls(struct nw *w, uint64_t stalls, char *buf, size_t len);
+const char *nw_rx_offload_bad(const struct nw_guest *g, const struct netfront_rx *rx);
 
 /* wl_net_act.c: the hooks, and check()'s part (harness thread) */
 int nw_unplug(struct scn_wl *wl);

@@ -612,6 +612,216 @@ PLANTS = [
      [("sim/scenario/parse.c",
        "\t\tif (*p == '\\\\' && (p[1] == '\"' || p[1] == '\\\\'))\n\t\t\tp++;\n",
        "\t\tif (*p == '\\\\')\n\t\t\tp++;\n")]),
+    # ---------------- third round: written blind from the drivers and the headers ----------------
+    # (tests/plants/README.md, "Third round"): placement and unit arithmetic,
+    # feature negotiation, GSO/checksum metadata, multi-queue bookkeeping,
+    # continuations and bounded waits, teardown leftovers, the xenbus backend.
+    ("blkfront-part-sector-offset", "data-placement", "blkfront",
+     "a ring request's sector is the I/O's first sector, not that of its part: "
+     "every part of an I/O split over several requests reads or writes the "
+     "first part's sectors (data to the wrong place)",
+     "a blk workload whose I/Os are larger than one request (more than 11 "
+     "segments, or than the negotiated indirect segments): wrong data on read-back",
+     [("drivers/blk/blkfront_io.c",
+       "uint64_t sector = (io->io_offset + sh->sh_off) >> BLKFRONT_SECTOR_SHIFT;",
+       "uint64_t sector = io->io_offset >> BLKFRONT_SECTOR_SHIFT;")]),
+    ("blkfront-read-copy-part-offset", "data-placement", "blkfront",
+     "a read's completion copies each part's pages to the start of the "
+     "caller's buffer, not to the part's offset in it",
+     "a blk workload reading more than one request's worth at once: wrong data",
+     [("drivers/blk/blkfront_io.c",
+       "memcpy(io->io_buf + sh->sh_off + (size_t)i * BLKFRONT_PAGE_SIZE, blkfront_page(sh, i),",
+       "memcpy(io->io_buf + (size_t)i * BLKFRONT_PAGE_SIZE, blkfront_page(sh, i),")]),
+    ("blkfront-partial-status-last-wins", "partial-failure", "blkfront",
+     "an I/O split into parts takes the status of the part that completes "
+     "last: a failed first part followed by a good one reports success (a "
+     "lost write acknowledged, a read with a hole of stale data)",
+     "errors on some requests of multi-request I/Os (an I/O error fault while "
+     "large I/Os run): an acknowledged write missing",
+     [("drivers/blk/blkfront_io.c",
+       "\tif (st && !io->io_status)\n\t\tio->io_status = st;\n",
+       "\tio->io_status = st;\n")]),
+    ("blkfront-discard-sector-bytes", "unit", "blkfront",
+     "a discard's sector_number is written in bytes, not 512-byte sectors: "
+     "the discard lands elsewhere (or past the end and fails)",
+     "a blk workload with discards: zeros where written data should be, or "
+     "discards failing",
+     [("drivers/blk/blkfront_io.c",
+       "d->sector_number = io->io_offset >> BLKFRONT_SECTOR_SHIFT;",
+       "d->sector_number = io->io_offset;")]),
+    ("blkfront-indirect-max-as-flag", "feature-negotiation", "blkfront",
+     "feature-max-indirect-segments is taken as a flag: any non-zero offer "
+     "makes the frontend use its own maximum, more than the backend accepts",
+     "a backend offering fewer indirect segments than the frontend's maximum, "
+     "with large I/Os: requests refused, I/O errors",
+     [("drivers/blk/blkfront.c",
+       "unsigned segs = in->indirect_segs < bf->bf_cfg.indirect_segs_max ? in->indirect_segs\n"
+       "\t\t\t\t\t\t\t\t\t  : bf->bf_cfg.indirect_segs_max;",
+       "unsigned segs = in->indirect_segs ? bf->bf_cfg.indirect_segs_max : 0;")]),
+    ("blkfront-ring-order-as-flag", "feature-negotiation", "blkfront",
+     "max-ring-page-order is taken as a flag: a backend offering any order "
+     "gets the frontend's largest ring, past what it offered",
+     "a backend whose max-ring-page-order is below the frontend's: the "
+     "connection refused, the device never connects",
+     [("drivers/blk/blkfront_ring.c",
+       "bf->bf_order = be_order < bf->bf_cfg.ring_page_order_max ? (unsigned)be_order : bf->bf_cfg.ring_page_order_max;",
+       "bf->bf_order = be_order ? bf->bf_cfg.ring_page_order_max : 0;")]),
+    ("blkfront-disconnect-unbounded-wait", "bounded-wait", "blkfront",
+     "leaving Connected no longer arms the reconnect timer: I/O waiting for a "
+     "backend that closed and never comes back waits forever",
+     "a backend closed (or its domain destroyed) for good under I/O: the "
+     "workload hangs instead of failing its I/O after reconnect_timeout_ms",
+     [("drivers/blk/blkfront.c",
+       "\tbf->bf_info.connected = false;\n\tblkfront_reconnect_arm(bf);\n",
+       "\tbf->bf_info.connected = false;\n")]),
+    ("blkback-direct-offset-not-advanced", "data-placement", "blkback",
+     "with persistent grants, the direct path does not advance the disk "
+     "offset from one segment to the next: every segment of a request goes "
+     "to its first sectors",
+     "any blk workload with persistent grants and multi-segment requests: "
+     "wrong data",
+     [("drivers/blk/blkback_io.c",
+       "\t\toff += len;\n\t}\n\treturn blkback_store_status(rc);",
+       "\t}\n\treturn blkback_store_status(rc);")]),
+    ("blkback-read-copy-before-store", "response-before-data", "blkback",
+     "a read through the bounce buffer copies the buffer to the frontend's "
+     "pages before reading the disk into it: the frontend gets the previous "
+     "request's data",
+     "a blk workload without persistent grants (or with the table full): "
+     "wrong data on reads",
+     [("drivers/blk/blkback_io.c",
+       "\t\tst = blkback_store_status(blk_store_read(store, off, q->q_buf, bytes));\n"
+       "\t\tif (st == BLKIF_RSP_OKAY)\n"
+       "\t\t\tst = blkback_move(q, segs, r->nr_segs, true);\n",
+       "\t\tst = blkback_move(q, segs, r->nr_segs, true);\n"
+       "\t\tif (st == BLKIF_RSP_OKAY)\n"
+       "\t\t\tst = blkback_store_status(blk_store_read(store, off, q->q_buf, bytes));\n")]),
+    ("blkback-batch-no-continue", "lost-continuation", "blkback",
+     "after a full batch (32 requests) the backend waits for the frontend's "
+     "next notification instead of continuing: the frontend already notified "
+     "and will not again, the rest of the ring waits forever",
+     "more than 32 requests outstanding on one ring (a multi-page ring with a "
+     "deep queue): a hang",
+     [("drivers/blk/blkback_io.c",
+       "\tif (done == BLKBACK_REQS_PER_BATCH)\n\t\tmore = 1;\n",
+       "\tif (done == BLKBACK_REQS_PER_BATCH)\n\t\tmore = 0;   /* the frontend's next notification brings us back */\n")]),
+    ("blkback-indirect-pages-floor", "indirect-arithmetic", "blkback",
+     "an indirect request's page count is rounded down: fewer than 512 "
+     "segments fetch no segment page at all, and the segments used are stale",
+     "any blk workload with indirect requests: I/O errors or wrong data",
+     [("drivers/blk/blkback_req.c",
+       "out->nr_indirect_pages = (unsigned)((ind.nr_segments + BLKBACK_SEGS_PER_INDIRECT_PAGE - 1) /",
+       "out->nr_indirect_pages = (unsigned)((ind.nr_segments) /")]),
+    ("blkback-sectors-in-block-units", "unit", "blkback",
+     "\"sectors\" is published in units of the disk's sector size, not of 512 "
+     "bytes (blkif.h): a 4096-byte-sector disk looks 8 times smaller",
+     "a 4 KiB-sector disk whose size the frontend reports: the guest sees "
+     "1/8 of its disk",
+     [("drivers/blk/blkback.c",
+       "rc |= xenbus_write_fmt(xs, t, d, \"sectors\", \"%\" PRIu64, vbd->vbd_limits.sectors);",
+       "rc |= xenbus_write_fmt(xs, t, d, \"sectors\", \"%\" PRIu64,\n"
+       "\t\t\t       (vbd->vbd_limits.sectors << BLKBACK_SECTOR_SHIFT) / vbd->vbd_limits.sector_size);")]),
+    ("netfront-rx-gso-dropped", "gso-metadata", "netfront",
+     "a received frame's GSO type and size (its extra info slot) are not "
+     "passed to the user: a 64 KiB GSO frame arrives as a plain frame",
+     "net traffic with GSO to a frontend that takes it, GSO metadata checked "
+     "on delivery",
+     [("drivers/net/netfront_io.c",
+       ".len = p->len, .gso_type = p->gso_type,\n\t\t\t\t .gso_size = p->gso_size, .queue",
+       ".len = p->len,\n\t\t\t\t .queue")]),
+    ("netfront-rx-refill-no-notify", "lost-wakeup", "netfront",
+     "the rx-notify test is inverted: with feature-rx-notify the refill never "
+     "notifies, a backend waiting for buffers sleeps until its stall timer "
+     "(frames dropped)",
+     "net traffic faster than the rx ring refills: rx stalls, frames dropped",
+     [("drivers/net/netfront_io.c",
+       "\tif (notify && nf->nf_cfg.rx_notify && nf->nf_info.connected)\n",
+       "\tif (notify && !nf->nf_cfg.rx_notify && nf->nf_info.connected)\n")]),
+    ("netfront-closed-at-no-step", "xenbus", "netfront",
+     "a backend seen at Closed directly (Closing skipped or coalesced) is "
+     "answered Closed but not followed up: both ends wait, the vif never "
+     "reconnects",
+     "a backend restart or close where the watch coalesces Closing and "
+     "Closed: the vif stays down",
+     [("drivers/net/netfront.c",
+       "\tnetfront_backend_closed(nf);\n"
+       "\tif (nf->nf_phase == NF_BACKEND_CLOSED && be == XenbusStateClosed)\n"
+       "\t\tnetfront_step(nf, be);\n",
+       "\t(void)be;\n\tnetfront_backend_closed(nf);\n")]),
+    ("netfront-tx-csum-flag-swapped", "checksum-flags", "netfront",
+     "a frame with a partial checksum is sent as NETTXF_data_validated instead "
+     "of NETTXF_csum_blank: its blank checksum is never filled in, the peer "
+     "gets a corrupt checksum it is told is valid",
+     "net traffic with checksum offload, the receiver verifying checksums",
+     [("drivers/net/netfront_io.c",
+       "(tx->flags & NETFRONT_F_CSUM_PARTIAL) ? NETTXF_csum_blank : 0",
+       "(tx->flags & NETFRONT_F_CSUM_PARTIAL) ? NETTXF_data_validated : 0")]),
+    ("netback-rx-offset-counts-extra", "gso-metadata", "netback",
+     "a received frame's data offset counts ring slots, not data slots: with "
+     "a GSO extra info slot every data slot after the first takes the bytes "
+     "one page further on",
+     "GSO frames to a frontend that takes them: wrong data (or a read past the frame)",
+     [("drivers/net/netback_rx.c",
+       "uint32_t off = d * NETBACK_PAGE_SIZE;",
+       "uint32_t off = k * NETBACK_PAGE_SIZE;")]),
+    ("netback-txmap-offset-ignored", "data-placement", "netback",
+     "a mapped tx fragment is copied from the start of its page, not from its "
+     "offset: the part of a large first slot after its copied head is taken "
+     "from the wrong bytes",
+     "tx frames whose first slot is at least tx_map_threshold_bytes: wrong data",
+     [("drivers/net/netback_txmap.c",
+       "addr + (size_t)k * NETBACK_PAGE_SIZE + f->tf_offset, f->tf_size);",
+       "addr + (size_t)k * NETBACK_PAGE_SIZE, f->tf_size);")]),
+    ("netback-rx-queue-by-max", "multi-queue", "netback",
+     "a received frame's queue is its hash modulo the backend's maximum, not "
+     "the number of queues the frontend asked for: an index past the queues",
+     "a frontend with fewer queues than the backend's maximum (but more than "
+     "one): a crash or frames lost",
+     [("drivers/net/netback_rx.c",
+       "netpkt_flow_hash(p->np_data, p->np_len) % vif->vif_nr_queues : 0;",
+       "netpkt_flow_hash(p->np_data, p->np_len) % c->queues_max : 0;")]),
+    ("netback-rx-csum-offload-assumed", "feature-negotiation", "netback",
+     "feature-no-csum-offload is read but ignored: a frontend that cannot "
+     "take partial checksums gets them blank",
+     "a frontend with checksum offload off receiving partial-checksum frames: "
+     "bad checksums delivered",
+     [("drivers/net/netback_ring.c",
+       "in->rx_csum = !nocsum;",
+       "in->rx_csum = true;\n\t(void)nocsum;")]),
+    ("netback-disconnect-keeps-rxq", "teardown-leak", "netback",
+     "a queue's frames waiting for the guest are not dropped at disconnect: "
+     "their memory leaks and the queued-bytes count never returns to zero",
+     "a vif disconnected with frames queued (the guest slow or gone): a leak "
+     "(queued bytes non-zero at the end)",
+     [("drivers/net/netback_ring.c",
+       "\tnetback_rxq_purge(q, &nb->nb_stats.rx_dropped_down);\n\tif (q->q_tx_addr)",
+       "\tif (q->q_tx_addr)")]),
+    ("netback-rx-need-off-by-one", "ring-boundary", "netback",
+     "a frame waits for one buffer more than it needs: with exactly enough "
+     "posted the backend neither delivers nor sleeps (it spins), and a "
+     "frontend with few buffers never gets the frame",
+     "rx with the frontend's ring nearly empty (few rx buffers, bursts): a "
+     "stall or a spin",
+     [("drivers/net/netback_rx.c",
+       "if (rp - q->q_rx.req_cons < need || nsegs + need > NETBACK_COPY_SEGS_MAX)",
+       "if (rp - q->q_rx.req_cons <= need || nsegs + need > NETBACK_COPY_SEGS_MAX)")]),
+    ("xenbus-announce-skips-view-check", "xenbus", "xenbus",
+     "Connected is announced without checking that the frontend's keys are "
+     "the ones the rings were mapped from: a frontend that restarted between "
+     "the two gets a backend serving its old rings",
+     "a frontend restarted (or republishing) during the backend's connect: "
+     "a hang or the wrong ring",
+     [("drivers/xenbus/xenbus_backend.c",
+       "if (rc == 0 && (v->digest != *v->expect || !xenbus_view_ready(v->bd, v)))",
+       "if (rc == 0 && !xenbus_view_ready(v->bd, v))")]),
+    ("xenbus-close-timer-not-armed", "bounded-wait", "xenbus",
+     "a backend going Closing does not arm its close timer: a frontend that "
+     "never answers keeps the device at Closing for ever",
+     "an unplug or violation with a frontend that does not answer (paused, "
+     "hung): the backend never reaches Closed",
+     [("drivers/xenbus/xenbus_backend.c",
+       "\tif (st == XenbusStateClosing)\n\t\tevtimer_add(bd->bd_close_timer, &tv);\n",
+       "\t(void)tv;\n")]),
 ]
 
 

@@ -1,0 +1,106 @@
+/*
+ * The net workload's oracles on netback at an idle point and on what a guest
+ * receives (wl_net.c calls them): maps and grants left behind, bytes left
+ * queued, rx stalls in a calm run, offloads a guest never asked for.
+ */
+#include <stdio.h>
+
+#include "drivers/net/netpkt.h"
+#include "sim/gnttab/gnttab.h"
+#include "sim/scenario/wl_net_internal.h"
+
+/* A connected netfront shares its rings and its tx and rx pools, no more
+ * (pages of an earlier connection left shared show here). */
+static const char *nw_judge_idle_grants(struct nw *w, char *buf, size_t len)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		const struct nw_guest *g = &w->g[i];
+		struct gnttab_stats st;
+		uint64_t tx = g->cfg.tx_bufs ? g->cfg.tx_bufs : NW_BUFS_DEFAULT;
+		uint64_t rx = g->cfg.rx_bufs ? g->cfg.rx_bufs : NW_BUFS_DEFAULT;
+		pthread_mutex_lock(&w->lock);
+		uint64_t most = (uint64_t)g->fin_queues * (tx + rx + 2);
+		pthread_mutex_unlock(&w->lock);
+		if (!most || atomic_load(&g->unplugged) || gnttab_stats(g->domid, &st) < 0 || st.grants_active <= most)
+			continue;
+		snprintf(buf, len, "idle, guest dom %u has %lu grants active; its netfront shares at most %lu (%u "
+			 "queue(s) of %lu tx and %lu rx pages and 2 rings): pages left shared", g->domid,
+			 st.grants_active, most, g->fin_queues, tx, rx);
+		return buf;
+	}
+	return NULL;
+}
+
+/* An idle point (the backend's thread, between its callbacks): netback maps
+ * a fragment only for the copy, so each connected guest's grants are mapped
+ * exactly for its rings, two pages a queue; more is a map left behind. */
+const char *nw_judge_idle_maps(struct nw *w, char *buf, size_t len)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		const struct nw_guest *g = &w->g[i];
+		struct gnttab_stats st;
+		pthread_mutex_lock(&w->lock);
+		unsigned q = g->fin_queues;
+		pthread_mutex_unlock(&w->lock);
+		if (!q || atomic_load(&g->unplugged) || atomic_load(&g->expect_down) ||
+		    gnttab_stats(g->domid, &st) < 0 || st.maps_active <= 2u * q)
+			continue;
+		snprintf(buf, len, "idle, netback (dom %u) maps %lu grants of guest dom %u, whose vif has %u queue(s) "
+			 "(2 ring pages each): maps left behind", w->be, st.maps_active, g->domid, q);
+		return buf;
+	}
+	return nw_judge_idle_grants(w, buf, len);
+}
+
+/* Idle, with every guest through: nothing is on its way to them, so netback
+ * holds no frame queued (a hostile frontend that starves its rx ring keeps
+ * its queue: not checked then). Bytes counted here belong to frames a
+ * connection's end left behind. */
+const char *nw_judge_idle_rxq(struct nw *w, uint64_t queued, char *buf, size_t len)
+{
+	snprintf(buf, len, "idle, every guest through, yet netback (dom %u) counts %lu bytes queued towards its "
+		 "guests (%lu suspends, %lu unplugs so far): frames of a closed connection kept", w->be, queued,
+		 (uint64_t)atomic_load(&w->suspends), (uint64_t)atomic_load(&w->unplugs));
+	return buf;
+}
+
+/* Nothing but the workload acted: no fault injected, no hostile frontend,
+ * no domain of ours died, no toolstack action. */
+bool nw_calm(struct nw *w)
+{
+	for (unsigned i = 0; i < w->n; i++)
+		if (!w->g[i].alive)
+			return false;
+	return sim_fault_count() == w->faults_at_start && !w->has_hostile && !atomic_load(&w->be_deaths) &&
+	       !atomic_load(&w->suspends) && !atomic_load(&w->unplugs);
+}
+
+/* Our netfronts post every buffer back the moment they took its frame, and
+ * post at least a frame's worth (netfront.h): left alone, a guest never lacks
+ * buffers for rx_stall_ms, so netback must never declare one stalled. */
+const char *nw_judge_stalls(struct nw *w, uint64_t stalls, char *buf, size_t len)
+{
+	snprintf(buf, len, "netback (dom %u) declared a guest's rx stalled %lu time(s) (no buffers for %u ms), with "
+		 "no fault and every guest refilling its ring at once: frames dropped while buffers were posted",
+		 w->be, stalls, w->bcfg.rx_stall_ms ? w->bcfg.rx_stall_ms : 2000u);
+	return buf;
+}
+
+/* A received frame carries only the offloads this guest asked for
+ * (feature-no-csum-offload, feature-ipv6-csum-offload, feature-gso-*), and a
+ * frame above the MTU its GSO metadata: every such frame was sent as GSO
+ * (network.c cuts the others), and netback passes it on as GSO or segments
+ * it. NULL, or what is wrong. */
+const char *nw_rx_offload_bad(const struct nw_guest *g, const struct netfront_rx *rx)
+{
+	struct netpkt_hdrs h;
+	bool v6 = netpkt_parse(rx->data, rx->len, &h) == 0 && h.ipv6;
+
+	if ((rx->flags & NETFRONT_F_CSUM_PARTIAL) && !(v6 ? g->cfg.csum && g->cfg.ipv6_csum : g->cfg.csum))
+		return "a partial checksum, which it did not offer to take";
+	if (rx->gso_type && !(g->cfg.sg && (rx->gso_type == NETPKT_GSO_TCPV6 ? g->cfg.gso_tcpv6 : g->cfg.gso_tcpv4)))
+		return "GSO metadata of a type it did not offer to take";
+	if (!rx->gso_type && rx->len > NETPKT_MTU + NETPKT_ETH_HLEN)
+		return "more than the MTU without GSO metadata";
+	return NULL;
+}
