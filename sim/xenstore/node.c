@@ -113,6 +113,8 @@ static const struct xs_node *xs_nearest_ancestor(struct xs_view *v, const char *
 	unsigned len = (unsigned)strlen(path);
 
 	memcpy(buf, path, len + 1);
+	if (len == 1)
+		return xs_view_get(v, path, err);   /* "/" has no ancestor: its own rule */
 	while (!n && len > 1) {
 		len = xs_path_parent_len(buf);
 		buf[len] = '\0';
