@@ -52,6 +52,7 @@
 #include <event2/event.h>
 
 #include "fuzz/fuzz_common.h"
+#include "fuzz/xs_wire_ops.h"
 #include "sim/hypervisor/hypervisor.h"
 #include "sim/xenstore/xs_internal.h"
 #include "sim/xenstore/xs_server.h"
@@ -70,6 +71,7 @@
 #define FZX_EVENTS_MAX 256u             /* events of one op looked at */
 #define FZX_EXPECT_MAX 64u              /* events one op must cause */
 #define FZX_VALUE_MAX 4000u             /* a WRITE's value, below the payload max */
+#define FZX_OPS_MAX 96u                 /* ops of one input run; the rest is cut */
 
 /* Set-up bits of an ops-mode input's first byte. */
 #define FZX_CFG_SMALL_QUOTAS 0x01u      /* the quotas of fzx_small_quotas */
@@ -483,45 +485,6 @@ static void fzx_send(struct fzx_conn *c, uint32_t type, uint32_t tx_id, const vo
 
 /* ---- ops mode: the input ---- */
 
-struct fzx_in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t fzx_byte(struct fzx_in *in)
-{
-	if (!in->left)
-		return 0;
-	in->left--;
-	return *in->p++;
-}
-
-static const char *const fzx_bases[8] = {
-	"", "/a", "/a/b", "/local/domain/0", "/local/domain/1", "/local/domain/2", "/tool", NULL,
-};
-static const char *const fzx_suffixes[32] = {
-	"", "/x", "/y", "/z", "/x/y", "/x/z", "/y/x", "/y/y", "/x/y/z", "/x/x/x", "/data",
-	"/data/x", "/device/vbd/51712", "/device/vbd/51712/state", "/backend", "/control/shutdown",
-	"/x/y/z/w", "/n0", "/n1", "/c/c", "/name", "/domid", "/x/", "//x", "/x.y-z_0", "/x y",
-	"/a", "/b", "/x/y/z/w/v/u/t", "/y/x/z", "/z/y", "/1",
-};
-
-/* A path of the vocabulary: a base and a suffix; base 7 is relative (the
- * suffix without its slash; "" and the last suffix: the @specials). */
-static void fzx_path(uint8_t b, char *buf, size_t len)
-{
-	const char *base = fzx_bases[b & 7], *suffix = fzx_suffixes[b >> 3];
-
-	if (base)
-		snprintf(buf, len, "%s%s", base[0] || suffix[0] ? base : "/", suffix);
-	else if (!suffix[0])
-		snprintf(buf, len, "@releaseDomain");
-	else if (b >> 3 == 31)
-		snprintf(buf, len, "@introduceDomain");
-	else
-		snprintf(buf, len, "%s", suffix + 1);
-}
-
 /* The canonical form of a path as conn domid names it ("" if special). */
 static void fzx_canon(domid_t domid, const char *path, char *buf, size_t len)
 {
@@ -545,13 +508,6 @@ static unsigned fzx_strings(char *buf, unsigned len, const char *const *s, unsig
 	}
 	return off;
 }
-
-enum fzx_op_kind {
-	FZX_READ, FZX_WRITE, FZX_MKDIR, FZX_RM, FZX_DIRECTORY, FZX_GET_PERMS, FZX_SET_PERMS,
-	FZX_WATCH, FZX_UNWATCH, FZX_TX_START, FZX_TX_END, FZX_INTRODUCE, FZX_RELEASE,
-	FZX_RESET_WATCHES, FZX_DIRECTORY_PART, FZX_DOMAIN, FZX_SET_TARGET, FZX_CONTROL,
-	FZX_BULK, FZX_RECONNECT, FZX_RAW, FZX_OP_COUNT
-};
 
 /* A guest's usage, before and after its own op. */
 struct fzx_usage {
@@ -591,7 +547,7 @@ static void fzx_send_write(struct fzx_op *op, const char *path, struct fzx_in *i
 		vlen = FZX_VALUE_MAX;
 	memcpy(buf, path, plen);
 	for (unsigned i = 0; i < vlen; i++)
-		buf[plen + i] = i < 8 ? (char)fzx_byte(in) : (char)('a' + i % 26);
+		buf[plen + i] = i < FZX_WRITE_VALUE_BYTES ? (char)fzx_byte(in) : (char)('a' + i % 26);
 	fzx_send(op->c, XS_WRITE, op->tx_id, buf, plen + vlen);
 }
 
@@ -915,15 +871,16 @@ static void fzx_op_run(struct fzx_in *in)
 {
 	static struct fzx_op op;
 	struct fzx_before before;
+	size_t want = fzx_op_len(in->p, in->left), left = in->left;
 	uint8_t b = fzx_byte(in);
 	unsigned slot = 0;
 
-	op.kind = (enum fzx_op_kind)((b & 0x1f) % FZX_OP_COUNT);
-	op.c = &fzx_conns[(b >> 5) & 3];
+	op.kind = fzx_op_kind(b);
+	op.c = &fzx_conns[(b >> FZX_OP_CONN_SHIFT) & 3];
 	op.tx_id = 0;
 	op.path[0] = '\0';
 	op.domid = UINT32_MAX;
-	if (b & 0x80) {
+	if (b & FZX_OP_TX) {
 		slot = fzx_byte(in) % FZX_TXS;
 		op.tx_id = op.c->txs[slot] ? op.c->txs[slot] : UINT32_MAX - slot;   /* none: unknown */
 	}
@@ -932,13 +889,18 @@ static void fzx_op_run(struct fzx_in *in)
 		fzx_conn_open(op.c);
 		return;
 	}
-	if (op.c->closed)
-		return;   /* cut off: only a RECONNECT brings it back */
+	if (op.c->closed) {   /* cut off: only a RECONNECT brings it back */
+		in->p += want - (left - in->left);
+		in->left = left - want;
+		return;
+	}
 	if (op.c->fd < 0)
 		fzx_conn_open(op.c);
 	op.c->rx.last_type = UINT32_MAX;
 	op.c->rx.last[0] = '\0';
 	fzx_op_send(&op, in, &before);
+	if (left - in->left != want)
+		FUZZ_FAIL("op kind %u took %zu bytes, fzx_op_len says %zu", op.kind, left - in->left, want);
 	fzx_settle(fzx_all_answered);
 	fzx_note_tx(&op, slot);
 	fzx_judge(&op, &before);
@@ -972,7 +934,7 @@ static void fzx_ops(const uint8_t *data, size_t size)
 
 	fzx_conns_fresh();
 	fzx_setup(data[0]);
-	while (in.left)
+	for (unsigned n = 0; in.left && n < FZX_OPS_MAX; n++)
 		fzx_op_run(&in);
 	fzx_settle(NULL);
 }
@@ -1008,6 +970,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fzx_conn_open(&fzx_conns[i]);
 	fzx_close_conns(FZX_CLOSE_ALL);
 	return 0;
+}
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+/* Three in four ops-mode mutations change whole ops (xs_wire_ops.h); the
+ * rest, and every raw input, are libFuzzer's byte mutations. */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+	size_t n = 0;
+
+	if (size >= 1 && data[0] >= FZX_RAW_MODE_MAX && seed % 4)
+		n = fzx_mutate_ops(data, size, max_size, seed / 4);
+	return n ? n : LLVMFuzzerMutate(data, size, max_size);
 }
 
 /* The server's open connections must be exactly ours. */
