@@ -867,12 +867,71 @@ static void fzx_note_tx(struct fzx_op *op, unsigned slot)
 
 /* One op: decode, send, wait for its replies and for the world to settle,
  * judge. */
+static void fzx_op_run(struct fzx_in *in);
+
+/* Run one op given as bytes (the set-up, implicit starts and commits). */
+static void fzx_op_bytes(const uint8_t *bytes, size_t len)
+{
+	struct fzx_in in = {bytes, len};
+
+	fzx_op_run(&in);
+}
+
+/* An op in transaction slot `slot` that holds none starts one there first. */
+static void fzx_tx_begin(struct fzx_conn *c, unsigned slot)
+{
+	const uint8_t start[] = {(uint8_t)(FZX_TX_START | c->idx << FZX_OP_CONN_SHIFT)};
+	uint32_t id;
+
+	fzx_op_bytes(start, sizeof(start));
+	if (c->rx.last_type != XS_TRANSACTION_START)
+		return;   /* over the quota, or the connection is gone */
+	id = (uint32_t)strtoul(c->rx.last, NULL, 10);
+	for (unsigned i = 0; i < FZX_TXS; i++)
+		if (c->txs[i] == id)
+			c->txs[i] = 0;
+	c->txs[slot] = id;
+}
+
+/* At the end of an input every transaction still open commits, in order of
+ * connection and slot: a client finishing its work. */
+static void fzx_commit_all(void)
+{
+	for (unsigned i = 0; i < FZX_CONNS; i++)
+		for (unsigned slot = 0; slot < FZX_TXS; slot++) {
+			const uint8_t end[] = {(uint8_t)(FZX_TX_END | i << FZX_OP_CONN_SHIFT | FZX_OP_TX),
+					       (uint8_t)slot, 0};
+			if (fzx_conns[i].txs[slot] && fzx_conns[i].fd >= 0 && !fzx_conns[i].closed)
+				fzx_op_bytes(end, sizeof(end));
+		}
+}
+
+static bool fzx_trace;   /* FZX_TRACE set: each op and its answer on stderr */
+
+static void fzx_trace_op(const struct fzx_op *op)
+{
+	static const char *const names[FZX_OP_COUNT] = {
+		"READ", "WRITE", "MKDIR", "RM", "DIRECTORY", "GET_PERMS", "SET_PERMS", "WATCH",
+		"UNWATCH", "TX_START", "TX_END", "INTRODUCE", "RELEASE", "RESET_WATCHES",
+		"DIRECTORY_PART", "DOMAIN", "SET_TARGET", "CONTROL", "BULK", "RECONNECT", "RAW",
+	};
+
+	fprintf(stderr, "fzx: conn %u (domain %u) %s%s%s tx %u -> %s%s, %u events\n", op->c->idx,
+		op->c->domid, names[op->kind], op->path[0] ? " " : "", op->path, op->tx_id,
+		op->c->rx.last_type == XS_ERROR ? "" : "ok ",
+		op->c->rx.last_type == XS_ERROR ? op->c->rx.last : "", fzx_events_n);
+}
+
+/* One op: decode, send, wait for its replies and for the world to settle,
+ * judge. An op byte with FZX_OP_TX is followed by a slot byte: the slot's
+ * transaction (started first if the slot is empty), or with bit 2 set and
+ * the slot empty an id the server does not know. */
 static void fzx_op_run(struct fzx_in *in)
 {
-	static struct fzx_op op;
+	struct fzx_op op;
 	struct fzx_before before;
 	size_t want = fzx_op_len(in->p, in->left), left = in->left;
-	uint8_t b = fzx_byte(in);
+	uint8_t b = fzx_byte(in), sb;
 	unsigned slot = 0;
 
 	op.kind = fzx_op_kind(b);
@@ -881,8 +940,11 @@ static void fzx_op_run(struct fzx_in *in)
 	op.path[0] = '\0';
 	op.domid = UINT32_MAX;
 	if (b & FZX_OP_TX) {
-		slot = fzx_byte(in) % FZX_TXS;
-		op.tx_id = op.c->txs[slot] ? op.c->txs[slot] : UINT32_MAX - slot;   /* none: unknown */
+		sb = fzx_byte(in);
+		slot = sb % FZX_TXS;
+		if (!op.c->txs[slot] && !(sb & FZX_TXS) && op.kind != FZX_RECONNECT && !op.c->closed)
+			fzx_tx_begin(op.c, slot);
+		op.tx_id = op.c->txs[slot] ? op.c->txs[slot] : UINT32_MAX - slot;
 	}
 	if (op.kind == FZX_RECONNECT) {
 		fzx_close_conns(op.c->idx);
@@ -903,6 +965,8 @@ static void fzx_op_run(struct fzx_in *in)
 		FUZZ_FAIL("op kind %u took %zu bytes, fzx_op_len says %zu", op.kind, left - in->left, want);
 	fzx_settle(fzx_all_answered);
 	fzx_note_tx(&op, slot);
+	if (fzx_trace)
+		fzx_trace_op(&op);
 	fzx_judge(&op, &before);
 }
 
@@ -915,17 +979,16 @@ static void fzx_setup(uint8_t cfg)
 		FZX_WRITE, 5, 0, FZX_SET_PERMS, 5, 0, 2 << 2,
 	};
 	static const uint8_t intro[] = {FZX_INTRODUCE, 1, FZX_INTRODUCE, 2};
-	struct fzx_in in;
 
 	if (cfg & FZX_CFG_SMALL_QUOTAS)
 		for (size_t i = 0; i < sizeof(fzx_small_quotas) / sizeof(fzx_small_quotas[0]); i++)
 			xs_quota_set(fzx_small_quotas[i].name, fzx_small_quotas[i].value);
-	in = (struct fzx_in){homes, sizeof(homes)};
-	while (!(cfg & FZX_CFG_NO_HOMES) && in.left)
-		fzx_op_run(&in);
-	in = (struct fzx_in){intro, sizeof(intro)};
-	while (!(cfg & FZX_CFG_NO_INTRODUCE) && in.left)
-		fzx_op_run(&in);
+	if (!(cfg & FZX_CFG_NO_HOMES))
+		for (size_t off = 0; off < sizeof(homes); off += fzx_op_len(homes + off, sizeof(homes) - off))
+			fzx_op_bytes(homes + off, sizeof(homes) - off);
+	if (!(cfg & FZX_CFG_NO_INTRODUCE))
+		for (size_t off = 0; off < sizeof(intro); off += fzx_op_len(intro + off, sizeof(intro) - off))
+			fzx_op_bytes(intro + off, sizeof(intro) - off);
 }
 
 static void fzx_ops(const uint8_t *data, size_t size)
@@ -936,6 +999,7 @@ static void fzx_ops(const uint8_t *data, size_t size)
 	fzx_setup(data[0]);
 	for (unsigned n = 0; in.left && n < FZX_OPS_MAX; n++)
 		fzx_op_run(&in);
+	fzx_commit_all();
 	fzx_settle(NULL);
 }
 
@@ -946,6 +1010,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char path[108];
 
 	(void)argc, (void)argv;
+	fzx_trace = getenv("FZX_TRACE") != NULL;
 	if (sim_init() < 0 || sim_domain_create(&dom0) != 0 || !mkdtemp(dir))
 		FUZZ_FAIL("cannot set up dom0 or a socket directory");
 	snprintf(fzx_dir, sizeof(fzx_dir), "%s", dir);

@@ -38,10 +38,12 @@ SEEDS = {
     path("/a") + op(DIRECTORY) + path("") + op(GET_PERMS) + path("/a") + op(WRITE, 2) +
     path("rel", "/x") + bytes([1]) + b"v" + op(READ, 2) + path("/a") + op(DIRECTORY_PART) +
     path("/local/domain/1") + bytes([0]),
-    "ops-tx": bytes([CFG]) + op(MKDIR) + path("/a") + op(TX_START) + op(WRITE, 0, 0) +
+    # conn 0 writes /a/x in a transaction (started by the op), conn 1 writes
+    # /a/y meanwhile: the commit at the end of the input conflicts (EAGAIN)
+    "ops-tx": bytes([CFG]) + op(MKDIR) + path("/a") + op(WRITE, 0, 0) +
     path("/a", "/x") + bytes([0]) + op(WRITE, 1) + path("/a", "/y") + bytes([0]) +
-    op(TX_END, 0, 0) + bytes([0]) + op(TX_START, 2) + op(WRITE, 2, 0) +
-    path("/local/domain/1", "/x") + bytes([0]) + op(TX_END, 2, 0) + bytes([0]),
+    op(TX_START, 2) + op(WRITE, 2, 0) + path("/local/domain/1", "/x") + bytes([0]) +
+    op(TX_END, 2, 0) + bytes([0]),
     "ops-watch": bytes([CFG]) + op(WATCH, 2) + path("/local/domain/1") + bytes([0]) +
     op(WRITE) + path("/local/domain/1", "/x") + bytes([0]) + op(WATCH, 3) + path("/tool") +
     bytes([1]) + op(WRITE) + path("/tool", "/x") + bytes([0]) + op(UNWATCH, 3) +
