@@ -74,7 +74,7 @@
 #define FZX_OPS_MAX 96u                 /* ops of one input run; the rest is cut */
 
 /* Set-up bits of an ops-mode input's first byte. */
-#define FZX_CFG_SMALL_QUOTAS 0x01u      /* the quotas of fzx_small_quotas */
+#define FZX_CFG_DEFAULT_QUOTAS 0x01u    /* not the small quotas of fzx_small_quotas */
 #define FZX_CFG_NO_HOMES 0x02u          /* no /local/domain/N owned by N */
 #define FZX_CFG_NO_INTRODUCE 0x04u      /* the guests are not introduced */
 
@@ -971,7 +971,8 @@ static void fzx_op_run(struct fzx_in *in)
 }
 
 /* The toolstack's part, as dom0 on conn 0: homes owned by the guests, the
- * guests introduced, small quotas if asked. */
+ * guests introduced, small quotas (a guest reaches each in a few ops) unless
+ * the defaults are asked for. */
 static void fzx_setup(uint8_t cfg)
 {
 	static const uint8_t homes[] = {
@@ -980,7 +981,7 @@ static void fzx_setup(uint8_t cfg)
 	};
 	static const uint8_t intro[] = {FZX_INTRODUCE, 1, FZX_INTRODUCE, 2};
 
-	if (cfg & FZX_CFG_SMALL_QUOTAS)
+	if (!(cfg & FZX_CFG_DEFAULT_QUOTAS))
 		for (size_t i = 0; i < sizeof(fzx_small_quotas) / sizeof(fzx_small_quotas[0]); i++)
 			xs_quota_set(fzx_small_quotas[i].name, fzx_small_quotas[i].value);
 	if (!(cfg & FZX_CFG_NO_HOMES))

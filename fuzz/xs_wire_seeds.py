@@ -16,8 +16,8 @@ import sys
 BASES = {"": 0, "/a": 1, "/a/b": 2, "/local/domain/0": 3, "/local/domain/1": 4,
          "/local/domain/2": 5, "/tool": 6, "rel": 7}
 SUFFIXES = {"": 0, "/x": 1, "/y": 2, "/z": 3, "/x/y": 4, "/x/z": 5}
-CFG = 0x20          # homes, guests introduced, default quotas
-SMALL = 0x01        # FZX_CFG_SMALL_QUOTAS
+CFG = 0x20          # homes, guests introduced, small quotas
+DEFAULT = 0x01      # FZX_CFG_DEFAULT_QUOTAS
 
 
 def op(kind, conn=0, tx=None):
@@ -34,7 +34,7 @@ def perm(letter, domid):
 
 
 SEEDS = {
-    "ops-basic": bytes([CFG]) + op(WRITE) + path("/a") + bytes([2]) + b"hi" + op(READ) +
+    "ops-basic": bytes([CFG | DEFAULT]) + op(WRITE) + path("/a") + bytes([2]) + b"hi" + op(READ) +
     path("/a") + op(DIRECTORY) + path("") + op(GET_PERMS) + path("/a") + op(WRITE, 2) +
     path("rel", "/x") + bytes([1]) + b"v" + op(READ, 2) + path("/a") + op(DIRECTORY_PART) +
     path("/local/domain/1") + bytes([0]),
@@ -52,7 +52,7 @@ SEEDS = {
     path("/a", "/x") + bytes([1]) + perm("n", 0) + perm("r", 1) + op(READ, 2) +
     path("/a", "/x") + op(WRITE, 2) + path("/a", "/x") + bytes([0]) + op(READ, 3) +
     path("/a", "/x") + op(SET_TARGET) + bytes([2 | 1 << 2]),
-    "ops-quota": bytes([CFG | SMALL]) + op(BULK, 2) + path("/local/domain/1") + bytes([2]) +
+    "ops-quota": bytes([CFG]) + op(BULK, 2) + path("/local/domain/1") + bytes([2]) +
     op(WATCH, 2) + path("rel", "/x") + bytes([0]) + op(WATCH, 2) + path("rel", "/y") +
     bytes([0]) + op(CONTROL) + bytes([1, 0]) + op(CONTROL) + bytes([2 | 1 << 2, 6]),
     "ops-release": bytes([CFG]) + op(WRITE, 3) + path("/local/domain/2", "/x") + bytes([0]) +
