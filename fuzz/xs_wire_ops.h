@@ -5,7 +5,8 @@
  * against it) and a mutator that works on whole ops (fzx_mutate_ops: insert,
  * delete, duplicate, swap, retarget an op to another connection or into a
  * transaction, give it a path another op uses or that path's base), so that
- * a sequence changes as a sequence and not as shifted bytes. Only
+ * a sequence changes as a sequence and not as shifted bytes; a flood
+ * repeats an op on sibling paths, as quota and event-storm bugs need. Only
  * fuzz_xs_wire.c includes it.
  */
 #ifndef XENSIM_FUZZ_XS_WIRE_OPS_H
@@ -24,6 +25,7 @@
 #define FZX_RAW_NEW_MAX 12u             /* payload of a RAW op the mutator makes */
 #define FZX_NEW_OP_MAX 16u              /* bytes of an op the mutator makes */
 #define FZX_OPS_SCAN_MAX 4096u          /* ops of one input the mutator sees */
+#define FZX_FLOOD_MAX 8u                /* copies of an op one flood inserts */
 
 enum fzx_op_kind {
 	FZX_READ, FZX_WRITE, FZX_MKDIR, FZX_RM, FZX_DIRECTORY, FZX_GET_PERMS, FZX_SET_PERMS,
@@ -263,7 +265,7 @@ static size_t fzx_mutate_op(uint8_t *data, size_t size, size_t max, struct fzx_r
 	i = fzx_rand(&r, s.n ? s.n : 1);
 	j = fzx_rand(&r, s.n + 1);
 	*rng = r;
-	switch (s.n ? fzx_rand(rng, 9) : 0) {
+	switch (s.n ? fzx_rand(rng, 10) : 0) {
 	case 0:   /* insert a new op */
 		len = fzx_new_op(op, data, &s, rng);
 		return fzx_splice(data, &size, max, s.off[j], s.off[j], op, len) ? size : 0;
@@ -309,6 +311,19 @@ static size_t fzx_mutate_op(uint8_t *data, size_t size, size_t max, struct fzx_r
 		if (!p)
 			return 0;
 		*p = fzx_pick_path(data, &s, rng);
+		return size;
+	case 9:   /* a flood: op i again and again, each time on another path of its base */
+		len = s.off[i + 1] - s.off[i];
+		if (len > FZX_NEW_OP_MAX)
+			return 0;
+		memcpy(op, data + s.off[i], len);
+		p = fzx_op_path(data, &s, i);
+		for (unsigned k = 2 + fzx_rand(rng, FZX_FLOOD_MAX - 1); k; k--) {
+			if (p)
+				op[p - (data + s.off[i])] = (uint8_t)((*p & 7) | fzx_rand(rng, 32) << 3);
+			if (!fzx_splice(data, &size, max, s.off[i + 1], s.off[i + 1], op, len))
+				break;
+		}
 		return size;
 	default:  /* a kind of the same layout */
 		data[s.off[i]] = (uint8_t)((data[s.off[i]] & ~FZX_OP_KIND_MASK) |
