@@ -9,24 +9,27 @@
  *  < 0x20  raw: the whole input (that byte included) is the byte stream of one
  *          dom0 connection: connect, send it all, shut our side, run the loop
  *          until the server closes. Framing bugs are fuzzed here.
- *  >= 0x20 ops: the byte is a set-up (FZX_CFG_*), the rest a sequence of
- *          compact ops (fzx_op_run) that the target encodes as well-formed
- *          xsd_sockmsg messages on one of four connections (0, 1: dom0;
- *          2: domain 1; 3: domain 2; each opened on first use). An op byte is
- *          kind (bits 0-4, modulo FZX_OP_COUNT), connection (bits 5-6) and
- *          "in a transaction" (bit 7: the next byte picks one of the
- *          connection's FZX_TXS open transactions); its arguments follow:
- *          a path byte (bits 0-2 a base, 3-7 a suffix: fzx_path), values,
- *          perms, tokens, domids (the byte modulo 4). Each op is sent and
- *          answered before the next one: the interleaving of connections is
- *          the input's, and what came back can be judged against the store
- *          as the op left it.
+ *  >= 0x20 ops: the byte is a set-up (FZX_CFG_*: small quotas unless asked,
+ *          guest homes, guests introduced), the rest a sequence of compact
+ *          ops (fzx_op_run; layout and mutator: xs_wire_ops.h) that the
+ *          target encodes as well-formed xsd_sockmsg messages on one of four
+ *          connections (0, 1: dom0; 2: domain 1; 3: domain 2; kept across
+ *          inputs). An op byte is kind (bits 0-4, modulo FZX_OP_COUNT),
+ *          connection (bits 5-6) and "in a transaction" (bit 7: the next
+ *          byte picks one of FZX_TXS slots; an empty one starts a
+ *          transaction first); its arguments follow: a path byte (bits 0-2 a
+ *          base, 3-7 a suffix: fzx_path), values, perms, tokens, domids (the
+ *          byte modulo 4). Each op is sent and answered before the next one:
+ *          the interleaving of connections is the input's, and what came
+ *          back can be judged against the store as the op left it.
+ *          Transactions still open commit at the end. FZX_TRACE=1 in the
+ *          environment prints each op and its answer.
  *
  * Invariants, both modes: every message the server sends is framed
  * (len <= XENSTORE_PAYLOAD_MAX); every reply answers one of our requests in
  * order (same req_id, same type or XS_ERROR); the server closes each
- * connection within bounded loop turns once we shut it; no connection is left
- * open; xs_store_check() finds the store consistent. The store is reset
+ * connection within bounded loop turns once we shut it; its open
+ * connections are exactly ours; xs_store_check() finds the store consistent. The store is reset
  * (xs_store_reset, xs_quota_reset) before the next input.
  * Ops mode adds, after each op (fzx_judge):
  *  - quotas: an op of a guest never takes its node count, its connection's
@@ -372,12 +375,6 @@ static void fzx_settle(bool (*until)(void))
 			}
 		}
 	}
-	for (unsigned i = 0; t == FZX_TURNS_MAX && i < FZX_CONNS; i++)
-		if (fzx_conns[i].reqs.next < fzx_conns[i].reqs.n)
-			fprintf(stderr, "conn %u: request type %u req_id %u len %u unanswered (of %u), rx %zu\n", i,
-				fzx_conns[i].reqs.hdr[fzx_conns[i].reqs.next].type,
-				fzx_conns[i].reqs.hdr[fzx_conns[i].reqs.next].req_id,
-				fzx_conns[i].reqs.hdr[fzx_conns[i].reqs.next].len, fzx_conns[i].reqs.n, fzx_conns[i].rx.len);
 	if (t == FZX_TURNS_MAX)
 		FUZZ_FAIL("the servers did not settle in %u turns (idle %d; conn 0-3 open %d%d%d%d, "
 			  "unanswered %u %u %u %u)", FZX_TURNS_MAX, fzx_idle(),
