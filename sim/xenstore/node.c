@@ -370,6 +370,8 @@ int xs_node_rm(struct xs_view *v, const char *top)
 
 	if (rc == 0)
 		parent = xs_view_get(v, xs_prefix(top, xs_path_parent_len(top), parent_path), &rc);
+	if (rc == 0 && !parent)
+		rc = -EAGAIN;   /* a transaction's view: the parent was removed since */
 	if (rc == 0 && !(parent_new = xs_node_without_child(parent, xs_leaf(top))))
 		rc = -ENOMEM;
 	for (unsigned i = st.num; rc == 0 && i-- > 0;) {
