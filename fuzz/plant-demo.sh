@@ -6,6 +6,7 @@
 # and fuzzes it from the given seeds of fuzz/corpus/TARGET/ (default: all;
 # give harmless ones so that the bug is found, not replayed) until it crashes
 # or SECONDS (600) pass. Prints the time to the crash and the crash's head.
+# FUZZ_SEED=N in the environment: libFuzzer's -seed (the same mutations again).
 # Exit 0: crashed (the bug was found); 1: not found in time.
 set -u
 plant="$1"; target="$2"; seconds="${3:-600}"; shift 3 2>/dev/null || shift $#
@@ -26,7 +27,7 @@ if [ ${#seeds[@]} -eq 0 ]; then cp "fuzz/corpus/$target"/* corpus/; else
 dict=()
 [ -f "fuzz/$target.dict" ] && dict=("-dict=fuzz/$target.dict")
 start=$(date +%s.%N)
-"build-fuzz/fuzz/$target" "${dict[@]}" $(bash fuzz/target-opts.sh "$target") -artifact_prefix=art/ -timeout=30 -max_total_time="$seconds" \
+"build-fuzz/fuzz/$target" "${dict[@]}" $(bash fuzz/target-opts.sh "$target") ${FUZZ_SEED:+-seed=$FUZZ_SEED} -artifact_prefix=art/ -timeout=30 -max_total_time="$seconds" \
 	-print_final_stats=1 corpus > fuzz.log 2>&1
 rc=$?
 end=$(date +%s.%N)

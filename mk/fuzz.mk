@@ -48,3 +48,6 @@ fuzz: fuzz-build
 .PHONY: fuzz-clean
 fuzz-clean:
 	rm -rf $(FUZZ_BUILD)
+
+# fuzz_xs_wire's input layout and op mutator live in a header of its own.
+$(FUZZ_BUILD)/fuzz/fuzz_xs_wire: fuzz/xs_wire_ops.h

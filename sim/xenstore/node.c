@@ -113,6 +113,8 @@ static const struct xs_node *xs_nearest_ancestor(struct xs_view *v, const char *
 	unsigned len = (unsigned)strlen(path);
 
 	memcpy(buf, path, len + 1);
+	if (len == 1)
+		return xs_view_get(v, path, err);   /* "/" has no ancestor: its own rule */
 	while (!n && len > 1) {
 		len = xs_path_parent_len(buf);
 		buf[len] = '\0';
@@ -342,7 +344,8 @@ static int xs_subtree_collect(struct xs_view *v, const char *top, struct xs_subt
 		for (unsigned off = 0; rc == 0 && off < n->children_len;
 		     off += (unsigned)strlen(n->children + off) + 1) {
 			snprintf(child, sizeof(child), "%s/%s", st->paths[i], n->children + off);
-			rc = xs_subtree_add(st, child);
+			/* A transaction's snapshot may list a child removed since: EAGAIN (it cannot commit). */
+			rc = !v->tx || xs_view_get(v, child, &rc) ? xs_subtree_add(st, child) : rc ? rc : -EAGAIN;
 		}
 	}
 	return rc;
@@ -367,6 +370,8 @@ int xs_node_rm(struct xs_view *v, const char *top)
 
 	if (rc == 0)
 		parent = xs_view_get(v, xs_prefix(top, xs_path_parent_len(top), parent_path), &rc);
+	if (rc == 0 && !parent)
+		rc = -EAGAIN;   /* a transaction's view: the parent was removed since */
 	if (rc == 0 && !(parent_new = xs_node_without_child(parent, xs_leaf(top))))
 		rc = -ENOMEM;
 	for (unsigned i = st.num; rc == 0 && i-- > 0;) {

@@ -182,9 +182,15 @@ struct xs_node *xs_node_with_perms(const struct xs_node *n, const struct xs_perm
 struct xs_node *xs_node_with_child(const struct xs_node *n, const char *leaf)
 {
 	size_t leaf_len = strlen(leaf) + 1;
-	char *children = malloc(n->children_len + leaf_len);
+	char *children;
 	struct xs_node *out = NULL;
 
+	/* Listed already (a transaction's snapshot of the parent still lists a
+	 * child removed outside since, which the transaction makes again): once. */
+	for (unsigned off = 0; off < n->children_len; off += (unsigned)strlen(n->children + off) + 1)
+		if (strcmp(n->children + off, leaf) == 0)
+			leaf_len = 0;
+	children = malloc(n->children_len + leaf_len);
 	if (children) {
 		memcpy(children, n->children, n->children_len);
 		memcpy(children + n->children_len, leaf, leaf_len);
