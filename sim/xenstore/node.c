@@ -344,8 +344,12 @@ static int xs_subtree_collect(struct xs_view *v, const char *top, struct xs_subt
 		for (unsigned off = 0; rc == 0 && off < n->children_len;
 		     off += (unsigned)strlen(n->children + off) + 1) {
 			snprintf(child, sizeof(child), "%s/%s", st->paths[i], n->children + off);
-			/* A transaction's snapshot may list a child removed since: EAGAIN (it cannot commit). */
-			rc = !v->tx || xs_view_get(v, child, &rc) ? xs_subtree_add(st, child) : rc ? rc : -EAGAIN;
+			/* A transaction's snapshot may list a child removed since:
+			 * EAGAIN (the transaction cannot commit). */
+			if (v->tx && !xs_view_get(v, child, &rc) && rc == 0)
+				rc = -EAGAIN;
+			if (rc == 0)
+				rc = xs_subtree_add(st, child);
 		}
 	}
 	return rc;
