@@ -129,24 +129,6 @@ static inline void fx_down(struct fx *f)
 	finish();
 }
 
-/* Memory accesses run under sim_fault_catch(). */
-struct poke {
-	volatile uint8_t *p;
-	uint8_t v;
-};
-
-static inline void poke_write(void *arg)
-{
-	struct poke *k = arg;
-	*k->p = k->v;
-}
-
-static inline void poke_read(void *arg)
-{
-	struct poke *k = arg;
-	k->v = *k->p;
-}
-
 /* ---- event channels for the notify tests ---- */
 
 struct chan {

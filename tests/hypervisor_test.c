@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "sim/hypervisor/hypervisor.h"
+#include "tests/sim_fixture.h"
 #include "tests/test.h"
 
 static int make_domain(const char *name, int domid, bool priv, size_t mem_bytes)
@@ -295,21 +296,6 @@ static void mem_map_outlives_grantor(void)
 
 /* ---- hypervisor_fault ---- */
 
-struct poke {
-	volatile uint8_t *p;
-	bool write;
-};
-
-static void do_poke(void *arg)
-{
-	struct poke *pk = arg;
-
-	if (pk->write)
-		pk->p[5] = 1;
-	else
-		(void)pk->p[5];
-}
-
 static uint8_t *map_one(int grantor, int mapper, uint32_t ref, int prot)
 {
 	struct sim_page_desc pd = {.grantor = (domid_t)grantor, .ref = ref};
@@ -326,15 +312,15 @@ static void fault_write_readonly_is_reported(void)
 	uint64_t before = sim_fault_count();
 
 	sim_thread_enter((domid_t)b);
-	struct poke pk = {.p = map_one(a, b, 9, PROT_READ), .write = false};
-	CU_ASSERT_EQUAL(sim_fault_catch(do_poke, &pk, report, sizeof(report)), 0);
-	pk.write = true;
-	CU_ASSERT_EQUAL(sim_fault_catch(do_poke, &pk, report, sizeof(report)), 1);
+	uint8_t *m = map_one(a, b, 9, PROT_READ);
+	struct poke pk = {.p = m + 5, .v = 1};
+	CU_ASSERT_EQUAL(sim_fault_catch(poke_read, &pk, report, sizeof(report)), 0);
+	CU_ASSERT_EQUAL(sim_fault_catch(poke_write, &pk, report, sizeof(report)), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(report, "domain 2 (guest)"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(report, "write of grant ref 9 of domain 0 (dom0)"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(report, "read-only"));
 	CU_ASSERT_EQUAL(sim_fault_count(), before + 1);
-	CU_ASSERT_EQUAL(sim_mem_unmap((void *)pk.p, 1), 0);
+	CU_ASSERT_EQUAL(sim_mem_unmap(m, 1), 0);
 	sim_thread_leave();
 	sim_reset();
 }
@@ -345,11 +331,11 @@ static void fault_use_after_unmap_is_reported(void)
 	int b = make_domain("guest", 3, false, 0);
 	char report[512] = "";
 
-	struct poke pk = {.p = map_one(a, b, 12, PROT_READ | PROT_WRITE), .write = true};
-	CU_ASSERT_EQUAL(sim_fault_catch(do_poke, &pk, report, sizeof(report)), 0);
-	CU_ASSERT_EQUAL(sim_mem_unmap((void *)pk.p, 1), 0);
-	pk.write = false;
-	CU_ASSERT_EQUAL(sim_fault_catch(do_poke, &pk, report, sizeof(report)), 1);
+	uint8_t *m = map_one(a, b, 12, PROT_READ | PROT_WRITE);
+	struct poke pk = {.p = m + 5, .v = 1};
+	CU_ASSERT_EQUAL(sim_fault_catch(poke_write, &pk, report, sizeof(report)), 0);
+	CU_ASSERT_EQUAL(sim_mem_unmap(m, 1), 0);
+	CU_ASSERT_EQUAL(sim_fault_catch(poke_read, &pk, report, sizeof(report)), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(report, "read of grant ref 12 of domain 0"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(report, "mapped by domain 3"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(report, "after it was unmapped"));

@@ -20,26 +20,11 @@ static void make(const char *name, int domid, size_t bytes)
 	CU_ASSERT_EQUAL_FATAL(sim_domain_create(&cfg), domid);
 }
 
-struct poke {
-	volatile uint8_t *p;
-	bool write;
-};
-
-static void do_poke(void *arg)
-{
-	struct poke *pk = arg;
-
-	if (pk->write)
-		pk->p[5] = 1;
-	else
-		(void)pk->p[5];
-}
-
 static bool faults(volatile uint8_t *p, bool write, const char *says)
 {
 	char report[512] = "";
-	struct poke pk = {.p = p, .write = write};
-	bool f = sim_fault_catch(do_poke, &pk, report, sizeof(report)) == 1;
+	struct poke pk = {.p = p + 5, .v = 1};
+	bool f = sim_fault_catch(write ? poke_write : poke_read, &pk, report, sizeof(report)) == 1;
 
 	if (f && says && !strstr(report, says)) {
 		fprintf(stderr, "fault report without '%s': %s\n", says, report);

@@ -34,6 +34,24 @@ static inline void doms_up(void)
 	}
 }
 
+/* Memory accesses run under sim_fault_catch(). */
+struct poke {
+	volatile uint8_t *p;
+	uint8_t v;
+};
+
+static inline void poke_write(void *arg)
+{
+	struct poke *k = arg;
+	*k->p = k->v;
+}
+
+static inline void poke_read(void *arg)
+{
+	struct poke *k = arg;
+	k->v = *k->p;
+}
+
 /* Let the test thread act for a domain. */
 static inline void as(domid_t domid)
 {
