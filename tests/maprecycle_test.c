@@ -40,15 +40,23 @@ static uint8_t *map_frame(domid_t mapper, uint32_t frame, int prot)
 	return sim_mem_map(mapper, SIM_MAP_GRANT, 1, &pd, prot);
 }
 
-static void test_recycled_map_keeps_protection(void)
+/* A fresh run: dom0 and a guest, one frame of dom0's memory allocated. */
+static uint32_t fresh_run(void)
 {
-	uint32_t f, g;
+	uint32_t f;
 
 	sim_reset();
 	make("dom0", 0, 0);
 	make("guest", 1, 0);
 	CU_ASSERT_EQUAL_FATAL(sim_frame_alloc(0, &f), 0);
+	return f;
+}
+
+static void test_recycled_map_keeps_protection(void)
+{
+	uint32_t f = fresh_run(), g;
 	uint8_t *p = map_frame(1, f, PROT_READ | PROT_WRITE);
+
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	p[0] = 0x11;
 	CU_ASSERT_EQUAL(((uint8_t *)sim_frame_hv(0, f))[0], 0x11);
@@ -56,10 +64,7 @@ static void test_recycled_map_keeps_protection(void)
 	CU_ASSERT_TRUE(faults(p, false, "after it was unmapped"));
 
 	/* The next run: the same memory (reused), the same frame. */
-	sim_reset();
-	make("dom0", 0, 0);
-	make("guest", 1, 0);
-	CU_ASSERT_EQUAL_FATAL(sim_frame_alloc(0, &g), 0);
+	g = fresh_run();
 	CU_ASSERT_EQUAL_FATAL(g, f);
 	memset(sim_frame_hv(0, g), 0x22, SIM_PAGE_SIZE);
 	uint64_t before = sim_mem_recycled();
@@ -73,10 +78,7 @@ static void test_recycled_map_keeps_protection(void)
 	CU_ASSERT_TRUE(faults(q, false, "after it was unmapped"));
 
 	/* A writable map of it again, after its quarantine. */
-	sim_reset();
-	make("dom0", 0, 0);
-	make("guest", 1, 0);
-	CU_ASSERT_EQUAL_FATAL(sim_frame_alloc(0, &g), 0);
+	g = fresh_run();
 	q = map_frame(1, g, PROT_READ | PROT_WRITE);
 	CU_ASSERT_PTR_EQUAL(q, p);
 	CU_ASSERT_EQUAL(q[0], 0);                             /* the reused memory is zero */
@@ -91,13 +93,9 @@ static void test_recycled_map_keeps_protection(void)
  * and the range is an inaccessible reservation again. */
 static void test_unmap_after_the_program_munmapped(void)
 {
-	uint32_t f;
-
-	sim_reset();
-	make("dom0", 0, 0);
-	make("guest", 1, 0);
-	CU_ASSERT_EQUAL_FATAL(sim_frame_alloc(0, &f), 0);
+	uint32_t f = fresh_run();
 	uint8_t *p = map_frame(1, f, PROT_READ | PROT_WRITE);
+
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL(munmap(p, SIM_PAGE_SIZE), 0);
 	CU_ASSERT_EQUAL(sim_mem_unmap(p, 1), 0);
