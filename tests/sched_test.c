@@ -482,6 +482,101 @@ static void crash_mid_callback_runs_no_driver_code(void)
 	CU_ASSERT_EQUAL(sim_fault_count(), faults);
 }
 
+/* ---- sched_livelock ---- */
+
+/* A domain call that waits, at scheduling points, for what nobody will do. */
+static int spin_forever(void *arg)
+{
+	const bool *go = arg;
+
+	while (!*go)
+		sim_sched_point("spin.test");
+	return 0;
+}
+
+static void spin_forever_void(void *arg)
+{
+	spin_forever(arg);
+}
+
+static int count_call(void *arg)
+{
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+static char livelock_seen[256];
+static unsigned livelock_calls;
+
+static void livelock_noted(const char *why)
+{
+	snprintf(livelock_seen, sizeof(livelock_seen), "%s", why);
+	livelock_calls++;
+}
+
+/* The call gives up at the bound and says who spun where; later calls do not
+ * run the spinner again; destroying it parks its thread (it never finishes its
+ * step) instead of waiting forever; the next run is as good as new. */
+static void call_bound_ends_a_spinning_call(void)
+{
+	struct sim_sched_config cfg = det_cfg(SIM_POLICY_RANDOM, 5);
+	bool go = false;
+	unsigned ran = 0;
+	char why[256];
+
+	livelock_calls = 0;
+	CU_ASSERT_EQUAL_FATAL(sim_sched_configure(&cfg), 0);
+	sim_sched_set_call_bound(5000, livelock_noted);
+	CU_ASSERT_TRUE_FATAL(sim_domain_create(&(struct sim_domain_config){.name = "dom0", .domid = 0,
+									   .privileged = true}) == 0);
+	CU_ASSERT_TRUE_FATAL(sim_domain_create(&(struct sim_domain_config){.name = "guest",
+									   .domid = 1}) == 1);
+	CU_ASSERT_EQUAL(sim_domain_call(0, count_call, &ran), 0);
+	CU_ASSERT_FALSE(sim_sched_livelock(why, sizeof(why)));
+	uint64_t before = sim_sched_steps();
+	CU_ASSERT_EQUAL(sim_domain_call(1, spin_forever, &go), -ETIMEDOUT);
+	CU_ASSERT_TRUE(sim_sched_steps() - before >= 5000 && sim_sched_steps() - before <= 5001);
+	CU_ASSERT_EQUAL(livelock_calls, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(livelock_seen, "domain 1 "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(livelock_seen, "spin.test"));
+	CU_ASSERT_TRUE(sim_sched_livelock(why, sizeof(why)));
+	CU_ASSERT_STRING_EQUAL(why, livelock_seen);
+	/* Every later call from outside: refused at once, nothing runs. */
+	before = sim_sched_steps();
+	CU_ASSERT_EQUAL(sim_domain_call(0, count_call, &ran), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(ran, 1);
+	CU_ASSERT_EQUAL(sim_sched_steps(), before);
+	CU_ASSERT_EQUAL(sim_domain_destroy(1), 0);
+	CU_ASSERT_EQUAL(sim_domain_destroy(0), 0);
+	CU_ASSERT_EQUAL(sim_domain_count(), 0);
+	sim_reset();
+	CU_ASSERT_FALSE(sim_sched_livelock(why, sizeof(why)));
+	CU_ASSERT_EQUAL(livelock_calls, 1);
+	struct rc_run r = rc_exchange(&cfg, false, 50);
+	CU_ASSERT_EQUAL(r.done, 50);
+}
+
+/* No bound: a spinner stopped for destruction is parked after a million
+ * points, and the destroy returns. */
+static void destroy_parks_a_spinning_domain(void)
+{
+	struct sim_sched_config cfg = det_cfg(SIM_POLICY_PCT, 6);
+	bool go = false;
+	char why[256];
+
+	CU_ASSERT_EQUAL_FATAL(sim_sched_configure(&cfg), 0);
+	CU_ASSERT_TRUE_FATAL(sim_domain_create(&(struct sim_domain_config){.name = "guest",
+									   .domid = 1}) == 1);
+	CU_ASSERT_EQUAL(sim_domain_post(1, spin_forever_void, &go), 0);
+	CU_ASSERT_EQUAL(sim_run(NULL, NULL, UINT64_MAX, 300), SIM_RUN_STEPS);
+	CU_ASSERT_FALSE(sim_sched_livelock(why, sizeof(why)));
+	CU_ASSERT_EQUAL(sim_domain_destroy(1), 0);
+	CU_ASSERT_TRUE(sim_sched_livelock(why, sizeof(why)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "domain 1 was stopped"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "spin.test"));
+	CU_ASSERT_EQUAL(sim_domain_count(), 0);
+}
+
 void test_register(void)
 {
 	static const struct test_case replay[] = {
@@ -504,5 +599,11 @@ void test_register(void)
 	};
 	test_add_suite("sched_replay", NULL, reset_all, replay);
 	test_add_suite("sched_time", NULL, reset_all, time_cases);
+	static const struct test_case livelock[] = {
+		TEST(call_bound_ends_a_spinning_call),
+		TEST(destroy_parks_a_spinning_domain),
+		TEST_END,
+	};
 	test_add_suite("sched_race", NULL, reset_all, race);
+	test_add_suite("sched_livelock", NULL, reset_all, livelock);
 }

@@ -3,7 +3,8 @@
  * a worker that dies mid-run costs that run only. */
 #include <string.h>
 
-#include "sim/scenario/scenario.h"
+#include "sim/hypervisor/hypervisor.h"
+#include "sim/scenario/scn_internal.h"
 #include "tests/test.h"
 
 #define SWEEP_TEST_RUNS 6u
@@ -92,11 +93,75 @@ out:
 	scn_free(slow);
 }
 
+/* ---- a domain that spins: the run ends there, as a hang that says where ---- */
+
+static const struct scn_wl_type *spin_real;
+static struct scn_wl_type spin_wrap;
+
+static int spin_forever(void *arg)
+{
+	const bool *go = arg;
+
+	while (!*go)
+		sim_sched_point("spin.test");
+	return 0;
+}
+
+/* Seed SWEEP_TEST_DIES's workload stop first asks the guest to wait for
+ * what never comes. */
+static void spin_stop(struct scn_wl *wl)
+{
+	static bool never;
+
+	if (wl->run->seed == SWEEP_TEST_DIES)
+		scn_wl_call(wl, 1, spin_forever, &never);
+	spin_real->stop(wl);
+}
+
+static void livelock_check(const char *text, enum scn_verdict want, bool reuse)
+{
+	struct scenario *s = parse_ok(text);
+	struct scn_job fresh[SWEEP_TEST_RUNS], jobs[SWEEP_TEST_RUNS];
+
+	if (!s)
+		return;
+	sweep_jobs(s, NULL, 0, false, fresh);
+	spin_real = s->wls[0].type;
+	spin_wrap = *spin_real;
+	spin_wrap.stop = spin_stop;
+	s->wls[0].type = &spin_wrap;
+	sweep_jobs(s, NULL, 0, reuse, jobs);
+	for (unsigned i = 0; i < SWEEP_TEST_RUNS; i++) {
+		struct scn_result *r = &jobs[i].r;
+		if (i + 1 != SWEEP_TEST_DIES) {
+			CU_ASSERT_EQUAL(r->outcome, SCN_OUT_PASS);
+			CU_ASSERT_EQUAL(r->trace_hash, fresh[i].r.trace_hash);
+			continue;
+		}
+		CU_ASSERT_FALSE(r->died);
+		CU_ASSERT_EQUAL(r->outcome, SCN_OUT_HANG);
+		CU_ASSERT_EQUAL(r->verdict, want);
+		CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "livelock: domain 1 kept running"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "spin.test"));
+		CU_ASSERT_TRUE(r->steps >= SCN_CALL_STEPS_MIN);
+		CU_ASSERT_TRUE(r->steps < 3 * SCN_CALL_STEPS_MIN);
+	}
+	scn_free(s);
+}
+
+static void livelock_ends_the_run_as_a_hang(void)
+{
+	livelock_check(RING_OK "max-steps 20000\n", SCN_VERDICT_FAIL, false);
+	livelock_check(RING_OK "max-steps 20000\n", SCN_VERDICT_FAIL, true);
+	livelock_check(RING_OK "max-steps 20000\nexpect hang\n", SCN_VERDICT_PASS, true);
+}
+
 void test_register(void)
 {
 	static const struct test_case workers[] = {
 		TEST(reusing_matches_fresh_processes),
 		TEST(reusing_worker_death_costs_one_run),
+		TEST(livelock_ends_the_run_as_a_hang),
 		TEST_END,
 	};
 	test_add_suite("sweep_workers", NULL, reset_all, workers);

@@ -288,9 +288,13 @@ static int domain_pick_id(int want)
 
 static void domain_free(struct sim_domain *d)
 {
-	if (d->wake_ev)
+	/* A frozen thread is still inside a callback of its base, for good:
+	 * libevent would wait for that callback to end. They stay allocated. */
+	bool frozen = d->sched && sched_thread_frozen(d->sched);
+
+	if (d->wake_ev && !frozen)
 		event_free(d->wake_ev);
-	if (d->base)
+	if (d->base && !frozen)
 		event_base_free(d->base);
 	if (d->wake_fd >= 0)
 		close(d->wake_fd);
@@ -408,7 +412,10 @@ static int domain_teardown(domid_t domid, bool crashed)
 		 * and store connection: its driver code never sees them vanish. */
 		atomic_store(&d->stop, true);
 		sched_thread_stop(d->sched);
-		pthread_join(d->thread, NULL);
+		if (sched_thread_frozen(d->sched))
+			pthread_detach(d->thread);   /* a livelock: it never comes back */
+		else
+			pthread_join(d->thread, NULL);
 	}
 	run_hooks(domid, false, crashed);
 	atomic_store(&d->stop, true);
@@ -541,6 +548,10 @@ static int domain_call_det(domid_t domid, int (*fn)(void *arg), void *arg)
 
 	if (!c || !w)
 		goto fail;
+	/* A domain spins: running it again would only spin again. */
+	rc = -ETIMEDOUT;
+	if (!tls_domain_thread && sim_sched_livelock(NULL, 0))
+		goto fail;
 	*c = (struct domain_call){.fn = fn, .arg = arg, .rc = -ESRCH};
 	w->call = c;
 	rc = domain_enqueue(domid, w);
@@ -548,11 +559,12 @@ static int domain_call_det(domid_t domid, int (*fn)(void *arg), void *arg)
 		goto fail;
 	if (tls_domain_thread)
 		sim_sched_block_until(call_done, c);
-	else
-		sim_run(call_done, c, UINT64_MAX, 0);
+	else if (sim_run(call_done, c, UINT64_MAX, sched_call_steps()) == SIM_RUN_STEPS &&
+		 !c->done)
+		sched_call_overran(domid);
 	if (!c->done) {
 		c->abandoned = true;
-		return -ESRCH;
+		return sim_sched_livelock(NULL, 0) ? -ETIMEDOUT : -ESRCH;
 	}
 	rc = c->rc;
 	free(c);

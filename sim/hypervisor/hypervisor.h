@@ -297,6 +297,19 @@ struct sim_sched_config {
 /* Choose the mode before any domain exists (-EBUSY otherwise, -EINVAL for a bad
  * PCT depth). Resets virtual time to 1 s, the step count and the trace hash. */
 int sim_sched_configure(const struct sim_sched_config *cfg);
+/* Det mode, livelocks: a domain that keeps passing scheduling points and
+ * never waits. A domain call made from outside the domains (sim_domain_call
+ * by the harness) gives up after `steps` steps (0, the default: never), and
+ * on_livelock(why) is called (if set) on the caller's thread. The spinning
+ * domain still runs and may still use what the call's caller would free next,
+ * so on_livelock should end the process (or leave the sim alone); if it
+ * returns, the call and every later one from outside the domains return
+ * -ETIMEDOUT. A domain stopped for destruction that does not finish its step
+ * within a million points is parked for good and torn down around. Either
+ * way sim_sched_livelock() says which domain, at which point (true), until the
+ * next sim_sched_configure(); set the bound after that. */
+void sim_sched_set_call_bound(uint64_t steps, void (*on_livelock)(const char *why));
+bool sim_sched_livelock(char *buf, size_t len);
 enum sim_mode sim_mode(void);
 
 enum sim_run_result {

@@ -95,5 +95,12 @@ void sched_domain_loop(struct sched_thread *t, atomic_bool *stop);
 void sched_thread_exited(struct sched_thread *t);
 /* The token holder lets a stopping domain thread leave its loop. */
 void sched_thread_stop(struct sched_thread *t);
+/* After sched_thread_stop(): the thread never finished its step and is parked
+ * for good (a livelock); it is not to be joined. */
+bool sched_thread_frozen(const struct sched_thread *t);
+/* Det mode: the bound of a domain call made by the controller (0: none), and
+ * what to note when one ran out of it. */
+uint64_t sched_call_steps(void);
+void sched_call_overran(domid_t callee);
 
 #endif

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #define SCHED_POLLFDS_MAX 256
 #define SCHED_READY_CACHE_FDS 16        /* fds of a domain whose last poll is kept */
 #define SCHED_READY_VERIFY_EVERY 64     /* a kept answer is checked by poll() this often */
+#define SCHED_STOP_POINTS_MAX 1000000   /* points a stopped thread may pass before it is frozen */
 
 enum sched_state { SCH_IDLE, SCH_RUNNING, SCH_PREEMPTED, SCH_BLOCKED, SCH_EXITED };
 
@@ -57,6 +59,8 @@ struct sched_thread {
 	uint64_t prio;             /* PCT */
 	bool pick_ready;           /* pick_random's scratch */
 	bool has_pthread;          /* pthread is set: the loop has started */
+	bool frozen;               /* stopped but never left its step: parked for good */
+	uint64_t stop_points;      /* points passed since it was stopped */
 	pthread_t pthread;
 	struct ready_cache rc;
 };
@@ -93,6 +97,11 @@ static struct {
 	uint64_t trace_hash;
 	struct sim_timer *timers;          /* det mode: the environment's own timers */
 	int cpu;                           /* det mode: the domain threads' one CPU, or -1 */
+	domid_t last_domid;                /* who passed the last point, and where */
+	const char *last_site;
+	uint64_t call_steps;               /* bound of a controller's domain call (0: none) */
+	void (*on_livelock)(const char *why);   /* when one ran out of it */
+	char livelock[160];                /* a domain that never stopped running ("": none) */
 } S = {
 	.list_lock = PTHREAD_MUTEX_INITIALIZER,
 	.trace_hash = 14695981039346656037ull,
@@ -100,6 +109,7 @@ static struct {
 };
 
 static __thread struct sched_thread *tls_sched;
+static sem_t frozen_sem;                   /* never posted: where frozen threads wait */
 extern _Atomic uint64_t vclock_ns;
 extern atomic_bool vclock_virtual;
 
@@ -108,6 +118,7 @@ static pthread_once_t sched_once = PTHREAD_ONCE_INIT;
 static void sched_init_once(void)
 {
 	sem_init(&S.ctl_sem, 0, 0);
+	sem_init(&frozen_sem, 0, 0);
 }
 
 /* ---- PRNG and trace hash ---- */
@@ -186,6 +197,11 @@ int sim_sched_configure(const struct sim_sched_config *cfg)
 	for (unsigned i = 0; i + 1 < S.pct_depth; i++)
 		S.pct_change[i] = 1 + sched_rng() % k;
 	S.steps = S.switches = 0;
+	S.call_steps = 0;
+	S.on_livelock = NULL;
+	S.livelock[0] = '\0';
+	S.last_domid = DOMID_INVALID;
+	S.last_site = NULL;
 	S.cpu = cfg->mode == SIM_MODE_DET ? sched_getcpu() : -1;
 	while (S.timers) {
 		struct sim_timer *t = S.timers;
@@ -515,13 +531,89 @@ void sim_sched_set_point_hook(sim_sched_point_hook_fn *fn)
 	atomic_store(&point_hook, fn);
 }
 
+/* ---- livelock: a domain that never stops running ---- */
+
+static void livelock_note(domid_t domid, const char *site, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void livelock_note(domid_t domid, const char *site, const char *fmt, ...)
+{
+	char how[96];
+	va_list ap;
+
+	if (S.livelock[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(how, sizeof(how), fmt, ap);
+	va_end(ap);
+	snprintf(S.livelock, sizeof(S.livelock), "domain %u %s, last at %s: a loop that never waits",
+		 domid, how, site ? site : "(no point)");
+	sim_log("livelock: %s", S.livelock);
+}
+
+/* A stopped thread passes its points without yielding until its step ends;
+ * one that never gets there spins in a loop waiting for what no other domain
+ * will do now. It is parked for good: the waiter in sched_thread_stop() goes
+ * on, the domain is torn down around it (domain.c does not join it). */
+static void sched_freeze(struct sched_thread *t, const char *site)
+{
+	livelock_note(t->domid, site, "was stopped but did not finish its step in %u points",
+		      SCHED_STOP_POINTS_MAX);
+	t->frozen = true;
+	t->state = SCH_EXITED;
+	sem_t *w = S.exit_waiter;
+	S.exit_waiter = NULL;
+	SIM_ASSERT(w, "domain %u frozen with nobody waiting for it to stop", t->domid);
+	sem_post(w);
+	for (;;)
+		sem_wait(&frozen_sem);
+}
+
+bool sched_thread_frozen(const struct sched_thread *t)
+{
+	return t->frozen;
+}
+
+void sim_sched_set_call_bound(uint64_t steps, void (*on_livelock)(const char *why))
+{
+	S.call_steps = steps;
+	S.on_livelock = on_livelock;
+}
+
+uint64_t sched_call_steps(void)
+{
+	return S.call_steps;
+}
+
+void sched_call_overran(domid_t callee)
+{
+	livelock_note(S.last_domid, S.last_site, "kept running through a %lu-step call to domain %u",
+		      S.call_steps, callee);
+	if (S.on_livelock)
+		S.on_livelock(S.livelock);
+}
+
+bool sim_sched_livelock(char *buf, size_t len)
+{
+	if (buf && len)
+		snprintf(buf, len, "%s", S.livelock);
+	return S.livelock[0] != '\0';
+}
+
 void sim_sched_point_slow(const char *site)
 {
 	struct sched_thread *t = tls_sched;
 
-	if (!t || t->stopping || S.mode != SIM_MODE_DET)
+	if (!t || S.mode != SIM_MODE_DET)
 		return;
+	if (t->stopping) {
+		if (++t->stop_points == SCHED_STOP_POINTS_MAX)
+			sched_freeze(t, site);
+		return;
+	}
 	SIM_ASSERT(S.running == t, "domain %u ran without the token (at %s)", t->domid, site);
+	S.last_domid = t->domid;
+	S.last_site = site;
 	S.steps++;
 	trace_mix(t->domid, site);
 	sim_sched_point_hook_fn *hook = atomic_load_explicit(&point_hook, memory_order_relaxed);
@@ -576,6 +668,8 @@ void sched_domain_loop(struct sched_thread *t, atomic_bool *stop)
 		event_base_loop(t->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 		if (atomic_load(stop))
 			break;
+		S.last_domid = t->domid;
+		S.last_site = "step";
 		S.steps++;
 		trace_mix(t->domid, "step");
 		reschedule(t, SCH_IDLE);

@@ -93,7 +93,14 @@ void scn_job_died(struct scn_job *job, int status, const struct scn_progress *la
 	r->trace_hash = last->trace_hash;
 	r->steps = last->steps;
 	r->vt_ns = last->vt_ns;
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SCN_EXIT_LIVELOCK && last->livelock[0]) {
+		/* Not a death: the run ended itself, with a verdict to give. */
+		r->died = false;
+		r->outcome = SCN_OUT_HANG;
+		r->verdict = job->s->expect == SCN_EXPECT_HANG ? SCN_VERDICT_PASS : SCN_VERDICT_FAIL;
+		snprintf(r->reason, sizeof(r->reason), "livelock: %s (the run ended there, after "
+			 "step %lu)", last->livelock, r->steps);
+	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
 		r->verdict = SCN_VERDICT_HARNESS;
 		r->outcome = SCN_OUT_HARNESS;
 		snprintf(r->reason, sizeof(r->reason), "the run passed its wall-clock limit of %u s "

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "include/xensim.h"
@@ -96,6 +97,25 @@ static void run_choose(struct scn_run *run)
 }
 
 /* Through the public API (include/xensim.h), as a user's program starts a run. */
+/* A harness call into a domain ran out of steps: a domain spins. It still
+ * runs, and may still use what the caller would free next: the run ends here,
+ * as a hang that says where; its process (an isolated child, a sweep's
+ * worker) tells the parent through the progress record and its exit status
+ * (scn_job_died). */
+static void run_livelock_exit(const char *why)
+{
+	struct scn_run *run = scn_current;
+	struct scn_progress *pg = run->o->progress;
+
+	pg->trace_hash = sim_trace_hash();
+	pg->steps = sim_sched_steps();
+	pg->vt_ns = sim_now_ns() - run->t0_ns;
+	snprintf(pg->livelock, sizeof(pg->livelock), "%s", why);
+	fflush(NULL);
+	sim_coverage_flush();
+	_exit(SCN_EXIT_LIVELOCK);
+}
+
 static int run_configure(struct scn_run *run)
 {
 	const struct scenario *s = run->s;
@@ -108,6 +128,11 @@ static int run_configure(struct scn_run *run)
 	};
 
 	int rc = xensim_start(&cfg);
+	uint64_t max_steps = o->max_steps ? o->max_steps : s->max_steps;
+	/* Only a run whose process ends after it can end at a livelock. */
+	if (rc == 0 && o->progress)
+		sim_sched_set_call_bound(max_steps > SCN_CALL_STEPS_MIN ? max_steps : SCN_CALL_STEPS_MIN,
+					 run_livelock_exit);
 	if (rc == -EBUSY || rc == -ENOMEM)
 		scn_run_outcome(run, SCN_OUT_HARNESS, "the process is not fresh: %u domains exist",
 				sim_domain_count());
@@ -282,10 +307,12 @@ static void run_after_slice(struct scn_run *run)
 {
 	run->slices++;
 	scn_oracles_slice(run);
-	if (run->o->progress)
-		*run->o->progress = (struct scn_progress){.trace_hash = sim_trace_hash(),
-							  .steps = sim_sched_steps(),
-							  .vt_ns = sim_now_ns() - run->t0_ns};
+	struct scn_progress *pg = run->o->progress;
+	if (pg) {
+		pg->trace_hash = sim_trace_hash();
+		pg->steps = sim_sched_steps();
+		pg->vt_ns = sim_now_ns() - run->t0_ns;
+	}
 }
 
 /* Kinds whose trigger fires only when time moves or from the site itself. */
@@ -503,6 +530,16 @@ static void run_access_end(struct scn_run *run)
 		fprintf(stderr, "access report: cannot write %s\n", run->o->access_report);
 }
 
+/* A domain that never stopped running (sim_sched_livelock): the run hangs,
+ * and says where, instead of waiting out the wall-clock limit. */
+static void run_livelock(struct scn_run *run)
+{
+	char why[SCN_MSG_MAX / 2];
+
+	if (run->mode == SIM_MODE_DET && sim_sched_livelock(why, sizeof(why)))
+		scn_run_outcome(run, SCN_OUT_HANG, "livelock: %s", why);
+}
+
 static void run_teardown(struct scn_run *run)
 {
 	run->stopping = true;
@@ -512,7 +549,9 @@ static void run_teardown(struct scn_run *run)
 		scn_note(run, DOMID_INVALID, "%s: %.90s", scn_outcome_name(run->outcome), run->reason);
 	scn_triggers_stop(run);
 	scn_wls_stop(run);
+	run_livelock(run);
 	scn_oracles_end(run);
+	run_livelock(run);   /* a domain that spun when destroyed */
 	scn_xs_close(run);
 	scn_trace_stop(run);
 }

@@ -129,6 +129,7 @@ struct scn_run_opts {
 
 struct scn_progress {
 	uint64_t trace_hash, steps, vt_ns;
+	char livelock[SCN_MSG_MAX / 2];   /* the run ended at a livelock (SCN_EXIT_LIVELOCK) */
 };
 
 struct scn_result {

@@ -21,6 +21,10 @@
 #define SCN_WITHIN_NS_DEFAULT (60 * SCN_NS_PER_S)
 #define SCN_NEMESIS_WITHIN_NS_MIN (120 * SCN_NS_PER_S)   /* a nemesis run's `within` at least */
 #define SCN_MAX_STEPS_DEFAULT ((uint64_t)5000000)
+/* A harness call into a domain (a workload's start or stop, a toolstack
+ * action) may take the run's max-steps, and at least this many: past it a
+ * domain spins (sim_sched_set_call_steps). */
+#define SCN_CALL_STEPS_MIN ((uint64_t)1000000)
 #define SCN_SLICE_STEPS_DEFAULT 1u
 #define SCN_SLICE_STEPS_MAX 100000u
 #define SCN_FREE_SLICE_NS (2 * SCN_NS_PER_MS)  /* free mode: wall time per slice */
@@ -395,6 +399,7 @@ bool scn_wls_all_done(struct scn_run *run);
 
 /* isolate.c: fork and collect, shared by run, sweep and shrink. */
 #define SCN_WALL_LIMIT_S_DEFAULT 600u   /* an isolated run's wall-clock limit */
+#define SCN_EXIT_LIVELOCK 99u          /* a run's process ended it at a livelock */
 /* The run's process ended without a result: job->r says how, with the trace
  * hash and step of its last slice (`last`). */
 void scn_job_died(struct scn_job *job, int status, const struct scn_progress *last);
