@@ -7,7 +7,7 @@
  * transaction, give it a path another op uses or that path's base), so that
  * a sequence changes as a sequence and not as shifted bytes; a flood
  * repeats an op on sibling paths, as quota and event-storm bugs need. Only
- * fuzz_xs_wire.c includes it.
+ * fuzz_xs_wire.c includes it (its static functions are that file's).
  */
 #ifndef XENSIM_FUZZ_XS_WIRE_OPS_H
 #define XENSIM_FUZZ_XS_WIRE_OPS_H
@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fuzz/xs_wire.h"
+
 #define FZX_OP_TX 0x80u                 /* op byte: in a transaction (a slot byte follows) */
 #define FZX_OP_CONN_SHIFT 5u            /* op byte bits 5-6: the connection */
 #define FZX_OP_KIND_MASK 0x1fu
@@ -26,18 +28,6 @@
 #define FZX_NEW_OP_MAX 16u              /* bytes of an op the mutator makes */
 #define FZX_OPS_SCAN_MAX 4096u          /* ops of one input the mutator sees */
 #define FZX_FLOOD_MAX 8u                /* copies of an op one flood inserts */
-
-enum fzx_op_kind {
-	FZX_READ, FZX_WRITE, FZX_MKDIR, FZX_RM, FZX_DIRECTORY, FZX_GET_PERMS, FZX_SET_PERMS,
-	FZX_WATCH, FZX_UNWATCH, FZX_TX_START, FZX_TX_END, FZX_INTRODUCE, FZX_RELEASE,
-	FZX_RESET_WATCHES, FZX_DIRECTORY_PART, FZX_DOMAIN, FZX_SET_TARGET, FZX_CONTROL,
-	FZX_BULK, FZX_RECONNECT, FZX_RAW, FZX_OP_COUNT
-};
-
-struct fzx_in {
-	const uint8_t *p;
-	size_t left;
-};
 
 static uint8_t fzx_byte(struct fzx_in *in)
 {

@@ -31,11 +31,14 @@ fuzz-libs:
 	  EXTRA_CFLAGS="$(FUZZ_CFLAGS)" $(FUZZ_BUILD)/libxensim.a $(FUZZ_BUILD)/libxendrv.a
 
 # fuzz/world.c: the driver targets' one-thread world (fuzz/world.h); linked
-# into every target, used by the four driver ones.
-$(FUZZ_BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h fuzz/world.c fuzz/world.h \
+# into every target, used by the four driver ones. A target's own further
+# files: fuzz/NAME_*.c for fuzz/fuzz_NAME.c (fuzz/xs_wire_judge.c).
+FUZZ_OWN    = $(wildcard fuzz/$(patsubst fuzz_%,%,$*)_*.c)
+FUZZ_SHARED := $(wildcard fuzz/*.h) $(filter-out fuzz/fuzz_%,$(wildcard fuzz/*_*.c))
+$(FUZZ_BUILD)/fuzz/%: fuzz/%.c fuzz/world.c $(FUZZ_SHARED) \
   $(FUZZ_BUILD)/libxensim.a $(FUZZ_BUILD)/libxendrv.a
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CFLAGS_BASE) -O1 $(FUZZ_SAN) -fsanitize=fuzzer $< fuzz/world.c \
+	$(FUZZ_CC) $(CFLAGS_BASE) -O1 $(FUZZ_SAN) -fsanitize=fuzzer $< $(FUZZ_OWN) fuzz/world.c \
 	  -Wl,--whole-archive $(FUZZ_BUILD)/libxensim.a -Wl,--no-whole-archive \
 	  $(FUZZ_BUILD)/libxendrv.a $(LDLIBS) -o $@
 
@@ -48,6 +51,3 @@ fuzz: fuzz-build
 .PHONY: fuzz-clean
 fuzz-clean:
 	rm -rf $(FUZZ_BUILD)
-
-# fuzz_xs_wire's input layout and op mutator live in a header of its own.
-$(FUZZ_BUILD)/fuzz/fuzz_xs_wire: fuzz/xs_wire_ops.h
