@@ -234,6 +234,22 @@ static void perms_missing_enoent_or_eacces(void)
 	end();
 }
 
+/* The root has no ancestor to decide ENOENT or EACCES by: its own perms do
+ * (this aborted the store; found by fuzz_xs_wire). */
+static void perms_root_refused_to_guest(void)
+{
+	struct xs_handle *h5;
+
+	begin();
+	dom_make(5, false);
+	h5 = open_as(5);
+	CU_ASSERT(rd_err(h5, "/") == EACCES);
+	CU_ASSERT(!wr(h5, 0, "/", "v") && errno == EACCES);
+	CU_ASSERT(!xs_rm(h5, 0, "/") && (errno == EACCES || errno == EINVAL));
+	CU_ASSERT(rd_err(h0, "/") == 0);
+	end();
+}
+
 static void perms_set_perms_validation(void)
 {
 	struct raw r = {0};
@@ -554,6 +570,65 @@ static void tx_conflict_on_child_added_to_removed(void)
 	end();
 }
 
+/* A transaction's snapshot is older than the live tree: what it lists may
+ * be gone since. Three ways the store once broke on that (each found by
+ * fuzz_xs_wire, its input kept in fuzz/corpus/fuzz_xs_wire/ops-tx-*): an
+ * RM inside whose subtree lists a child removed outside aborted the store;
+ * an RM inside of a node whose parent was removed outside dereferenced
+ * NULL; a node the transaction made again, still listed in its snapshot of
+ * the parent, was listed twice. The first two cannot commit: EAGAIN. */
+static void tx_rm_snapshot_child_gone(void)
+{
+	xs_transaction_t t;
+
+	begin();
+	CU_ASSERT(wr(h0, 0, "/h/b", "1"));
+	t = xs_transaction_start(h0);
+	CU_ASSERT(wr(h0, t, "/h/x", "2"));          /* /h, listing b, in its view */
+	CU_ASSERT(xs_rm(h0, 0, "/h/b"));
+	CU_ASSERT(!xs_rm(h0, t, "/h") && errno == EAGAIN);
+	CU_ASSERT(!xs_transaction_end(h0, t, false) && errno == EAGAIN);
+	CU_ASSERT(rd_err(h0, "/h") == 0 && rd_err(h0, "/h/x") == ENOENT);
+	end();
+}
+
+static void tx_rm_parent_gone(void)
+{
+	xs_transaction_t t;
+
+	begin();
+	CU_ASSERT(wr(h0, 0, "/p/c", "1"));
+	t = xs_transaction_start(h0);
+	CU_ASSERT(rd_is(h0, t, "/p/c", "1") == 0);  /* /p/c in its view, /p not */
+	CU_ASSERT(xs_rm(h0, 0, "/p"));
+	CU_ASSERT(!xs_rm(h0, t, "/p/c") && errno == EAGAIN);
+	CU_ASSERT(!xs_transaction_end(h0, t, false) && errno == EAGAIN);
+	CU_ASSERT(rd_err(h0, "/p") == ENOENT);
+	end();
+}
+
+static void tx_remade_child_listed_once(void)
+{
+	xs_transaction_t t;
+	unsigned num = 0;
+	char **names;
+
+	begin();
+	CU_ASSERT(wr(h0, 0, "/q/k", "1"));
+	t = xs_transaction_start(h0);
+	CU_ASSERT(wr(h0, t, "/q/other", "2"));      /* /q, listing k, in its view */
+	CU_ASSERT(xs_rm(h0, 0, "/q/k"));
+	CU_ASSERT(wr(h0, t, "/q/k", "again"));
+	names = xs_directory(h0, t, "/q", &num);
+	CU_ASSERT_FATAL(names != NULL);
+	CU_ASSERT_EQUAL(num, 2);
+	CU_ASSERT(num == 2 && strcmp(names[0], names[1]) != 0);
+	free(names);
+	CU_ASSERT(xs_rm(h0, t, "/q"));              /* its subtree walk sees k once */
+	CU_ASSERT(xs_transaction_end(h0, t, true));
+	end();
+}
+
 static void tx_protocol_errors(void)
 {
 	struct raw r = {0};
@@ -653,6 +728,7 @@ void test_register(void)
 	static const struct test_case perms[] = {
 		TEST(perms_matrix_other_domain), TEST(perms_dom0_owner_privileged),
 		TEST(perms_created_nodes_owned_and_inherited), TEST(perms_missing_enoent_or_eacces),
+		TEST(perms_root_refused_to_guest),
 		TEST(perms_set_perms_validation), TEST_END,
 	};
 	static const struct test_case quota[] = {
@@ -663,7 +739,8 @@ void test_register(void)
 	static const struct test_case tx[] = {
 		TEST(tx_snapshot_then_conflict), TEST(tx_commit_without_conflict),
 		TEST(tx_abort_discards), TEST(tx_partial_commit_counted), TEST(tx_events_released_at_commit),
-		TEST(tx_conflict_on_child_added_to_removed), TEST(tx_protocol_errors),
+		TEST(tx_conflict_on_child_added_to_removed), TEST(tx_rm_snapshot_child_gone),
+		TEST(tx_rm_parent_gone), TEST(tx_remade_child_listed_once), TEST(tx_protocol_errors),
 		TEST(tx_concurrent_counter_serializable), TEST_END,
 	};
 
