@@ -45,6 +45,19 @@ static void sweep_jobs(struct scenario *s, struct scenario *slow, unsigned die, 
 	CU_ASSERT_EQUAL(rc, 0);
 }
 
+/* Every run but seed SWEEP_TEST_DIES's went through (outcome pass) with the
+ * hash of a fresh process; that one's result. */
+static struct scn_result *others_as_fresh(struct scn_job *jobs, const struct scn_job *fresh)
+{
+	for (unsigned i = 0; i < SWEEP_TEST_RUNS; i++) {
+		if (i + 1 == SWEEP_TEST_DIES)
+			continue;
+		CU_ASSERT_EQUAL(jobs[i].r.outcome, SCN_OUT_PASS);
+		CU_ASSERT_EQUAL(jobs[i].r.trace_hash, fresh[i].r.trace_hash);
+	}
+	return &jobs[SWEEP_TEST_DIES - 1].r;
+}
+
 static void reusing_matches_fresh_processes(void)
 {
 	struct scenario *s = parse_ok(RING_OK);
@@ -75,19 +88,12 @@ static void reusing_worker_death_costs_one_run(void)
 		goto out;
 	sweep_jobs(s, NULL, 0, false, fresh);
 	sweep_jobs(s, slow, SWEEP_TEST_DIES, true, reused);
-	for (unsigned i = 0; i < SWEEP_TEST_RUNS; i++) {
-		struct scn_result *r = &reused[i].r;
-		if (i + 1 != SWEEP_TEST_DIES) {
-			CU_ASSERT_EQUAL(r->verdict, SCN_VERDICT_PASS);
-			CU_ASSERT_EQUAL(r->trace_hash, fresh[i].r.trace_hash);
-			continue;
-		}
-		CU_ASSERT_TRUE(r->died);
-		CU_ASSERT_EQUAL(r->verdict, SCN_VERDICT_HARNESS);
-		CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "wall-clock limit"));
-		CU_ASSERT_EQUAL(r->seed, SWEEP_TEST_DIES);
-		CU_ASSERT_TRUE(r->steps > 0);   /* published by its last slice */
-	}
+	struct scn_result *r = others_as_fresh(reused, fresh);
+	CU_ASSERT_TRUE(r->died);
+	CU_ASSERT_EQUAL(r->verdict, SCN_VERDICT_HARNESS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "wall-clock limit"));
+	CU_ASSERT_EQUAL(r->seed, SWEEP_TEST_DIES);
+	CU_ASSERT_TRUE(r->steps > 0);   /* published by its last slice */
 out:
 	scn_free(s);
 	scn_free(slow);
@@ -131,21 +137,14 @@ static void livelock_check(const char *text, enum scn_verdict want, bool reuse)
 	spin_wrap.stop = spin_stop;
 	s->wls[0].type = &spin_wrap;
 	sweep_jobs(s, NULL, 0, reuse, jobs);
-	for (unsigned i = 0; i < SWEEP_TEST_RUNS; i++) {
-		struct scn_result *r = &jobs[i].r;
-		if (i + 1 != SWEEP_TEST_DIES) {
-			CU_ASSERT_EQUAL(r->outcome, SCN_OUT_PASS);
-			CU_ASSERT_EQUAL(r->trace_hash, fresh[i].r.trace_hash);
-			continue;
-		}
-		CU_ASSERT_FALSE(r->died);
-		CU_ASSERT_EQUAL(r->outcome, SCN_OUT_HANG);
-		CU_ASSERT_EQUAL(r->verdict, want);
-		CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "livelock: domain 1 kept running"));
-		CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "spin.test"));
-		CU_ASSERT_TRUE(r->steps >= SCN_CALL_STEPS_MIN);
-		CU_ASSERT_TRUE(r->steps < 3 * SCN_CALL_STEPS_MIN);
-	}
+	struct scn_result *r = others_as_fresh(jobs, fresh);
+	CU_ASSERT_FALSE(r->died);
+	CU_ASSERT_EQUAL(r->outcome, SCN_OUT_HANG);
+	CU_ASSERT_EQUAL(r->verdict, want);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "livelock: domain 1 kept running"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "spin.test"));
+	CU_ASSERT_TRUE(r->steps >= SCN_CALL_STEPS_MIN);
+	CU_ASSERT_TRUE(r->steps < 3 * SCN_CALL_STEPS_MIN);
 	scn_free(s);
 }
 
