@@ -738,4 +738,37 @@ static NH_UNUSED void nh_totals(struct nh_net *net, struct nh_totals *t)
 	}
 }
 
+/* ---- waiting on the store from the test thread (the hostile suites) ---- */
+
+#define NH_POLL_MS 10u
+
+static NH_UNUSED void nh_sleep_ms(unsigned ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Wait (bounded) until path holds want. */
+static NH_UNUSED bool nh_wait_key(const char *path, const char *want, unsigned ms)
+{
+	for (unsigned t = 0; t <= ms; t += NH_POLL_MS) {
+		unsigned len;
+		char *v = xs_read(nh_xs, XBT_NULL, path, &len);
+		bool ok = v && strcmp(v, want) == 0;
+		free(v);
+		if (ok)
+			return true;
+		nh_sleep_ms(NH_POLL_MS);
+	}
+	return false;
+}
+
+/* A suite's clean-up. */
+static NH_UNUSED int nh_fini(void)
+{
+	nh_world_down();
+	return 0;
+}
+
 #endif
