@@ -17,9 +17,9 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 

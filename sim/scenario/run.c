@@ -96,7 +96,6 @@ static void run_choose(struct scn_run *run)
 	run->mode = o->mode >= 0 ? (enum sim_mode)o->mode : s->mode;
 }
 
-/* Through the public API (include/xensim.h), as a user's program starts a run. */
 /* A harness call into a domain ran out of steps: a domain spins. It still
  * runs, and may still use what the caller would free next: the run ends here,
  * as a hang that says where; its process (an isolated child, a sweep's
@@ -116,6 +115,7 @@ static void run_livelock_exit(const char *why)
 	_exit(SCN_EXIT_LIVELOCK);
 }
 
+/* Through the public API (include/xensim.h), as a user's program starts a run. */
 static int run_configure(struct scn_run *run)
 {
 	const struct scenario *s = run->s;
