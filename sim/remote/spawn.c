@@ -59,8 +59,13 @@ static int sp_env(const struct remote_dom *rd, char **envp, char (*own)[SP_VAR_M
 			"set %s to their directory", probe, REMOTE_ENV_LIB);
 		return -ENOENT;
 	}
-	snprintf(own[0], SP_VAR_MAX, "LD_LIBRARY_PATH=%s%s%.*s", lib, old && *old ? ":" : "",
-		 PATH_MAX, old && *old ? old : "");
+	int len = snprintf(own[0], SP_VAR_MAX, "LD_LIBRARY_PATH=%s%s%.*s", lib,
+			   old && *old ? ":" : "", PATH_MAX, old && *old ? old : "");
+	if (len < 0 || len >= (int)SP_VAR_MAX) {
+		sim_log("remote: LD_LIBRARY_PATH with %s in front is over %u bytes", lib,
+			(unsigned)SP_VAR_MAX);
+		return -ENAMETOOLONG;
+	}
 	snprintf(own[1], SP_VAR_MAX, "%s=%s", RMT_ENV_SOCKET, remote_dom_socket(rd));
 	snprintf(own[2], SP_VAR_MAX, "XENSTORED_PATH=%s", remote_dom_xs_socket(rd));
 	for (char **p = environ; *p && n < SP_ENV_MAX - 4; p++)
