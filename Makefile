@@ -124,6 +124,8 @@ coverage: setup
 	@# (make does not remake .SECONDARY objects that are missing), its objects
 	@# writing counters without their notes.
 	@rm -rf build-cov
+	@# A build that fails stops here; a failing test still leaves its coverage.
+	@$(MAKE) --no-print-directory BUILD=build-cov VARIANT=cov all
 	@$(MAKE) --no-print-directory BUILD=build-cov VARIANT=cov check-run || true
 	@mkdir -p reports/coverage
 	bash mk/lcov.sh lcov --quiet --rc lcov_branch_coverage=1 --capture --directory build-cov/obj \
