@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -136,6 +138,48 @@ static void domain_post_keeps_order(void)
 	for (int i = 0; i < 5; i++)
 		CU_ASSERT_EQUAL(log.seen[i], i * 10);
 	sim_reset();
+}
+
+static void count_up(void *arg)
+{
+	atomic_fetch_add((atomic_int *)arg, 1);
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Free mode: a paused domain runs nothing posted to it until its last pause
+ * is undone; pauses nest up to SIM_PAUSE_MAX; a paused domain can be
+ * destroyed. */
+static void domain_pause_holds_its_work(void)
+{
+	atomic_int ran = 0;
+	int g = make_domain("guest", -1, false, 0);
+
+	CU_ASSERT_EQUAL(sim_domain_unpause((domid_t)g), -EINVAL);
+	CU_ASSERT_EQUAL(sim_domain_pause((domid_t)g), 0);
+	CU_ASSERT_EQUAL(sim_domain_pause((domid_t)g), 0);
+	CU_ASSERT_TRUE(sim_domain_paused((domid_t)g));
+	CU_ASSERT_EQUAL(sim_domain_post((domid_t)g, count_up, &ran), 0);
+	sleep_ms(50);
+	CU_ASSERT_EQUAL(atomic_load(&ran), 0);
+	CU_ASSERT_EQUAL(sim_domain_unpause((domid_t)g), 0);
+	sleep_ms(50);
+	CU_ASSERT_EQUAL(atomic_load(&ran), 0);      /* paused once more */
+	CU_ASSERT_EQUAL(sim_domain_unpause((domid_t)g), 0);
+	CU_ASSERT_EQUAL(sim_domain_call((domid_t)g, noop, NULL), 0);   /* after the post */
+	CU_ASSERT_EQUAL(atomic_load(&ran), 1);
+	CU_ASSERT_FALSE(sim_domain_paused((domid_t)g));
+	for (unsigned i = 0; i < SIM_PAUSE_MAX; i++)
+		CU_ASSERT_EQUAL(sim_domain_pause((domid_t)g), 0);
+	CU_ASSERT_EQUAL(sim_domain_pause((domid_t)g), -EBUSY);
+	CU_ASSERT_EQUAL(sim_domain_destroy((domid_t)g), 0);
+	CU_ASSERT_EQUAL(sim_domain_pause((domid_t)g), -ESRCH);
+	CU_ASSERT_EQUAL(sim_domain_count(), 0);
 }
 
 /* The hooks see every domain of every test; only domid 6 is logged. */
@@ -538,6 +582,7 @@ void test_register(void)
 		TEST(domain_post_keeps_order),
 		TEST(domain_destroy_runs_hooks_in_order),
 		TEST(domain_destroy_from_own_thread),
+		TEST(domain_pause_holds_its_work),
 		TEST_END,
 	};
 	static const struct test_case memory[] = {

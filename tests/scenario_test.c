@@ -92,6 +92,13 @@ static void parse_errors_name_line_and_token(void)
 		{RING_OK "quota guest pages 3\n", "t.scn:4: ", "unknown domain quota 'pages'"},
 		{RING_OK "quota ghost grants 3\n", "t.scn:4: ", "undefined domain 'ghost'"},
 		{RING_OK "at 1ms quota guest maptrack 0\n", "t.scn:4: ", "not a count above 0"},
+		{RING_OK "at 1ms pause ghost\n", "t.scn:4: ", "undefined domain 'ghost'"},
+		{RING_OK "at 1ms pause guest during 3s\n", "t.scn:4: ", "usage: pause DOMAIN [for TIME]"},
+		{RING_OK "at 1ms pause guest for\n", "t.scn:4: ", "usage: pause DOMAIN [for TIME]"},
+		{RING_OK "at 1ms pause guest for 0s\n", "t.scn:4: ", "pause guest for: bad time '0s'"},
+		{RING_OK "at 1ms pause guest for soon\n", "t.scn:4: ", "bad time 'soon'"},
+		{RING_OK "at 1ms unpause guest now\n", "t.scn:4: ", "unpause: wrong number of arguments"},
+		{RING_OK "at 1ms sneeze guest\n", "t.scn:4: ", "suspend, pause, unpause)"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -577,6 +577,48 @@ static void destroy_parks_a_spinning_domain(void)
 	CU_ASSERT_EQUAL(sim_domain_count(), 0);
 }
 
+/* ---- sched_pause ---- */
+
+static void pause_count(void *arg)
+{
+	(*(unsigned *)arg)++;
+}
+
+static bool pause_ran(void *arg)
+{
+	return *(unsigned *)arg > 0;
+}
+
+static void pause_undo(void *arg)
+{
+	CU_ASSERT_EQUAL(sim_domain_unpause((domid_t)(uintptr_t)arg), 0);
+}
+
+/* Det mode: a paused domain is never scheduled (nothing else can run: the
+ * run is idle, not done); a call from outside cannot wait for it without a
+ * timer that unpauses it; with one, virtual time moves to it and the work
+ * runs then. */
+static void paused_domain_not_scheduled(void)
+{
+	struct sim_sched_config cfg = det_cfg(SIM_POLICY_RANDOM, 9);
+	unsigned ran = 0;
+
+	CU_ASSERT_EQUAL_FATAL(sim_sched_configure(&cfg), 0);
+	CU_ASSERT_TRUE_FATAL(sim_domain_create(&(struct sim_domain_config){.name = "guest",
+									   .domid = 1}) == 1);
+	CU_ASSERT_EQUAL(sim_domain_pause(1), 0);
+	CU_ASSERT_EQUAL(sim_domain_post(1, pause_count, &ran), 0);
+	uint64_t t0 = sim_now_ns();
+	CU_ASSERT_EQUAL(sim_run(pause_ran, &ran, UINT64_MAX, 0), SIM_RUN_IDLE);
+	CU_ASSERT_EQUAL(ran, 0);
+	CU_ASSERT_EQUAL(sim_domain_call(1, count_call, &ran), -EAGAIN);
+	CU_ASSERT_EQUAL(sim_timer_at(t0 + 2000000000ull, pause_undo, (void *)(uintptr_t)1), 0);
+	CU_ASSERT_EQUAL(sim_run(pause_ran, &ran, UINT64_MAX, 0), SIM_RUN_DONE);
+	CU_ASSERT_TRUE(ran >= 1);
+	CU_ASSERT_TRUE(sim_now_ns() >= t0 + 2000000000ull);
+	CU_ASSERT_FALSE(sim_domain_paused(1));
+}
+
 void test_register(void)
 {
 	static const struct test_case replay[] = {
@@ -605,5 +647,10 @@ void test_register(void)
 		TEST_END,
 	};
 	test_add_suite("sched_race", NULL, reset_all, race);
+	static const struct test_case pause[] = {
+		TEST(paused_domain_not_scheduled),
+		TEST_END,
+	};
 	test_add_suite("sched_livelock", NULL, reset_all, livelock);
+	test_add_suite("sched_pause", NULL, reset_all, pause);
 }

@@ -72,6 +72,9 @@ struct sim_domain {
 	bool free_on_exit;     /* destroyed from its own thread */
 	pthread_mutex_t work_lock;
 	struct domain_work *work_head, *work_tail;
+	unsigned pause_count;  /* under work_lock */
+	atomic_bool paused;
+	pthread_cond_t pause_cond;   /* free mode: the paused thread waits on it */
 };
 
 static pthread_mutex_t dom_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -227,6 +230,10 @@ static void domain_wake_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		sim_log("domain %u: wake read failed: %s", d->domid, strerror(errno));
+	if (atomic_load(&d->paused) && !atomic_load(&d->stop)) {
+		event_base_loopbreak(d->base);   /* free mode: the work waits for the unpause */
+		return;
+	}
 	for (struct domain_work *w = work_take_all(d), *next; w; w = next) {
 		next = w->next;
 		work_run(d, w);
@@ -236,6 +243,17 @@ static void domain_wake_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void domain_free(struct sim_domain *d);
+
+/* Free mode: a paused domain's thread waits here, between loop steps, until
+ * unpaused or stopped. True: carry on. */
+static bool domain_pause_wait(struct sim_domain *d)
+{
+	pthread_mutex_lock(&d->work_lock);
+	while (d->pause_count && !atomic_load(&d->stop))
+		pthread_cond_wait(&d->pause_cond, &d->work_lock);
+	pthread_mutex_unlock(&d->work_lock);
+	return !atomic_load(&d->stop);
+}
 
 static void *domain_thread(void *arg)
 {
@@ -247,7 +265,7 @@ static void *domain_thread(void *arg)
 	tls_domain_thread = d;
 	if (det)
 		sched_domain_loop(d->sched, &d->stop);
-	while (!det && !atomic_load(&d->stop))
+	while (!det && !atomic_load(&d->stop) && domain_pause_wait(d))
 		if (event_base_loop(d->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0)
 			break;
 	/* Work posted after the stop is answered "domain dead". */
@@ -303,6 +321,7 @@ static void domain_free(struct sim_domain *d)
 	if (d->sched)
 		sched_thread_free(d->sched);
 	pthread_mutex_destroy(&d->work_lock);
+	pthread_cond_destroy(&d->pause_cond);
 	free(d);
 }
 
@@ -317,6 +336,7 @@ static struct sim_domain *domain_alloc(const struct sim_domain_config *cfg, domi
 	snprintf(d->name, sizeof(d->name), "%s", cfg->name);
 	d->privileged = cfg->privileged;
 	pthread_mutex_init(&d->work_lock, NULL);
+	pthread_cond_init(&d->pause_cond, NULL);
 	d->mem = mem_create(domid, cfg->mem_bytes ? cfg->mem_bytes : SIM_DOMAIN_MEM_BYTES_DEFAULT);
 	d->base = event_base_new();
 	d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -420,6 +440,9 @@ static int domain_teardown(domid_t domid, bool crashed)
 	run_hooks(domid, false, crashed);
 	atomic_store(&d->stop, true);
 	domain_wake(d);
+	pthread_mutex_lock(&d->work_lock);
+	pthread_cond_broadcast(&d->pause_cond);   /* free mode: paused, it stops now */
+	pthread_mutex_unlock(&d->work_lock);
 	if (self) {
 		/* Destroyed from its own thread: it ends, and frees itself, when the
 		 * current callback returns to the loop. */
@@ -458,6 +481,58 @@ void sim_reset(void)
 	if (tls_domid != DOMID_INVALID && !tls_domain_thread)
 		tls_domid = DOMID_INVALID;
 	mem_quarantine_flush();
+}
+
+/* One pause more (delta 1) or less (-1). */
+static int domain_pause_adjust(domid_t domid, int delta)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&dom_lock);
+	struct sim_domain *d = domain_live_locked(domid);
+	if (!d) {
+		pthread_mutex_unlock(&dom_lock);
+		return -ESRCH;
+	}
+	pthread_mutex_lock(&d->work_lock);
+	if (delta < 0 && d->pause_count == 0)
+		rc = -EINVAL;
+	else if (delta > 0 && d->pause_count == SIM_PAUSE_MAX)
+		rc = -EBUSY;
+	else
+		d->pause_count += (unsigned)delta;
+	bool paused = d->pause_count > 0;
+	atomic_store(&d->paused, paused);
+	if (sched_det())
+		sched_thread_set_paused(d->sched, paused);
+	if (!paused)
+		pthread_cond_broadcast(&d->pause_cond);
+	pthread_mutex_unlock(&d->work_lock);
+	/* Free mode: a pause breaks the loop at its step's end; an unpause runs
+	 * the work that waited. */
+	if (rc == 0 && !sched_det())
+		domain_wake(d);
+	pthread_mutex_unlock(&dom_lock);
+	return rc;
+}
+
+int sim_domain_pause(domid_t domid)
+{
+	return domain_pause_adjust(domid, 1);
+}
+
+int sim_domain_unpause(domid_t domid)
+{
+	return domain_pause_adjust(domid, -1);
+}
+
+bool sim_domain_paused(domid_t domid)
+{
+	pthread_mutex_lock(&dom_lock);
+	struct sim_domain *d = domain_live_locked(domid);
+	bool paused = d && atomic_load(&d->paused);
+	pthread_mutex_unlock(&dom_lock);
+	return paused;
 }
 
 bool sim_domain_alive(domid_t domid)
@@ -564,7 +639,7 @@ static int domain_call_det(domid_t domid, int (*fn)(void *arg), void *arg)
 		sched_call_overran(domid);
 	if (!c->done) {
 		c->abandoned = true;
-		return sim_sched_livelock(NULL, 0) ? -ETIMEDOUT : -ESRCH;
+		return sim_sched_livelock(NULL, 0) ? -ETIMEDOUT : sim_domain_paused(domid) ? -EAGAIN : -ESRCH;
 	}
 	rc = c->rc;
 	free(c);

@@ -67,6 +67,17 @@ int sim_domain_destroy(domid_t domid);
 /* Like destroy, but counted as a crash; same teardown of hypervisor resources. */
 int sim_domain_crash(domid_t domid);
 
+/* Pause and unpause, as the toolstack's `xl pause` / `xl unpause`: a paused
+ * domain runs none of its code (notifications to it stay pending, work and
+ * calls posted to it wait) until unpaused. Det mode: it is not scheduled from
+ * its next scheduling point on, wherever that is (as a vCPU stops anywhere);
+ * free mode: from the end of its current event-loop step. Pauses nest, up to
+ * SIM_PAUSE_MAX; unpause undoes one. -ESRCH: no such live domain; -EINVAL:
+ * unpause of a domain not paused; -EBUSY: past the nesting limit. */
+#define SIM_PAUSE_MAX 255u
+int sim_domain_pause(domid_t domid);
+int sim_domain_unpause(domid_t domid);
+bool sim_domain_paused(domid_t domid);
 bool sim_domain_alive(domid_t domid);
 bool sim_domain_privileged(domid_t domid);
 /* The domain's name, or "?" for an unknown domid. Never NULL. */
@@ -76,7 +87,9 @@ unsigned sim_domain_count(void);
 
 /* Run fn(arg) on the domain's thread, from its event loop. post: returns at once;
  * call: waits and returns fn's result. -ESRCH if the domain is not alive,
- * -EDEADLK for a call from the domain's own thread. */
+ * -EDEADLK for a call from the domain's own thread; det mode, from outside
+ * the domains: -EAGAIN if the domain is paused and nothing (no timer) can
+ * unpause it. */
 int sim_domain_post(domid_t domid, void (*fn)(void *arg), void *arg);
 int sim_domain_call(domid_t domid, int (*fn)(void *arg), void *arg);
 

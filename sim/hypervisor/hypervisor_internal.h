@@ -98,6 +98,8 @@ void sched_thread_stop(struct sched_thread *t);
 /* After sched_thread_stop(): the thread never finished its step and is parked
  * for good (a livelock); it is not to be joined. */
 bool sched_thread_frozen(const struct sched_thread *t);
+/* Det mode: a paused thread is never picked (domain.c counts the pauses). */
+void sched_thread_set_paused(struct sched_thread *t, bool paused);
 /* Det mode: the bound of a domain call made by the controller (0: none), and
  * what to note when one ran out of it. */
 uint64_t sched_call_steps(void);

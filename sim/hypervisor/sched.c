@@ -60,6 +60,7 @@ struct sched_thread {
 	bool pick_ready;           /* pick_random's scratch */
 	bool has_pthread;          /* pthread is set: the loop has started */
 	bool frozen;               /* stopped but never left its step: parked for good */
+	bool paused;               /* its domain is paused: not picked */
 	uint64_t stop_points;      /* points passed since it was stopped */
 	pthread_t pthread;
 	struct ready_cache rc;
@@ -363,6 +364,8 @@ static bool domain_has_work(struct sched_thread *t)
 
 static bool thread_ready(struct sched_thread *t)
 {
+	if (t->paused)
+		return false;
 	switch (t->state) {
 	case SCH_RUNNING:
 	case SCH_PREEMPTED:
@@ -572,6 +575,11 @@ static void sched_freeze(struct sched_thread *t, const char *site)
 bool sched_thread_frozen(const struct sched_thread *t)
 {
 	return t->frozen;
+}
+
+void sched_thread_set_paused(struct sched_thread *t, bool paused)
+{
+	t->paused = paused;
 }
 
 void sim_sched_set_call_bound(uint64_t steps, void (*on_livelock)(const char *why))
@@ -790,7 +798,8 @@ static uint64_t next_timer_ns(bool *found)
 	}
 	for (unsigned i = 0; i < S.nthreads; i++) {
 		struct ready_scan rs;
-		if (S.threads[i]->state != SCH_IDLE || S.threads[i]->stopping)
+		/* A paused domain's timers wait for its unpause. */
+		if (S.threads[i]->state != SCH_IDLE || S.threads[i]->stopping || S.threads[i]->paused)
 			continue;
 		base_scan(S.threads[i]->base, &rs);
 		if (rs.has_timer && rs.next_timer_ns < best) {

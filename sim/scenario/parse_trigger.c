@@ -451,6 +451,20 @@ static int act_suspend(struct scn_parser *p, char **v, unsigned n, struct scn_ac
 	return 0;
 }
 
+/* pause DOMAIN [for TIME] | unpause DOMAIN */
+static int act_pause(struct scn_parser *p, char **v, unsigned n, struct scn_action *a)
+{
+	if (scn_domain_index(p, v[1], &a->dom) < 0)
+		return -EINVAL;
+	a->v = 0;
+	if (n == 3 || (n == 4 && strcmp(v[2], "for") != 0))
+		return scn_perr(p, "usage: pause DOMAIN [for TIME]");
+	if (n == 4 && (scn_parse_time(v[3], &a->v) < 0 || a->v == 0))
+		return scn_perr(p, "pause %s for: bad time '%s' (e.g. 500ms, 3s; above 0)", v[1], v[3]);
+	snprintf(a->a, sizeof(a->a), "%s%s%s", v[1], n == 4 ? " for " : "", n == 4 ? v[3] : "");
+	return 0;
+}
+
 static int act_quota(struct scn_parser *p, char **v, unsigned n, struct scn_action *a)
 {
 	const struct xs_quota *tab = xs_quota_table();
@@ -502,6 +516,8 @@ static const struct scn_act_def scn_acts[SCN_ACT_COUNT] = {
 	[SCN_ACT_UNPLUG] = {"unplug", "unplug WORKLOAD-ID", 1, 1, act_plug},
 	[SCN_ACT_PLUG] = {"plug", "plug WORKLOAD-ID", 1, 1, act_plug},
 	[SCN_ACT_SUSPEND] = {"suspend", "suspend DOMAIN [to DOMAIN]", 1, 3, act_suspend},
+	[SCN_ACT_PAUSE] = {"pause", "pause DOMAIN [for TIME]", 1, 3, act_pause},
+	[SCN_ACT_UNPAUSE] = {"unpause", "unpause DOMAIN", 1, 1, act_pause},
 };
 
 const char *scn_action_name(enum scn_act_id id)
@@ -513,7 +529,7 @@ int scn_parse_action(struct scn_parser *p, char **v, unsigned n, struct scn_acti
 {
 	if (n == 0)
 		return scn_perr(p, "the action is missing (crash, destroy, restart, xs-write, xs-rm, "
-				"xs-touch, quota, note, unplug, plug, suspend)");
+				"xs-touch, quota, note, unplug, plug, suspend, pause, unpause)");
 	for (unsigned i = 0; i < SCN_ACT_COUNT; i++) {
 		const struct scn_act_def *d = &scn_acts[i];
 		if (strcmp(v[0], d->name) != 0)
@@ -524,7 +540,7 @@ int scn_parse_action(struct scn_parser *p, char **v, unsigned n, struct scn_acti
 		return d->parse(p, v, n, a);
 	}
 	return scn_perr(p, "'%s' is not an action (crash, destroy, restart, xs-write, xs-rm, "
-			"xs-touch, quota, note, unplug, plug, suspend)", v[0]);
+			"xs-touch, quota, note, unplug, plug, suspend, pause, unpause)", v[0]);
 }
 
 /* `at TIME ACTION`, `after N COUNTER ACTION`, `when L OP R ACTION`. */

@@ -113,6 +113,8 @@ enum scn_act_id {
 	SCN_ACT_UNPLUG,          /* dom: the workload's index */
 	SCN_ACT_PLUG,
 	SCN_ACT_SUSPEND,         /* dom: the guest; dom2: the new backend, or -1 */
+	SCN_ACT_PAUSE,           /* dom; v: for how long (ns), 0: until an unpause */
+	SCN_ACT_UNPAUSE,
 	SCN_ACT_COUNT
 };
 
@@ -289,6 +291,7 @@ struct scn_run {
 	/* oracles */
 	uint64_t faults_at_start;
 	_Atomic uint64_t faults_excused;   /* on dying domains' threads (scn_wl_guard) */
+	_Atomic uint64_t pauses;           /* pause actions done (a run with one is not calm) */
 	unsigned xs_nodes_start;
 	unsigned xs_owned_start[SCN_DOMAINS_MAX];  /* after its home was made */
 	char **xs_paths_start;             /* the tree before the domains came */

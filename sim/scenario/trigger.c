@@ -550,6 +550,31 @@ static int action_suspend(struct scn_run *run, const struct scn_action *a)
 	return rc;
 }
 
+static void action_unpause_timer(void *arg)
+{
+	domid_t domid = (domid_t)(uintptr_t)arg;
+	int rc = sim_domain_unpause(domid);
+
+	/* Destroyed or restarted meanwhile: its pause went with it. */
+	if (rc < 0 && rc != -ESRCH && rc != -EINVAL)
+		sim_log("scenario: unpause of domain %u failed: %s", domid, strerror(-rc));
+}
+
+/* pause DOMAIN [for TIME]: the toolstack's `xl pause`, and `xl unpause` after
+ * TIME of virtual time (wall time in free mode). */
+static int action_pause(struct scn_run *run, const struct scn_action *a)
+{
+	domid_t domid = run->domids[a->dom];
+	int rc = a->act == SCN_ACT_PAUSE ? sim_domain_pause(domid) : sim_domain_unpause(domid);
+
+	if (rc == 0 && a->act == SCN_ACT_PAUSE) {
+		atomic_fetch_add(&run->pauses, 1);
+		if (a->v)
+			rc = sim_timer_at(sim_now_ns() + a->v, action_unpause_timer, (void *)(uintptr_t)domid);
+	}
+	return rc;
+}
+
 static int action_run(struct scn_run *run, const struct scn_action *a)
 {
 	char cur[SCN_TEXT_MAX];
@@ -573,6 +598,8 @@ static int action_run(struct scn_run *run, const struct scn_action *a)
 	case SCN_ACT_UNPLUG:
 	case SCN_ACT_PLUG: return action_plug(run, a);
 	case SCN_ACT_SUSPEND: return action_suspend(run, a);
+	case SCN_ACT_PAUSE:
+	case SCN_ACT_UNPAUSE: return action_pause(run, a);
 	case SCN_ACT_COUNT: break;
 	}
 	return -EINVAL;

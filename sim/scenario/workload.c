@@ -222,6 +222,11 @@ bool scn_wl_finished(const struct scn_wl *wl)
 	return atomic_load(&wl->state) != SCN_WL_RUNNING;
 }
 
+uint64_t scn_wl_pauses(const struct scn_wl *wl)
+{
+	return atomic_load(&wl->run->pauses);
+}
+
 /* ---- helpers ---- */
 
 int scn_wl_call(struct scn_wl *wl, domid_t domid, int (*fn)(void *arg), void *arg)

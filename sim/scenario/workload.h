@@ -158,6 +158,9 @@ void scn_wl_error(struct scn_wl *wl, const char *fmt, ...) __attribute__((format
 const char *scn_wl_gone(const struct scn_wl *wl, domid_t domid);
 void scn_wl_fail(struct scn_wl *wl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool scn_wl_finished(const struct scn_wl *wl);
+/* The run's pause actions so far (`pause DOMAIN`): a paused guest refills
+ * nothing, a paused backend serves nothing, for as long as it lasts. */
+uint64_t scn_wl_pauses(const struct scn_wl *wl);
 
 /* Run fn(arg) on domid's thread and wait (sim_domain_call). */
 int scn_wl_call(struct scn_wl *wl, domid_t domid, int (*fn)(void *arg), void *arg);
