@@ -78,6 +78,10 @@ sweep() { # file, seed ("file": the file's own)
 	fi
 	points=$(sed -E 's/.*: ([0-9]+) points.*/\1/' <<<"$summary")
 	fails=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$summary")
+	# Every blk and net pair goes through its handshake: a baseline that
+	# reached no device state means the sweep lost its state points.
+	states=$(grep -oE '[0-9]+ device states reached' <<<"$out" | head -n 1 | cut -d' ' -f1)
+	check "$f: the baseline reached device states (${states:-none})" '[ "${states:-0}" -gt 0 ]'
 	echo "${summary:-$f seed $seed: no summary (exit $rc)}"
 	grep -E '^(FAIL point|baseline run fails)' -A 2 <<<"$out" | grep -v '^--$' | head -n 30 | sed 's/^/    /'
 	if [ -z "$summary" ]; then

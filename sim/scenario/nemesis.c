@@ -46,6 +46,13 @@
 static const char *const nem_act_names[SCN_NEM_ACT_COUNT] = {
 	[SCN_NEM_CRASH] = "crash", [SCN_NEM_RESTART] = "restart",
 	[SCN_NEM_DESTROY] = "destroy", [SCN_NEM_UNPLUG] = "unplug", [SCN_NEM_SUSPEND] = "suspend",
+	[SCN_NEM_PAUSE] = "pause",
+};
+/* What follows the target in an action's line: a pause is undone after it,
+ * longer than a notification's round trip and than netback's rx stall bound,
+ * shorter than any driver's give-up timeout. */
+static const char *const nem_act_tails[SCN_NEM_ACT_COUNT] = {
+	[SCN_NEM_PAUSE] = " for 3s",
 };
 
 int scn_nemesis_parse_actions(const char *list, unsigned *mask)
@@ -113,19 +120,22 @@ static void base_add(struct nem_base *b, const char *path, unsigned state)
 	b->st[b->nst++].state = state;
 }
 
-/* Trace lines: "STEP VTIME  state    domD state FROM -> TO PATH". */
+/* Trace lines: "STEP VTIME  state    domD FROM -> TO PATH", the states by
+ * name (trace.c). */
 static void base_read_trace(const struct scenario *s, FILE *f, struct nem_base *b)
 {
-	char line[512], path[256], rel[SCN_TEXT_MAX];
-	unsigned d, from, to;
+	char line[512], from[32], to[32], path[256], rel[SCN_TEXT_MAX];
+	unsigned d;
 	unsigned long step;
 
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lu %*s state dom%u state %u -> %u %255s", &step, &d, &from, &to,
-			   path) != 5)
+		if (sscanf(line, "%lu %*s state dom%u %31s -> %31s %255s", &step, &d, from, to, path) != 5)
+			continue;
+		int state = scn_xenbus_state(to);
+		if (state < 0)
 			continue;
 		path_scenario(s, path, rel, sizeof(rel));
-		base_add(b, rel, to);
+		base_add(b, rel, (unsigned)state);
 	}
 }
 
@@ -211,8 +221,9 @@ static unsigned plan_targets(const struct scenario *s, enum scn_nem_act act,
 				names[n++] = s->wls[w].id;
 		return n;
 	}
+	/* A pause stops any domain, the privileged ones too (a backend in dom0). */
 	for (unsigned d = 0; d < s->ndoms && n < max; d++)
-		if (!s->doms[d].priv)
+		if (!s->doms[d].priv || act == SCN_NEM_PAUSE)
 			names[n++] = s->doms[d].name;
 	return n;
 }
@@ -247,11 +258,12 @@ static void plan_build(const struct scenario *s, const struct scn_nemesis_opts *
 		unsigned nt = plan_targets(s, (enum scn_nem_act)a, names, SCN_DOMAINS_MAX);
 		for (unsigned t = 0; t < nt; t++) {
 			for (unsigned i = 0; i < b->nst; i++)
-				plan_add(pl, (enum scn_nem_act)a, "when %s == %s %s %s", b->st[i].path,
-					 state_name(b->st[i].state), nem_act_names[a], names[t]);
+				plan_add(pl, (enum scn_nem_act)a, "when %s == %s %s %s%s", b->st[i].path,
+					 state_name(b->st[i].state), nem_act_names[a], names[t],
+					 nem_act_tails[a] ? nem_act_tails[a] : "");
 			for (uint64_t k = *every; k < b->steps; k += *every)
-				plan_add(pl, (enum scn_nem_act)a, "after %lu steps %s %s", k,
-					 nem_act_names[a], names[t]);
+				plan_add(pl, (enum scn_nem_act)a, "after %lu steps %s %s%s", k,
+					 nem_act_names[a], names[t], nem_act_tails[a] ? nem_act_tails[a] : "");
 		}
 	}
 }
@@ -358,7 +370,8 @@ static void nem_header(const struct scenario *s, const struct nem_base *b, uint6
 	       "every %lu steps; %u points\n", s->path, b->steps, b->nst, every, pl->n);
 	for (unsigned d = 0; d < s->ndoms; d++)
 		if (s->doms[d].priv)
-			printf("  %s is privileged (the toolstack): not a target\n", s->doms[d].name);
+			printf("  %s is privileged (the toolstack): paused, never crashed, restarted, "
+			       "destroyed or suspended\n", s->doms[d].name);
 	if (pl->full)
 		printf("  (only the first %u points: the limit)\n", NEM_POINTS_MAX);
 }
