@@ -583,6 +583,21 @@ static void hf_fatal_late(void *arg)
 {
 	struct hostile_front *h = arg;
 
+	/* Netback's domain paused (or we were, and woke late): the wait starts
+	 * over once it can run. A timer of ours armed before a pause may come
+	 * early by the virtual clock: the wait is measured on it. */
+	uint64_t pauses = scn_wl_pauses(h->cfg.wl), now = sim_now_ns();
+	bool back_paused = sim_domain_paused(h->cfg.back);
+	bool restart = pauses != h->doom_pauses || back_paused || h->doom_back_paused;
+	if (h->doomed && (restart || now - h->doom_ns < HF_FATAL_WAIT_MS * 1000000ull)) {
+		struct timeval tv = {.tv_sec = 0, .tv_usec = HF_FATAL_WAIT_MS * 1000};
+		if (restart)
+			h->doom_ns = now;
+		h->doom_pauses = pauses;
+		h->doom_back_paused = back_paused;
+		evtimer_add(h->fatal_ev, &tv);
+		return;
+	}
 	if (h->doomed && h->phase == HF_CONNECTED)
 		hf_fail(h, "netback (dom %u) neither answered nor disconnected vif %s of dom %u within %u ms of a "
 			"packet that calls for a disconnection (%s)", h->cfg.back, h->device + 4, h->cfg.domid,
@@ -602,6 +617,11 @@ void hf_doom(struct hostile_front *h, const char *why, uint32_t seq)
 {
 	struct timeval tv = {.tv_sec = 0, .tv_usec = HF_FATAL_WAIT_MS * 1000};
 
+	if (!h->doomed) {   /* the wait runs from the first doomed packet */
+		h->doom_pauses = scn_wl_pauses(h->cfg.wl);
+		h->doom_ns = sim_now_ns();
+		h->doom_back_paused = false;
+	}
 	h->doomed = true;
 	h->doom_seq = seq;
 	snprintf(h->doom_why, sizeof(h->doom_why), "%s", why);

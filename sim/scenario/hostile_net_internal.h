@@ -120,6 +120,9 @@ struct hostile_front {
 	enum hf_rx_lie rx_lie;
 	bool rx_starved;                  /* net.hostile.front.rxstarve fired */
 	bool doomed;
+	uint64_t doom_pauses;           /* the run's pauses when it was doomed */
+	uint64_t doom_ns;               /* virtual time then (or at the last pause) */
+	bool doom_back_paused;          /* netback's domain was paused at the last look */
 	uint32_t doom_seq;
 	char doom_why[120];
 	char key_lie[64];              /* the bad key of this connection, "" none */

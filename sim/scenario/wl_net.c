@@ -280,11 +280,22 @@ static void nw_judge(void *arg)
 	char first[NETWORK_FAILURE_MAX] = "", hwhy[512];
 	uint64_t h_drops, h_fatal;
 
-	if (atomic_exchange(&w->judged, true) || scn_wl_finished(w->wl))
+	if (atomic_load(&w->judged) || scn_wl_finished(w->wl))
+		return;
+	nw_publish_back(w, &s, &b);
+	/* Netback has frames queued to deliver, and the guests buffers for them,
+	 * when it ran last before the verdict was posted (a backend domain just
+	 * unpaused, say): it gets steps of its own first. What is left queued
+	 * after those is left for good (nw_judge_idle_rxq). */
+	if (b.rx_queued_bytes && w->judge_defers < NW_JUDGE_DEFERS_MAX) {
+		w->judge_defers++;
+		if (sim_domain_post(w->be, nw_judge, w) == 0)
+			return;
+	}
+	if (atomic_exchange(&w->judged, true))
 		return;
 	if (w->sw)
 		switch_check(w->sw);
-	nw_publish_back(w, &s, &b);
 	pthread_mutex_lock(&w->lock);
 	for (unsigned i = 0; i < w->n; i++) {
 		const struct network_result *r = &w->g[i].fin;
@@ -307,6 +318,8 @@ static void nw_judge(void *arg)
 		hbad = nw_judge_idle_rxq(w, b.rx_queued_bytes, hwhy, sizeof(hwhy));
 	if (!hbad && b.rx_stalls && nw_calm(w))
 		hbad = nw_judge_stalls(w, b.rx_stalls, hwhy, sizeof(hwhy));
+	if (!hbad && b.rx_stalls > b.rx_unstalls && nw_undisturbed(w))
+		hbad = nw_judge_unstalls(w, b.rx_stalls, b.rx_unstalls, hwhy, sizeof(hwhy));
 	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w);
 	/* A vif the toolstack took down left the switch, which forgot its MAC:
 	 * frames to it went flooded to the other ports, and missed it. */

@@ -20,6 +20,7 @@
 #include "sim/switch/switch.h"
 
 #define NW_GUESTS_MAX 8u
+#define NW_JUDGE_DEFERS_MAX 64u        /* netback steps the verdict waits for its rx queue to drain */
 #define NW_DEVID 0u
 #define NW_ACT_POLLS_MAX 200000u        /* checks waiting for netback to close a vif */
 #define NW_BUFS_DEFAULT 256u            /* netfront tx_bufs / rx_bufs 0: a ring's worth */
@@ -96,6 +97,7 @@ struct nw {
 	bool released;                      /* under lock */
 	_Atomic unsigned gone;              /* bit i: guest i unplugged, its peers forget it */
 	atomic_bool judged;
+	unsigned judge_defers;           /* steps the verdict gave netback to drain (backend thread) */
 	_Atomic uint64_t drops;     /* published by the backend's thread */
 	/* What a crash of the backend domain may have lost, uncounted: the
 	 * drops its switch and netback had counted, and the frames in flight
@@ -131,8 +133,10 @@ void nw_judge_soon(struct nw *w);
 /* wl_net_judge.c: oracles; NULL, or what is wrong (in buf, or a constant) */
 const char *nw_judge_idle_maps(struct nw *w, char *buf, size_t len);
 const char *nw_judge_idle_rxq(struct nw *w, uint64_t queued, char *buf, size_t len);
+bool nw_undisturbed(struct nw *w);
 bool nw_calm(struct nw *w);
 const char *nw_judge_stalls(struct nw *w, uint64_t stalls, char *buf, size_t len);
+const char *nw_judge_unstalls(struct nw *w, uint64_t stalls, uint64_t unstalls, char *buf, size_t len);
 const char *nw_rx_offload_bad(const struct nw_guest *g, const struct netfront_rx *rx);
 
 /* wl_net_act.c: the hooks, and check()'s part (harness thread) */

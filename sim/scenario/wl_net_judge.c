@@ -64,15 +64,21 @@ const char *nw_judge_idle_rxq(struct nw *w, uint64_t queued, char *buf, size_t l
 	return buf;
 }
 
-/* Nothing but the workload acted: no fault injected, no hostile frontend,
- * no domain of ours died, no toolstack action. */
-bool nw_calm(struct nw *w)
+/* No connection was cut: no fault injected, no hostile frontend, no domain
+ * of ours died, nothing suspended or unplugged (a pause cuts nothing). */
+bool nw_undisturbed(struct nw *w)
 {
 	for (unsigned i = 0; i < w->n; i++)
 		if (!w->g[i].alive)
 			return false;
 	return sim_fault_count() == w->faults_at_start && !w->has_hostile && !atomic_load(&w->be_deaths) &&
 	       !atomic_load(&w->suspends) && !atomic_load(&w->unplugs);
+}
+
+/* Nothing but the workload acted: undisturbed, and no domain paused. */
+bool nw_calm(struct nw *w)
+{
+	return nw_undisturbed(w) && !scn_wl_pauses(w->wl);
 }
 
 /* Our netfronts post every buffer back the moment they took its frame, and
@@ -83,6 +89,17 @@ const char *nw_judge_stalls(struct nw *w, uint64_t stalls, char *buf, size_t len
 	snprintf(buf, len, "netback (dom %u) declared a guest's rx stalled %lu time(s) (no buffers for %u ms), with "
 		 "no fault and every guest refilling its ring at once: frames dropped while buffers were posted",
 		 w->be, stalls, w->bcfg.rx_stall_ms ? w->bcfg.rx_stall_ms : 2000u);
+	return buf;
+}
+
+/* A guest that posts buffers again is served again: every queue netback
+ * stalled (a paused guest, say) was un-stalled by the verdict, every guest
+ * through and no connection cut meanwhile. */
+const char *nw_judge_unstalls(struct nw *w, uint64_t stalls, uint64_t unstalls, char *buf, size_t len)
+{
+	snprintf(buf, len, "netback (dom %u) stalled a guest's rx %lu time(s) but served it again only %lu "
+		 "time(s), every guest through and refilling: a queue left refusing frames", w->be, stalls,
+		 unstalls);
 	return buf;
 }
 
