@@ -907,15 +907,15 @@ PLANTS = [
      [("drivers/net/netfront_io.c",
        "\t\tif (total > NETFRONT_TX_FRAME_MAX)\n",
        "\t\tif (total > NETFRONT_RX_FRAME_MAX)\n")]),
-    ("blkfront-shadow-freelist-overrun", "free-list", "blkfront",
-     "the shadow free list's last slot points one past the table, not to the "
-     "end marker: once the ring was full and one slot came back, the next "
-     "request takes a slot past the table (its id names no ring slot)",
-     "a queue depth that fills the ring (as many requests as ring slots), "
-     "then more: a violation or heap corruption",
-     [("drivers/blk/blkfront_ring.c",
-       "q->q_shadow[i].sh_next_free = i + 1 < n ? i + 1 : UINT32_MAX;",
-       "q->q_shadow[i].sh_next_free = i + 1 <= n ? i + 1 : UINT32_MAX;")]),
+    ("netfront-tx-pool-off-by-one", "free-list", "netfront",
+     "after reaping, a frame is let through with one tx page more than the "
+     "pool has free: the last page taken is the free list's end marker, past "
+     "the pool (a page pointer read out of bounds)",
+     "the tx page pool run dry (few tx pages, a wide window): a crash, heap "
+     "corruption (ASan) or a frame from the wrong page",
+     [("drivers/net/netfront_io.c",
+       "\t\tif (slots > q->q_tx_nfree || ring_slots > RING_FREE_REQUESTS(&q->q_tx)) {\n\t\t\tq->q_tx_blocked = true;",
+       "\t\tif (slots > q->q_tx_nfree + 1 || ring_slots > RING_FREE_REQUESTS(&q->q_tx)) {\n\t\t\tq->q_tx_blocked = true;")]),
     ("xenbus-close-timer-kept", "timer-left-armed", "xenbus",
      "leaving a connection does not cancel the close timer: a frontend that "
      "answered Closing and reconnected within the timeout is closed under "
