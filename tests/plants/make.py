@@ -970,14 +970,6 @@ PLANTS = [
      [("drivers/net/netfront.c",
        "\"carrier\", 1, 1,\n\t\t\t\t\t\t  &v) != 0 || v == 1;",
        "\"carrier\", 1, 0,\n\t\t\t\t\t\t  &v) != 0 || v == 1;")]),
-    ("netback-rx-page-frame-dropped", "frame-limit", "netback",
-     "a frontend without feature-sg gets no frame of exactly one page (4096 "
-     "bytes): the bound is taken as exclusive",
-     "frames of exactly 4096 bytes to a frontend without scatter-gather: "
-     "dropped (rx_dropped_other)",
-     [("drivers/net/netback_rx.c",
-       "if (!in->rx_sg && p->np_len > NETBACK_PAGE_SIZE)",
-       "if (!in->rx_sg && p->np_len >= NETBACK_PAGE_SIZE)")]),
     ("blkfront-budget-ignores-rings", "budget-arithmetic", "blkfront",
      "the request size is bounded by the grant budget without the ring pages: "
      "with a small budget and a multi-page ring an indirect request needs "
