@@ -64,9 +64,9 @@ static const struct scn_param bw_params[BW_P_COUNT + 1] = {
 			    "blkfront's own indirect segment maximum (default: indirect=, the backend's)"},
 	[BW_P_QUEUES] = {"queues", SCN_P_UINT, "1", 1, BLKBACK_QUEUES_MAX, "queues both ends offer (1: not multi-queue)"},
 	[BW_P_FEATURES] = {"features", SCN_P_STRING, "flush,discard", 0, 0,
-			   "what blkback offers: flush, barrier, discard (comma-separated), or none"},
-	[BW_P_TO_FEATURES] = {"to-features", SCN_P_STRING, "", 0, 0,
-			      "what a suspend's other backend domain offers (default: features=)"},
+			   "what blkback offers: flush, barrier, discard (comma-separated) or none; A>B: A, "
+			   "then B once its domain restarted or on a suspend's other backend"},
+	[BW_P_AT] = {"at", SCN_P_SIZE, "0", 0, 1ull << 34, "where on the disk the I/O region starts (it runs to the end)"},
 };
 
 static const char *const bw_counters[BW_C_COUNT + 1] = {
@@ -277,6 +277,12 @@ static void bw_finished(void *arg)
 			    r.mismatches, r.failure);
 		return;
 	}
+	if (scn_blk_disk_lowest_change(w->store) < w->wcfg.span_start) {
+		scn_wl_fail(w->wl, "data: vbd %u (dom %u -> dom %u): the disk was changed at byte %lu, below the "
+			    "I/O region at %lu that the frontend alone used", w->dev.devid, w->fe, w->be,
+			    scn_blk_disk_lowest_change(w->store), w->wcfg.span_start);
+		return;
+	}
 	if (w->readonly && scn_blk_disk_sum(w->store) != w->sum_start) {
 		scn_wl_fail(w->wl, "read-only vbd %u (dom %u -> dom %u): the disk's content changed",
 			    w->dev.devid, w->fe, w->be);
@@ -362,22 +368,34 @@ static unsigned bw_front_u(const char *s, uint64_t dflt)
 	return s[0] ? (unsigned)strtoul(s, NULL, 10) : (unsigned)dflt;
 }
 
-/* features=: what blkback offers (the disk permitting). */
-static void bw_features(struct blkback_config *c, const char *s)
+/* features=A or A>B: what blkback offers (the disk permitting), before the
+ * '>' or, with `later`, after it. */
+static void bw_features(struct blkback_config *c, const char *s, bool later)
 {
-	c->flush = strstr(s, "flush") != NULL;
-	c->barrier = strstr(s, "barrier") != NULL;
-	c->discard = strstr(s, "discard") != NULL;
+	const char *gt = strchr(s, '>'), *from = gt && later ? gt + 1 : s;
+	size_t n = gt && !later ? (size_t)(gt - s) : strlen(from);
+	char buf[64];
+
+	n = n < sizeof(buf) - 1 ? n : sizeof(buf) - 1;
+	memcpy(buf, from, n);
+	buf[n] = '\0';
+	c->flush = strstr(buf, "flush") != NULL;
+	c->barrier = strstr(buf, "barrier") != NULL;
+	c->discard = strstr(buf, "discard") != NULL;
 }
 
 static int bw_features_validate(const char *s, char *err, size_t len)
 {
-	char buf[64];
+	char buf[SCN_NAME_MAX * 2];
 
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, len, "features: too long");
+		return -EINVAL;
+	}
+	memcpy(buf, s, strlen(s) + 1);
+	for (char *save = NULL, *t = strtok_r(buf, ",>", &save); t; t = strtok_r(NULL, ",>", &save))
 		if (strcmp(t, "flush") && strcmp(t, "barrier") && strcmp(t, "discard") && strcmp(t, "none")) {
-			snprintf(err, len, "features: unknown '%s' (flush, barrier, discard, none)", t);
+			snprintf(err, len, "features: unknown '%s' (flush, barrier, discard, none; A>B)", t);
 			return -EINVAL;
 		}
 	return 0;
@@ -398,7 +416,7 @@ static void bw_configs(struct bw *w)
 	w->bcfg = (struct blkback_config){.ring_page_order_max = order, .indirect_segs_max = indirect,
 					  .persistent = persistent, .queues_max = queues > 1 ? queues : 0,
 					  .persistent_grants_max = (unsigned)scn_wl_u(wl, BW_P_PGRANTS)};
-	bw_features(&w->bcfg, scn_wl_s(wl, BW_P_FEATURES));
+	bw_features(&w->bcfg, scn_wl_s(wl, BW_P_FEATURES), false);
 	w->fcfg = (struct blkfront_config){.devid = (uint32_t)scn_wl_u(wl, BW_P_DEVID), .queues_max = queues,
 					   .ring_page_order_max = f_order, .indirect_segs_max = f_indirect,
 					   .persistent = persistent, .on_event = bw_event, .arg = w,
@@ -409,6 +427,7 @@ static void bw_configs(struct bw *w)
 		.size_min = (uint32_t)scn_wl_u(wl, BW_P_MIN), .size_max = (uint32_t)scn_wl_u(wl, BW_P_MAX),
 		.read_pct = (uint32_t)scn_wl_u(wl, BW_P_READ), .flush_pct = (uint32_t)scn_wl_u(wl, BW_P_FLUSH),
 		.discard_pct = (uint32_t)scn_wl_u(wl, BW_P_DISCARD), .verify_at_end = true,
+		.span_start = scn_wl_u(wl, BW_P_AT),
 		.initial_tag = w->readonly ? 1 : 0, .continue_on_error = w->cont,
 		.drain_every = (uint32_t)scn_wl_u(wl, BW_P_DRAIN), .idle = bw_idle,
 		.progress = bw_progress, .finished = bw_finished, .arg = w};
@@ -453,18 +472,16 @@ static void bw_offers_note(struct bw *w)
 	w->offers_all &= (w->bcfg.flush || !w->wcfg.flush_pct) && (w->bcfg.discard || !w->wcfg.discard_pct);
 }
 
-/* features= for the workload's own backend domain, to-features= for any
- * other (a suspend's target): two ends that must negotiate again. */
+/* features=A>B: A for the workload's own backend domain, B for any other (a
+ * suspend's target): two ends that must negotiate again. */
 static void bw_backend_features(struct bw *w, domid_t be)
 {
-	const char *to = scn_wl_s(w->wl, BW_P_TO_FEATURES);
-
 	if (!w->home_set) {
 		w->home_be = be;
 		w->home_set = true;
 		w->offers_all = true;
 	}
-	bw_features(&w->bcfg, be != w->home_be && to[0] ? to : scn_wl_s(w->wl, BW_P_FEATURES));
+	bw_features(&w->bcfg, scn_wl_s(w->wl, BW_P_FEATURES), be != w->home_be);
 	bw_offers_note(w);
 }
 
@@ -528,8 +545,8 @@ static void bw_back_restart(struct bw *w)
 	 * while the new blkback starts. */
 	int rc = w->plug == BW_PLUGGED ? scn_blk_toolstack(&w->dev, SCN_BLK_TS_BACKEND) : 0;
 
-	if (rc == 0 && scn_wl_s(w->wl, BW_P_TO_FEATURES)[0]) {   /* it comes back offering to-features= */
-		bw_features(&w->bcfg, scn_wl_s(w->wl, BW_P_TO_FEATURES));
+	if (rc == 0 && strchr(scn_wl_s(w->wl, BW_P_FEATURES), '>')) {   /* it comes back offering B of A>B */
+		bw_features(&w->bcfg, scn_wl_s(w->wl, BW_P_FEATURES), true);
 		bw_offers_note(w);
 		scn_blk_backend_features(w->be, w->bcfg.flush, w->bcfg.barrier, w->bcfg.discard);
 	}
@@ -620,9 +637,14 @@ static int bw_validate(const struct scn_wl_args *a, char *err, size_t len)
 		snprintf(err, len, "errors=%s: stop or continue", a->s[BW_P_ERRORS]);
 		return -EINVAL;
 	}
-	if (bw_features_validate(a->s[BW_P_FEATURES], err, len) < 0 ||
-	    bw_features_validate(a->s[BW_P_TO_FEATURES], err, len) < 0)
+	if (bw_features_validate(a->s[BW_P_FEATURES], err, len) < 0)
 		return -EINVAL;
+	if (a->u[BW_P_AT] % a->u[BW_P_SECTOR] || a->u[BW_P_AT] + a->u[BW_P_MAX] > a->u[BW_P_SIZE] ||
+	    (a->u[BW_P_AT] && strcmp(a->s[BW_P_MODE], "r") == 0)) {
+		snprintf(err, len, "at=%lu: a multiple of the sector, at least max= before the end of the disk, "
+			 "and 0 with mode=r", a->u[BW_P_AT]);
+		return -EINVAL;
+	}
 	if (bw_front_bad(a->s[BW_P_FORDER], BW_FRONT_ORDER_MAX) ||
 	    bw_front_bad(a->s[BW_P_FINDIRECT], BW_FRONT_INDIRECT_MAX)) {
 		snprintf(err, len, "front-order=%s front-indirect=%s: 0..%u and 0..%u", a->s[BW_P_FORDER],

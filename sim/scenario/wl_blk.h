@@ -39,6 +39,8 @@ int scn_blk_disk_fill(struct blk_store *s, uint64_t off, const void *buf, size_t
 uint64_t scn_blk_disk_sum(struct blk_store *s);
 /* How many flushes and discards the disk answered EOPNOTSUPP (blk.disk.unsupported). */
 unsigned scn_blk_disk_unsupported_told(struct blk_store *s);
+/* The lowest byte offset blkback wrote or discarded (UINT64_MAX: none). */
+uint64_t scn_blk_disk_lowest_change(struct blk_store *s);
 
 /* The toolstack, as dom0. */
 /* CREATE the vbd; BACKEND: re-create the backend's half after a restart of

@@ -36,7 +36,16 @@ struct scn_blk_disk {
 	struct scn_blk_disk_opts o;
 	char device[24];
 	atomic_uint unsupported;          /* blk.disk.unsupported answers given */
+	_Atomic uint64_t lowest;          /* the lowest byte written or discarded (UINT64_MAX: none) */
 };
+
+static void scn_blk_disk_touch(struct scn_blk_disk *d, uint64_t off)
+{
+	uint64_t was = atomic_load(&d->lowest);
+
+	while (off < was && !atomic_compare_exchange_weak(&d->lowest, &was, off))
+		;
+}
 
 enum { SLOW_WAITING, SLOW_DUE, SLOW_ABANDONED };
 
@@ -94,7 +103,10 @@ static int scn_blk_disk_write(struct blk_store *s, uint64_t off, const void *buf
 {
 	struct scn_blk_disk *d = blk_store_priv(s);
 
-	return scn_blk_disk_faults(d) ? -EIO : blk_store_write(d->ram, off, buf, len);
+	if (scn_blk_disk_faults(d))
+		return -EIO;
+	scn_blk_disk_touch(d, off);
+	return blk_store_write(d->ram, off, buf, len);
 }
 
 static bool scn_blk_disk_hit(struct scn_blk_disk *d, struct sim_fault_site *site)
@@ -128,7 +140,15 @@ static int scn_blk_disk_discard(struct blk_store *s, uint64_t off, uint64_t len)
 {
 	struct scn_blk_disk *d = blk_store_priv(s);
 
-	return scn_blk_disk_unsupported(d) ? -EOPNOTSUPP : blk_store_discard(d->ram, off, len);
+	if (scn_blk_disk_unsupported(d))
+		return -EOPNOTSUPP;
+	scn_blk_disk_touch(d, off);
+	return blk_store_discard(d->ram, off, len);
+}
+
+uint64_t scn_blk_disk_lowest_change(struct blk_store *s)
+{
+	return atomic_load(&((struct scn_blk_disk *)blk_store_priv(s))->lowest);
 }
 
 unsigned scn_blk_disk_unsupported_told(struct blk_store *s)
@@ -156,6 +176,7 @@ int scn_blk_disk_new(const struct scn_blk_disk_opts *o, struct blk_store **out)
 
 	if (rc == 0) {
 		d->o = *o;
+		atomic_init(&d->lowest, UINT64_MAX);
 		snprintf(d->device, sizeof(d->device), "vbd/%u", o->devid);
 		rc = blk_store_new(&scn_blk_disk_ops, d, o->size_bytes, o->sector_size, false, out);
 		if (rc < 0)
