@@ -120,8 +120,11 @@ static int blkback_ring_params(struct blkback_vbd *vbd, unsigned *nq, unsigned *
 	uint64_t q, o, p;
 	int rc = xenbus_read_str(xs, XBT_NULL, vbd->vbd_be.bd_fe_dir, "protocol", proto, sizeof(proto));
 
-	if (rc == 0 && strcmp(proto, XEN_IO_PROTO_ABI_NATIVE) != 0) {
-		blkback_vbd_log(vbd, "frontend protocol '%s' is not %s", proto, XEN_IO_PROTO_ABI_NATIVE);
+	/* Absent is the native ABI (blkif.h); a value we cannot read (longer
+	 * than any ABI's name) is not, and neither is an unknown name. */
+	if (rc == -E2BIG || rc == -EINVAL || (rc == 0 && strcmp(proto, XEN_IO_PROTO_ABI_NATIVE) != 0)) {
+		blkback_vbd_log(vbd, "frontend protocol '%s' is not %s", rc ? "(unreadable)" : proto,
+				XEN_IO_PROTO_ABI_NATIVE);
 		return -EPROTONOSUPPORT;
 	}
 	rc = xenbus_read_uint_or(xs, XBT_NULL, vbd->vbd_be.bd_fe_dir, "multi-queue-num-queues", c->queues_max, 1, &q);

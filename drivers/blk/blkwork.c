@@ -132,13 +132,14 @@ static void bw_check_block(struct blkwork *w, uint64_t block, const uint8_t *dat
 	w->bw_res.mismatches++;
 	if (m & BW_EITHER)
 		bw_fail(w, "block %" PRIu64 " (byte offset %" PRIu64 ") holds neither %s%" PRIu32 " nor %s%" PRIu32,
-			block, block * w->bw_bs, tag ? "write #" : "zeros", tag, alt ? "write #" : "zeros", alt);
+			block, w->bw_cfg.span_start + block * w->bw_bs, tag ? "write #" : "zeros", tag,
+			alt ? "write #" : "zeros", alt);
 	else if (tag)
 		bw_fail(w, "block %" PRIu64 " (byte offset %" PRIu64 ") does not hold the data of write #%" PRIu32,
-			block, block * w->bw_bs, tag);
+			block, w->bw_cfg.span_start + block * w->bw_bs, tag);
 	else
 		bw_fail(w, "block %" PRIu64 " (byte offset %" PRIu64 ") was never written but is not zeros",
-			block, block * w->bw_bs);
+			block, w->bw_cfg.span_start + block * w->bw_bs);
 }
 
 /* The block now holds what it held or `other` (a tag, 0: zeros). */
@@ -273,7 +274,7 @@ enum bw_submit_rc { BW_STOP, BW_SUBMITTED, BW_SKIPPED };
 /* Submit s. BW_SKIPPED: not offered, counted as done, the slot stays free. */
 static enum bw_submit_rc bw_submit(struct blkwork *w, struct blkwork_slot *s)
 {
-	uint64_t off = s->sl_block * w->bw_bs, len = s->sl_nblocks * w->bw_bs;
+	uint64_t off = w->bw_cfg.span_start + s->sl_block * w->bw_bs, len = s->sl_nblocks * w->bw_bs;
 
 	if (s->sl_op == BLKFRONT_WRITE) {
 		s->sl_tag = ++w->bw_next_tag & BW_TAG_MASK;
@@ -393,7 +394,7 @@ static void bw_done(void *arg, int status)
 		w->bw_res.errors++;
 		if (!w->bw_cfg.continue_on_error)
 			bw_fail(w, "op %d at byte %" PRIu64 " length %" PRIu64 " failed: %s", s->sl_op,
-				s->sl_block * w->bw_bs, s->sl_nblocks * w->bw_bs, strerror(-status));
+				w->bw_cfg.span_start + s->sl_block * w->bw_bs, s->sl_nblocks * w->bw_bs, strerror(-status));
 	}
 	bw_model_update(w, s, status);
 	bw_count(w, s, status);
@@ -407,8 +408,10 @@ static int bw_config_check(const struct blkwork_config *c, const struct blkfront
 	if (!in->connected || !c->queue_depth || c->queue_depth > BLKWORK_QUEUE_DEPTH_MAX ||
 	    c->read_pct > 100 || c->flush_pct + c->discard_pct > 100 || in->sector_size > 4096)
 		return -EINVAL;
-	uint64_t span = c->span_bytes ? c->span_bytes : in->size_bytes;
-	if (span > in->size_bytes || c->size_min > c->size_max || c->size_max > span ||
+	if (c->span_start % in->sector_size || c->span_start >= in->size_bytes)
+		return -EINVAL;
+	uint64_t span = c->span_bytes ? c->span_bytes : in->size_bytes - c->span_start;
+	if (span > in->size_bytes - c->span_start || c->size_min > c->size_max || c->size_max > span ||
 	    c->size_max < in->sector_size || span / in->sector_size > UINT32_MAX)
 		return -EINVAL;
 	return 0;
@@ -428,7 +431,7 @@ int blkwork_start(struct blkfront *bf, const struct blkwork_config *cfg, struct 
 	w->bw_bf = bf;
 	w->bw_cfg = *cfg;
 	w->bw_bs = in.sector_size;
-	w->bw_blocks = (cfg->span_bytes ? cfg->span_bytes : in.size_bytes) / in.sector_size;
+	w->bw_blocks = (cfg->span_bytes ? cfg->span_bytes : in.size_bytes - cfg->span_start) / in.sector_size;
 	w->bw_min_blocks = cfg->size_min > in.sector_size ? cfg->size_min / in.sector_size : 1;
 	w->bw_max_blocks = cfg->size_max / in.sector_size;
 	w->bw_rng = bw_mix(cfg->seed) | 1;
@@ -470,7 +473,7 @@ int blkwork_resume(struct blkwork *w, struct blkfront *bf)
 
 	if (rc < 0)
 		return rc;
-	if (!in.connected || in.sector_size != w->bw_bs || in.size_bytes < w->bw_blocks * w->bw_bs)
+	if (!in.connected || in.sector_size != w->bw_bs || in.size_bytes < w->bw_cfg.span_start + w->bw_blocks * w->bw_bs)
 		return -EINVAL;
 	w->bw_bf = bf;
 	w->bw_readonly = in.readonly;

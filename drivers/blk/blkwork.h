@@ -36,7 +36,8 @@ struct blkwork_config {
 	uint32_t size_min, size_max;  /* bytes; rounded to the sector size */
 	uint32_t read_pct;            /* share of reads among reads and writes */
 	uint32_t flush_pct, discard_pct;   /* share of all I/Os */
-	uint64_t span_bytes;          /* the region used, from 0; 0: the whole disk */
+	uint64_t span_start;          /* where the region used starts (sector-aligned) */
+	uint64_t span_bytes;          /* the region used, from span_start; 0: the rest of the disk */
 	bool verify_at_end;           /* then read the span back and check it */
 	bool disk_dirty;              /* unknown content: only check what we wrote */
 	uint32_t initial_tag;         /* the disk holds blkwork_pattern(tag) everywhere; 0: zeros */

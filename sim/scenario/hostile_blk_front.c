@@ -56,6 +56,8 @@ SIM_FAULT_SITE(hf_site_gref, "blk.hostile.front.gref",
 SIM_FAULT_SITE(hf_site_prod, "blk.hostile.front.prod", "hostile blk frontend: req_prod jumps past the ring");
 SIM_FAULT_SITE(hf_site_keys, "blk.hostile.front.keys",
 	       "hostile blk frontend: ring-page-order larger than the backend's max-ring-page-order");
+SIM_FAULT_SITE(hf_site_protocol, "blk.hostile.front.protocol",
+	       "hostile blk frontend: a protocol the backend does not know, 31 to 33 characters (its buffer's edge)");
 SIM_FAULT_SITE(hf_site_restart, "blk.hostile.front.restart",
 	       "hostile blk frontend: a new ring and port, Initialised again, as the backend connects to the old ones");
 SIM_FAULT_SITE(hf_site_rewrite, "blk.hostile.front.rewrite",
@@ -452,9 +454,31 @@ static int hf_ring_keys(struct hf *h)
 	return rc;
 }
 
-/* Connected after the keys lie: the backend took a ring it never offered. */
+/* The protocol key: the native ABI, or (the protocol lie) an unknown ABI of
+ * 31, 32 and 33 characters in turn, at the edge of what a backend reads into a fixed
+ * buffer; blkif.h knows three protocols, so it must refuse it. */
+static int hf_protocol(struct hf *h)
+{
+	h->proto_lie[0] = '\0';
+	if (!hf_hit(h, &hf_site_protocol))
+		return scn_xs_printf(h->xs, h->fe_dir, "protocol", "%s", XEN_IO_PROTO_ABI_NATIVE);
+	hf_count(h, HF_C_LIES);
+	int n = 31 + (int)(h->proto_lies++ % 3);   /* below, at, past a 32-byte buffer in turn */
+	snprintf(h->proto_lie, sizeof(h->proto_lie), "%s-%.*s", XEN_IO_PROTO_ABI_NATIVE,
+		 n - (int)strlen(XEN_IO_PROTO_ABI_NATIVE) - 1, "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
+	return scn_xs_printf(h->xs, h->fe_dir, "protocol", "%s", h->proto_lie);
+}
+
+/* Connected after the keys or protocol lie: the backend took a ring it
+ * never offered, or an ABI it does not speak. */
 static bool hf_order_took(struct hf *h)
 {
+	if (h->proto_lie[0]) {
+		scn_wl_fail(h->wl, "hostile front (dom %u): backend dom %u connected vbd %u with protocol '%s' "
+			    "(%zu characters), which it does not know", h->fe, h->be, h->devid, h->proto_lie,
+			    strlen(h->proto_lie));
+		return true;
+	}
 	if (!h->order_lie)
 		return false;
 	scn_wl_fail(h->wl, "hostile front (dom %u): backend dom %u connected vbd %u with ring-page-order %u, "
@@ -494,7 +518,7 @@ static int hf_publish(struct hf *h)
 	rc = rc ? rc : hf_ring_keys(h);
 	rc = rc ? rc : hf_xs_write(h, "event-channel", h->port);
 	rc = rc ? rc : hf_xs_write(h, "feature-persistent", h->persistent);
-	rc = rc ? rc : scn_xs_printf(h->xs, h->fe_dir, "protocol", "%s", XEN_IO_PROTO_ABI_NATIVE);
+	rc = rc ? rc : hf_protocol(h);
 	rc = rc ? rc : hf_xs_write(h, "state", XenbusStateInitialised);
 	h->phase = HF_WAIT_CONNECTED;
 	if (rc == 0 && hf_hit(h, &hf_site_restart))

@@ -62,6 +62,11 @@ static const struct scn_param bw_params[BW_P_COUNT + 1] = {
 			 "blkfront's own largest ring order (default: order=, the backend's)"},
 	[BW_P_FINDIRECT] = {"front-indirect", SCN_P_STRING, "", 0, 0,
 			    "blkfront's own indirect segment maximum (default: indirect=, the backend's)"},
+	[BW_P_QUEUES] = {"queues", SCN_P_UINT, "1", 1, BLKBACK_QUEUES_MAX, "queues both ends offer (1: not multi-queue)"},
+	[BW_P_FEATURES] = {"features", SCN_P_STRING, "flush,discard", 0, 0,
+			   "what blkback offers: flush, barrier, discard (comma-separated) or none; A>B: A, "
+			   "then B once its domain restarted or on a suspend's other backend"},
+	[BW_P_AT] = {"at", SCN_P_SIZE, "0", 0, 1ull << 34, "where on the disk the I/O region starts (it runs to the end)"},
 };
 
 static const char *const bw_counters[BW_C_COUNT + 1] = {
@@ -115,6 +120,48 @@ static void bw_res_check(struct bw *w, const char *where, bool connect)
 			    w->bcfg.persistent_grants_max);
 }
 
+static unsigned bw_queues(const struct bw *w)
+{
+	unsigned b = w->bcfg.queues_max ? w->bcfg.queues_max : 1, f = w->fcfg.queues_max ? w->fcfg.queues_max : 1;
+
+	return b < f ? b : f;
+}
+
+/* blkfront's flush, barrier and discard are what this backend offers for
+ * this disk: at every connection (a backend of other features after a
+ * suspend is negotiated afresh) and at the end (a feature goes only when
+ * the backend answered EOPNOTSUPP, never after a plain error). */
+static void bw_features_check(struct bw *w, const struct blkfront_info *in, const struct blk_store_info *d,
+			      const char *where)
+{
+	bool ro = w->readonly || d->readonly;
+	bool flush = w->bcfg.flush && !ro, barrier = w->bcfg.barrier && !ro;
+	bool discard = w->bcfg.discard && !ro && d->discard_granularity;
+
+	if (in->flush != flush || in->barrier != barrier || in->discard != discard)
+		scn_wl_fail(w->wl, "vbd %u (dom %u) %s: blkfront says flush %d barrier %d discard %d; backend "
+			    "dom %u offers flush %d barrier %d discard %d", w->dev.devid, w->fe, where, in->flush,
+			    in->barrier, in->discard, w->be, flush, barrier, discard);
+}
+
+/* At the end, with no EOPNOTSUPP ever told by the disk: the features are
+ * still the backend's, and no flush or discard was refused as unsupported
+ * while every backend offered them. */
+static void bw_features_end(struct bw *w, const struct blkwork_result *r)
+{
+	struct blkfront_info in;
+	struct blk_store_info d;
+
+	if (!w->bf || !bw_exact(w) || scn_blk_disk_unsupported_told(w->store) || blkfront_info(w->bf, &in) < 0)
+		return;
+	blk_store_info(w->store, &d);
+	if (in.connected)
+		bw_features_check(w, &in, &d, "at the end");
+	if (r->unsupported && w->offers_all && !w->readonly && !scn_wl_finished(w->wl))
+		scn_wl_fail(w->wl, "vbd %u (dom %u): %u flushes or discards failed -EOPNOTSUPP; every backend "
+			    "offered them and the disk never refused one", w->dev.devid, w->fe, r->unsupported);
+}
+
 /* Front thread, at a connection: what blkfront was told and agreed on is
  * the disk this workload made and no more than both ends offered (blkif.h:
  * "sectors" in 512-byte units whatever the sector size, ring order and
@@ -142,6 +189,11 @@ static void bw_view_check(struct bw *w)
 		scn_wl_fail(w->wl, "vbd %u (dom %u): blkfront uses %u ring pages and %u indirect segments; the "
 			    "ends offered at most %u and %u", w->dev.devid, w->fe, in.ring_pages,
 			    in.indirect_segs, 1u << order, segs);
+	else if (in.queues != bw_queues(w))
+		scn_wl_fail(w->wl, "vbd %u (dom %u): blkfront uses %u queues; the ends offered %u and %u",
+			    w->dev.devid, w->fe, in.queues, w->bcfg.queues_max, w->fcfg.queues_max);
+	else
+		bw_features_check(w, &in, &d, "at a connection");
 }
 
 static void bw_idle(void *arg)
@@ -225,13 +277,21 @@ static void bw_finished(void *arg)
 			    r.mismatches, r.failure);
 		return;
 	}
+	if (scn_blk_disk_lowest_change(w->store) < w->wcfg.span_start) {
+		scn_wl_fail(w->wl, "data: vbd %u (dom %u -> dom %u): the disk was changed at byte %lu, below the "
+			    "I/O region at %lu that the frontend alone used", w->dev.devid, w->fe, w->be,
+			    scn_blk_disk_lowest_change(w->store), w->wcfg.span_start);
+		return;
+	}
 	if (w->readonly && scn_blk_disk_sum(w->store) != w->sum_start) {
 		scn_wl_fail(w->wl, "read-only vbd %u (dom %u -> dom %u): the disk's content changed",
 			    w->dev.devid, w->fe, w->be);
 		return;
 	}
-	if (!r.failure[0] && w->bf && blkfront_error(w->bf) == NULL)
+	if (!r.failure[0] && w->bf && blkfront_error(w->bf) == NULL) {
+		bw_features_end(w, &r);
 		bw_res_check(w, "at the end", false);
+	}
 	if (w->bf && blkfront_error(w->bf))   /* its reason, not the I/O errors it caused */
 		scn_wl_error(w->wl, "blkfront (dom %u) failed: %s", w->fe, blkfront_error(w->bf));
 	else if (r.errors && !w->cont)
@@ -308,6 +368,39 @@ static unsigned bw_front_u(const char *s, uint64_t dflt)
 	return s[0] ? (unsigned)strtoul(s, NULL, 10) : (unsigned)dflt;
 }
 
+/* features=A or A>B: what blkback offers (the disk permitting), before the
+ * '>' or, with `later`, after it. */
+static void bw_features(struct blkback_config *c, const char *s, bool later)
+{
+	const char *gt = strchr(s, '>'), *from = gt && later ? gt + 1 : s;
+	size_t n = gt && !later ? (size_t)(gt - s) : strlen(from);
+	char buf[64];
+
+	n = n < sizeof(buf) - 1 ? n : sizeof(buf) - 1;
+	memcpy(buf, from, n);
+	buf[n] = '\0';
+	c->flush = strstr(buf, "flush") != NULL;
+	c->barrier = strstr(buf, "barrier") != NULL;
+	c->discard = strstr(buf, "discard") != NULL;
+}
+
+static int bw_features_validate(const char *s, char *err, size_t len)
+{
+	char buf[SCN_NAME_MAX * 2];
+
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, len, "features: too long");
+		return -EINVAL;
+	}
+	memcpy(buf, s, strlen(s) + 1);
+	for (char *save = NULL, *t = strtok_r(buf, ",>", &save); t; t = strtok_r(NULL, ",>", &save))
+		if (strcmp(t, "flush") && strcmp(t, "barrier") && strcmp(t, "discard") && strcmp(t, "none")) {
+			snprintf(err, len, "features: unknown '%s' (flush, barrier, discard, none; A>B)", t);
+			return -EINVAL;
+		}
+	return 0;
+}
+
 static void bw_configs(struct bw *w)
 {
 	struct scn_wl *wl = w->wl;
@@ -319,10 +412,12 @@ static void bw_configs(struct bw *w)
 
 	w->readonly = strcmp(scn_wl_s(wl, BW_P_MODE), "r") == 0;
 	w->cont = strcmp(scn_wl_s(wl, BW_P_ERRORS), "continue") == 0;
+	unsigned queues = (unsigned)scn_wl_u(wl, BW_P_QUEUES);
 	w->bcfg = (struct blkback_config){.ring_page_order_max = order, .indirect_segs_max = indirect,
-					  .persistent = persistent, .flush = true, .discard = true,
+					  .persistent = persistent, .queues_max = queues > 1 ? queues : 0,
 					  .persistent_grants_max = (unsigned)scn_wl_u(wl, BW_P_PGRANTS)};
-	w->fcfg = (struct blkfront_config){.devid = (uint32_t)scn_wl_u(wl, BW_P_DEVID),
+	bw_features(&w->bcfg, scn_wl_s(wl, BW_P_FEATURES), false);
+	w->fcfg = (struct blkfront_config){.devid = (uint32_t)scn_wl_u(wl, BW_P_DEVID), .queues_max = queues,
 					   .ring_page_order_max = f_order, .indirect_segs_max = f_indirect,
 					   .persistent = persistent, .on_event = bw_event, .arg = w,
 					   .grant_pages_max = (unsigned)scn_wl_u(wl, BW_P_FGRANTS)};
@@ -332,6 +427,7 @@ static void bw_configs(struct bw *w)
 		.size_min = (uint32_t)scn_wl_u(wl, BW_P_MIN), .size_max = (uint32_t)scn_wl_u(wl, BW_P_MAX),
 		.read_pct = (uint32_t)scn_wl_u(wl, BW_P_READ), .flush_pct = (uint32_t)scn_wl_u(wl, BW_P_FLUSH),
 		.discard_pct = (uint32_t)scn_wl_u(wl, BW_P_DISCARD), .verify_at_end = true,
+		.span_start = scn_wl_u(wl, BW_P_AT),
 		.initial_tag = w->readonly ? 1 : 0, .continue_on_error = w->cont,
 		.drain_every = (uint32_t)scn_wl_u(wl, BW_P_DRAIN), .idle = bw_idle,
 		.progress = bw_progress, .finished = bw_finished, .arg = w};
@@ -371,12 +467,31 @@ static int bw_disk(struct bw *w)
 	return rc;
 }
 
+static void bw_offers_note(struct bw *w)
+{
+	w->offers_all &= (w->bcfg.flush || !w->wcfg.flush_pct) && (w->bcfg.discard || !w->wcfg.discard_pct);
+}
+
+/* features=A>B: A for the workload's own backend domain, B for any other (a
+ * suspend's target): two ends that must negotiate again. */
+static void bw_backend_features(struct bw *w, domid_t be)
+{
+	if (!w->home_set) {
+		w->home_be = be;
+		w->home_set = true;
+		w->offers_all = true;
+	}
+	bw_features(&w->bcfg, scn_wl_s(w->wl, BW_P_FEATURES), be != w->home_be);
+	bw_offers_note(w);
+}
+
 /* Toolstack nodes, a blkback on be serving the disk, then blkfront. */
 int bw_attach(struct bw *w, domid_t be)
 {
 	int rc;
 
 	bw_device(w, be);
+	bw_backend_features(w, be);
 	rc = scn_blk_backend_get(w->wl, be, &w->bcfg, w->disk, w->store);
 	if (rc < 0)
 		return rc;
@@ -430,6 +545,11 @@ static void bw_back_restart(struct bw *w)
 	 * while the new blkback starts. */
 	int rc = w->plug == BW_PLUGGED ? scn_blk_toolstack(&w->dev, SCN_BLK_TS_BACKEND) : 0;
 
+	if (rc == 0 && strchr(scn_wl_s(w->wl, BW_P_FEATURES), '>')) {   /* it comes back offering B of A>B */
+		bw_features(&w->bcfg, scn_wl_s(w->wl, BW_P_FEATURES), true);
+		bw_offers_note(w);
+		scn_blk_backend_features(w->be, w->bcfg.flush, w->bcfg.barrier, w->bcfg.discard);
+	}
 	if (rc == 0)
 		rc = scn_blk_backend_revive(w->wl, w->be);
 	if (rc == 0)
@@ -515,6 +635,14 @@ static int bw_validate(const struct scn_wl_args *a, char *err, size_t len)
 	}
 	if (strcmp(a->s[BW_P_ERRORS], "stop") != 0 && strcmp(a->s[BW_P_ERRORS], "continue") != 0) {
 		snprintf(err, len, "errors=%s: stop or continue", a->s[BW_P_ERRORS]);
+		return -EINVAL;
+	}
+	if (bw_features_validate(a->s[BW_P_FEATURES], err, len) < 0)
+		return -EINVAL;
+	if (a->u[BW_P_AT] % a->u[BW_P_SECTOR] || a->u[BW_P_AT] + a->u[BW_P_MAX] > a->u[BW_P_SIZE] ||
+	    (a->u[BW_P_AT] && strcmp(a->s[BW_P_MODE], "r") == 0)) {
+		snprintf(err, len, "at=%lu: a multiple of the sector, at least max= before the end of the disk, "
+			 "and 0 with mode=r", a->u[BW_P_AT]);
 		return -EINVAL;
 	}
 	if (bw_front_bad(a->s[BW_P_FORDER], BW_FRONT_ORDER_MAX) ||

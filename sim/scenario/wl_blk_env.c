@@ -22,6 +22,10 @@ SIM_FAULT_SITE(blk_fault_io, "blk.disk.io",
 	       "a read or write of the disk behind blkback fails with EIO (scenario blk workloads)");
 SIM_FAULT_SITE(blk_fault_slow, "blk.disk.slow",
 	       "a read or write of the disk behind blkback takes the workload's slow= of virtual time");
+SIM_FAULT_SITE(blk_fault_flush, "blk.disk.flush",
+	       "a flush of the disk behind blkback fails with EIO (scenario blk workloads)");
+SIM_FAULT_SITE(blk_fault_unsupported, "blk.disk.unsupported",
+	       "a flush or discard of the disk behind blkback answers EOPNOTSUPP: a disk that cannot");
 
 #define SCN_BLK_SUM_CHUNK_BYTES (64u << 10)
 
@@ -31,7 +35,17 @@ struct scn_blk_disk {
 	struct blk_store *ram;
 	struct scn_blk_disk_opts o;
 	char device[24];
+	atomic_uint unsupported;          /* blk.disk.unsupported answers given */
+	_Atomic uint64_t lowest;          /* the lowest byte written or discarded (UINT64_MAX: none) */
 };
+
+static void scn_blk_disk_touch(struct scn_blk_disk *d, uint64_t off)
+{
+	uint64_t was = atomic_load(&d->lowest);
+
+	while (off < was && !atomic_compare_exchange_weak(&d->lowest, &was, off))
+		;
+}
 
 enum { SLOW_WAITING, SLOW_DUE, SLOW_ABANDONED };
 
@@ -89,17 +103,57 @@ static int scn_blk_disk_write(struct blk_store *s, uint64_t off, const void *buf
 {
 	struct scn_blk_disk *d = blk_store_priv(s);
 
-	return scn_blk_disk_faults(d) ? -EIO : blk_store_write(d->ram, off, buf, len);
+	if (scn_blk_disk_faults(d))
+		return -EIO;
+	scn_blk_disk_touch(d, off);
+	return blk_store_write(d->ram, off, buf, len);
+}
+
+static bool scn_blk_disk_hit(struct scn_blk_disk *d, struct sim_fault_site *site)
+{
+	struct sim_fault_ctx ctx = {.domid = DOMID_INVALID, .peer = d->o.fe,
+				    .port = SIM_FAULT_PORT_ANY, .device = d->device};
+
+	return sim_fault_hit_ctx(site, &ctx);
+}
+
+/* A flush or discard the disk cannot do (EOPNOTSUPP), counted: the feature
+ * may then go, and only then (wl_blk.c's feature oracle). */
+static bool scn_blk_disk_unsupported(struct scn_blk_disk *d)
+{
+	if (!scn_blk_disk_hit(d, &blk_fault_unsupported))
+		return false;
+	atomic_fetch_add(&d->unsupported, 1);
+	return true;
 }
 
 static int scn_blk_disk_flush(struct blk_store *s)
 {
-	return blk_store_flush(((struct scn_blk_disk *)blk_store_priv(s))->ram);
+	struct scn_blk_disk *d = blk_store_priv(s);
+
+	if (scn_blk_disk_unsupported(d))
+		return -EOPNOTSUPP;
+	return scn_blk_disk_hit(d, &blk_fault_flush) ? -EIO : blk_store_flush(d->ram);
 }
 
 static int scn_blk_disk_discard(struct blk_store *s, uint64_t off, uint64_t len)
 {
-	return blk_store_discard(((struct scn_blk_disk *)blk_store_priv(s))->ram, off, len);
+	struct scn_blk_disk *d = blk_store_priv(s);
+
+	if (scn_blk_disk_unsupported(d))
+		return -EOPNOTSUPP;
+	scn_blk_disk_touch(d, off);
+	return blk_store_discard(d->ram, off, len);
+}
+
+uint64_t scn_blk_disk_lowest_change(struct blk_store *s)
+{
+	return atomic_load(&((struct scn_blk_disk *)blk_store_priv(s))->lowest);
+}
+
+unsigned scn_blk_disk_unsupported_told(struct blk_store *s)
+{
+	return atomic_load(&((struct scn_blk_disk *)blk_store_priv(s))->unsupported);
 }
 
 static void scn_blk_disk_destroy(struct blk_store *s)
@@ -122,6 +176,7 @@ int scn_blk_disk_new(const struct scn_blk_disk_opts *o, struct blk_store **out)
 
 	if (rc == 0) {
 		d->o = *o;
+		atomic_init(&d->lowest, UINT64_MAX);
 		snprintf(d->device, sizeof(d->device), "vbd/%u", o->devid);
 		rc = blk_store_new(&scn_blk_disk_ops, d, o->size_bytes, o->sector_size, false, out);
 		if (rc < 0)
@@ -343,6 +398,19 @@ int scn_blk_backend_revive(struct scn_wl *wl, domid_t be)
 	int rc = scn_wl_call(wl, be, scn_blk_be_start, e);
 	e->alive = rc == 0;
 	return rc;
+}
+
+/* A backend domain restarted with other features (an upgraded driver
+ * domain): the next blkback there offers these. */
+void scn_blk_backend_features(domid_t be, bool flush, bool barrier, bool discard)
+{
+	struct scn_blk_be *e = scn_blk_be_find(be, false);
+
+	if (e && !e->alive) {
+		e->cfg.flush = flush;
+		e->cfg.barrier = barrier;
+		e->cfg.discard = discard;
+	}
 }
 
 bool scn_blk_backend_config(domid_t be, struct blkback_config *out)

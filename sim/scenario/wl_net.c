@@ -569,7 +569,10 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 
 	nw_guest_tx_ready_mark(g, ev);
 	if (ev == NETFRONT_EV_CONNECTED) {
+		char why[256];
 		atomic_fetch_add(&g->connects, 1);
+		if (nw_probe_tx_limits(nf, why, sizeof(why)))
+			scn_wl_fail(g->w->wl, "guest dom %u: %s", g->domid, why);
 		if (!g->started && !atomic_load(&g->gone))
 			nw_guest_start_work(g);
 		if (!atomic_load(&g->acting))

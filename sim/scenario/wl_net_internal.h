@@ -137,6 +137,8 @@ bool nw_undisturbed(struct nw *w);
 bool nw_calm(struct nw *w);
 const char *nw_judge_stalls(struct nw *w, uint64_t stalls, char *buf, size_t len);
 const char *nw_judge_unstalls(struct nw *w, uint64_t stalls, uint64_t unstalls, char *buf, size_t len);
+#define NW_PAGE_BYTES 4096u               /* a tx slot's page */
+const char *nw_probe_tx_limits(struct netfront *nf, char *buf, size_t len);
 const char *nw_rx_offload_bad(const struct nw_guest *g, const struct netfront_rx *rx);
 
 /* wl_net_act.c: the hooks, and check()'s part (harness thread) */

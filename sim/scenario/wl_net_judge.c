@@ -3,7 +3,10 @@
  * receives (wl_net.c calls them): maps and grants left behind, bytes left
  * queued, rx stalls in a calm run, offloads a guest never asked for.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
 
 #include "drivers/net/netpkt.h"
 #include "sim/gnttab/gnttab.h"
@@ -119,5 +122,31 @@ const char *nw_rx_offload_bad(const struct nw_guest *g, const struct netfront_rx
 		return "GSO metadata of a type it did not offer to take";
 	if (!rx->gso_type && rx->len > NETPKT_MTU + NETPKT_ETH_HLEN)
 		return "more than the MTU without GSO metadata";
+	return NULL;
+}
+
+/* netfront.h's size limits, probed at every connection: a frame of more
+ * than 65535 bytes (a tx request's size is 16 bits) and, without
+ * feature-sg, one of more than a page are refused -EMSGSIZE, never queued
+ * (the network workload itself stays within both). NULL: as documented. */
+const char *nw_probe_tx_limits(struct netfront *nf, char *buf, size_t len)
+{
+	static const uint8_t zeros[NETPKT_FRAME_MAX + 1];   /* to MAC 00:00:00:00:00:00: nobody */
+	struct netfront_info in;
+	uint32_t sizes[2] = {NETPKT_FRAME_MAX + 1, NW_PAGE_BYTES + 1};
+
+	if (netfront_info(nf, &in) < 0 || !in.connected || !in.carrier)
+		return NULL;
+	for (unsigned i = 0; i < (in.tx_sg ? 1u : 2u); i++) {
+		struct iovec iov = {.iov_base = (void *)zeros, .iov_len = sizes[i]};
+		struct netfront_tx tx = {.iov = &iov, .iovcnt = 1};
+		int rc = netfront_send(nf, &tx);
+		if (rc == -EMSGSIZE || rc == -ENOTCONN || rc == -ENETDOWN || rc == -EIO)
+			continue;
+		snprintf(buf, len, "netfront_send of a %u-byte frame%s gave %d (%s), not -EMSGSIZE (netfront.h: "
+			 "over 65535 bytes, or over a page without feature-sg)", sizes[i],
+			 in.tx_sg ? "" : " without feature-sg", rc, rc ? strerror(-rc) : "queued");
+		return buf;
+	}
 	return NULL;
 }

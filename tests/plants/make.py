@@ -822,6 +822,163 @@ PLANTS = [
      [("drivers/xenbus/xenbus_backend.c",
        "\tif (st == XenbusStateClosing)\n\t\tevtimer_add(bd->bd_close_timer, &tv);\n",
        "\t(void)tv;\n")]),
+    # ---------------- fourth round: written blind from the drivers and the headers ----------------
+    # (tests/plants/README.md, "Fourth round"): error-code mapping, a feature's
+    # lifetime, multi-page rings, per-queue keys, the backend in a driver
+    # domain, event channel ports, integer truncation, free-list and budget
+    # arithmetic, timers and watches outliving their owner, string bounds,
+    # frame-size limits, buffers on the rx error path, optional keys absent.
+    ("blkfront-eopnotsupp-as-eio", "error-mapping", "blkfront",
+     "BLKIF_RSP_EOPNOTSUPP is mapped to -EIO like BLKIF_RSP_ERROR: the caller "
+     "gets an I/O error for an operation the backend does not do, and the "
+     "feature is never dropped (every later flush or discard fails again)",
+     "a backend answering a flush or discard EOPNOTSUPP although it offered it "
+     "(feature withdrawn, a disk that cannot): -EOPNOTSUPP expected, -EIO seen",
+     [("drivers/blk/blkfront_io.c",
+       "\tcase BLKIF_RSP_EOPNOTSUPP:\n\t\treturn -EOPNOTSUPP;\n\tcase BLKIF_RSP_ERROR:\n",
+       "\tcase BLKIF_RSP_EOPNOTSUPP:\n\tcase BLKIF_RSP_ERROR:\n")]),
+    ("blkfront-flush-dropped-on-error", "feature-lifetime", "blkfront",
+     "any failed flush, not only one answered EOPNOTSUPP, withdraws the flush "
+     "feature: after one transient disk error the guest can never flush again "
+     "(its later flushes fail -EOPNOTSUPP though the backend offers them)",
+     "disk errors while flushes run, then flushes after the errors stop: they "
+     "must succeed",
+     [("drivers/blk/blkfront_io.c",
+       "if (st == -EOPNOTSUPP && io->io_op == BLKIF_OP_FLUSH_DISKCACHE)",
+       "if (st && io->io_op == BLKIF_OP_FLUSH_DISKCACHE)")]),
+    ("blkback-ring-size-one-page", "multi-page-ring", "blkback",
+     "the back ring is initialised with the size of one page whatever the "
+     "negotiated order: with a multi-page ring the backend's index mask is "
+     "smaller than the frontend's, requests past the first page's slots are "
+     "read from the wrong slot and answered in the wrong one",
+     "a multi-page ring (ring-page-order >= 1) with more requests than one "
+     "page holds over the run: wrong ids, a violation or a hang",
+     [("drivers/blk/blkback_ring.c",
+       "BACK_RING_INIT(&q->q_ring, (blkif_sring_t *)q->q_ring_addr, BLKBACK_PAGE_SIZE * q->q_ring_pages);",
+       "BACK_RING_INIT(&q->q_ring, (blkif_sring_t *)q->q_ring_addr, BLKBACK_PAGE_SIZE);")]),
+    ("blkfront-queues-publish-first", "multi-queue", "blkfront",
+     "every queue-N/ directory gets queue 0's ring refs and event channel: "
+     "the backend serves queue 0's ring N times, requests put on the other "
+     "queues are never seen",
+     "a blk device with two queues or more under I/O: a hang",
+     [("drivers/blk/blkfront_ring.c",
+       "rc = blkfront_queue_publish(xs, t, bf, &bf->bf_queues[i], dir);",
+       "rc = blkfront_queue_publish(xs, t, bf, &bf->bf_queues[0], dir);")]),
+    ("blkfront-evtchn-for-dom0", "driver-domain", "blkfront",
+     "each queue's event channel is allocated for dom0, not for the backend's "
+     "domain: a backend in a driver domain cannot bind it, the device never "
+     "connects",
+     "a blk backend in a domain other than dom0 (a storage driver domain)",
+     [("drivers/blk/blkfront_ring.c",
+       "return xenbus_evtchn_alloc(bf->bf_cfg.base, bf->bf_back.domid, blkfront_queue_event, q, &q->q_evtchn);",
+       "return xenbus_evtchn_alloc(bf->bf_cfg.base, 0, blkfront_queue_event, q, &q->q_evtchn);")]),
+    ("netback-rx-notify-tx-port", "event-channel", "netback",
+     "rx responses are notified on the tx event channel: with split event "
+     "channels the frontend's tx handler runs, its rx ring is not looked at "
+     "until something else wakes it",
+     "a net frontend with feature-split-event-channels receiving: rx stalls, "
+     "frames late or dropped",
+     [("drivers/net/netback_rx.c",
+       "\t\txenbus_evtchn_notify(q->q_ev_rx ? q->q_ev_rx : q->q_ev_tx);\n\tnetback_rx_stats(q->q_vif)->rx_slots",
+       "\t\txenbus_evtchn_notify(q->q_ev_tx);\n\tnetback_rx_stats(q->q_vif)->rx_slots")]),
+    ("netback-tx-failure-answered-okay", "error-mapping", "netback",
+     "a tx packet dropped after its grant copy or map failed (or its offload "
+     "did not match) is freed but its slots are answered NETIF_RSP_OKAY: the "
+     "frontend counts as sent a frame that was lost",
+     "tx grant copy failures (a grant fault, a frontend revoking a page): "
+     "frames answered OKAY that never reached the link",
+     [("drivers/net/netback_tx.c",
+       "\t\tb->tb_pkt = NULL;\n\t\tb->tb_status = NETIF_RSP_ERROR;\n\t}\n",
+       "\t\tb->tb_pkt = NULL;\n\t}\n")]),
+    ("blkback-direct-offset-32bit", "integer-truncation", "blkback",
+     "the direct (persistent-grant) path keeps the disk offset in 32 bits: "
+     "I/O beyond 4 GiB lands 4 GiB lower",
+     "a disk larger than 4 GiB with persistent grants, I/O above 4 GiB: "
+     "wrong data (the low 4 GiB overwritten)",
+     [("drivers/blk/blkback_io.c",
+       "\tuint64_t off = r->sector << BLKBACK_SECTOR_SHIFT;\n\tint rc = 0;\n",
+       "\tunsigned off = r->sector << BLKBACK_SECTOR_SHIFT;\n\tint rc = 0;\n")]),
+    ("netfront-tx-size-limit-rx", "integer-truncation", "netfront",
+     "a frame's length is checked against the rx limit (65535 + an Ethernet "
+     "header), not the tx one: frames of 65536..65549 bytes are sent with "
+     "their 16-bit size truncated",
+     "a frame just over 65535 bytes sent: -EMSGSIZE expected; sent, the "
+     "backend drops it or delivers a wrong length",
+     [("drivers/net/netfront_io.c",
+       "\t\tif (total > NETFRONT_TX_FRAME_MAX)\n",
+       "\t\tif (total > NETFRONT_RX_FRAME_MAX)\n")]),
+    ("netfront-tx-pool-off-by-one", "free-list", "netfront",
+     "after reaping, a frame is let through with one tx page more than the "
+     "pool has free: the last page taken is the free list's end marker, past "
+     "the pool (a page pointer read out of bounds)",
+     "the tx page pool run dry (few tx pages, a wide window): a crash, heap "
+     "corruption (ASan) or a frame from the wrong page",
+     [("drivers/net/netfront_io.c",
+       "\t\tif (slots > q->q_tx_nfree || ring_slots > RING_FREE_REQUESTS(&q->q_tx)) {\n\t\t\tq->q_tx_blocked = true;",
+       "\t\tif (slots > q->q_tx_nfree + 1 || ring_slots > RING_FREE_REQUESTS(&q->q_tx)) {\n\t\t\tq->q_tx_blocked = true;")]),
+    ("xenbus-close-timer-kept", "timer-left-armed", "xenbus",
+     "leaving a connection does not cancel the close timer: a frontend that "
+     "answered Closing and reconnected within the timeout is closed under "
+     "its feet when the old timer fires",
+     "a backend going Closing (unplug, violation, online=0) whose frontend "
+     "answers and connects again, the run going on past the close timeout: "
+     "a spurious disconnect",
+     [("drivers/xenbus/xenbus_backend.c",
+       "\tif (bd->bd_close_timer)\n\t\tevent_del(bd->bd_close_timer);\n\tbd->bd_ops->disconnect(bd->bd_arg);\n",
+       "\tbd->bd_ops->disconnect(bd->bd_arg);\n")]),
+    ("xenbus-fini-keeps-watch", "watch-after-free", "xenbus",
+     "a backend device's teardown does not unregister its watch on the "
+     "frontend's state: the next change of that state calls into freed memory",
+     "a backend device removed (toolstack) while its frontend lives on and "
+     "changes state: a use after free (ASan) or a crash",
+     [("drivers/xenbus/xenbus_backend.c",
+       "\txenbus_unwatch(bd->bd_xb, bd->bd_fe_watch);\n\tbd->bd_fe_watch = NULL;\n",
+       "")]),
+    ("xenbus-read-str-off-by-one", "string-bound", "xenbus",
+     "a string key exactly as long as the buffer is taken: its NUL lands one "
+     "byte past the buffer (a stack overflow by one written by the peer)",
+     "a hostile peer writing keys exactly the buffer's length (a 32-byte "
+     "protocol): ASan's stack-buffer-overflow",
+     [("drivers/xenbus/xenbus.c",
+       "\tif (vlen >= len || strlen(v) != vlen)\n",
+       "\tif (vlen > len || strlen(v) != vlen)\n")]),
+    ("netfront-rx-error-leaks-buffer", "buffer-leak", "netfront",
+     "the buffers of a frame answered with an error are not given back: each "
+     "rx error loses buffers until none are left to post and rx stops",
+     "rx errors (grant copy failures towards the guest) then more traffic: "
+     "rx stalls",
+     [("drivers/net/netfront_io.c",
+       "\t\t\toff += (uint32_t)r->status;\n\t\t}\n\t\tq->q_rx_free[q->q_rx_nfree++] = b;\n",
+       "\t\t\toff += (uint32_t)r->status;\n\t\t\tq->q_rx_free[q->q_rx_nfree++] = b;\n\t\t}\n")]),
+    ("blkfront-features-kept-across-reconnect", "feature-renegotiation", "blkfront",
+     "flush, barrier and discard are taken from the first connection only: "
+     "after a reconnect to a backend with other features the frontend uses "
+     "what the new one does not offer, or never uses what it now offers",
+     "a backend restarted (or replaced) with different features, the "
+     "frontend's view compared with them after the reconnect",
+     [("drivers/blk/blkfront.c",
+       "\tin.connected = true;\n\tin.backend_domid",
+       "\tif (bf->bf_ever_connected) {   /* the device's features: probed once */\n"
+       "\t\tin.flush = bf->bf_info.flush;\n\t\tin.barrier = bf->bf_info.barrier;\n"
+       "\t\tin.discard = bf->bf_info.discard;\n\t}\n"
+       "\tin.connected = true;\n\tin.backend_domid")]),
+    ("netfront-carrier-absent-down", "optional-key", "netfront",
+     "a backend without a carrier key is taken as link down (netif.h: absent "
+     "means up): with a backend that never writes it nothing is ever sent",
+     "a net backend that does not publish carrier (older backends): every "
+     "send fails -ENETDOWN",
+     [("drivers/net/netfront.c",
+       "\"carrier\", 1, 1,\n\t\t\t\t\t\t  &v) != 0 || v == 1;",
+       "\"carrier\", 1, 0,\n\t\t\t\t\t\t  &v) != 0 || v == 1;")]),
+    ("blkfront-budget-ignores-rings", "budget-arithmetic", "blkfront",
+     "the request size is bounded by the grant budget without the ring pages: "
+     "with a small budget and a multi-page ring an indirect request needs "
+     "more pages than are left, and fails instead of waiting",
+     "a small grant_pages_max with a large indirect maximum and a multi-page "
+     "ring, large I/Os: I/O errors (ENOSPC)",
+     [("drivers/blk/blkfront.c",
+       "\tunsigned room = bf->bf_cfg.grant_pages_max - bf->bf_nq * (1u << bf->bf_order) -\n\t\t\tBLKIF_MAX_INDIRECT_PAGES_PER_REQUEST;",
+       "\tunsigned room = bf->bf_cfg.grant_pages_max - BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST;")]),
 ]
 
 
