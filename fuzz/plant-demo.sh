@@ -16,7 +16,7 @@ tmp=$(mktemp -d /tmp/xensim-plant-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 tar -C "$src" --exclude=./build --exclude=./build-asan --exclude=./build-tsan --exclude=./build-cov \
     --exclude=./build-bench --exclude=./reports --exclude=./.git --exclude=./build-fuzz/corpus \
-    --exclude=./build-fuzz/artifacts --exclude=./build-fuzz/logs --exclude=./build-fuzz/plant-logs -cf - . | tar -C "$tmp" -xf -
+    --exclude=./build-fuzz/artifacts --exclude=./build-fuzz/logs --exclude=./build-fuzz/smoke --exclude=./build-fuzz/plant-logs -cf - . | tar -C "$tmp" -xf -
 cd "$tmp" || exit 2
 rm -rf build-fuzz/corpus build-fuzz/artifacts build-fuzz/logs
 patch -s -p1 < "tests/plants/$plant.patch" || { echo "$plant: does not apply"; exit 2; }

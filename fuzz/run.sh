@@ -5,9 +5,11 @@
 # (regressions: a crash there fails at once), then fuzzes for N seconds from a
 # working corpus build-fuzz/corpus/TARGET/ (seeded from the committed one, kept
 # between runs, never committed). --smoke starts each from the committed corpus
-# alone (make check). Prints execs and exec/s per target, appends them to
-# build-fuzz/fuzz-runs.tsv; exits 1 if any target crashed (the input is kept in
-# build-fuzz/artifacts/TARGET/, the log in build-fuzz/logs/TARGET.log).
+# alone (make check), in build-fuzz/smoke/ so that it leaves a long run's
+# working corpus and log alone. Prints execs and exec/s per target, appends
+# them to build-fuzz/fuzz-runs.tsv; exits 1 if any target crashed (the input
+# is kept in build-fuzz/artifacts/TARGET/, the log in build-fuzz/logs/TARGET.log;
+# with --smoke under build-fuzz/smoke/).
 set -u
 B=build-fuzz
 seconds=60
@@ -23,16 +25,18 @@ done
 if [ ${#targets[@]} -eq 0 ]; then
 	for f in fuzz/fuzz_*.c; do targets+=("$(basename "$f" .c)"); done
 fi
-mkdir -p "$B/logs" "$B/artifacts"
+W=$B                                   # working corpus, logs, artifacts
+[ "$smoke" = 1 ] && W=$B/smoke
+mkdir -p "$W/logs" "$W/artifacts"
 fail=0
 total=0
 printf '%-16s %8s %12s %10s  %s\n' target seconds execs exec/s result
 for t in "${targets[@]}"; do
 	bin="$B/fuzz/$t"
 	seeds="fuzz/corpus/$t"
-	work="$B/corpus/$t"
-	art="$B/artifacts/$t/"
-	log="$B/logs/$t.log"
+	work="$W/corpus/$t"
+	art="$W/artifacts/$t/"
+	log="$W/logs/$t.log"
 	[ -x "$bin" ] || { echo "$t: $bin not built (make fuzz-build)"; fail=1; continue; }
 	[ "$smoke" = 1 ] && rm -rf "$work"
 	mkdir -p "$work" "$art"

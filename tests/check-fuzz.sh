@@ -28,10 +28,10 @@ for src in fuzz/fuzz_*.c; do
 		# a driver's own timers run on the clock): on a badly loaded machine
 		# a wait can run out. A crash of the input itself comes back when
 		# the saved input runs alone; a timing one does not.
-		art=$(ls -t "build-fuzz/artifacts/$t/" 2>/dev/null | head -n 1)
-		if [ -n "$art" ] && timeout 120 "build-fuzz/fuzz/$t" $(bash fuzz/target-opts.sh "$t") "build-fuzz/artifacts/$t/$art" >/dev/null 2>&1; then
+		art=$(ls -t "build-fuzz/smoke/artifacts/$t/" 2>/dev/null | head -n 1)
+		if [ -n "$art" ] && timeout 120 "build-fuzz/fuzz/$t" $(bash fuzz/target-opts.sh "$t") "build-fuzz/smoke/artifacts/$t/$art" >/dev/null 2>&1; then
 			echo "warning: $t: the crash does not come back when its input runs alone" \
-			     "(build-fuzz/artifacts/$t/$art, log build-fuzz/logs/$t.log): timing, not counted"
+			     "(build-fuzz/smoke/artifacts/$t/$art, log build-fuzz/smoke/logs/$t.log): timing, not counted"
 			trc=0
 		fi
 	fi
