@@ -263,13 +263,6 @@ static int tm_push_fn(void *arg)
 	return xenevtchn_notify(f->xce, f->port);
 }
 
-static void tm_sleep_ms(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* ---- the world: dom0 netback + capture, guest 1 hand-made ---- */
 
 struct tm_world {
@@ -278,20 +271,6 @@ struct tm_world {
 	struct tm_fe f;
 	RING_IDX answered;                  /* tx responses seen so far */
 };
-
-static bool tm_wait_key(const char *path, const char *want)
-{
-	for (unsigned t = 0; t <= TM_WAIT_MS; t += TM_POLL_MS) {
-		unsigned len;
-		char *v = xs_read(nh_xs, XBT_NULL, path, &len);
-		bool ok = v && strcmp(v, want) == 0;
-		free(v);
-		if (ok)
-			return true;
-		tm_sleep_ms(TM_POLL_MS);
-	}
-	return false;
-}
 
 /* threshold: the backend's tx_map_threshold_bytes. */
 static void tm_up(struct tm_world *w, uint32_t threshold, bool writable)
@@ -303,7 +282,7 @@ static void tm_up(struct tm_world *w, uint32_t threshold, bool writable)
 	nh_vif_create(&w->vif, TM_FE, 0);
 	w->f.writable = writable;
 	CU_ASSERT_EQUAL_FATAL(sim_domain_call(TM_FE, tm_fe_setup_fn, &w->f), 0);
-	CU_ASSERT_TRUE_FATAL(tm_wait_key("/local/domain/0/backend/vif/1/0/state", "4"));
+	CU_ASSERT_TRUE_FATAL(nh_wait_key("/local/domain/0/backend/vif/1/0/state", "4", TM_WAIT_MS));
 }
 
 static void tm_down(struct tm_world *w)
@@ -332,7 +311,7 @@ static void tm_send(struct tm_world *w, struct tm_push *ps)
 	for (unsigned t = 0; t <= TM_WAIT_MS && !ok; t += TM_POLL_MS) {
 		ok = (RING_IDX)(((volatile netif_tx_sring_t *)w->f.rings)->rsp_prod - want) < 0x80000000u;
 		if (!ok)
-			tm_sleep_ms(TM_POLL_MS);
+			nh_sleep_ms(TM_POLL_MS);
 	}
 	CU_ASSERT_TRUE_FATAL(ok);
 	w->answered = want;
