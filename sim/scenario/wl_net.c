@@ -270,6 +270,38 @@ static const char *nw_judge_hostile(struct nw *w, const struct netback_stats *b,
 	return hostile_front_verdict(w->hf, b->tx_no_link, buf, len);
 }
 
+static void nw_judge(void *arg);
+
+/* Netback has frames queued to deliver, and the guests buffers for them,
+ * when it ran last before the verdict was posted (a backend domain just
+ * unpaused, say): it gets steps of its own first (true: judged later). What
+ * is left queued after those is left for good (nw_judge_idle_rxq). */
+static bool nw_judge_later(struct nw *w, const struct netback_stats *b)
+{
+	if (!b->rx_queued_bytes || w->judge_defers >= NW_JUDGE_DEFERS_MAX)
+		return false;
+	w->judge_defers++;
+	return sim_domain_post(w->be, nw_judge, w) == 0;
+}
+
+/* What netback's own counters and state say at the verdict: the hostile
+ * front's account, then the idle-point oracles. NULL: nothing wrong. */
+static const char *nw_judge_backend(struct nw *w, const struct netback_stats *b, uint64_t *h_drops,
+				    uint64_t *h_fatal, char *buf, size_t len)
+{
+	const char *bad = nw_judge_hostile(w, b, h_drops, h_fatal, buf, len);
+
+	if (!bad)
+		bad = nw_judge_idle_maps(w, buf, len);
+	if (!bad && !w->has_hostile && b->rx_queued_bytes)
+		bad = nw_judge_idle_rxq(w, b->rx_queued_bytes, buf, len);
+	if (!bad && b->rx_stalls && nw_calm(w))
+		bad = nw_judge_stalls(w, b->rx_stalls, buf, len);
+	if (!bad && b->rx_stalls > b->rx_unstalls && nw_undisturbed(w))
+		bad = nw_judge_unstalls(w, b->rx_stalls, b->rx_unstalls, buf, len);
+	return bad;
+}
+
 /* The oracle, on the backend's thread once every guest finished sending. */
 static void nw_judge(void *arg)
 {
@@ -283,16 +315,7 @@ static void nw_judge(void *arg)
 	if (atomic_load(&w->judged) || scn_wl_finished(w->wl))
 		return;
 	nw_publish_back(w, &s, &b);
-	/* Netback has frames queued to deliver, and the guests buffers for them,
-	 * when it ran last before the verdict was posted (a backend domain just
-	 * unpaused, say): it gets steps of its own first. What is left queued
-	 * after those is left for good (nw_judge_idle_rxq). */
-	if (b.rx_queued_bytes && w->judge_defers < NW_JUDGE_DEFERS_MAX) {
-		w->judge_defers++;
-		if (sim_domain_post(w->be, nw_judge, w) == 0)
-			return;
-	}
-	if (atomic_exchange(&w->judged, true))
+	if (nw_judge_later(w, &b) || atomic_exchange(&w->judged, true))
 		return;
 	if (w->sw)
 		switch_check(w->sw);
@@ -311,15 +334,7 @@ static void nw_judge(void *arg)
 			snprintf(first, sizeof(first), "%s", r->failure);
 	}
 	pthread_mutex_unlock(&w->lock);
-	const char *hbad = nw_judge_hostile(w, &b, &h_drops, &h_fatal, hwhy, sizeof(hwhy));
-	if (!hbad)
-		hbad = nw_judge_idle_maps(w, hwhy, sizeof(hwhy));
-	if (!hbad && !w->has_hostile && b.rx_queued_bytes)
-		hbad = nw_judge_idle_rxq(w, b.rx_queued_bytes, hwhy, sizeof(hwhy));
-	if (!hbad && b.rx_stalls && nw_calm(w))
-		hbad = nw_judge_stalls(w, b.rx_stalls, hwhy, sizeof(hwhy));
-	if (!hbad && b.rx_stalls > b.rx_unstalls && nw_undisturbed(w))
-		hbad = nw_judge_unstalls(w, b.rx_stalls, b.rx_unstalls, hwhy, sizeof(hwhy));
+	const char *hbad = nw_judge_backend(w, &b, &h_drops, &h_fatal, hwhy, sizeof(hwhy));
 	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w);
 	/* A vif the toolstack took down left the switch, which forgot its MAC:
 	 * frames to it went flooded to the other ports, and missed it. */
