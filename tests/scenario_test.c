@@ -98,7 +98,15 @@ static void parse_errors_name_line_and_token(void)
 		{RING_OK "at 1ms pause guest for 0s\n", "t.scn:4: ", "pause guest for: bad time '0s'"},
 		{RING_OK "at 1ms pause guest for soon\n", "t.scn:4: ", "bad time 'soon'"},
 		{RING_OK "at 1ms unpause guest now\n", "t.scn:4: ", "unpause: wrong number of arguments"},
-		{RING_OK "at 1ms sneeze guest\n", "t.scn:4: ", "suspend, pause, unpause)"},
+		{RING_OK "at 1ms sneeze guest\n", "t.scn:4: ", "pause, unpause, resize)"},
+		{RING_OK "at 1ms resize ring 2M\n", "t.scn:4: ",
+		 "resize ring: workload type ring cannot be resized (it has no resize hook)"},
+		{RING_OK "at 1ms resize nosuch 2M\n", "t.scn:4: ", "no workload with id 'nosuch'"},
+		{RING_OK "at 1ms resize ring\n", "t.scn:4: ", "resize: wrong number of arguments"},
+		{"domain dom0 priv\ndomain g\nworkload blk front=g back=dom0\nat 1ms resize blk lots\n",
+		 "t.scn:4: ", "resize blk: bad size 'lots'"},
+		{"domain dom0 priv\ndomain g\nworkload blk front=g back=dom0\nat 1ms resize blk 0\n",
+		 "t.scn:4: ", "resize blk: bad size '0'"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

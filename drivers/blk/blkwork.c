@@ -482,6 +482,27 @@ int blkwork_resume(struct blkwork *w, struct blkfront *bf)
 	return 0;
 }
 
+int blkwork_grow(struct blkwork *w, uint64_t size_bytes)
+{
+	if (w->bw_cfg.span_bytes)
+		return 0;   /* a span of its own: the new room is not the workload's */
+	if (size_bytes % w->bw_bs || size_bytes < w->bw_cfg.span_start + w->bw_blocks * w->bw_bs)
+		return -EINVAL;
+	uint64_t blocks = (size_bytes - w->bw_cfg.span_start) / w->bw_bs;
+	if (blocks == w->bw_blocks)
+		return 0;
+	if (blocks > UINT32_MAX)
+		return -EINVAL;
+	uint64_t *model = realloc(w->bw_model, blocks * sizeof(*model));
+	if (!model)
+		return -ENOMEM;
+	for (uint64_t b = w->bw_blocks; b < blocks; b++)
+		model[b] = w->bw_cfg.disk_dirty ? BW_UNKNOWN : 0;
+	w->bw_model = model;
+	w->bw_blocks = blocks;
+	return 0;
+}
+
 void blkwork_free(struct blkwork *w)
 {
 	if (!w)

@@ -70,6 +70,11 @@ unsigned blkwork_pause(struct blkwork *w);
 /* Carry on over bf (the same disk, maybe a new blkfront): -EINVAL if its
  * geometry differs. */
 int blkwork_resume(struct blkwork *w, struct blkfront *bf);
+/* The disk grew to size_bytes (online resize): a workload whose span is
+ * the rest of the disk takes the new room in, as never written (zeros, or
+ * unknown if disk_dirty). 0 (also when its span is fixed or nothing grew);
+ * -EINVAL for a smaller or unaligned size (the model cannot shrink), -ENOMEM. */
+int blkwork_grow(struct blkwork *w, uint64_t size_bytes);
 /* The content a write tagged `tag` puts in `block` (bs bytes), for a caller
  * that fills a disk the way initial_tag says. */
 void blkwork_pattern(uint64_t seed, uint32_t tag, uint64_t block, uint32_t bs, void *out);

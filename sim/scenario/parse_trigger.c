@@ -427,6 +427,22 @@ static int act_plug(struct scn_parser *p, char **v, unsigned n, struct scn_actio
 	return 0;
 }
 
+/* resize ID SIZE: the workload's disk grows online (its resize hook). */
+static int act_resize(struct scn_parser *p, char **v, unsigned n, struct scn_action *a)
+{
+	(void)n;
+	if (act_wl_index(p, v[1], &a->dom) < 0)
+		return -EINVAL;
+	const struct scn_wl_type *t = p->s->wls[a->dom].type;
+	if (!t->resize)
+		return scn_perr(p, "resize %s: workload type %s cannot be resized (it has no resize hook)",
+				v[1], t->name);
+	if (scn_parse_size(v[2], &a->v) < 0 || a->v == 0)
+		return scn_perr(p, "resize %s: bad size '%s' (e.g. 4M, 64K; above 0)", v[1], v[2]);
+	snprintf(a->a, sizeof(a->a), "%s %s", v[1], v[2]);
+	return 0;
+}
+
 /* suspend DOMAIN [to DOMAIN]: every workload with a suspend hook. */
 static int act_suspend(struct scn_parser *p, char **v, unsigned n, struct scn_action *a)
 {
@@ -518,6 +534,7 @@ static const struct scn_act_def scn_acts[SCN_ACT_COUNT] = {
 	[SCN_ACT_SUSPEND] = {"suspend", "suspend DOMAIN [to DOMAIN]", 1, 3, act_suspend},
 	[SCN_ACT_PAUSE] = {"pause", "pause DOMAIN [for TIME]", 1, 3, act_pause},
 	[SCN_ACT_UNPAUSE] = {"unpause", "unpause DOMAIN", 1, 1, act_pause},
+	[SCN_ACT_RESIZE] = {"resize", "resize WORKLOAD-ID SIZE", 2, 2, act_resize},
 };
 
 const char *scn_action_name(enum scn_act_id id)
@@ -525,11 +542,23 @@ const char *scn_action_name(enum scn_act_id id)
 	return id < SCN_ACT_COUNT ? scn_acts[id].name : "?";
 }
 
+/* "crash, destroy, ...": every action's name, for the errors. */
+static const char *act_names(char *buf, size_t len)
+{
+	size_t k = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < SCN_ACT_COUNT && k < len; i++)
+		k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? ", " : "", scn_acts[i].name);
+	return buf;
+}
+
 int scn_parse_action(struct scn_parser *p, char **v, unsigned n, struct scn_action *a)
 {
+	char names[256];
+
 	if (n == 0)
-		return scn_perr(p, "the action is missing (crash, destroy, restart, xs-write, xs-rm, "
-				"xs-touch, quota, note, unplug, plug, suspend, pause, unpause)");
+		return scn_perr(p, "the action is missing (%s)", act_names(names, sizeof(names)));
 	for (unsigned i = 0; i < SCN_ACT_COUNT; i++) {
 		const struct scn_act_def *d = &scn_acts[i];
 		if (strcmp(v[0], d->name) != 0)
@@ -539,8 +568,7 @@ int scn_parse_action(struct scn_parser *p, char **v, unsigned n, struct scn_acti
 		a->act = (enum scn_act_id)i;
 		return d->parse(p, v, n, a);
 	}
-	return scn_perr(p, "'%s' is not an action (crash, destroy, restart, xs-write, xs-rm, "
-			"xs-touch, quota, note, unplug, plug, suspend, pause, unpause)", v[0]);
+	return scn_perr(p, "'%s' is not an action (%s)", v[0], act_names(names, sizeof(names)));
 }
 
 /* `at TIME ACTION`, `after N COUNTER ACTION`, `when L OP R ACTION`. */

@@ -115,6 +115,7 @@ enum scn_act_id {
 	SCN_ACT_SUSPEND,         /* dom: the guest; dom2: the new backend, or -1 */
 	SCN_ACT_PAUSE,           /* dom; v: for how long (ns), 0: until an unpause */
 	SCN_ACT_UNPAUSE,
+	SCN_ACT_RESIZE,          /* dom: the workload's index; v: the new size (bytes) */
 	SCN_ACT_COUNT
 };
 

@@ -71,7 +71,7 @@ static const struct scn_param bw_params[BW_P_COUNT + 1] = {
 
 static const char *const bw_counters[BW_C_COUNT + 1] = {
 	"done", "connects", "io-errors", "disk-errors", "unplugs", "plugs", "suspends",
-	"idle-checks", "canceled", NULL,
+	"idle-checks", "canceled", "resizes", NULL,
 };
 
 void bw_count_set(struct bw *w, enum bw_counter c, uint64_t v)
@@ -262,7 +262,7 @@ static void bw_check(struct scn_wl *wl)
 
 /* ---- frontend, on its domain ---- */
 
-static void bw_finished(void *arg)
+void bw_finished(void *arg)
 {
 	struct bw *w = arg;
 	struct blkwork_result r;
@@ -272,6 +272,8 @@ static void bw_finished(void *arg)
 	bw_count_set(w, BW_C_IO_ERRORS, r.errors);
 	bw_count_set(w, BW_C_CANCELED, r.canceled);
 	bw_count_set(w, BW_C_DISK_ERRORS, atomic_load(&blk_fault_io.injected));
+	if (bw_resize_hold(w))
+		return;   /* bw_resize_follow comes back here */
 	if (r.mismatches) {
 		scn_wl_fail(w->wl, "data: %u block(s) read back differ from what the disk may hold: %s",
 			    r.mismatches, r.failure);
@@ -320,6 +322,11 @@ static void bw_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
 		int rc = w->work ? blkwork_resume(w->work, bf) : blkwork_start(bf, &w->wcfg, &w->work);
 		if (rc < 0)
 			scn_wl_error(w->wl, "blkwork on vbd %u (dom %u): %s", w->dev.devid, w->fe, strerror(-rc));
+		else
+			bw_resize_follow(w);
+	} else if (ev == BLKFRONT_EV_RESIZED) {
+		bw_count_add(w, BW_C_RESIZES);
+		bw_resize_follow(w);
 	} else if (ev == BLKFRONT_EV_FAILED && w->plug == BW_PLUGGED) {
 		/* The driver gave up and says why (a broken backend, a setup it
 		 * could not do): a clean error; wrong data would be a failure. */
@@ -458,6 +465,7 @@ static int bw_disk(struct bw *w)
 	uint8_t block[4096];
 	int rc = scn_blk_disk_new(&o, &w->store);
 
+	atomic_init(&w->disk_bytes, o.size_bytes);
 	for (uint64_t b = 0; rc == 0 && w->readonly && b < o.size_bytes / o.sector_size; b++) {
 		blkwork_pattern(w->wcfg.seed, 1, b, o.sector_size, block);
 		rc = scn_blk_disk_fill(w->store, b * o.sector_size, block, o.sector_size);
@@ -669,4 +677,5 @@ const struct scn_wl_type scn_wl_blk = {
 	.unplug = bw_unplug,
 	.plug = bw_plug,
 	.suspend = bw_suspend,
+	.resize = bw_resize,
 };

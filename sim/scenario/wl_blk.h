@@ -66,6 +66,10 @@ bool scn_blk_backend_config(domid_t be, struct blkback_config *out);
 /* Its statistics, read on its domain's thread. */
 int scn_blk_backend_stats(struct scn_wl *wl, domid_t be, struct blkback_stats *out);
 
+/* The disk `store` (served by be) becomes size_bytes, online: resized on
+ * the backend's thread, then blkback_refresh there. 0 or -errno. */
+int scn_blk_backend_resize(struct scn_wl *wl, domid_t be, struct blk_store *store, uint64_t size_bytes);
+
 /* Workloads whose device grants live in domain fe (the resource oracles are
  * exact only for a domain that one workload uses): delta +1 / -1 / 0. */
 unsigned scn_blk_front_users(domid_t fe, int delta);

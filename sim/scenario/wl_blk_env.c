@@ -164,9 +164,16 @@ static void scn_blk_disk_destroy(struct blk_store *s)
 	free(d);
 }
 
+/* The toolstack grows (or shrinks) the disk: the ram behind it follows. */
+static int scn_blk_disk_resize(struct blk_store *s, uint64_t size_bytes)
+{
+	return blk_store_resize(((struct scn_blk_disk *)blk_store_priv(s))->ram, size_bytes);
+}
+
 static const struct blk_store_ops scn_blk_disk_ops = {
 	.kind = "scenario-ram", .read = scn_blk_disk_read, .write = scn_blk_disk_write,
-	.flush = scn_blk_disk_flush, .discard = scn_blk_disk_discard, .destroy = scn_blk_disk_destroy,
+	.flush = scn_blk_disk_flush, .discard = scn_blk_disk_discard, .resize = scn_blk_disk_resize,
+	.destroy = scn_blk_disk_destroy,
 };
 
 int scn_blk_disk_new(const struct scn_blk_disk_opts *o, struct blk_store **out)
@@ -252,9 +259,11 @@ struct scn_blk_be {
 		char name[SCN_NAME_MAX + 8];
 		struct blk_store *store;
 	} disks[SCN_BLK_DISKS_MAX];
-	/* for the call on the domain's thread */
+	/* for the calls on the domain's thread */
 	unsigned first_new;
 	struct blkback_stats stats;
+	struct blk_store *resize_store;
+	uint64_t resize_bytes;
 };
 
 static struct scn_blk_be scn_blk_bes[SCN_DOMAINS_MAX];
@@ -316,6 +325,18 @@ static int scn_blk_be_stats(void *arg)
 		return -ESRCH;
 	blkback_stats(e->bb, &e->stats);
 	return 0;
+}
+
+/* Backend thread: the disk takes its new size, blkback tells the frontends
+ * it serves that disk to (blkback_refresh: "sectors", then Connected again). */
+static int scn_blk_be_resize(void *arg)
+{
+	struct scn_blk_be *e = arg;
+	int rc = blk_store_resize(e->resize_store, e->resize_bytes);
+
+	if (rc == 0 && e->bb)
+		blkback_refresh(e->bb);
+	return rc;
 }
 
 static bool scn_blk_cfg_same(const struct blkback_config *a, const struct blkback_config *b)
@@ -431,6 +452,17 @@ int scn_blk_backend_stats(struct scn_wl *wl, domid_t be, struct blkback_stats *o
 	if (rc == 0)
 		*out = e->stats;
 	return rc;
+}
+
+int scn_blk_backend_resize(struct scn_wl *wl, domid_t be, struct blk_store *store, uint64_t size_bytes)
+{
+	struct scn_blk_be *e = scn_blk_be_find(be, false);
+
+	if (!e || !e->alive)   /* no blkback now: the next one reads the new size */
+		return blk_store_resize(store, size_bytes);
+	e->resize_store = store;
+	e->resize_bytes = size_bytes;
+	return scn_wl_call(wl, be, scn_blk_be_resize, e);
 }
 
 unsigned scn_blk_front_users(domid_t fe, int delta)

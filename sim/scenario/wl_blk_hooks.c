@@ -189,22 +189,25 @@ void bw_hooks_check(struct bw *w)
 		bw_end_unplugged(w);
 }
 
-static int bw_plug_wait_free(void *arg)
+/* The timers on the front's loop: the plug wait's and the resize's. */
+static int bw_front_evs_free(void *arg)
 {
 	struct bw *w = arg;
 
-	scn_ev_free(w->plug_wait_ev, true);
-	w->plug_wait_ev = NULL;
+	scn_ev_free(w->plug_wait_ev, w->fe_alive);
+	scn_ev_free(w->resize_ev, w->fe_alive);
+	w->plug_wait_ev = w->resize_ev = NULL;
 	return 0;
 }
 
 void bw_hooks_stop(struct bw *w)
 {
-	if (w->plug_wait_ev && w->fe_alive)
-		scn_wl_call(w->wl, w->fe, bw_plug_wait_free, w);
-	else if (w->plug_wait_ev)
-		scn_ev_free(w->plug_wait_ev, false);
-	w->plug_wait_ev = NULL;
+	if (!w->plug_wait_ev && !w->resize_ev)
+		return;
+	if (w->fe_alive)
+		scn_wl_call(w->wl, w->fe, bw_front_evs_free, w);
+	else
+		bw_front_evs_free(w);
 }
 
 /* ---- the hooks ---- */

@@ -20,7 +20,7 @@ enum bw_param { BW_P_FRONT, BW_P_BACK, BW_P_DEVID, BW_P_SIZE, BW_P_SECTOR, BW_P_
 _Static_assert(BW_P_COUNT <= SCN_PARAMS_MAX, "blk parameters fit the table");
 
 enum bw_counter { BW_C_DONE, BW_C_CONNECTS, BW_C_IO_ERRORS, BW_C_DISK_ERRORS, BW_C_UNPLUGS,
-		  BW_C_PLUGS, BW_C_SUSPENDS, BW_C_IDLE_CHECKS, BW_C_CANCELED, BW_C_COUNT };
+		  BW_C_PLUGS, BW_C_SUSPENDS, BW_C_IDLE_CHECKS, BW_C_CANCELED, BW_C_RESIZES, BW_C_COUNT };
 
 /* Where the device stands for the toolstack hooks. */
 enum bw_plug {
@@ -63,6 +63,11 @@ struct bw {
 	uint64_t st_at;
 	domid_t st_to;
 	bool st_done;
+	/* resize (wl_blk_resize.c) */
+	_Atomic uint64_t disk_bytes;      /* the disk's size as the toolstack last set it */
+	_Atomic uint64_t front_size;      /* what blkfront last reported (front thread) */
+	struct event *resize_ev;          /* on the front's loop: the end waited too long */
+	atomic_bool resize_waiting;
 	_Atomic uint64_t c[BW_C_COUNT];
 };
 
@@ -74,6 +79,12 @@ void bw_device(struct bw *w, domid_t be);
 int bw_attach(struct bw *w, domid_t be);
 int bw_front_open(void *arg);
 int bw_front_close(void *arg);
+void bw_finished(void *arg);
+
+/* wl_blk_resize.c */
+int bw_resize(struct scn_wl *wl, uint64_t size_bytes);
+void bw_resize_follow(struct bw *w);
+bool bw_resize_hold(struct bw *w);
 
 /* wl_blk_hooks.c */
 int bw_unplug(struct scn_wl *wl);

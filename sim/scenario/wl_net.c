@@ -293,11 +293,12 @@ static const char *nw_judge_backend(struct nw *w, const struct netback_stats *b,
 
 	if (!bad)
 		bad = nw_judge_idle_maps(w, buf, len);
-	if (!bad && !w->has_hostile && b->rx_queued_bytes)
+	bool paused = nw_guest_paused(w);
+	if (!bad && !w->has_hostile && b->rx_queued_bytes && !paused)
 		bad = nw_judge_idle_rxq(w, b->rx_queued_bytes, buf, len);
 	if (!bad && b->rx_stalls && nw_calm(w))
 		bad = nw_judge_stalls(w, b->rx_stalls, buf, len);
-	if (!bad && b->rx_stalls > b->rx_unstalls && nw_undisturbed(w))
+	if (!bad && b->rx_stalls > b->rx_unstalls && nw_undisturbed(w) && !paused)
 		bad = nw_judge_unstalls(w, b->rx_stalls, b->rx_unstalls, buf, len);
 	return bad;
 }

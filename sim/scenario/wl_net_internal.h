@@ -135,6 +135,7 @@ const char *nw_judge_idle_maps(struct nw *w, char *buf, size_t len);
 const char *nw_judge_idle_rxq(struct nw *w, uint64_t queued, char *buf, size_t len);
 bool nw_undisturbed(struct nw *w);
 bool nw_calm(struct nw *w);
+bool nw_guest_paused(struct nw *w);
 const char *nw_judge_stalls(struct nw *w, uint64_t stalls, char *buf, size_t len);
 const char *nw_judge_unstalls(struct nw *w, uint64_t stalls, uint64_t unstalls, char *buf, size_t len);
 #define NW_PAGE_BYTES 4096u               /* a tx slot's page */

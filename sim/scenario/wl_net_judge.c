@@ -78,6 +78,16 @@ bool nw_undisturbed(struct nw *w)
 	       !atomic_load(&w->suspends) && !atomic_load(&w->unplugs);
 }
 
+/* A guest paused right now: frames towards it wait in netback's queue, and
+ * its queue may be stalled until it runs again; neither is left for good. */
+bool nw_guest_paused(struct nw *w)
+{
+	for (unsigned i = 0; i < w->n; i++)
+		if (w->g[i].alive && sim_domain_paused(w->g[i].domid))
+			return true;
+	return false;
+}
+
 /* Nothing but the workload acted: undisturbed, and no domain paused. */
 bool nw_calm(struct nw *w)
 {

@@ -93,10 +93,15 @@ struct scn_wl_type {
 	 * plug:   hot-plug it back (new nodes; the ends connect again);
 	 * suspend: the guest `guest` is saved and restored (its frontends
 	 *         reconnect as after save/restore or migration), with its devices
-	 *         now served by new_back (the same domain, or another one). */
+	 *         now served by new_back (the same domain, or another one);
+	 * resize: the disk behind the device becomes size_bytes, online (the
+	 *         backend tells its frontend; the workload follows the new size).
+	 *         A failure of the harness or an unsupported size: < 0, after
+	 *         scn_wl_error. */
 	int (*unplug)(struct scn_wl *wl);
 	int (*plug)(struct scn_wl *wl);
 	int (*suspend)(struct scn_wl *wl, domid_t guest, domid_t new_back);
+	int (*resize)(struct scn_wl *wl, uint64_t size_bytes);
 };
 
 /* One instance in a run. Workload code reads the arguments and keeps its own
