@@ -375,11 +375,14 @@ static void hb_rx_response(struct hb_back *b, const struct hb_rxplan *p, unsigne
 }
 
 /* An rx frame of more slots than any frame may take, one of full pages
- * longer than any frame may be, or an unknown extra. */
+ * longer than any frame may be, an unknown extra, or a well-formed GSO extra
+ * of a type the frontend never offered to take (it writes no
+ * feature-gso-tcpv4: an extra it did not ask for is as impossible as an
+ * unknown one). */
 static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp)
 {
-	unsigned v = (unsigned)(scn_wl_rand(&b->rng) % 3);
-	unsigned need = v == 0 ? 2 : v == 1 ? HB_CHAIN : HB_LONG_SLOTS;
+	unsigned v = (unsigned)(scn_wl_rand(&b->rng) % 4);
+	unsigned need = v == 0 || v == 3 ? 2 : v == 1 ? HB_CHAIN : HB_LONG_SLOTS;
 
 	if (rp - b->rx.req_cons < need)
 		return false;
@@ -392,12 +395,16 @@ static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp)
 		if (need == 2 && k == 0)
 			r->flags = NETRXF_extra_info;
 		if (need == 2 && k == 1) {
-			netif_extra_info_t x = {.type = 7};
+			netif_extra_info_t x = {.type = v == 3 ? XEN_NETIF_EXTRA_TYPE_GSO : 7};
+			x.u.gso.type = XEN_NETIF_GSO_TYPE_TCPV4;
+			x.u.gso.size = 1448;
 			memcpy(r, &x, sizeof(x));
 		}
 	}
 	if (need == HB_LONG_SLOTS)
 		hb_tell_kw(b, true, true, "rx frame of full pages longer than a frame may be", "longer than|rsp_prod");
+	else if (v == 3)
+		hb_tell_kw(b, true, true, "rx GSO extra of a type never offered", "not offered|rsp_prod");
 	else
 		hb_tell_kw(b, true, true, need == 2 ? "rx extra info of unknown type" : "rx frame of more slots than allowed",
 			   need == 2 ? "extra info|rsp_prod" : "data slots|rsp_prod");

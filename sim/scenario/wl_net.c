@@ -59,7 +59,7 @@ static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 	[NW_P_LARGE] = {"large", SCN_P_PERCENT, "10", 0, 100, "messages above the MTU (GSO or cut)"},
 	[NW_P_FEATURES] = {"features", SCN_P_STRING, "all", 0, 0,
 			   "all: multi-queue, sg, GSO, csum offload, split evtchn, rx-notify; none; "
-			   "mixed: odd guests none"},
+			   "mixed: odd guests none; fewer: guests all, netback no split, GSO v4 only, 2 queues"},
 	[NW_P_TIMEOUT] = {"timeout", SCN_P_TIME, "200ms", 1000000, 60000000000ull,
 			  "no ack or pong this long: given up (a lost frame)"},
 	[NW_P_TX_BUFS] = {"tx-bufs", SCN_P_UINT, "256", NW_TX_BUFS_MIN, NW_BUFS_DEFAULT,
@@ -103,7 +103,8 @@ static uint64_t nw_crash_allowance(struct nw *w)
  * ends that negotiated differently. */
 static void nw_features(struct nw *w, const char *features)
 {
-	bool mixed = strcmp(features, "mixed") == 0, all = mixed || strcmp(features, "all") == 0;
+	bool mixed = strcmp(features, "mixed") == 0, fewer = strcmp(features, "fewer") == 0;
+	bool all = mixed || fewer || strcmp(features, "all") == 0;
 
 	if (all)
 		w->bcfg = (struct netback_config){.queues_max = 4, .sg = true, .gso_tcpv4 = true,
@@ -111,6 +112,8 @@ static void nw_features(struct nw *w, const char *features)
 						  .tx_slots_max = 32, .tx_slots_fatal = 40};
 	else
 		w->bcfg = (struct netback_config){.queues_max = 1};
+	if (fewer)   /* the guests ask for more than netback offers */
+		nw_features_fewer(&w->bcfg);
 	w->bcfg.rx_queue_bytes_max = (unsigned)scn_wl_u(w->wl, NW_P_RXQ_BYTES);
 	for (unsigned i = 0; i < w->n; i++) {
 		struct netfront_config *c = &w->g[i].cfg;
@@ -586,7 +589,7 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 	if (ev == NETFRONT_EV_CONNECTED) {
 		char why[256];
 		atomic_fetch_add(&g->connects, 1);
-		if (nw_probe_tx_limits(nf, why, sizeof(why)))
+		if (nw_probe_tx_limits(nf, why, sizeof(why)) || nw_judge_negotiated(g, nf, why, sizeof(why)))
 			scn_wl_fail(g->w->wl, "guest dom %u: %s", g->domid, why);
 		if (!g->started && !atomic_load(&g->gone))
 			nw_guest_start_work(g);
@@ -975,8 +978,8 @@ static int nw_validate(const struct scn_wl_args *a, char *err, size_t len)
 			return -EINVAL;
 		}
 	if (strcmp(a->s[NW_P_FEATURES], "all") != 0 && strcmp(a->s[NW_P_FEATURES], "none") != 0 &&
-	    strcmp(a->s[NW_P_FEATURES], "mixed") != 0) {
-		snprintf(err, len, "features=%s: all, none or mixed", a->s[NW_P_FEATURES]);
+	    strcmp(a->s[NW_P_FEATURES], "mixed") != 0 && strcmp(a->s[NW_P_FEATURES], "fewer") != 0) {
+		snprintf(err, len, "features=%s: all, none, mixed or fewer", a->s[NW_P_FEATURES]);
 		return -EINVAL;
 	}
 	return 0;

@@ -140,6 +140,8 @@ const char *nw_judge_unstalls(struct nw *w, uint64_t stalls, uint64_t unstalls, 
 #define NW_PAGE_BYTES 4096u               /* a tx slot's page */
 const char *nw_probe_tx_limits(struct netfront *nf, char *buf, size_t len);
 const char *nw_rx_offload_bad(const struct nw_guest *g, const struct netfront_rx *rx);
+void nw_features_fewer(struct netback_config *b);
+const char *nw_judge_negotiated(const struct nw_guest *g, struct netfront *nf, char *buf, size_t len);
 
 /* wl_net_act.c: the hooks, and check()'s part (harness thread) */
 int nw_unplug(struct scn_wl *wl);

@@ -150,3 +150,39 @@ const char *nw_probe_tx_limits(struct netfront *nf, char *buf, size_t len)
 	}
 	return NULL;
 }
+
+/* features=fewer: netback offers less than the guests would take (no split
+ * event channels, no IPv6 offloads, two queues): elsewhere it offers
+ * everything, and a frontend that uses what was never offered cannot show. */
+void nw_features_fewer(struct netback_config *b)
+{
+	b->queues_max = 2;
+	b->split_evtchn = false;
+	b->gso_tcpv6 = false;
+	b->ipv6_csum = false;
+}
+
+/* At every connection: what netfront says it uses is what both ends offered
+ * (netif.h: a feature is used only when the other end advertised it; the
+ * queues are the lesser of the two maxima). NULL, or what is wrong. */
+const char *nw_judge_negotiated(const struct nw_guest *g, struct netfront *nf, char *buf, size_t len)
+{
+	const struct netback_config *b = &g->w->bcfg;
+	const struct netfront_config *c = &g->cfg;
+	struct netfront_info in;
+	unsigned bq = b->queues_max ? b->queues_max : 1, fq = c->queues_max ? c->queues_max : 1;
+	unsigned want_q = bq < fq ? bq : fq;
+	bool split = b->split_evtchn && c->split_evtchn, sg = b->sg;
+
+	if (netfront_info(nf, &in) < 0 || !in.connected)
+		return NULL;
+	if (in.queues == want_q && in.split_evtchn == split && in.tx_sg == sg &&
+	    in.tx_gso_tcpv4 == (sg && b->gso_tcpv4) && in.tx_gso_tcpv6 == (sg && b->gso_tcpv6) &&
+	    in.tx_ipv6_csum == b->ipv6_csum)
+		return NULL;
+	snprintf(buf, len, "netfront connected with %u queue(s), split channels %d, sg %d, GSO v4 %d, v6 %d, IPv6 "
+		 "csum %d; both ends offered %u queue(s), split %d, sg %d, GSO v4 %d, v6 %d, IPv6 csum %d (netif.h)",
+		 in.queues, in.split_evtchn, in.tx_sg, in.tx_gso_tcpv4, in.tx_gso_tcpv6, in.tx_ipv6_csum, want_q, split,
+		 sg, sg && b->gso_tcpv4, sg && b->gso_tcpv6, b->ipv6_csum);
+	return buf;
+}
