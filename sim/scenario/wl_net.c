@@ -171,17 +171,22 @@ static int nw_link_attach(void *arg, struct netback_vif *vif, void **port)
 		*port = &w->hg;
 		return 0;
 	}
-	return switch_netback_link.attach(w->sw, vif, port);
+	int rc = switch_netback_link.attach(w->sw, vif, port);
+	if (rc == 0)
+		nw_link_attached(w, vif, *port);
+	return rc;
 }
 
 static void nw_link_detach(void *arg, void *port)
 {
 	struct nw *w = arg;
 
-	if (port == &w->hg)
+	if (port == &w->hg) {
 		w->hvif = NULL;
-	else
+	} else {
+		nw_link_detached(w, port);
 		switch_netback_link.detach(w->sw, port);
+	}
 }
 
 /* A frame from the hostile frontend: one a correct netback could pass on,
@@ -604,6 +609,9 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 		g->deaths_at_down = deaths;
 		if (!atomic_load(&g->expect_down) && !death)
 			atomic_store(&g->kicked, true);   /* check() fails the run with netback's reason */
+		char why[256];
+		if (!death && !atomic_load(&g->w->be_deaths) && nw_judge_rx_taken(g, why, sizeof(why)))
+			scn_wl_fail(g->w->wl, "guest dom %u: %s", g->domid, why);
 		if (g->down_ends_act) {
 			g->down_ends_act = false;
 			atomic_store(&g->acting, false);

@@ -52,6 +52,11 @@ struct nw_guest {
 	/* Published on the guest's thread, read anywhere. */
 	_Atomic uint64_t verified, sent, corrupt, duplicates, out_of_order, gaps, pings_ok;
 	_Atomic unsigned connects;
+	/* Its vif in netback and the switch (backend thread), and the frames
+	 * netback had answered into its rx rings when it last let go of them. */
+	struct netback_vif *be_vif;
+	void *be_port;
+	_Atomic uint64_t be_rx_frames;
 	/* The result when this guest finished sending (under nw.lock). */
 	struct network_result fin;
 	struct netfront_stats fin_stats;
@@ -141,6 +146,9 @@ const char *nw_judge_unstalls(struct nw *w, uint64_t stalls, uint64_t unstalls, 
 const char *nw_probe_tx_limits(struct netfront *nf, char *buf, size_t len);
 const char *nw_rx_offload_bad(const struct nw_guest *g, const struct netfront_rx *rx);
 void nw_features_fewer(struct netback_config *b);
+void nw_link_attached(struct nw *w, struct netback_vif *vif, void *port);
+void nw_link_detached(struct nw *w, void *port);
+const char *nw_judge_rx_taken(struct nw_guest *g, char *buf, size_t len);
 const char *nw_judge_negotiated(const struct nw_guest *g, struct netfront *nf, char *buf, size_t len);
 
 /* wl_net_act.c: the hooks, and check()'s part (harness thread) */

@@ -186,3 +186,54 @@ const char *nw_judge_negotiated(const struct nw_guest *g, struct netfront *nf, c
 		 sg, sg && b->gso_tcpv4, sg && b->gso_tcpv6, b->ipv6_csum);
 	return buf;
 }
+
+/* The link's view of a vif's connection (backend thread): which guest it
+ * is, and, when netback lets go of it (before it says so in xenstore), the
+ * frames it had answered into that guest's rx rings. */
+void nw_link_attached(struct nw *w, struct netback_vif *vif, void *port)
+{
+	struct netback_vif_info in;
+
+	netback_vif_info(vif, &in);
+	for (unsigned i = 0; i < w->n; i++)
+		if (w->g[i].domid == in.fe_domid) {
+			w->g[i].be_vif = vif;
+			w->g[i].be_port = port;
+		}
+}
+
+void nw_link_detached(struct nw *w, void *port)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		struct nw_guest *g = &w->g[i];
+		struct netback_vif_info in;
+		if (!port || g->be_port != port)
+			continue;
+		netback_vif_info(g->be_vif, &in);
+		atomic_store(&g->be_rx_frames, in.rx_frames);
+		g->be_vif = NULL;
+		g->be_port = NULL;
+	}
+}
+
+/* A guest's DISCONNECTED (its thread): netback let go of the rings first,
+ * so every response it had published is in them, and netfront takes them
+ * all before it lets go too (netfront.c: what the backend already answered
+ * is taken). Every frame netback answered into this guest's rx rings was
+ * delivered or counted an rx error. Not after netback's domain died (its
+ * count went with it), nor for a guest unplugged once (a new vif). */
+const char *nw_judge_rx_taken(struct nw_guest *g, char *buf, size_t len)
+{
+	struct netfront_stats st;
+	uint64_t answered = atomic_load(&g->be_rx_frames);
+
+	if (!g->nf || atomic_load(&g->gone) || atomic_load(&g->unplugged))
+		return NULL;
+	netfront_stats(g->nf, &st);
+	if (st.rx_frames + st.rx_errors == answered)
+		return NULL;
+	snprintf(buf, len, "netback answered %lu frame(s) into its rx rings by the time it closed them, netfront "
+		 "took %lu (%lu delivered, %lu rx errors): responses left in the rings at the disconnection",
+		 answered, st.rx_frames + st.rx_errors, st.rx_frames, st.rx_errors);
+	return buf;
+}
