@@ -48,7 +48,7 @@
 
 enum nw_param { NW_P_BACK, NW_P_GUESTS, NW_P_MESSAGES, NW_P_PINGS, NW_P_MAX, NW_P_LARGE,
 		NW_P_FEATURES, NW_P_TIMEOUT, NW_P_TX_BUFS, NW_P_RX_BUFS, NW_P_QUEUES, NW_P_WINDOW,
-		NW_P_HOSTILE, NW_P_HOSTILE_PACKETS, NW_P_RXQ_BYTES, NW_P_COUNT };
+		NW_P_HOSTILE, NW_P_HOSTILE_PACKETS, NW_P_RXQ_BYTES, NW_P_RELOAD, NW_P_COUNT };
 
 static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 	[NW_P_BACK] = {"back", SCN_P_DOMAIN, NULL, 0, 0, "the domain running netback and the switch"},
@@ -75,6 +75,8 @@ static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 				  "packets the hostile netfront sends"},
 	[NW_P_RXQ_BYTES] = {"rx-queue-bytes", SCN_P_SIZE, "4194304", NW_RXQ_BYTES_MIN, NW_RXQ_BYTES_MAX,
 			    "netback's bound on the bytes queued towards a guest, per queue (XSA-392)"},
+	[NW_P_RELOAD] = {"reload", SCN_P_UINT, "0", 0, 1000000,
+			 "frames the first guest receives before its netfront is closed and opened again (0: never)"},
 };
 
 enum nw_counter { NW_C_FRAMES, NW_C_SENT, NW_C_DROPS, NW_C_CORRUPT, NW_C_DUPLICATES, NW_C_OUT_OF_ORDER,
@@ -343,7 +345,7 @@ static void nw_judge(void *arg)
 	}
 	pthread_mutex_unlock(&w->lock);
 	const char *hbad = nw_judge_backend(w, &b, &h_drops, &h_fatal, hwhy, sizeof(hwhy));
-	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w);
+	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w) + atomic_load(&w->reload_allowance);
 	/* A vif the toolstack took down left the switch, which forgot its MAC:
 	 * frames to it went flooded to the other ports, and missed it. */
 	if (atomic_load(&w->suspends) || atomic_load(&w->unplugs))
@@ -554,6 +556,7 @@ static void nw_guest_rx(void *arg, struct netfront *nf, const struct netfront_rx
 		return;
 	network_rx(g->work, rx);
 	nw_guest_publish(g);
+	nw_reload_maybe(g, scn_wl_u(g->w->wl, NW_P_RELOAD));
 }
 
 /* The last -EAGAIN netfront's sender got is answered: a TX_READY, or the
@@ -641,6 +644,7 @@ int nw_guest_close(void *arg)
 	struct nw_guest *g = arg;
 
 	nw_guest_tx_ready_check(g);
+	nw_reload_free(g);
 	network_free(g->work);
 	g->work = NULL;
 	netfront_close(g->nf);

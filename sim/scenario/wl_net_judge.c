@@ -227,7 +227,7 @@ const char *nw_judge_rx_taken(struct nw_guest *g, char *buf, size_t len)
 	struct netfront_stats st;
 	uint64_t answered = atomic_load(&g->be_rx_frames);
 
-	if (!g->nf || atomic_load(&g->gone) || atomic_load(&g->unplugged))
+	if (!g->nf || atomic_load(&g->gone) || atomic_load(&g->unplugged) || atomic_load(&g->reloaded))
 		return NULL;
 	netfront_stats(g->nf, &st);
 	if (st.rx_frames + st.rx_errors == answered)
