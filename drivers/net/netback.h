@@ -94,6 +94,7 @@ struct netback_vif_info {
 	bool split_evtchn, rx_notify;
 	bool rx_sg, rx_gso_tcpv4, rx_gso_tcpv6;   /* frames to the guest may use these */
 	bool rx_csum, rx_ipv6_csum;         /* ... may carry partial checksums */
+	uint64_t rx_frames;                 /* frames answered into its rx rings, every connection */
 };
 
 struct netback_stats {

@@ -330,6 +330,7 @@ bool netback_rx_work(struct netback_queue *q)
 	}
 	netback_rx_copy(q, nsegs);
 	netback_rx_respond(q, nslots);
+	q->q_vif->vif_info.rx_frames += npkts;
 	for (unsigned i = 0; i < npkts; i++) {
 		st->rx_packets++;
 		st->rx_bytes += q->q_rx_done[i]->np_len;

@@ -156,15 +156,19 @@ static void netfront_connect(struct netfront *nf)
 }
 
 /* Leave Connected: what the backend already answered is taken, then the
- * rings go. true if we were connected (the caller tells the user, once our
- * state says where we are). */
+ * rings go. A queue's rx work takes NETFRONT_RX_BATCH frames a turn, so it
+ * runs until it finds nothing (a full ring's worth of turns at most: a
+ * backend still answering cannot keep us here). true if we were connected
+ * (the caller tells the user, once our state says where we are). */
 static bool netfront_disconnect(struct netfront *nf)
 {
 	bool was = nf->nf_phase == NF_CONNECTED;
 
 	nf->nf_info.connected = false;
 	for (unsigned i = 0; was && nf->nf_queues && i < nf->nf_nq; i++) {
-		netfront_ev_both(&nf->nf_queues[i]);
+		for (unsigned turn = 0; turn < NETFRONT_DRAIN_TURNS_MAX; turn++)
+			if (!netfront_ev_both(&nf->nf_queues[i]) || nf->nf_phase == NF_DEAD || !nf->nf_queues)
+				break;
 		if (nf->nf_phase == NF_DEAD)
 			return false;
 	}

@@ -26,6 +26,7 @@
 #define NETFRONT_RX_FRAME_SLOTS_MAX (NETFRONT_RX_SLOTS_MAX + NETFRONT_EXTRAS_MAX)
 #define NETFRONT_TX_BUFS_MIN (XEN_NETIF_NR_SLOTS_MIN + 1u)
 #define NETFRONT_RX_BATCH 64u                         /* frames per loop turn */
+#define NETFRONT_DRAIN_TURNS_MAX (NETFRONT_RING_SIZE / NETFRONT_RX_BATCH + 1u)   /* a full ring at disconnect */
 #define NETFRONT_CONNECT_TRIES_MAX 4u
 #define NETFRONT_AWAY_MS_DEFAULT 30000u              /* a vanished backend is waited for */
 #define NETFRONT_ERROR_MAX 192u

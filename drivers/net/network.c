@@ -585,6 +585,12 @@ void network_event(struct network *w, enum netfront_event ev)
 		network_pump(w);
 }
 
+void network_set_netfront(struct network *w, struct netfront *nf)
+{
+	w->nw_nf = nf;
+	w->nw_up = false;
+}
+
 void network_release(struct network *w)
 {
 	w->nw_cfg.held = false;

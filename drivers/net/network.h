@@ -76,6 +76,9 @@ int network_start(struct netfront *nf, const struct network_config *cfg, struct 
 /* Feed it the netfront's callbacks. */
 void network_rx(struct network *w, const struct netfront_rx *rx);
 void network_event(struct network *w, enum netfront_event ev);
+/* The netfront was replaced (the old one closed, a new one opened on the
+ * same device: a driver reload): sends go to nf, from its CONNECTED on. */
+void network_set_netfront(struct network *w, struct netfront *nf);
 /* Start sending (a workload started held: every guest can receive first). */
 void network_release(struct network *w);
 /* Peer `index` is gone for good (its NIC unplugged): nothing more is sent to

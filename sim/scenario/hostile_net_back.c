@@ -75,11 +75,17 @@ _Static_assert(HB_CHAIN > XEN_NETIF_NR_SLOTS_MIN, "the chain lie is longer than 
 _Static_assert(HB_LONG_SLOTS <= XEN_NETIF_NR_SLOTS_MIN && HB_LONG_SLOTS * 4096u > 65535u + 4096u,
 	       "the long-frame lie is a legal slot count but too many bytes");
 
-enum hb_param { HB_P_FRONT, HB_P_BACK, HB_P_FRAMES, HB_P_COUNT };
+enum hb_param { HB_P_FRONT, HB_P_BACK, HB_P_FRAMES, HB_P_RING, HB_P_COUNT };
+/* ring=: which ring the sites with a tx and an rx form (id, status, prod)
+ * lie on. Each frame is answered on tx before it is echoed on rx, so with
+ * both a site fired at a fixed occurrence lands on the same ring at every
+ * seed: the other form would never be tried. */
+enum hb_ring { HB_RING_BOTH, HB_RING_TX, HB_RING_RX };
 static const struct scn_param hb_params[HB_P_COUNT + 1] = {
 	[HB_P_FRONT] = {"front", SCN_P_DOMAIN, NULL, 0, 0, "the guest running netfront"},
 	[HB_P_BACK] = {"back", SCN_P_DOMAIN, NULL, 0, 0, "the domain running the hostile backend"},
 	[HB_P_FRAMES] = {"frames", SCN_P_UINT, "100", 1, 100000, "frames echoed"},
+	[HB_P_RING] = {"ring", SCN_P_STRING, "both", 0, 0, "both, tx or rx: the ring the id, status and prod lies go to"},
 };
 
 enum hb_counter { HB_C_SENT, HB_C_ECHOED, HB_C_LOST, HB_C_LIES, HB_C_FATAL_LIES, HB_C_REWRITES, HB_C_COUNT };
@@ -133,6 +139,7 @@ struct hb {
 	char mac[24], handle[8];
 	struct hb_back b;
 	struct hb_front f;
+	enum hb_ring ring;
 	bool b_alive, f_alive;
 	/* Shared: which frames came back, which the backend dropped. */
 	_Atomic uint8_t *seen;        /* 1 echoed, 2 lost (the backend said so) */
@@ -173,9 +180,26 @@ static uint32_t hb_len(const struct hb *w, uint32_t seq)
 
 /* ---- the backend's lies ---- */
 
+static unsigned hb_ring_of(const char *s)
+{
+	return strcmp(s, "both") == 0 ? HB_RING_BOTH : strcmp(s, "tx") == 0 ? HB_RING_TX
+	       : strcmp(s, "rx") == 0 ? HB_RING_RX : HB_RING_RX + 1;
+}
+
 static bool hb_fault(struct hb_back *b, struct sim_fault_site *site)
 {
 	return scn_wl_lie(site, b->domid, b->peer, "vif/0");
+}
+
+/* A site of both rings, reached on the tx ring (rx false) or the rx ring:
+ * an occurrence on a ring that ring= leaves out is not one. */
+static bool hb_fault_ring(struct hb_back *b, struct sim_fault_site *site, bool rx)
+{
+	enum hb_ring r = b->w->ring;
+
+	if ((r == HB_RING_TX && rx) || (r == HB_RING_RX && !rx))
+		return false;
+	return hb_fault(b, site);
 }
 
 /* A lie netfront must refuse: remembered, then published. The first on
@@ -282,7 +306,7 @@ static bool hb_tx_copy(struct hb_back *b, const netif_tx_request_t *reqs, unsign
 
 static void hb_tx_respond(struct hb_back *b, const netif_tx_request_t *reqs, unsigned n, int16_t status)
 {
-	bool lie_id = hb_fault(b, &hnb_site_id), lie_status = hb_fault(b, &hnb_site_status);
+	bool lie_id = hb_fault_ring(b, &hnb_site_id, false), lie_status = hb_fault_ring(b, &hnb_site_status, false);
 	unsigned v = (unsigned)(scn_wl_rand(&b->rng) % 3);
 
 	for (unsigned i = 0; i < n; i++) {
@@ -375,11 +399,14 @@ static void hb_rx_response(struct hb_back *b, const struct hb_rxplan *p, unsigne
 }
 
 /* An rx frame of more slots than any frame may take, one of full pages
- * longer than any frame may be, or an unknown extra. */
+ * longer than any frame may be, an unknown extra, or a well-formed GSO extra
+ * of a type the frontend never offered to take (it writes no
+ * feature-gso-tcpv4: an extra it did not ask for is as impossible as an
+ * unknown one). */
 static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp)
 {
-	unsigned v = (unsigned)(scn_wl_rand(&b->rng) % 3);
-	unsigned need = v == 0 ? 2 : v == 1 ? HB_CHAIN : HB_LONG_SLOTS;
+	unsigned v = (unsigned)(scn_wl_rand(&b->rng) % 4);
+	unsigned need = v == 0 || v == 3 ? 2 : v == 1 ? HB_CHAIN : HB_LONG_SLOTS;
 
 	if (rp - b->rx.req_cons < need)
 		return false;
@@ -392,12 +419,16 @@ static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp)
 		if (need == 2 && k == 0)
 			r->flags = NETRXF_extra_info;
 		if (need == 2 && k == 1) {
-			netif_extra_info_t x = {.type = 7};
+			netif_extra_info_t x = {.type = v == 3 ? XEN_NETIF_EXTRA_TYPE_GSO : 7};
+			x.u.gso.type = XEN_NETIF_GSO_TYPE_TCPV4;
+			x.u.gso.size = 1448;
 			memcpy(r, &x, sizeof(x));
 		}
 	}
 	if (need == HB_LONG_SLOTS)
 		hb_tell_kw(b, true, true, "rx frame of full pages longer than a frame may be", "longer than|rsp_prod");
+	else if (v == 3)
+		hb_tell_kw(b, true, true, "rx GSO extra of a type never offered", "not offered|rsp_prod");
 	else
 		hb_tell_kw(b, true, true, need == 2 ? "rx extra info of unknown type" : "rx frame of more slots than allowed",
 			   need == 2 ? "extra info|rsp_prod" : "data slots|rsp_prod");
@@ -415,8 +446,8 @@ static bool hb_rx_one(struct hb_back *b)
 	if (hb_fault(b, &hnb_site_flags) && hb_rx_flags_lie(b, rp))
 		return true;
 	p.lie_offset = hb_fault(b, &hnb_site_offset);
-	p.lie_status = hb_fault(b, &hnb_site_status);
-	p.lie_id = hb_fault(b, &hnb_site_id);
+	p.lie_status = hb_fault_ring(b, &hnb_site_status, true);
+	p.lie_id = hb_fault_ring(b, &hnb_site_id, true);
 	p.v = (unsigned)(scn_wl_rand(&b->rng) % 3);
 	/* The legal oddity: a one-slot frame placed at an inner offset. */
 	if (p.lie_offset && p.v == 2 && p.slots == 1)
@@ -448,7 +479,7 @@ static void hb_push(struct hb_back *b)
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b->tx, ntx);
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b->rx, nrx);
 	if (hb_fault(b, &hnb_site_prod)) {
-		bool tx = scn_wl_rand(&b->rng) % 2;
+		bool tx = b->w->ring == HB_RING_BOTH ? scn_wl_rand(&b->rng) % 2 : b->w->ring == HB_RING_TX;
 		xen_wmb();
 		if (tx)
 			b->tx.sring->rsp_prod = b->tx.rsp_prod_pvt + 300;
@@ -846,6 +877,7 @@ static int hb_start(struct scn_wl *wl)
 	wl->priv = w;
 	w->wl = wl;
 	w->frames = (uint32_t)scn_wl_u(wl, HB_P_FRAMES);
+	w->ring = hb_ring_of(scn_wl_s(wl, HB_P_RING));
 	w->seed = scn_wl_seed(wl);
 	w->seen = calloc(w->frames, sizeof(*w->seen));
 	if (!w->seen)
@@ -921,6 +953,10 @@ static uint64_t hb_counter(struct scn_wl *wl, unsigned index)
 
 static int hb_validate(const struct scn_wl_args *a, char *err, size_t len)
 {
+	if (hb_ring_of(a->s[HB_P_RING]) > HB_RING_RX) {
+		snprintf(err, len, "ring=%s: both, tx or rx", a->s[HB_P_RING]);
+		return -EINVAL;
+	}
 	if (a->u[HB_P_FRONT] == a->u[HB_P_BACK]) {
 		snprintf(err, len, "front and back must be different domains");
 		return -EINVAL;

@@ -138,6 +138,27 @@ static void hf_check_released(struct hostile_front *h)
 SIM_FAULT_SITE(hnf_site_keys, "net.hostile.front.keys",
 	       "hostile netfront: a bad xenstore key at connection (queues, feature flag, rx-copy, ring ref, port)");
 
+/* One queue more than netback offers (multi-queue-max-queues, 1 when it
+ * writes none), each queue's keys valid: its rings and a port of its own.
+ * Only the count is wrong, so a backend that bounds it by anything but its
+ * own offer connects. */
+static void hf_key_lie_queues(struct hostile_front *h)
+{
+	char s[16], sub[SCN_XS_PATH_MAX];
+	unsigned offer = hf_read_be(h, "multi-queue-max-queues", s, sizeof(s)) == 0 ? (unsigned)atoi(s) : 1;
+	unsigned n = (offer ? offer : 1) + 1;
+
+	for (unsigned i = 0; i < n && i < HF_QUEUE_DIRS_MAX; i++) {
+		xenevtchn_port_or_error_t p = i ? xenevtchn_bind_unbound_port(h->xce, h->cfg.back) : (int)h->port;
+		snprintf(sub, sizeof(sub), "%s/queue-%u", h->dir, i);
+		scn_xs_printf(h->xs, sub, "tx-ring-ref", "%u", h->ring_refs[0]);
+		scn_xs_printf(h->xs, sub, "rx-ring-ref", "%u", h->ring_refs[1]);
+		scn_xs_printf(h->xs, sub, "event-channel", "%d", p < 0 ? 4000 : p);
+	}
+	scn_xs_printf(h->xs, h->dir, "multi-queue-num-queues", "%u", n);
+	snprintf(h->key_lie, sizeof(h->key_lie), "multi-queue-num-queues=%u (offered %u)", n, offer);
+}
+
 /* One key netback must refuse to connect with, written over a good one. */
 static void hf_key_lie(struct hostile_front *h)
 {
@@ -149,14 +170,19 @@ static void hf_key_lie(struct hostile_front *h)
 		{"feature-sg", "yes%.0u", 0},        {"request-rx-copy", "%u", 0},
 		{"tx-ring-ref", "%u", HF_BAD_REF},   {"event-channel", "%u", 4000},
 	};
-	unsigned v = (unsigned)(hf_rng(&h->rng) % (sizeof(lies) / sizeof(lies[0])));
+	unsigned nlies = sizeof(lies) / sizeof(lies[0]);
+	unsigned v = (unsigned)(hf_rng(&h->rng) % (nlies + 1));
 	char val[24];
 
+	hf_count(h, HF_S_LIES);
+	sim_trace_event(SIM_TR_FAULT, h->cfg.domid, h->cfg.back, 0, 0, "net.hostile.front.keys");
+	if (v == nlies) {
+		hf_key_lie_queues(h);
+		return;
+	}
 	scn_xs_printf(h->xs, h->dir, lies[v].key, lies[v].fmt, lies[v].value);
 	snprintf(val, sizeof(val), lies[v].fmt, lies[v].value);
 	snprintf(h->key_lie, sizeof(h->key_lie), "%s=%s", lies[v].key, val);
-	hf_count(h, HF_S_LIES);
-	sim_trace_event(SIM_TR_FAULT, h->cfg.domid, h->cfg.back, 0, 0, "net.hostile.front.keys");
 }
 
 static void hf_publish_keys(struct hostile_front *h)
@@ -168,6 +194,10 @@ static void hf_publish_keys(struct hostile_front *h)
 
 	snprintf(path, sizeof(path), "%s/multi-queue-num-queues", h->dir);
 	xs_rm(h->xs, XBT_NULL, path);   /* a lie of the last connection */
+	for (unsigned i = 0; i < HF_QUEUE_DIRS_MAX; i++) {
+		snprintf(path, sizeof(path), "%s/queue-%u", h->dir, i);
+		xs_rm(h->xs, XBT_NULL, path);
+	}
 	h->key_lie[0] = '\0';
 
 	h->sg = hf_be_flag(h, "feature-sg");

@@ -28,6 +28,7 @@
 #define HF_MAGIC 0x31464e48u         /* "HNF1" */
 #define HF_ETHERTYPE 0x88B5u         /* local experimental */
 #define HF_BAD_REF 0x7ffff000u       /* never granted */
+#define HF_QUEUE_DIRS_MAX 9u          /* queue-N/ of the queue-count lie: netback offers at most 8 */
 #define HF_PROD_JUMP 300u            /* past a 256-slot ring */
 #define HF_FATAL_WAIT_MS 200u        /* a packet that calls for a disconnection */
 #define HF_RECONNECTS_MAX 64u

@@ -48,7 +48,7 @@
 
 enum nw_param { NW_P_BACK, NW_P_GUESTS, NW_P_MESSAGES, NW_P_PINGS, NW_P_MAX, NW_P_LARGE,
 		NW_P_FEATURES, NW_P_TIMEOUT, NW_P_TX_BUFS, NW_P_RX_BUFS, NW_P_QUEUES, NW_P_WINDOW,
-		NW_P_HOSTILE, NW_P_HOSTILE_PACKETS, NW_P_RXQ_BYTES, NW_P_COUNT };
+		NW_P_HOSTILE, NW_P_HOSTILE_PACKETS, NW_P_RXQ_BYTES, NW_P_RELOAD, NW_P_COUNT };
 
 static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 	[NW_P_BACK] = {"back", SCN_P_DOMAIN, NULL, 0, 0, "the domain running netback and the switch"},
@@ -59,7 +59,7 @@ static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 	[NW_P_LARGE] = {"large", SCN_P_PERCENT, "10", 0, 100, "messages above the MTU (GSO or cut)"},
 	[NW_P_FEATURES] = {"features", SCN_P_STRING, "all", 0, 0,
 			   "all: multi-queue, sg, GSO, csum offload, split evtchn, rx-notify; none; "
-			   "mixed: odd guests none"},
+			   "mixed: odd guests none; fewer: guests all, netback no split, GSO v4 only, 2 queues"},
 	[NW_P_TIMEOUT] = {"timeout", SCN_P_TIME, "200ms", 1000000, 60000000000ull,
 			  "no ack or pong this long: given up (a lost frame)"},
 	[NW_P_TX_BUFS] = {"tx-bufs", SCN_P_UINT, "256", NW_TX_BUFS_MIN, NW_BUFS_DEFAULT,
@@ -75,6 +75,8 @@ static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 				  "packets the hostile netfront sends"},
 	[NW_P_RXQ_BYTES] = {"rx-queue-bytes", SCN_P_SIZE, "4194304", NW_RXQ_BYTES_MIN, NW_RXQ_BYTES_MAX,
 			    "netback's bound on the bytes queued towards a guest, per queue (XSA-392)"},
+	[NW_P_RELOAD] = {"reload", SCN_P_UINT, "0", 0, 1000000,
+			 "frames the first guest receives before its netfront is closed and opened again (0: never)"},
 };
 
 enum nw_counter { NW_C_FRAMES, NW_C_SENT, NW_C_DROPS, NW_C_CORRUPT, NW_C_DUPLICATES, NW_C_OUT_OF_ORDER,
@@ -103,7 +105,8 @@ static uint64_t nw_crash_allowance(struct nw *w)
  * ends that negotiated differently. */
 static void nw_features(struct nw *w, const char *features)
 {
-	bool mixed = strcmp(features, "mixed") == 0, all = mixed || strcmp(features, "all") == 0;
+	bool mixed = strcmp(features, "mixed") == 0, fewer = strcmp(features, "fewer") == 0;
+	bool all = mixed || fewer || strcmp(features, "all") == 0;
 
 	if (all)
 		w->bcfg = (struct netback_config){.queues_max = 4, .sg = true, .gso_tcpv4 = true,
@@ -111,6 +114,8 @@ static void nw_features(struct nw *w, const char *features)
 						  .tx_slots_max = 32, .tx_slots_fatal = 40};
 	else
 		w->bcfg = (struct netback_config){.queues_max = 1};
+	if (fewer)   /* the guests ask for more than netback offers */
+		nw_features_fewer(&w->bcfg);
 	w->bcfg.rx_queue_bytes_max = (unsigned)scn_wl_u(w->wl, NW_P_RXQ_BYTES);
 	for (unsigned i = 0; i < w->n; i++) {
 		struct netfront_config *c = &w->g[i].cfg;
@@ -168,17 +173,22 @@ static int nw_link_attach(void *arg, struct netback_vif *vif, void **port)
 		*port = &w->hg;
 		return 0;
 	}
-	return switch_netback_link.attach(w->sw, vif, port);
+	int rc = switch_netback_link.attach(w->sw, vif, port);
+	if (rc == 0)
+		nw_link_attached(w, vif, *port);
+	return rc;
 }
 
 static void nw_link_detach(void *arg, void *port)
 {
 	struct nw *w = arg;
 
-	if (port == &w->hg)
+	if (port == &w->hg) {
 		w->hvif = NULL;
-	else
+	} else {
+		nw_link_detached(w, port);
 		switch_netback_link.detach(w->sw, port);
+	}
 }
 
 /* A frame from the hostile frontend: one a correct netback could pass on,
@@ -336,7 +346,7 @@ static void nw_judge(void *arg)
 	}
 	pthread_mutex_unlock(&w->lock);
 	const char *hbad = nw_judge_backend(w, &b, &h_drops, &h_fatal, hwhy, sizeof(hwhy));
-	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w);
+	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w) + atomic_load(&w->reload_allowance);
 	/* A vif the toolstack took down left the switch, which forgot its MAC:
 	 * frames to it went flooded to the other ports, and missed it. */
 	if (atomic_load(&w->suspends) || atomic_load(&w->unplugs))
@@ -547,6 +557,7 @@ static void nw_guest_rx(void *arg, struct netfront *nf, const struct netfront_rx
 		return;
 	network_rx(g->work, rx);
 	nw_guest_publish(g);
+	nw_reload_maybe(g, scn_wl_u(g->w->wl, NW_P_RELOAD));
 }
 
 /* The last -EAGAIN netfront's sender got is answered: a TX_READY, or the
@@ -587,7 +598,7 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 	if (ev == NETFRONT_EV_CONNECTED) {
 		char why[256];
 		atomic_fetch_add(&g->connects, 1);
-		if (nw_probe_tx_limits(nf, why, sizeof(why)))
+		if (nw_probe_tx_limits(nf, why, sizeof(why)) || nw_judge_negotiated(g, nf, why, sizeof(why)))
 			scn_wl_fail(g->w->wl, "guest dom %u: %s", g->domid, why);
 		if (!g->started && !atomic_load(&g->gone))
 			nw_guest_start_work(g);
@@ -602,6 +613,9 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 		g->deaths_at_down = deaths;
 		if (!atomic_load(&g->expect_down) && !death)
 			atomic_store(&g->kicked, true);   /* check() fails the run with netback's reason */
+		char why[256];
+		if (!death && !atomic_load(&g->w->be_deaths) && nw_judge_rx_taken(g, why, sizeof(why)))
+			scn_wl_fail(g->w->wl, "guest dom %u: %s", g->domid, why);
 		if (g->down_ends_act) {
 			g->down_ends_act = false;
 			atomic_store(&g->acting, false);
@@ -631,6 +645,7 @@ int nw_guest_close(void *arg)
 	struct nw_guest *g = arg;
 
 	nw_guest_tx_ready_check(g);
+	nw_reload_free(g);
 	network_free(g->work);
 	g->work = NULL;
 	netfront_close(g->nf);
@@ -976,8 +991,8 @@ static int nw_validate(const struct scn_wl_args *a, char *err, size_t len)
 			return -EINVAL;
 		}
 	if (strcmp(a->s[NW_P_FEATURES], "all") != 0 && strcmp(a->s[NW_P_FEATURES], "none") != 0 &&
-	    strcmp(a->s[NW_P_FEATURES], "mixed") != 0) {
-		snprintf(err, len, "features=%s: all, none or mixed", a->s[NW_P_FEATURES]);
+	    strcmp(a->s[NW_P_FEATURES], "mixed") != 0 && strcmp(a->s[NW_P_FEATURES], "fewer") != 0) {
+		snprintf(err, len, "features=%s: all, none, mixed or fewer", a->s[NW_P_FEATURES]);
 		return -EINVAL;
 	}
 	return 0;

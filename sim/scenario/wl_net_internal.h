@@ -52,6 +52,16 @@ struct nw_guest {
 	/* Published on the guest's thread, read anywhere. */
 	_Atomic uint64_t verified, sent, corrupt, duplicates, out_of_order, gaps, pings_ok;
 	_Atomic unsigned connects;
+	/* Its vif in netback and the switch (backend thread), and the frames
+	 * netback had answered into its rx rings when it last let go of them. */
+	struct netback_vif *be_vif;
+	void *be_port;
+	_Atomic uint64_t be_rx_frames;
+	/* reload=: frames received, the reload's event (guest thread); once
+	 * reloaded, its netfront's counts start again (atomic: judged anywhere). */
+	uint64_t rx_seen;
+	struct event *reload_ev;
+	atomic_bool reloaded;
 	/* The result when this guest finished sending (under nw.lock). */
 	struct network_result fin;
 	struct netfront_stats fin_stats;
@@ -107,6 +117,7 @@ struct nw {
 	_Atomic uint64_t dead_drops, crash_sent, crash_verified;
 	_Atomic uint64_t fatal, no_link, slots_peak, rxq_peak;
 	_Atomic uint64_t suspends, unplugs;
+	_Atomic uint64_t reload_allowance;  /* frames a reload's closed rings may have held */
 	uint64_t faults_at_start;           /* sim_fault_count() when the workload started */
 	/* The hostile frontend (hostile=), beside the guests on the same netback:
 	 * its vif is not on the switch; what netback passes on from it is
@@ -141,6 +152,15 @@ const char *nw_judge_unstalls(struct nw *w, uint64_t stalls, uint64_t unstalls, 
 #define NW_PAGE_BYTES 4096u               /* a tx slot's page */
 const char *nw_probe_tx_limits(struct netfront *nf, char *buf, size_t len);
 const char *nw_rx_offload_bad(const struct nw_guest *g, const struct netfront_rx *rx);
+void nw_features_fewer(struct netback_config *b);
+void nw_link_attached(struct nw *w, struct netback_vif *vif, void *port);
+void nw_link_detached(struct nw *w, void *port);
+const char *nw_judge_rx_taken(struct nw_guest *g, char *buf, size_t len);
+
+/* wl_net_reload.c: reload= (guest thread) */
+void nw_reload_maybe(struct nw_guest *g, uint64_t after);
+void nw_reload_free(struct nw_guest *g);
+const char *nw_judge_negotiated(const struct nw_guest *g, struct netfront *nf, char *buf, size_t len);
 
 /* wl_net_act.c: the hooks, and check()'s part (harness thread) */
 int nw_unplug(struct scn_wl *wl);

@@ -160,3 +160,90 @@ const char *nw_probe_tx_limits(struct netfront *nf, char *buf, size_t len)
 	}
 	return NULL;
 }
+
+/* features=fewer: netback offers less than the guests would take (no split
+ * event channels, no IPv6 offloads, two queues): elsewhere it offers
+ * everything, and a frontend that uses what was never offered cannot show. */
+void nw_features_fewer(struct netback_config *b)
+{
+	b->queues_max = 2;
+	b->split_evtchn = false;
+	b->gso_tcpv6 = false;
+	b->ipv6_csum = false;
+}
+
+/* At every connection: what netfront says it uses is what both ends offered
+ * (netif.h: a feature is used only when the other end advertised it; the
+ * queues are the lesser of the two maxima). NULL, or what is wrong. */
+const char *nw_judge_negotiated(const struct nw_guest *g, struct netfront *nf, char *buf, size_t len)
+{
+	const struct netback_config *b = &g->w->bcfg;
+	const struct netfront_config *c = &g->cfg;
+	struct netfront_info in;
+	unsigned bq = b->queues_max ? b->queues_max : 1, fq = c->queues_max ? c->queues_max : 1;
+	unsigned want_q = bq < fq ? bq : fq;
+	bool split = b->split_evtchn && c->split_evtchn, sg = b->sg;
+
+	if (netfront_info(nf, &in) < 0 || !in.connected)
+		return NULL;
+	if (in.queues == want_q && in.split_evtchn == split && in.tx_sg == sg &&
+	    in.tx_gso_tcpv4 == (sg && b->gso_tcpv4) && in.tx_gso_tcpv6 == (sg && b->gso_tcpv6) &&
+	    in.tx_ipv6_csum == b->ipv6_csum)
+		return NULL;
+	snprintf(buf, len, "netfront connected with %u queue(s), split channels %d, sg %d, GSO v4 %d, v6 %d, IPv6 "
+		 "csum %d; both ends offered %u queue(s), split %d, sg %d, GSO v4 %d, v6 %d, IPv6 csum %d (netif.h)",
+		 in.queues, in.split_evtchn, in.tx_sg, in.tx_gso_tcpv4, in.tx_gso_tcpv6, in.tx_ipv6_csum, want_q, split,
+		 sg, sg && b->gso_tcpv4, sg && b->gso_tcpv6, b->ipv6_csum);
+	return buf;
+}
+
+/* The link's view of a vif's connection (backend thread): which guest it
+ * is, and, when netback lets go of it (before it says so in xenstore), the
+ * frames it had answered into that guest's rx rings. */
+void nw_link_attached(struct nw *w, struct netback_vif *vif, void *port)
+{
+	struct netback_vif_info in;
+
+	netback_vif_info(vif, &in);
+	for (unsigned i = 0; i < w->n; i++)
+		if (w->g[i].domid == in.fe_domid) {
+			w->g[i].be_vif = vif;
+			w->g[i].be_port = port;
+		}
+}
+
+void nw_link_detached(struct nw *w, void *port)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		struct nw_guest *g = &w->g[i];
+		struct netback_vif_info in;
+		if (!port || g->be_port != port)
+			continue;
+		netback_vif_info(g->be_vif, &in);
+		atomic_store(&g->be_rx_frames, in.rx_frames);
+		g->be_vif = NULL;
+		g->be_port = NULL;
+	}
+}
+
+/* A guest's DISCONNECTED (its thread): netback let go of the rings first,
+ * so every response it had published is in them, and netfront takes them
+ * all before it lets go too (netfront.c: what the backend already answered
+ * is taken). Every frame netback answered into this guest's rx rings was
+ * delivered or counted an rx error. Not after netback's domain died (its
+ * count went with it), nor for a guest unplugged once (a new vif). */
+const char *nw_judge_rx_taken(struct nw_guest *g, char *buf, size_t len)
+{
+	struct netfront_stats st;
+	uint64_t answered = atomic_load(&g->be_rx_frames);
+
+	if (!g->nf || atomic_load(&g->gone) || atomic_load(&g->unplugged) || atomic_load(&g->reloaded))
+		return NULL;
+	netfront_stats(g->nf, &st);
+	if (st.rx_frames + st.rx_errors == answered)
+		return NULL;
+	snprintf(buf, len, "netback answered %lu frame(s) into its rx rings by the time it closed them, netfront "
+		 "took %lu (%lu delivered, %lu rx errors): responses left in the rings at the disconnection",
+		 answered, st.rx_frames + st.rx_errors, st.rx_frames, st.rx_errors);
+	return buf;
+}

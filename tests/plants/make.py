@@ -979,6 +979,131 @@ PLANTS = [
      [("drivers/blk/blkfront.c",
        "\tunsigned room = bf->bf_cfg.grant_pages_max - bf->bf_nq * (1u << bf->bf_order) -\n\t\t\tBLKIF_MAX_INDIRECT_PAGES_PER_REQUEST;",
        "\tunsigned room = bf->bf_cfg.grant_pages_max - BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST;")]),
+    # ---------------- fifth round (net): written blind from drivers/net and drivers/xenbus ----------------
+    # (tests/plants/README.md, "Fifth round (net)"): a chain read past req_prod,
+    # a queue count bounded by the build limit, more_data counting the extra
+    # slot, a response length
+    # fetched again from the ring, an unoffered rx GSO type, a full ring
+    # without the extra slot, rx pages unshared by the tx count, a disconnect
+    # that drops answered responses, Closed not taken as a fresh backend, the
+    # state written outside the publish transaction, a stale Connected taken
+    # as InitWait, split channels not offered, an rx id not checked.
+    ("netback-tx-chain-past-prod", "request-trust", "netback",
+     "a tx packet's chain is bounded by req_prod one slot late: a chain whose "
+     "last slot asks for more data reads the unpublished slot after req_prod "
+     "(an old request) and takes it as part of the packet instead of disconnecting",
+     "a hostile net frontend whose chain runs past req_prod: never disconnected",
+     [("drivers/net/netback_txparse.c",
+       "\t\tif (++*i >= s->avail)\n\t\t\treturn txscan_fatal(s, \"packet continues",
+       "\t\tif (++*i > s->avail)\n\t\t\treturn txscan_fatal(s, \"packet continues")]),
+    ("netback-queues-bound-by-limit", "request-trust", "netback",
+     "the frontend's multi-queue-num-queues is bounded by the build's limit "
+     "(8), not by the multi-queue-max-queues we offered: a frontend gets more "
+     "queues (rings, channels, memory) than the backend's configuration allows",
+     "a hostile net frontend asking for more queues than offered: served",
+     [("drivers/net/netback_ring.c",
+       "\"multi-queue-num-queues\",\n\t\t\t\t     vif->vif_nb->nb_cfg.queues_max, 1, &q);",
+       "\"multi-queue-num-queues\",\n\t\t\t\t     NETBACK_QUEUES_MAX, 1, &q);")]),
+    ("netback-rx-more-data-counts-extra", "gso-metadata", "netback",
+     "NETRXF_more_data is decided by the slot count with the GSO extra slot: "
+     "a GSO frame that fits one page says more data follows, and the "
+     "frontend takes the next frame's first slot as its tail",
+     "GSO frames of one page or less towards a GSO guest: frames merged, a violation",
+     [("drivers/net/netback_rx.c",
+       "\t\ts->rs_flags = d + 1 < ndata ? NETRXF_more_data : 0;",
+       "\t\ts->rs_flags = k + 1 < need ? NETRXF_more_data : 0;"),
+      ("drivers/net/netback_rx.c",
+       "\tunsigned need = netback_rx_slots(p->np_len, gso), ndata = need - gso;",
+       "\tunsigned need = netback_rx_slots(p->np_len, gso);")]),
+    # Dropped after the first measurement: netback-rx-stall-no-recheck (the
+    # stall not re-reading req_prod) is no bug a guest sees: the rx timer
+    # netback_rx_wait armed just before (0 ms left) fires at once and finds
+    # the buffers.
+    ("netfront-rx-status-refetched", "double-fetch", "netfront",
+     "the rx copy-out takes each slot's length and offset from the shared ring "
+     "again, not from the copy netfront_rx_parse checked: a backend changing "
+     "them after the check overruns the frame buffer",
+     "a hostile net backend rewriting an rx response after publishing it; access tracing",
+     [("drivers/net/netfront_io.c",
+       "\t\tconst netif_rx_response_t *r = &q->q_rx_rsps[i];",
+       "\t\tconst netif_rx_response_t *r = RING_GET_RESPONSE(&q->q_rx, idx);")]),
+    ("netfront-rx-gso-type-unoffered", "response-trust", "netfront",
+     "an rx GSO extra is checked for a known type only, not for one the "
+     "frontend offered: a guest without feature-gso-tcpv6 (or without GSO) is "
+     "handed GSO frames it said it cannot take",
+     "a hostile net backend sending GSO extras to a guest that offered none: not refused",
+     [("drivers/net/netfront_rsp.c",
+       "\tif ((!v4 || !s->lim->gso_tcpv4) && (!v6 || !s->lim->gso_tcpv6))",
+       "\tif (!v4 && !v6)")]),
+    ("netfront-tx-ring-full-ignores-extra", "ring-full", "netfront",
+     "the ring-full test counts a frame's data slots but not its GSO extra "
+     "slot: with the ring nearly full a GSO frame is pushed one slot past "
+     "rsp_cons + RING_SIZE, over a request the backend has not answered",
+     "GSO bulk traffic against a slow backend (tx ring full): netback disconnects the frontend",
+     [("drivers/net/netfront_io.c",
+       "\tif (slots > q->q_tx_nfree || ring_slots > RING_FREE_REQUESTS(&q->q_tx)) {\n"
+       "\t\tif (!netfront_tx_reap(q, &work))\n\t\t\treturn -EIO;\n"
+       "\t\tif (slots > q->q_tx_nfree || ring_slots > RING_FREE_REQUESTS(&q->q_tx)) {",
+       "\tif (slots > q->q_tx_nfree || slots > RING_FREE_REQUESTS(&q->q_tx)) {\n"
+       "\t\tif (!netfront_tx_reap(q, &work))\n\t\t\treturn -EIO;\n"
+       "\t\tif (slots > q->q_tx_nfree || slots > RING_FREE_REQUESTS(&q->q_tx)) {")]),
+    ("netfront-unshare-rx-count", "grant-leak", "netfront",
+     "at a disconnect the rx buffers are unshared with the tx pool's page "
+     "count: with fewer tx pages than rx buffers the rest stay granted to the "
+     "backend after every connection",
+     "a net guest with tx-bufs != rx-bufs that reconnects or closes: grant balance",
+     [("drivers/net/netfront_ring.c",
+       "\t\txengntshr_unshare(nf->nf_gs, q->q_rx_pages, nf->nf_cfg.rx_bufs);",
+       "\t\txengntshr_unshare(nf->nf_gs, q->q_rx_pages, nf->nf_cfg.tx_bufs);")]),
+    ("netfront-disconnect-skips-reap", "reconnect", "netfront",
+     "leaving Connected, netfront tears the rings down without taking the "
+     "responses the backend already published: frames received before the "
+     "backend closed are lost, sent frames already answered count as lost",
+     "a backend that closes or restarts under traffic: frames lost that were delivered",
+     [("drivers/net/netfront.c",
+       "\tfor (unsigned i = 0; was && nf->nf_queues && i < nf->nf_nq; i++) {\n"
+       "\t\tfor (unsigned turn = 0; turn < NETFRONT_DRAIN_TURNS_MAX; turn++)\n"
+       "\t\t\tif (!netfront_ev_both(&nf->nf_queues[i]) || nf->nf_phase == NF_DEAD || !nf->nf_queues)\n"
+       "\t\t\t\tbreak;\n\t\tif (nf->nf_phase == NF_DEAD)\n\t\t\treturn false;\n\t}\n", "")]),
+    ("netfront-closed-not-fresh", "xenbus", "netfront",
+     "a backend at Closed is not taken as one a new connection may start with "
+     "(only InitWait, Initialising, Unknown): after a backend-initiated close "
+     "both ends wait for each other",
+     "a backend that closes a connected vif (toolstack online=0 and back, a violation, a restart seen at Closed): a hang",
+     [("drivers/net/netfront.c",
+       "\treturn be == XenbusStateClosed || be == XenbusStateInitWait || be == XenbusStateInitialising ||",
+       "\treturn be == XenbusStateInitWait || be == XenbusStateInitialising ||")]),
+    ("netfront-state-outside-tx", "xenbus", "netfront",
+     "the publish transaction writes Connected outside itself (XBT_NULL): the "
+     "backend may see Connected before the ring keys commit, and a retried "
+     "transaction announces Connected twice",
+     "any net connection at some seeds: the backend refuses keys it cannot find yet",
+     [("drivers/net/netfront.c",
+       "\t\trc = xenbus_write_fmt(xs, t, nf->nf_dir, \"state\", \"%d\", XenbusStateConnected);",
+       "\t\trc = xenbus_write_fmt(xs, XBT_NULL, nf->nf_dir, \"state\", \"%d\", XenbusStateConnected);")]),
+    ("netfront-publish-on-stale-backend", "xenbus", "netfront",
+     "a frontend waiting for the backend publishes when it sees InitWait or "
+     "Connected: reopened while the backend is still Connected to the old "
+     "rings, it publishes and connects at once to a backend that never mapped them",
+     "a vif closed and reopened at once (guest reboot, unplug and replug) under traffic: frames into a dead ring, a hang",
+     [("drivers/net/netfront.c",
+       "\t\tif (be == XenbusStateInitWait)\n\t\t\tnetfront_publish(nf);",
+       "\t\tif (be == XenbusStateInitWait || be == XenbusStateConnected)\n\t\t\tnetfront_publish(nf);")]),
+    ("netfront-split-without-offer", "feature-negotiation", "netfront",
+     "netfront uses split event channels whenever it is configured to, "
+     "without looking at feature-split-event-channels: a backend that offers "
+     "none finds no event-channel key and refuses the connection",
+     "a net guest with split channels against a backend without them: never connected",
+     [("drivers/net/netfront_ring.c",
+       "\tbool split = f.split && nf->nf_cfg.split_evtchn;",
+       "\tbool split = nf->nf_cfg.split_evtchn;")]),
+    ("netfront-rx-id-unchecked", "response-trust", "netfront",
+     "an rx response's id is no longer compared with the request in its slot: "
+     "a backend answering in the wrong slot or with a stale id is believed",
+     "a hostile net backend with wrong rx ids: the frontend must fail it",
+     [("drivers/net/netfront_rsp.c",
+       "\tif (r->id != want)\n\t\treturn netfront_why(s->why, s->why_len, \"rx slot %u: response id %u, the request there was id %u\",\n\t\t\t\t    slot, r->id, want);\n",
+       "\t(void)want;\n")]),
 ]
 
 
