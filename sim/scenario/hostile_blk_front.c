@@ -527,6 +527,8 @@ static int hf_publish(struct hf *h)
 }
 
 /* The new ring's keys and Initialised again, in one transaction. */
+/* -EALREADY: the backend announced Connected first (our transaction read
+ * its state, so an announce racing our commit makes the commit retry). */
 static int hf_rekey_tx(struct hf *h)
 {
 	static const char *const keys[] = {"ring-ref", "event-channel", "state"};
@@ -534,18 +536,45 @@ static int hf_rekey_tx(struct hf *h)
 
 	for (;;) {
 		xs_transaction_t t = xs_transaction_start(h->xs);
-		bool ok = t != XBT_NULL;
-		for (unsigned i = 0; ok && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		bool ok = t != XBT_NULL, late = false;
+		char *be = ok ? xs_read(h->xs, t, h->be_state, NULL) : NULL;
+		if (be)
+			late = strtoul(be, NULL, 10) == XenbusStateConnected;
+		free(be);
+		for (unsigned i = 0; ok && !late && i < sizeof(keys) / sizeof(keys[0]); i++) {
 			char path[SCN_XS_PATH_MAX], val[24];
 			snprintf(path, sizeof(path), "%s/%s", h->fe_dir, keys[i]);
 			snprintf(val, sizeof(val), "%lu", v[i]);
 			ok = xs_write(h->xs, t, path, val, (unsigned)strlen(val));
 		}
-		if (t != XBT_NULL && xs_transaction_end(h->xs, t, !ok))
-			return ok ? 0 : -EIO;
+		if (t != XBT_NULL && xs_transaction_end(h->xs, t, !ok || late))
+			return late ? -EALREADY : ok ? 0 : -EIO;
 		if (t == XBT_NULL || errno != EAGAIN)
 			return -errno;
 	}
+}
+
+/* What a restart replaces, kept until the new keys are published. */
+struct hf_ring_saved {
+	struct event *ev;
+	xenevtchn_handle *xce;
+	void *sring;
+	uint32_t ring_ref;
+	evtchn_port_t port;
+	blkif_front_ring_t ring;
+};
+
+static void hf_ring_swap(struct hf *h, struct hf_ring_saved *o)
+{
+	struct hf_ring_saved cur = {h->ev_ev, h->xce, h->sring, h->ring_ref, h->port, h->ring};
+
+	h->ev_ev = o->ev;
+	h->xce = o->xce;
+	h->sring = o->sring;
+	h->ring_ref = o->ring_ref;
+	h->port = o->port;
+	h->ring = o->ring;
+	*o = cur;
 }
 
 /* The front starts over while the backend connects (a guest's driver
@@ -553,27 +582,27 @@ static int hf_rekey_tx(struct hf *h)
  * watch events may be): a new ring and port, published with Initialised in
  * one transaction, the moment the backend has bound the old port. The
  * backend must end up serving the new ring: a connection is made from the
- * keys as they are when it announces Connected. */
+ * keys as they are when it announces Connected. A backend that announced
+ * first (the front was paused, say) keeps the old ring: too late. */
 static void hf_restart_guarded(void *arg)
 {
 	struct hf *h = arg;
-	struct event *old_ev = h->ev_ev;
-	xenevtchn_handle *old_xce = h->xce;
-	void *old_sring = h->sring;
+	struct hf_ring_saved old = {0};
 
 	atomic_store(&h->restart_posted, false);
 	if (!atomic_exchange(&h->restart_want, false) || h->phase != HF_WAIT_CONNECTED)
 		return;   /* connected already: too late for this one */
-	hf_count(h, HF_C_RESTARTS);
-	h->ev_ev = NULL;
-	h->xce = NULL;
-	h->sring = NULL;
+	hf_ring_swap(h, &old);   /* h's ring is empty now, old holds it */
 	int rc = hf_ring_new(h);
 	rc = rc ? rc : hf_rekey_tx(h);
-	scn_ev_free(old_ev, true);
-	xenevtchn_close(old_xce);
-	xengntshr_unshare(h->gs, old_sring, 1);
-	if (rc < 0)
+	if (rc == -EALREADY)
+		hf_ring_swap(h, &old);   /* back to the announced ring; old holds the new one */
+	else
+		hf_count(h, HF_C_RESTARTS);
+	scn_ev_free(old.ev, true);
+	xenevtchn_close(old.xce);
+	xengntshr_unshare(h->gs, old.sring, 1);
+	if (rc < 0 && rc != -EALREADY)
 		scn_wl_error(h->wl, "hostile front (dom %u): publishing a new ring failed: %s", h->fe, strerror(-rc));
 }
 

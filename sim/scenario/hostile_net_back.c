@@ -809,7 +809,8 @@ static void hb_front_event(void *arg, struct netfront *nf, enum netfront_event e
 	}
 }
 
-/* Frames lost without a word: judged once nothing moves. */
+/* Frames lost without a word: judged once nothing moves. A paused backend
+ * moves nothing (xl pause): the window starts over once it runs again. */
 static void hb_front_kick(evutil_socket_t fd, short what, void *arg)
 {
 	struct hb_front *f = arg;
@@ -817,6 +818,8 @@ static void hb_front_kick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (sim_domain_paused(w->b.domid))
+		f->last_progress_ns = sim_now_ns();
 	if (scn_wl_finished(w->wl) || sim_now_ns() - f->last_progress_ns < HB_STALL_MS * 1000000ull)
 		return;
 	if (atomic_load(&w->fatal_told))
