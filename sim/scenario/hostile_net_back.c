@@ -128,6 +128,7 @@ struct hb_front {
 	uint32_t next, done_at;
 	uint8_t buf[HB_FRAME_MAX];
 	uint64_t last_progress_ns;
+	uint64_t pauses_seen;         /* scn_wl_pauses at the last kick */
 };
 
 struct hb {
@@ -809,8 +810,10 @@ static void hb_front_event(void *arg, struct netfront *nf, enum netfront_event e
 	}
 }
 
-/* Frames lost without a word: judged once nothing moves. A paused backend
- * moves nothing (xl pause): the window starts over once it runs again. */
+/* Frames lost without a word: judged once nothing moves. A paused domain
+ * moves nothing (xl pause): the window starts over while the backend is
+ * paused, and after any pause (the front's own: this timer fires first when
+ * it runs again, before what came meanwhile). */
 static void hb_front_kick(evutil_socket_t fd, short what, void *arg)
 {
 	struct hb_front *f = arg;
@@ -818,8 +821,10 @@ static void hb_front_kick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (sim_domain_paused(w->b.domid))
+	uint64_t pauses = scn_wl_pauses(w->wl);
+	if (sim_domain_paused(w->b.domid) || pauses != f->pauses_seen)
 		f->last_progress_ns = sim_now_ns();
+	f->pauses_seen = pauses;
 	if (scn_wl_finished(w->wl) || sim_now_ns() - f->last_progress_ns < HB_STALL_MS * 1000000ull)
 		return;
 	if (atomic_load(&w->fatal_told))
