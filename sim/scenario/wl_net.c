@@ -575,12 +575,16 @@ static void nw_guest_tx_ready_mark(struct nw_guest *g, enum netfront_event ev)
 
 /* Liveness of the tx queue: a send refused with -EAGAIN is followed by a
  * TX_READY once the ring drains (netfront.h). A sender that waits for it
- * would stall for ever; network's timers hide the stall, this does not. */
+ * would stall for ever; network's timers hide the stall, this does not.
+ * Not after the workload ended in an error (a domain crashed, say): the
+ * run stopped there, with no time left for the event. */
 static void nw_guest_tx_ready_check(struct nw_guest *g)
 {
 	struct network_result r;
 	struct netfront_info info;
 
+	if (atomic_load(&g->w->wl->state) == SCN_WL_ERROR)
+		return;
 	if (!g->work || !g->nf || netfront_error(g->nf) || netfront_info(g->nf, &info) < 0 || !info.connected)
 		return;
 	network_result(g->work, &r);
