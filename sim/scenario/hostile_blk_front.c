@@ -683,6 +683,12 @@ static void hf_done(struct hf *h)
 			    "hostile frontend", h->devid, h->fe, h->be);
 		return;
 	}
+	if (scn_blk_disk_refused(h->store)) {   /* a lie blkback passed on to its disk */
+		scn_wl_fail(h->wl, "vbd %u (dom %u -> dom %u): the disk refused %lu I/O(s) out of its range or "
+			    "alignment: blkback passed on requests it should have refused", h->devid, h->fe, h->be,
+			    scn_blk_disk_refused(h->store));
+		return;
+	}
 	scn_wl_done(h->wl);
 }
 

@@ -151,6 +151,14 @@ uint64_t scn_blk_disk_lowest_change(struct blk_store *s)
 	return atomic_load(&((struct scn_blk_disk *)blk_store_priv(s))->lowest);
 }
 
+uint64_t scn_blk_disk_refused(struct blk_store *s)
+{
+	struct blk_store_info in;
+
+	blk_store_info(s, &in);
+	return in.refused;
+}
+
 unsigned scn_blk_disk_unsupported_told(struct blk_store *s)
 {
 	return atomic_load(&((struct scn_blk_disk *)blk_store_priv(s))->unsupported);
@@ -401,15 +409,18 @@ int scn_blk_backend_revive(struct scn_wl *wl, domid_t be)
 }
 
 /* A backend domain restarted with other features (an upgraded driver
- * domain): the next blkback there offers these. */
-void scn_blk_backend_features(domid_t be, bool flush, bool barrier, bool discard)
+ * domain): the next blkback there offers these, and this ring geometry. */
+void scn_blk_backend_reconfig(domid_t be, const struct blkback_config *c)
 {
 	struct scn_blk_be *e = scn_blk_be_find(be, false);
 
 	if (e && !e->alive) {
-		e->cfg.flush = flush;
-		e->cfg.barrier = barrier;
-		e->cfg.discard = discard;
+		e->cfg.flush = c->flush;
+		e->cfg.barrier = c->barrier;
+		e->cfg.discard = c->discard;
+		e->cfg.ring_page_order_max = c->ring_page_order_max;
+		e->cfg.queues_max = c->queues_max;
+		e->cfg.indirect_segs_max = c->indirect_segs_max;
 	}
 }
 

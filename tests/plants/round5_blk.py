@@ -35,10 +35,16 @@ PLANTS = [
      "reconnects under persistent I/O: the backend maps persistently on every connection",
      [(BB_RING, "\tvbd->vbd_pgrants = NULL;\n\tvbd->vbd_pgrants_used = 0;\n", "\tvbd->vbd_pgrants = NULL;\n")]),
     ("blkfront-event-no-kick", "lost-wakeup", "blkfront",
-     "a queue's event consumes responses and dispatches finished I/Os but does not issue what waits for the "
-     "slots and pages just freed: the rest of a split I/O waits until the next submit",
-     "an I/O larger than the ring or grant budget can hold at once, no other submit after it: a hang",
-     [(BF_IO, "\tbool work = blkfront_consume(q);\n\tblkfront_kick(bf);\n", "\tbool work = blkfront_consume(q);\n")]),
+     "pending I/O is issued again only when an I/O finishes (the dispatch), not after each response: a part "
+     "that completes without finishing its I/O frees ring slots and grant pages that the rest of that I/O "
+     "waits for, and nothing issues it",
+     "an I/O split into more parts than the ring or the grant budget holds at once, the last I/O of a run: "
+     "a hang",
+     [(BF_IO, "\tbool work = blkfront_consume(q);\n\tblkfront_kick(bf);\n", "\tbool work = blkfront_consume(q);\n"),
+      (BF_IO, "\tbool plugged = bf->bf_plugged;\n", "\tbool plugged = bf->bf_plugged, finished = false;\n"),
+      (BF_IO, "\t\tbf->bf_ios--;\n", "\t\tbf->bf_ios--;\n\t\tfinished = true;\n"),
+      (BF_IO, "if (!plugged && bf->bf_pending.head)\n\t\tblkfront_kick(bf);",
+       "if (!plugged && finished && bf->bf_pending.head)\n\t\tblkfront_kick(bf);")]),
     ("blkfront-indirect-pages-not-unshared", "grant-leak", "blkfront",
      "without persistent grants a completed part unshares only its data pages, not its indirect segment "
      "pages (the count is lowered for all): each indirect request leaks grants",
