@@ -219,6 +219,25 @@ static bool bw_check_in_place(struct scn_wl *wl)
 	return w->plug == BW_PLUGGED && (w->st == BW_ST_NONE || w->st_done);
 }
 
+/* Persistent grants on both ends and a guest that never granted more pages
+ * than blkback keeps per vbd: every page fits in blkback's table, on every
+ * connection (the table starts empty at each), so no segment may ever have
+ * been copied for want of room (the table's bookkeeping kept across a
+ * disconnect, a wrong limit, eviction). Only with this workload alone on
+ * its backend: the count is the instance's. */
+static void bw_persist_check(struct bw *w)
+{
+	struct blkback_stats bs;
+
+	if (!w->bcfg.persistent || !w->fcfg.persistent || w->grants_max > w->bcfg.persistent_grants_max ||
+	    scn_blk_backend_users(w->be) != 1 || scn_blk_backend_stats_peek(w->be, &bs) < 0 ||
+	    !bs.persistent_full)
+		return;
+	scn_wl_fail(w->wl, "persistent grants: backend dom %u copied %lu segment(s) for want of room in its "
+		    "table of %u, yet dom %u never granted more than %lu pages", w->be, bs.persistent_full,
+		    w->bcfg.persistent_grants_max, w->fe, w->grants_max);
+}
+
 /* After every slice: on the harness thread, or in place (bw_check_in_place). */
 static void bw_check(struct scn_wl *wl)
 {
@@ -233,6 +252,7 @@ static void bw_check(struct scn_wl *wl)
 	unsigned order = (unsigned)scn_wl_u(wl, BW_P_ORDER);   /* features=A>B may change it */
 	unsigned ring = 1u << (w->bcfg.ring_page_order_max > order ? w->bcfg.ring_page_order_max : order);
 	unsigned keep = w->bcfg.persistent ? w->bcfg.persistent_grants_max : 0;
+	w->grants_max = st.grants_active > w->grants_max ? st.grants_active : w->grants_max;
 	uint64_t held = bw_grants_bound(w, ring);
 	if (st.grants_active > held) {
 		scn_wl_fail(wl, "grants: dom %u has %lu grants active, more than two rings of %u pages and "
@@ -252,7 +272,10 @@ static void bw_check(struct scn_wl *wl)
 			    w->fe, ring, keep);
 		return;
 	}
-	if (!st.maps_active || ++w->slices % BW_STATE_CHECK_SLICES)
+	if (++w->slices % BW_STATE_CHECK_SLICES)
+		return;
+	bw_persist_check(w);
+	if (!st.maps_active)
 		return;
 	snprintf(path, sizeof(path), "/local/domain/%u/backend/vbd/%u/%u/state", w->be, w->fe,
 		 w->dev.devid);

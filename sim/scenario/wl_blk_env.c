@@ -424,6 +424,25 @@ void scn_blk_backend_reconfig(domid_t be, const struct blkback_config *c)
 	}
 }
 
+/* Det mode only: one thread runs at a time, so the harness may read the
+ * instance in place; a domain call would change the run's interleaving. */
+int scn_blk_backend_stats_peek(domid_t be, struct blkback_stats *out)
+{
+	struct scn_blk_be *e = scn_blk_be_find(be, false);
+
+	if (sim_mode() != SIM_MODE_DET || !e || !e->alive || !e->bb)
+		return -ESRCH;
+	blkback_stats(e->bb, out);
+	return 0;
+}
+
+unsigned scn_blk_backend_users(domid_t be)
+{
+	struct scn_blk_be *e = scn_blk_be_find(be, false);
+
+	return e ? e->refs : 0;
+}
+
 bool scn_blk_backend_config(domid_t be, struct blkback_config *out)
 {
 	struct scn_blk_be *e = scn_blk_be_find(be, false);

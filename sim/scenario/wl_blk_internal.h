@@ -51,6 +51,7 @@ struct bw {
 	struct blkwork_config wcfg;
 	struct blkwork *work;
 	unsigned slices;
+	uint64_t grants_max;              /* the guest's most grants active at once */
 	/* toolstack hooks */
 	enum bw_plug plug;
 	bool plug_pending;                /* re-attach once detached */
