@@ -162,6 +162,27 @@ static void bw_features_end(struct bw *w, const struct blkwork_result *r)
 			    "offered them and the disk never refused one", w->dev.devid, w->fe, r->unsupported);
 }
 
+static void bw_probe_done(void *arg, int status)
+{
+	(void)arg;
+	(void)status;
+}
+
+/* Front thread, at a connection to a read-only vbd: blkfront itself must
+ * refuse a write or a discard (-EROFS, or -EOPNOTSUPP for a discard not
+ * offered), before any request reaches the backend (which would refuse it
+ * too, as an I/O error the caller cannot tell from a failing disk). */
+static void bw_readonly_probe(struct bw *w, const struct blkfront_info *in)
+{
+	int rc = blkfront_submit(w->bf, BLKFRONT_WRITE, 0, w->probe, in->sector_size, bw_probe_done, w);
+	int rd = rc == -EROFS ? blkfront_submit(w->bf, BLKFRONT_DISCARD, 0, NULL, in->sector_size, bw_probe_done, w)
+			      : -EROFS;
+
+	if (rc != -EROFS || (rd != -EROFS && rd != -EOPNOTSUPP))
+		scn_wl_fail(w->wl, "read-only vbd %u (dom %u): blkfront answered a write %d and a discard %d, not "
+			    "-EROFS (%d)", w->dev.devid, w->fe, rc, rd, -EROFS);
+}
+
 /* Front thread, at a connection: what blkfront was told and agreed on is
  * the disk this workload made and no more than both ends offered (blkif.h:
  * "sectors" in 512-byte units whatever the sector size, ring order and
@@ -194,6 +215,8 @@ static void bw_view_check(struct bw *w)
 			    w->dev.devid, w->fe, in.queues, w->bcfg.queues_max, w->fcfg.queues_max);
 	else
 		bw_features_check(w, &in, &d, "at a connection");
+	if (in.readonly)
+		bw_readonly_probe(w, &in);
 }
 
 static void bw_idle(void *arg)
