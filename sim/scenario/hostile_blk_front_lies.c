@@ -198,10 +198,24 @@ static void hf_lie_discard(struct hf_lying *l)
 	l->s->read = false;
 }
 
+/* On a 4096-byte-sector disk: a discard of one whole page's worth of
+ * 512-byte sectors, but starting inside a disk sector. */
+static void hf_lie_discard_part(struct hf_lying *l)
+{
+	hf_lie_discard(l);
+	blkif_request_discard_t *d = (blkif_request_discard_t *)l->req;
+	d->sector_number += 1 + hf_rand(l->h) % (l->h->block_sectors - 1);
+	d->nr_sectors = HF_SECTORS_PER_PAGE;
+}
+
 static void hf_lie_sector(struct hf_lying *l)
 {
 	if (l->h->discard && !l->indirect && l->v % 3 == 2) {
 		hf_lie_discard(l);
+		return;
+	}
+	if (l->h->discard && !l->indirect && l->h->block_sectors > 1 && l->v % 3 == 1 && l->v % 2) {
+		hf_lie_discard_part(l);   /* a discard of a part of a disk sector */
 		return;
 	}
 	hf_lie_as_read(l, 7);
