@@ -63,5 +63,8 @@ int blkback_disk_add(struct blkback *bb, const char *name, struct blk_store *sto
  * publishes the new size and re-writes Connected (a resize). */
 void blkback_refresh(struct blkback *bb);
 void blkback_stats(const struct blkback *bb, struct blkback_stats *out);
+/* One counter, read without walking the vbds (for an observer that may look
+ * while the instance is half way through a disconnect): persistent_full. */
+uint64_t blkback_persistent_full(const struct blkback *bb);
 
 #endif

@@ -250,14 +250,13 @@ static bool bw_check_in_place(struct scn_wl *wl)
  * its backend: the count is the instance's. */
 static void bw_persist_check(struct bw *w)
 {
-	struct blkback_stats bs;
+	uint64_t full = 0;
 
 	if (!w->bcfg.persistent || !w->fcfg.persistent || w->grants_max > w->bcfg.persistent_grants_max ||
-	    scn_blk_backend_users(w->be) != 1 || scn_blk_backend_stats_peek(w->be, &bs) < 0 ||
-	    !bs.persistent_full)
+	    scn_blk_backend_users(w->be) != 1 || scn_blk_backend_persistent_full(w->be, &full) < 0 || !full)
 		return;
 	scn_wl_fail(w->wl, "persistent grants: backend dom %u copied %lu segment(s) for want of room in its "
-		    "table of %u, yet dom %u never granted more than %lu pages", w->be, bs.persistent_full,
+		    "table of %u, yet dom %u never granted more than %lu pages", w->be, full,
 		    w->bcfg.persistent_grants_max, w->fe, w->grants_max);
 }
 

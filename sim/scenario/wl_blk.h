@@ -68,9 +68,9 @@ int scn_blk_backend_revive(struct scn_wl *wl, domid_t be);
  * barrier, discard, ring order, queues, indirect segments). */
 void scn_blk_backend_reconfig(domid_t be, const struct blkback_config *c);
 bool scn_blk_backend_config(domid_t be, struct blkback_config *out);
-/* Its statistics read in place from the harness thread: det mode only (no
- * domain call, which would change the interleaving). */
-int scn_blk_backend_stats_peek(domid_t be, struct blkback_stats *out);
+/* Its persistent_full counter read in place from the harness thread: det
+ * mode only (no domain call, which would change the interleaving). */
+int scn_blk_backend_persistent_full(domid_t be, uint64_t *out);
 /* How many workloads (vbds) it serves. */
 unsigned scn_blk_backend_users(domid_t be);
 /* Its statistics, read on its domain's thread. */

@@ -424,15 +424,17 @@ void scn_blk_backend_reconfig(domid_t be, const struct blkback_config *c)
 	}
 }
 
-/* Det mode only: one thread runs at a time, so the harness may read the
- * instance in place; a domain call would change the run's interleaving. */
-int scn_blk_backend_stats_peek(domid_t be, struct blkback_stats *out)
+/* Det mode only: one thread runs at a time, so the harness may read one
+ * counter in place (a domain call would change the run's interleaving; the
+ * domain may be parked half way through a disconnect, so nothing that walks
+ * its vbds). */
+int scn_blk_backend_persistent_full(domid_t be, uint64_t *out)
 {
 	struct scn_blk_be *e = scn_blk_be_find(be, false);
 
 	if (sim_mode() != SIM_MODE_DET || !e || !e->alive || !e->bb)
 		return -ESRCH;
-	blkback_stats(e->bb, out);
+	*out = blkback_persistent_full(e->bb);
 	return 0;
 }
 
