@@ -408,6 +408,11 @@ void blkback_refresh(struct blkback *bb)
 	}
 }
 
+uint64_t blkback_persistent_full(const struct blkback *bb)
+{
+	return bb->bb_stats.persistent_full;
+}
+
 void blkback_stats(const struct blkback *bb, struct blkback_stats *out)
 {
 	*out = bb->bb_stats;

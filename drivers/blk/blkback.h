@@ -47,6 +47,7 @@ struct blkback_stats {
 	uint64_t grant_errors;            /* failed grant maps or copies */
 	uint64_t fatal;                   /* frontends disconnected for a violation */
 	uint64_t persistent_maps;         /* grants kept mapped */
+	uint64_t persistent_full;         /* segments copied with persistent grants on: the table was full */
 	uint64_t bytes_read, bytes_written;
 	uint64_t events, events_spurious, events_delayed;
 };
@@ -62,5 +63,8 @@ int blkback_disk_add(struct blkback *bb, const char *name, struct blk_store *sto
  * publishes the new size and re-writes Connected (a resize). */
 void blkback_refresh(struct blkback *bb);
 void blkback_stats(const struct blkback *bb, struct blkback_stats *out);
+/* One counter, read without walking the vbds (for an observer that may look
+ * while the instance is half way through a disconnect): persistent_full. */
+uint64_t blkback_persistent_full(const struct blkback *bb);
 
 #endif

@@ -116,6 +116,7 @@ static int blkback_move(struct blkback_queue *q, const struct blkif_request_segm
 		uint8_t *page = vbd->vbd_persistent ? blkback_pgrant(q, segs[i].gref) : NULL;
 		if (page == BLKBACK_PGRANT_FAILED)
 			return BLKIF_RSP_ERROR;
+		blkback_io_stats(q)->persistent_full += vbd->vbd_persistent && !page;
 		if (page && to_pages)
 			memcpy(page + off, q->q_buf + pos, len);
 		else if (page)

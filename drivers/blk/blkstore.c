@@ -23,6 +23,7 @@ struct blk_store {
 	uint64_t bs_size_bytes;
 	uint32_t bs_sector_size;
 	bool bs_readonly;
+	uint64_t bs_refused;              /* blk_store_info's refused */
 };
 
 static bool blk_store_sector_size_ok(uint32_t ss)
@@ -78,6 +79,7 @@ void blk_store_info(struct blk_store *s, struct blk_store_info *out)
 		.sector_size = s->bs_sector_size,
 		.discard_granularity = s->bs_ops->discard ? BLK_STORE_CHUNK_BYTES : 0,
 		.readonly = s->bs_readonly,
+		.refused = s->bs_refused,
 	};
 	if (s->bs_ops->discard && s->bs_sector_size > out->discard_granularity)
 		out->discard_granularity = s->bs_sector_size;
@@ -87,12 +89,21 @@ void blk_store_info(struct blk_store *s, struct blk_store_info *out)
 }
 
 /* Range and alignment; the lock is held. */
-static int blk_store_check(const struct blk_store *s, uint64_t off, uint64_t len)
+static int blk_store_check(struct blk_store *s, uint64_t off, uint64_t len)
 {
 	if ((off | len) % s->bs_sector_size || off > s->bs_size_bytes ||
-	    len > s->bs_size_bytes - off)
+	    len > s->bs_size_bytes - off) {
+		s->bs_refused++;
 		return -EINVAL;
+	}
 	return 0;
+}
+
+/* A write or discard of a read-only store; the lock is held. */
+static int blk_store_rofs(struct blk_store *s)
+{
+	s->bs_refused++;
+	return -EROFS;
 }
 
 int blk_store_read(struct blk_store *s, uint64_t off, void *buf, size_t len)
@@ -108,7 +119,7 @@ int blk_store_read(struct blk_store *s, uint64_t off, void *buf, size_t len)
 int blk_store_write(struct blk_store *s, uint64_t off, const void *buf, size_t len)
 {
 	pthread_mutex_lock(&s->bs_lock);
-	int rc = s->bs_readonly ? -EROFS : blk_store_check(s, off, len);
+	int rc = s->bs_readonly ? blk_store_rofs(s) : blk_store_check(s, off, len);
 	if (rc == 0 && len)
 		rc = s->bs_ops->write(s, off, buf, len);
 	pthread_mutex_unlock(&s->bs_lock);
@@ -126,7 +137,7 @@ int blk_store_flush(struct blk_store *s)
 int blk_store_discard(struct blk_store *s, uint64_t off, uint64_t len)
 {
 	pthread_mutex_lock(&s->bs_lock);
-	int rc = s->bs_readonly ? -EROFS : !s->bs_ops->discard ? -EOPNOTSUPP : blk_store_check(s, off, len);
+	int rc = s->bs_readonly ? blk_store_rofs(s) : !s->bs_ops->discard ? -EOPNOTSUPP : blk_store_check(s, off, len);
 	if (rc == 0 && len)
 		rc = s->bs_ops->discard(s, off, len);
 	pthread_mutex_unlock(&s->bs_lock);

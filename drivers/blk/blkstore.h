@@ -41,6 +41,9 @@ struct blk_store_info {
 	uint32_t discard_granularity;     /* bytes; 0: no discard */
 	bool readonly;
 	uint64_t chunks_allocated;        /* ram: 4 KiB chunks holding data */
+	uint64_t refused;                 /* I/Os refused: out of range, misaligned, a write to a
+					   * read-only store (a caller that bounds its requests, as
+					   * blkback does, never sees one) */
 };
 
 /* A sparse ram disk of size_bytes (a multiple of sector_size). */

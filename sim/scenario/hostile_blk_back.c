@@ -14,6 +14,9 @@
  *   blk.hostile.back.rewrite  a published response's status or id changed
  *                             just after the notification, while blkfront
  *                             may be reading it
+ *   blk.hostile.back.keys     at a connection, a disk description out of
+ *                             blkif.h's bounds: sector-size 0, 256, 1000 or
+ *                             8192, or "sectors" whose bytes pass 2^64
  *   blk.hostile.back.data     test only: a read answered OKAY with wrong data
  *                             (what no frontend can see: blkwork's model must)
  *
@@ -53,6 +56,8 @@ SIM_FAULT_SITE(hb_site_status, "blk.hostile.back.status", "hostile blk backend: 
 SIM_FAULT_SITE(hb_site_prod, "blk.hostile.back.prod", "hostile blk backend: rsp_prod jumps past the requests");
 SIM_FAULT_SITE(hb_site_rewrite, "blk.hostile.back.rewrite",
 	       "hostile blk backend: a response rewritten after it was published");
+SIM_FAULT_SITE(hb_site_keys, "blk.hostile.back.keys",
+	       "hostile blk backend: sector-size or sectors out of bounds at a connection");
 SIM_FAULT_SITE(hb_site_data, "blk.hostile.back.data",
 	       "test only: hostile blk backend answers a read OKAY with wrong data (blkwork must see it)");
 
@@ -105,6 +110,7 @@ struct hb {
 	struct blkwork *work;
 	bool cont;
 	unsigned id_lies;
+	const char *keys_lie;             /* the disk description told at this connection, if a lie */
 	_Atomic uint64_t c[HB_C_COUNT];
 	_Atomic uint64_t bad_status;      /* responses with a status blkif.h lacks */
 };
@@ -369,6 +375,31 @@ static int hb_initwait(struct hb *h)
 	return rc;
 }
 
+/* The disk's keys, or (blk.hostile.back.keys) one of them out of blkif.h's
+ * bounds: a sector size that is no power of two from 512 to the page, or a
+ * sector count whose bytes do not fit in 64 bits. */
+static int hb_disk_keys(struct hb *h)
+{
+	static const char *const lies[][2] = {   /* seeds 1, 2, 3: the first three after [0] */
+		{"sectors", "18446744073709551615"}, {"sector-size", "0"}, {"sector-size", "1000"},
+		{"sectors", "36028797018963968"},   /* 2^55: 2^64 bytes */
+		{"sector-size", "8192"}, {"sector-size", "256"},
+	};
+	int rc = hb_write(h, "sectors", h->size >> HB_SECTOR_SHIFT);
+
+	rc = rc ? rc : hb_write(h, "info", 0);
+	rc = rc ? rc : hb_write(h, "sector-size", 512);
+	h->keys_lie = NULL;
+	if (rc == 0 && hb_hit(h, &hb_site_keys)) {
+		/* By seed, not drawn: seeds 1..6 tell each once. */
+		unsigned k = (unsigned)(h->wl->run->seed % (sizeof(lies) / sizeof(lies[0])));
+		h->keys_lie = lies[k][0];
+		rc = scn_xs_printf(h->xs, h->be_dir, lies[k][0], "%s", lies[k][1]);
+		scn_wl_note(h->wl, h->be, "hostile back: %s = %s", lies[k][0], lies[k][1]);
+	}
+	return rc;
+}
+
 static int hb_connect(struct hb *h)
 {
 	unsigned long ref, evtchn;
@@ -387,9 +418,7 @@ static int hb_connect(struct hb *h)
 	h->ev_ev = scn_ev_new(sim_domain_event_base(), xenevtchn_fd(h->xce), EV_READ | EV_PERSIST, hb_evtchn, h);
 	if (!h->ev_ev || event_add(h->ev_ev, NULL) < 0)
 		return -ENOMEM;
-	int rc = hb_write(h, "sectors", h->size >> HB_SECTOR_SHIFT);
-	rc = rc ? rc : hb_write(h, "info", 0);
-	rc = rc ? rc : hb_write(h, "sector-size", 512);
+	int rc = hb_disk_keys(h);
 	rc = rc ? rc : hb_write(h, "state", XenbusStateConnected);
 	h->phase = HB_CONNECTED;
 	hb_count(h, HB_C_CONNECTS);
@@ -526,10 +555,30 @@ static void hb_progress(void *arg, uint32_t done)
 	atomic_store(&((struct hb *)arg)->c[HB_C_DONE], done);
 }
 
+/* At a connection: a disk description out of bounds must have been refused,
+ * and a good one taken as told. */
+static bool hb_view_bad(struct hb *h, struct blkfront *bf)
+{
+	struct blkfront_info in;
+
+	if (blkfront_info(bf, &in) < 0)
+		return false;
+	if (h->keys_lie)
+		scn_wl_fail(h->wl, "blkfront (dom %u) connected to backend dom %u whose %s was out of blkif.h's "
+			    "bounds: it sees %" PRIu64 " bytes in %u-byte sectors", h->fe, h->be, h->keys_lie,
+			    in.size_bytes, in.sector_size);
+	else if (in.size_bytes != h->size || in.sector_size != 512)
+		scn_wl_fail(h->wl, "blkfront (dom %u) sees %" PRIu64 " bytes in %u-byte sectors; backend dom %u "
+			    "told %" PRIu64 " in 512", h->fe, in.size_bytes, in.sector_size, h->be, h->size);
+	return h->keys_lie || in.size_bytes != h->size || in.sector_size != 512;
+}
+
 static void hb_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
 {
 	struct hb *h = arg;
 
+	if (ev == BLKFRONT_EV_CONNECTED && hb_view_bad(h, bf))
+		return;
 	if (ev == BLKFRONT_EV_CONNECTED && !h->work) {
 		int rc = blkwork_start(bf, &h->wcfg, &h->work);
 		if (rc < 0)

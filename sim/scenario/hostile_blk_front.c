@@ -70,7 +70,7 @@ static struct sim_fault_site *const hf_lie_sites[HF_LIE_COUNT] = {
 };
 
 enum hf_param { HF_P_FRONT, HF_P_BACK, HF_P_DEVID, HF_P_SIZE, HF_P_REQUESTS, HF_P_QD,
-		HF_P_PERSISTENT, HF_P_MODE, HF_P_MUTE, HF_P_COUNT };
+		HF_P_PERSISTENT, HF_P_MODE, HF_P_MUTE, HF_P_SECTOR, HF_P_COUNT };
 
 static const struct scn_param hf_params[HF_P_COUNT + 1] = {
 	[HF_P_FRONT] = {"front", SCN_P_DOMAIN, NULL, 0, 0, "the guest running the hostile frontend"},
@@ -82,6 +82,8 @@ static const struct scn_param hf_params[HF_P_COUNT + 1] = {
 	[HF_P_PERSISTENT] = {"persistent", SCN_P_BOOL, "1", 0, 0, "ask for persistent grants"},
 	[HF_P_MODE] = {"mode", SCN_P_STRING, "w", 0, 0,
 		       "w, or r / ro: a read-only vbd (its disk must not change), written to the backend as is"},
+	[HF_P_SECTOR] = {"sector", SCN_P_UINT, "512", 512, 4096,
+			 "the disk's sector size (512 or 4096: a 512-byte-aligned part of a block is a lie)"},
 	[HF_P_MUTE] = {"mute", SCN_P_BOOL, "0", 0, 0,
 		       "never answer the backend's Closing (a hung guest): the backend must close by its timeout"},
 };
@@ -712,6 +714,12 @@ static void hf_done(struct hf *h)
 			    "hostile frontend", h->devid, h->fe, h->be);
 		return;
 	}
+	if (scn_blk_disk_refused(h->store)) {   /* a lie blkback passed on to its disk */
+		scn_wl_fail(h->wl, "vbd %u (dom %u -> dom %u): the disk refused %lu I/O(s) out of its range or "
+			    "alignment: blkback passed on requests it should have refused", h->devid, h->fe, h->be,
+			    scn_blk_disk_refused(h->store));
+		return;
+	}
 	scn_wl_done(h->wl);
 }
 
@@ -824,7 +832,9 @@ static int hf_start(struct scn_wl *wl)
 	h->region = h->disk_pages / h->qd;
 	scn_blk_front_users(h->fe, 1);
 	hf_device(h);
-	struct scn_blk_disk_opts o = {.size_bytes = scn_wl_u(wl, HF_P_SIZE), .sector_size = 512,
+	h->block_sectors = (unsigned)(scn_wl_u(wl, HF_P_SECTOR) / 512);
+	struct scn_blk_disk_opts o = {.size_bytes = scn_wl_u(wl, HF_P_SIZE),
+				      .sector_size = (uint32_t)scn_wl_u(wl, HF_P_SECTOR),
 				      .slow_ns = 1000000, .devid = h->devid, .fe = h->fe};
 	h->model = calloc(h->disk_pages, sizeof(*h->model));
 	int rc = h->model ? scn_blk_disk_new(&o, &h->store) : -ENOMEM;
@@ -918,6 +928,10 @@ static int hf_validate(const struct scn_wl_args *a, char *err, size_t len)
 	if (strcmp(a->s[HF_P_MODE], "r") != 0 && strcmp(a->s[HF_P_MODE], "ro") != 0 &&
 	    strcmp(a->s[HF_P_MODE], "w") != 0) {
 		snprintf(err, len, "mode=%s: r, ro or w", a->s[HF_P_MODE]);
+		return -EINVAL;
+	}
+	if (a->u[HF_P_SECTOR] != 512 && a->u[HF_P_SECTOR] != 4096) {
+		snprintf(err, len, "sector=%lu: 512 or 4096", a->u[HF_P_SECTOR]);
 		return -EINVAL;
 	}
 	return 0;

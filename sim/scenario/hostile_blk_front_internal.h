@@ -94,6 +94,7 @@ struct hf {
 	unsigned proto_lies;
 	unsigned long order_max;          /* max-ring-page-order offered */
 	bool discard;                     /* feature-discard offered */
+	unsigned block_sectors;           /* 512-byte sectors per disk sector (sector=): 1 or 8 */
 	char mode[8];
 	uint64_t sectors;
 	struct hf_slot slots[HF_QD_MAX];

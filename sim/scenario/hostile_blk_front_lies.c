@@ -156,8 +156,25 @@ static void hf_lie_nseg(struct hf_lying *l)
 		l->req->nr_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1;
 }
 
+/* On a 4096-byte-sector disk, blkif.h's sectors are still 512 bytes: a
+ * request must cover whole disk sectors. This one starts or ends inside
+ * one, which a 512-byte disk would serve. */
+static bool hf_lie_part_block(struct hf_lying *l)
+{
+	if (l->h->block_sectors < 2 || l->v % 3 != 2)
+		return false;
+	hf_lie_as_read(l, 7);
+	if (l->v % 2)
+		l->segs[l->v % l->nseg].first_sect = (uint8_t)(1 + hf_rand(l->h) % 7);
+	else
+		l->segs[l->v % l->nseg].last_sect = (uint8_t)(hf_rand(l->h) % 7);
+	return true;
+}
+
 static void hf_lie_sect(struct hf_lying *l)
 {
+	if (hf_lie_part_block(l))
+		return;
 	hf_lie_as_read(l, 0);
 	l->segs[l->v % l->nseg].first_sect = l->v % 2 ? 5 : 0;
 	l->segs[l->v % l->nseg].last_sect = l->v % 2 ? 2 : (uint8_t)(HF_SECTORS_PER_PAGE + hf_rand(l->h) % 248);
@@ -181,13 +198,32 @@ static void hf_lie_discard(struct hf_lying *l)
 	l->s->read = false;
 }
 
+/* On a 4096-byte-sector disk: a discard of one whole page's worth of
+ * 512-byte sectors, but starting inside a disk sector. */
+static void hf_lie_discard_part(struct hf_lying *l)
+{
+	hf_lie_discard(l);
+	blkif_request_discard_t *d = (blkif_request_discard_t *)l->req;
+	d->sector_number += 1 + hf_rand(l->h) % (l->h->block_sectors - 1);
+	d->nr_sectors = HF_SECTORS_PER_PAGE;
+}
+
 static void hf_lie_sector(struct hf_lying *l)
 {
 	if (l->h->discard && !l->indirect && l->v % 3 == 2) {
 		hf_lie_discard(l);
 		return;
 	}
+	if (l->h->discard && !l->indirect && l->h->block_sectors > 1 && l->v % 3 == 1 && l->v % 2) {
+		hf_lie_discard_part(l);   /* a discard of a part of a disk sector */
+		return;
+	}
 	hf_lie_as_read(l, 7);
+	if (l->h->block_sectors > 1 && l->v % 3 == 1) {   /* a start inside a disk sector */
+		uint64_t *sector = l->indirect ? &l->ind->sector_number : &l->req->sector_number;
+		*sector += 1 + hf_rand(l->h) % (l->h->block_sectors - 1);
+		return;
+	}
 	if (l->indirect)
 		l->ind->sector_number = l->v % 2 ? l->h->sectors - 1 : 1ull << 62;
 	else

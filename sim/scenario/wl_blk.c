@@ -162,6 +162,27 @@ static void bw_features_end(struct bw *w, const struct blkwork_result *r)
 			    "offered them and the disk never refused one", w->dev.devid, w->fe, r->unsupported);
 }
 
+static void bw_probe_done(void *arg, int status)
+{
+	(void)arg;
+	(void)status;
+}
+
+/* Front thread, at a connection to a read-only vbd: blkfront itself must
+ * refuse a write or a discard (-EROFS, or -EOPNOTSUPP for a discard not
+ * offered), before any request reaches the backend (which would refuse it
+ * too, as an I/O error the caller cannot tell from a failing disk). */
+static void bw_readonly_probe(struct bw *w, const struct blkfront_info *in)
+{
+	int rc = blkfront_submit(w->bf, BLKFRONT_WRITE, 0, w->probe, in->sector_size, bw_probe_done, w);
+	int rd = rc == -EROFS ? blkfront_submit(w->bf, BLKFRONT_DISCARD, 0, NULL, in->sector_size, bw_probe_done, w)
+			      : -EROFS;
+
+	if (rc != -EROFS || (rd != -EROFS && rd != -EOPNOTSUPP))
+		scn_wl_fail(w->wl, "read-only vbd %u (dom %u): blkfront answered a write %d and a discard %d, not "
+			    "-EROFS (%d)", w->dev.devid, w->fe, rc, rd, -EROFS);
+}
+
 /* Front thread, at a connection: what blkfront was told and agreed on is
  * the disk this workload made and no more than both ends offered (blkif.h:
  * "sectors" in 512-byte units whatever the sector size, ring order and
@@ -194,6 +215,8 @@ static void bw_view_check(struct bw *w)
 			    w->dev.devid, w->fe, in.queues, w->bcfg.queues_max, w->fcfg.queues_max);
 	else
 		bw_features_check(w, &in, &d, "at a connection");
+	if (in.readonly)
+		bw_readonly_probe(w, &in);
 }
 
 static void bw_idle(void *arg)
@@ -219,6 +242,24 @@ static bool bw_check_in_place(struct scn_wl *wl)
 	return w->plug == BW_PLUGGED && (w->st == BW_ST_NONE || w->st_done);
 }
 
+/* Persistent grants on both ends and a guest that never granted more pages
+ * than blkback keeps per vbd: every page fits in blkback's table, on every
+ * connection (the table starts empty at each), so no segment may ever have
+ * been copied for want of room (the table's bookkeeping kept across a
+ * disconnect, a wrong limit, eviction). Only with this workload alone on
+ * its backend: the count is the instance's. */
+static void bw_persist_check(struct bw *w)
+{
+	uint64_t full = 0;
+
+	if (!w->bcfg.persistent || !w->fcfg.persistent || w->grants_max > w->bcfg.persistent_grants_max ||
+	    scn_blk_backend_users(w->be) != 1 || scn_blk_backend_persistent_full(w->be, &full) < 0 || !full)
+		return;
+	scn_wl_fail(w->wl, "persistent grants: backend dom %u copied %lu segment(s) for want of room in its "
+		    "table of %u, yet dom %u never granted more than %lu pages", w->be, full,
+		    w->bcfg.persistent_grants_max, w->fe, w->grants_max);
+}
+
 /* After every slice: on the harness thread, or in place (bw_check_in_place). */
 static void bw_check(struct scn_wl *wl)
 {
@@ -230,8 +271,10 @@ static void bw_check(struct scn_wl *wl)
 	if (!w->fe_alive || !w->be_alive || w->plug != BW_PLUGGED || !bw_exact(w) ||
 	    gnttab_stats(w->fe, &st) < 0)
 		return;
-	unsigned ring = 1u << scn_wl_u(wl, BW_P_ORDER);
+	unsigned order = (unsigned)scn_wl_u(wl, BW_P_ORDER);   /* features=A>B may change it */
+	unsigned ring = 1u << (w->bcfg.ring_page_order_max > order ? w->bcfg.ring_page_order_max : order);
 	unsigned keep = w->bcfg.persistent ? w->bcfg.persistent_grants_max : 0;
+	w->grants_max = st.grants_active > w->grants_max ? st.grants_active : w->grants_max;
 	uint64_t held = bw_grants_bound(w, ring);
 	if (st.grants_active > held) {
 		scn_wl_fail(wl, "grants: dom %u has %lu grants active, more than two rings of %u pages and "
@@ -251,7 +294,10 @@ static void bw_check(struct scn_wl *wl)
 			    w->fe, ring, keep);
 		return;
 	}
-	if (!st.maps_active || ++w->slices % BW_STATE_CHECK_SLICES)
+	if (++w->slices % BW_STATE_CHECK_SLICES)
+		return;
+	bw_persist_check(w);
+	if (!st.maps_active)
 		return;
 	snprintf(path, sizeof(path), "/local/domain/%u/backend/vbd/%u/%u/state", w->be, w->fe,
 		 w->dev.devid);
@@ -277,6 +323,12 @@ void bw_finished(void *arg)
 	if (r.mismatches) {
 		scn_wl_fail(w->wl, "data: %u block(s) read back differ from what the disk may hold: %s",
 			    r.mismatches, r.failure);
+		return;
+	}
+	if (scn_blk_disk_refused(w->store)) {
+		scn_wl_fail(w->wl, "disk: vbd %u (dom %u -> dom %u): the disk refused %lu I/O(s) out of its range "
+			    "or alignment: blkback passed on requests it should have bounded", w->dev.devid, w->fe,
+			    w->be, scn_blk_disk_refused(w->store));
 		return;
 	}
 	if (scn_blk_disk_lowest_change(w->store) < w->wcfg.span_start) {
@@ -375,10 +427,24 @@ static unsigned bw_front_u(const char *s, uint64_t dflt)
 	return s[0] ? (unsigned)strtoul(s, NULL, 10) : (unsigned)dflt;
 }
 
-/* features=A or A>B: what blkback offers (the disk permitting), before the
- * '>' or, with `later`, after it. */
-static void bw_features(struct blkback_config *c, const char *s, bool later)
+/* The value of a "name:N" token in a features list, or dflt. */
+static unsigned bw_features_u(const char *list, const char *name, unsigned dflt)
 {
+	size_t n = strlen(name);
+
+	for (const char *p = strstr(list, name); p; p = strstr(p + 1, name))
+		if ((p == list || p[-1] == ',') && p[n] == ':')
+			return (unsigned)strtoul(p + n + 1, NULL, 10);
+	return dflt;
+}
+
+/* features=A or A>B: what blkback offers (the disk permitting), before the
+ * '>' or, with `later`, after it: flush, barrier, discard, and the ring's
+ * geometry (order:N, queues:N, indirect:N; else order=, queues=, indirect=). */
+static void bw_features(struct bw *w, bool later)
+{
+	struct blkback_config *c = &w->bcfg;
+	const char *s = scn_wl_s(w->wl, BW_P_FEATURES);
 	const char *gt = strchr(s, '>'), *from = gt && later ? gt + 1 : s;
 	size_t n = gt && !later ? (size_t)(gt - s) : strlen(from);
 	char buf[64];
@@ -389,20 +455,40 @@ static void bw_features(struct blkback_config *c, const char *s, bool later)
 	c->flush = strstr(buf, "flush") != NULL;
 	c->barrier = strstr(buf, "barrier") != NULL;
 	c->discard = strstr(buf, "discard") != NULL;
+	c->ring_page_order_max = bw_features_u(buf, "order", (unsigned)scn_wl_u(w->wl, BW_P_ORDER));
+	c->indirect_segs_max = bw_features_u(buf, "indirect", (unsigned)scn_wl_u(w->wl, BW_P_INDIRECT));
+	unsigned queues = bw_features_u(buf, "queues", (unsigned)scn_wl_u(w->wl, BW_P_QUEUES));
+	c->queues_max = queues > 1 ? queues : 0;
+}
+
+/* A "name:N" token: N at most max. */
+static bool bw_features_num_ok(const char *t, const char *name, unsigned max)
+{
+	size_t n = strlen(name);
+	char *end;
+
+	if (strncmp(t, name, n) != 0 || t[n] != ':' || !t[n + 1])
+		return false;
+	unsigned long v = strtoul(t + n + 1, &end, 10);
+	return !*end && v <= max;
 }
 
 static int bw_features_validate(const char *s, char *err, size_t len)
 {
 	char buf[SCN_NAME_MAX * 2];
 
-	if (strlen(s) >= sizeof(buf)) {
+	if (strlen(s) >= sizeof(buf) || strlen(s) >= 64) {
 		snprintf(err, len, "features: too long");
 		return -EINVAL;
 	}
 	memcpy(buf, s, strlen(s) + 1);
 	for (char *save = NULL, *t = strtok_r(buf, ",>", &save); t; t = strtok_r(NULL, ",>", &save))
-		if (strcmp(t, "flush") && strcmp(t, "barrier") && strcmp(t, "discard") && strcmp(t, "none")) {
-			snprintf(err, len, "features: unknown '%s' (flush, barrier, discard, none; A>B)", t);
+		if (strcmp(t, "flush") && strcmp(t, "barrier") && strcmp(t, "discard") && strcmp(t, "none") &&
+		    !bw_features_num_ok(t, "order", BLKBACK_RING_ORDER_MAX) &&
+		    !bw_features_num_ok(t, "queues", BLKBACK_QUEUES_MAX) &&
+		    !bw_features_num_ok(t, "indirect", BW_FRONT_INDIRECT_MAX)) {
+			snprintf(err, len, "features: unknown '%s' (flush, barrier, discard, none, order:N, "
+				 "queues:N, indirect:N; A>B)", t);
 			return -EINVAL;
 		}
 	return 0;
@@ -420,10 +506,9 @@ static void bw_configs(struct bw *w)
 	w->readonly = strcmp(scn_wl_s(wl, BW_P_MODE), "r") == 0;
 	w->cont = strcmp(scn_wl_s(wl, BW_P_ERRORS), "continue") == 0;
 	unsigned queues = (unsigned)scn_wl_u(wl, BW_P_QUEUES);
-	w->bcfg = (struct blkback_config){.ring_page_order_max = order, .indirect_segs_max = indirect,
-					  .persistent = persistent, .queues_max = queues > 1 ? queues : 0,
+	w->bcfg = (struct blkback_config){.persistent = persistent,
 					  .persistent_grants_max = (unsigned)scn_wl_u(wl, BW_P_PGRANTS)};
-	bw_features(&w->bcfg, scn_wl_s(wl, BW_P_FEATURES), false);
+	bw_features(w, false);
 	w->fcfg = (struct blkfront_config){.devid = (uint32_t)scn_wl_u(wl, BW_P_DEVID), .queues_max = queues,
 					   .ring_page_order_max = f_order, .indirect_segs_max = f_indirect,
 					   .persistent = persistent, .on_event = bw_event, .arg = w,
@@ -489,7 +574,7 @@ static void bw_backend_features(struct bw *w, domid_t be)
 		w->home_set = true;
 		w->offers_all = true;
 	}
-	bw_features(&w->bcfg, scn_wl_s(w->wl, BW_P_FEATURES), be != w->home_be);
+	bw_features(w, be != w->home_be);
 	bw_offers_note(w);
 }
 
@@ -554,9 +639,9 @@ static void bw_back_restart(struct bw *w)
 	int rc = w->plug == BW_PLUGGED ? scn_blk_toolstack(&w->dev, SCN_BLK_TS_BACKEND) : 0;
 
 	if (rc == 0 && strchr(scn_wl_s(w->wl, BW_P_FEATURES), '>')) {   /* it comes back offering B of A>B */
-		bw_features(&w->bcfg, scn_wl_s(w->wl, BW_P_FEATURES), true);
+		bw_features(w, true);
 		bw_offers_note(w);
-		scn_blk_backend_features(w->be, w->bcfg.flush, w->bcfg.barrier, w->bcfg.discard);
+		scn_blk_backend_reconfig(w->be, &w->bcfg);
 	}
 	if (rc == 0)
 		rc = scn_blk_backend_revive(w->wl, w->be);

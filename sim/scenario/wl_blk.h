@@ -39,6 +39,10 @@ int scn_blk_disk_fill(struct blk_store *s, uint64_t off, const void *buf, size_t
 uint64_t scn_blk_disk_sum(struct blk_store *s);
 /* How many flushes and discards the disk answered EOPNOTSUPP (blk.disk.unsupported). */
 unsigned scn_blk_disk_unsupported_told(struct blk_store *s);
+/* I/Os the disk refused (out of range, misaligned, a write to a read-only
+ * store): blkback must bound every request before its disk, so any is a
+ * request it trusted (blk_store_info's refused). */
+uint64_t scn_blk_disk_refused(struct blk_store *s);
 /* The lowest byte offset blkback wrote or discarded (UINT64_MAX: none). */
 uint64_t scn_blk_disk_lowest_change(struct blk_store *s);
 
@@ -60,9 +64,15 @@ void scn_blk_backend_put(struct scn_wl *wl, domid_t be);
 void scn_blk_backend_crashed(domid_t be);
 int scn_blk_backend_revive(struct scn_wl *wl, domid_t be);
 /* The config it runs with; false if none runs there. */
-/* Before scn_blk_backend_revive: what the restarted blkback offers. */
-void scn_blk_backend_features(domid_t be, bool flush, bool barrier, bool discard);
+/* Before scn_blk_backend_revive: what the restarted blkback offers (flush,
+ * barrier, discard, ring order, queues, indirect segments). */
+void scn_blk_backend_reconfig(domid_t be, const struct blkback_config *c);
 bool scn_blk_backend_config(domid_t be, struct blkback_config *out);
+/* Its persistent_full counter read in place from the harness thread: det
+ * mode only (no domain call, which would change the interleaving). */
+int scn_blk_backend_persistent_full(domid_t be, uint64_t *out);
+/* How many workloads (vbds) it serves. */
+unsigned scn_blk_backend_users(domid_t be);
 /* Its statistics, read on its domain's thread. */
 int scn_blk_backend_stats(struct scn_wl *wl, domid_t be, struct blkback_stats *out);
 

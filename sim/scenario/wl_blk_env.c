@@ -151,6 +151,14 @@ uint64_t scn_blk_disk_lowest_change(struct blk_store *s)
 	return atomic_load(&((struct scn_blk_disk *)blk_store_priv(s))->lowest);
 }
 
+uint64_t scn_blk_disk_refused(struct blk_store *s)
+{
+	struct blk_store_info in;
+
+	blk_store_info(s, &in);
+	return in.refused;
+}
+
 unsigned scn_blk_disk_unsupported_told(struct blk_store *s)
 {
 	return atomic_load(&((struct scn_blk_disk *)blk_store_priv(s))->unsupported);
@@ -422,16 +430,40 @@ int scn_blk_backend_revive(struct scn_wl *wl, domid_t be)
 }
 
 /* A backend domain restarted with other features (an upgraded driver
- * domain): the next blkback there offers these. */
-void scn_blk_backend_features(domid_t be, bool flush, bool barrier, bool discard)
+ * domain): the next blkback there offers these, and this ring geometry. */
+void scn_blk_backend_reconfig(domid_t be, const struct blkback_config *c)
 {
 	struct scn_blk_be *e = scn_blk_be_find(be, false);
 
 	if (e && !e->alive) {
-		e->cfg.flush = flush;
-		e->cfg.barrier = barrier;
-		e->cfg.discard = discard;
+		e->cfg.flush = c->flush;
+		e->cfg.barrier = c->barrier;
+		e->cfg.discard = c->discard;
+		e->cfg.ring_page_order_max = c->ring_page_order_max;
+		e->cfg.queues_max = c->queues_max;
+		e->cfg.indirect_segs_max = c->indirect_segs_max;
 	}
+}
+
+/* Det mode only: one thread runs at a time, so the harness may read one
+ * counter in place (a domain call would change the run's interleaving; the
+ * domain may be parked half way through a disconnect, so nothing that walks
+ * its vbds). */
+int scn_blk_backend_persistent_full(domid_t be, uint64_t *out)
+{
+	struct scn_blk_be *e = scn_blk_be_find(be, false);
+
+	if (sim_mode() != SIM_MODE_DET || !e || !e->alive || !e->bb)
+		return -ESRCH;
+	*out = blkback_persistent_full(e->bb);
+	return 0;
+}
+
+unsigned scn_blk_backend_users(domid_t be)
+{
+	struct scn_blk_be *e = scn_blk_be_find(be, false);
+
+	return e ? e->refs : 0;
 }
 
 bool scn_blk_backend_config(domid_t be, struct blkback_config *out)

@@ -51,6 +51,8 @@ struct bw {
 	struct blkwork_config wcfg;
 	struct blkwork *work;
 	unsigned slices;
+	uint64_t grants_max;              /* the guest's most grants active at once */
+	uint8_t probe[4096];              /* a read-only vbd's write probe (never sent) */
 	/* toolstack hooks */
 	enum bw_plug plug;
 	bool plug_pending;                /* re-attach once detached */
