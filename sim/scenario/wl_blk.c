@@ -186,17 +186,22 @@ static void bw_readonly_probe(struct bw *w, const struct blkfront_info *in)
 /* Front thread, at a connection: what blkfront was told and agreed on is
  * the disk this workload made and no more than both ends offered (blkif.h:
  * "sectors" in 512-byte units whatever the sector size, ring order and
- * indirect segments the smaller of the two ends' maxima). */
+ * indirect segments the smaller of the two ends' maxima). Not when no
+ * backend maps a page of the guest: blkfront finished connecting to a
+ * backend domain that died meanwhile (it read Connected just before the
+ * crash); the restarted one may offer other features, and the reconnection
+ * that follows is judged. */
 static void bw_view_check(struct bw *w)
 {
 	struct blkfront_info in;
 	struct blk_store_info d;
+	struct gnttab_stats st;
 	unsigned order = w->bcfg.ring_page_order_max < w->fcfg.ring_page_order_max ? w->bcfg.ring_page_order_max
 										     : w->fcfg.ring_page_order_max;
 	unsigned segs = w->bcfg.indirect_segs_max < w->fcfg.indirect_segs_max ? w->bcfg.indirect_segs_max
 									      : w->fcfg.indirect_segs_max;
 
-	if (!w->bf || blkfront_info(w->bf, &in) < 0)
+	if (!w->bf || blkfront_info(w->bf, &in) < 0 || (gnttab_stats(w->fe, &st) == 0 && !st.maps_active))
 		return;
 	blk_store_info(w->store, &d);
 	if (in.size_bytes != d.size_bytes || in.sector_size != d.sector_size)
