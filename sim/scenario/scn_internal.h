@@ -255,6 +255,7 @@ struct scn_trace_rec {
 };
 #define SCN_TIMELINE_EVENTS_MAX 160u       /* kept for the picture: the last ones */
 #define SCN_TIMELINE_HEAD_MAX 48u          /* and those around the first fault */
+#define SCN_FAKED_STATES_MAX 8u            /* state nodes a file's xs-write may fake at once */
 #define SCN_TIMELINE_HEAD_BEFORE 8u        /* of which before it */
 
 struct scn_run {
@@ -306,6 +307,9 @@ struct scn_run {
 	_Atomic uint64_t timeline_count;   /* records seen (the ring keeps the last) */
 	struct scn_trace_rec tl_head[SCN_TIMELINE_HEAD_MAX];   /* from just before the first fault */
 	unsigned tl_head_n;
+	/* state nodes the file wrote itself (xs-write): the next write there is
+	 * no move of its writer's own (the XenbusState oracle skips its order) */
+	char faked_states[SCN_FAKED_STATES_MAX][SCN_TEXT_MAX];
 	_Atomic uint64_t outcome_seq;      /* records seen when the outcome was set: the failure */
 	uint64_t site_trace_injected[SCN_FAULTS_MAX + 1];
 	/* workload events by domain, so a dying domain's are deleted in time */
@@ -381,6 +385,8 @@ void scn_oracles_end(struct scn_run *run);
 
 /* trace.c */
 void scn_trace_start(struct scn_run *run);
+/* The file's xs-write of a .../state node: PATH as the trace names it. */
+void scn_trace_faked_state(struct scn_run *run, const char *path);
 void scn_trace_stop(struct scn_run *run);
 void scn_trace_line(struct scn_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The timeline of the run as an inline SVG document; malloc'd. */

@@ -142,11 +142,48 @@ static void scn_trace_partial(struct scn_run *run, const struct sim_trace_event 
 			scn_dom_label(run, ev->domid, dom, sizeof(dom)), ev->text);
 }
 
+/* A state node's value the file wrote, faking its owner (xs-write): the
+ * next write there is judged as a fresh start (a value in range), not as a
+ * move from the fake, which its writer never made. Caller holds trace_lock. */
+static bool state_after_fake_locked(struct scn_run *run, const char *path)
+{
+	for (unsigned i = 0; i < SCN_FAKED_STATES_MAX; i++)
+		if (run->faked_states[i][0] && strcmp(run->faked_states[i], path) == 0) {
+			run->faked_states[i][0] = '\0';
+			return true;
+		}
+	return false;
+}
+
+void scn_trace_faked_state(struct scn_run *run, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n < 6 || strcmp(path + n - 6, "/state") != 0)
+		return;
+	pthread_mutex_lock(&run->trace_lock);
+	unsigned slot = SCN_FAKED_STATES_MAX;
+	for (unsigned i = 0; i < SCN_FAKED_STATES_MAX; i++) {
+		if (strcmp(run->faked_states[i], path) == 0) {
+			slot = i;
+			break;
+		}
+		if (!run->faked_states[i][0] && slot == SCN_FAKED_STATES_MAX)
+			slot = i;
+	}
+	if (slot < SCN_FAKED_STATES_MAX)
+		snprintf(run->faked_states[slot], sizeof(run->faked_states[slot]), "%s", path);
+	pthread_mutex_unlock(&run->trace_lock);
+}
+
 static void scn_trace_state(struct scn_run *run, const struct sim_trace_event *ev)
 {
 	char dom[64];
 
-	if (xb_transition_legal(ev->a, ev->b))
+	pthread_mutex_lock(&run->trace_lock);
+	bool fresh = state_after_fake_locked(run, ev->text);
+	pthread_mutex_unlock(&run->trace_lock);
+	if (xb_transition_legal(fresh ? 0 : ev->a, ev->b))
 		return;
 	scn_run_outcome(run, SCN_OUT_FAIL, "illegal XenbusState transition by %s on %s: %s -> %s",
 			scn_dom_label(run, ev->domid, dom, sizeof(dom)), ev->text,

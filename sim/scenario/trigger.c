@@ -592,7 +592,12 @@ static int action_run(struct scn_run *run, const struct scn_action *a)
 	case SCN_ACT_CRASH: return scn_domain_crash(run, a->dom, false);
 	case SCN_ACT_DESTROY: return scn_domain_crash(run, a->dom, true);
 	case SCN_ACT_RESTART: return scn_domain_restart(run, a->dom);
-	case SCN_ACT_XS_WRITE: return scn_xs_write(run, a->a, a->b);
+	case SCN_ACT_XS_WRITE: {
+		int rc = scn_xs_write(run, a->a, a->b);
+		if (rc == 0)
+			scn_trace_faked_state(run, a->a);
+		return rc;
+	}
 	case SCN_ACT_XS_RM: return scn_xs_rm(run, a->a);
 	case SCN_ACT_XS_TOUCH:
 		/* The same value again: a new generation, so every transaction that
