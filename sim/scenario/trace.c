@@ -142,11 +142,15 @@ static void scn_trace_partial(struct scn_run *run, const struct sim_trace_event 
 			scn_dom_label(run, ev->domid, dom, sizeof(dom)), ev->text);
 }
 
-/* A state node's value the file wrote, faking its owner (xs-write): the
- * next write there is judged as a fresh start (a value in range), not as a
- * move from the fake, which its writer never made. Caller holds trace_lock. */
-static bool state_after_fake_locked(struct scn_run *run, const char *path)
+/* A state node's value the file wrote, faking its owner (xs-write, as the
+ * toolstack in dom0): the next write there by another domain is judged as a
+ * fresh start (a value in range), not as a move from the fake, which its
+ * writer never made. The file's own moves are judged as any. Caller holds
+ * trace_lock. */
+static bool state_after_fake_locked(struct scn_run *run, const char *path, domid_t writer)
 {
+	if (writer == 0)
+		return false;
 	for (unsigned i = 0; i < SCN_FAKED_STATES_MAX; i++)
 		if (run->faked_states[i][0] && strcmp(run->faked_states[i], path) == 0) {
 			run->faked_states[i][0] = '\0';
@@ -181,7 +185,7 @@ static void scn_trace_state(struct scn_run *run, const struct sim_trace_event *e
 	char dom[64];
 
 	pthread_mutex_lock(&run->trace_lock);
-	bool fresh = state_after_fake_locked(run, ev->text);
+	bool fresh = state_after_fake_locked(run, ev->text, ev->domid);
 	pthread_mutex_unlock(&run->trace_lock);
 	if (xb_transition_legal(fresh ? 0 : ev->a, ev->b))
 		return;
