@@ -121,6 +121,7 @@ struct netback_stats {
 	uint64_t rx_stalls, rx_unstalls;
 	uint64_t rx_gso_segmented, rx_csum_completed;
 	uint64_t rx_queued_bytes, rx_queued_bytes_peak;   /* all queues: now, and the largest seen */
+	uint64_t rx_queued_frames;          /* all queues, now (netback_stop drops them, counted down) */
 	uint64_t rx_queue_bytes_peak;       /* the most one queue held (<= rx_queue_bytes_max) */
 	uint64_t events, events_spurious, events_delayed;
 };

@@ -44,6 +44,7 @@ static void netback_rxq_account(struct netback_queue *q, int64_t frames, int64_t
 	q->q_rxq_frames = (unsigned)((int64_t)q->q_rxq_frames + frames);
 	q->q_rxq_bytes = (uint64_t)((int64_t)q->q_rxq_bytes + bytes);
 	st->rx_queued_bytes = (uint64_t)((int64_t)st->rx_queued_bytes + bytes);
+	st->rx_queued_frames = (uint64_t)((int64_t)st->rx_queued_frames + frames);
 	if (st->rx_queued_bytes > st->rx_queued_bytes_peak)
 		st->rx_queued_bytes_peak = st->rx_queued_bytes;
 	if (q->q_rxq_bytes > st->rx_queue_bytes_peak)
