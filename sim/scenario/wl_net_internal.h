@@ -147,6 +147,10 @@ const char *nw_judge_idle_rxq(struct nw *w, uint64_t queued, char *buf, size_t l
 bool nw_undisturbed(struct nw *w);
 bool nw_calm(struct nw *w);
 bool nw_guest_paused(struct nw *w);
+/* A guest's sends refused -EAGAIN: noted at each TX_READY (and connection
+ * change), judged when its netfront closes. */
+void nw_guest_tx_ready_mark(struct nw_guest *g, enum netfront_event ev);
+void nw_guest_tx_ready_check(struct nw_guest *g);
 const char *nw_judge_stalls(struct nw *w, uint64_t stalls, char *buf, size_t len);
 const char *nw_judge_unstalls(struct nw *w, uint64_t stalls, uint64_t unstalls, char *buf, size_t len);
 #define NW_PAGE_BYTES 4096u               /* a tx slot's page */

@@ -4,6 +4,7 @@
  * queued, rx stalls in a calm run, offloads a guest never asked for.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -246,4 +247,40 @@ const char *nw_judge_rx_taken(struct nw_guest *g, char *buf, size_t len)
 		 "took %lu (%lu delivered, %lu rx errors): responses left in the rings at the disconnection",
 		 answered, st.rx_frames + st.rx_errors, st.rx_frames, st.rx_errors);
 	return buf;
+}
+
+/* ---- tx liveness: every -EAGAIN answered by a TX_READY ---- */
+
+/* The last -EAGAIN netfront's sender got is answered: a TX_READY, or the
+ * connection changed (a new one starts unblocked). */
+void nw_guest_tx_ready_mark(struct nw_guest *g, enum netfront_event ev)
+{
+	struct network_result r;
+
+	if (!g->work || (ev != NETFRONT_EV_TX_READY && ev != NETFRONT_EV_CONNECTED &&
+			 ev != NETFRONT_EV_DISCONNECTED && ev != NETFRONT_EV_FAILED))
+		return;
+	network_result(g->work, &r);
+	g->again_at_ready = r.send_again;
+}
+
+/* Liveness of the tx queue: a send refused with -EAGAIN is followed by a
+ * TX_READY once the ring drains (netfront.h). A sender that waits for it
+ * would stall for ever; network's timers hide the stall, this does not.
+ * Not after the workload ended in an error (a domain crashed, say): the
+ * run stopped there, with no time left for the event. */
+void nw_guest_tx_ready_check(struct nw_guest *g)
+{
+	struct network_result r;
+	struct netfront_info info;
+
+	if (atomic_load(&g->w->wl->state) == SCN_WL_ERROR)
+		return;
+	if (!g->work || !g->nf || netfront_error(g->nf) || netfront_info(g->nf, &info) < 0 || !info.connected)
+		return;
+	network_result(g->work, &r);
+	if (r.send_again > g->again_at_ready)
+		scn_wl_fail(g->w->wl, "netfront (dom %u): %" PRIu64 " send(s) got -EAGAIN after its last TX_READY, "
+			    "and no TX_READY came by the end of the run (netfront.h: a TX_READY event follows)",
+			    g->domid, r.send_again - g->again_at_ready);
 }
