@@ -56,7 +56,8 @@ int bw_resize(struct scn_wl *wl, uint64_t size_bytes)
 }
 
 /* Front thread, at a connection or a resize event: blkfront's size must be
- * the disk's; the workload follows it. */
+ * no more than the disk's (less: a resize it has yet to read); the workload
+ * follows it. */
 void bw_resize_follow(struct bw *w)
 {
 	struct blkfront_info in;
@@ -65,7 +66,7 @@ void bw_resize_follow(struct bw *w)
 	if (!w->bf || blkfront_info(w->bf, &in) < 0 || !in.connected)
 		return;
 	atomic_store(&w->front_size, in.size_bytes);
-	if (in.size_bytes > disk) {   /* smaller: a resize it has yet to read */
+	if (in.size_bytes > disk) {
 		scn_wl_fail(w->wl, "resize: blkfront (dom %u) says vbd %u has %lu bytes, more than the disk's %lu",
 			    w->fe, w->dev.devid, in.size_bytes, disk);
 		return;
