@@ -1,6 +1,8 @@
 /* CUnit suite for the sweep's reused worker processes (sim/scenario/workers.c):
  * a run in a reused worker has the trace hash of a run in a fresh process, and
  * a worker that dies mid-run costs that run only. */
+#include <errno.h>
+#include <semaphore.h>
 #include <string.h>
 
 #include "sim/hypervisor/hypervisor.h"
@@ -9,6 +11,7 @@
 
 #define SWEEP_TEST_RUNS 6u
 #define SWEEP_TEST_DIES 3u   /* the seed whose run is killed in the second test */
+#define SWEEP_TEST_STUCK_S 2u   /* a domain making no step this long is stuck */
 #define RING_OK "domain dom0 priv\ndomain guest\nworkload ring front=guest back=dom0 requests=20\n"
 #define RING_SLOW "domain dom0 priv\ndomain guest\n" \
 	"workload ring front=guest back=dom0 requests=10000000\nwithin 1000s\n"
@@ -37,7 +40,7 @@ static void sweep_jobs(struct scenario *s, struct scenario *slow, unsigned die, 
 		jobs[i] = (struct scn_job){
 			.s = i + 1 == die ? slow : s, .capture = true,
 			.o = {.seed_set = true, .seed = i + 1, .mode = -1, .policy = -1, .quiet = true,
-			      .wall_limit_s = i + 1 == die ? 1 : 0},
+			      .wall_limit_s = i + 1 == die ? 1 : 0, .stuck_s = SWEEP_TEST_STUCK_S},
 		};
 	}
 	int rc = reuse ? scn_jobs_run_reusing(jobs, SWEEP_TEST_RUNS, 1, NULL, NULL)
@@ -99,10 +102,11 @@ out:
 	scn_free(slow);
 }
 
-/* ---- a domain that spins: the run ends there, as a hang that says where ---- */
+/* ---- a domain that spins or blocks: the run ends there, as a hang that says where ---- */
 
-static const struct scn_wl_type *spin_real;
-static struct scn_wl_type spin_wrap;
+static const struct scn_wl_type *stop_real;
+static struct scn_wl_type stop_wrap;
+static int (*stop_call)(void *arg);   /* what domain 1 is asked to do at the stop */
 
 static int spin_forever(void *arg)
 {
@@ -113,31 +117,57 @@ static int spin_forever(void *arg)
 	return 0;
 }
 
-/* Seed SWEEP_TEST_DIES's workload stop first asks the guest to wait for
- * what never comes. */
-static void spin_stop(struct scn_wl *wl)
+/* Blocked outside the sim, as on a lock another domain holds across a
+ * scheduling point: no step ever again. */
+static int block_forever(void *arg)
+{
+	sem_t never;
+
+	(void)arg;
+	sim_sched_point("block.test");
+	sem_init(&never, 0, 0);
+	while (sem_wait(&never) == 0 || errno == EINTR)
+		;
+	return 0;
+}
+
+/* Seed SWEEP_TEST_DIES's workload stop first asks the guest to run
+ * stop_call, which never returns. */
+static void stuck_stop(struct scn_wl *wl)
 {
 	static bool never;
 
 	if (wl->run->seed == SWEEP_TEST_DIES)
-		scn_wl_call(wl, 1, spin_forever, &never);
-	spin_real->stop(wl);
+		scn_wl_call(wl, 1, stop_call, &never);
+	stop_real->stop(wl);
+}
+
+/* Seeds 1..SWEEP_TEST_RUNS of `text`, seed SWEEP_TEST_DIES's guest stuck in
+ * `call` at the stop: that run's result (the others checked as fresh ones). */
+static struct scn_result *stuck_run(struct scenario *s, int (*call)(void *arg), bool reuse,
+				    struct scn_job *jobs)
+{
+	struct scn_job fresh[SWEEP_TEST_RUNS];
+
+	sweep_jobs(s, NULL, 0, false, fresh);
+	stop_real = s->wls[0].type;
+	stop_wrap = *stop_real;
+	stop_wrap.stop = stuck_stop;
+	stop_call = call;
+	s->wls[0].type = &stop_wrap;
+	sweep_jobs(s, NULL, 0, reuse, jobs);
+	s->wls[0].type = stop_real;
+	return others_as_fresh(jobs, fresh);
 }
 
 static void livelock_check(const char *text, enum scn_verdict want, bool reuse)
 {
 	struct scenario *s = parse_ok(text);
-	struct scn_job fresh[SWEEP_TEST_RUNS], jobs[SWEEP_TEST_RUNS];
+	struct scn_job jobs[SWEEP_TEST_RUNS];
 
 	if (!s)
 		return;
-	sweep_jobs(s, NULL, 0, false, fresh);
-	spin_real = s->wls[0].type;
-	spin_wrap = *spin_real;
-	spin_wrap.stop = spin_stop;
-	s->wls[0].type = &spin_wrap;
-	sweep_jobs(s, NULL, 0, reuse, jobs);
-	struct scn_result *r = others_as_fresh(jobs, fresh);
+	struct scn_result *r = stuck_run(s, spin_forever, reuse, jobs);
 	CU_ASSERT_FALSE(r->died);
 	CU_ASSERT_EQUAL(r->outcome, SCN_OUT_HANG);
 	CU_ASSERT_EQUAL(r->verdict, want);
@@ -155,12 +185,34 @@ static void livelock_ends_the_run_as_a_hang(void)
 	livelock_check(RING_OK "max-steps 20000\nexpect hang\n", SCN_VERDICT_PASS, true);
 }
 
+/* A domain blocked outside the sim ends its run within seconds, as a hang
+ * naming it and its last point, not at the wall-clock limit of minutes. */
+static void stuck_domain_ends_the_run_as_a_hang(void)
+{
+	struct scenario *s = parse_ok(RING_OK);
+	struct scn_job jobs[SWEEP_TEST_RUNS];
+
+	if (!s)
+		return;
+	for (int reuse = 0; reuse <= 1; reuse++) {
+		struct scn_result *r = stuck_run(s, block_forever, reuse, jobs);
+		CU_ASSERT_FALSE(r->died);
+		CU_ASSERT_EQUAL(r->outcome, SCN_OUT_HANG);
+		CU_ASSERT_EQUAL(r->verdict, SCN_VERDICT_FAIL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "domain 1 made no step for 2 s"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "last at block.test"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "blocked outside the sim"));
+	}
+	scn_free(s);
+}
+
 void test_register(void)
 {
 	static const struct test_case workers[] = {
 		TEST(reusing_matches_fresh_processes),
 		TEST(reusing_worker_death_costs_one_run),
 		TEST(livelock_ends_the_run_as_a_hang),
+		TEST(stuck_domain_ends_the_run_as_a_hang),
 		TEST_END,
 	};
 	test_add_suite("sweep_workers", NULL, reset_all, workers);

@@ -322,6 +322,13 @@ int sim_sched_configure(const struct sim_sched_config *cfg);
  * way sim_sched_livelock() says which domain, at which point (true), until the
  * next sim_sched_configure(); set the bound after that. */
 void sim_sched_set_call_bound(uint64_t steps, void (*on_livelock)(const char *why));
+/* Det mode, a domain stuck outside the sim: it holds the token and makes no
+ * step for `wall_s` seconds of wall-clock time (blocked on a lock another
+ * domain holds across a scheduling point, or spinning with no point in its
+ * loop). The controller's wait then calls the on_livelock of
+ * sim_sched_set_call_bound (which must be set) with the domain and its last
+ * point. 0, the default: wait for ever. Reset by sim_sched_configure(). */
+void sim_sched_set_stuck_bound(unsigned wall_s);
 bool sim_sched_livelock(char *buf, size_t len);
 enum sim_mode sim_mode(void);
 

@@ -32,6 +32,7 @@
 #define SCHED_READY_CACHE_FDS 16        /* fds of a domain whose last poll is kept */
 #define SCHED_READY_VERIFY_EVERY 64     /* a kept answer is checked by poll() this often */
 #define SCHED_STOP_POINTS_MAX 1000000   /* points a stopped thread may pass before it is frozen */
+#define LIVELOCK_SPIN "a loop that never waits"
 
 enum sched_state { SCH_IDLE, SCH_RUNNING, SCH_PREEMPTED, SCH_BLOCKED, SCH_EXITED };
 
@@ -62,6 +63,7 @@ struct sched_thread {
 	bool frozen;               /* stopped but never left its step: parked for good */
 	bool paused;               /* its domain is paused: not picked */
 	uint64_t stop_points;      /* points passed since it was stopped */
+	const char *site;          /* the last point it passed (NULL: none) */
 	pthread_t pthread;
 	struct ready_cache rc;
 };
@@ -102,7 +104,9 @@ static struct {
 	const char *last_site;
 	uint64_t call_steps;               /* bound of a controller's domain call (0: none) */
 	void (*on_livelock)(const char *why);   /* when one ran out of it */
-	char livelock[160];                /* a domain that never stopped running ("": none) */
+	unsigned stuck_s;                  /* wall-clock seconds without a step: stuck (0: never) */
+	_Atomic uint64_t steps_seen;       /* S.steps, for the controller's watchdog */
+	char livelock[256];                /* a domain that never stopped running ("": none) */
 } S = {
 	.list_lock = PTHREAD_MUTEX_INITIALIZER,
 	.trace_hash = 14695981039346656037ull,
@@ -198,8 +202,10 @@ int sim_sched_configure(const struct sim_sched_config *cfg)
 	for (unsigned i = 0; i + 1 < S.pct_depth; i++)
 		S.pct_change[i] = 1 + sched_rng() % k;
 	S.steps = S.switches = 0;
+	atomic_store_explicit(&S.steps_seen, 0, memory_order_relaxed);
 	S.call_steps = 0;
 	S.on_livelock = NULL;
+	S.stuck_s = 0;
 	S.livelock[0] = '\0';
 	S.last_domid = DOMID_INVALID;
 	S.last_site = NULL;
@@ -536,10 +542,11 @@ void sim_sched_set_point_hook(sim_sched_point_hook_fn *fn)
 
 /* ---- livelock: a domain that never stops running ---- */
 
-static void livelock_note(domid_t domid, const char *site, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void livelock_note(domid_t domid, const char *site, const char *why, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-static void livelock_note(domid_t domid, const char *site, const char *fmt, ...)
+/* "domain D <fmt...>, last at SITE: WHY" */
+static void livelock_note(domid_t domid, const char *site, const char *why, const char *fmt, ...)
 {
 	char how[96];
 	va_list ap;
@@ -549,8 +556,8 @@ static void livelock_note(domid_t domid, const char *site, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(how, sizeof(how), fmt, ap);
 	va_end(ap);
-	snprintf(S.livelock, sizeof(S.livelock), "domain %u %s, last at %s: a loop that never waits",
-		 domid, how, site ? site : "(no point)");
+	snprintf(S.livelock, sizeof(S.livelock), "domain %u %s, last at %s: %s", domid, how,
+		 site ? site : "(no point)", why);
 	sim_log("livelock: %s", S.livelock);
 }
 
@@ -560,8 +567,8 @@ static void livelock_note(domid_t domid, const char *site, const char *fmt, ...)
  * on, the domain is torn down around it (domain.c does not join it). */
 static void sched_freeze(struct sched_thread *t, const char *site)
 {
-	livelock_note(t->domid, site, "was stopped but did not finish its step in %u points",
-		      SCHED_STOP_POINTS_MAX);
+	livelock_note(t->domid, site, LIVELOCK_SPIN,
+		      "was stopped but did not finish its step in %u points", SCHED_STOP_POINTS_MAX);
 	t->frozen = true;
 	t->state = SCH_EXITED;
 	sem_t *w = S.exit_waiter;
@@ -595,10 +602,77 @@ uint64_t sched_call_steps(void)
 
 void sched_call_overran(domid_t callee)
 {
-	livelock_note(S.last_domid, S.last_site, "kept running through a %lu-step call to domain %u",
-		      S.call_steps, callee);
+	livelock_note(S.last_domid, S.last_site, LIVELOCK_SPIN,
+		      "kept running through a %lu-step call to domain %u", S.call_steps, callee);
 	if (S.on_livelock)
 		S.on_livelock(S.livelock);
+}
+
+void sim_sched_set_stuck_bound(unsigned wall_s)
+{
+	S.stuck_s = wall_s;
+}
+
+/* ---- stuck: the token held, and no step for seconds of wall-clock time ----
+ *
+ * A domain that holds the token and never reaches a scheduling point again
+ * leaves the controller waiting for ever: it blocks outside the sim (on a
+ * lock another domain holds across a scheduling point, in a call the sim does
+ * not see) or spins in a loop with no point in it. Steps are what a det run
+ * is made of, so none for S.stuck_s seconds ends the run as a livelock does
+ * (on_livelock), naming the domain and its last point. The wall clock only
+ * bounds this wait: it never decides what a run does, only how long a run
+ * that can do nothing more is waited for. */
+static void step_counted(void)
+{
+	S.steps++;
+	atomic_store_explicit(&S.steps_seen, S.steps, memory_order_relaxed);
+}
+
+static bool ctl_wait_for(unsigned s)
+{
+	struct timespec ts;
+
+	hv_real_monotonic(&ts);
+	ts.tv_sec += s;
+	while (sem_clockwait(&S.ctl_sem, CLOCK_MONOTONIC, &ts) < 0)
+		if (errno != EINTR)
+			return false;
+	return true;
+}
+
+static void ctl_wait_plain(void)
+{
+	while (sem_wait(&S.ctl_sem) < 0 && errno == EINTR)
+		;
+}
+
+/* The controller waits for the token to come back to it. */
+static void ctl_wait(void)
+{
+	uint64_t seen = atomic_load_explicit(&S.steps_seen, memory_order_relaxed);
+
+	if (!S.stuck_s || !S.on_livelock) {
+		ctl_wait_plain();
+		return;
+	}
+	while (!ctl_wait_for(S.stuck_s)) {
+		uint64_t now = atomic_load_explicit(&S.steps_seen, memory_order_relaxed);
+		if (now != seen) {
+			seen = now;
+			continue;
+		}
+		/* The holder is blocked or spinning: S.running and its last
+		 * point stay as they are while it does. */
+		const struct sched_thread *h = S.running;
+		livelock_note(h ? h->domid : DOMID_INVALID, h ? h->site : NULL,
+			      "blocked outside the sim (on a lock held across a scheduling point?) "
+			      "or in a loop without scheduling points",
+			      "made no step for %u s of wall-clock time after step %lu", S.stuck_s, now);
+		S.on_livelock(S.livelock);
+		ctl_wait_plain();   /* it should not return: if it does, the run waits on */
+		return;
+	}
 }
 
 bool sim_sched_livelock(char *buf, size_t len)
@@ -622,7 +696,8 @@ void sim_sched_point_slow(const char *site)
 	SIM_ASSERT(S.running == t, "domain %u ran without the token (at %s)", t->domid, site);
 	S.last_domid = t->domid;
 	S.last_site = site;
-	S.steps++;
+	t->site = site;
+	step_counted();
 	trace_mix(t->domid, site);
 	sim_sched_point_hook_fn *hook = atomic_load_explicit(&point_hook, memory_order_relaxed);
 	if (hook)
@@ -678,7 +753,7 @@ void sched_domain_loop(struct sched_thread *t, atomic_bool *stop)
 			break;
 		S.last_domid = t->domid;
 		S.last_site = "step";
-		S.steps++;
+		step_counted();
 		trace_mix(t->domid, "step");
 		reschedule(t, SCH_IDLE);
 	}
@@ -698,8 +773,11 @@ void sched_thread_stop(struct sched_thread *t)
 		return;
 	S.exit_waiter = waiter;
 	resume(t);
-	while (sem_wait(waiter) < 0 && errno == EINTR)
-		;
+	if (self)
+		while (sem_wait(waiter) < 0 && errno == EINTR)
+			;
+	else
+		ctl_wait();
 	S.running = self;
 	if (self)
 		self->state = SCH_RUNNING;
@@ -871,8 +949,7 @@ enum sim_run_result sim_run(bool (*until)(void *arg), void *arg, uint64_t deadli
 			continue;
 		}
 		resume(next);
-		while (sem_wait(&S.ctl_sem) < 0 && errno == EINTR)
-			;
+		ctl_wait();
 	}
 	S.until = NULL;
 	S.max_steps = 0;

@@ -73,6 +73,11 @@ int clock_gettime(clockid_t clk, struct timespec *ts)
 	return 0;
 }
 
+void hv_real_monotonic(struct timespec *ts)
+{
+	real_clock_gettime()(CLOCK_MONOTONIC, ts);
+}
+
 int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 {
 	if (!atomic_load_explicit(&vclock_virtual, memory_order_relaxed))

@@ -130,9 +130,11 @@ static int run_configure(struct scn_run *run)
 	int rc = xensim_start(&cfg);
 	uint64_t max_steps = o->max_steps ? o->max_steps : s->max_steps;
 	/* Only a run whose process ends after it can end at a livelock. */
-	if (rc == 0 && o->progress)
+	if (rc == 0 && o->progress) {
 		sim_sched_set_call_bound(max_steps > SCN_CALL_STEPS_MIN ? max_steps : SCN_CALL_STEPS_MIN,
 					 run_livelock_exit);
+		sim_sched_set_stuck_bound(o->stuck_s ? o->stuck_s : SCN_STUCK_S_DEFAULT);
+	}
 	if (rc == -EBUSY || rc == -ENOMEM)
 		scn_run_outcome(run, SCN_OUT_HARNESS, "the process is not fresh: %u domains exist",
 				sim_domain_count());

@@ -119,6 +119,10 @@ struct scn_run_opts {
 	 * slice (shared with the parent); NULL in-process. */
 	struct scn_progress *progress;
 	unsigned wall_limit_s;    /* isolated runs: kill the run after this (0: 600) */
+	/* Isolated det runs: a domain that makes no step for this many seconds
+	 * of wall-clock time is stuck (blocked outside the sim): the run ends
+	 * there as a hang that names it (0: SCN_STUCK_S_DEFAULT). */
+	unsigned stuck_s;
 	uint64_t max_steps;       /* instead of the file's `max-steps` (0: the file's) */
 	/* Access tracing (the instrumented build, sim/access): every shared
 	 * access is a scheduling point (as the file's `access points`); the

@@ -409,6 +409,7 @@ bool scn_wls_all_done(struct scn_run *run);
 
 /* isolate.c: fork and collect, shared by run, sweep and shrink. */
 #define SCN_WALL_LIMIT_S_DEFAULT 600u   /* an isolated run's wall-clock limit */
+#define SCN_STUCK_S_DEFAULT 30u         /* an isolated det run's wait for a step (scn_run_opts) */
 #define SCN_EXIT_LIVELOCK 99u          /* a run's process ended it at a livelock */
 /* The run's process ended without a result: job->r says how, with the trace
  * hash and step of its last slice (`last`). */
