@@ -165,7 +165,10 @@ int xenbus_device_destroy(struct xenbus *xb, const struct xenbus_device *dev,
  * its keys are read (as a digest) with its state in one transaction before
  * connect(), and again in the transaction that announces Connected; if they
  * changed (a frontend that restarted meanwhile, whose grant refs may now
- * mean other pages), the rings are let go and we wait in InitWait. */
+ * mean other pages), the rings are let go and we wait in InitWait. Once
+ * Connected, a frontend showing its rings with other keys than those
+ * (it reconnected between two of our looks, taking our Connected for its
+ * new rings) is connected to again, in place: its new rings are served. */
 enum xenbus_backend_phase {
 	XENBUS_BE_NEW,        /* found, nothing published */
 	XENBUS_BE_INITWAIT,   /* features published, waiting for the frontend's rings */
@@ -211,6 +214,7 @@ struct xenbus_backend_dev {
 	struct event *bd_defer_ev;        /* sync or free, later from the loop */
 	struct event *bd_close_timer;
 	bool bd_fatal_pending, bd_gone;
+	uint64_t bd_fe_keys;              /* Connected: digest of the frontend's keys used */
 };
 
 /* Read frontend and frontend-id (they must name device/<type>/<devid> of

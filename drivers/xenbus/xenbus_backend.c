@@ -134,6 +134,7 @@ struct xenbus_view {
 	struct xenbus_backend_dev *bd;
 	uint64_t state;
 	uint64_t digest;                  /* FNV-1a over "name=value" of every key */
+	uint64_t keys_digest;             /* the same but the device's own state */
 	unsigned keys;
 	const uint64_t *expect;           /* announce: the digest connect() saw */
 };
@@ -157,10 +158,13 @@ static int xenbus_view_dir(struct xs_handle *xs, xs_transaction_t t, const char 
 		unsigned len = 0;
 		rc = xenbus_join(path, sizeof(path), dir, names[i]);
 		char *val = rc ? NULL : xs_read(xs, t, path, &len);
-		v->digest = xenbus_fnv(v->digest, path, strlen(path) + 1);
+		uint64_t h = xenbus_fnv(0, path, strlen(path) + 1);
 		if (val)
-			v->digest = xenbus_fnv(v->digest, val, len);
+			h = xenbus_fnv(h ^ 0x9e3779b97f4a7c15ull, val, len);
 		free(val);
+		v->digest = xenbus_fnv(v->digest, &h, sizeof(h));
+		if (depth > 1 || strcmp(names[i], "state") != 0)
+			v->keys_digest = xenbus_fnv(v->keys_digest, &h, sizeof(h));
 		if (rc == 0 && depth < XENBUS_VIEW_DEPTH_MAX)
 			rc = xenbus_view_dir(xs, t, path, depth + 1, v);
 		if (rc == -ENOENT)
@@ -172,7 +176,7 @@ static int xenbus_view_dir(struct xs_handle *xs, xs_transaction_t t, const char 
 
 static int xenbus_view_read(struct xs_handle *xs, xs_transaction_t t, struct xenbus_view *v)
 {
-	v->digest = 0xcbf29ce484222325ull;
+	v->digest = v->keys_digest = 0xcbf29ce484222325ull;
 	v->keys = 0;
 	int rc = xenbus_read_uint(xs, t, v->bd->bd_fe_dir, "state", XenbusStateReconfigured, &v->state);
 
@@ -235,6 +239,7 @@ static void xenbus_backend_connect(struct xenbus_backend_dev *bd)
 	}
 	if (rc == 0) {
 		bd->bd_phase = XENBUS_BE_CONNECTED;
+		bd->bd_fe_keys = now.keys_digest;
 		if (bd->bd_ops->up)
 			bd->bd_ops->up(bd->bd_arg);
 		return;
@@ -243,6 +248,32 @@ static void xenbus_backend_connect(struct xenbus_backend_dev *bd)
 	xenbus_backend_log(bd, "%s", what);
 	xenbus_backend_error(bd, what);
 	xenbus_backend_close(bd, XenbusStateClosing);
+}
+
+/* Connected, and the frontend shows its rings: are they the ones we
+ * connected to? A frontend that went Closed, Initialising and Connected again
+ * (new rings, new grant refs) between two of our looks shows the same state;
+ * only its keys tell. Unreadable: no news. */
+static bool xenbus_backend_fe_moved(struct xenbus_backend_dev *bd)
+{
+	struct xenbus_view v = {.bd = bd};
+
+	if (xenbus_transact(xenbus_backend_xs(bd), xenbus_view_tx, &v) < 0)
+		return false;
+	return xenbus_view_ready(bd, &v) && v.keys_digest != bd->bd_fe_keys;
+}
+
+/* The frontend reconnected unseen: it took our Connected for its new rings,
+ * so serve those, staying Connected (a Closed now would end a connection it
+ * did nothing wrong on). The state node is not touched until the announce
+ * writes Connected again; a failure there closes as any failed connect. */
+static void xenbus_backend_reconnect(struct xenbus_backend_dev *bd, XenbusState fe)
+{
+	xenbus_backend_log(bd, "the frontend's keys changed while it stayed %s (it reconnected "
+			   "between two looks): connecting to its new rings", xenbus_state_name(fe));
+	bd->bd_ops->disconnect(bd->bd_arg);
+	bd->bd_phase = XENBUS_BE_INITWAIT;
+	xenbus_backend_connect(bd);
 }
 
 /* What to do for (our phase, frontend state, online). */
@@ -271,6 +302,8 @@ static void xenbus_backend_step(struct xenbus_backend_dev *bd, XenbusState fe, b
 	case XENBUS_BE_CONNECTED:
 		if (fe_restart)
 			xenbus_backend_restart(bd);
+		else if (online && fe_ready && xenbus_backend_fe_moved(bd))
+			xenbus_backend_reconnect(bd, fe);
 		else if (fe_gone)
 			xenbus_backend_close(bd, XenbusStateClosed);
 		else if (!online || fe == XenbusStateClosing)

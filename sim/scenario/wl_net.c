@@ -778,6 +778,9 @@ static void nw_back_restart(struct nw *w)
 	if (rc == 0) {
 		w->be_alive = true;
 		nw_act_backend_back(w);
+		/* A verdict posted to the domain that died (the guests finished
+		 * while it was paused) died with it: post it again. */
+		nw_judge_soon(w);
 	} else {
 		scn_wl_error(w->wl, "backend dom %u: restart failed: %s", w->be, strerror(-rc));
 	}
