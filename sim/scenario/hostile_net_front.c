@@ -347,9 +347,13 @@ static void hf_lie_extra(struct hostile_front *h, struct hf_build *b)
 			     : hf_gso_offered(h, x.u.gso.type) ? "GSO on a frame without TCP"
 							       : "GSO of a known type the backend did not offer");
 	} else if (v == 3) {
+		/* Inserted last first: the chain ends where it should (no MORE on
+		 * its last slot), so only its length is wrong, not the data slot
+		 * after it read as one more extra of some unknown type. */
+		bool after = hf_extras(b) > 0;
 		for (unsigned i = 0; i < HF_EXTRAS_CHAIN; i++) {
 			x.type = XEN_NETIF_EXTRA_TYPE_MCAST_ADD;
-			x.flags = XEN_NETIF_EXTRA_FLAG_MORE;
+			x.flags = i == 0 && !after ? 0 : XEN_NETIF_EXTRA_FLAG_MORE;
 			hf_extra_insert(b, 1, &x);
 		}
 		hf_lie(h, b, "a chain of extra info slots longer than there are types");
