@@ -34,6 +34,10 @@ struct gnttab_stats {
 	uint64_t maps_active;        /* foreign maps of this domain's grants */
 	uint64_t maptrack_used;      /* grants this domain has mapped */
 	uint64_t end_deferred;       /* ends refused because still mapped (XSA-396 window) */
+	/* Pages of this domain's grants a live domain still had mapped when it
+	 * closed its xengnttab handle (released here; on Xen, gntdev keeps an
+	 * mmap'd grant mapped until munmap: a leak of the mapper's). */
+	uint64_t maps_closed;
 };
 
 /* Low level grant operations, as a kernel would do them on behalf of `domid`. */

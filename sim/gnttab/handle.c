@@ -92,6 +92,16 @@ out:
 	return h;
 }
 
+/* A live domain's close with grants still mapped: each grantor counts its
+ * pages (gnttab_stats.maps_closed). A dying domain's handles go elsewhere. */
+static void gnttab_count_closed_locked(const struct gnttab_mapping *list)
+{
+	for (const struct gnttab_mapping *m = list; m; m = m->next)
+		for (uint32_t i = 0; m->kind == GNTTAB_KIND_TAB && i < m->count; i++)
+			if (m->pages[i].grantor)
+				m->pages[i].grantor->maps_closed++;
+}
+
 int gnttab_handle_close(struct xengntdev_handle *h, enum gnttab_kind kind)
 {
 	struct xengntdev_handle **pp = &gnttab_handles;
@@ -111,6 +121,7 @@ int gnttab_handle_close(struct xengntdev_handle *h, enum gnttab_kind kind)
 		/* Dead while closing: stays listed, so counts stay consistent. */
 		h->dead = true;
 		list = gnttab_mapping_take_all_locked(h);
+		gnttab_count_closed_locked(list);
 	}
 	gnttab_unlock();
 	if (err) {

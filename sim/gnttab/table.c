@@ -444,6 +444,7 @@ int gnttab_stats(domid_t domid, struct gnttab_stats *out)
 			.maps_active = d->maps_active,
 			.maptrack_used = d->maptrack_used,
 			.end_deferred = d->end_deferred,
+			.maps_closed = d->maps_closed,
 		};
 	pthread_mutex_unlock(&gnttab_lock);   /* read only */
 	return 0;

@@ -75,7 +75,7 @@ _Static_assert(HB_CHAIN > XEN_NETIF_NR_SLOTS_MIN, "the chain lie is longer than 
 _Static_assert(HB_LONG_SLOTS <= XEN_NETIF_NR_SLOTS_MIN && HB_LONG_SLOTS * 4096u > 65535u + 4096u,
 	       "the long-frame lie is a legal slot count but too many bytes");
 
-enum hb_param { HB_P_FRONT, HB_P_BACK, HB_P_FRAMES, HB_P_RING, HB_P_COUNT };
+enum hb_param { HB_P_FRONT, HB_P_BACK, HB_P_FRAMES, HB_P_RING, HB_P_RX_BUFS, HB_P_COUNT };
 /* ring=: which ring the sites with a tx and an rx form (id, status, prod)
  * lie on. Each frame is answered on tx before it is echoed on rx, so with
  * both a site fired at a fixed occurrence lands on the same ring at every
@@ -86,6 +86,8 @@ static const struct scn_param hb_params[HB_P_COUNT + 1] = {
 	[HB_P_BACK] = {"back", SCN_P_DOMAIN, NULL, 0, 0, "the domain running the hostile backend"},
 	[HB_P_FRAMES] = {"frames", SCN_P_UINT, "100", 1, 100000, "frames echoed"},
 	[HB_P_RING] = {"ring", SCN_P_STRING, "both", 0, 0, "both, tx or rx: the ring the id, status and prod lies go to"},
+	[HB_P_RX_BUFS] = {"rx-bufs", SCN_P_UINT, "0", 0, HB_RING,
+			  "rx buffers netfront posts (18..256; 0: a ring's worth)"},
 };
 
 enum hb_counter { HB_C_SENT, HB_C_ECHOED, HB_C_LOST, HB_C_LIES, HB_C_FATAL_LIES, HB_C_REWRITES, HB_C_COUNT };
@@ -112,6 +114,8 @@ struct hb_back {
 	uint32_t frame_len;
 	bool frame_ready;             /* copied, waiting for rx buffers */
 	uint16_t last_id;             /* a tx id answered already */
+	unsigned prod_lies;           /* rx rsp_prod lies told: even ones land inside the ring */
+	bool prod_lied;               /* a rsp_prod lie stands: serve nothing more (a push would undo it) */
 	RING_IDX rw_idx;
 	bool rw_pending;
 	uint64_t rng;
@@ -141,6 +145,7 @@ struct hb {
 	struct hb_back b;
 	struct hb_front f;
 	enum hb_ring ring;
+	unsigned rx_bufs;             /* netfront's, 0: its default (a ring's worth) */
 	bool b_alive, f_alive;
 	/* Shared: which frames came back, which the backend dropped. */
 	_Atomic uint8_t *seen;        /* 1 echoed, 2 lost (the backend said so) */
@@ -473,6 +478,18 @@ static bool hb_rx_one(struct hb_back *b)
 	return true;
 }
 
+/* An rx rsp_prod past every buffer netfront may have posted: 300 past what
+ * we answered (past the ring too), or, every other time, one more than its
+ * buffers past it (within the ring when it posts fewer than half a ring's
+ * worth): io/netif.h answers only requests, and a frontend that bounds
+ * rsp_prod by the ring's size rather than by its requests takes it. */
+static RING_IDX hb_rx_prod_lie(struct hb_back *b)
+{
+	unsigned bufs = b->w->rx_bufs ? b->w->rx_bufs : HB_RING;
+
+	return b->rx.rsp_prod_pvt + (b->prod_lies++ % 2 ? 300u : bufs + 1u);
+}
+
 static void hb_push(struct hb_back *b)
 {
 	int ntx, nrx;
@@ -485,8 +502,9 @@ static void hb_push(struct hb_back *b)
 		if (tx)
 			b->tx.sring->rsp_prod = b->tx.rsp_prod_pvt + 300;
 		else
-			b->rx.sring->rsp_prod = b->rx.rsp_prod_pvt + 300;
+			b->rx.sring->rsp_prod = hb_rx_prod_lie(b);
 		hb_tell_kw(b, true, !tx, tx ? "tx rsp_prod past the requests" : "rx rsp_prod past the requests", "rsp_prod");
+		b->prod_lied = true;
 		ntx = 1;
 	}
 	if ((ntx || nrx) && xenevtchn_notify(b->xce, b->port) < 0 && errno != ENOTCONN)
@@ -498,7 +516,7 @@ static void hb_serve(void *arg)
 	struct hb_back *b = arg;
 	int more;
 
-	if (!b->connected || scn_wl_finished(b->w->wl))
+	if (!b->connected || scn_wl_finished(b->w->wl) || b->prod_lied)
 		return;
 	RING_IDX rx_first = b->rx.rsp_prod_pvt;
 	for (unsigned turn = 0; turn < HB_RING; turn++) {
@@ -596,6 +614,7 @@ static int hb_connect(struct hb_back *b)
 		return -errno;
 	b->port = (evtchn_port_t)p;
 	b->connected = true;
+	b->prod_lied = false;
 	return hb_xs_write(b, "state", "4");
 }
 
@@ -840,7 +859,7 @@ static int hb_front_open(void *arg)
 	struct timeval tv = {.tv_sec = 0, .tv_usec = 50000};
 
 	f->cfg = (struct netfront_config){.base = sim_domain_event_base(), .devid = HB_DEVID, .queues_max = 1,
-					  .sg = true, .rx_notify = true, .on_rx = hb_front_rx,
+					  .rx_bufs = f->w->rx_bufs, .sg = true, .rx_notify = true, .on_rx = hb_front_rx,
 					  .on_event = hb_front_event, .arg = f};
 	f->kick = scn_ev_new(f->cfg.base, -1, EV_PERSIST, hb_front_kick, f);
 	if (!f->kick)
@@ -886,6 +905,7 @@ static int hb_start(struct scn_wl *wl)
 	w->wl = wl;
 	w->frames = (uint32_t)scn_wl_u(wl, HB_P_FRAMES);
 	w->ring = hb_ring_of(scn_wl_s(wl, HB_P_RING));
+	w->rx_bufs = (unsigned)scn_wl_u(wl, HB_P_RX_BUFS);
 	w->seed = scn_wl_seed(wl);
 	w->seen = calloc(w->frames, sizeof(*w->seen));
 	if (!w->seen)
@@ -963,6 +983,11 @@ static int hb_validate(const struct scn_wl_args *a, char *err, size_t len)
 {
 	if (hb_ring_of(a->s[HB_P_RING]) > HB_RING_RX) {
 		snprintf(err, len, "ring=%s: both, tx or rx", a->s[HB_P_RING]);
+		return -EINVAL;
+	}
+	if (a->u[HB_P_RX_BUFS] && a->u[HB_P_RX_BUFS] < XEN_NETIF_NR_SLOTS_MIN) {
+		snprintf(err, len, "rx-bufs=%lu: 0 or %u..%u (netfront with feature-sg)", (unsigned long)a->u[HB_P_RX_BUFS],
+			 XEN_NETIF_NR_SLOTS_MIN, HB_RING);
 		return -EINVAL;
 	}
 	if (a->u[HB_P_FRONT] == a->u[HB_P_BACK]) {

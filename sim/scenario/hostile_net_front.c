@@ -315,6 +315,20 @@ static void hf_lie_offset(struct hostile_front *h, struct hf_build *b)
 	hf_lie(h, b, "a slot's offset + size crosses its page");
 }
 
+static bool hf_gso_offered(const struct hostile_front *h, uint8_t type)
+{
+	return (type == XEN_NETIF_GSO_TYPE_TCPV4 && h->gso4) || (type == XEN_NETIF_GSO_TYPE_TCPV6 && h->gso6);
+}
+
+/* A known GSO type, TCPv4 and TCPv6 in turn (no draw of the rng: the other
+ * lies keep their sequence): with a backend offering only one of them, every
+ * other such lie asks for the one it did not offer (io/netif.h: a request
+ * for an offload never offered; the model calls for a disconnection). */
+static uint8_t hf_gso_known(struct hostile_front *h)
+{
+	return h->gso_turn++ % 2 ? XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4;
+}
+
 static void hf_lie_extra(struct hostile_front *h, struct hf_build *b)
 {
 	netif_extra_info_t x;
@@ -326,13 +340,20 @@ static void hf_lie_extra(struct hostile_front *h, struct hf_build *b)
 		hf_lie(h, b, "an extra info slot of unknown type");
 	} else if (v == 1 || v == 2 || v == 5) {
 		x.type = XEN_NETIF_EXTRA_TYPE_GSO;
-		x.u.gso.type = (uint8_t)(v == 1 ? 3 + hf_rng(&h->rng) % 200 : XEN_NETIF_GSO_TYPE_TCPV4);
+		x.u.gso.type = (uint8_t)(v == 1 ? 3 + hf_rng(&h->rng) % 200 : hf_gso_known(h));
 		x.u.gso.size = (uint16_t)(v == 2 ? 0 : 1448);
-		hf_lie(h, b, v == 1 ? "GSO of an unknown type" : v == 2 ? "GSO size 0" : "GSO on a frame without TCP");
+		hf_lie(h, b, v == 1   ? "GSO of an unknown type"
+			     : v == 2 ? "GSO size 0"
+			     : hf_gso_offered(h, x.u.gso.type) ? "GSO on a frame without TCP"
+							       : "GSO of a known type the backend did not offer");
 	} else if (v == 3) {
+		/* Inserted last first: the chain ends where it should (no MORE on
+		 * its last slot), so only its length is wrong, not the data slot
+		 * after it read as one more extra of some unknown type. */
+		bool after = hf_extras(b) > 0;
 		for (unsigned i = 0; i < HF_EXTRAS_CHAIN; i++) {
 			x.type = XEN_NETIF_EXTRA_TYPE_MCAST_ADD;
-			x.flags = XEN_NETIF_EXTRA_FLAG_MORE;
+			x.flags = i == 0 && !after ? 0 : XEN_NETIF_EXTRA_FLAG_MORE;
 			hf_extra_insert(b, 1, &x);
 		}
 		hf_lie(h, b, "a chain of extra info slots longer than there are types");

@@ -118,6 +118,7 @@ struct hostile_front {
 	struct hf_rxslot rxs[HF_RING];
 	bool sg;
 	bool gso4, gso6;
+	unsigned gso_turn;                /* the next known-GSO lie: even TCPv4, odd TCPv6 */
 	enum hf_rx_lie rx_lie;
 	bool rx_starved;                  /* net.hostile.front.rxstarve fired */
 	bool doomed;
