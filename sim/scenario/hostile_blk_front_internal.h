@@ -90,6 +90,8 @@ struct hf {
 	enum hf_phase phase;
 	unsigned indirect_max, reconnects, pgrants_max;
 	unsigned order_lie;               /* ring-page-order asked beyond the offer, 0: none */
+	bool queues_lie;                  /* multi-queue-num-queues 0 asked */
+	unsigned keys_lies;               /* keys lies told: order and queues in turn */
 	char proto_lie[40];               /* a protocol the backend does not know, "": none */
 	unsigned proto_lies;
 	unsigned long order_max;          /* max-ring-page-order offered */
