@@ -650,8 +650,8 @@ static bool hb_view_bad(struct hb *h, struct blkfront *bf)
 }
 
 /* A frontend that gave up on its backend has completed every I/O it took
- * (with an error): none may wait for a backend it no longer listens to, and
- * nothing of theirs stays granted to it. */
+ * (with an error): none may wait for a backend it no longer listens to,
+ * its pages granted to that backend all the while. */
 static void hb_failed_check(struct hb *h, struct blkfront *bf)
 {
 	struct blkfront_stats fs;
