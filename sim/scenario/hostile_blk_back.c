@@ -29,7 +29,9 @@
  * is answered with its indirect_op, as blkif.h's backends echo it); with
  * info=BITS it publishes the info key so (VDISK_READONLY with another bit:
  * a read-only CD-ROM or removable disk), refuses writes if read-only, and
- * the run fails if blkfront sends one.
+ * the run fails if blkfront sends one; with reorder=1 it answers the
+ * requests of each batch last first (blkif.h's responses may come in any
+ * order: a backend with real asynchronous I/O completes them so), honestly.
  *
  * The oracle: blkfront never faults, aborts or hangs; it never completes an
  * I/O with wrong data as a success (blkwork's shadow model); a lie either
@@ -75,10 +77,11 @@ SIM_FAULT_SITE(hb_site_zero, "blk.hostile.back.zero",
 	       "hostile blk backend: an all-zero response (id 0) after answering the request of id 0 in its low word");
 
 #define HB_INDIRECT_MAX 512u               /* indirect=: as blkfront's usual maximum */
+#define HB_HELD_MAX 64u                    /* reorder=1: answers held back per batch (a ring's) */
 #define HB_SEGS_PER_PAGE (HB_PAGE / sizeof(struct blkif_request_segment))
 
 enum hb_param { HB_P_FRONT, HB_P_BACK, HB_P_DEVID, HB_P_SIZE, HB_P_IOS, HB_P_QD, HB_P_MIN, HB_P_MAX,
-		HB_P_PERSISTENT, HB_P_ERRORS, HB_P_INDIRECT, HB_P_INFO, HB_P_COUNT };
+		HB_P_PERSISTENT, HB_P_ERRORS, HB_P_INDIRECT, HB_P_INFO, HB_P_REORDER, HB_P_COUNT };
 
 static const struct scn_param hb_params[HB_P_COUNT + 1] = {
 	[HB_P_FRONT] = {"front", SCN_P_DOMAIN, NULL, 0, 0, "the guest running blkfront and blkwork"},
@@ -94,6 +97,7 @@ static const struct scn_param hb_params[HB_P_COUNT + 1] = {
 	[HB_P_INDIRECT] = {"indirect", SCN_P_UINT, "0", 0, HB_INDIRECT_MAX,
 			   "feature-max-indirect-segments offered (0: none); blkfront asks up to this"},
 	[HB_P_INFO] = {"info", SCN_P_UINT, "0", 0, 7, "the info key's VDISK_* bits (4: read-only; then reads only)"},
+	[HB_P_REORDER] = {"reorder", SCN_P_BOOL, "0", 0, 0, "answer each batch's requests last first (legal)"},
 };
 
 enum hb_counter { HB_C_DONE, HB_C_REQUESTS, HB_C_LIES, HB_C_IO_ERRORS, HB_C_CONNECTS, HB_C_COUNT };
@@ -124,6 +128,9 @@ struct hb {
 	enum hb_phase phase;
 	unsigned indirect, info;          /* indirect=, info= */
 	bool zero_next;                   /* blk.hostile.back.zero: the next answer is all zeros */
+	bool reorder;                     /* reorder=1 */
+	blkif_response_t held[HB_HELD_MAX];   /* reorder=1: this batch's answers, in request order */
+	unsigned nheld;
 	uint8_t *buf;                     /* one request's data */
 	xengnttab_grant_copy_segment_t *copy;   /* one request's copies */
 	struct blkif_request_segment *isegs;    /* an indirect request's segments */
@@ -273,10 +280,28 @@ static int16_t hb_indirect(struct hb *h, const blkif_request_t *req, uint8_t *ec
 	return hb_rw(h, ind.indirect_op == BLKIF_OP_WRITE, ind.sector_number, h->isegs, n, h->indirect);
 }
 
-static void hb_put(struct hb *h, const blkif_response_t *rsp)
+static void hb_put_ring(struct hb *h, const blkif_response_t *rsp)
 {
 	memcpy(RING_GET_RESPONSE(&h->ring, h->ring.rsp_prod_pvt), rsp, sizeof(*rsp));
 	h->ring.rsp_prod_pvt++;
+}
+
+/* reorder=1: the batch's answers into the ring, last first. */
+static void hb_held_flush(struct hb *h)
+{
+	while (h->nheld)
+		hb_put_ring(h, &h->held[--h->nheld]);
+}
+
+static void hb_put(struct hb *h, const blkif_response_t *rsp)
+{
+	if (h->reorder) {
+		if (h->nheld == HB_HELD_MAX)
+			hb_held_flush(h);
+		h->held[h->nheld++] = *rsp;
+		return;
+	}
+	hb_put_ring(h, rsp);
 }
 
 /* The answer, honest or not; op is the operation it echoes. */
@@ -345,6 +370,7 @@ static void hb_serve_one(struct hb *h, const blkif_request_t *req)
  * after the notification (if its slot was not handed back to a request). */
 static void hb_push(struct hb *h)
 {
+	hb_held_flush(h);
 	RING_IDX last = h->ring.rsp_prod_pvt - 1;
 
 	RING_PUSH_RESPONSES(&h->ring);
@@ -749,6 +775,7 @@ static int hb_start(struct scn_wl *wl)
 	h->fe_alive = h->be_alive = true;
 	h->indirect = (unsigned)scn_wl_u(wl, HB_P_INDIRECT);
 	h->info = (unsigned)scn_wl_u(wl, HB_P_INFO);
+	h->reorder = scn_wl_u(wl, HB_P_REORDER);
 	hb_configs(h);
 	hb_device(h);
 	unsigned segs = h->indirect > BLKIF_MAX_SEGMENTS_PER_REQUEST ? h->indirect : BLKIF_MAX_SEGMENTS_PER_REQUEST;

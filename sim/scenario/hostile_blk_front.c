@@ -22,8 +22,9 @@
  *   blk.hostile.front.prod     req_prod jumps past the ring
  *   blk.hostile.front.keys     the handshake asks for a larger ring
  *                              (ring-page-order) than max-ring-page-order,
- *                              or (every other time) for no queue at all
- *                              (multi-queue-num-queues 0)
+ *                              or (in turn) for no queue at all, or for one
+ *                              queue more than offered, every queue's keys
+ *                              valid (hostile_blk_front_keys.c)
  *   blk.hostile.front.rewrite  a published request made invalid, or its
  *                              READ/WRITE flipped, just after the
  *                              notification, while blkback may be reading it
@@ -431,24 +432,12 @@ static void hf_ring_release(struct hf *h)
 	if (h->sring)
 		xengntshr_unshare(h->gs, h->sring, 1);
 	h->sring = NULL;
-}
-
-/* A lie of an earlier handshake must not outlive it. */
-static void hf_keys_clean(struct hf *h)
-{
-	static const char *const keys[] = {"ring-page-order", "multi-queue-num-queues"};
-
-	for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		char path[SCN_XS_PATH_MAX];
-		snprintf(path, sizeof(path), "%s/%s", h->fe_dir, keys[i]);
-		xs_rm(h->xs, XBT_NULL, path);
-	}
+	hfk_release(h, true);
 }
 
 /* The ring's keys: one ring-ref, or (the keys lie) a ring-page-order past
  * the backend's max-ring-page-order, every ring-refN naming our one page,
- * or (every other lie) multi-queue-num-queues 0 beside a valid ring: a
- * vbd of no queue, which a backend must refuse (blkif.h: at least one). */
+ * or (in turn) a queue count of 0 or one past the offer. */
 static int hf_ring_keys(struct hf *h)
 {
 	int rc;
@@ -456,15 +445,12 @@ static int hf_ring_keys(struct hf *h)
 	h->order_max = 0;
 	h->order_lie = 0;
 	h->queues_lie = false;
-	hf_keys_clean(h);
+	hfk_clean(h);
 	if (!hf_hit(h, &hf_site_keys))
 		return hf_xs_write(h, "ring-ref", h->ring_ref);
-	if (h->keys_lies++ % 2) {
-		hf_count(h, HF_C_LIES);
-		h->queues_lie = true;
-		rc = hf_xs_write(h, "multi-queue-num-queues", 0);
-		return rc ? rc : hf_xs_write(h, "ring-ref", h->ring_ref);
-	}
+	unsigned turn = h->keys_lies++ % 3;
+	if (turn)
+		return hfk_queues_lie(h, turn);
 	hf_xs_uint(h, "max-ring-page-order", &h->order_max);
 	if (h->order_max >= HF_RING_ORDER_LIE_MAX)
 		return hf_xs_write(h, "ring-ref", h->ring_ref);
@@ -507,7 +493,8 @@ static bool hf_order_took(struct hf *h)
 	}
 	if (h->queues_lie) {
 		scn_wl_fail(h->wl, "hostile front (dom %u): backend dom %u connected vbd %u with "
-			    "multi-queue-num-queues 0", h->fe, h->be, h->devid);
+			    "multi-queue-num-queues %u, out of 1..multi-queue-max-queues", h->fe, h->be, h->devid,
+			    h->queues_asked);
 		return true;
 	}
 	if (!h->order_lie)
@@ -800,6 +787,7 @@ static void hf_release(struct hf *h, bool alive)
 		xengntshr_unshare(h->gs, h->data, h->qd * HF_SLOT_PAGES);
 	if (alive && h->ro)
 		xengntshr_unshare(h->gs, h->ro, 1);
+	hfk_release(h, alive);
 	h->sring = NULL;
 	h->data = h->ro = NULL;
 	if (h->xce)
