@@ -472,13 +472,16 @@ static int hb_initwait(struct hb *h)
 
 /* The disk's keys, or (blk.hostile.back.keys) one of them out of blkif.h's
  * bounds: a sector size that is no power of two from 512 to the page, or a
- * sector count whose bytes do not fit in 64 bits. */
+ * sector count whose bytes do not fit in 64 bits (seed 6: not even the
+ * count, a decimal past 2^64 that a parser wrapping on overflow takes for a
+ * small disk). */
 static int hb_disk_keys(struct hb *h)
 {
-	static const char *const lies[][2] = {   /* seeds 1, 2, 3: the first three after [0] */
+	static const char *const lies[][2] = {   /* by seed: 1, 2, 3 the first three after [0] */
 		{"sectors", "18446744073709551615"}, {"sector-size", "0"}, {"sector-size", "1000"},
 		{"sectors", "36028797018963968"},   /* 2^55: 2^64 bytes */
 		{"sector-size", "8192"}, {"sector-size", "256"},
+		{"sectors", "18446744073709552128"},   /* 2^64 + 512: a parser that wraps reads 512 */
 	};
 	int rc = hb_write(h, "sectors", h->size >> HB_SECTOR_SHIFT);
 
