@@ -19,6 +19,19 @@
  *                             8192, or "sectors" whose bytes pass 2^64
  *   blk.hostile.back.data     test only: a read answered OKAY with wrong data
  *                             (what no frontend can see: blkwork's model must)
+ *   blk.hostile.back.zero     an all-zero response (id 0, READ, OKAY) for the
+ *                             request answered next after one whose id is 0
+ *                             in its low word: the empty shadow of a slot a
+ *                             frontend numbering its slots from 0 just freed
+ *
+ * With indirect=N it offers feature-max-indirect-segments N and serves
+ * indirect reads and writes (its lies then reach them: an indirect request
+ * is answered with its indirect_op, as blkif.h's backends echo it); with
+ * info=BITS it publishes the info key so (VDISK_READONLY with another bit:
+ * a read-only CD-ROM or removable disk), refuses writes if read-only, and
+ * the run fails if blkfront sends one; with reorder=1 it answers the
+ * requests of each batch last first (blkif.h's responses may come in any
+ * order: a backend with real asynchronous I/O completes them so), honestly.
  *
  * The oracle: blkfront never faults, aborts or hangs; it never completes an
  * I/O with wrong data as a success (blkwork's shadow model); a lie either
@@ -60,9 +73,15 @@ SIM_FAULT_SITE(hb_site_keys, "blk.hostile.back.keys",
 	       "hostile blk backend: sector-size or sectors out of bounds at a connection");
 SIM_FAULT_SITE(hb_site_data, "blk.hostile.back.data",
 	       "test only: hostile blk backend answers a read OKAY with wrong data (blkwork must see it)");
+SIM_FAULT_SITE(hb_site_zero, "blk.hostile.back.zero",
+	       "hostile blk backend: an all-zero response (id 0) after answering the request of id 0 in its low word");
 
-enum hb_param { HB_P_FRONT, HB_P_BACK, HB_P_DEVID, HB_P_SIZE, HB_P_IOS, HB_P_QD, HB_P_MAX,
-		HB_P_PERSISTENT, HB_P_ERRORS, HB_P_COUNT };
+#define HB_INDIRECT_MAX 512u               /* indirect=: as blkfront's usual maximum */
+#define HB_HELD_MAX 64u                    /* reorder=1: answers held back per batch (a ring's) */
+#define HB_SEGS_PER_PAGE (HB_PAGE / sizeof(struct blkif_request_segment))
+
+enum hb_param { HB_P_FRONT, HB_P_BACK, HB_P_DEVID, HB_P_SIZE, HB_P_IOS, HB_P_QD, HB_P_MIN, HB_P_MAX,
+		HB_P_PERSISTENT, HB_P_ERRORS, HB_P_INDIRECT, HB_P_INFO, HB_P_REORDER, HB_P_COUNT };
 
 static const struct scn_param hb_params[HB_P_COUNT + 1] = {
 	[HB_P_FRONT] = {"front", SCN_P_DOMAIN, NULL, 0, 0, "the guest running blkfront and blkwork"},
@@ -71,9 +90,14 @@ static const struct scn_param hb_params[HB_P_COUNT + 1] = {
 	[HB_P_SIZE] = {"size", SCN_P_SIZE, "4M", 64u << 10, 1ull << 30, "disk size"},
 	[HB_P_IOS] = {"ios", SCN_P_UINT, "200", 1, 10000000, "I/Os to complete"},
 	[HB_P_QD] = {"qd", SCN_P_UINT, "8", 1, BLKWORK_QUEUE_DEPTH_MAX, "I/Os in flight"},
+	[HB_P_MIN] = {"min", SCN_P_SIZE, "512", 512, 1u << 20, "smallest I/O"},
 	[HB_P_MAX] = {"max", SCN_P_SIZE, "64k", 512, 1u << 20, "largest I/O"},
 	[HB_P_PERSISTENT] = {"persistent", SCN_P_BOOL, "1", 0, 0, "blkfront's persistent pool"},
 	[HB_P_ERRORS] = {"errors", SCN_P_STRING, "stop", 0, 0, "blkwork: stop at an I/O error, or continue"},
+	[HB_P_INDIRECT] = {"indirect", SCN_P_UINT, "0", 0, HB_INDIRECT_MAX,
+			   "feature-max-indirect-segments offered (0: none); blkfront asks up to this"},
+	[HB_P_INFO] = {"info", SCN_P_UINT, "0", 0, 7, "the info key's VDISK_* bits (4: read-only; then reads only)"},
+	[HB_P_REORDER] = {"reorder", SCN_P_BOOL, "0", 0, 0, "answer each batch's requests last first (legal)"},
 };
 
 enum hb_counter { HB_C_DONE, HB_C_REQUESTS, HB_C_LIES, HB_C_IO_ERRORS, HB_C_CONNECTS, HB_C_COUNT };
@@ -102,7 +126,14 @@ struct hb {
 	blkif_sring_t *sring;
 	blkif_back_ring_t ring;
 	enum hb_phase phase;
-	uint8_t buf[BLKIF_MAX_SEGMENTS_PER_REQUEST * HB_PAGE];
+	unsigned indirect, info;          /* indirect=, info= */
+	bool zero_next;                   /* blk.hostile.back.zero: the next answer is all zeros */
+	bool reorder;                     /* reorder=1 */
+	blkif_response_t held[HB_HELD_MAX];   /* reorder=1: this batch's answers, in request order */
+	unsigned nheld;
+	uint8_t *buf;                     /* one request's data */
+	xengnttab_grant_copy_segment_t *copy;   /* one request's copies */
+	struct blkif_request_segment *isegs;    /* an indirect request's segments */
 	/* the guest's side */
 	struct blkfront_config fcfg;
 	struct blkfront *bf;
@@ -113,6 +144,7 @@ struct hb {
 	const char *keys_lie;             /* the disk description told at this connection, if a lie */
 	_Atomic uint64_t c[HB_C_COUNT];
 	_Atomic uint64_t bad_status;      /* responses with a status blkif.h lacks */
+	_Atomic uint64_t ro_writes;       /* writes sent to a vbd published read-only */
 };
 
 static void hb_count(struct hb *h, enum hb_counter c)
@@ -143,15 +175,14 @@ static bool hb_hit(struct hb *h, struct sim_fault_site *site)
  * sectors, all of a read's page) must be zero, else the frontend shares
  * memory that is none of the backend's business (XSA-403). A request naming
  * one page twice is not judged. */
-static void hb_pages_clean(struct hb *h, const blkif_request_t *req)
+static void hb_pages_clean(struct hb *h, bool write, const struct blkif_request_segment *segs, unsigned n)
 {
 	uint8_t page[HB_PAGE];
-	bool write = req->operation == BLKIF_OP_WRITE;
 
-	for (unsigned i = 0; i < req->nr_segments; i++) {
-		const struct blkif_request_segment *s = &req->seg[i];
+	for (unsigned i = 0; i < n; i++) {
+		const struct blkif_request_segment *s = &segs[i];
 		for (unsigned j = 0; j < i; j++)
-			if (req->seg[j].gref == s->gref)
+			if (segs[j].gref == s->gref)
 				return;
 		xengnttab_grant_copy_segment_t seg = {
 			.source.foreign = {.ref = s->gref, .offset = 0, .domid = h->fe},
@@ -171,18 +202,23 @@ static void hb_pages_clean(struct hb *h, const blkif_request_t *req)
 	}
 }
 
-/* Move one request's data between the disk and the frontend's pages. */
-static int16_t hb_rw(struct hb *h, const blkif_request_t *req)
+/* Move one request's data between the disk and the frontend's pages: n
+ * segments (at most 11, or indirect= of them) from sector on. */
+static int16_t hb_rw(struct hb *h, bool write, uint64_t sector, const struct blkif_request_segment *segs,
+		     unsigned n, unsigned n_max)
 {
-	xengnttab_grant_copy_segment_t seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
-	bool write = req->operation == BLKIF_OP_WRITE;
-	uint64_t off = req->sector_number << HB_SECTOR_SHIFT;
+	xengnttab_grant_copy_segment_t *seg = h->copy;
+	uint64_t off = sector << HB_SECTOR_SHIFT;
 	size_t pos = 0;
 
-	if (req->nr_segments == 0 || req->nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST)
+	if (n == 0 || n > n_max)
 		return BLKIF_RSP_ERROR;
-	for (unsigned i = 0; i < req->nr_segments; i++) {
-		const struct blkif_request_segment *s = &req->seg[i];
+	if (write && (h->info & VDISK_READONLY)) {
+		atomic_fetch_add(&h->ro_writes, 1);
+		return BLKIF_RSP_ERROR;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct blkif_request_segment *s = &segs[i];
 		if (s->first_sect > s->last_sect || s->last_sect > 7)
 			return BLKIF_RSP_ERROR;
 		uint16_t len = (uint16_t)((s->last_sect - s->first_sect + 1) << HB_SECTOR_SHIFT);
@@ -201,14 +237,14 @@ static int16_t hb_rw(struct hb *h, const blkif_request_t *req)
 	if (off > h->size || pos > h->size - off)
 		return BLKIF_RSP_ERROR;
 	if (!h->fcfg.persistent)
-		hb_pages_clean(h, req);
+		hb_pages_clean(h, write, segs, n);
 	if (!write && blk_store_read(h->store, off, h->buf, pos) < 0)
 		return BLKIF_RSP_ERROR;
 	if (!write && hb_hit(h, &hb_site_data))
 		h->buf[hb_rand(h) % pos] ^= 0x40;
-	if (xengnttab_grant_copy(h->gt, req->nr_segments, seg) < 0)
+	if (xengnttab_grant_copy(h->gt, n, seg) < 0)
 		return BLKIF_RSP_ERROR;
-	for (unsigned i = 0; i < req->nr_segments; i++)
+	for (unsigned i = 0; i < n; i++)
 		if (seg[i].status != GNTST_okay)
 			return BLKIF_RSP_ERROR;
 	if (write && blk_store_write(h->store, off, h->buf, pos) < 0)
@@ -216,23 +252,74 @@ static int16_t hb_rw(struct hb *h, const blkif_request_t *req)
 	return BLKIF_RSP_OKAY;
 }
 
-static void hb_put(struct hb *h, const blkif_response_t *rsp)
+/* An indirect read or write: its segment pages copied in, then served as
+ * one request of nr_segments; *echo is the operation the answer carries. */
+static int16_t hb_indirect(struct hb *h, const blkif_request_t *req, uint8_t *echo)
+{
+	blkif_request_indirect_t ind;
+	xengnttab_grant_copy_segment_t cp[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+
+	memcpy(&ind, req, sizeof(ind));
+	*echo = ind.indirect_op;
+	unsigned n = ind.nr_segments, pages = (unsigned)((n + HB_SEGS_PER_PAGE - 1) / HB_SEGS_PER_PAGE);
+	if (!h->indirect || n == 0 || n > h->indirect ||
+	    (ind.indirect_op != BLKIF_OP_READ && ind.indirect_op != BLKIF_OP_WRITE))
+		return BLKIF_RSP_ERROR;
+	for (unsigned i = 0, left = n; i < pages; i++, left -= (unsigned)HB_SEGS_PER_PAGE) {
+		unsigned k = left < HB_SEGS_PER_PAGE ? left : (unsigned)HB_SEGS_PER_PAGE;
+		cp[i] = (xengnttab_grant_copy_segment_t){
+			.source.foreign = {.ref = ind.indirect_grefs[i], .offset = 0, .domid = h->fe},
+			.dest.virt = h->isegs + (size_t)i * HB_SEGS_PER_PAGE,
+			.len = (uint16_t)(k * sizeof(struct blkif_request_segment)), .flags = GNTCOPY_source_gref};
+	}
+	if (xengnttab_grant_copy(h->gt, pages, cp) < 0)
+		return BLKIF_RSP_ERROR;
+	for (unsigned i = 0; i < pages; i++)
+		if (cp[i].status != GNTST_okay)
+			return BLKIF_RSP_ERROR;
+	return hb_rw(h, ind.indirect_op == BLKIF_OP_WRITE, ind.sector_number, h->isegs, n, h->indirect);
+}
+
+static void hb_put_ring(struct hb *h, const blkif_response_t *rsp)
 {
 	memcpy(RING_GET_RESPONSE(&h->ring, h->ring.rsp_prod_pvt), rsp, sizeof(*rsp));
 	h->ring.rsp_prod_pvt++;
 }
 
-/* The answer, honest or not. */
-static void hb_respond(struct hb *h, const blkif_request_t *req, int16_t status)
+/* reorder=1: the batch's answers into the ring, last first. */
+static void hb_held_flush(struct hb *h)
+{
+	while (h->nheld)
+		hb_put_ring(h, &h->held[--h->nheld]);
+}
+
+static void hb_put(struct hb *h, const blkif_response_t *rsp)
+{
+	if (h->reorder) {
+		if (h->nheld == HB_HELD_MAX)
+			hb_held_flush(h);
+		h->held[h->nheld++] = *rsp;
+		return;
+	}
+	hb_put_ring(h, rsp);
+}
+
+/* The answer, honest or not; op is the operation it echoes. */
+static void hb_respond(struct hb *h, const blkif_request_t *req, uint8_t op, int16_t status)
 {
 	blkif_response_t rsp;
 	bool twice = false;
 
 	memset(&rsp, 0, sizeof(rsp));
 	rsp.id = req->id;
-	rsp.operation = req->operation;
+	rsp.operation = op;
 	rsp.status = status;
-	if (hb_hit(h, &hb_site_id)) {
+	if (h->zero_next) {
+		h->zero_next = false;
+		memset(&rsp, 0, sizeof(rsp));   /* id 0, BLKIF_OP_READ, OKAY */
+	} else if ((uint32_t)req->id == 0 && hb_hit(h, &hb_site_zero)) {
+		h->zero_next = true;
+	} else if (hb_hit(h, &hb_site_id)) {
 		/* Variants in turn from the run's seed: the first lie ends the
 		 * device, so seeds 1, 2, 3 try each first. */
 		uint64_t v = (h->wl->run->seed + h->id_lies++) % 3;
@@ -243,7 +330,7 @@ static void hb_respond(struct hb *h, const blkif_request_t *req, int16_t status)
 		else
 			twice = true;
 	} else if (hb_hit(h, &hb_site_op)) {
-		rsp.operation = hb_rand(h) % 2 ? (uint8_t)(req->operation ^ 1) : 0x42;
+		rsp.operation = hb_rand(h) % 2 ? (uint8_t)(op ^ 1) : 0x42;
 	} else if (hb_hit(h, &hb_site_status)) {
 		static const int16_t garbage[] = {1, 7, -3, -100, 0x7fff};
 		rsp.status = garbage[hb_rand(h) % (sizeof(garbage) / sizeof(garbage[0]))];
@@ -256,28 +343,34 @@ static void hb_respond(struct hb *h, const blkif_request_t *req, int16_t status)
 
 static void hb_serve_one(struct hb *h, const blkif_request_t *req)
 {
+	uint8_t echo = req->operation;
 	int16_t st;
 
 	hb_count(h, HB_C_REQUESTS);
 	switch (req->operation) {
 	case BLKIF_OP_READ:
 	case BLKIF_OP_WRITE:
-		st = hb_rw(h, req);
+		st = hb_rw(h, req->operation == BLKIF_OP_WRITE, req->sector_number, req->seg, req->nr_segments,
+			   BLKIF_MAX_SEGMENTS_PER_REQUEST);
+		break;
+	case BLKIF_OP_INDIRECT:
+		st = hb_indirect(h, req, &echo);
 		break;
 	case BLKIF_OP_FLUSH_DISKCACHE:
-		st = req->nr_segments ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY;
+		st = req->nr_segments || (h->info & VDISK_READONLY) ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY;
 		break;
 	default:
 		st = BLKIF_RSP_EOPNOTSUPP;
 		break;
 	}
-	hb_respond(h, req, st);
+	hb_respond(h, req, echo, st);
 }
 
 /* Publish; then perhaps lie about the producer, or change the last answer
  * after the notification (if its slot was not handed back to a request). */
 static void hb_push(struct hb *h)
 {
+	hb_held_flush(h);
 	RING_IDX last = h->ring.rsp_prod_pvt - 1;
 
 	RING_PUSH_RESPONSES(&h->ring);
@@ -366,10 +459,12 @@ static void hb_disconnect(struct hb *h)
 
 static int hb_initwait(struct hb *h)
 {
-	int rc = hb_write(h, "feature-flush-cache", 1);
+	int rc = hb_write(h, "feature-flush-cache", !(h->info & VDISK_READONLY));
 
 	rc = rc ? rc : hb_write(h, "feature-persistent", 1);
 	rc = rc ? rc : hb_write(h, "feature-barrier", 0);
+	if (rc == 0 && h->indirect)
+		rc = hb_write(h, "feature-max-indirect-segments", h->indirect);
 	rc = rc ? rc : hb_write(h, "state", XenbusStateInitWait);
 	h->phase = HB_INITWAIT;
 	return rc;
@@ -377,17 +472,20 @@ static int hb_initwait(struct hb *h)
 
 /* The disk's keys, or (blk.hostile.back.keys) one of them out of blkif.h's
  * bounds: a sector size that is no power of two from 512 to the page, or a
- * sector count whose bytes do not fit in 64 bits. */
+ * sector count whose bytes do not fit in 64 bits (seed 6: not even the
+ * count, a decimal past 2^64 that a parser wrapping on overflow takes for a
+ * small disk). */
 static int hb_disk_keys(struct hb *h)
 {
-	static const char *const lies[][2] = {   /* seeds 1, 2, 3: the first three after [0] */
+	static const char *const lies[][2] = {   /* by seed: 1, 2, 3 the first three after [0] */
 		{"sectors", "18446744073709551615"}, {"sector-size", "0"}, {"sector-size", "1000"},
 		{"sectors", "36028797018963968"},   /* 2^55: 2^64 bytes */
 		{"sector-size", "8192"}, {"sector-size", "256"},
+		{"sectors", "18446744073709552128"},   /* 2^64 + 512: a parser that wraps reads 512 */
 	};
 	int rc = hb_write(h, "sectors", h->size >> HB_SECTOR_SHIFT);
 
-	rc = rc ? rc : hb_write(h, "info", 0);
+	rc = rc ? rc : hb_write(h, "info", h->info);
 	rc = rc ? rc : hb_write(h, "sector-size", 512);
 	h->keys_lie = NULL;
 	if (rc == 0 && hb_hit(h, &hb_site_keys)) {
@@ -542,6 +640,9 @@ static void hb_finished(void *arg)
 		scn_wl_error(h->wl, "blkfront (dom %u) failed: %s", h->fe, blkfront_error(h->bf));
 	else if (hb_status_taken(h))
 		return;
+	else if (atomic_load(&h->ro_writes))
+		scn_wl_fail(h->wl, "blkfront (dom %u) sent %lu write(s) to vbd %u, published read-only (info %u)",
+			    h->fe, (unsigned long)atomic_load(&h->ro_writes), h->devid, h->info);
 	else if (r.errors && (!h->cont || r.failure[0]))
 		scn_wl_error(h->wl, "%u I/O error(s) of %u I/Os: %s", r.errors, r.done, r.failure);
 	else if (r.failure[0])
@@ -570,7 +671,24 @@ static bool hb_view_bad(struct hb *h, struct blkfront *bf)
 	else if (in.size_bytes != h->size || in.sector_size != 512)
 		scn_wl_fail(h->wl, "blkfront (dom %u) sees %" PRIu64 " bytes in %u-byte sectors; backend dom %u "
 			    "told %" PRIu64 " in 512", h->fe, in.size_bytes, in.sector_size, h->be, h->size);
-	return h->keys_lie || in.size_bytes != h->size || in.sector_size != 512;
+	else if (in.readonly != !!(h->info & VDISK_READONLY))   /* blkif.h: the bit, whatever the others */
+		scn_wl_fail(h->wl, "blkfront (dom %u) sees vbd %u %s; backend dom %u published info %u",
+			    h->fe, h->devid, in.readonly ? "read-only" : "writable", h->be, h->info);
+	return h->keys_lie || in.size_bytes != h->size || in.sector_size != 512 ||
+	       in.readonly != !!(h->info & VDISK_READONLY);
+}
+
+/* A frontend that gave up on its backend has completed every I/O it took
+ * (with an error): none may wait for a backend it no longer listens to,
+ * its pages granted to that backend all the while. */
+static void hb_failed_check(struct hb *h, struct blkfront *bf)
+{
+	struct blkfront_stats fs;
+
+	blkfront_stats(bf, &fs);
+	if (fs.ios_inflight)
+		scn_wl_fail(h->wl, "blkfront (dom %u) failed (%s) with %u I/O(s) it accepted never completed",
+			    h->fe, blkfront_error(bf) ? blkfront_error(bf) : "?", fs.ios_inflight);
 }
 
 static void hb_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
@@ -584,6 +702,7 @@ static void hb_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
 		if (rc < 0)
 			scn_wl_error(h->wl, "blkwork_start: %s", strerror(-rc));
 	} else if (ev == BLKFRONT_EV_FAILED) {
+		hb_failed_check(h, bf);
 		scn_wl_error(h->wl, "blkfront (dom %u) failed: %s", h->fe,
 			     blkfront_error(bf) ? blkfront_error(bf) : "?");
 	}
@@ -616,12 +735,13 @@ static void hb_configs(struct hb *h)
 	struct scn_wl *wl = h->wl;
 
 	h->cont = strcmp(scn_wl_s(wl, HB_P_ERRORS), "continue") == 0;
+	bool ro = h->info & VDISK_READONLY;
 	h->fcfg = (struct blkfront_config){.devid = h->devid, .persistent = scn_wl_u(wl, HB_P_PERSISTENT),
-					   .on_event = hb_event, .arg = h};
+					   .indirect_segs_max = h->indirect, .on_event = hb_event, .arg = h};
 	h->wcfg = (struct blkwork_config){
 		.seed = scn_wl_seed(wl), .ios = (uint32_t)scn_wl_u(wl, HB_P_IOS),
-		.queue_depth = (uint32_t)scn_wl_u(wl, HB_P_QD), .size_min = 512,
-		.size_max = (uint32_t)scn_wl_u(wl, HB_P_MAX), .read_pct = 50, .flush_pct = 5,
+		.queue_depth = (uint32_t)scn_wl_u(wl, HB_P_QD), .size_min = (uint32_t)scn_wl_u(wl, HB_P_MIN),
+		.size_max = (uint32_t)scn_wl_u(wl, HB_P_MAX), .read_pct = ro ? 100 : 50, .flush_pct = ro ? 0 : 5,
 		.verify_at_end = true, .continue_on_error = h->cont,
 		.progress = hb_progress, .finished = hb_finished, .arg = h};
 }
@@ -656,8 +776,17 @@ static int hb_start(struct scn_wl *wl)
 	h->size = scn_wl_u(wl, HB_P_SIZE);
 	h->rng = scn_wl_seed(wl) | 1;
 	h->fe_alive = h->be_alive = true;
+	h->indirect = (unsigned)scn_wl_u(wl, HB_P_INDIRECT);
+	h->info = (unsigned)scn_wl_u(wl, HB_P_INFO);
+	h->reorder = scn_wl_u(wl, HB_P_REORDER);
 	hb_configs(h);
 	hb_device(h);
+	unsigned segs = h->indirect > BLKIF_MAX_SEGMENTS_PER_REQUEST ? h->indirect : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	h->buf = malloc((size_t)segs * HB_PAGE);
+	h->copy = calloc(segs, sizeof(*h->copy));
+	h->isegs = calloc(BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, HB_PAGE);
+	if (!h->buf || !h->copy || !h->isegs)
+		return -ENOMEM;
 	rc = blk_store_ram_create(h->size, 512, &h->store);
 	if (rc == 0)
 		rc = scn_blk_toolstack(&h->dev, SCN_BLK_TS_CREATE);
@@ -702,6 +831,9 @@ static void hb_stop(struct scn_wl *wl)
 	if (sim_domain_alive(0))
 		scn_blk_toolstack(&h->dev, SCN_BLK_TS_REMOVE);
 	blk_store_put(h->store);
+	free(h->buf);
+	free(h->copy);
+	free(h->isegs);
 	free(h);
 }
 
@@ -716,6 +848,10 @@ static int hb_validate(const struct scn_wl_args *a, char *err, size_t len)
 {
 	if (a->u[HB_P_FRONT] == a->u[HB_P_BACK]) {
 		snprintf(err, len, "front and back must be different domains");
+		return -EINVAL;
+	}
+	if (a->u[HB_P_MIN] > a->u[HB_P_MAX]) {
+		snprintf(err, len, "min= above max=");
 		return -EINVAL;
 	}
 	if (strcmp(a->s[HB_P_ERRORS], "stop") != 0 && strcmp(a->s[HB_P_ERRORS], "continue") != 0) {

@@ -21,7 +21,10 @@
  *                              granted read-only
  *   blk.hostile.front.prod     req_prod jumps past the ring
  *   blk.hostile.front.keys     the handshake asks for a larger ring
- *                              (ring-page-order) than max-ring-page-order
+ *                              (ring-page-order) than max-ring-page-order,
+ *                              or (in turn) for no queue at all, or for one
+ *                              queue more than offered, every queue's keys
+ *                              valid (hostile_blk_front_keys.c)
  *   blk.hostile.front.rewrite  a published request made invalid, or its
  *                              READ/WRITE flipped, just after the
  *                              notification, while blkback may be reading it
@@ -429,18 +432,25 @@ static void hf_ring_release(struct hf *h)
 	if (h->sring)
 		xengntshr_unshare(h->gs, h->sring, 1);
 	h->sring = NULL;
+	hfk_release(h, true);
 }
 
 /* The ring's keys: one ring-ref, or (the keys lie) a ring-page-order past
- * the backend's max-ring-page-order, every ring-refN naming our one page. */
+ * the backend's max-ring-page-order, every ring-refN naming our one page,
+ * or (in turn) a queue count of 0 or one past the offer. */
 static int hf_ring_keys(struct hf *h)
 {
 	int rc;
 
 	h->order_max = 0;
 	h->order_lie = 0;
+	h->queues_lie = false;
+	hfk_clean(h);
 	if (!hf_hit(h, &hf_site_keys))
 		return hf_xs_write(h, "ring-ref", h->ring_ref);
+	unsigned turn = h->keys_lies++ % 3;
+	if (turn)
+		return hfk_queues_lie(h, turn);
 	hf_xs_uint(h, "max-ring-page-order", &h->order_max);
 	if (h->order_max >= HF_RING_ORDER_LIE_MAX)
 		return hf_xs_write(h, "ring-ref", h->ring_ref);
@@ -479,6 +489,12 @@ static bool hf_order_took(struct hf *h)
 		scn_wl_fail(h->wl, "hostile front (dom %u): backend dom %u connected vbd %u with protocol '%s' "
 			    "(%zu characters), which it does not know", h->fe, h->be, h->devid, h->proto_lie,
 			    strlen(h->proto_lie));
+		return true;
+	}
+	if (h->queues_lie) {
+		scn_wl_fail(h->wl, "hostile front (dom %u): backend dom %u connected vbd %u with "
+			    "multi-queue-num-queues %u, out of 1..multi-queue-max-queues", h->fe, h->be, h->devid,
+			    h->queues_asked);
 		return true;
 	}
 	if (!h->order_lie)
@@ -771,6 +787,7 @@ static void hf_release(struct hf *h, bool alive)
 		xengntshr_unshare(h->gs, h->data, h->qd * HF_SLOT_PAGES);
 	if (alive && h->ro)
 		xengntshr_unshare(h->gs, h->ro, 1);
+	hfk_release(h, alive);
 	h->sring = NULL;
 	h->data = h->ro = NULL;
 	if (h->xce)

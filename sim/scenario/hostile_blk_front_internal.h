@@ -32,6 +32,7 @@
 #define HF_RING_ORDER_LIE_MAX 8u      /* the largest ring-page-order blkif.h knows */
 #define HF_OVER_OFFER_MAX 8u          /* segments past the offered indirect maximum */
 #define HF_SEGS_PER_INDIRECT_PAGE (HF_PAGE / sizeof(struct blkif_request_segment))
+#define HF_QUEUES_LIE_MAX 16u         /* the over lie: offered + 1 queues, at most this */
 
 enum hf_lie { HF_LIE_NONE, HF_LIE_ID, HF_LIE_OP, HF_LIE_NSEG, HF_LIE_SECT, HF_LIE_SECTOR,
 	      HF_LIE_INDIRECT, HF_LIE_GREF, HF_LIE_COUNT };
@@ -90,6 +91,11 @@ struct hf {
 	enum hf_phase phase;
 	unsigned indirect_max, reconnects, pgrants_max;
 	unsigned order_lie;               /* ring-page-order asked beyond the offer, 0: none */
+	bool queues_lie;                  /* multi-queue-num-queues out of bounds asked */
+	unsigned queues_asked;            /* ... this many (0, or one past the offer) */
+	unsigned keys_lies;               /* keys lies told: order, zero, over in turn */
+	void *q_extra;                    /* the over lie's rings but queue 0's */
+	unsigned q_extra_n;
 	char proto_lie[40];               /* a protocol the backend does not know, "": none */
 	unsigned proto_lies;
 	unsigned long order_max;          /* max-ring-page-order offered */
@@ -144,5 +150,10 @@ void hfb_good(struct hf *h, unsigned slot, blkif_request_t *req, blkif_request_i
 void hfb_lie(struct hf *h, unsigned slot, enum hf_lie lie, blkif_request_t *req, blkif_request_indirect_t *ind,
 	     bool indirect);
 void hfb_lie_id(struct hf *h, unsigned slot, uint64_t *id);
+
+/* hostile_blk_front_keys.c: the queue lies of blk.hostile.front.keys. */
+void hfk_clean(struct hf *h);
+int hfk_queues_lie(struct hf *h, unsigned turn);
+void hfk_release(struct hf *h, bool alive);
 
 #endif

@@ -171,13 +171,24 @@ static bool hf_lie_part_block(struct hf_lying *l)
 	return true;
 }
 
+/* first_sect > last_sect; last_sect past the page; or (a third of them) a
+ * segment starting inside the page and ending past it while no longer than
+ * a page (first 1..7, last 8..first+7): a check of the length alone, not
+ * of where it ends, lets it through. */
 static void hf_lie_sect(struct hf_lying *l)
 {
+	struct blkif_request_segment *seg = &l->segs[l->v % l->nseg];
+
 	if (hf_lie_part_block(l))
 		return;
 	hf_lie_as_read(l, 0);
-	l->segs[l->v % l->nseg].first_sect = l->v % 2 ? 5 : 0;
-	l->segs[l->v % l->nseg].last_sect = l->v % 2 ? 2 : (uint8_t)(HF_SECTORS_PER_PAGE + hf_rand(l->h) % 248);
+	if ((l->v / 2) % 3 == 2) {
+		seg->first_sect = (uint8_t)(1 + hf_rand(l->h) % (HF_SECTORS_PER_PAGE - 1));
+		seg->last_sect = (uint8_t)(HF_SECTORS_PER_PAGE + hf_rand(l->h) % seg->first_sect);
+		return;
+	}
+	seg->first_sect = l->v % 2 ? 5 : 0;
+	seg->last_sect = l->v % 2 ? 2 : (uint8_t)(HF_SECTORS_PER_PAGE + hf_rand(l->h) % 248);
 }
 
 /* A discard starting on the disk whose range wraps: 2^64 sectors on, or
@@ -224,10 +235,15 @@ static void hf_lie_sector(struct hf_lying *l)
 		*sector += 1 + hf_rand(l->h) % (l->h->block_sectors - 1);
 		return;
 	}
+	/* Starting on the disk: at its last sector, or so that the request's
+	 * last sector is the first past the end (a bound counted in anything
+	 * but sectors, segments say, lets that through). */
+	uint64_t one_past = l->h->sectors + 1 - (uint64_t)HF_SECTORS_PER_PAGE * l->nseg;
+	uint64_t near = (l->v / 2) % 2 ? one_past : l->h->sectors - 1;
 	if (l->indirect)
-		l->ind->sector_number = l->v % 2 ? l->h->sectors - 1 : 1ull << 62;
+		l->ind->sector_number = l->v % 2 ? near : 1ull << 62;
 	else
-		l->req->sector_number = l->v % 2 ? l->h->sectors - 1 : UINT64_MAX - 3;
+		l->req->sector_number = l->v % 2 ? near : UINT64_MAX - 3;
 }
 
 static void hf_lie_indirect(struct hf_lying *l)

@@ -57,7 +57,8 @@ static const struct scn_param bw_params[BW_P_COUNT + 1] = {
 	[BW_P_DRAIN] = {"drain", SCN_P_UINT, "100", 0, 10000000, "an idle point (resource check) every N I/Os"},
 	[BW_P_PLUG_WAIT] = {"plug-wait", SCN_P_TIME, "50ms", 0, 0, "unplugged: wait this long for a plug, then end"},
 	[BW_P_SELFTEST] = {"selftest", SCN_P_STRING, "", 0, 0,
-			   "test only: unplug@N, replug@N, suspend@N[:DOMAIN] after N I/Os"},
+			   "after N I/Os: unplug@N, replug@N, suspend@N[:DOMAIN] (test only); reload@N: blkfront "
+			   "closed and a new one opened at once (a driver reload; blkback still Connected)"},
 	[BW_P_FORDER] = {"front-order", SCN_P_STRING, "", 0, 0,
 			 "blkfront's own largest ring order (default: order=, the backend's)"},
 	[BW_P_FINDIRECT] = {"front-indirect", SCN_P_STRING, "", 0, 0,
@@ -386,7 +387,13 @@ static void bw_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
 		bw_resize_follow(w);
 	} else if (ev == BLKFRONT_EV_FAILED && w->plug == BW_PLUGGED) {
 		/* The driver gave up and says why (a broken backend, a setup it
-		 * could not do): a clean error; wrong data would be a failure. */
+		 * could not do): a clean error; wrong data would be a failure,
+		 * and so would an I/O it took and never completed. */
+		struct blkfront_stats fs;
+		blkfront_stats(bf, &fs);
+		if (fs.ios_inflight)
+			scn_wl_fail(w->wl, "blkfront (dom %u) failed (%s) with %u I/O(s) it accepted never completed",
+				    w->fe, blkfront_error(bf) ? blkfront_error(bf) : "?", fs.ios_inflight);
 		scn_wl_error(w->wl, "blkfront (dom %u) failed: %s", w->fe,
 			     blkfront_error(bf) ? blkfront_error(bf) : "?");
 	}

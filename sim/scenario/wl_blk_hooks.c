@@ -135,6 +135,10 @@ static void bw_detached(struct bw *w)
 	}
 }
 
+/* Harness thread, after every slice while the toolstack waits for Closed.
+ * It wrote online=0 and state Closing (libxl's close): from then on the
+ * backend may only go on to Closed, never (back) to Connected, whatever it
+ * was doing (a connection under way announces nothing once online is 0). */
 static bool bw_backend_closed(struct bw *w)
 {
 	char path[96], v[16];
@@ -145,6 +149,9 @@ static bool bw_backend_closed(struct bw *w)
 	snprintf(path, sizeof(path), "/local/domain/%u/backend/vbd/%u/%u/state", w->be, w->fe,
 		 w->dev.devid);
 	rc = scn_wl_xs_read(w->wl, path, v, sizeof(v));
+	if (rc == 0 && atoi(v) == XenbusStateConnected)
+		scn_wl_fail(w->wl, "vbd %u: backend dom %u wrote Connected after the toolstack closed the device "
+			    "(online=0, state Closing)", w->dev.devid, w->be);
 	return rc < 0 || atoi(v) == XenbusStateClosed;
 }
 
@@ -164,6 +171,19 @@ static void bw_end_unplugged(struct bw *w)
 		scn_wl_done(w->wl);
 }
 
+/* reload@N: the guest's driver is reloaded (front thread): blkfront closed
+ * (Closing, Closed; what was in flight completes -ECANCELED) and a new one
+ * opened on the same device at once, while blkback may still be Connected
+ * to the old rings. The new one must wait for the backend to start over
+ * (Closed, then InitWait) and carry the workload on. */
+static int bw_front_reload(void *arg)
+{
+	struct bw *w = arg;
+
+	bw_front_close(w);
+	return bw_front_open(w);
+}
+
 static void bw_selftest_step(struct bw *w)
 {
 	if (w->st == BW_ST_NONE || w->st_done || w->plug != BW_PLUGGED ||
@@ -171,6 +191,12 @@ static void bw_selftest_step(struct bw *w)
 		return;
 	w->st_done = true;
 	scn_wl_note(w->wl, w->fe, "selftest: %s", scn_wl_s(w->wl, BW_P_SELFTEST));
+	if (w->st == BW_ST_RELOAD) {
+		int rc = w->fe_alive ? scn_wl_call(w->wl, w->fe, bw_front_reload, w) : 0;
+		if (rc < 0)
+			scn_wl_error(w->wl, "reload of vbd %u (dom %u): %s", w->dev.devid, w->fe, strerror(-rc));
+		return;
+	}
 	int rc = w->st == BW_ST_SUSPEND ? bw_suspend(w->wl, w->fe, w->st_to) : bw_unplug(w->wl);
 	if (rc == 0 && w->st == BW_ST_REPLUG)
 		rc = bw_plug(w->wl);
@@ -260,7 +286,7 @@ int bw_suspend(struct scn_wl *wl, domid_t guest, domid_t new_back)
 static int bw_selftest_split(const char *s, enum bw_selftest *kind, uint64_t *at, char *dom, size_t len)
 {
 	static const char *const names[] = {[BW_ST_UNPLUG] = "unplug", [BW_ST_REPLUG] = "replug",
-					    [BW_ST_SUSPEND] = "suspend"};
+					    [BW_ST_SUSPEND] = "suspend", [BW_ST_RELOAD] = "reload"};
 	const char *at_sign = strchr(s, '@');
 	char *end;
 
@@ -268,7 +294,7 @@ static int bw_selftest_split(const char *s, enum bw_selftest *kind, uint64_t *at
 	dom[0] = '\0';
 	if (!s[0])
 		return 0;
-	for (unsigned k = BW_ST_UNPLUG; at_sign && k <= BW_ST_SUSPEND; k++)
+	for (unsigned k = BW_ST_UNPLUG; at_sign && k <= BW_ST_RELOAD; k++)
 		if ((size_t)(at_sign - s) == strlen(names[k]) && strncmp(s, names[k], strlen(names[k])) == 0)
 			*kind = (enum bw_selftest)k;
 	if (*kind == BW_ST_NONE)
@@ -289,7 +315,7 @@ int bw_selftest_validate(const char *s, char *err, size_t len)
 
 	if (bw_selftest_split(s, &kind, &at, dom, sizeof(dom)) == 0)
 		return 0;
-	snprintf(err, len, "selftest=%s: unplug@N, replug@N or suspend@N[:DOMAIN]", s);
+	snprintf(err, len, "selftest=%s: unplug@N, replug@N, suspend@N[:DOMAIN] or reload@N", s);
 	return -EINVAL;
 }
 

@@ -30,7 +30,7 @@ enum bw_plug {
 	BW_ENDED,        /* unplugged and no plug came: the workload ended */
 };
 
-enum bw_selftest { BW_ST_NONE, BW_ST_UNPLUG, BW_ST_REPLUG, BW_ST_SUSPEND };
+enum bw_selftest { BW_ST_NONE, BW_ST_UNPLUG, BW_ST_REPLUG, BW_ST_SUSPEND, BW_ST_RELOAD };
 
 struct bw {
 	struct scn_wl *wl;
