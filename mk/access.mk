@@ -18,7 +18,7 @@ $(BUILD)/obj/sim/access/access.o: CFLAGS += -DSIM_ACCESS_BUILD
 # The shorter stem wins: this rule, not the generic one, builds drivers/.
 $(BUILD)/obj/drivers/%.o: drivers/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(ACCESS_CFLAGS) -MMD -MP -c $< -o $@.tmp
+	$(CC) $(CFLAGS) $(ACCESS_CFLAGS) -MMD -MP -MT $@ -MF $(@:.o=.d) -c $< -o $@.tmp
 	objcopy $(ACCESS_REDEFINE) $@.tmp $@ && rm -f $@.tmp
 endif
 
