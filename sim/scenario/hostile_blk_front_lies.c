@@ -200,7 +200,9 @@ static void hf_lie_discard(struct hf_lying *l)
 	uint64_t start = (uint64_t)l->s->page * HF_SECTORS_PER_PAGE;
 
 	d.sector_number = start;
-	d.nr_sectors = l->v % 4 < 2 ? (1ull << 55) + HF_SECTORS_PER_PAGE : UINT64_MAX - start + 1 + HF_SECTORS_PER_PAGE;
+	/* From sector 0 nothing wraps: 2^64 + 8 sectors would be a plain 8. */
+	bool wrap = l->v % 4 >= 2 && start > 0;
+	d.nr_sectors = wrap ? UINT64_MAX - start + 1 + HF_SECTORS_PER_PAGE : (1ull << 55) + HF_SECTORS_PER_PAGE;
 	memset(l->req, 0, sizeof(*l->req));
 	memcpy(l->req, &d, sizeof(d));
 	l->s->op = l->s->alt_op = BLKIF_OP_DISCARD;
