@@ -1139,6 +1139,16 @@ def make_one(tree, plant, out_dir):
         shutil.rmtree(scratch)
 
 
+def make_round(plants, names):
+    """A round file's main: write the plants named (all by default) from this tree."""
+    tree = os.path.join(HERE, "..", "..")
+    ok = True
+    for p in plants:
+        if not names or p[0] in names:
+            ok = make_one(tree, p, HERE) and ok
+    return 0 if ok else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tree", default=".")

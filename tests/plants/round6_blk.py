@@ -119,15 +119,5 @@ PLANTS = [
 ]
 
 
-def main():
-    names = sys.argv[1:]
-    tree = os.path.join(make.HERE, "..", "..")
-    ok = True
-    for p in PLANTS:
-        if not names or p[0] in names:
-            ok = make.make_one(tree, p, make.HERE) and ok
-    return 0 if ok else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(make.make_round(PLANTS, sys.argv[1:]))
