@@ -715,6 +715,7 @@ struct xt_be {
 	struct xenbus_backend_dev bd;
 	unsigned publishes, connects, disconnects;
 	uint64_t state_at_publish[4];
+	bool start_over_in_connect;   /* the frontend starts over while we map */
 };
 
 static int xt_be_publish(void *arg)
@@ -733,9 +734,15 @@ static int xt_be_publish(void *arg)
 
 static int xt_be_connect(void *arg, char *why, size_t len)
 {
-	(void)arg;
+	struct xt_be *b = arg;
+
 	(void)why;
 	(void)len;
+	if (b->start_over_in_connect) {
+		b->start_over_in_connect = false;
+		xenbus_write_fmt(xenbus_xs(b->xb), XBT_NULL, "/local/domain/3/device/vbd/51712", "state", "%d",
+				 XenbusStateInitialising);
+	}
 	return 0;
 }
 
@@ -822,6 +829,37 @@ static void test_backend_reconnect_goes_through_closed(void)
 	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);
 }
 
+/* A frontend that reconnected unseen (new keys, the same Connected-ready
+ * state) and then starts over while the backend connects to its new keys:
+ * the backend's node still says Connected, so the start-over must still
+ * bring Closed and InitWait, not leave the backend waiting in between. */
+static void test_backend_reconnect_meets_a_start_over(void)
+{
+	struct xenbus_device d = xt_dev();
+	struct xt_be b = {0};
+	const char *fe = "/local/domain/3/device/vbd/51712/state";
+
+	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d), 0);
+	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_be_up_fn, &b), 0);
+	CU_ASSERT_TRUE_FATAL(xt_wait(8));
+	xt_put(fe, "3");
+	CU_ASSERT_TRUE_FATAL(xt_wait(16));
+	b.start_over_in_connect = true;
+	xt_put("/local/domain/3/device/vbd/51712/ring-ref", "9");   /* new rings ... */
+	xt_put(fe, "3");                                            /* ... same state */
+	CU_ASSERT_TRUE_FATAL(xt_wait(8));                 /* Closed, then InitWait */
+	CU_ASSERT_FALSE(b.start_over_in_connect);         /* the reconnect was tried */
+	CU_ASSERT_EQUAL(b.publishes, 2);
+	CU_ASSERT_EQUAL(b.state_at_publish[1], XenbusStateClosed);
+	CU_ASSERT_TRUE(xt_key_is("/local/domain/0/backend/vbd/3/51712", "state", "2"));
+	xt_put(fe, "3");
+	CU_ASSERT_TRUE(xt_wait(16));
+	CU_ASSERT_EQUAL(b.connects, 2);
+	sim_domain_call(0, xt_be_down_fn, &b);
+	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
+	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);
+}
+
 static const struct test_case xt_state_cases[] = {
 	TEST(test_state_name_covers_enum),
 	TEST(test_state_read_bounds),
@@ -845,6 +883,7 @@ static const struct test_case xt_toolstack_cases[] = {
 
 static const struct test_case xt_backend_cases[] = {
 	TEST(test_backend_reconnect_goes_through_closed),
+	TEST(test_backend_reconnect_meets_a_start_over),
 	TEST_END,
 };
 

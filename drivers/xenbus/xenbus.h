@@ -215,6 +215,7 @@ struct xenbus_backend_dev {
 	struct event *bd_close_timer;
 	bool bd_fatal_pending, bd_gone;
 	uint64_t bd_fe_keys;              /* Connected: digest of the frontend's keys used */
+	bool bd_fe_served;                /* Connected: to those keys (not between two tries) */
 };
 
 /* Read frontend and frontend-id (they must name device/<type>/<devid> of

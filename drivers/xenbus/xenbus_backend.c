@@ -240,6 +240,7 @@ static void xenbus_backend_connect(struct xenbus_backend_dev *bd)
 	if (rc == 0) {
 		bd->bd_phase = XENBUS_BE_CONNECTED;
 		bd->bd_fe_keys = now.keys_digest;
+		bd->bd_fe_served = true;
 		if (bd->bd_ops->up)
 			bd->bd_ops->up(bd->bd_arg);
 		return;
@@ -260,7 +261,7 @@ static bool xenbus_backend_fe_moved(struct xenbus_backend_dev *bd)
 
 	if (xenbus_transact(xenbus_backend_xs(bd), xenbus_view_tx, &v) < 0)
 		return false;
-	return xenbus_view_ready(bd, &v) && v.keys_digest != bd->bd_fe_keys;
+	return xenbus_view_ready(bd, &v) && (!bd->bd_fe_served || v.keys_digest != bd->bd_fe_keys);
 }
 
 /* The frontend reconnected unseen: it took our Connected for its new rings,
@@ -274,6 +275,14 @@ static void xenbus_backend_reconnect(struct xenbus_backend_dev *bd, XenbusState 
 	bd->bd_ops->disconnect(bd->bd_arg);
 	bd->bd_phase = XENBUS_BE_INITWAIT;
 	xenbus_backend_connect(bd);
+	if (bd->bd_phase == XENBUS_BE_INITWAIT) {
+		/* Not ready after all (it is starting over again) or moved once
+		 * more: our node still says Connected, so the phase does too, with
+		 * no rings served; the event its change raised decides, as for
+		 * any Connected backend (restart, close, or connect anew). */
+		bd->bd_phase = XENBUS_BE_CONNECTED;
+		bd->bd_fe_served = false;
+	}
 }
 
 /* What to do for (our phase, frontend state, online). */
