@@ -28,14 +28,19 @@ JOBS=${NEMESIS_JOBS:-2}
 # The bounded sweep of make check: the blk and net pairs in their main
 # shapes (dom0 and a driver domain as backend, read-only, two guests on one
 # backend, every feature off), an online resize (its file says `expect
-# fired`: excused once the nemesis fired), and a hostile peer beside good
-# guests. Under the sanitizers (~10x slower), fewer: one blk and one net
+# fired`: excused once the nemesis fired), a hostile peer beside good
+# guests, and the lifecycle corners where full sweeps found driver bugs
+# (a driver reloaded or unplugged mid-handshake, a frontend closing under a
+# backend going back, handshakes under PCT, a reconnect between two looks). Under the sanitizers (~10x slower), fewer: one blk and one net
 # under ASan, one blk under TSan (det mode runs one thread at a time: TSan sees little here).
 DEFAULT_SCENARIOS="scenarios/blk/basic.scn scenarios/blk/backend-restart.scn scenarios/blk/features.scn
 	scenarios/blk/read-only.scn scenarios/blk/two-guests.scn scenarios/net/basic.scn
 	scenarios/blk/online-resize.scn scenarios/net/tx-map-faults.scn
 	scenarios/hostile/blk-front-beside-good-guest.scn
-	scenarios/hostile/net-front-beside-good-guest.scn"
+	scenarios/hostile/net-front-beside-good-guest.scn
+	scenarios/hostile/net-back-status.scn scenarios/blk/frontend-back-while-closing.scn
+	scenarios/blk/reload.scn scenarios/blk/unplug-while-connecting.scn
+	scenarios/net/handshake-pct.scn scenarios/regression/net-reconnect-unseen.scn"
 case ${VARIANT:-default} in
 asan) DEFAULT_SCENARIOS="scenarios/blk/backend-restart.scn scenarios/net/basic.scn" ;;
 tsan) DEFAULT_SCENARIOS="scenarios/blk/backend-restart.scn"
