@@ -716,6 +716,8 @@ struct xt_be {
 	unsigned publishes, connects, disconnects;
 	uint64_t state_at_publish[4];
 	bool start_over_in_connect;   /* the frontend starts over while we map */
+	bool mapped;                  /* connect() took rings no disconnect() let go */
+	unsigned maps_over;           /* connect() while still holding rings: a leak */
 };
 
 static int xt_be_publish(void *arg)
@@ -738,6 +740,8 @@ static int xt_be_connect(void *arg, char *why, size_t len)
 
 	(void)why;
 	(void)len;
+	b->maps_over += b->mapped;
+	b->mapped = true;
 	if (b->start_over_in_connect) {
 		b->start_over_in_connect = false;
 		xenbus_write_fmt(xenbus_xs(b->xb), XBT_NULL, "/local/domain/3/device/vbd/51712", "state", "%d",
@@ -761,7 +765,10 @@ static void xt_be_up(void *arg)
 
 static void xt_be_disconnect(void *arg)
 {
-	((struct xt_be *)arg)->disconnects++;
+	struct xt_be *b = arg;
+
+	b->disconnects++;
+	b->mapped = false;
 }
 
 static void xt_be_gone(void *arg)
@@ -829,6 +836,36 @@ static void test_backend_reconnect_goes_through_closed(void)
 	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);
 }
 
+/* A frontend that went Closed, Initialising and Initialised again (new
+ * rings) between two looks shows the state the backend connected at: only
+ * its keys tell. The backend lets go of the old rings and connects to the
+ * new ones in place: no Closed, which would end a connection the frontend
+ * did nothing wrong on. */
+static void test_backend_follows_a_reconnect_unseen(void)
+{
+	struct xenbus_device d = xt_dev();
+	struct xt_be b = {0};
+	const char *fe = "/local/domain/3/device/vbd/51712/state";
+
+	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d), 0);
+	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_be_up_fn, &b), 0);
+	CU_ASSERT_TRUE_FATAL(xt_wait(8));
+	xt_put("/local/domain/3/device/vbd/51712/ring-ref", "8");
+	xt_put(fe, "3");
+	CU_ASSERT_TRUE_FATAL(xt_wait(16));
+	xt_put(fe, "3");                                   /* the same keys again: nothing */
+	xt_put("/local/domain/3/device/vbd/51712/ring-ref", "9");   /* new rings ... */
+	xt_put(fe, "3");                                            /* ... same state */
+	CU_ASSERT_TRUE_FATAL(xt_wait(16));
+	CU_ASSERT_EQUAL(b.connects, 2);
+	CU_ASSERT_EQUAL(b.maps_over, 0);                  /* the old rings let go first */
+	CU_ASSERT_EQUAL(b.publishes, 1);                  /* in place: no Closed, no InitWait */
+	CU_ASSERT_TRUE(xt_key_is("/local/domain/0/backend/vbd/3/51712", "state", "4"));
+	sim_domain_call(0, xt_be_down_fn, &b);
+	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
+	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);
+}
+
 /* A frontend that reconnected unseen (new keys, the same Connected-ready
  * state) and then starts over while the backend connects to its new keys:
  * the backend's node still says Connected, so the start-over must still
@@ -883,6 +920,7 @@ static const struct test_case xt_toolstack_cases[] = {
 
 static const struct test_case xt_backend_cases[] = {
 	TEST(test_backend_reconnect_goes_through_closed),
+	TEST(test_backend_follows_a_reconnect_unseen),
 	TEST(test_backend_reconnect_meets_a_start_over),
 	TEST_END,
 };

@@ -822,6 +822,37 @@ PLANTS = [
      [("drivers/xenbus/xenbus_backend.c",
        "\tif (st == XenbusStateClosing)\n\t\tevtimer_add(bd->bd_close_timer, &tv);\n",
        "\t(void)tv;\n")]),
+    ("xenbus-reconnect-unseen-ignored", "xenbus", "xenbus",
+     "a Connected backend never compares the frontend's keys with those it "
+     "connected to: a frontend that went Closed, Initialising and Connected "
+     "again between two looks (new rings, new grant refs) is left on rings "
+     "nobody serves while its old grants stay mapped",
+     "a backend paused or slow while its frontend reconnects "
+     "(scenarios/regression/net-reconnect-unseen.scn): a hang or a grant leak",
+     [("drivers/xenbus/xenbus_backend.c",
+       "return xenbus_view_ready(bd, &v) && (!bd->bd_fe_served || v.keys_digest != bd->bd_fe_keys);",
+       "return false;")]),
+    ("xenbus-reconnect-keeps-old-rings", "grant-leak", "xenbus",
+     "the in-place reconnect connects to the frontend's new rings without "
+     "disconnecting from the old ones: their grant maps and event channel "
+     "stay with the backend",
+     "a frontend that reconnects between two of the backend's looks "
+     "(scenarios/regression/net-reconnect-unseen.scn): maps left open, a leak",
+     [("drivers/xenbus/xenbus_backend.c",
+       "\t\t\t   \"between two looks): connecting to its new rings\", xenbus_state_name(fe));\n"
+       "\tbd->bd_ops->disconnect(bd->bd_arg);\n",
+       "\t\t\t   \"between two looks): connecting to its new rings\", xenbus_state_name(fe));\n")]),
+    ("xenbus-reconnect-stuck-between", "xenbus", "xenbus",
+     "an in-place reconnect that cannot connect yet (the frontend starts over "
+     "while the backend maps its new keys) leaves the backend in InitWait "
+     "with its node still at Connected: the start-over's Initialising is "
+     "ignored there and the frontend waits for ever",
+     "a frontend that reconnects unseen and then starts over during the "
+     "backend's connect (tests/xenbus_test.c reconnect_meets_a_start_over; "
+     "net_test's stale-state case under load)",
+     [("drivers/xenbus/xenbus_backend.c",
+       "\tif (bd->bd_phase == XENBUS_BE_INITWAIT) {\n\t\t/* Not ready after all",
+       "\tif (false) {\n\t\t/* Not ready after all")]),
     # ---------------- fourth round: written blind from the drivers and the headers ----------------
     # (tests/plants/README.md, "Fourth round"): error-code mapping, a feature's
     # lifetime, multi-page rings, per-queue keys, the backend in a driver
