@@ -11,6 +11,7 @@
 #define BW_DETACH_NS_MAX (15ull * 1000000000ull)   /* blkback's close timeout and some */
 #define BW_FRONT_ORDER_MAX 4u              /* front-order=: blkfront's ring order limit */
 #define BW_FRONT_INDIRECT_MAX 512u         /* front-indirect=: as indirect= */
+#define BW_SIZE_BYTES_MAX (1ull << 34)      /* size= and the resize action */
 
 enum bw_param { BW_P_FRONT, BW_P_BACK, BW_P_DEVID, BW_P_SIZE, BW_P_SECTOR, BW_P_IOS, BW_P_QD,
 		BW_P_MIN, BW_P_MAX, BW_P_READ, BW_P_FLUSH, BW_P_DISCARD, BW_P_PERSISTENT,

@@ -22,7 +22,6 @@
 #include "sim/scenario/wl_blk_internal.h"
 
 #define BW_RESIZE_NS_MAX (10ull * 1000000000ull)   /* blkfront's catch-up after the I/O ended */
-#define BW_RESIZE_BYTES_MAX (1ull << 34)           /* as size= */
 
 /* Harness thread: the `resize` action. */
 int bw_resize(struct scn_wl *wl, uint64_t size_bytes)
@@ -37,9 +36,9 @@ int bw_resize(struct scn_wl *wl, uint64_t size_bytes)
 			    "the blk workload grows a disk only", w->dev.devid, size_bytes, now);
 		return -EALREADY;
 	}
-	if (size_bytes % sector || size_bytes > BW_RESIZE_BYTES_MAX) {
+	if (size_bytes % sector || size_bytes > BW_SIZE_BYTES_MAX) {
 		scn_wl_error(wl, "resize vbd %u to %lu bytes: not whole %lu-byte sectors, or past %llu bytes",
-			     w->dev.devid, size_bytes, sector, BW_RESIZE_BYTES_MAX);
+			     w->dev.devid, size_bytes, sector, BW_SIZE_BYTES_MAX);
 		return -EINVAL;
 	}
 	if (w->readonly) {
