@@ -513,6 +513,36 @@ static bool xt_saw(const struct xt_watcher *x, uint32_t fe, uint32_t devid)
 	return false;
 }
 
+/* Reports come one per watch event under a device (a device's creation
+ * writes many keys), and from dom0's loop after xenstored delivered them: so
+ * wait for the one asked for, not for a count. */
+static bool xt_saw_soon(struct xt_watcher *x, uint32_t fe, uint32_t devid)
+{
+	for (;;) {
+		sim_domain_call(0, xt_snapshot_fn, x);
+		if (xt_saw(x, fe, devid))
+			return true;
+		if (!xt_wait(2))
+			return false;
+	}
+}
+
+static int xt_forget_fn(void *arg)
+{
+	((struct xt_watcher *)arg)->devs = 0;
+	return 0;
+}
+
+/* Anything reported but these two devices of frontend 3 (or a re-check
+ * of all of frontend 3's). */
+static bool xt_saw_other(const struct xt_watcher *x)
+{
+	for (unsigned i = 0; i < x->devs && i < XT_MAX_SEEN; i++)
+		if (x->fe[i] != 3 || (x->devid[i] != 51712 && x->devid[i] != 768 && x->devid[i] != XENBUS_DEVID_ANY))
+			return true;
+	return false;
+}
+
 static void test_discover_reports_devices_and_removals(void)
 {
 	struct xt_watcher *x = calloc(1, sizeof(*x));
@@ -521,29 +551,27 @@ static void test_discover_reports_devices_and_removals(void)
 	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d), 0);   /* before: found by the first event */
 	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_open_fn, x), 0);
 	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_discover_fn, x), 0);
-	CU_ASSERT_TRUE(xt_wait(2));
-	sim_domain_call(0, xt_snapshot_fn, x);
-	CU_ASSERT_TRUE(xt_saw(x, 3, 51712));
+	CU_ASSERT_TRUE(xt_saw_soon(x, 3, 51712));
 	d.devid = 768;
 	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d), 0);
-	CU_ASSERT_TRUE(xt_wait(2));
-	sim_domain_call(0, xt_snapshot_fn, x);
-	CU_ASSERT_TRUE(xt_saw(x, 3, 768));
-	/* Noise under backend/vbd that is not a device is not reported as one. */
-	x->devs = 0;
+	CU_ASSERT_TRUE(xt_saw_soon(x, 3, 768));
+	/* Noise under backend/vbd that is not a device is not reported as one
+	 * (late reports of the two devices may still come). */
+	sim_domain_call(0, xt_forget_fn, x);
 	xt_put("/local/domain/0/backend/vbd/x", "1");
 	sim_domain_call(0, xt_snapshot_fn, x);
 	sim_domain_call(0, xt_snapshot_fn, x);
-	CU_ASSERT_EQUAL(x->devs, 0);
+	CU_ASSERT_FALSE(xt_saw_other(x));
 	xs_rm(xt_xs, XBT_NULL, "/local/domain/0/backend/vbd/x");
-	x->devs = 0;
+	sim_domain_call(0, xt_snapshot_fn, x);
+	sim_domain_call(0, xt_forget_fn, x);
+	/* A removal is reported too: the device, or its frontend's level, to
+	 * re-check (late reports of its creation cannot be told apart). */
 	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
+	CU_ASSERT_TRUE(xt_saw_soon(x, 3, 768));
 	d.devid = 51712;
 	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
-	CU_ASSERT_TRUE(xt_wait(2));
-	sim_domain_call(0, xt_snapshot_fn, x);
-	CU_ASSERT_TRUE(xt_saw(x, 3, XENBUS_DEVID_ANY) || xt_saw(x, XENBUS_DEVID_ANY, XENBUS_DEVID_ANY) ||
-		       xt_saw(x, 3, 768));
+	CU_ASSERT_TRUE(xt_saw_soon(x, 3, 51712) || xt_saw(x, 3, XENBUS_DEVID_ANY));
 	sim_domain_call(0, xt_unwatch_all_fn, x);
 	sim_domain_call(0, xt_close_fn, x);
 	free(x);
@@ -708,6 +736,9 @@ static void test_evtchn_storm_is_delayed_not_lost(void)
 
 /* ==== a backend's device lifecycle (xenbus_backend) ==== */
 
+#define XT_FE_DIR "/local/domain/3/device/vbd/51712"
+#define XT_BE_DIR "/local/domain/0/backend/vbd/3/51712"
+
 /* A fake driver: publish and connect write the states a real one would,
  * and remember the state the device was in when they were called. */
 struct xt_be {
@@ -744,8 +775,7 @@ static int xt_be_connect(void *arg, char *why, size_t len)
 	b->mapped = true;
 	if (b->start_over_in_connect) {
 		b->start_over_in_connect = false;
-		xenbus_write_fmt(xenbus_xs(b->xb), XBT_NULL, "/local/domain/3/device/vbd/51712", "state", "%d",
-				 XenbusStateInitialising);
+		xenbus_write_fmt(xenbus_xs(b->xb), XBT_NULL, XT_FE_DIR, "state", "%d", XenbusStateInitialising);
 	}
 	return 0;
 }
@@ -807,33 +837,45 @@ static int xt_be_down_fn(void *arg)
 	return 0;
 }
 
+/* The device created and the fake backend Connected to the frontend's
+ * rings (ring-ref 8, state Initialised). */
+static void xt_be_connected(struct xenbus_device *d, struct xt_be *b)
+{
+	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, d), 0);
+	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_be_up_fn, b), 0);
+	CU_ASSERT_TRUE_FATAL(xt_wait(8));                 /* found: InitWait */
+	xt_put(XT_FE_DIR "/ring-ref", "8");
+	xt_put(XT_FE_DIR "/state", "3");                  /* the rings are there */
+	CU_ASSERT_TRUE_FATAL(xt_wait(16));
+	CU_ASSERT_TRUE(xt_key_is(XT_BE_DIR, "state", "4"));
+}
+
+static void xt_be_teardown(struct xenbus_device *d, struct xt_be *b)
+{
+	sim_domain_call(0, xt_be_down_fn, b);
+	CU_ASSERT_TRUE(xt_key_is(XT_BE_DIR, "state", "6"));
+	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, d), 0);
+	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);
+}
+
 /* A frontend that starts over while we are connected gets a new connection
  * through Closed: Connected -> InitWait is not a legal move. */
 static void test_backend_reconnect_goes_through_closed(void)
 {
 	struct xenbus_device d = xt_dev();
 	struct xt_be b = {0};
-	const char *fe = "/local/domain/3/device/vbd/51712/state";
 
-	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d), 0);
-	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_be_up_fn, &b), 0);
-	CU_ASSERT_TRUE_FATAL(xt_wait(8));                 /* found: InitWait */
-	xt_put(fe, "3");                                   /* the rings are there */
-	CU_ASSERT_TRUE_FATAL(xt_wait(16));
-	CU_ASSERT_TRUE(xt_key_is("/local/domain/0/backend/vbd/3/51712", "state", "4"));
-	xt_put(fe, "1");                                   /* the frontend starts over */
+	xt_be_connected(&d, &b);
+	xt_put(XT_FE_DIR "/state", "1");                  /* the frontend starts over */
 	CU_ASSERT_TRUE_FATAL(xt_wait(8));
 	CU_ASSERT_EQUAL(b.publishes, 2);
 	CU_ASSERT_EQUAL(b.state_at_publish[0], XenbusStateInitialising);
 	CU_ASSERT_EQUAL(b.state_at_publish[1], XenbusStateClosed);   /* not Connected */
 	CU_ASSERT_TRUE(b.disconnects >= 1);
-	xt_put(fe, "3");
+	xt_put(XT_FE_DIR "/state", "3");
 	CU_ASSERT_TRUE(xt_wait(16));
 	CU_ASSERT_EQUAL(b.connects, 2);
-	sim_domain_call(0, xt_be_down_fn, &b);
-	CU_ASSERT_TRUE(xt_key_is("/local/domain/0/backend/vbd/3/51712", "state", "6"));
-	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
-	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);
+	xt_be_teardown(&d, &b);
 }
 
 /* A frontend that went Closed, Initialising and Initialised again (new
@@ -845,25 +887,17 @@ static void test_backend_follows_a_reconnect_unseen(void)
 {
 	struct xenbus_device d = xt_dev();
 	struct xt_be b = {0};
-	const char *fe = "/local/domain/3/device/vbd/51712/state";
 
-	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d), 0);
-	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_be_up_fn, &b), 0);
-	CU_ASSERT_TRUE_FATAL(xt_wait(8));
-	xt_put("/local/domain/3/device/vbd/51712/ring-ref", "8");
-	xt_put(fe, "3");
-	CU_ASSERT_TRUE_FATAL(xt_wait(16));
-	xt_put(fe, "3");                                   /* the same keys again: nothing */
-	xt_put("/local/domain/3/device/vbd/51712/ring-ref", "9");   /* new rings ... */
-	xt_put(fe, "3");                                            /* ... same state */
+	xt_be_connected(&d, &b);
+	xt_put(XT_FE_DIR "/state", "3");                  /* the same keys again: nothing */
+	xt_put(XT_FE_DIR "/ring-ref", "9");               /* new rings ... */
+	xt_put(XT_FE_DIR "/state", "3");                  /* ... same state */
 	CU_ASSERT_TRUE_FATAL(xt_wait(16));
 	CU_ASSERT_EQUAL(b.connects, 2);
 	CU_ASSERT_EQUAL(b.maps_over, 0);                  /* the old rings let go first */
 	CU_ASSERT_EQUAL(b.publishes, 1);                  /* in place: no Closed, no InitWait */
-	CU_ASSERT_TRUE(xt_key_is("/local/domain/0/backend/vbd/3/51712", "state", "4"));
-	sim_domain_call(0, xt_be_down_fn, &b);
-	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
-	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);
+	CU_ASSERT_TRUE(xt_key_is(XT_BE_DIR, "state", "4"));
+	xt_be_teardown(&d, &b);
 }
 
 /* A frontend that reconnected unseen (new keys, the same Connected-ready
@@ -874,27 +908,20 @@ static void test_backend_reconnect_meets_a_start_over(void)
 {
 	struct xenbus_device d = xt_dev();
 	struct xt_be b = {0};
-	const char *fe = "/local/domain/3/device/vbd/51712/state";
 
-	CU_ASSERT_EQUAL_FATAL(xenbus_device_create(xt_xs, &d), 0);
-	CU_ASSERT_EQUAL_FATAL(sim_domain_call(0, xt_be_up_fn, &b), 0);
-	CU_ASSERT_TRUE_FATAL(xt_wait(8));
-	xt_put(fe, "3");
-	CU_ASSERT_TRUE_FATAL(xt_wait(16));
+	xt_be_connected(&d, &b);
 	b.start_over_in_connect = true;
-	xt_put("/local/domain/3/device/vbd/51712/ring-ref", "9");   /* new rings ... */
-	xt_put(fe, "3");                                            /* ... same state */
+	xt_put(XT_FE_DIR "/ring-ref", "9");               /* new rings ... */
+	xt_put(XT_FE_DIR "/state", "3");                  /* ... same state */
 	CU_ASSERT_TRUE_FATAL(xt_wait(8));                 /* Closed, then InitWait */
 	CU_ASSERT_FALSE(b.start_over_in_connect);         /* the reconnect was tried */
 	CU_ASSERT_EQUAL(b.publishes, 2);
 	CU_ASSERT_EQUAL(b.state_at_publish[1], XenbusStateClosed);
-	CU_ASSERT_TRUE(xt_key_is("/local/domain/0/backend/vbd/3/51712", "state", "2"));
-	xt_put(fe, "3");
+	CU_ASSERT_TRUE(xt_key_is(XT_BE_DIR, "state", "2"));
+	xt_put(XT_FE_DIR "/state", "3");
 	CU_ASSERT_TRUE(xt_wait(16));
 	CU_ASSERT_EQUAL(b.connects, 2);
-	sim_domain_call(0, xt_be_down_fn, &b);
-	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
-	CU_ASSERT_EQUAL(xs_store_nodes_total(), xt_nodes_base);
+	xt_be_teardown(&d, &b);
 }
 
 static const struct test_case xt_state_cases[] = {
