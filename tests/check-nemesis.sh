@@ -31,8 +31,9 @@ JOBS=${NEMESIS_JOBS:-2}
 # fired`: excused once the nemesis fired), a hostile peer beside good
 # guests, and the lifecycle corners where full sweeps found driver bugs
 # (a driver reloaded or unplugged mid-handshake, a frontend closing under a
-# backend going back, handshakes under PCT, a reconnect between two looks). Under the sanitizers (~10x slower), fewer: one blk and one net
-# under ASan, one blk under TSan (det mode runs one thread at a time: TSan sees little here).
+# backend going back, handshakes under PCT, a reconnect between two looks).
+# Under the sanitizers (~10x slower), fewer: one blk and one net under ASan,
+# one blk under TSan (det mode runs one thread at a time: TSan sees little here).
 DEFAULT_SCENARIOS="scenarios/blk/basic.scn scenarios/blk/backend-restart.scn scenarios/blk/features.scn
 	scenarios/blk/read-only.scn scenarios/blk/two-guests.scn scenarios/net/basic.scn
 	scenarios/blk/online-resize.scn scenarios/net/tx-map-faults.scn

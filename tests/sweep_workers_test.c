@@ -3,6 +3,7 @@
  * a worker that dies mid-run costs that run only. */
 #include <errno.h>
 #include <semaphore.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "sim/hypervisor/hypervisor.h"
@@ -160,6 +161,21 @@ static struct scn_result *stuck_run(struct scenario *s, int (*call)(void *arg), 
 	return others_as_fresh(jobs, fresh);
 }
 
+/* A hang of the verdict wanted, in its own process still, whose reason
+ * says each of the NULL-ended phrases. */
+static void hang_said(const struct scn_result *r, enum scn_verdict want, ...)
+{
+	va_list ap;
+
+	CU_ASSERT_FALSE(r->died);
+	CU_ASSERT_EQUAL(r->outcome, SCN_OUT_HANG);
+	CU_ASSERT_EQUAL(r->verdict, want);
+	va_start(ap, want);
+	for (const char *p = va_arg(ap, const char *); p; p = va_arg(ap, const char *))
+		CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, p));
+	va_end(ap);
+}
+
 static void livelock_check(const char *text, enum scn_verdict want, bool reuse)
 {
 	struct scenario *s = parse_ok(text);
@@ -168,11 +184,7 @@ static void livelock_check(const char *text, enum scn_verdict want, bool reuse)
 	if (!s)
 		return;
 	struct scn_result *r = stuck_run(s, spin_forever, reuse, jobs);
-	CU_ASSERT_FALSE(r->died);
-	CU_ASSERT_EQUAL(r->outcome, SCN_OUT_HANG);
-	CU_ASSERT_EQUAL(r->verdict, want);
-	CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "livelock: domain 1 kept running"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "spin.test"));
+	hang_said(r, want, "livelock: domain 1 kept running", "spin.test", NULL);
 	CU_ASSERT_TRUE(r->steps >= SCN_CALL_STEPS_MIN);
 	CU_ASSERT_TRUE(r->steps < 3 * SCN_CALL_STEPS_MIN);
 	scn_free(s);
@@ -201,13 +213,8 @@ static void stuck_domain_ends_the_run_as_a_hang(void)
 	if (!s)
 		return;
 	for (int reuse = 0; reuse <= 1; reuse++) {
-		struct scn_result *r = stuck_run(s, block_forever, reuse, jobs);
-		CU_ASSERT_FALSE(r->died);
-		CU_ASSERT_EQUAL(r->outcome, SCN_OUT_HANG);
-		CU_ASSERT_EQUAL(r->verdict, SCN_VERDICT_FAIL);
-		CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "domain 1 made no step for 2 s"));
-		CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "last at block.test"));
-		CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "blocked outside the sim"));
+		hang_said(stuck_run(s, block_forever, reuse, jobs), SCN_VERDICT_FAIL, "domain 1 made no step for 2 s",
+			  "last at block.test", "blocked outside the sim", NULL);
 	}
 	scn_free(s);
 }

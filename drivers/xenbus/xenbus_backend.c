@@ -267,22 +267,18 @@ static bool xenbus_backend_fe_moved(struct xenbus_backend_dev *bd)
 /* The frontend reconnected unseen: it took our Connected for its new rings,
  * so serve those, staying Connected (a Closed now would end a connection it
  * did nothing wrong on). The state node is not touched until the announce
- * writes Connected again; a failure there closes as any failed connect. */
+ * writes Connected again; a failure there closes as any failed connect. If
+ * the connect cannot be made yet (the frontend is starting over, or moved
+ * once more), we stay Connected, as our node says, with no rings served:
+ * the event its change raised decides, as for any Connected backend
+ * (restart, close, or connect anew). */
 static void xenbus_backend_reconnect(struct xenbus_backend_dev *bd, XenbusState fe)
 {
 	xenbus_backend_log(bd, "the frontend's keys changed while it stayed %s (it reconnected "
 			   "between two looks): connecting to its new rings", xenbus_state_name(fe));
-	bd->bd_ops->disconnect(bd->bd_arg);
-	bd->bd_phase = XENBUS_BE_INITWAIT;
+	xenbus_backend_disconnect(bd);
+	bd->bd_fe_served = false;
 	xenbus_backend_connect(bd);
-	if (bd->bd_phase == XENBUS_BE_INITWAIT) {
-		/* Not ready after all (it is starting over again) or moved once
-		 * more: our node still says Connected, so the phase does too, with
-		 * no rings served; the event its change raised decides, as for
-		 * any Connected backend (restart, close, or connect anew). */
-		bd->bd_phase = XENBUS_BE_CONNECTED;
-		bd->bd_fe_served = false;
-	}
 }
 
 /* What to do for (our phase, frontend state, online). */

@@ -674,21 +674,9 @@ static bool hb_view_bad(struct hb *h, struct blkfront *bf)
 	else if (in.readonly != !!(h->info & VDISK_READONLY))   /* blkif.h: the bit, whatever the others */
 		scn_wl_fail(h->wl, "blkfront (dom %u) sees vbd %u %s; backend dom %u published info %u",
 			    h->fe, h->devid, in.readonly ? "read-only" : "writable", h->be, h->info);
-	return h->keys_lie || in.size_bytes != h->size || in.sector_size != 512 ||
-	       in.readonly != !!(h->info & VDISK_READONLY);
-}
-
-/* A frontend that gave up on its backend has completed every I/O it took
- * (with an error): none may wait for a backend it no longer listens to,
- * its pages granted to that backend all the while. */
-static void hb_failed_check(struct hb *h, struct blkfront *bf)
-{
-	struct blkfront_stats fs;
-
-	blkfront_stats(bf, &fs);
-	if (fs.ios_inflight)
-		scn_wl_fail(h->wl, "blkfront (dom %u) failed (%s) with %u I/O(s) it accepted never completed",
-			    h->fe, blkfront_error(bf) ? blkfront_error(bf) : "?", fs.ios_inflight);
+	else
+		return false;
+	return true;
 }
 
 static void hb_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
@@ -702,9 +690,7 @@ static void hb_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
 		if (rc < 0)
 			scn_wl_error(h->wl, "blkwork_start: %s", strerror(-rc));
 	} else if (ev == BLKFRONT_EV_FAILED) {
-		hb_failed_check(h, bf);
-		scn_wl_error(h->wl, "blkfront (dom %u) failed: %s", h->fe,
-			     blkfront_error(bf) ? blkfront_error(bf) : "?");
+		scn_blk_front_failed(h->wl, h->fe, bf);
 	}
 }
 

@@ -387,15 +387,8 @@ static void bw_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
 		bw_resize_follow(w);
 	} else if (ev == BLKFRONT_EV_FAILED && w->plug == BW_PLUGGED) {
 		/* The driver gave up and says why (a broken backend, a setup it
-		 * could not do): a clean error; wrong data would be a failure,
-		 * and so would an I/O it took and never completed. */
-		struct blkfront_stats fs;
-		blkfront_stats(bf, &fs);
-		if (fs.ios_inflight)
-			scn_wl_fail(w->wl, "blkfront (dom %u) failed (%s) with %u I/O(s) it accepted never completed",
-				    w->fe, blkfront_error(bf) ? blkfront_error(bf) : "?", fs.ios_inflight);
-		scn_wl_error(w->wl, "blkfront (dom %u) failed: %s", w->fe,
-			     blkfront_error(bf) ? blkfront_error(bf) : "?");
+		 * could not do); wrong data would be a failure. */
+		scn_blk_front_failed(w->wl, w->fe, bf);
 	}
 }
 

@@ -13,6 +13,7 @@
 #define SIM_SCENARIO_WL_BLK_H
 
 #include "drivers/blk/blkback.h"
+#include "drivers/blk/blkfront.h"
 #include "drivers/blk/blkstore.h"
 #include "drivers/xenbus/xenbus.h"
 #include "sim/scenario/workload.h"
@@ -45,6 +46,12 @@ unsigned scn_blk_disk_unsupported_told(struct blk_store *s);
 uint64_t scn_blk_disk_refused(struct blk_store *s);
 /* The lowest byte offset blkback wrote or discarded (UINT64_MAX: none). */
 uint64_t scn_blk_disk_lowest_change(struct blk_store *s);
+
+/* blkfront gave up (BLKFRONT_EV_FAILED) and says why: a clean error, unless
+ * it left an I/O it accepted never completed (none may wait for a backend it
+ * no longer listens to, its pages granted to that backend all the while):
+ * then a failure. */
+void scn_blk_front_failed(struct scn_wl *wl, domid_t fe, struct blkfront *bf);
 
 /* The toolstack, as dom0. */
 /* CREATE the vbd; BACKEND: re-create the backend's half after a restart of

@@ -227,6 +227,21 @@ uint64_t scn_blk_disk_sum(struct blk_store *s)
 	return h;
 }
 
+/* ---- the guest's driver ---- */
+
+void scn_blk_front_failed(struct scn_wl *wl, domid_t fe, struct blkfront *bf)
+{
+	struct blkfront_stats fs;
+	const char *why = blkfront_error(bf) ? blkfront_error(bf) : "?";
+
+	blkfront_stats(bf, &fs);
+	if (fs.ios_inflight)
+		scn_wl_fail(wl, "blkfront (dom %u) failed (%s) with %u I/O(s) it accepted never completed", fe, why,
+			    fs.ios_inflight);
+	else
+		scn_wl_error(wl, "blkfront (dom %u) failed: %s", fe, why);
+}
+
 /* ---- the toolstack (the harness, as dom0) ---- */
 
 int scn_blk_toolstack(const struct xenbus_device *dev, enum scn_blk_ts what)

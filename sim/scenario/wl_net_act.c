@@ -25,7 +25,6 @@ void nw_be_path(const struct nw *w, const struct nw_guest *g, const char *key, c
 static void nw_check_released(struct nw *w, const struct nw_guest *g, const char *when, bool fe_closed)
 {
 	struct gnttab_stats st;
-
 	char why[256];
 
 	if (nw_judge_maps_closed(w, why, sizeof(why)))

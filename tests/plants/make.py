@@ -840,7 +840,7 @@ PLANTS = [
      "(scenarios/regression/net-reconnect-unseen.scn): maps left open, a leak",
      [("drivers/xenbus/xenbus_backend.c",
        "\t\t\t   \"between two looks): connecting to its new rings\", xenbus_state_name(fe));\n"
-       "\tbd->bd_ops->disconnect(bd->bd_arg);\n",
+       "\txenbus_backend_disconnect(bd);\n",
        "\t\t\t   \"between two looks): connecting to its new rings\", xenbus_state_name(fe));\n")]),
     ("xenbus-reconnect-stuck-between", "xenbus", "xenbus",
      "an in-place reconnect that cannot connect yet (the frontend starts over "
@@ -851,8 +851,8 @@ PLANTS = [
      "backend's connect (tests/xenbus_test.c reconnect_meets_a_start_over; "
      "net_test's stale-state case under load)",
      [("drivers/xenbus/xenbus_backend.c",
-       "\tif (bd->bd_phase == XENBUS_BE_INITWAIT) {\n\t\t/* Not ready after all",
-       "\tif (false) {\n\t\t/* Not ready after all")]),
+       "\txenbus_backend_disconnect(bd);\n\tbd->bd_fe_served = false;\n",
+       "\txenbus_backend_disconnect(bd);\n\tbd->bd_phase = XENBUS_BE_INITWAIT;\n")]),
     # ---------------- fourth round: written blind from the drivers and the headers ----------------
     # (tests/plants/README.md, "Fourth round"): error-code mapping, a feature's
     # lifetime, multi-page rings, per-queue keys, the backend in a driver
