@@ -703,6 +703,7 @@ struct nh_totals {
 	uint64_t sent, received, verified, corrupt, duplicates, out_of_order, lost_bytes, gaps;
 	uint64_t pings_ok, ping_timeouts, gso_sent, gso_received, csum_sent, csum_received, bytes;
 	uint64_t tx_errors, rx_errors, tx_lost, tx_packed;
+	uint64_t acks;   /* received: how many depends on timing, unlike data and pings */
 	bool finished;
 };
 
@@ -732,6 +733,7 @@ static NH_UNUSED void nh_totals(struct nh_net *net, struct nh_totals *t)
 		t->rx_errors += s->rx_errors;
 		t->tx_lost += s->tx_lost;
 		t->tx_packed += s->tx_packed;
+		t->acks += r->acks_received;
 		t->finished &= r->finished;
 		if (r->failure[0])
 			printf("  guest %u: %s\n", i, r->failure);

@@ -39,7 +39,11 @@
 
 /* ---- the exchange: three guests, verified frames, both feature sets ---- */
 
-static void nt_workload(const struct nh_features *f, uint32_t messages, uint32_t pings, uint64_t frames_min)
+/* steady_min: frames verified beside acks. The data frames and the pings
+ * come of the seed; how many acks the receivers send, and which frames the
+ * switch floods before it learns a MAC, come of timing (a floor on every
+ * frame, acks in, failed on a loaded machine). */
+static void nt_workload(const struct nh_features *f, uint32_t messages, uint32_t pings, uint64_t steady_min)
 {
 	struct network_config w = {.seed = 42, .messages = messages, .pings = pings, .size_min = 60,
 				   .size_max = 65535, .large_pct = 8, .offload = f->offload};
@@ -57,9 +61,10 @@ static void nt_workload(const struct nh_features *f, uint32_t messages, uint32_t
 	nh_backend_peek(&net.b);
 	nh_totals(&net, &t);
 	const struct netback_stats *bs = &net.b.stats;
-	printf("  %s: %llu frames verified of %llu received (%llu sent), %llu MiB, %llu GSO sent / %llu received, "
+	printf("  %s: %llu frames verified (%llu not acks) of %llu received (%llu sent), %llu MiB, %llu GSO sent / %llu received, "
 	       "%llu partial checksums sent / %llu received, %llu packed, %.2f s\n",
-	       f->name, (unsigned long long)t.verified, (unsigned long long)t.received, (unsigned long long)t.sent,
+	       f->name, (unsigned long long)t.verified, (unsigned long long)(t.verified - t.acks),
+	       (unsigned long long)t.received, (unsigned long long)t.sent,
 	       (unsigned long long)(t.bytes >> 20), (unsigned long long)t.gso_sent, (unsigned long long)t.gso_received,
 	       (unsigned long long)t.csum_sent, (unsigned long long)t.csum_received, (unsigned long long)t.tx_packed,
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
@@ -88,7 +93,7 @@ static void nt_workload(const struct nh_features *f, uint32_t messages, uint32_t
 	       (unsigned long long)net.b.sw_stats.flooded, (unsigned long long)net.b.sw_stats.dropped_noport,
 	       (unsigned long long)net.b.sw_stats.dropped_hairpin);
 	CU_ASSERT_TRUE(t.finished);
-	CU_ASSERT_TRUE(t.verified >= frames_min);
+	CU_ASSERT_TRUE(t.verified - t.acks >= steady_min);
 	CU_ASSERT_EQUAL(t.verified, t.received);
 	if (f->offload) {   /* the features were used, not only negotiated */
 		CU_ASSERT_TRUE(bs->tx_slots_peak > 18);   /* beyond XEN_NETIF_NR_SLOTS_MIN */
@@ -115,22 +120,22 @@ static void nt_workload(const struct nh_features *f, uint32_t messages, uint32_t
 
 static void test_exchange_all_on_small(void)
 {
-	nt_workload(&nh_all_on, 200, 50, 500);
+	nt_workload(&nh_all_on, 200, 50, 1500);
 }
 
 static void test_exchange_all_off_small(void)
 {
-	nt_workload(&nh_all_off, 200, 50, 500);
+	nt_workload(&nh_all_off, 200, 50, 3500);
 }
 
 static void test_exchange_all_on_100k(void)
 {
-	nt_workload(&nh_all_on, 8000, 1600, 100000);
+	nt_workload(&nh_all_on, 8000, 1600, 65000);   /* ~100k frames with the acks */
 }
 
 static void test_exchange_all_off_100k(void)
 {
-	nt_workload(&nh_all_off, 4000, 1500, 100000);
+	nt_workload(&nh_all_off, 4000, 1500, 82000);
 }
 
 /* Everything on exercises GSO and checksum offload end to end; cutting and

@@ -33,8 +33,21 @@ run_one() { # name, command...
 	printf '%-28s %4d tests  %3d failed  %6.1fs%s\n' "$name" "$t" "$f" \
 		"$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" "$([ "$f" -ne 0 ] && echo "   FAIL (exit $rc) see $log")"
 	if [ "$f" -ne 0 ]; then
-		grep -E 'FAILED|Assertion|ERROR|xensim:|runtime error|Sanitizer' "$log" | head -n 20 | sed 's/^/    /'
+		failure_excerpt "$log" | head -n 24 | sed "s/^/    /"
 	fi
+}
+
+# What failed, from a log: each failed CUnit test by name with its numbered
+# assertion lines (the test's own output may come between "Test: name ..."
+# and its verdict), then sanitizer and script verdicts.
+failure_excerpt() { # log
+	awk '
+		/^  Test: / { test = $0; sub(/ \.\.\..*/, "", test) }
+		/FAILED/ && test != "" { print test " ... FAILED"; inlist = 1; test = ""; next }
+		inlist && /^ +[0-9]+\. / { print; next }
+		{ inlist = 0 }
+		/FAILED|^missing:|Assertion|ERROR|runtime error|Sanitizer/ { print }
+	' "$1"
 }
 
 for t in "$BUILD"/tests/*_test; do
