@@ -701,11 +701,18 @@ static NH_UNUSED void nh_net_down(struct nh_net *net)
 /* Sums over the guests' workload results. */
 struct nh_totals {
 	uint64_t sent, received, verified, corrupt, duplicates, out_of_order, lost_bytes, gaps;
-	uint64_t pings_ok, ping_timeouts, gso_sent, gso_received, csum_sent, csum_received, bytes;
+	uint64_t pings_ok, ping_timeouts, pings_late, gso_sent, gso_received, csum_sent, csum_received, bytes;
 	uint64_t tx_errors, rx_errors, tx_lost, tx_packed;
 	uint64_t acks;   /* received: how many depends on timing, unlike data and pings */
 	bool finished;
 };
+
+/* Free-running, a ping may time out on a loaded machine and its echo come
+ * later: lost is what never came back. */
+static NH_UNUSED uint64_t nh_pings_lost(const struct nh_totals *t)
+{
+	return t->ping_timeouts > t->pings_late ? t->ping_timeouts - t->pings_late : 0;
+}
 
 static NH_UNUSED void nh_totals(struct nh_net *net, struct nh_totals *t)
 {
@@ -724,6 +731,7 @@ static NH_UNUSED void nh_totals(struct nh_net *net, struct nh_totals *t)
 		t->gaps += r->gaps;
 		t->pings_ok += r->pings_ok;
 		t->ping_timeouts += r->ping_timeouts;
+		t->pings_late += r->pings_late;
 		t->gso_sent += r->gso_sent;
 		t->gso_received += r->gso_received;
 		t->csum_sent += r->csum_partial_sent;
