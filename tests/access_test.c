@@ -215,6 +215,88 @@ static void report_lists_code_locations(void)
 	unmap_ring();
 }
 
+/* ---- the index jump ---- */
+
+static volatile uint32_t *req_prod(void)
+{
+	return (volatile uint32_t *)ring;
+}
+
+/* dom0 as a backend: it pushed rsp_prod and armed req_event, so req_prod is
+ * the index it consumes. The jump is the first re-reading location's first
+ * re-read. */
+static void jump_backend_ready(uint32_t prod)
+{
+	map_ring();
+	sim_access_configure(&(struct sim_access_config){.jump = 1});
+	sim_access_hit(ring + 4, 4, true, PC_FIRST);   /* req_event */
+	sim_access_hit(ring + 8, 4, true, PC_FIRST);   /* rsp_prod pushed */
+	*req_prod() = prod;                            /* the frontend's */
+}
+
+static void jump_catches_slots_read_with_it(void)
+{
+	char text[512];
+
+	jump_backend_ready(5);
+	sim_access_hit(ring, 4, false, PC_FIRST);      /* the snapshot: never moved */
+	CU_ASSERT_EQUAL(*req_prod(), 5);
+	CU_ASSERT_FALSE(sim_access_jumped(DOMID_INVALID));
+	sim_access_hit(ring, 4, false, PC_AGAIN);      /* read again: moved */
+	CU_ASSERT_EQUAL(*req_prod(), 5 + 0x40000000u);
+	CU_ASSERT_TRUE(sim_access_jumped(1));
+	CU_ASSERT_FALSE(sim_access_jumped(2));
+	sim_access_hit(ring + 8, 4, false, PC_FIRST);  /* the header is no slot */
+	CU_ASSERT_EQUAL(sim_access_findings(), 0);
+	sim_access_hit(ring + 0x40, 112, false, PC_FIRST);   /* a request, with it */
+	CU_ASSERT_EQUAL_FATAL(sim_access_findings(), 1);
+	CU_ASSERT_EQUAL(sim_access_finding_text(0, text, sizeof(text)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "index used unchecked: domain 0 read the producer index at offset 0 "
+					    "of grant ref 8 of domain 1 again at loc_again"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "from 5 to 1073741829"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "slots at loc_first"));
+	sim_access_hit(ring, 4, false, PC_AGAIN);      /* one jump per run */
+	CU_ASSERT_EQUAL(*req_prod(), 5 + 0x40000000u);
+	unmap_ring();
+}
+
+/* A consumer that stops at the bad value reads no slot; once the peer
+ * writes its index again, slots are fair. */
+static void jump_spares_a_checked_index(void)
+{
+	jump_backend_ready(7);
+	sim_access_hit(ring, 4, false, PC_FIRST);
+	sim_access_hit(ring, 4, false, PC_AGAIN);
+	CU_ASSERT_EQUAL(*req_prod(), 7 + 0x40000000u);
+	*req_prod() = 9;                               /* the frontend pushes */
+	sim_access_hit(ring + 0x40, 112, false, PC_FIRST);
+	CU_ASSERT_EQUAL(sim_access_findings(), 0);
+	unmap_ring();
+}
+
+/* A domain's own producer index (the one it pushed last) is never moved,
+ * nor one of a ring whose event index it never armed, nor any without the
+ * option. */
+static void jump_only_a_consumed_index(void)
+{
+	jump_backend_ready(3);
+	sim_access_hit(ring, 4, true, PC_FIRST);       /* dom0 pushes req_prod now */
+	sim_access_hit(ring, 4, false, PC_FIRST);
+	sim_access_hit(ring, 4, false, PC_AGAIN);
+	CU_ASSERT_EQUAL(*req_prod(), 3);
+	sim_access_hit(ring + 8, 4, false, PC_FIRST);  /* rsp_prod: no rsp_event armed */
+	sim_access_hit(ring + 8, 4, false, PC_AGAIN);
+	CU_ASSERT_FALSE(sim_access_jumped(DOMID_INVALID));
+	unmap_ring();
+	map_ring();                                    /* no jump configured */
+	sim_access_hit(ring + 4, 4, true, PC_FIRST);
+	sim_access_hit(ring + 8, 4, true, PC_FIRST);
+	sim_access_hit(ring, 4, false, PC_FIRST);
+	sim_access_hit(ring, 4, false, PC_AGAIN);
+	CU_ASSERT_EQUAL(*req_prod(), 0);
+	unmap_ring();
+}
+
 void test_register(void)
 {
 	static const struct test_case range[] = {
@@ -232,11 +314,18 @@ void test_register(void)
 		TEST(memcpy_after_check_counts_once),
 		TEST_END,
 	};
+	static const struct test_case jump[] = {
+		TEST(jump_catches_slots_read_with_it),
+		TEST(jump_spares_a_checked_index),
+		TEST(jump_only_a_consumed_index),
+		TEST_END,
+	};
 	static const struct test_case report[] = {
 		TEST(report_lists_code_locations),
 		TEST_END,
 	};
 	test_add_suite("access_range", NULL, NULL, range);
 	test_add_suite("access_detect", NULL, NULL, detect);
+	test_add_suite("access_jump", NULL, NULL, jump);
 	test_add_suite("access_report", NULL, NULL, report);
 }

@@ -61,6 +61,7 @@ static void run_usage(FILE *out)
 		"                  [--category C] [--all] [--report DIR] [--junit FILE] [-j N]\n"
 		"                  [--fail SITE:N] [--nemesis LINE] [--max-steps N] [--quiet]\n"
 		"                  [--verbose] [--access-points[-all]] [--access-report FILE]\n"
+		"                  [--access-jump]\n"
 		"  Run scenarios (a directory: every *.scn under it but in-development ones,\n"
 		"  unless --all). Without --seed a file's `seed` line (else 1) is used;\n"
 		"  with --seeds A..B, a file that pins its seed still runs that seed only\n"
@@ -81,6 +82,10 @@ static void run_usage(FILE *out)
 		"  --access-points-all   every driver access to shared memory is one\n"
 		"  --access-report FILE  (build-access/xensim) the code locations that touched\n"
 		"                        shared memory, as text (or JSON: FILE.json)\n"
+		"  --access-jump         (build-access/xensim) move one re-read of a peer's\n"
+		"                        producer index past the ring (the seed picks which),\n"
+		"                        as a hostile peer could; a driver then reading the\n"
+		"                        ring's slots used the index unchecked: the run fails\n"
 		"exit: 0 pass, 1 a failure of the code under test, 2 usage, 3 harness error\n");
 }
 
@@ -129,6 +134,7 @@ static int run_opt(void *ctx, int opt, const char *arg)
 	case 'A': c->o.access_points = SIM_ACCESS_POINTS_RING; return 0;
 	case 'B': c->o.access_points = SIM_ACCESS_POINTS_ALL; return 0;
 	case 'R': c->o.access_report = arg; return 0;
+	case 'K': c->o.access_jump = true; return 0;
 	case 'j':
 		if (xensim_parse_u64_in(arg, 1, RUN_JOBS_CLI_MAX, &v) < 0)
 			return -EINVAL;
@@ -146,7 +152,7 @@ static const struct xensim_opt run_opts[] = {
 	{"all", 'a', NULL}, {"report", 'r', "a directory"}, {"junit", 'J', "a file path"},
 	{"quiet", 'q', NULL}, {"verbose", 'v', NULL}, {"fail", 'f', "SITE:N or SITE@DOMAIN:N with N >= 1"},
 	{"nemesis", 'n', "a scenario line"}, {"max-steps", 'M', "1..2^64-1"},
-	{"access-points", 'A', NULL}, {"access-points-all", 'B', NULL},
+	{"access-points", 'A', NULL}, {"access-points-all", 'B', NULL}, {"access-jump", 'K', NULL},
 	{"access-report", 'R', "a file path (.json for JSON)"}, {NULL, 'j', "1..64"}, {0},
 };
 

@@ -29,7 +29,9 @@ static void sweep_usage(FILE *out)
 		"                    [--policy random|pct:D] [--find] [--quiet]\n"
 		"                    [--access-points[-all]]  (build-access/xensim: every\n"
 		"                    driver access to a ring index, or (-all) to shared\n"
-		"                    memory, is a scheduling point)\n"
+		"                    memory, is a scheduling point) [--access-jump] (each\n"
+		"                    seed moves another re-read of a producer index past\n"
+		"                    the ring, see xensim run --help)\n"
 		"       xensim sweep FILE --faults [--aim] [--site SITE] [--max N] [--seed N]\n"
 		"       xensim sweep FILE --nemesis [--every N] [--actions LIST] [-j N] [--seed N]\n"
 		"                    [--verbose]\n"
@@ -98,6 +100,7 @@ static int sweep_opt(struct sweep_cli *c, int opt, const char *arg)
 	case 'v': c->nem.verbose = true; return 0;
 	case 'P': c->o.run.access_points = SIM_ACCESS_POINTS_RING; return 0;
 	case 'Q': c->o.run.access_points = SIM_ACCESS_POINTS_ALL; return 0;
+	case 'J': c->o.run.access_jump = true; return 0;
 	case 'j':
 		if (xensim_parse_u64(arg, &v) < 0 || v == 0 || v > 64)
 			return -1;
@@ -118,7 +121,7 @@ static int sweep_parse(struct sweep_cli *c, int argc, char **argv)
 		{"nemesis", no_argument, NULL, 'N'}, {"every", required_argument, NULL, 'E'},
 		{"actions", required_argument, NULL, 'A'}, {"verbose", no_argument, NULL, 'v'},
 		{"aim", no_argument, NULL, 'a'}, {"access-points", no_argument, NULL, 'P'},
-		{"access-points-all", no_argument, NULL, 'Q'},
+		{"access-points-all", no_argument, NULL, 'Q'}, {"access-jump", no_argument, NULL, 'J'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	int opt;

@@ -44,6 +44,7 @@ void sim_access_configure(const struct sim_access_config *cfg)
 	pthread_mutex_lock(&acc_lock);
 	acc_detect_reset();
 	acc_sites_reset();
+	acc_jump_reset(cfg ? cfg->jump : 0);
 	atomic_store(&acc_reads, 0);
 	atomic_store(&acc_writes, 0);
 	atomic_store(&acc_points, cfg ? (int)cfg->points : SIM_ACCESS_POINTS_OFF);
@@ -73,6 +74,7 @@ static void access_slow(const void *addr, size_t n, bool write, const void *pc)
 	pthread_mutex_lock(&acc_lock);
 	acc_sites_add(&ev);
 	acc_detect(&ev);
+	acc_jump(&ev);
 	pthread_mutex_unlock(&acc_lock);
 	/* Before the access happens: a peer may run in between (the lost
 	 * wakeup's window between a check and the event index write). */

@@ -50,6 +50,11 @@ enum sim_access_points {
 
 struct sim_access_config {
 	enum sim_access_points points;
+	/* n > 0: at the n-th re-read of a peer's producer index by its consumer
+	 * in this run, move the index 2^30 ahead just before the read; the
+	 * consumer reading that ring's slots while it holds the value is a
+	 * finding (jump.c). */
+	uint32_t jump;
 };
 
 /* The drivers of this binary are instrumented (built by `make access`). */
@@ -60,6 +65,11 @@ void sim_access_configure(const struct sim_access_config *cfg);
 /* Shared accesses seen since sim_access_configure (reads, writes). */
 uint64_t sim_access_reads(void);
 uint64_t sim_access_writes(void);
+
+/* The index jump moved an index of a ring that domain `grantor` granted
+ * (DOMID_INVALID: of any ring) in this run: from there on, that ring's
+ * peer broke the protocol, and its consumer ending the connection is right. */
+bool sim_access_jumped(domid_t grantor);
 
 /* Double fetches found so far. */
 unsigned sim_access_findings(void);

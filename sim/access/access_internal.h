@@ -23,6 +23,10 @@ void acc_detect(const struct acc_event *ev);
 void acc_detect_reset(void);
 void acc_sites_add(const struct acc_event *ev);
 void acc_sites_reset(void);
+#define ACC_JUMP_BY 0x40000000u   /* how far jump.c moves an index: past any ring */
+/* jump.c; the caller holds acc_lock. at: the re-read to jump (0: none). */
+void acc_jump(const struct acc_event *ev);
+void acc_jump_reset(uint32_t at);
 
 /* report.c: code locations as "function file:line" (addr2line on this
  * executable). n at most SIM_ACCESS_SITES_MAX. */
@@ -42,8 +46,13 @@ struct acc_finding {
 	domid_t dom, grantor;
 	uint32_t ref, offset, len;
 	const void *pc_first, *pc_again;
+	bool jumped;                  /* jump.c's: index at offset jumped from `was` at
+				       * pc_first, a slot read at pc_again */
+	uint32_t was;
 };
 const struct acc_finding *acc_findings(unsigned *n);
+/* One finding per re-reading location (pc_again); the caller holds acc_lock. */
+void acc_finding_add(const struct acc_finding *f);
 
 extern pthread_mutex_t acc_lock;
 

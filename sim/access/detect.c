@@ -65,18 +65,14 @@ static bool acc_push(const struct acc_event *ev)
 	return ev->write && ev->len == 4 && (ev->where.offset == 0 || ev->where.offset == 8);
 }
 
-static void acc_found_add(const struct acc_event *ev, const struct acc_record *first)
+void acc_finding_add(const struct acc_finding *f)
 {
-	/* One finding per re-reading location: a third read there adds nothing. */
+	/* A third read at the same location adds nothing. */
 	for (unsigned i = 0; i < acc_nfound; i++)
-		if (acc_found[i].pc_again == ev->pc)
+		if (acc_found[i].pc_again == f->pc_again)
 			return;
-	if (acc_nfound == SIM_ACCESS_FINDINGS_MAX)
-		return;
-	acc_found[acc_nfound++] = (struct acc_finding){
-		.dom = ev->dom, .grantor = ev->where.page.grantor, .ref = ev->where.page.ref,
-		.offset = ev->where.offset, .len = ev->len, .pc_first = first->pc, .pc_again = ev->pc,
-	};
+	if (acc_nfound < SIM_ACCESS_FINDINGS_MAX)
+		acc_found[acc_nfound++] = *f;
 }
 
 /* The newest record of d overlapping [a, a + len), or NULL. */
@@ -125,7 +121,9 @@ void acc_detect(const struct acc_event *ev)
 	if (!ev->write) {
 		const struct acc_record *r = acc_overlap(d, ev->addr, ev->len);
 		if (r && !r->write)
-			acc_found_add(ev, r);
+			acc_finding_add(&(struct acc_finding){
+				.dom = ev->dom, .grantor = ev->where.page.grantor, .ref = ev->where.page.ref,
+				.offset = ev->where.offset, .len = ev->len, .pc_first = r->pc, .pc_again = ev->pc});
 	}
 	acc_append(d, ev);
 }

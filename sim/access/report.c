@@ -89,9 +89,15 @@ int sim_access_finding_text(unsigned i, char *buf, size_t len)
 	const void *pcs[2] = {f.pc_first, f.pc_again};
 	char loc[2][SIM_ACCESS_LOC_MAX];
 	acc_symbolize(pcs, 2, loc);
-	snprintf(buf, len, "double fetch: domain %u read grant ref %u of domain %u offset 0x%x "
-		 "(%u bytes) twice between two pushes: first at %s, again at %s", f.dom, f.ref,
-		 f.grantor, f.offset, f.len, loc[0], loc[1]);
+	if (f.jumped)
+		snprintf(buf, len, "index used unchecked: domain %u read the producer index at offset %u of "
+			 "grant ref %u of domain %u again at %s, moved there from %u to %u as a hostile peer "
+			 "could, then read the ring's slots at %s: a value past the ring must stop it",
+			 f.dom, f.offset, f.ref, f.grantor, loc[0], f.was, f.was + ACC_JUMP_BY, loc[1]);
+	else
+		snprintf(buf, len, "double fetch: domain %u read grant ref %u of domain %u offset 0x%x "
+			 "(%u bytes) twice between two pushes: first at %s, again at %s", f.dom, f.ref,
+			 f.grantor, f.offset, f.len, loc[0], loc[1]);
 	return 0;
 }
 

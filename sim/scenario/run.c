@@ -141,14 +141,15 @@ static int run_configure(struct scn_run *run)
 	else if (rc < 0)
 		scn_run_outcome(run, SCN_OUT_HARNESS, "scheduler configuration refused: %s",
 				strerror(-rc));
-	if (rc == 0 && (o->access_points || o->access_report) && !sim_access_built()) {
+	if (rc == 0 && (o->access_points || o->access_report || o->access_jump) && !sim_access_built()) {
 		scn_run_outcome(run, SCN_OUT_HARNESS, "access tracing needs the instrumented "
 				"drivers: make access, then build-access/xensim");
 		rc = -ENOTSUP;
 	}
 	sim_access_configure(&(struct sim_access_config){
 		.points = o->access_points ? o->access_points
-					   : sim_access_built() ? s->access_points : 0});
+					   : sim_access_built() ? s->access_points : 0,
+		.jump = o->access_jump ? (uint32_t)(run->seed ? run->seed : 1) : 0});
 	return rc;
 }
 
@@ -423,6 +424,13 @@ static void run_loop(struct scn_run *run)
 
 /* ---- end ---- */
 
+/* A nemesis action that fired, or an index jump (--access-jump: a peer that
+ * broke the protocol), may end a workload early: cleanly, by design. */
+static bool run_cut_short(const struct scn_run *run)
+{
+	return scn_nemesis_excuses(run) || sim_access_jumped(DOMID_INVALID);
+}
+
 static bool run_error_allowed(const struct scn_run *run)
 {
 	const struct scenario *s = run->s;
@@ -433,16 +441,15 @@ static bool run_error_allowed(const struct scn_run *run)
 		if (strstr(run->reason, s->allows[i]))
 			return true;
 	/* Fault sweep: a clean error is what an injected fault may lead to; so
-	 * it is for a nemesis action that fired. */
-	return (run->sweep_site && atomic_load(&run->sweep_site->injected) > 0) ||
-	       scn_nemesis_excuses(run);
+	 * it is for a run cut short. */
+	return (run->sweep_site && atomic_load(&run->sweep_site->injected) > 0) || run_cut_short(run);
 }
 
 static void run_expect_faults(struct scn_run *run)
 {
 	/* A nemesis that cut the run short (an error, or an unplug that ends a
 	 * workload early): what it should have exercised is moot. */
-	if (scn_nemesis_excuses(run))
+	if (run_cut_short(run))
 		return;
 	/* A workload that gave up (it could not even set up, say) is the reason
 	 * of the verdict: the faults it never reached say nothing more (each
@@ -505,8 +512,8 @@ static void run_expect_counters(struct scn_run *run)
 
 	/* Only for runs that went through: after a hang or an error the counters
 	 * say nothing new; nor after a nemesis action (an unplug ends a workload
-	 * early and cleanly, by design). */
-	if (scn_nemesis_excuses(run))
+	 * early and cleanly, by design), or an index jump. */
+	if (run_cut_short(run))
 		return;
 	for (unsigned i = 0; i < s->nexpect_counters && run->outcome == SCN_OUT_PASS; i++) {
 		const struct scn_pred *p = &s->expect_counters[i];
@@ -681,6 +688,8 @@ void scn_replay_command(const struct scenario *s, const struct scn_run_opts *o,
 	if (k < len && o->access_points)
 		k += (size_t)snprintf(buf + k, len - k, " --access-points%s",
 				      o->access_points == SIM_ACCESS_POINTS_ALL ? "-all" : "");
+	if (k < len && o->access_jump)
+		k += (size_t)snprintf(buf + k, len - k, " --access-jump");
 	if (k < len && s->nemesis[0])
 		snprintf(buf + k, len - k, " --nemesis '%s'", s->nemesis);
 }

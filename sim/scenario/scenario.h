@@ -129,6 +129,10 @@ struct scn_run_opts {
 	 * attack surface written to this file at the end (NULL: none). */
 	int access_points;        /* enum sim_access_points (0: off, or the file's) */
 	const char *access_report;
+	/* The index jump (sim/access/jump.c): one re-read of a peer's producer
+	 * index, picked by the seed, moved past the ring; a consumer reading
+	 * slots with it is a finding (the run fails with it). */
+	bool access_jump;
 };
 
 struct scn_progress {
