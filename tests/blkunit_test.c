@@ -13,6 +13,7 @@
 #include "drivers/blk/blkback_internal.h"
 #include "drivers/blk/blkfront_internal.h"
 #include "drivers/blk/blkstore.h"
+#include "drivers/blk/blkwork.h"
 #include "tests/test.h"
 
 /* ==== blkback_req_check / blkback_segs_check ==== */
@@ -389,6 +390,41 @@ static const struct test_case ut_rspcheck_cases[] = {
 	TEST_END,
 };
 
+/* ---- the verified workload's data ---- */
+
+/* Each block's content tells it from another block, another write of it,
+ * another run, and from itself moved by a word: every word differs from
+ * the word at the same place in the others, and from its neighbours. */
+static void test_pattern_tells_blocks_apart(void)
+{
+	enum { WORDS = 4096 / 8 };
+	static uint64_t p[5][WORDS];
+	const uint64_t key[5][3] = {{7, 1, 100}, {7, 1, 101}, {7, 2, 100}, {8, 1, 100}, {7, 1, 100ull << 24}};
+	unsigned same = 0, near = 0, zero = 0;
+
+	for (unsigned i = 0; i < 5; i++)
+		blkwork_pattern(key[i][0], (uint32_t)key[i][1], key[i][2], 4096, p[i]);
+	for (unsigned k = 0; k < WORDS; k++) {
+		for (unsigned i = 0; i < 5; i++) {
+			zero += p[i][k] == 0;
+			near += k + 1 < WORDS && p[i][k] == p[i][k + 1];
+			for (unsigned j = i + 1; j < 5; j++)
+				same += p[i][k] == p[j][k];
+		}
+	}
+	CU_ASSERT_EQUAL(same, 0);
+	CU_ASSERT_EQUAL(near, 0);
+	CU_ASSERT_EQUAL(zero, 0);
+	uint64_t again[WORDS];
+	blkwork_pattern(7, 1, 100, 4096, again);
+	CU_ASSERT_EQUAL(memcmp(again, p[0], sizeof(again)), 0);   /* and is the same each time */
+}
+
+static const struct test_case ut_pattern_cases[] = {
+	TEST(test_pattern_tells_blocks_apart),
+	TEST_END,
+};
+
 static const struct test_case ut_store_cases[] = {
 	TEST(test_store_ram_sparse_and_discard),
 	TEST(test_store_file_punch_and_readonly),
@@ -400,4 +436,5 @@ void test_register(void)
 	test_add_suite("blkback_reqcheck", NULL, NULL, ut_reqcheck_cases);
 	test_add_suite("blkfront_rspcheck", NULL, NULL, ut_rspcheck_cases);
 	test_add_suite("blk_store", NULL, NULL, ut_store_cases);
+	test_add_suite("blk_pattern", NULL, NULL, ut_pattern_cases);
 }

@@ -58,12 +58,20 @@ const struct scn_wl_type *scn_wl_type_find(const char *name)
 
 /* ---- arguments ---- */
 
-static void wl_param_check(const struct scn_wl *wl, unsigned param)
+static unsigned wl_nparams(const struct scn_wl_type *t)
 {
 	unsigned n = 0;
 
-	while (wl->type->params[n].key)
+	while (t->params[n].key)
 		n++;
+	return n;
+}
+
+/* Counted once per run (the oracles look parameters up at every slice). */
+static void wl_param_check(const struct scn_wl *wl, unsigned param)
+{
+	unsigned n = wl->nparams ? wl->nparams : wl_nparams(wl->type);
+
 	SCN_ASSERT(param < n, "workload %s: parameter %u of %u", wl->id, param, n);
 }
 
@@ -359,6 +367,7 @@ void scn_wls_init(struct scn_run *run)
 		const struct scn_wl_decl *d = &run->s->wls[i];
 
 		wl->type = d->type;
+		wl->nparams = wl_nparams(d->type);
 		snprintf(wl->id, sizeof(wl->id), "%s", d->id);
 		wl->args = &d->args;
 		wl->run = run;
