@@ -275,11 +275,17 @@ static void jump_spares_a_checked_index(void)
 }
 
 /* A domain's own producer index (the one it pushed last) is never moved,
- * nor one of a ring whose event index it never armed, nor any without the
- * option. */
+ * nor one of a ring whose event index it never armed, nor one of a page
+ * whose header words read as no live ring's (the address maps a data page
+ * now), nor any without the option. */
 static void jump_only_a_consumed_index(void)
 {
 	jump_backend_ready(3);
+	req_prod()[2] = 0x80000000u;                   /* rsp_prod: no ring's */
+	sim_access_hit(ring, 4, false, PC_FIRST);
+	sim_access_hit(ring, 4, false, PC_AGAIN);
+	CU_ASSERT_EQUAL(*req_prod(), 3);
+	req_prod()[2] = 0;
 	sim_access_hit(ring, 4, true, PC_FIRST);       /* dom0 pushes req_prod now */
 	sim_access_hit(ring, 4, false, PC_FIRST);
 	sim_access_hit(ring, 4, false, PC_AGAIN);

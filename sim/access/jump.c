@@ -34,9 +34,11 @@
  * rsp_prod at 8; a frontend's SHARED_RING_INIT writes all four, its pushes
  * then tell which is its own).
  * Slots begin at byte 64 (the indices, then ring.h's 48 bytes of padding).
- * A data page of a multi-page ring is not an index page unless its slots
- * happen to show both writes: a miss at worst (slot bytes jumped, the
- * consumer sees a bad request), never an index left untouched that was one.
+ * An address keeps what it showed for the run, and may map another page
+ * later (a data page of a new connection): so the four words must also read
+ * as a live ring's at the jump (req_prod at most 2^16 ahead of rsp_prod, the
+ * event index within 2^16 of the index read). Random data passes that once
+ * in 2^32; a miss at worst, never a slot read of a page that holds no ring.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -45,6 +47,7 @@
 
 #define ACC_JUMP_RINGS_MAX 64u      /* index pages per domain */
 #define ACC_SLOTS_OFFSET 64u        /* offsetof(struct x_sring, ring) in ring.h */
+#define ACC_RING_SLOTS_MAX 65536u   /* more than any ring's (blkif's of 16 pages: 512) */
 
 struct acc_ring {
 	uintptr_t page;
@@ -124,6 +127,14 @@ static unsigned acc_site_number(const void *pc)
 	return acc_jump_npcs;
 }
 
+/* The sring header at h reads as a live ring's, for a consumer of index k. */
+static bool acc_header_live(const volatile uint32_t *h, unsigned k)
+{
+	uint32_t req_prod = h[0], rsp_prod = h[2], prod = h[2 * k], event = h[2 * k + 1];
+
+	return req_prod - rsp_prod <= ACC_RING_SLOTS_MAX && event - prod + ACC_RING_SLOTS_MAX <= 2 * ACC_RING_SLOTS_MAX;
+}
+
 /* A read of index k (0: req_prod, 1: rsp_prod) of r, before the load. */
 static void acc_index_read(const struct acc_event *ev, struct acc_ring *r, unsigned k)
 {
@@ -131,10 +142,10 @@ static void acc_index_read(const struct acc_event *ev, struct acc_ring *r, unsig
 		return;   /* the domain's own index, or no ring it consumes */
 	if (r->reads[k] < 2)
 		r->reads[k]++;
-	if (r->reads[k] < 2 || acc_watch.on || acc_site_number(ev->pc) != acc_jump_site ||
-	    ++acc_jump_seen != acc_jump_nth)
-		return;
 	volatile uint32_t *idx = (volatile uint32_t *)ev->addr;
+	if (r->reads[k] < 2 || acc_watch.on || !acc_header_live(idx - 2 * k, k) ||
+	    acc_site_number(ev->pc) != acc_jump_site || ++acc_jump_seen != acc_jump_nth)
+		return;
 	uint32_t was = *idx;
 	*idx = was + ACC_JUMP_BY;
 	atomic_store(&acc_jumped_grantor, (int)ev->where.page.grantor);
