@@ -71,11 +71,8 @@ static unsigned acc_jump_npcs;
 static _Atomic int acc_jumped_grantor = -1;                  /* whose ring, once jumped */
 static struct acc_jump_watch {
 	bool on;
-	domid_t dom;
-	uintptr_t page;
-	volatile uint32_t *index;
-	uint32_t value;
-	struct acc_finding f;           /* pc_first: the re-read jumped */
+	volatile uint32_t *index;       /* holds f.was + ACC_JUMP_BY till the peer writes it */
+	struct acc_finding f;           /* f.dom reads it; pc_first: the re-read jumped */
 } acc_watch;
 
 void acc_jump_reset(uint32_t at)
@@ -89,6 +86,11 @@ void acc_jump_reset(uint32_t at)
 	acc_jump_npcs = 0;
 	acc_watch.on = false;
 	atomic_store(&acc_jumped_grantor, -1);
+}
+
+static uintptr_t acc_page_of(uintptr_t addr)
+{
+	return addr & ~(uintptr_t)(SIM_PAGE_SIZE - 1);
 }
 
 static struct acc_ring *acc_ring_of(domid_t dom, uintptr_t page)
@@ -150,7 +152,7 @@ static void acc_index_read(const struct acc_event *ev, struct acc_ring *r, unsig
 	*idx = was + ACC_JUMP_BY;
 	atomic_store(&acc_jumped_grantor, (int)ev->where.page.grantor);
 	acc_watch = (struct acc_jump_watch){
-		.on = true, .dom = ev->dom, .page = r->page, .index = idx, .value = was + ACC_JUMP_BY,
+		.on = true, .index = idx,
 		.f = {.dom = ev->dom, .grantor = ev->where.page.grantor, .ref = ev->where.page.ref,
 		      .offset = ev->where.offset, .len = 4, .pc_first = ev->pc, .jumped = true,
 		      .was = was},
@@ -168,11 +170,11 @@ void acc_jump(const struct acc_event *ev)
 {
 	if (!acc_jump_site || ev->dom >= SIM_DOMID_LIMIT)
 		return;
-	uintptr_t page = ev->addr & ~(uintptr_t)(SIM_PAGE_SIZE - 1);
-	if (acc_watch.on && ev->dom == acc_watch.dom && page == acc_watch.page && !ev->write &&
-	    ev->where.offset >= ACC_SLOTS_OFFSET) {
+	uintptr_t page = acc_page_of(ev->addr);
+	if (acc_watch.on && ev->dom == acc_watch.f.dom && page == acc_page_of((uintptr_t)acc_watch.index) &&
+	    !ev->write && ev->where.offset >= ACC_SLOTS_OFFSET) {
 		acc_watch.on = false;
-		if (*acc_watch.index == acc_watch.value) {
+		if (*acc_watch.index == acc_watch.f.was + ACC_JUMP_BY) {
 			acc_watch.f.pc_again = ev->pc;
 			acc_finding_add(&acc_watch.f);
 		}

@@ -67,12 +67,11 @@ static unsigned wl_nparams(const struct scn_wl_type *t)
 	return n;
 }
 
-/* Counted once per run (the oracles look parameters up at every slice). */
+/* wl->nparams is counted once, by scn_wls_init: the oracles look parameters
+ * up at every slice. */
 static void wl_param_check(const struct scn_wl *wl, unsigned param)
 {
-	unsigned n = wl->nparams ? wl->nparams : wl_nparams(wl->type);
-
-	SCN_ASSERT(param < n, "workload %s: parameter %u of %u", wl->id, param, n);
+	SCN_ASSERT(param < wl->nparams, "workload %s: parameter %u of %u", wl->id, param, wl->nparams);
 }
 
 uint64_t scn_wl_u(const struct scn_wl *wl, unsigned param)

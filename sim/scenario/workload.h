@@ -110,7 +110,7 @@ struct scn_wl {
 	const struct scn_wl_type *type;
 	char id[SCN_NAME_MAX];
 	const struct scn_wl_args *args;
-	unsigned nparams;                 /* of type->params (engine; 0: not counted) */
+	unsigned nparams;                 /* of type->params (engine) */
 	void *priv;
 	struct scn_run *run;
 	atomic_int state;                 /* enum scn_wl_state (engine) */
