@@ -18,10 +18,12 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -100,6 +102,9 @@ static struct {
 	uint64_t trace_hash;
 	struct sim_timer *timers;          /* det mode: the environment's own timers */
 	int cpu;                           /* det mode: the domain threads' one CPU, or -1 */
+	bool ctl_pinned;                   /* the controller is held on S.cpu (pin_controller) */
+	pid_t ctl_tid;                     /* then: which thread, and its own mask before */
+	cpu_set_t ctl_mask;
 	domid_t last_domid;                /* who passed the last point, and where */
 	const char *last_site;
 	uint64_t call_steps;               /* bound of a controller's domain call (0: none) */
@@ -182,6 +187,9 @@ bool sched_det(void)
 	return S.mode == SIM_MODE_DET;
 }
 
+static void pin_controller(void);
+static void unpin_controller(void);
+
 /* ---- configuration ---- */
 
 int sim_sched_configure(const struct sim_sched_config *cfg)
@@ -209,7 +217,10 @@ int sim_sched_configure(const struct sim_sched_config *cfg)
 	S.livelock[0] = '\0';
 	S.last_domid = DOMID_INVALID;
 	S.last_site = NULL;
+	unpin_controller();
 	S.cpu = cfg->mode == SIM_MODE_DET ? sched_getcpu() : -1;
+	if (S.cpu >= 0)
+		pin_controller();
 	while (S.timers) {
 		struct sim_timer *t = S.timers;
 		S.timers = t->next;
@@ -256,6 +267,8 @@ static void sched_thread_unlink(struct sched_thread *t)
 	memmove(&S.threads[i], &S.threads[i + 1], (S.nthreads - i - 1) * sizeof(S.threads[0]));
 	S.nthreads--;
 	t->unlinked = true;
+	if (S.nthreads == 0)
+		unpin_controller();   /* the run's domains are gone: the kernel may move it again */
 	pthread_mutex_unlock(&S.list_lock);
 }
 
@@ -434,11 +447,38 @@ static void pct_step(struct sched_thread *t)
 /* ---- one CPU for the deterministic run ----
  *
  * Only the token holder runs, so the domain threads gain nothing from running
- * on several CPUs, and a handoff to a thread asleep on another CPU costs a
- * cross-CPU wake-up, several times a same-CPU switch. They are all kept on the
- * CPU the controller runs on when sim_run() starts (like rr keeps a recording
- * on one CPU); the controller itself is left alone, and the threads follow it
- * when the kernel moves it. Best effort: a refused affinity only costs time. */
+ * on several CPUs, and they lose much when they do: a handoff to a thread
+ * asleep on another CPU is a cross-CPU wake-up, and every mprotect or munmap
+ * of a grant mapping flushes the TLB of each CPU the process ran on, by
+ * interrupt (a third of a short block run's time went to the two). So a det
+ * run keeps to the CPU its controller is on when the scheduler is configured
+ * (like rr keeps a recording on one CPU): the controller is held there until
+ * the run's last domain thread is gone, and the domain threads, created by it
+ * or by each other, inherit that mask. When the controller cannot be held, the
+ * domain threads are pinned one by one and follow it when the kernel moves it.
+ * Best effort: a refused affinity only costs time. */
+
+static void pin_controller(void)
+{
+	cpu_set_t one;
+
+	if (sched_getaffinity(0, sizeof(S.ctl_mask), &S.ctl_mask) != 0)
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(S.cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) != 0)
+		return;
+	S.ctl_tid = gettid();
+	S.ctl_pinned = true;
+}
+
+static void unpin_controller(void)
+{
+	if (!S.ctl_pinned)
+		return;
+	S.ctl_pinned = false;
+	(void)sched_setaffinity(S.ctl_tid, sizeof(S.ctl_mask), &S.ctl_mask);   /* by tid: it may be gone */
+}
 
 static void pin_thread(struct sched_thread *t, int cpu)
 {
@@ -449,9 +489,12 @@ static void pin_thread(struct sched_thread *t, int cpu)
 	(void)pthread_setaffinity_np(t->pthread, sizeof(set), &set);
 }
 
-/* The controller, holding the token: move every parked thread to its CPU. */
+/* The controller, holding the token: when it is not held on one CPU and the
+ * kernel moved it, move every parked thread to its new CPU. */
 static void pin_follow_controller(void)
 {
+	if (S.ctl_pinned)
+		return;
 	int cpu = sched_getcpu();
 
 	if (cpu < 0 || cpu == S.cpu)
@@ -744,7 +787,7 @@ void sched_domain_loop(struct sched_thread *t, atomic_bool *stop)
 	tls_sched = t;
 	t->pthread = pthread_self();
 	t->has_pthread = true;
-	if (S.cpu >= 0)
+	if (S.cpu >= 0 && !S.ctl_pinned)
 		pin_thread(t, S.cpu);
 	sem_post(&t->ready);
 	while (sem_wait(&t->sem) < 0 && errno == EINTR)
