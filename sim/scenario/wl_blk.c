@@ -20,7 +20,8 @@
  * - after every slice, the backend maps at most two rings (old and new, while
  *   reconnecting) plus its persistent maximum, and none once the vbd's
  *   backend state is Closed;
- * - a read-only vbd (mode=r) leaves the disk's content unchanged.
+ * - a read-only vbd (mode=r, or disk=ro: a read-only disk attached with
+ *   mode=w) leaves the disk's content unchanged.
  * The toolstack hooks (unplug, plug, suspend) detach and re-attach the device
  * as a toolstack does; wl_blk_hooks.c.
  */
@@ -52,6 +53,9 @@ static const struct scn_param bw_params[BW_P_COUNT + 1] = {
 	[BW_P_PGRANTS] = {"pgrants", SCN_P_UINT, "2048", 1, 8192, "persistent grants blkback keeps per vbd"},
 	[BW_P_FGRANTS] = {"fgrants", SCN_P_UINT, "2048", 64, 8000, "blkfront's budget: pages it grants at once"},
 	[BW_P_MODE] = {"mode", SCN_P_STRING, "w", 0, 0, "w, or r: a read-only vbd (its disk must not change)"},
+	[BW_P_DISK] = {"disk", SCN_P_STRING, "rw", 0, 0,
+		       "rw, or ro: the disk itself is read-only (a shared image), whatever mode= says: the vbd must be "
+		       "read-only too"},
 	[BW_P_ERRORS] = {"errors", SCN_P_STRING, "stop", 0, 0, "stop at an I/O error, or continue (count it)"},
 	[BW_P_SLOW] = {"slow", SCN_P_TIME, "1ms", 0, 0, "what one blk.disk.slow costs the disk"},
 	[BW_P_DRAIN] = {"drain", SCN_P_UINT, "100", 0, 10000000, "an idle point (resource check) every N I/Os"},
@@ -508,7 +512,8 @@ static void bw_configs(struct bw *w)
 	unsigned f_order = bw_front_u(scn_wl_s(wl, BW_P_FORDER), order);
 	unsigned f_indirect = bw_front_u(scn_wl_s(wl, BW_P_FINDIRECT), indirect);
 
-	w->readonly = strcmp(scn_wl_s(wl, BW_P_MODE), "r") == 0;
+	w->mode_ro = strcmp(scn_wl_s(wl, BW_P_MODE), "r") == 0;
+	w->readonly = w->mode_ro || strcmp(scn_wl_s(wl, BW_P_DISK), "ro") == 0;
 	w->cont = strcmp(scn_wl_s(wl, BW_P_ERRORS), "continue") == 0;
 	unsigned queues = (unsigned)scn_wl_u(wl, BW_P_QUEUES);
 	w->bcfg = (struct blkback_config){.persistent = persistent,
@@ -536,7 +541,7 @@ void bw_device(struct bw *w, domid_t be)
 	snprintf(w->vdev, sizeof(w->vdev), "%lu", scn_wl_u(w->wl, BW_P_DEVID));
 	snprintf(w->disk, sizeof(w->disk), "scn-%s", w->wl->id);
 	const char *fe[] = {"virtual-device", w->vdev, "device-type", "disk", NULL};
-	const char *bk[] = {"params", w->disk, "type", "ram", "mode", w->readonly ? "r" : "w", NULL};
+	const char *bk[] = {"params", w->disk, "type", "ram", "mode", w->mode_ro ? "r" : "w", NULL};
 	memcpy(w->fe_keys, fe, sizeof(fe));
 	memcpy(w->be_keys, bk, sizeof(bk));
 	w->dev = (struct xenbus_device){.type = "vbd", .fe_domid = w->fe, .be_domid = be,
@@ -551,7 +556,8 @@ static int bw_disk(struct bw *w)
 	struct scn_wl *wl = w->wl;
 	struct scn_blk_disk_opts o = {.size_bytes = scn_wl_u(wl, BW_P_SIZE),
 				      .sector_size = (uint32_t)scn_wl_u(wl, BW_P_SECTOR),
-				      .slow_ns = scn_wl_u(wl, BW_P_SLOW), .devid = w->dev.devid, .fe = w->fe};
+				      .slow_ns = scn_wl_u(wl, BW_P_SLOW), .devid = w->dev.devid, .fe = w->fe,
+				      .readonly = w->readonly && !w->mode_ro};
 	uint8_t block[4096];
 	int rc = scn_blk_disk_new(&o, &w->store);
 
@@ -731,6 +737,10 @@ static int bw_validate(const struct scn_wl_args *a, char *err, size_t len)
 		snprintf(err, len, "mode=%s: r or w", a->s[BW_P_MODE]);
 		return -EINVAL;
 	}
+	if (strcmp(a->s[BW_P_DISK], "rw") != 0 && strcmp(a->s[BW_P_DISK], "ro") != 0) {
+		snprintf(err, len, "disk=%s: rw or ro", a->s[BW_P_DISK]);
+		return -EINVAL;
+	}
 	if (strcmp(a->s[BW_P_ERRORS], "stop") != 0 && strcmp(a->s[BW_P_ERRORS], "continue") != 0) {
 		snprintf(err, len, "errors=%s: stop or continue", a->s[BW_P_ERRORS]);
 		return -EINVAL;
@@ -738,9 +748,9 @@ static int bw_validate(const struct scn_wl_args *a, char *err, size_t len)
 	if (bw_features_validate(a->s[BW_P_FEATURES], err, len) < 0)
 		return -EINVAL;
 	if (a->u[BW_P_AT] % a->u[BW_P_SECTOR] || a->u[BW_P_AT] + a->u[BW_P_MAX] > a->u[BW_P_SIZE] ||
-	    (a->u[BW_P_AT] && strcmp(a->s[BW_P_MODE], "r") == 0)) {
+	    (a->u[BW_P_AT] && (strcmp(a->s[BW_P_MODE], "r") == 0 || strcmp(a->s[BW_P_DISK], "ro") == 0))) {
 		snprintf(err, len, "at=%lu: a multiple of the sector, at least max= before the end of the disk, "
-			 "and 0 with mode=r", a->u[BW_P_AT]);
+			 "and 0 with mode=r or disk=ro", a->u[BW_P_AT]);
 		return -EINVAL;
 	}
 	if (bw_front_bad(a->s[BW_P_FORDER], BW_FRONT_ORDER_MAX) ||

@@ -31,6 +31,7 @@ struct scn_blk_disk_opts {
 	uint64_t slow_ns;
 	uint32_t devid;
 	domid_t fe;
+	bool readonly;                /* the store refuses writes (a read-only image) */
 };
 int scn_blk_disk_new(const struct scn_blk_disk_opts *o, struct blk_store **out);
 /* FNV-1a over the whole content (the store is thread-safe). */

@@ -193,7 +193,7 @@ int scn_blk_disk_new(const struct scn_blk_disk_opts *o, struct blk_store **out)
 		d->o = *o;
 		atomic_init(&d->lowest, UINT64_MAX);
 		snprintf(d->device, sizeof(d->device), "vbd/%u", o->devid);
-		rc = blk_store_new(&scn_blk_disk_ops, d, o->size_bytes, o->sector_size, false, out);
+		rc = blk_store_new(&scn_blk_disk_ops, d, o->size_bytes, o->sector_size, o->readonly, out);
 		if (rc < 0)
 			blk_store_put(d->ram);
 	}

@@ -17,7 +17,7 @@ enum bw_param { BW_P_FRONT, BW_P_BACK, BW_P_DEVID, BW_P_SIZE, BW_P_SECTOR, BW_P_
 		BW_P_MIN, BW_P_MAX, BW_P_READ, BW_P_FLUSH, BW_P_DISCARD, BW_P_PERSISTENT,
 		BW_P_INDIRECT, BW_P_ORDER, BW_P_PGRANTS, BW_P_MODE, BW_P_ERRORS, BW_P_SLOW,
 		BW_P_DRAIN, BW_P_PLUG_WAIT, BW_P_SELFTEST, BW_P_FGRANTS, BW_P_FORDER, BW_P_FINDIRECT,
-		BW_P_QUEUES, BW_P_FEATURES, BW_P_AT, BW_P_COUNT };
+		BW_P_QUEUES, BW_P_FEATURES, BW_P_AT, BW_P_DISK, BW_P_COUNT };
 _Static_assert(BW_P_COUNT <= SCN_PARAMS_MAX, "blk parameters fit the table");
 
 enum bw_counter { BW_C_DONE, BW_C_CONNECTS, BW_C_IO_ERRORS, BW_C_DISK_ERRORS, BW_C_UNPLUGS,
@@ -37,7 +37,8 @@ struct bw {
 	struct scn_wl *wl;
 	domid_t fe, be;
 	bool fe_alive, be_alive, be_ref;
-	bool readonly, cont;
+	bool readonly, cont;              /* readonly: mode=r or disk=ro, the vbd must be read-only */
+	bool mode_ro;                     /* mode=r: the toolstack's mode key */
 	struct xenbus_device dev;
 	const char *fe_keys[5], *be_keys[7];
 	char vdev[16], disk[SCN_NAME_MAX + 8];
@@ -46,7 +47,7 @@ struct bw {
 	bool home_set;
 	bool offers_all;                  /* every backend so far offered the flushes and discards asked for */
 	struct blk_store *store;
-	uint64_t sum_start;               /* mode=r: the disk's checksum before */
+	uint64_t sum_start;               /* read-only: the disk's checksum before */
 	struct blkfront_config fcfg;
 	struct blkfront *bf;
 	struct blkwork_config wcfg;

@@ -42,7 +42,8 @@ int bw_resize(struct scn_wl *wl, uint64_t size_bytes)
 		return -EINVAL;
 	}
 	if (w->readonly) {
-		scn_wl_error(wl, "resize vbd %u: mode=r checks the disk's whole content against its first size",
+		scn_wl_error(wl, "resize vbd %u: a read-only vbd (mode=r, disk=ro) checks the disk's whole content "
+			     "against its first size",
 			     w->dev.devid);
 		return -EINVAL;
 	}

@@ -31,7 +31,7 @@
 
 #define SCN_XS_PATH_MAX 160u     /* scn_xs_printf/gets: <dir>/<key> */
 #define SCN_XS_VALUE_MAX 64u
-#define SCN_PARAMS_MAX 28u
+#define SCN_PARAMS_MAX 32u
 
 enum scn_param_kind {
 	SCN_P_UINT,          /* decimal (k/M/G multipliers allowed) */
