@@ -19,6 +19,9 @@
  *   net.hostile.back.prod     tx or rx rsp_prod jumps past the requests
  *   net.hostile.back.rewrite  an rx response made impossible after it was
  *                             published, at the backend's next loop turn
+ *   net.hostile.back.split    (legal) an rx frame of several slots published
+ *                             in two pushes, the rest 1 ms later: netfront
+ *                             must ask for the event that tells of the rest
  * The oracle: netfront never faults, never delivers a frame that is not one
  * sent, whole; after a lie it must refuse it goes to its terminal state (the
  * run ends with its reason, `expect error`), and a legal oddity costs at most
@@ -55,6 +58,8 @@ SIM_FAULT_SITE(hnb_site_flags, "net.hostile.back.flags",
 SIM_FAULT_SITE(hnb_site_prod, "net.hostile.back.prod", "hostile netback: tx or rx rsp_prod jumps past the requests");
 SIM_FAULT_SITE(hnb_site_rewrite, "net.hostile.back.rewrite",
 	       "hostile netback: an rx response made impossible after it was published");
+SIM_FAULT_SITE(hnb_site_split, "net.hostile.back.split",
+	       "hostile netback (legal): an rx frame's slots published in two pushes, the rest 1 ms later");
 
 #define HB_PAGE 4096u
 #define HB_RING 256u
@@ -65,6 +70,7 @@ SIM_FAULT_SITE(hnb_site_rewrite, "net.hostile.back.rewrite",
 #define HB_SLOTS_MAX 64u              /* tx slots of one frame we accept */
 #define HB_CHAIN 19u                  /* rx slots of the endless-chain lie: > XEN_NETIF_NR_SLOTS_MIN */
 #define HB_STALL_MS 300u              /* no progress this long: judged */
+#define HB_SPLIT_US 1000u             /* a split frame's rest is published this much later */
 #define HB_DEVID 0u
 #define HB_RING_PAGES 2u              /* tx and rx rings: what the backend maps */
 
@@ -104,7 +110,7 @@ struct hb_back {
 	xengnttab_handle *gt;
 	xenevtchn_handle *xce;
 	evtchn_port_t port;
-	struct event *xs_ev, *ev, *rw_ev;
+	struct event *xs_ev, *ev, *rw_ev, *split_ev;
 	char dir[96], fe_dir[96];
 	bool connected;
 	void *tx_addr, *rx_addr;
@@ -118,6 +124,9 @@ struct hb_back {
 	bool prod_lied;               /* a rsp_prod lie stands: serve nothing more (a push would undo it) */
 	RING_IDX rw_idx;
 	bool rw_pending;
+	RING_IDX split_at;            /* a split frame: rx responses published up to here only */
+	bool split_pending;           /* ... until split_ev publishes the rest */
+	uint64_t split_pauses;        /* scn_wl_pauses() when the first part went out */
 	uint64_t rng;
 };
 
@@ -447,7 +456,7 @@ static bool hb_rx_one(struct hb_back *b)
 	struct hb_rxplan p = {.slots = (b->frame_len + HB_PAGE - 1) / HB_PAGE};
 
 	xen_rmb();
-	if (!b->frame_ready)
+	if (!b->frame_ready || b->split_pending)
 		return false;
 	if (hb_fault(b, &hnb_site_flags) && hb_rx_flags_lie(b, rp))
 		return true;
@@ -460,6 +469,13 @@ static bool hb_rx_one(struct hb_back *b)
 		p.inner = (uint16_t)(scn_wl_rand(&b->rng) % (HB_PAGE - b->frame_len + 1));
 	if (rp - b->rx.req_cons < p.slots)
 		return false;
+	RING_IDX first = b->rx.rsp_prod_pvt;
+	if (p.slots >= 2 && hb_fault(b, &hnb_site_split)) {
+		b->split_at = first + 1 + (RING_IDX)(scn_wl_rand(&b->rng) % (p.slots - 1));
+		b->split_pending = true;
+		b->split_pauses = scn_wl_pauses(b->w->wl);
+		hb_count(b->w, HB_C_LIES);
+	}
 	for (unsigned k = 0; k < p.slots; k++) {
 		netif_rx_request_t req;
 		RING_COPY_REQUEST(&b->rx, b->rx.req_cons++, &req);
@@ -490,12 +506,31 @@ static RING_IDX hb_rx_prod_lie(struct hb_back *b)
 	return b->rx.rsp_prod_pvt + (b->prod_lies++ % 2 ? 300u : bufs + 1u);
 }
 
+/* The first part of a split frame, published as RING_PUSH_RESPONSES_AND_CHECK_NOTIFY
+ * would (io/ring.h); the rest waits for split_ev. */
+static int hb_push_split(struct hb_back *b)
+{
+	RING_IDX old = b->rx.sring->rsp_prod, mid = b->split_at;
+
+	if (old == mid)
+		return 0;   /* published already */
+	xen_wmb();
+	b->rx.sring->rsp_prod = mid;
+	xen_mb();
+	struct timeval tv = {.tv_sec = 0, .tv_usec = HB_SPLIT_US};
+	event_add(b->split_ev, &tv);
+	return (RING_IDX)(mid - b->rx.sring->rsp_event) < (RING_IDX)(mid - old);
+}
+
 static void hb_push(struct hb_back *b)
 {
 	int ntx, nrx;
 
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b->tx, ntx);
-	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b->rx, nrx);
+	if (b->split_pending)
+		nrx = hb_push_split(b);
+	else
+		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b->rx, nrx);
 	if (hb_fault(b, &hnb_site_prod)) {
 		bool tx = b->w->ring == HB_RING_BOTH ? scn_wl_rand(&b->rng) % 2 : b->w->ring == HB_RING_TX;
 		xen_wmb();
@@ -562,6 +597,52 @@ static void hb_rw_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	scn_wl_guard(((struct hb_back *)arg)->w->wl, hb_rewrite, arg);
+}
+
+/* Before the rest of a split frame: in det mode the timer fires only when
+ * no domain can run, so netfront has taken what it was told of and sleeps.
+ * The frame's first slots are published and not yet consumed (a frame is
+ * taken whole), so a netfront keeping io/ring.h asked for an event past
+ * them (rsp_event beyond split_at); at or behind it, the rest will raise no
+ * event (the push only notifies on crossing rsp_event) and the frame waits
+ * for whatever else wakes the guest: a lost wakeup, which tx traffic on a
+ * shared channel would otherwise hide. Not while netfront is paused or
+ * after a pause of either end since the first part (a paused domain did not
+ * run when the timer was due), nor once netfront failed or was told an
+ * impossible thing. */
+static void hb_split_armed(struct hb_back *b)
+{
+	struct hb *w = b->w;
+	RING_IDX ev = b->rx.sring->rsp_event;
+
+	if (sim_mode() != SIM_MODE_DET || sim_domain_paused(b->peer) || scn_wl_pauses(w->wl) != b->split_pauses ||
+	    atomic_load(&w->fatal_told) || b->prod_lied || !w->f.connected || b->rx.sring->rsp_prod != b->split_at)
+		return;
+	if ((RING_IDX)(b->split_at - ev) < HB_RING)
+		scn_wl_fail(w->wl, "netfront (dom %u) sleeps on an rx frame whose first slots are published (rsp_prod %u) "
+			    "with rsp_event %u: the rest of the frame will raise no event (a lost wakeup)", b->peer,
+			    b->split_at, ev);
+}
+
+/* The rest of a split frame, then whatever waited behind it. */
+static void hb_split_rest(void *arg)
+{
+	struct hb_back *b = arg;
+
+	if (!b->split_pending || !b->connected)
+		return;
+	b->split_pending = false;
+	hb_split_armed(b);
+	if (!b->prod_lied)
+		hb_push(b);
+	hb_serve(b);
+}
+
+static void hb_split_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	scn_wl_guard(((struct hb_back *)arg)->w->wl, hb_split_rest, arg);
 }
 
 static void hb_ev_cb(evutil_socket_t fd, short what, void *arg)
@@ -663,7 +744,8 @@ static int hb_back_start(void *arg)
 	b->xs_ev = scn_ev_new(base, xs_fileno(b->xs), EV_READ | EV_PERSIST, hb_xs_cb, b);
 	b->ev = scn_ev_new(base, xenevtchn_fd(b->xce), EV_READ | EV_PERSIST, hb_ev_cb, b);
 	b->rw_ev = scn_ev_new(base, -1, 0, hb_rw_cb, b);
-	if (!b->xs_ev || !b->ev || !b->rw_ev)
+	b->split_ev = scn_ev_new(base, -1, 0, hb_split_cb, b);
+	if (!b->xs_ev || !b->ev || !b->rw_ev || !b->split_ev)
 		return -ENOMEM;
 	event_add(b->xs_ev, NULL);
 	event_add(b->ev, NULL);
@@ -681,7 +763,9 @@ static void hb_back_release(struct hb_back *b, bool alive)
 	scn_ev_free(b->xs_ev, alive);
 	scn_ev_free(b->ev, alive);
 	scn_ev_free(b->rw_ev, alive);
-	b->xs_ev = b->ev = b->rw_ev = NULL;
+	scn_ev_free(b->split_ev, alive);
+	b->xs_ev = b->ev = b->rw_ev = b->split_ev = NULL;
+	b->split_pending = false;
 	if (alive) {
 		if (b->tx_addr)
 			xengnttab_unmap(b->gt, b->tx_addr, 1);
