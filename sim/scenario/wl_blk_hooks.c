@@ -50,6 +50,7 @@ static int bw_detach(struct bw *w, bool reattach, domid_t to)
 	w->plug_pending = reattach;
 	w->plug_to = to;
 	w->detach_deadline_ns = sim_now_ns() + BW_DETACH_NS_MAX;
+	w->detach_pauses = scn_wl_pauses(w->wl);
 	return 0;
 }
 
@@ -138,13 +139,16 @@ static void bw_detached(struct bw *w)
 /* Harness thread, after every slice while the toolstack waits for Closed.
  * It wrote online=0 and state Closing (libxl's close): from then on the
  * backend may only go on to Closed, never (back) to Connected, whatever it
- * was doing (a connection under way announces nothing once online is 0). */
+ * was doing (a connection under way announces nothing once online is 0).
+ * And it must get there: blkback's close timeout bounds the wait for its
+ * frontend, so a live backend not Closed by the deadline is stuck (the
+ * device would be removed under it), unless a pause took the time. */
 static bool bw_backend_closed(struct bw *w)
 {
 	char path[96], v[16];
 	int rc;
 
-	if (!w->be_alive || sim_now_ns() >= w->detach_deadline_ns)
+	if (!w->be_alive)
 		return true;
 	snprintf(path, sizeof(path), "/local/domain/%u/backend/vbd/%u/%u/state", w->be, w->fe,
 		 w->dev.devid);
@@ -152,7 +156,14 @@ static bool bw_backend_closed(struct bw *w)
 	if (rc == 0 && atoi(v) == XenbusStateConnected)
 		scn_wl_fail(w->wl, "vbd %u: backend dom %u wrote Connected after the toolstack closed the device "
 			    "(online=0, state Closing)", w->dev.devid, w->be);
-	return rc < 0 || atoi(v) == XenbusStateClosed;
+	bool closed = rc < 0 || atoi(v) == XenbusStateClosed;
+	if (closed || sim_now_ns() < w->detach_deadline_ns)
+		return closed;
+	if (scn_wl_pauses(w->wl) == w->detach_pauses)
+		scn_wl_fail(w->wl, "vbd %u: backend dom %u still in state %s %llu s after the toolstack closed the "
+			    "device (online=0, state Closing): it never reached Closed", w->dev.devid, w->be, v,
+			    BW_DETACH_NS_MAX / 1000000000ull);
+	return true;
 }
 
 /* No plug came: the workload ends with what it did, verified. */
