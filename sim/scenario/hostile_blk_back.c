@@ -800,6 +800,9 @@ static void hb_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 		h->fe_alive = false;
 		h->bf = NULL;
 		h->work = NULL;
+		/* A backend lets go of a dead frontend's ring (the zombie oracle). */
+		if (h->be_alive && scn_wl_call(wl, h->be, hb_back_teardown, h) < 0)
+			hb_back_release(h, false);
 	}
 	scn_wl_error(wl, "%s domain %u %s", domid == h->be ? "hostile back" : "front", domid,
 		     scn_wl_gone(wl, domid));

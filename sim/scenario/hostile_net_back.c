@@ -1036,6 +1036,9 @@ static void hb_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 		scn_ev_free(w->f.kick, false);
 		w->f.kick = NULL;
 		w->f.nf = NULL;
+		/* A backend lets go of a dead frontend's rings (the zombie oracle). */
+		if (w->b_alive && scn_wl_call(wl, w->b.domid, hb_back_stop, &w->b) < 0)
+			hb_back_release(&w->b, false);
 	} else {
 		return;
 	}

@@ -94,9 +94,72 @@ static void oracle_modules(void)
 	xs_store_check();
 }
 
+/* A domain gone mid-run whose pages a live domain still maps: on Xen a
+ * zombie, held until the mapper lets go. A backend must let go of a dead
+ * frontend's rings and persistent grants once the frontend's state is gone
+ * (Unknown) or Closed: within SCN_ZOMBIE_NS of virtual time or
+ * SCN_ZOMBIE_STEPS scheduling steps it has had its turn many times over
+ * (det mode; a pause of any domain restarts the window). */
+static void oracle_zombies(struct scn_run *run, bool final)
+{
+	uint64_t now = sim_now_ns(), steps = sim_sched_steps(), pauses = atomic_load(&run->pauses);
+
+	for (unsigned i = 0; i < run->nzombies;) {
+		struct scn_zombie *z = &run->zombies[i];
+		struct gnttab_stats st;
+		if (gnttab_stats(z->id, &st) < 0 || st.maps_active == 0) {
+			*z = run->zombies[--run->nzombies];
+			continue;
+		}
+		if (z->pauses != pauses && !final) {
+			z->pauses = pauses;
+			z->since_ns = now;
+			z->since_steps = steps;
+		} else if (final || now - z->since_ns >= SCN_ZOMBIE_NS || steps - z->since_steps >= SCN_ZOMBIE_STEPS) {
+			char dom[64];
+			scn_run_outcome(run, SCN_OUT_FAIL, "%s is gone but %lu page(s) of its grants are still "
+					"mapped %.3f s and %lu steps after it went (a backend kept a dead frontend's rings "
+					"or grants: on Xen a zombie domain)", scn_dom_label(run, z->id, dom, sizeof(dom)),
+					st.maps_active, (double)(now - z->since_ns) / 1e9, steps - z->since_steps);
+			*z = run->zombies[--run->nzombies];
+			continue;
+		}
+		i++;
+	}
+}
+
+static bool zombies_gone(void *arg)
+{
+	struct scn_run *run = arg;
+
+	for (unsigned i = 0; i < run->nzombies; i++) {
+		struct gnttab_stats st;
+		if (gnttab_stats(run->zombies[i].id, &st) == 0 && st.maps_active)
+			return false;
+	}
+	return true;
+}
+
+/* Before the workloads stop (and their backends let go of everything): a
+ * run that ended soon after a domain died gave the backends no time to let
+ * go of it, so they get it now, up to the bound, and the zombie oracle
+ * judges at its end. Not when a domain is paused (it would not run). */
+void scn_oracles_zombies_end(struct scn_run *run)
+{
+	if (sim_mode() != SIM_MODE_DET || !run->nzombies || run->outcome == SCN_OUT_HARNESS)
+		return;
+	for (unsigned i = 0; i < run->s->ndoms; i++)
+		if (run->dom_alive[i] && sim_domain_paused(run->domids[i]))
+			return;
+	sim_run(zombies_gone, run, sim_now_ns() + SCN_ZOMBIE_NS, SCN_ZOMBIE_STEPS);
+	oracle_zombies(run, true);   /* the bound has passed, or nothing moves */
+}
+
 void scn_oracles_slice(struct scn_run *run)
 {
 	oracle_memfault(run);
+	if (sim_mode() == SIM_MODE_DET)
+		oracle_zombies(run, false);
 	scn_wls_check(run);
 	if (run->slices % SCN_DEEP_CHECK_SLICES == 0)
 		oracle_modules();

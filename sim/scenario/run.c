@@ -557,6 +557,7 @@ static void run_teardown(struct scn_run *run)
 	if (run->outcome != SCN_OUT_PASS)   /* the end of the story, on the timeline */
 		scn_note(run, DOMID_INVALID, "%s: %.90s", scn_outcome_name(run->outcome), run->reason);
 	scn_triggers_stop(run);
+	scn_oracles_zombies_end(run);
 	scn_wls_stop(run);
 	run_livelock(run);
 	scn_oracles_end(run);

@@ -31,6 +31,9 @@
 #define SCN_DELAY_NS_DEFAULT SCN_NS_PER_MS        /* evtchn.notify.delay hold time */
 #define SCN_DELAYED_MAX 256u                      /* notifications held back at once */
 #define SCN_DEEP_CHECK_SLICES 16u                 /* module *_check() every N slices */
+#define SCN_ZOMBIES_MAX 32u                       /* domains gone mid-run, watched for maps left */
+#define SCN_ZOMBIE_NS (2ull * 1000000000ull)      /* how long a dead domain's pages may stay mapped */
+#define SCN_ZOMBIE_STEPS 20000u                   /* ... or how many scheduling steps */
 #define SCN_SITE_NAME_MAX 48u
 #define SCN_EXPECT_COUNTERS_MAX 8u
 #define SCN_KILL_WAIT_NS (2 * SCN_NS_PER_S)       /* for a domain to reach its loop */
@@ -319,6 +322,11 @@ struct scn_run {
 	int last_gone;                     /* the scenario domain that went last (-1: none) */
 	bool last_gone_orderly;            /* destroyed (true) or crashed: scn_dom_gone_word() */
 	uint64_t last_gone_ns;
+	struct scn_zombie {                /* a domain gone mid-run whose grants others may still map */
+		domid_t id;
+		uint64_t since_ns, since_steps, pauses;   /* the window: from its death, or the last pause */
+	} zombies[SCN_ZOMBIES_MAX];
+	unsigned nzombies;
 	bool stopping;                     /* teardown has begun */
 	/* end */
 	enum scn_outcome outcome;
@@ -381,6 +389,8 @@ int scn_domain_up(struct scn_run *run, unsigned dom);
 /* oracle.c */
 void scn_oracles_start(struct scn_run *run);
 void scn_oracles_slice(struct scn_run *run);
+/* At teardown, before the workloads stop: backends get their time to let go of dead domains. */
+void scn_oracles_zombies_end(struct scn_run *run);
 void scn_oracles_end(struct scn_run *run);
 
 /* trace.c */

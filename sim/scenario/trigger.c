@@ -263,6 +263,10 @@ int scn_domain_crash(struct scn_run *run, unsigned dom, bool orderly)
 		run->last_gone = (int)dom;
 		run->last_gone_orderly = orderly;
 		run->last_gone_ns = sim_now_ns();
+		if (rc == 0 && run->nzombies < SCN_ZOMBIES_MAX)
+			run->zombies[run->nzombies++] = (struct scn_zombie){
+				.id = id, .since_ns = run->last_gone_ns, .since_steps = sim_sched_steps(),
+				.pauses = atomic_load(&run->pauses)};
 	}
 	sim_trace_event(SIM_TR_DOMAIN, id, DOMID_INVALID, orderly ? 0 : 2, 0, run->s->doms[dom].name);
 	dom_home(run, dom, home, sizeof(home));

@@ -655,6 +655,9 @@ static void rw_domain_event(struct scn_wl *wl, domid_t domid, enum scn_dom_event
 	} else if (domid == w->f.domid && ev == SCN_DOM_CRASHED) {
 		w->f.alive = false;
 		front_release(&w->f, false);
+		/* A backend lets go of a dead frontend's ring (the zombie oracle). */
+		if (w->b.alive && scn_wl_call(wl, w->b.domid, back_teardown, &w->b) < 0)
+			back_release(&w->b, false);
 		scn_wl_error(wl, "front (dom %u) %s with %u of %u responses in", domid,
 			     scn_wl_gone(wl, domid), w->f.done, w->total);
 	}
