@@ -100,14 +100,21 @@ static void oracle_modules(void)
  * (Unknown) or Closed: within SCN_ZOMBIE_NS of virtual time or
  * SCN_ZOMBIE_STEPS scheduling steps it has had its turn many times over
  * (det mode; a pause of any domain restarts the window). */
+static uint64_t zombie_maps(domid_t id)
+{
+	struct gnttab_stats st;
+
+	return gnttab_stats(id, &st) == 0 ? st.maps_active : 0;
+}
+
 static void oracle_zombies(struct scn_run *run, bool final)
 {
 	uint64_t now = sim_now_ns(), steps = sim_sched_steps(), pauses = atomic_load(&run->pauses);
 
 	for (unsigned i = 0; i < run->nzombies;) {
 		struct scn_zombie *z = &run->zombies[i];
-		struct gnttab_stats st;
-		if (gnttab_stats(z->id, &st) < 0 || st.maps_active == 0) {
+		uint64_t maps = zombie_maps(z->id);
+		if (maps == 0) {
 			*z = run->zombies[--run->nzombies];
 			continue;
 		}
@@ -120,7 +127,7 @@ static void oracle_zombies(struct scn_run *run, bool final)
 			scn_run_outcome(run, SCN_OUT_FAIL, "%s is gone but %lu page(s) of its grants are still "
 					"mapped %.3f s and %lu steps after it went (a backend kept a dead frontend's rings "
 					"or grants: on Xen a zombie domain)", scn_dom_label(run, z->id, dom, sizeof(dom)),
-					st.maps_active, (double)(now - z->since_ns) / 1e9, steps - z->since_steps);
+					maps, (double)(now - z->since_ns) / 1e9, steps - z->since_steps);
 			*z = run->zombies[--run->nzombies];
 			continue;
 		}
@@ -132,11 +139,9 @@ static bool zombies_gone(void *arg)
 {
 	struct scn_run *run = arg;
 
-	for (unsigned i = 0; i < run->nzombies; i++) {
-		struct gnttab_stats st;
-		if (gnttab_stats(run->zombies[i].id, &st) == 0 && st.maps_active)
+	for (unsigned i = 0; i < run->nzombies; i++)
+		if (zombie_maps(run->zombies[i].id))
 			return false;
-	}
 	return true;
 }
 

@@ -513,7 +513,8 @@ static void bw_configs(struct bw *w)
 	unsigned f_indirect = bw_front_u(scn_wl_s(wl, BW_P_FINDIRECT), indirect);
 
 	w->mode_ro = strcmp(scn_wl_s(wl, BW_P_MODE), "r") == 0;
-	w->readonly = w->mode_ro || strcmp(scn_wl_s(wl, BW_P_DISK), "ro") == 0;
+	w->disk_ro = strcmp(scn_wl_s(wl, BW_P_DISK), "ro") == 0;
+	w->readonly = w->mode_ro || w->disk_ro;
 	w->cont = strcmp(scn_wl_s(wl, BW_P_ERRORS), "continue") == 0;
 	unsigned queues = (unsigned)scn_wl_u(wl, BW_P_QUEUES);
 	w->bcfg = (struct blkback_config){.persistent = persistent,
@@ -557,7 +558,7 @@ static int bw_disk(struct bw *w)
 	struct scn_blk_disk_opts o = {.size_bytes = scn_wl_u(wl, BW_P_SIZE),
 				      .sector_size = (uint32_t)scn_wl_u(wl, BW_P_SECTOR),
 				      .slow_ns = scn_wl_u(wl, BW_P_SLOW), .devid = w->dev.devid, .fe = w->fe,
-				      .readonly = w->readonly && !w->mode_ro};
+				      .readonly = w->disk_ro};
 	uint8_t block[4096];
 	int rc = scn_blk_disk_new(&o, &w->store);
 

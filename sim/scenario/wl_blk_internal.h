@@ -38,7 +38,7 @@ struct bw {
 	domid_t fe, be;
 	bool fe_alive, be_alive, be_ref;
 	bool readonly, cont;              /* readonly: mode=r or disk=ro, the vbd must be read-only */
-	bool mode_ro;                     /* mode=r: the toolstack's mode key */
+	bool mode_ro, disk_ro;            /* mode=r (the toolstack's mode key), disk=ro (the store) */
 	struct xenbus_device dev;
 	const char *fe_keys[5], *be_keys[7];
 	char vdev[16], disk[SCN_NAME_MAX + 8];
