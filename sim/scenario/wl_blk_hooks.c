@@ -50,7 +50,6 @@ static int bw_detach(struct bw *w, bool reattach, domid_t to)
 	w->plug_pending = reattach;
 	w->plug_to = to;
 	w->detach_deadline_ns = sim_now_ns() + BW_DETACH_NS_MAX;
-	w->detach_pauses = scn_wl_pauses(w->wl);
 	return 0;
 }
 
@@ -141,8 +140,9 @@ static void bw_detached(struct bw *w)
  * backend may only go on to Closed, never (back) to Connected, whatever it
  * was doing (a connection under way announces nothing once online is 0).
  * And it must get there: blkback's close timeout bounds the wait for its
- * frontend, so a live backend not Closed by the deadline is stuck (the
- * device would be removed under it), unless a pause took the time. */
+ * frontend (which may be hung), so a live backend not Closed by the deadline
+ * is stuck (the device would be removed under it). The deadline moves on
+ * while the backend itself is paused: its time is not its own to use. */
 static bool bw_backend_closed(struct bw *w)
 {
 	char path[96], v[16];
@@ -157,12 +157,13 @@ static bool bw_backend_closed(struct bw *w)
 		scn_wl_fail(w->wl, "vbd %u: backend dom %u wrote Connected after the toolstack closed the device "
 			    "(online=0, state Closing)", w->dev.devid, w->be);
 	bool closed = rc < 0 || atoi(v) == XenbusStateClosed;
+	if (!closed && sim_domain_paused(w->be))
+		w->detach_deadline_ns = sim_now_ns() + BW_DETACH_NS_MAX;
 	if (closed || sim_now_ns() < w->detach_deadline_ns)
 		return closed;
-	if (scn_wl_pauses(w->wl) == w->detach_pauses)
-		scn_wl_fail(w->wl, "vbd %u: backend dom %u still in state %s %llu s after the toolstack closed the "
-			    "device (online=0, state Closing): it never reached Closed", w->dev.devid, w->be, v,
-			    BW_DETACH_NS_MAX / 1000000000ull);
+	scn_wl_fail(w->wl, "vbd %u: backend dom %u still in state %s %llu s after the toolstack closed the device "
+		    "(online=0, state Closing): it never reached Closed", w->dev.devid, w->be, v,
+		    BW_DETACH_NS_MAX / 1000000000ull);
 	return true;
 }
 

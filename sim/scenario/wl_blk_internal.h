@@ -60,7 +60,6 @@ struct bw {
 	bool plug_pending;                /* re-attach once detached */
 	domid_t plug_to;                  /* ... to this backend */
 	uint64_t detach_deadline_ns;
-	uint64_t detach_pauses;           /* scn_wl_pauses() at the toolstack's close */
 	struct event *plug_wait_ev;       /* on the front's loop */
 	atomic_bool plug_wait_over;
 	/* selftest= */
