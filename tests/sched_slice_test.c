@@ -142,6 +142,85 @@ static void run_sliced_hook_ends_the_run(void)
 	sim_reset();
 }
 
+/* ---- the idle hook ---- */
+
+struct idle_log {
+	unsigned calls;
+	uint64_t from, to;
+	bool on_controller;
+};
+
+static void idle_seen(uint64_t from_ns, uint64_t to_ns, void *arg)
+{
+	struct idle_log *l = arg;
+
+	l->calls++;
+	l->from = from_ns;
+	l->to = to_ns;
+	l->on_controller = sim_current_domid() == DOMID_INVALID;
+}
+
+static void idle_fired(void *arg)
+{
+	(*(unsigned *)arg)++;
+}
+
+static bool idle_all_fired(void *arg)
+{
+	return *(unsigned *)arg == 2;
+}
+
+/* A gap in which no domain ran is reported when a timer ends it, if it is
+ * long enough: from the last time a domain had the token, to the timer. */
+static void idle_hook_sees_gaps_a_timer_ends(void)
+{
+	struct idle_log l = {0};
+	unsigned fired = 0;
+
+	sl_start(3);
+	CU_ASSERT_EQUAL(sim_run(sl_finished, NULL, UINT64_MAX, 0), SIM_RUN_DONE);
+	uint64_t t0 = sim_now_ns();
+	sim_sched_set_idle_hook(idle_seen, 20 * 1000000ull, &l);
+	CU_ASSERT_EQUAL(sim_timer_at(t0 + 5 * 1000000ull, idle_fired, &fired), 0);    /* too short */
+	CU_ASSERT_EQUAL(sim_timer_at(t0 + 30 * 1000000ull, idle_fired, &fired), 0);
+	CU_ASSERT_EQUAL(sim_run(idle_all_fired, &fired, UINT64_MAX, 0), SIM_RUN_DONE);
+	CU_ASSERT_EQUAL(fired, 2);
+	CU_ASSERT_EQUAL(l.calls, 1);
+	CU_ASSERT_EQUAL(l.from, t0);
+	CU_ASSERT_EQUAL(l.to, t0 + 30 * 1000000ull);
+	CU_ASSERT(l.on_controller);
+	/* Removed: no more calls. */
+	sim_sched_set_idle_hook(NULL, 0, NULL);
+	fired = 0;
+	CU_ASSERT_EQUAL(sim_timer_at(sim_now_ns() + 40 * 1000000ull, idle_fired, &fired), 0);
+	CU_ASSERT_EQUAL(sim_timer_at(sim_now_ns() + 50 * 1000000ull, idle_fired, &fired), 0);
+	sim_run(idle_all_fired, &fired, UINT64_MAX, 0);
+	CU_ASSERT_EQUAL(l.calls, 1);
+	sim_reset();
+}
+
+/* A domain that runs in between starts the gap again. */
+static void idle_hook_gap_starts_when_a_domain_ran(void)
+{
+	struct idle_log l = {0};
+	unsigned fired = 0;
+
+	sl_start(4);
+	sim_run(sl_finished, NULL, UINT64_MAX, 0);
+	uint64_t t0 = sim_now_ns();
+	sim_sched_set_idle_hook(idle_seen, 20 * 1000000ull, &l);
+	sl.done[0] = 0;
+	CU_ASSERT_EQUAL(sim_timer_at(t0 + 15 * 1000000ull, idle_fired, &fired), 0);
+	CU_ASSERT_EQUAL(sim_timer_at(t0 + 30 * 1000000ull, idle_fired, &fired), 0);
+	/* The domain works at 15 ms (posted by the first timer's run): 15 ms
+	 * of gap on each side, none reported. */
+	CU_ASSERT_EQUAL(sim_run(sl_finished, NULL, t0 + 16 * 1000000ull, 0), SIM_RUN_DEADLINE);
+	CU_ASSERT_EQUAL(sim_domain_post(1, sl_work, &sl.done[0]), 0);
+	CU_ASSERT_EQUAL(sim_run(idle_all_fired, &fired, UINT64_MAX, 0), SIM_RUN_DONE);
+	CU_ASSERT_EQUAL(l.calls, 0);
+	sim_reset();
+}
+
 static int suite_fini(void)
 {
 	sim_reset();
@@ -151,6 +230,8 @@ static int suite_fini(void)
 static const struct test_case slice_cases[] = {
 	TEST(run_sliced_same_decisions_as_the_controller),
 	TEST(run_sliced_hook_ends_the_run),
+	TEST(idle_hook_sees_gaps_a_timer_ends),
+	TEST(idle_hook_gap_starts_when_a_domain_ran),
 	TEST_END,
 };
 

@@ -476,7 +476,12 @@ void netfront_stats(const struct netfront *nf, struct netfront_stats *out)
 	out->events = nf->nf_ev_closed.events;
 	out->events_spurious = nf->nf_ev_closed.spurious;
 	for (unsigned i = 0; i < nf->nf_nq && nf->nf_queues; i++) {
-		struct xenbus_evtchn *chans[2] = {nf->nf_queues[i].q_ev_tx, nf->nf_queues[i].q_ev_rx};
+		const struct netfront_queue *q = &nf->nf_queues[i];
+		if (q->q_tx.sring)
+			out->tx_unreaped += q->q_tx.req_prod_pvt - q->q_tx.rsp_cons;
+		if (q->q_rx.sring)
+			out->rx_untaken += q->q_rx.sring->rsp_prod - q->q_rx.rsp_cons;
+		struct xenbus_evtchn *chans[2] = {q->q_ev_tx, q->q_ev_rx};
 		for (unsigned c = 0; c < 2; c++) {
 			struct xenbus_evtchn_stats s = {0};
 			if (chans[c])

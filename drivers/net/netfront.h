@@ -108,6 +108,9 @@ struct netfront_stats {
 	uint64_t connects;
 	uint64_t events, events_spurious;
 	unsigned grant_pages;       /* granted now */
+	/* Now, over every queue's rings: tx requests not yet answered and
+	 * reaped, rx responses published and not yet taken. */
+	unsigned tx_unreaped, rx_untaken;
 };
 
 /* Start attaching to device/vif/<devid>: returns at once, the handshake runs

@@ -171,6 +171,17 @@ void sim_fault_site_reset_counters(void)
 	pthread_mutex_unlock(&site_lock);
 }
 
+uint64_t sim_fault_injected_total(void)
+{
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&site_lock);
+	for (struct sim_fault_site *s = sites; s; s = s->next)
+		n += atomic_load(&s->injected);
+	pthread_mutex_unlock(&site_lock);
+	return n;
+}
+
 void sim_fault_site_disarm_all(void)
 {
 	pthread_mutex_lock(&site_lock);

@@ -288,6 +288,8 @@ bool sim_fault_aim_matches(const struct sim_fault_aim *aim, const struct sim_fau
 void sim_fault_site_disarm_all(void);
 /* Zero every site's occurrence and injection counters (a new run). */
 void sim_fault_site_reset_counters(void);
+/* Faults injected since the counters were last zeroed, at every site. */
+uint64_t sim_fault_injected_total(void);
 
 /* Seeded PRNG (splitmix/xoshiro) shared by fault probabilities and the scheduler.
  * Never seeded from the clock in deterministic mode. */
@@ -426,6 +428,13 @@ void sim_sched_point_slow(const char *site);
  * yield or call domains. NULL removes it. Free mode never calls it. */
 typedef void sim_sched_point_hook_fn(domid_t domid, const char *site);
 void sim_sched_set_point_hook(sim_sched_point_hook_fn *fn);
+/* Det mode: called by the thread in sim_run when a timer ends a gap of at
+ * least min_ns of virtual time in which no domain ran (every one idle, or
+ * paused), before the timer runs: from_ns is when a domain last had the
+ * token, to_ns the timer's time. What a hook reads of the domains is as the
+ * gap left it. It must not block or call domains. NULL removes it. */
+typedef void sim_sched_idle_hook_fn(uint64_t from_ns, uint64_t to_ns, void *arg);
+void sim_sched_set_idle_hook(sim_sched_idle_hook_fn *fn, uint64_t min_ns, void *arg);
 /* Every Xen API entry and ring barrier calls this; free mode pays one load. */
 static inline void sim_sched_point(const char *site)
 {

@@ -112,6 +112,10 @@ static struct {
 	unsigned stuck_s;                  /* wall-clock seconds without a step: stuck (0: never) */
 	_Atomic uint64_t steps_seen;       /* S.steps, for the controller's watchdog */
 	char livelock[256];                /* a domain that never stopped running ("": none) */
+	uint64_t active_ns;                /* det mode: virtual time a domain last got the token */
+	sim_sched_idle_hook_fn *idle_hook; /* sim_sched_set_idle_hook */
+	void *idle_arg;
+	uint64_t idle_min_ns;
 } S = {
 	.list_lock = PTHREAD_MUTEX_INITIALIZER,
 	.trace_hash = 14695981039346656037ull,
@@ -217,6 +221,7 @@ int sim_sched_configure(const struct sim_sched_config *cfg)
 	S.livelock[0] = '\0';
 	S.last_domid = DOMID_INVALID;
 	S.last_site = NULL;
+	S.idle_hook = NULL;
 	unpin_controller();
 	S.cpu = cfg->mode == SIM_MODE_DET ? sched_getcpu() : -1;
 	if (S.cpu >= 0)
@@ -229,6 +234,7 @@ int sim_sched_configure(const struct sim_sched_config *cfg)
 	S.trace_hash = 14695981039346656037ull;
 	trace_mix_bytes(&cfg->seed, sizeof(cfg->seed));
 	atomic_store(&vclock_ns, 1000000000ull);
+	S.active_ns = atomic_load(&vclock_ns);
 	atomic_store(&vclock_virtual, cfg->mode == SIM_MODE_DET);
 	sim_rng_seed(cfg->seed);
 	atomic_store(&sim_sched_active, cfg->mode == SIM_MODE_DET);
@@ -509,6 +515,7 @@ static void pin_follow_controller(void)
 
 static void resume(struct sched_thread *next)
 {
+	S.active_ns = atomic_load_explicit(&vclock_ns, memory_order_relaxed);
 	S.running = next;
 	next->state = SCH_RUNNING;
 	S.switches++;
@@ -577,6 +584,14 @@ static void reschedule(struct sched_thread *self, enum sched_state as)
 }
 
 static sim_sched_point_hook_fn *_Atomic point_hook;
+
+void sim_sched_set_idle_hook(sim_sched_idle_hook_fn *fn, uint64_t min_ns, void *arg)
+{
+	S.idle_hook = fn;
+	S.idle_min_ns = min_ns;
+	S.idle_arg = arg;
+	S.active_ns = atomic_load(&vclock_ns);
+}
 
 void sim_sched_set_point_hook(sim_sched_point_hook_fn *fn)
 {
@@ -958,6 +973,8 @@ static bool advance_time(uint64_t deadline_ns, enum sim_run_result *res)
 		*res = found || deadline_ns != UINT64_MAX ? SIM_RUN_DEADLINE : SIM_RUN_IDLE;
 		return false;
 	}
+	if (S.idle_hook && t >= S.active_ns + S.idle_min_ns)
+		S.idle_hook(S.active_ns, t, S.idle_arg);
 	if (t > atomic_load(&vclock_ns))
 		atomic_store(&vclock_ns, t);
 	trace_mix_bytes(&t, sizeof(t));

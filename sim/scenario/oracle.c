@@ -63,8 +63,12 @@ static bool tree_has(const struct tree *t, const char *path)
 
 /* ---- start ---- */
 
+static void oracle_stall(uint64_t from_ns, uint64_t to_ns, void *arg);
+
 void scn_oracles_start(struct scn_run *run)
 {
+	if (sim_mode() == SIM_MODE_DET)
+		sim_sched_set_idle_hook(oracle_stall, SCN_STALL_NS, run);
 	run->faults_at_start = sim_fault_count();
 	run->evtchn_handles_start = evtchn_handles_open();
 	run->gnttab_handles_start = gnttab_handles_open();
@@ -158,6 +162,38 @@ void scn_oracles_zombies_end(struct scn_run *run)
 			return;
 	sim_run(zombies_gone, run, sim_now_ns() + SCN_ZOMBIE_NS, SCN_ZOMBIE_STEPS);
 	oracle_zombies(run, true);   /* the bound has passed, or nothing moves */
+}
+
+/* A lost wakeup that a timer rescues is no hang: the run goes on, late. In
+ * det mode a gap in which no domain ran ends at a timer (sched.c); when a gap
+ * of SCN_STALL_NS or more ends while a workload has work in flight that only
+ * its domains' events move on, an event was lost (not sent, or a consumer
+ * that did not look again after arming its event index). Not while a domain
+ * is paused, after a nemesis action, nor once a fault was injected: each may
+ * hold work up by design. */
+static void oracle_stall(uint64_t from_ns, uint64_t to_ns, void *arg)
+{
+	struct scn_run *run = arg;
+	char what[160];
+
+	if (run->stalled || run->stopping || scn_nemesis_excuses(run) || sim_fault_injected_total())
+		return;
+	for (unsigned i = 0; i < run->s->ndoms; i++)
+		if (run->dom_alive[i] && sim_domain_paused(run->domids[i]))
+			return;
+	struct scn_wl *wl = scn_wls_busy(run, what, sizeof(what));
+	if (!wl)
+		return;
+	run->stalled = true;
+	scn_run_outcome(run, SCN_OUT_FAIL, "stall: no domain ran from %.3f s to %.3f s, when a timer "
+			"ended the wait, while %s (workload %s): a wakeup was lost (an event not sent, or "
+			"an event index armed without looking again)", (double)(from_ns - run->t0_ns) / 1e9,
+			(double)(to_ns - run->t0_ns) / 1e9, what, wl->id);
+}
+
+void scn_oracles_stop_stall(void)
+{
+	sim_sched_set_idle_hook(NULL, 0, NULL);
 }
 
 void scn_oracles_slice(struct scn_run *run)

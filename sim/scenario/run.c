@@ -552,6 +552,7 @@ static void run_livelock(struct scn_run *run)
 static void run_teardown(struct scn_run *run)
 {
 	run->stopping = true;
+	scn_oracles_stop_stall();
 	run_access_end(run);
 	run_expect_counters(run);
 	if (run->outcome != SCN_OUT_PASS)   /* the end of the story, on the timeline */

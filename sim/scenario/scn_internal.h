@@ -34,6 +34,7 @@
 #define SCN_ZOMBIES_MAX 32u                       /* domains gone mid-run, watched for maps left */
 #define SCN_ZOMBIE_NS (2ull * 1000000000ull)      /* how long a dead domain's pages may stay mapped */
 #define SCN_ZOMBIE_STEPS 20000u                   /* ... or how many scheduling steps */
+#define SCN_STALL_NS (20ull * 1000000ull)          /* no domain ran, work in flight: a lost wakeup */
 #define SCN_SITE_NAME_MAX 48u
 #define SCN_EXPECT_COUNTERS_MAX 8u
 #define SCN_KILL_WAIT_NS (2 * SCN_NS_PER_S)       /* for a domain to reach its loop */
@@ -327,6 +328,7 @@ struct scn_run {
 		uint64_t since_ns, since_steps, pauses;   /* the window: from its death, or the last pause */
 	} zombies[SCN_ZOMBIES_MAX];
 	unsigned nzombies;
+	bool stalled;                      /* the stall oracle spoke (once a run) */
 	bool stopping;                     /* teardown has begun */
 	/* end */
 	enum scn_outcome outcome;
@@ -389,6 +391,7 @@ int scn_domain_up(struct scn_run *run, unsigned dom);
 /* oracle.c */
 void scn_oracles_start(struct scn_run *run);
 void scn_oracles_slice(struct scn_run *run);
+void scn_oracles_stop_stall(void);   /* teardown: the stall oracle judges no more */
 /* At teardown, before the workloads stop: backends get their time to let go of dead domains. */
 void scn_oracles_zombies_end(struct scn_run *run);
 void scn_oracles_end(struct scn_run *run);
@@ -407,6 +410,8 @@ void scn_wls_init(struct scn_run *run);
 int scn_wls_start(struct scn_run *run);
 void scn_wls_domain_event(struct scn_run *run, domid_t domid, enum scn_dom_event ev);
 void scn_wls_check(struct scn_run *run);
+/* The first workload with work in flight (its busy hook), or NULL. */
+struct scn_wl *scn_wls_busy(struct scn_run *run, char *what, size_t len);
 /* May every workload's check() run in place on a domain thread right now? */
 bool scn_wls_check_in_place(struct scn_run *run);
 /* A domain of the workload that attacked pages it shares (gnttab.shm.*), or

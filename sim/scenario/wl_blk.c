@@ -244,6 +244,25 @@ static uint64_t bw_grants_bound(const struct bw *w, unsigned ring)
 	return 2 * ring + scn_wl_u(w->wl, BW_P_QD) * 2 * (pages + 1) + BW_POOL_SLACK_PAGES;
 }
 
+/* I/O blkfront accepted, on a device both ends have connected: only their
+ * events move it on (a slow disk's delay is far shorter than a stall). */
+static bool bw_busy(struct scn_wl *wl, char *what, size_t len)
+{
+	const struct bw *w = wl->priv;
+	struct blkfront_info fi;
+	struct blkfront_stats fs;
+
+	if (!w->fe_alive || !w->be_alive || w->plug != BW_PLUGGED || !w->bf ||
+	    blkfront_info(w->bf, &fi) < 0 || !fi.connected)
+		return false;
+	blkfront_stats(w->bf, &fs);
+	if (!fs.ios_inflight)
+		return false;
+	snprintf(what, len, "blkfront (dom %u) had %u I/O(s) in flight on %s to dom %u", w->fe, fs.ios_inflight,
+		 w->vdev, w->be);
+	return true;
+}
+
 /* The toolstack hooks act on domains (harness thread); the rest only reads. */
 static bool bw_check_in_place(struct scn_wl *wl)
 {
@@ -773,6 +792,7 @@ const struct scn_wl_type scn_wl_blk = {
 	.domain_event = bw_domain_event,
 	.check = bw_check,
 	.check_in_place = bw_check_in_place,
+	.busy = bw_busy,
 	.stop = bw_stop,
 	.counter = bw_counter,
 	.unplug = bw_unplug,

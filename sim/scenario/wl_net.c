@@ -838,6 +838,47 @@ static void nw_check_limits(struct nw *w)
 			    "is %u bytes per queue", w->be, rxq, w->bcfg.rx_queue_bytes_max);
 }
 
+/* With every guest connected: a guest's tx requests not answered and reaped,
+ * rx responses it has not taken, or frames netback holds for the guests
+ * (which, idle, have posted every buffer they will): only the two ends'
+ * events move these on. Not beside a hostile frontend, which may post no
+ * buffers at all. */
+static bool nw_busy(struct scn_wl *wl, char *what, size_t len)
+{
+	const struct nw *w = wl->priv;
+	struct netback_stats st;
+
+	if (w->has_hostile || !w->be_alive || !w->nb)
+		return false;
+	for (unsigned i = 0; i < w->n; i++) {
+		const struct nw_guest *g = &w->g[i];
+		struct netfront_info fi;
+		if (!g->alive)
+			continue;
+		if (!g->nf || g->act != NW_ACT_NONE || atomic_load(&g->acting) || atomic_load(&g->unplugged) ||
+		    netfront_info(g->nf, &fi) < 0 || !fi.connected)
+			return false;
+	}
+	for (unsigned i = 0; i < w->n; i++) {
+		const struct nw_guest *g = &w->g[i];
+		struct netfront_stats fs;
+		if (!g->alive)
+			continue;
+		netfront_stats(g->nf, &fs);
+		if (fs.tx_unreaped || fs.rx_untaken) {
+			snprintf(what, len, "netfront (dom %u) had %u tx request(s) not answered and reaped and %u rx "
+				 "response(s) not taken", g->domid, fs.tx_unreaped, fs.rx_untaken);
+			return true;
+		}
+	}
+	netback_stats(w->nb, &st);
+	if (!st.rx_queued_frames)
+		return false;
+	snprintf(what, len, "netback (dom %u) held %lu frame(s) for its connected guests", w->be,
+		 st.rx_queued_frames);
+	return true;
+}
+
 /* The toolstack actions act on xenstore (harness thread); the rest reads. */
 static bool nw_check_in_place(struct scn_wl *wl)
 {
@@ -982,6 +1023,7 @@ const struct scn_wl_type scn_wl_net = {
 	.domain_event = nw_domain_event,
 	.check = nw_check,
 	.check_in_place = nw_check_in_place,
+	.busy = nw_busy,
 	.stop = nw_stop,
 	.counter = nw_counter,
 	.unplug = nw_unplug,

@@ -463,6 +463,17 @@ void scn_wls_check(struct scn_run *run)
 			run->wls[i].type->check(&run->wls[i]);
 }
 
+struct scn_wl *scn_wls_busy(struct scn_run *run, char *what, size_t len)
+{
+	for (unsigned i = 0; i < run->s->nwls; i++) {
+		struct scn_wl *wl = &run->wls[i];
+		if (wl->type->busy && wl->priv && atomic_load(&wl->state) == SCN_WL_RUNNING &&
+		    wl->type->busy(wl, what, len))
+			return wl;
+	}
+	return NULL;
+}
+
 void scn_wls_stop(struct scn_run *run)
 {
 	for (unsigned i = run->s->nwls; i-- > 0;) {

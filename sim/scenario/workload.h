@@ -84,6 +84,12 @@ struct scn_wl_type {
 	 * holds the token, acting as the harness (then it must not scn_wl_call,
 	 * wait or act on domains)? NULL: check() runs on the harness thread only. */
 	bool (*check_in_place)(struct scn_wl *wl);
+	/* Optional, det mode, on the thread running the scheduler with every
+	 * domain parked and no domain run for a while: has the workload work
+	 * in flight that only its domains' own events move on (I/O submitted
+	 * on a connected device, frames a driver holds for a connected peer)?
+	 * Then what says what, and the run has stalled (the stall oracle). */
+	bool (*busy)(struct scn_wl *wl, char *what, size_t len);
 	void (*stop)(struct scn_wl *wl);            /* release everything */
 	uint64_t (*counter)(struct scn_wl *wl, unsigned index);   /* index in counters[] */
 	/* Optional toolstack actions on the workload's device(s), harness
