@@ -22,7 +22,7 @@
 #include "tests/test.h"
 
 #define ST_SLICE_ACT 200u                 /* the misbehaviour starts mid-I/O */
-#define ST_TIMER_NS (100ull * 1000000ull) /* the rescuing timer, past SCN_STALL_NS */
+#define ST_TIMER_NS (150ull * 1000000ull) /* the rescuing timer, past SCN_STALL_NS */
 
 enum st_mode { ST_CLEAN, ST_NO_EVENTS, ST_NO_EVENTS_NO_TIMER };
 

@@ -186,8 +186,8 @@ static void oracle_stall(uint64_t from_ns, uint64_t to_ns, void *arg)
 		return;
 	run->stalled = true;
 	scn_run_outcome(run, SCN_OUT_FAIL, "stall: no domain ran from %.3f s to %.3f s, when a timer "
-			"ended the wait, while %s (workload %s): a wakeup was lost (an event not sent, or "
-			"an event index armed without looking again)", (double)(from_ns - run->t0_ns) / 1e9,
+			"ended the wait, while %s (workload %s): a wakeup was lost or held back (an event not "
+			"sent, an event index armed without looking again, a delay without bound)", (double)(from_ns - run->t0_ns) / 1e9,
 			(double)(to_ns - run->t0_ns) / 1e9, what, wl->id);
 }
 

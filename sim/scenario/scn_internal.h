@@ -34,7 +34,7 @@
 #define SCN_ZOMBIES_MAX 32u                       /* domains gone mid-run, watched for maps left */
 #define SCN_ZOMBIE_NS (2ull * 1000000000ull)      /* how long a dead domain's pages may stay mapped */
 #define SCN_ZOMBIE_STEPS 20000u                   /* ... or how many scheduling steps */
-#define SCN_STALL_NS (20ull * 1000000ull)          /* no domain ran, work in flight: a lost wakeup */
+#define SCN_STALL_NS (100ull * 1000000ull)         /* no domain ran, work in flight: a lost wakeup */
 #define SCN_SITE_NAME_MAX 48u
 #define SCN_EXPECT_COUNTERS_MAX 8u
 #define SCN_KILL_WAIT_NS (2 * SCN_NS_PER_S)       /* for a domain to reach its loop */
