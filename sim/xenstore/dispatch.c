@@ -4,6 +4,7 @@
  * negative errno and this is the one place that turns it into an XS_ERROR
  * reply carrying the errno's name.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,7 @@ static struct xs_conn *xs_conn_create(domid_t domid, bool priv, bool inproc,
 	if (!c)
 		return NULL;
 	c->domid = domid;
+	snprintf(c->home, sizeof(c->home), "/local/domain/%u", domid);
 	c->priv = priv;
 	c->inproc = inproc;
 	c->deliver = deliver;
@@ -226,7 +228,6 @@ static int xs_dispatch(struct xs_req *rq)
 {
 	uint32_t type = rq->hdr->type;
 	const struct xs_op *op = type < XS_TYPE_COUNT ? &xs_ops[type] : NULL;
-	char dev[SIM_FAULT_DEVICE_MAX];   /* an aimed fault's view of the path */
 
 	if (rq->conn->dead)
 		return -EIO;
@@ -242,8 +243,7 @@ static int xs_dispatch(struct xs_req *rq)
 	rq->view = (struct xs_view){.conn = rq->conn, .tx = rq->tx};
 	/* Quota errors, like xenstored's, only ever hit unprivileged domains. */
 	if ((type == XS_WRITE || type == XS_MKDIR) && !rq->conn->priv &&
-	    sim_fault_hit_ctx(&xs_fault_write_enospc,
-			      &XS_FAULT_CTX_DEV(rq->conn->domid, xs_fault_device(rq->payload, rq->len, dev))))
+	    xs_fault_hit_path(&xs_fault_write_enospc, rq->conn->domid, rq->payload, rq->len))
 		return -ENOSPC;
 	return op->fn(rq);
 }

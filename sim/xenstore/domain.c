@@ -35,7 +35,7 @@ bool xs_domain_introduced(uint32_t domid)
 
 unsigned xs_domain_nodes(domid_t domid)
 {
-	return domid < XS_DOMID_SLOTS ? xs_g.doms[domid].nodes : 0;
+	return domid < XS_DOMID_SLOTS ? xs_g.dom_nodes[domid] : 0;
 }
 
 /* Liveness comes from the hypervisor and outlives a store reset. */
@@ -44,7 +44,7 @@ void xs_domain_reset_locked(void)
 	for (unsigned d = 0; d < XS_DOMID_SLOTS; d++) {
 		xs_g.doms[d].introduced = false;
 		xs_g.doms[d].target = DOMID_INVALID;
-		xs_g.doms[d].nodes = 0;
+		xs_g.dom_nodes[d] = 0;
 	}
 	xs_g.doms[0].alive = true;
 	xs_g.doms[0].introduced = true;
@@ -75,11 +75,11 @@ static int xs_path_depth_cmp(const void *a, const void *b)
 static void xs_domain_nodes_remove(domid_t domid)
 {
 	struct xs_view v = {0};
-	char **paths = calloc(xs_g.doms[domid].nodes + 1u, sizeof(*paths));
+	char **paths = calloc(xs_g.dom_nodes[domid] + 1u, sizeof(*paths));
 	unsigned n = 0;
 	uint32_t i;
 
-	for (struct xs_hentry *e = xs_htab_first(&xs_g.nodes, &i); paths && e && n < xs_g.doms[domid].nodes;
+	for (struct xs_hentry *e = xs_htab_first(&xs_g.nodes, &i); paths && e && n < xs_g.dom_nodes[domid];
 	     e = xs_htab_next(&xs_g.nodes, e, &i)) {
 		struct xs_node *node = (struct xs_node *)e;
 		if (xs_node_owner(node) == domid && strcmp(node->path, "/") != 0)
@@ -120,16 +120,16 @@ void xs_perms_forget_domain(domid_t domid)
 		struct xs_node *n = (struct xs_node *)e;
 
 		if (xs_node_owner(n) == domid) {
-			xs_g.doms[domid].nodes--;
-			xs_g.doms[0].nodes++;
+			xs_g.dom_nodes[domid]--;
+			xs_g.dom_nodes[0]++;
 		}
 		xs_perms_forget(n->perms, n->perms_num, &domid);
 	}
 	for (int s = 0; s < XS_SPECIAL_COUNT; s++)
 		xs_perms_forget(xs_g.special[s].perms, xs_g.special[s].perms_num, &domid);
 	xs_tx_foreach_perms(xs_perms_forget, &domid);
-	XS_ASSERT(xs_g.doms[domid].nodes == 0, "domain %u still owns %u nodes", domid,
-		  xs_g.doms[domid].nodes);
+	XS_ASSERT(xs_g.dom_nodes[domid] == 0, "domain %u still owns %u nodes", domid,
+		  xs_g.dom_nodes[domid]);
 }
 
 void xs_conn_drop_locked(struct xs_conn *c)
@@ -336,7 +336,7 @@ static int xs_control_quota(struct xs_req *rq, const char **vec, unsigned n)
 		domid = xs_domid_arg(vec[1]);
 		if (!xs_domain_known(domid) || domid >= XS_DOMID_SLOTS)
 			return -ENOENT;
-		snprintf(buf, sizeof(buf), "Domain %u:\nnodes: %u\n", domid, xs_g.doms[domid].nodes);
+		snprintf(buf, sizeof(buf), "Domain %u:\nnodes: %u\n", domid, xs_g.dom_nodes[domid]);
 		return xs_control_text(rq, buf);
 	}
 	for (int i = 0; i < XS_QUOTA_COUNT && n == 1; i++)

@@ -10,10 +10,14 @@
 
 #include "sim/xenstore/xs_internal.h"
 
-static const char xs_path_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				    "0123456789-/_@";
-
 /* ---- paths ---- */
+
+/* xenstored's path characters, as a table (strspn with a set this long walks
+ * the set for every byte of every path). */
+static const bool xs_path_char_ok[256] = {
+	['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['0' ... '9'] = true,
+	['-'] = true, ['/'] = true, ['_'] = true, ['@'] = true,
+};
 
 bool xs_path_is_special(const char *path)
 {
@@ -45,29 +49,41 @@ static bool xs_path_shape_ok(const char *p)
 	       len <= XENSTORE_ABS_PATH_MAX;
 }
 
+/* A relative path is under c->home (no printf per request: it is the same
+ * for every request of a connection). */
 int xs_path_canon(const struct xs_conn *c, const char *in, bool allow_special, char **out,
 		  unsigned *rel_len)
 {
+	size_t in_len = 0, home_len = 0;
 	char *p = NULL;
 	int rc = -EINVAL;
 
 	*out = NULL;
 	*rel_len = 0;
-	if (!in || strspn(in, xs_path_chars) != strlen(in))
+	if (!in)
+		return -EINVAL;
+	while (xs_path_char_ok[(unsigned char)in[in_len]])   /* not NUL */
+		in_len++;
+	if (in[in_len] != '\0')
 		return -EINVAL;
 	if (in[0] == '@') {
-		if (allow_special && strlen(in) <= XENSTORE_REL_PATH_MAX)
+		if (allow_special && in_len <= XENSTORE_REL_PATH_MAX)
 			rc = (*out = strdup(in)) ? 0 : -ENOMEM;
 		return rc;
 	}
 	if (in[0] != '/' && strlen(in) > XENSTORE_REL_PATH_MAX)
 		return -EINVAL;
-	if (in[0] != '/' && asprintf(&p, "/local/domain/%u/%s", c->domid, in) < 0)
+	if (in[0] != '/')
+		home_len = strlen(c->home) + 1;   /* and a slash */
+	if (!(p = malloc(home_len + in_len + 1)))
 		return -ENOMEM;
-	if (in[0] == '/' && !(p = strdup(in)))
-		return -ENOMEM;
+	if (home_len) {
+		memcpy(p, c->home, home_len - 1);
+		p[home_len - 1] = '/';
+	}
+	memcpy(p + home_len, in, in_len + 1);
 	if (xs_path_shape_ok(p)) {
-		*rel_len = in[0] == '/' ? 0 : (unsigned)(strlen(p) - strlen(in) - 1);
+		*rel_len = home_len ? (unsigned)home_len - 1 : 0;
 		*out = p;
 		return 0;
 	}
@@ -275,11 +291,13 @@ static int xs_create_quota(struct xs_req *rq, unsigned adding)
 static int xs_node_create(struct xs_req *rq, const char *path, const void *value, unsigned value_len)
 {
 	char buf[XS_PATH_BUF];
+	size_t len = strnlen(path, sizeof(buf) - 1);   /* canonical: it fits */
 	struct xs_create cr = {0};
 	struct xs_permissions *perms = NULL;
 	int rc;
 
-	snprintf(buf, sizeof(buf), "%s", path);
+	memcpy(buf, path, len);
+	buf[len] = '\0';
 	rc = xs_create_find_missing(rq, buf, &cr);
 	if (rc == 0)
 		rc = xs_create_quota(rq, cr.missing);
@@ -339,11 +357,19 @@ static int xs_subtree_collect(struct xs_view *v, const char *top, struct xs_subt
 
 	for (unsigned i = 0; rc == 0 && i < st->num; i++) {
 		const struct xs_node *n = xs_view_get(v, st->paths[i], &rc);
+		size_t plen = strlen(st->paths[i]);
 
 		XS_ASSERT(rc || n, "listed child %s is missing", st->paths[i]);
+		memcpy(child, st->paths[i], plen);
+		child[plen] = '/';
 		for (unsigned off = 0; rc == 0 && off < n->children_len;
 		     off += (unsigned)strlen(n->children + off) + 1) {
-			snprintf(child, sizeof(child), "%s/%s", st->paths[i], n->children + off);
+			size_t leaf_len = strlen(n->children + off);
+
+			/* Room for a path, a slash and a leaf no longer than a path. */
+			XS_ASSERT(plen + 1 + leaf_len < sizeof(child), "%s: child path too long for %s",
+				  st->paths[i], n->children + off);
+			memcpy(child + plen + 1, n->children + off, leaf_len + 1);
 			/* A transaction's snapshot may list a child removed since:
 			 * EAGAIN (the transaction cannot commit). */
 			if (v->tx && !xs_view_get(v, child, &rc) && rc == 0)

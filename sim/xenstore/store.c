@@ -37,11 +37,7 @@ static const struct {
 
 uint32_t xs_hash(const char *key)
 {
-	uint32_t h = 2166136261u;   /* FNV-1a */
-
-	while (*key)
-		h = (h ^ (uint8_t)*key++) * 16777619u;
-	return h;
+	return xs_hash_add(XS_HASH_INIT, key, strlen(key));
 }
 
 int xs_htab_init(struct xs_htab *t)
@@ -65,6 +61,18 @@ struct xs_hentry *xs_htab_find(const struct xs_htab *t, const char *key)
 	struct xs_hentry *e = t->nb ? t->b[h & (t->nb - 1)] : NULL;
 
 	while (e && (e->hash != h || strcmp(e->key, key) != 0))
+		e = e->next;
+	return e;
+}
+
+/* key[0..len) holds no NUL (a prefix of a path), so a key that strncmp finds
+ * equal over len bytes is at least that long, and key[len] is in it. */
+struct xs_hentry *xs_htab_find_len(const struct xs_htab *t, const char *key, size_t len,
+				   uint32_t hash)
+{
+	struct xs_hentry *e = t->nb ? t->b[hash & (t->nb - 1)] : NULL;
+
+	while (e && (e->hash != hash || strncmp(e->key, key, len) != 0 || e->key[len] != '\0'))
 		e = e->next;
 	return e;
 }
@@ -96,7 +104,6 @@ void xs_htab_insert(struct xs_htab *t, struct xs_hentry *e)
 	if (t->count >= t->nb)
 		xs_htab_grow(t);
 	XS_ASSERT(t->nb > 0, "no bucket for %s", e->key);
-	e->hash = xs_hash(e->key);
 	e->next = t->b[e->hash & (t->nb - 1)];
 	t->b[e->hash & (t->nb - 1)] = e;
 	t->count++;
@@ -136,11 +143,12 @@ struct xs_hentry *xs_htab_next(const struct xs_htab *t, struct xs_hentry *e, uin
 
 /* ---- nodes ---- */
 
-struct xs_node *xs_node_make(const char *path, const struct xs_permissions *perms,
-			     unsigned perms_num, const void *value, unsigned value_len,
-			     const char *children, unsigned children_len)
+/* path_len counts the NUL; hash is xs_hash(path). */
+static struct xs_node *xs_node_alloc(const char *path, size_t path_len, uint32_t hash,
+				     const struct xs_permissions *perms, unsigned perms_num,
+				     const void *value, unsigned value_len,
+				     const char *children, unsigned children_len)
 {
-	size_t path_len = strlen(path) + 1;
 	size_t perms_bytes = perms_num * sizeof(*perms);
 	struct xs_node *n = malloc(sizeof(*n) + perms_bytes + path_len + value_len + children_len + 1);
 
@@ -163,20 +171,43 @@ struct xs_node *xs_node_make(const char *path, const struct xs_permissions *perm
 	n->children_len = children_len;
 	n->gen = XS_GEN_NONE;
 	n->h.key = n->path;
+	n->h.hash = hash;
 	return n;
+}
+
+struct xs_node *xs_node_make(const char *path, const struct xs_permissions *perms,
+			     unsigned perms_num, const void *value, unsigned value_len,
+			     const char *children, unsigned children_len)
+{
+	return xs_node_alloc(path, strlen(path) + 1, xs_hash(path), perms, perms_num, value,
+			     value_len, children, children_len);
+}
+
+/* A node like n but for what the caller gives: its path, and so its hash, are n's. */
+static struct xs_node *xs_node_remake(const struct xs_node *n, const struct xs_permissions *perms,
+				      unsigned perms_num, const void *value, unsigned value_len,
+				      const char *children, unsigned children_len)
+{
+	return xs_node_alloc(n->path, strlen(n->path) + 1, n->h.hash, perms, perms_num, value,
+			     value_len, children, children_len);
+}
+
+struct xs_node *xs_node_copy(const struct xs_node *n)
+{
+	return xs_node_remake(n, n->perms, n->perms_num, n->value, n->value_len, n->children,
+			      n->children_len);
 }
 
 struct xs_node *xs_node_with_value(const struct xs_node *n, const void *value, unsigned len)
 {
-	return xs_node_make(n->path, n->perms, n->perms_num, value, len, n->children,
-			    n->children_len);
+	return xs_node_remake(n, n->perms, n->perms_num, value, len, n->children,
+			      n->children_len);
 }
 
 struct xs_node *xs_node_with_perms(const struct xs_node *n, const struct xs_permissions *p,
 				   unsigned num)
 {
-	return xs_node_make(n->path, p, num, n->value, n->value_len, n->children,
-			    n->children_len);
+	return xs_node_remake(n, p, num, n->value, n->value_len, n->children, n->children_len);
 }
 
 struct xs_node *xs_node_with_child(const struct xs_node *n, const char *leaf)
@@ -194,8 +225,8 @@ struct xs_node *xs_node_with_child(const struct xs_node *n, const char *leaf)
 	if (children) {
 		memcpy(children, n->children, n->children_len);
 		memcpy(children + n->children_len, leaf, leaf_len);
-		out = xs_node_make(n->path, n->perms, n->perms_num, n->value, n->value_len,
-				   children, n->children_len + (unsigned)leaf_len);
+		out = xs_node_remake(n, n->perms, n->perms_num, n->value, n->value_len,
+				     children, n->children_len + (unsigned)leaf_len);
 		free(children);
 	}
 	return out;
@@ -204,8 +235,7 @@ struct xs_node *xs_node_with_child(const struct xs_node *n, const char *leaf)
 /* The leaf is listed once (xs_store_check); removing it keeps the others' order. */
 struct xs_node *xs_node_without_child(const struct xs_node *n, const char *leaf)
 {
-	struct xs_node *out = xs_node_make(n->path, n->perms, n->perms_num, n->value,
-					   n->value_len, n->children, n->children_len);
+	struct xs_node *out = xs_node_copy(n);
 	unsigned off = 0;
 
 	while (out && off < out->children_len && strcmp(out->children + off, leaf) != 0)
@@ -229,21 +259,33 @@ static struct xs_node *xs_tree_node(const char *path)
 	return e ? (struct xs_node *)e : NULL;
 }
 
+static struct xs_node *xs_tree_node_len(const char *path, size_t len, uint32_t hash)
+{
+	struct xs_hentry *e = xs_htab_find_len(&xs_g.nodes, path, len, hash);
+
+	return e ? (struct xs_node *)e : NULL;
+}
+
 const struct xs_node *xs_tree_get(const char *path)
 {
 	return xs_tree_node(path);
 }
 
+const struct xs_node *xs_tree_get_len(const char *path, size_t len, uint32_t hash)
+{
+	return xs_tree_node_len(path, len, hash);
+}
+
 static void xs_owner_count(domid_t owner, int delta)
 {
 	XS_ASSERT(owner < XS_DOMID_SLOTS, "node owner %u out of range", owner);
-	XS_ASSERT(delta > 0 || xs_g.doms[owner].nodes > 0, "domain %u owns no node", owner);
-	xs_g.doms[owner].nodes += (unsigned)delta;
+	XS_ASSERT(delta > 0 || xs_g.dom_nodes[owner] > 0, "domain %u owns no node", owner);
+	xs_g.dom_nodes[owner] += (unsigned)delta;
 }
 
 void xs_tree_put(struct xs_node *n)
 {
-	struct xs_node *old = xs_tree_node(n->path);
+	struct xs_node *old = xs_tree_node_len(n->path, strlen(n->path), n->h.hash);
 
 	if (old) {
 		xs_owner_count(xs_node_owner(old), -1);
@@ -370,8 +412,7 @@ void xs_store_reset(void)
 		xs_txs_free(c);
 	}
 	xs_tree_free_all();
-	for (unsigned d = 0; d < XS_DOMID_SLOTS; d++)
-		xs_g.doms[d].nodes = 0;
+	memset(xs_g.dom_nodes, 0, sizeof(xs_g.dom_nodes));
 	memset(&xs_g.stats, 0, sizeof(xs_g.stats));
 	xs_g.partial_last[0] = '\0';
 	xs_store_init_locked();
@@ -427,7 +468,7 @@ unsigned xs_store_nodes_owned(domid_t domid)
 	unsigned n;
 
 	xs_lock();
-	n = domid < XS_DOMID_SLOTS ? xs_g.doms[domid].nodes : 0;
+	n = domid < XS_DOMID_SLOTS ? xs_g.dom_nodes[domid] : 0;
 	xs_unlock();
 	return n;
 }
@@ -464,10 +505,13 @@ static unsigned xs_check_children(const struct xs_node *n)
 {
 	char path[XS_PATH_BUF + XENSTORE_ABS_PATH_MAX];
 	size_t plen = strcmp(n->path, "/") ? strlen(n->path) : 0;
+	/* Every child's path starts with "<n->path>/": its hash goes on from n's. */
+	uint32_t phash = plen ? n->h.hash : XS_HASH_INIT;
 	unsigned listed = 0;
 
 	memcpy(path, n->path, plen);
 	path[plen] = '/';
+	phash = xs_hash_add(phash, "/", 1);
 	for (unsigned off = 0; off < n->children_len; off += (unsigned)strlen(n->children + off) + 1) {
 		const char *leaf = n->children + off;
 		size_t ll = strlen(leaf);
@@ -476,14 +520,17 @@ static unsigned xs_check_children(const struct xs_node *n)
 		XS_ASSERT(*leaf && !memchr(leaf, '/', ll), "%s: bad child name '%s'", n->path, leaf);
 		if (plen + 1 + ll < sizeof(path)) {
 			memcpy(path + plen + 1, leaf, ll + 1);
-			child = xs_tree_get(path);
+			child = xs_tree_get_len(path, plen + 1 + ll, xs_hash_add(phash, leaf, ll));
 		}
 		XS_ASSERT(child, "%s lists child %s/%s, which does not exist", n->path,
 			  plen ? n->path : "", leaf);
 		XS_ASSERT(xs_path_parent_len(child->path) == strlen(n->path),
 			  "%s: child %s has another parent", n->path, child->path);
-		for (unsigned o = 0; o < off; o += (unsigned)strlen(n->children + o) + 1)
-			XS_ASSERT(strcmp(n->children + o, leaf) != 0, "%s: lists %s twice", n->path, leaf);
+		for (unsigned o = 0, olen; o < off; o += olen + 1) {
+			olen = (unsigned)strlen(n->children + o);
+			XS_ASSERT(olen != ll || memcmp(n->children + o, leaf, ll) != 0,
+				  "%s: lists %s twice", n->path, leaf);
+		}
 		listed++;
 	}
 	XS_ASSERT(n->children_len == 0 || n->children[n->children_len - 1] == '\0',
@@ -556,9 +603,12 @@ static void xs_check_walk(void)
 			xs_check_parent((const struct xs_node *)e);
 		XS_ASSERT(false, "%u nodes, %u listed as children", xs_g.nodes.count, listed);
 	}
-	for (unsigned d = 0; d < XS_DOMID_SLOTS; d++)
-		XS_ASSERT(owned[d] == xs_g.doms[d].nodes, "domain %u owns %u nodes, counted %u", d,
-			  owned[d], xs_g.doms[d].nodes);
+	/* Every slot at once (there are thousands); the loop names the domain. */
+	_Static_assert(sizeof(xs_walked.owned) == sizeof(xs_g.dom_nodes), "one slot per domain");
+	bool differ = memcmp(owned, xs_g.dom_nodes, sizeof(xs_walked.owned)) != 0;
+	for (unsigned d = 0; differ && d < XS_DOMID_SLOTS; d++)
+		XS_ASSERT(owned[d] == xs_g.dom_nodes[d], "domain %u owns %u nodes, counted %u", d,
+			  owned[d], xs_g.dom_nodes[d]);
 	xs_walked.gen = xs_g.gen;
 	xs_walked.valid = true;   /* a failed walk panicked */
 }

@@ -52,24 +52,30 @@ void xs_txs_free(struct xs_conn *c)
 	c->txs_num = 0;
 }
 
-static struct xs_tx_entry *xs_tx_entry(struct xs_tx *tx, const char *path)
+/* hash: xs_hash(path), which the lookups of one access share. */
+static struct xs_tx_entry *xs_tx_entry(struct xs_tx *tx, const char *path, uint32_t hash)
 {
-	struct xs_hentry *h = xs_htab_find(&tx->entries, path);
+	struct xs_hentry *h = xs_htab_find_len(&tx->entries, path, strlen(path), hash);
 
 	return h ? (struct xs_tx_entry *)h : NULL;
 }
 
-/* First access: copy the committed node (or remember it is missing). */
-static struct xs_tx_entry *xs_tx_snapshot(struct xs_tx *tx, const char *path)
+/* The committed node at the entry's path, or NULL. */
+static const struct xs_node *xs_tx_committed(const struct xs_tx_entry *e)
 {
-	const struct xs_node *cur = xs_tree_get(path);
+	return xs_tree_get_len(e->path, strlen(e->path), e->h.hash);
+}
+
+/* First access: copy the committed node (or remember it is missing). */
+static struct xs_tx_entry *xs_tx_snapshot(struct xs_tx *tx, const char *path, uint32_t hash)
+{
+	const struct xs_node *cur = xs_tree_get_len(path, strlen(path), hash);
 	struct xs_tx_entry *e = calloc(1, sizeof(*e));
 
 	if (e)
 		e->path = strdup(path);
 	if (e && e->path && cur) {
-		e->node = xs_node_make(cur->path, cur->perms, cur->perms_num, cur->value,
-				       cur->value_len, cur->children, cur->children_len);
+		e->node = xs_node_copy(cur);
 		if (e->node)
 			e->node->gen = cur->gen;
 	}
@@ -81,6 +87,7 @@ static struct xs_tx_entry *xs_tx_snapshot(struct xs_tx *tx, const char *path)
 	}
 	e->base_gen = cur ? cur->gen : XS_GEN_NONE;
 	e->h.key = e->path;
+	e->h.hash = hash;
 	xs_htab_insert(&tx->entries, &e->h);
 	*tx->last = e;
 	tx->last = &e->next;
@@ -89,11 +96,12 @@ static struct xs_tx_entry *xs_tx_snapshot(struct xs_tx *tx, const char *path)
 
 const struct xs_node *xs_tx_get(struct xs_tx *tx, const char *path, int *err)
 {
-	struct xs_tx_entry *e = xs_tx_entry(tx, path);
+	uint32_t hash = xs_hash(path);
+	struct xs_tx_entry *e = xs_tx_entry(tx, path, hash);
 
 	*err = 0;
 	if (!e)
-		e = xs_tx_snapshot(tx, path);
+		e = xs_tx_snapshot(tx, path, hash);
 	if (!e)
 		*err = -ENOMEM;
 	return e ? e->node : NULL;
@@ -109,7 +117,7 @@ static void xs_tx_own_count(struct xs_tx *tx, const struct xs_conn *c, const str
 
 void xs_tx_put(struct xs_tx *tx, const struct xs_conn *c, struct xs_node *n)
 {
-	struct xs_tx_entry *e = xs_tx_entry(tx, n->path);
+	struct xs_tx_entry *e = xs_tx_entry(tx, n->path, n->h.hash);
 
 	XS_ASSERT(e, "transaction %u writes %s without reading it first", tx->id, n->path);
 	xs_tx_own_count(tx, c, e->node, -1);
@@ -122,7 +130,7 @@ void xs_tx_put(struct xs_tx *tx, const struct xs_conn *c, struct xs_node *n)
 
 void xs_tx_del(struct xs_tx *tx, const struct xs_conn *c, const char *path)
 {
-	struct xs_tx_entry *e = xs_tx_entry(tx, path);
+	struct xs_tx_entry *e = xs_tx_entry(tx, path, xs_hash(path));
 
 	XS_ASSERT(e && e->node, "transaction %u removes %s, which it does not see", tx->id, path);
 	xs_tx_own_count(tx, c, e->node, -1);
@@ -151,7 +159,7 @@ void xs_tx_foreach_perms(void (*fn)(struct xs_permissions *p, unsigned num, void
 static int xs_tx_validate(const struct xs_tx *tx)
 {
 	for (const struct xs_tx_entry *e = tx->first; e; e = e->next) {
-		const struct xs_node *cur = xs_tree_get(e->path);
+		const struct xs_node *cur = xs_tx_committed(e);
 
 		if ((cur ? cur->gen : XS_GEN_NONE) != e->base_gen)
 			return -EAGAIN;
@@ -168,7 +176,7 @@ static int xs_tx_check_quota(const struct xs_conn *c, const struct xs_tx *tx)
 	if (c->priv)
 		return 0;
 	for (const struct xs_tx_entry *e = tx->first; e; e = e->next) {
-		const struct xs_node *cur = xs_tree_get(e->path);
+		const struct xs_node *cur = xs_tx_committed(e);
 
 		if (!e->dirty)
 			continue;
@@ -184,7 +192,7 @@ static int xs_tx_check_quota(const struct xs_conn *c, const struct xs_tx *tx)
 /* A state node the commit changes goes on the timeline now (see node.c). */
 static void xs_tx_trace_state(const struct xs_conn *c, const struct xs_tx_entry *e)
 {
-	const struct xs_node *cur = xs_tree_get(e->path);
+	const struct xs_node *cur = xs_tx_committed(e);
 	unsigned from = cur ? xs_value_uint(cur->value, cur->value_len) : 0;
 
 	sim_trace_event(SIM_TR_STATE, c->domid, DOMID_INVALID, from,
@@ -201,7 +209,7 @@ static void xs_tx_apply(const struct xs_conn *c, struct xs_tx *tx)
 				xs_tx_trace_state(c, e);
 			xs_tree_put(e->node);
 			e->node = NULL;   /* the tree owns it now */
-		} else if (xs_tree_get(e->path)) {
+		} else if (xs_tx_committed(e)) {
 			xs_tree_del(e->path);
 		}
 	}

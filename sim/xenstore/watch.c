@@ -22,9 +22,9 @@ static bool xs_perms_readable(const struct xs_conn *c, const struct xs_permissio
 
 static bool xs_watch_permitted(const struct xs_conn *c, const char *path, const struct xs_ev_perms *ep)
 {
-	char parent_path[XS_PATH_BUF];
 	const struct xs_node *parent;
 	const struct xs_special *s;
+	unsigned parent_len;
 
 	if (xs_path_is_special(path)) {
 		s = xs_special_find(path);
@@ -33,8 +33,8 @@ static bool xs_watch_permitted(const struct xs_conn *c, const char *path, const 
 	if (xs_perms_readable(c, ep->p[XS_EVP_NODE], ep->num[XS_EVP_NODE]) ||
 	    xs_perms_readable(c, ep->p[XS_EVP_OLD], ep->num[XS_EVP_OLD]))
 		return true;
-	snprintf(parent_path, sizeof(parent_path), "%.*s", (int)xs_path_parent_len(path), path);
-	parent = xs_tree_get(parent_path);
+	parent_len = xs_path_parent_len(path);
+	parent = xs_tree_get_len(path, parent_len, xs_hash_add(XS_HASH_INIT, path, parent_len));
 	return parent && xs_perms_readable(c, parent->perms, parent->perms_num);
 }
 
@@ -79,11 +79,7 @@ static unsigned xs_delayed_conns;
 
 static bool xs_event_delay(struct xs_conn *c, const char *buf, unsigned len)
 {
-	char dev[SIM_FAULT_DEVICE_MAX];
-
-	if (!c->delayed_head &&
-	    !sim_fault_hit_ctx(&xs_fault_watch_delay,
-			       &XS_FAULT_CTX_DEV(c->domid, xs_fault_device(buf, len, dev))))
+	if (!c->delayed_head && !xs_fault_hit_path(&xs_fault_watch_delay, c->domid, buf, len))
 		return false;
 	if (sim_timer_at(sim_now_ns() + XS_WATCH_DELAY_NS, xs_delay_timer, NULL) < 0)
 		return false;
@@ -197,6 +193,7 @@ static int xs_widx_add(struct xs_conn *c, struct xs_watch *w)
 	if (r && !e && (e = malloc(sizeof(*e) + len))) {
 		memcpy(e->path, w->path, len);
 		e->h.key = e->path;
+		e->h.hash = xs_hash(e->path);
 		e->refs = NULL;
 		xs_htab_insert(&xs_widx_tab, &e->h);
 	}
@@ -229,17 +226,11 @@ static void xs_widx_remove(struct xs_conn *c, struct xs_watch *w)
 	}
 }
 
-/* Add the watches set on exactly path[0..len) to the matches. */
-static size_t xs_widx_collect(const char *path, size_t len, size_t n)
+/* Add the watches set on exactly path[0..len) (hash: its xs_hash) to the matches. */
+static size_t xs_widx_collect(const char *path, size_t len, uint32_t hash, size_t n)
 {
-	char key[XS_PATH_BUF];
-	struct xs_widx *e;
+	struct xs_widx *e = (struct xs_widx *)xs_htab_find_len(&xs_widx_tab, path, len, hash);
 
-	if (len >= sizeof(key))
-		len = sizeof(key) - 1;   /* as "%.*s" would cut it */
-	memcpy(key, path, len);
-	key[len] = '\0';
-	e = (struct xs_widx *)xs_htab_find(&xs_widx_tab, key);
 	for (struct xs_widx_ref *r = e ? e->refs : NULL; r; r = r->next) {
 		XS_ASSERT(n < xs_match_cap, "%zu watch matches, room for %zu", n + 1, xs_match_cap);
 		xs_match[n++] = r;
@@ -248,17 +239,22 @@ static size_t xs_widx_collect(const char *path, size_t len, size_t n)
 }
 
 /* The watches a change at path matches: on path, and unless exact on each
- * ancestor and on "/" (which is above everything, even @specials). */
+ * ancestor and on "/" (which is above everything, even @specials). Ancestors
+ * are found going down the path, hashing it once on the way; the order they
+ * are collected in does not matter (xs_widx_sort). */
 static size_t xs_widx_matches(const char *path, bool exact)
 {
-	size_t len = strlen(path), n = xs_widx_collect(path, len, 0);
+	size_t len = strlen(path), n = 0;
+	uint32_t h = XS_HASH_INIT;
 
-	for (size_t i = len; !exact && i-- > 1;)
-		if (path[i] == '/')
-			n = xs_widx_collect(path, i, n);
 	if (!exact && strcmp(path, "/") != 0)
-		n = xs_widx_collect("/", 1, n);
-	return n;
+		n = xs_widx_collect("/", 1, xs_hash("/"), n);
+	for (size_t i = 0; i < len; i++) {
+		if (!exact && i > 0 && path[i] == '/')
+			n = xs_widx_collect(path, i, h, n);
+		h = xs_hash_add(h, path + i, 1);
+	}
+	return xs_widx_collect(path, len, h, n);
 }
 
 static bool xs_widx_before(const struct xs_widx_ref *a, const struct xs_widx_ref *b)

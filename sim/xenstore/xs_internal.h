@@ -52,11 +52,27 @@ struct xs_htab {
 	uint32_t nb;      /* buckets, a power of two */
 	uint32_t count;
 };
+/* FNV-1a, which hashes byte by byte: the hash of "/a/b" is that of "/a"
+ * continued over "/b", so the hashes of every prefix of a path cost one pass
+ * (the watch index looks up each ancestor of a changed path). */
+#define XS_HASH_INIT 2166136261u
+static inline uint32_t xs_hash_add(uint32_t h, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+	return h;
+}
 uint32_t xs_hash(const char *key);
 int xs_htab_init(struct xs_htab *t);
 void xs_htab_fini(struct xs_htab *t);     /* the entries are the caller's */
 struct xs_hentry *xs_htab_find(const struct xs_htab *t, const char *key);
-void xs_htab_insert(struct xs_htab *t, struct xs_hentry *e);   /* key not present */
+/* The entry keyed by key[0..len) (no NUL in it; key may go on), given
+ * xs_hash of that key, which the caller has at hand. */
+struct xs_hentry *xs_htab_find_len(const struct xs_htab *t, const char *key, size_t len,
+				   uint32_t hash);
+/* Key not present; e->hash must be xs_hash(e->key) (set with the key, where
+ * it is known already: a node's, from xs_node_make). */
+void xs_htab_insert(struct xs_htab *t, struct xs_hentry *e);
 void xs_htab_remove(struct xs_htab *t, struct xs_hentry *e);
 /* Iterate: for (e = xs_htab_first(t, &i); e; e = xs_htab_next(t, e, &i)).
  * The table must not change during the walk. */
@@ -65,7 +81,7 @@ struct xs_hentry *xs_htab_next(const struct xs_htab *t, struct xs_hentry *e, uin
 
 /* ---- nodes ---- */
 struct xs_node {
-	struct xs_hentry h;                 /* key = path */
+	struct xs_hentry h;                 /* key = path; hash set when made */
 	uint64_t gen;                       /* store generation of the last change */
 	char *path;
 	struct xs_permissions *perms;       /* perms[0]: owner and default */
@@ -79,6 +95,7 @@ struct xs_node {
 struct xs_node *xs_node_make(const char *path, const struct xs_permissions *perms,
 			     unsigned perms_num, const void *value, unsigned value_len,
 			     const char *children, unsigned children_len);
+struct xs_node *xs_node_copy(const struct xs_node *n);
 struct xs_node *xs_node_with_value(const struct xs_node *n, const void *value, unsigned len);
 struct xs_node *xs_node_with_perms(const struct xs_node *n, const struct xs_permissions *p,
 				   unsigned num);
@@ -94,7 +111,6 @@ struct xs_dom {
 	bool alive;            /* created and not yet gone (hooks, or a connection) */
 	bool introduced;       /* INTRODUCE seen, no RELEASE or death since */
 	domid_t target;        /* SET_TARGET; DOMID_INVALID: none */
-	unsigned nodes;        /* nodes owned in the committed tree */
 };
 
 /* ---- connections, watches, transactions ---- */
@@ -179,10 +195,27 @@ static inline const char *xs_fault_device(const char *path, unsigned len, char *
 	return NULL;
 }
 
+/* sim_fault_hit_ctx for a request or event about path (as xs_fault_device).
+ * An unarmed site only counts the occurrence and never reads the context, so
+ * the device (sscanf, snprintf: on every watch event) is worked out only for
+ * an armed one. Were the site armed or disarmed in between (only another
+ * thread could, in free mode), the occurrence is as if it came before that. */
+static inline bool xs_fault_hit_path(struct sim_fault_site *site, domid_t domid,
+				     const char *path, unsigned len)
+{
+	char dev[SIM_FAULT_DEVICE_MAX];
+	const char *device = NULL;
+
+	if (atomic_load_explicit(&site->armed, memory_order_relaxed))
+		device = xs_fault_device(path, len, dev);
+	return sim_fault_hit_ctx(site, &XS_FAULT_CTX_DEV(domid, device));
+}
+
 struct xs_conn {
 	struct xs_conn *next, *prev;   /* xs_g.conns */
 	uint64_t order;                /* creation order: the list runs newest first */
 	domid_t domid;
+	char home[sizeof("/local/domain/65535")];   /* what relative paths are under */
 	bool priv;                     /* dom0 or a privileged domain: no checks, no quotas */
 	bool inproc;                   /* an xs_* handle (dom0's are dropped with dom0) */
 	bool dead;                     /* dropped: requests get EIO */
@@ -216,6 +249,9 @@ struct xs_store_state {
 	uint64_t gen;                      /* last generation handed out */
 	struct xs_conn *conns;
 	struct xs_dom doms[XS_DOMID_SLOTS];
+	/* Nodes each domain owns in the committed tree; an array of its own so
+	 * that the check compares it with its count in one memcmp. */
+	unsigned dom_nodes[XS_DOMID_SLOTS];
 	struct xs_special special[XS_SPECIAL_COUNT];
 	struct xs_quota quotas[XS_QUOTA_COUNT];
 	struct xs_store_stats stats;
@@ -255,6 +291,8 @@ void xs_view_del(struct xs_view *v, const char *path);
 int xs_node_rm(struct xs_view *v, const char *top);
 /* The committed tree (tx.c replays into it). */
 const struct xs_node *xs_tree_get(const char *path);
+/* The node at path[0..len) (no NUL in it), given xs_hash of that path. */
+const struct xs_node *xs_tree_get_len(const char *path, size_t len, uint32_t hash);
 void xs_tree_put(struct xs_node *n);
 void xs_tree_del(const char *path);
 
