@@ -11,11 +11,14 @@
  *   net.hostile.back.id       tx id out of range, not outstanding, or a second
  *                             response with the same id; rx id not the slot's
  *   net.hostile.back.status   tx or rx status garbage, rx length past the
- *                             buffer; or NETIF_RSP_ERROR (legal: a frame lost)
+ *                             buffer, a tx data slot answered NETIF_RSP_NULL
+ *                             (the answer of an extra info slot); or
+ *                             NETIF_RSP_ERROR (legal: a frame lost)
  *   net.hostile.back.offset   rx offset + length crossing the page; or data at
  *                             an offset inside the page (legal)
  *   net.hostile.back.flags    an rx frame of more slots than any frame may
- *                             take; extra info of unknown type
+ *                             take; extra info of unknown type, of a GSO type
+ *                             never offered, or a chain of extras without end
  *   net.hostile.back.prod     tx or rx rsp_prod jumps past the requests
  *   net.hostile.back.rewrite  an rx response made impossible after it was
  *                             published, at the backend's next loop turn
@@ -77,6 +80,10 @@ SIM_FAULT_SITE(hnb_site_split, "net.hostile.back.split",
 _Static_assert(HB_CHAIN > XEN_NETIF_NR_SLOTS_MIN, "the chain lie is longer than a frame may be");
 /* Full pages of the overlong-frame lie: few enough slots to be a frame,
  * more bytes than any frame may have (netif.h: 65535, and the rx buffers). */
+/* Extra info slots of the extras-chain lie: more than one of each type
+ * (XEN_NETIF_EXTRA_TYPE_MAX) and than a frame's slots. */
+#define HB_EXTRAS_CHAIN 32u
+_Static_assert(HB_EXTRAS_CHAIN > XEN_NETIF_EXTRA_TYPE_MAX + XEN_NETIF_NR_SLOTS_MIN, "the extras chain is impossible");
 #define HB_LONG_SLOTS 17u
 _Static_assert(HB_LONG_SLOTS <= XEN_NETIF_NR_SLOTS_MIN && HB_LONG_SLOTS * 4096u > 65535u + 4096u,
 	       "the long-frame lie is a legal slot count but too many bytes");
@@ -323,6 +330,7 @@ static void hb_tx_respond(struct hb_back *b, const netif_tx_request_t *reqs, uns
 {
 	bool lie_id = hb_fault_ring(b, &hnb_site_id, false), lie_status = hb_fault_ring(b, &hnb_site_status, false);
 	unsigned v = (unsigned)(scn_wl_rand(&b->rng) % 3);
+	bool null = lie_status && scn_wl_rand(&b->rng) % 4 == 0;   /* of the status lies */
 
 	for (unsigned i = 0; i < n; i++) {
 		netif_tx_response_t *r = RING_GET_RESPONSE(&b->tx, b->tx.rsp_prod_pvt++);
@@ -341,7 +349,11 @@ static void hb_tx_respond(struct hb_back *b, const netif_tx_request_t *reqs, uns
 			*again = *r;
 			hb_tell_kw(b, true, false, "tx response id answered twice", "in flight|rsp_prod");
 		}
-		if (lie_status) {
+		if (lie_status && null) {
+			/* NULL answers an extra info slot; none was sent. */
+			r->status = NETIF_RSP_NULL;
+			hb_tell_kw(b, true, false, "tx data slot answered NETIF_RSP_NULL", "NULL|rsp_prod");
+		} else if (lie_status) {
 			r->status = v == 2 ? NETIF_RSP_ERROR : (int16_t)(v ? 5 : -7);
 			hb_tell_kw(b, v != 2, false, "tx response status garbage", "unknown status|rsp_prod");
 			if (v == 2)
@@ -414,14 +426,15 @@ static void hb_rx_response(struct hb_back *b, const struct hb_rxplan *p, unsigne
 }
 
 /* An rx frame of more slots than any frame may take, one of full pages
- * longer than any frame may be, an unknown extra, or a well-formed GSO extra
- * of a type the frontend never offered to take (it writes no
- * feature-gso-tcpv4: an extra it did not ask for is as impossible as an
- * unknown one). */
+ * longer than any frame may be, an unknown extra, a well-formed GSO extra
+ * of a type the frontend never offered to take (it writes feature-gso-tcpv4
+ * only: an extra it did not ask for is as impossible as an unknown one), or
+ * a chain of GSO extras that asks for more after each: each extra type may
+ * come once, so no frame carries more than a few (netif.h). */
 static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp)
 {
-	unsigned v = (unsigned)(scn_wl_rand(&b->rng) % 4);
-	unsigned need = v == 0 || v == 3 ? 2 : v == 1 ? HB_CHAIN : HB_LONG_SLOTS;
+	unsigned v = (unsigned)(scn_wl_rand(&b->rng) % 5);
+	unsigned need = v == 0 || v == 3 ? 2 : v == 1 ? HB_CHAIN : v == 2 ? HB_LONG_SLOTS : 1 + HB_EXTRAS_CHAIN;
 
 	if (rp - b->rx.req_cons < need)
 		return false;
@@ -431,22 +444,25 @@ static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp)
 		netif_rx_response_t *r = RING_GET_RESPONSE(&b->rx, b->rx.rsp_prod_pvt++);
 		*r = (netif_rx_response_t){.id = req.id, .flags = k + 1 < need ? NETRXF_more_data : 0,
 					   .status = need == HB_LONG_SLOTS ? HB_PAGE : 0};
-		if (need == 2 && k == 0)
+		if (v != 1 && v != 2 && k == 0)
 			r->flags = NETRXF_extra_info;
-		if (need == 2 && k == 1) {
-			netif_extra_info_t x = {.type = v == 3 ? XEN_NETIF_EXTRA_TYPE_GSO : 7};
-			x.u.gso.type = XEN_NETIF_GSO_TYPE_TCPV4;
+		if (v != 1 && v != 2 && k >= 1) {
+			netif_extra_info_t x = {.type = v == 0 ? 7 : XEN_NETIF_EXTRA_TYPE_GSO,
+						.flags = k + 1 < need ? XEN_NETIF_EXTRA_FLAG_MORE : 0};
+			x.u.gso.type = v == 3 ? XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4;
 			x.u.gso.size = 1448;
 			memcpy(r, &x, sizeof(x));
 		}
 	}
-	if (need == HB_LONG_SLOTS)
+	if (v == 2)
 		hb_tell_kw(b, true, true, "rx frame of full pages longer than a frame may be", "longer than|rsp_prod");
 	else if (v == 3)
 		hb_tell_kw(b, true, true, "rx GSO extra of a type never offered", "not offered|rsp_prod");
+	else if (v == 4)
+		hb_tell_kw(b, true, true, "rx chain of extra info slots without end", "extra info|rsp_prod");
 	else
-		hb_tell_kw(b, true, true, need == 2 ? "rx extra info of unknown type" : "rx frame of more slots than allowed",
-			   need == 2 ? "extra info|rsp_prod" : "data slots|rsp_prod");
+		hb_tell_kw(b, true, true, v == 0 ? "rx extra info of unknown type" : "rx frame of more slots than allowed",
+			   v == 0 ? "extra info|rsp_prod" : "data slots|rsp_prod");
 	return true;
 }
 
@@ -943,7 +959,8 @@ static int hb_front_open(void *arg)
 	struct timeval tv = {.tv_sec = 0, .tv_usec = 50000};
 
 	f->cfg = (struct netfront_config){.base = sim_domain_event_base(), .devid = HB_DEVID, .queues_max = 1,
-					  .rx_bufs = f->w->rx_bufs, .sg = true, .rx_notify = true, .on_rx = hb_front_rx,
+					  .rx_bufs = f->w->rx_bufs, .sg = true, .gso_tcpv4 = true, .rx_notify = true,
+					  .on_rx = hb_front_rx,
 					  .on_event = hb_front_event, .arg = f};
 	f->kick = scn_ev_new(f->cfg.base, -1, EV_PERSIST, hb_front_kick, f);
 	if (!f->kick)
