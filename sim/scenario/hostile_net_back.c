@@ -11,14 +11,15 @@
  *   net.hostile.back.id       tx id out of range, not outstanding, or a second
  *                             response with the same id; rx id not the slot's
  *   net.hostile.back.status   tx or rx status garbage, rx length past the
- *                             buffer, a tx data slot answered NETIF_RSP_NULL
- *                             (the answer of an extra info slot); or
- *                             NETIF_RSP_ERROR (legal: a frame lost)
+ *                             buffer; or NETIF_RSP_ERROR (legal: a frame lost)
+ *   net.hostile.back.null     a tx data slot answered NETIF_RSP_NULL (the
+ *                             answer of an extra info slot; none was sent)
  *   net.hostile.back.offset   rx offset + length crossing the page; or data at
  *                             an offset inside the page (legal)
  *   net.hostile.back.flags    an rx frame of more slots than any frame may
- *                             take; extra info of unknown type, of a GSO type
- *                             never offered, or a chain of extras without end
+ *                             take; extra info of unknown type
+ *   net.hostile.back.extras   an rx GSO extra of a type never offered, or a
+ *                             chain of GSO extras without end
  *   net.hostile.back.prod     tx or rx rsp_prod jumps past the requests
  *   net.hostile.back.rewrite  an rx response made impossible after it was
  *                             published, at the backend's next loop turn
@@ -58,6 +59,10 @@ SIM_FAULT_SITE(hnb_site_offset, "net.hostile.back.offset",
 	       "hostile netback: rx offset + length crossing the page; data at an inner offset (legal)");
 SIM_FAULT_SITE(hnb_site_flags, "net.hostile.back.flags",
 	       "hostile netback: rx more_data chains longer than a frame may be; unknown extra info");
+SIM_FAULT_SITE(hnb_site_extras, "net.hostile.back.extras",
+	       "hostile netback: an rx GSO extra of a type never offered, or a chain of extras without end");
+SIM_FAULT_SITE(hnb_site_null, "net.hostile.back.null",
+	       "hostile netback: a tx data slot answered NETIF_RSP_NULL (the answer of an extra info slot)");
 SIM_FAULT_SITE(hnb_site_prod, "net.hostile.back.prod", "hostile netback: tx or rx rsp_prod jumps past the requests");
 SIM_FAULT_SITE(hnb_site_rewrite, "net.hostile.back.rewrite",
 	       "hostile netback: an rx response made impossible after it was published");
@@ -329,8 +334,8 @@ static bool hb_tx_copy(struct hb_back *b, const netif_tx_request_t *reqs, unsign
 static void hb_tx_respond(struct hb_back *b, const netif_tx_request_t *reqs, unsigned n, int16_t status)
 {
 	bool lie_id = hb_fault_ring(b, &hnb_site_id, false), lie_status = hb_fault_ring(b, &hnb_site_status, false);
+	bool null = hb_fault(b, &hnb_site_null);
 	unsigned v = (unsigned)(scn_wl_rand(&b->rng) % 3);
-	bool null = lie_status && scn_wl_rand(&b->rng) % 4 == 0;   /* of the status lies */
 
 	for (unsigned i = 0; i < n; i++) {
 		netif_tx_response_t *r = RING_GET_RESPONSE(&b->tx, b->tx.rsp_prod_pvt++);
@@ -349,7 +354,7 @@ static void hb_tx_respond(struct hb_back *b, const netif_tx_request_t *reqs, uns
 			*again = *r;
 			hb_tell_kw(b, true, false, "tx response id answered twice", "in flight|rsp_prod");
 		}
-		if (lie_status && null) {
+		if (null) {
 			/* NULL answers an extra info slot; none was sent. */
 			r->status = NETIF_RSP_NULL;
 			hb_tell_kw(b, true, false, "tx data slot answered NETIF_RSP_NULL", "NULL|rsp_prod");
@@ -425,15 +430,16 @@ static void hb_rx_response(struct hb_back *b, const struct hb_rxplan *p, unsigne
 	}
 }
 
-/* An rx frame of more slots than any frame may take, one of full pages
- * longer than any frame may be, an unknown extra, a well-formed GSO extra
- * of a type the frontend never offered to take (it writes feature-gso-tcpv4
- * only: an extra it did not ask for is as impossible as an unknown one), or
- * a chain of GSO extras that asks for more after each: each extra type may
- * come once, so no frame carries more than a few (netif.h). */
-static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp)
+/* flags: an unknown extra (0), an rx frame of more slots than any frame may
+ * take (1), one of full pages longer than any frame may be (2); extras: a
+ * well-formed GSO extra of a type the frontend never offered to take (it
+ * writes feature-gso-tcpv4 only: an extra it did not ask for is as
+ * impossible as an unknown one) (3), or a chain of GSO extras that asks for
+ * more after each: each extra type may come once, so no frame carries more
+ * than a few (netif.h) (4). */
+static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp, bool extras)
 {
-	unsigned v = (unsigned)(scn_wl_rand(&b->rng) % 5);
+	unsigned v = extras ? 3 + (unsigned)(scn_wl_rand(&b->rng) % 2) : (unsigned)(scn_wl_rand(&b->rng) % 3);
 	unsigned need = v == 0 || v == 3 ? 2 : v == 1 ? HB_CHAIN : v == 2 ? HB_LONG_SLOTS : 1 + HB_EXTRAS_CHAIN;
 
 	if (rp - b->rx.req_cons < need)
@@ -474,7 +480,9 @@ static bool hb_rx_one(struct hb_back *b)
 	xen_rmb();
 	if (!b->frame_ready || b->split_pending)
 		return false;
-	if (hb_fault(b, &hnb_site_flags) && hb_rx_flags_lie(b, rp))
+	if (hb_fault(b, &hnb_site_flags) && hb_rx_flags_lie(b, rp, false))
+		return true;
+	if (hb_fault(b, &hnb_site_extras) && hb_rx_flags_lie(b, rp, true))
 		return true;
 	p.lie_offset = hb_fault(b, &hnb_site_offset);
 	p.lie_status = hb_fault_ring(b, &hnb_site_status, true);
