@@ -20,6 +20,10 @@
  *   net.hostile.front.gref     a ref never granted (tx), or rx buffers that
  *                              are not granted or granted read-only
  *   net.hostile.front.prod     tx or rx req_prod jumps past the ring
+ *   net.hostile.front.csum     checksum offload (NETTXF_csum_blank) on headers
+ *                              that do not hold: an IPv4 total length or an
+ *                              IPv6 payload length past the packet, an IPv4
+ *                              header longer than its total length
  *   net.hostile.front.rewrite  a tx request changed in the shared ring at the
  *                              next scheduling step after it was published
  *   net.hostile.front.rxstarve no more rx buffers posted, for good (XSA-392)
@@ -55,6 +59,9 @@ SIM_FAULT_SITE(hnf_site_prod, "net.hostile.front.prod", "hostile netfront: tx or
 SIM_FAULT_SITE(hnf_site_rxstarve, "net.hostile.front.rxstarve",
 	       "hostile netfront: posts no more rx buffers, for good: what netback passes on "
 	       "towards it queues there (XSA-392: the queue must stay bounded)");
+SIM_FAULT_SITE(hnf_site_csum, "net.hostile.front.csum",
+	       "hostile netfront: checksum offload asked on IPv4/IPv6/TCP headers whose lengths run past the "
+	       "packet");
 SIM_FAULT_SITE(hnf_site_rewrite, "net.hostile.front.rewrite",
 	       "hostile netfront: a tx request changed in the ring after it was published (XSA-155)");
 
@@ -389,9 +396,58 @@ static void hf_lie_gref(struct hostile_front *h, struct hf_build *b)
 	}
 }
 
+static void hf_put16be(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Bytes of the frame its first data slot holds (the others hold the rest). */
+static uint32_t hf_first_slot_bytes(const struct hf_build *b)
+{
+	uint32_t rest = 0;
+
+	for (unsigned i = 1; i < b->n; i++)
+		if (!b->extra[i])
+			rest += b->reqs[i].size;
+	return rest < b->reqs[0].size ? b->reqs[0].size - rest : 0;
+}
+
+/* Checksum offload on headers whose lengths do not hold (in the first slot,
+ * over the frame's own header): a backend completing the checksum would sum
+ * bytes past the packet, so it must drop it (NETIF_RSP_ERROR). */
+static void hf_lie_csum(struct hostile_front *h, struct hf_build *b)
+{
+	uint8_t *f = h->tx_pages + (size_t)b->page[0] * HF_PAGE_BYTES + b->reqs[0].offset, *ip = f + 14;
+	uint32_t len = b->reqs[0].size, past = 1 + (uint32_t)(hf_rng(&h->rng) % 512);
+	unsigned v = (unsigned)(hf_rng(&h->rng) % 3);
+
+	memset(ip, 0, HF_CSUM_HDR_BYTES - 14);
+	if (v == 1) {
+		hf_put16be(f + 12, 0x86DD);
+		ip[0] = 0x60;
+		hf_put16be(ip + 4, len - HF_CSUM_HDR_BYTES + past);   /* payload length */
+		ip[6] = 6;                                            /* TCP */
+	} else {
+		hf_put16be(f + 12, 0x0800);
+		ip[0] = v == 0 ? 0x45 : 0x4F;                         /* IHL 20 or 60 bytes */
+		hf_put16be(ip + 2, v == 0 ? len - 14 + past : 40);   /* total length */
+		ip[9] = 6;
+		ip[20 + 12] = 5 << 4;                                 /* a TCP header of 20 bytes */
+	}
+	b->reqs[0].flags |= NETTXF_csum_blank;
+	b->csum_lie = true;
+	hf_lie(h, b, v == 0 ? "csum offload, IPv4 total length past the packet"
+		     : v == 1 ? "csum offload, IPv6 payload length past the packet"
+			      : "csum offload, IPv4 header longer than its total length");
+}
+
 /* Each site in turn; each that fires adds its lie. */
 static void hf_lies(struct hostile_front *h, struct hf_build *b)
 {
+	/* First: it writes the first slot's bytes where the packet as built put them. */
+	if (hf_first_slot_bytes(b) >= HF_CSUM_HDR_BYTES && hf_fault(h, &hnf_site_csum))
+		hf_lie_csum(h, b);
 	if (hf_fault(h, &hnf_site_slots))
 		hf_lie_slots(h, b);
 	if (!b->open_chain && hf_fault(h, &hnf_site_size))

@@ -25,6 +25,7 @@
 #define HF_EXTRAS_CHAIN 5u           /* one more extra than there are types */
 #define HF_SLOTS_MAX 64u             /* ring slots of one packet, lies included */
 #define HF_HDR_BYTES 26u             /* Ethernet header, magic, sequence, length */
+#define HF_CSUM_HDR_BYTES 54u        /* Ethernet and IPv6 headers, or IPv4 and TCP: the csum lie */
 #define HF_MAGIC 0x31464e48u         /* "HNF1" */
 #define HF_ETHERTYPE 0x88B5u         /* local experimental */
 #define HF_BAD_REF 0x7ffff000u       /* never granted */
@@ -67,6 +68,7 @@ struct hf_build {
 	int page[HF_SLOTS_MAX];
 	unsigned n;
 	bool open_chain, rewrite;
+	bool csum_lie;                /* checksum offload on headers that do not hold: dropped */
 	enum hf_prod_jump prod_jump;
 	char lie[120];
 };

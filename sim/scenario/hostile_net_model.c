@@ -7,7 +7,8 @@
  *  - answer NETIF_RSP_ERROR (HF_DROP): fragments larger than the first
  *    slot's size says, several slots without feature-sg, a packet shorter
  *    than an Ethernet header, GSO on a frame without TCP, a ref never
- *    granted for bytes that must be read;
+ *    granted for bytes that must be read, checksum offload on headers whose
+ *    lengths do not hold (the lie says so: hf_expect_set);
  *  - pass it on (HF_OK), as exactly the bytes the slots describe: the first
  *    slot holds what the others do not.
  * netif.h makes a backend take XEN_NETIF_NR_SLOTS_MIN data slots; beyond, it
@@ -156,6 +157,8 @@ void hf_expect_set(struct hostile_front *h, const struct hf_build *b)
 	struct hf_model m;
 
 	hf_model(h, b->reqs, b->n, &m);
+	if (b->csum_lie && (m.accept & HF_OK))   /* headers that do not hold: no checksum to complete */
+		m.accept = (uint8_t)((m.accept & ~HF_OK) | HF_DROP);
 	pthread_mutex_lock(&h->lock);
 	struct hf_expect *e = &h->exp[b->seq];
 	*e = (struct hf_expect){.accept = m.accept, .nok = (m.accept & HF_OK) ? 1 : 0, .len = {m.len},
@@ -283,15 +286,22 @@ int hostile_front_output(struct hostile_front *h, const uint8_t *data, uint32_t 
 	atomic_fetch_add(&h->st[HF_S_OUTPUT], 1);
 	if (hf_expect_frame(h, data, len))
 		return 0;
-	uint32_t seq = UINT32_MAX;
-	if (len >= HF_HDR_BYTES)
+	uint32_t seq = UINT32_MAX, magic = 0;
+	if (len >= HF_HDR_BYTES) {
+		memcpy(&magic, data + 14, 4);
 		memcpy(&seq, data + 18, 4);
+	}
 	pthread_mutex_lock(&h->lock);
-	const struct hf_expect *e = seq < h->cfg.packets ? &h->exp[seq] : NULL;
-	snprintf(why, why_len, "netback passed on a frame of %u bytes from vif %s of dom %u that no correct backend "
-		 "would (header says packet %d: a correct backend must %s%s%s, %u bytes%s)", len, h->device + 4,
-		 h->cfg.domid, e ? (int)seq : -1, e ? hf_accept_name(e->accept) : "?", e ? "; lie: " : "",
-		 e ? e->lie : "", e ? e->len[0] : 0, e && e->outputs > 1 ? "; passed on twice" : "");
+	const struct hf_expect *e = magic == HF_MAGIC && seq < h->cfg.packets ? &h->exp[seq] : NULL;
+	if (e)
+		snprintf(why, why_len, "netback passed on a frame of %u bytes from vif %s of dom %u that no correct "
+			 "backend would (header says packet %u: a correct backend must %s; lie: %s, %u bytes%s)", len,
+			 h->device + 4, h->cfg.domid, seq, hf_accept_name(e->accept), e->lie, e->len[0],
+			 e->outputs > 1 ? "; passed on twice" : "");
+	else   /* the checksum lie writes IP headers over ours */
+		snprintf(why, why_len, "netback passed on a frame of %u bytes from vif %s of dom %u that no correct "
+			 "backend would (not one of its packets byte for byte, and without our header)", len,
+			 h->device + 4, h->cfg.domid);
 	pthread_mutex_unlock(&h->lock);
 	return -EPROTO;
 }
