@@ -850,26 +850,27 @@ static bool nw_busy(struct scn_wl *wl, char *what, size_t len)
 
 	if (w->has_hostile || !w->be_alive || !w->nb)
 		return false;
+	const struct nw_guest *held = NULL;   /* the first guest with ring work */
+	struct netfront_stats held_st = {0};
 	for (unsigned i = 0; i < w->n; i++) {
 		const struct nw_guest *g = &w->g[i];
 		struct netfront_info fi;
+		struct netfront_stats fs;
 		if (!g->alive)
 			continue;
 		if (!g->nf || g->act != NW_ACT_NONE || atomic_load(&g->acting) || atomic_load(&g->unplugged) ||
 		    netfront_info(g->nf, &fi) < 0 || !fi.connected)
 			return false;
-	}
-	for (unsigned i = 0; i < w->n; i++) {
-		const struct nw_guest *g = &w->g[i];
-		struct netfront_stats fs;
-		if (!g->alive)
-			continue;
 		netfront_stats(g->nf, &fs);
-		if (fs.tx_unreaped || fs.rx_untaken) {
-			snprintf(what, len, "netfront (dom %u) had %u tx request(s) not answered and reaped and %u rx "
-				 "response(s) not taken", g->domid, fs.tx_unreaped, fs.rx_untaken);
-			return true;
+		if (!held && (fs.tx_unreaped || fs.rx_untaken)) {
+			held = g;
+			held_st = fs;
 		}
+	}
+	if (held) {
+		snprintf(what, len, "netfront (dom %u) had %u tx request(s) not answered and reaped and %u rx "
+			 "response(s) not taken", held->domid, held_st.tx_unreaped, held_st.rx_untaken);
+		return true;
 	}
 	netback_stats(w->nb, &st);
 	if (!st.rx_queued_frames)
