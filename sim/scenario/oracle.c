@@ -168,9 +168,10 @@ void scn_oracles_zombies_end(struct scn_run *run)
  * det mode a gap in which no domain ran ends at a timer (sched.c); when a gap
  * of SCN_STALL_NS or more ends while a workload has work in flight that only
  * its domains' events move on, an event was lost (not sent, or a consumer
- * that did not look again after arming its event index). Not while a domain
- * is paused, after a nemesis action, nor once a fault was injected: each may
- * hold work up by design. */
+ * that did not look again after arming its event index; or a delay without
+ * bound). Not while a domain is paused, after a nemesis action, nor once a
+ * fault was injected: each may hold work up by design (a workload's busy
+ * hook leaves out what a hostile peer of its own may hold up). */
 static void oracle_stall(uint64_t from_ns, uint64_t to_ns, void *arg)
 {
 	struct scn_run *run = arg;
@@ -187,8 +188,8 @@ static void oracle_stall(uint64_t from_ns, uint64_t to_ns, void *arg)
 	run->stalled = true;
 	scn_run_outcome(run, SCN_OUT_FAIL, "stall: no domain ran from %.3f s to %.3f s, when a timer "
 			"ended the wait, while %s (workload %s): a wakeup was lost or held back (an event not "
-			"sent, an event index armed without looking again, a delay without bound)", (double)(from_ns - run->t0_ns) / 1e9,
-			(double)(to_ns - run->t0_ns) / 1e9, what, wl->id);
+			"sent, an event index armed without looking again, a delay without bound)",
+			(double)(from_ns - run->t0_ns) / 1e9, (double)(to_ns - run->t0_ns) / 1e9, what, wl->id);
 }
 
 void scn_oracles_stop_stall(void)
