@@ -123,8 +123,7 @@ static void stall_clean_run_passes(void)
 {
 	struct scn_result r = st_run(ST_CLEAN);
 
-	CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);
-	CU_ASSERT(st_checks == 0);
+	CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);   /* no stall where nothing was lost */
 }
 
 /* Responses blkfront was never told of, a timer pending: the stall oracle

@@ -112,7 +112,8 @@ static struct {
 	unsigned stuck_s;                  /* wall-clock seconds without a step: stuck (0: never) */
 	_Atomic uint64_t steps_seen;       /* S.steps, for the controller's watchdog */
 	char livelock[256];                /* a domain that never stopped running ("": none) */
-	uint64_t active_ns;                /* det mode: virtual time a domain last got the token */
+	uint64_t active_ns;                /* det mode: virtual time a domain last had the token */
+	uint64_t active_switches;          /* S.switches when active_ns was taken */
 	sim_sched_idle_hook_fn *idle_hook; /* sim_sched_set_idle_hook */
 	void *idle_arg;
 	uint64_t idle_min_ns;
@@ -235,6 +236,7 @@ int sim_sched_configure(const struct sim_sched_config *cfg)
 	trace_mix_bytes(&cfg->seed, sizeof(cfg->seed));
 	atomic_store(&vclock_ns, 1000000000ull);
 	S.active_ns = atomic_load(&vclock_ns);
+	S.active_switches = 0;
 	atomic_store(&vclock_virtual, cfg->mode == SIM_MODE_DET);
 	sim_rng_seed(cfg->seed);
 	atomic_store(&sim_sched_active, cfg->mode == SIM_MODE_DET);
@@ -515,7 +517,6 @@ static void pin_follow_controller(void)
 
 static void resume(struct sched_thread *next)
 {
-	S.active_ns = atomic_load_explicit(&vclock_ns, memory_order_relaxed);
 	S.running = next;
 	next->state = SCH_RUNNING;
 	S.switches++;
@@ -591,6 +592,7 @@ void sim_sched_set_idle_hook(sim_sched_idle_hook_fn *fn, uint64_t min_ns, void *
 	S.idle_min_ns = min_ns;
 	S.idle_arg = arg;
 	S.active_ns = atomic_load(&vclock_ns);
+	S.active_switches = S.switches;
 }
 
 void sim_sched_set_point_hook(sim_sched_point_hook_fn *fn)
@@ -966,6 +968,13 @@ static bool advance_time(uint64_t deadline_ns, enum sim_run_result *res)
 {
 	bool found;
 	uint64_t t = next_timer_ns(&found);
+
+	/* Virtual time moves only here: a domain that had the token since the
+	 * last call had it at the time it is now (the idle hook's gap starts). */
+	if (S.switches != S.active_switches) {
+		S.active_switches = S.switches;
+		S.active_ns = atomic_load(&vclock_ns);
+	}
 
 	if (!found || t > deadline_ns) {
 		if (deadline_ns != UINT64_MAX && deadline_ns > atomic_load(&vclock_ns))

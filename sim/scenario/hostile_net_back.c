@@ -441,6 +441,7 @@ static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp, bool extras)
 {
 	unsigned v = extras ? 3 + (unsigned)(scn_wl_rand(&b->rng) % 2) : (unsigned)(scn_wl_rand(&b->rng) % 3);
 	unsigned need = v == 0 || v == 3 ? 2 : v == 1 ? HB_CHAIN : v == 2 ? HB_LONG_SLOTS : 1 + HB_EXTRAS_CHAIN;
+	bool with_extras = v == 0 || v >= 3;   /* a data slot, then extra info slots */
 
 	if (rp - b->rx.req_cons < need)
 		return false;
@@ -450,9 +451,9 @@ static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp, bool extras)
 		netif_rx_response_t *r = RING_GET_RESPONSE(&b->rx, b->rx.rsp_prod_pvt++);
 		*r = (netif_rx_response_t){.id = req.id, .flags = k + 1 < need ? NETRXF_more_data : 0,
 					   .status = need == HB_LONG_SLOTS ? HB_PAGE : 0};
-		if (v != 1 && v != 2 && k == 0)
+		if (with_extras && k == 0)
 			r->flags = NETRXF_extra_info;
-		if (v != 1 && v != 2 && k >= 1) {
+		if (with_extras && k >= 1) {
 			netif_extra_info_t x = {.type = v == 0 ? 7 : XEN_NETIF_EXTRA_TYPE_GSO,
 						.flags = k + 1 < need ? XEN_NETIF_EXTRA_FLAG_MORE : 0};
 			x.u.gso.type = v == 3 ? XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4;

@@ -230,21 +230,30 @@ void hf_expect_status(struct hostile_front *h, uint32_t seq, enum hf_status st, 
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* The packet a frame's header names, or NULL: no header of ours (a lie may
+ * have cut it off or written over it). */
+static struct hf_expect *hf_expect_by_header(struct hostile_front *h, const uint8_t *data, uint32_t len)
+{
+	uint32_t magic, seq;
+
+	if (len < HF_HDR_BYTES)
+		return NULL;
+	memcpy(&magic, data + 14, 4);
+	memcpy(&seq, data + 18, 4);
+	return magic == HF_MAGIC && seq < h->cfg.packets ? &h->exp[seq] : NULL;
+}
+
 /* The packet a frame is (by its header, else by its bytes: a lie may have
  * cut the header off); passed: one netback passed on already, else one not
  * passed on yet. */
 static struct hf_expect *hf_expect_match(struct hostile_front *h, const uint8_t *data, uint32_t len, uint64_t hash,
 					 bool passed)
 {
-	if (len >= HF_HDR_BYTES) {
-		uint32_t magic, seq;
-		memcpy(&magic, data + 14, 4);
-		memcpy(&seq, data + 18, 4);
-		struct hf_expect *e = seq < h->cfg.packets && magic == HF_MAGIC ? &h->exp[seq] : NULL;
-		for (unsigned k = 0; e && (e->accept & HF_OK) && k < e->nok; k++)
-			if (e->len[k] == len && e->hash[k] == hash)
-				return e;
-	}
+	struct hf_expect *named = hf_expect_by_header(h, data, len);
+
+	for (unsigned k = 0; named && (named->accept & HF_OK) && k < named->nok; k++)
+		if (named->len[k] == len && named->hash[k] == hash)
+			return named;
 	/* A frame whose header is not where it should be: any packet like it. */
 	for (uint32_t s = 0; s < h->cfg.packets; s++) {
 		struct hf_expect *e = &h->exp[s];
@@ -286,17 +295,12 @@ int hostile_front_output(struct hostile_front *h, const uint8_t *data, uint32_t 
 	atomic_fetch_add(&h->st[HF_S_OUTPUT], 1);
 	if (hf_expect_frame(h, data, len))
 		return 0;
-	uint32_t seq = UINT32_MAX, magic = 0;
-	if (len >= HF_HDR_BYTES) {
-		memcpy(&magic, data + 14, 4);
-		memcpy(&seq, data + 18, 4);
-	}
 	pthread_mutex_lock(&h->lock);
-	const struct hf_expect *e = magic == HF_MAGIC && seq < h->cfg.packets ? &h->exp[seq] : NULL;
+	const struct hf_expect *e = hf_expect_by_header(h, data, len);
 	if (e)
 		snprintf(why, why_len, "netback passed on a frame of %u bytes from vif %s of dom %u that no correct "
 			 "backend would (header says packet %u: a correct backend must %s; lie: %s, %u bytes%s)", len,
-			 h->device + 4, h->cfg.domid, seq, hf_accept_name(e->accept), e->lie, e->len[0],
+			 h->device + 4, h->cfg.domid, (unsigned)(e - h->exp), hf_accept_name(e->accept), e->lie, e->len[0],
 			 e->outputs > 1 ? "; passed on twice" : "");
 	else   /* the checksum lie writes IP headers over ours */
 		snprintf(why, why_len, "netback passed on a frame of %u bytes from vif %s of dom %u that no correct "

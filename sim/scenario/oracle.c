@@ -139,6 +139,15 @@ static void oracle_zombies(struct scn_run *run, bool final)
 	}
 }
 
+/* Is a live domain of the scenario paused now? (It may hold work up.) */
+static bool run_domain_paused(const struct scn_run *run)
+{
+	for (unsigned i = 0; i < run->s->ndoms; i++)
+		if (run->dom_alive[i] && sim_domain_paused(run->domids[i]))
+			return true;
+	return false;
+}
+
 static bool zombies_gone(void *arg)
 {
 	struct scn_run *run = arg;
@@ -155,11 +164,9 @@ static bool zombies_gone(void *arg)
  * judges at its end. Not when a domain is paused (it would not run). */
 void scn_oracles_zombies_end(struct scn_run *run)
 {
-	if (sim_mode() != SIM_MODE_DET || !run->nzombies || run->outcome == SCN_OUT_HARNESS)
+	if (sim_mode() != SIM_MODE_DET || !run->nzombies || run->outcome == SCN_OUT_HARNESS ||
+	    run_domain_paused(run))
 		return;
-	for (unsigned i = 0; i < run->s->ndoms; i++)
-		if (run->dom_alive[i] && sim_domain_paused(run->domids[i]))
-			return;
 	sim_run(zombies_gone, run, sim_now_ns() + SCN_ZOMBIE_NS, SCN_ZOMBIE_STEPS);
 	oracle_zombies(run, true);   /* the bound has passed, or nothing moves */
 }
@@ -177,11 +184,9 @@ static void oracle_stall(uint64_t from_ns, uint64_t to_ns, void *arg)
 	struct scn_run *run = arg;
 	char what[160];
 
-	if (run->stalled || run->stopping || scn_nemesis_excuses(run) || sim_fault_injected_total())
+	if (run->stalled || run->stopping || scn_nemesis_excuses(run) || sim_fault_injected_total() ||
+	    run_domain_paused(run))
 		return;
-	for (unsigned i = 0; i < run->s->ndoms; i++)
-		if (run->dom_alive[i] && sim_domain_paused(run->domids[i]))
-			return;
 	struct scn_wl *wl = scn_wls_busy(run, what, sizeof(what));
 	if (!wl)
 		return;

@@ -450,8 +450,7 @@ struct xensim_event *xensim_event_new(struct xensim_wl *x, int fd, void (*cb)(vo
 
 int xensim_event_add(struct xensim_event *e, uint64_t timeout_ns)
 {
-	struct timeval tv = {.tv_sec = (time_t)(timeout_ns / 1000000000u),
-			     .tv_usec = (suseconds_t)(timeout_ns % 1000000000u / 1000u)};
+	struct timeval tv = scn_tv(timeout_ns);
 
 	if (!e || e->dead)
 		return -EINVAL;

@@ -579,13 +579,10 @@ static void run_result(struct scn_run *run, struct scn_result *r, double wall0)
 	r->vt_ns = sim_now_ns() - run->t0_ns;
 	r->wall_s = wall_now_s() - wall0;
 	r->mode = run->mode;
-	r->injected = 0;
+	r->injected = sim_fault_injected_total();
 	unsigned i = 0;
-	for (struct sim_fault_site *f = sim_fault_site_first(); f; f = f->next, i++) {
-		r->injected += atomic_load(&f->injected);
-		if (i < SCN_SITES_MAX)
-			r->site_occurrences[i] = atomic_load(&f->occurrences);
-	}
+	for (struct sim_fault_site *f = sim_fault_site_first(); f && i < SCN_SITES_MAX; f = f->next, i++)
+		r->site_occurrences[i] = atomic_load(&f->occurrences);
 	if (run->sweep_site) {
 		struct sim_fault_site *occ = strcmp(run->sweep_site->name, "evtchn.notify.delay") == 0
 			? sim_fault_site_find("evtchn.notify.drop") : run->sweep_site;

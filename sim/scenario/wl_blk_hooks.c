@@ -65,9 +65,7 @@ static void bw_plug_wait_fired(evutil_socket_t fd, short what, void *arg)
 static int bw_plug_wait_arm(void *arg)
 {
 	struct bw *w = arg;
-	uint64_t ns = scn_wl_u(w->wl, BW_P_PLUG_WAIT);
-	struct timeval tv = {.tv_sec = (time_t)(ns / 1000000000ull),
-			     .tv_usec = (suseconds_t)(ns % 1000000000ull / 1000)};
+	struct timeval tv = scn_tv(scn_wl_u(w->wl, BW_P_PLUG_WAIT));
 
 	if (!w->plug_wait_ev)
 		w->plug_wait_ev = scn_ev_new(sim_domain_event_base(), -1, 0, bw_plug_wait_fired, w);

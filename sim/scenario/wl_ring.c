@@ -345,8 +345,7 @@ static void front_kick(evutil_socket_t fd, short what, void *arg)
 
 static struct event *rw_kick_timer(struct rw *w, event_callback_fn cb, void *arg)
 {
-	struct timeval tv = {.tv_sec = (time_t)(w->kick_ns / 1000000000ull),
-			     .tv_usec = (suseconds_t)(w->kick_ns % 1000000000ull / 1000)};
+	struct timeval tv = scn_tv(w->kick_ns);
 	struct event *ev;
 
 	if (!w->kick_ns)

@@ -47,7 +47,6 @@ struct xst {
 	domid_t stormer, victim;
 	uint32_t notifies;
 	uint64_t interval_ns;
-	unsigned runs_max;                  /* xst_runs_max() */
 	struct xenbus_evtchn *vch, *sch;    /* the victim's port, the stormer's end */
 	struct event *turn;                 /* the stormer's loop, one turn at a time */
 	_Atomic bool work;                  /* the storm is over: the next event has work */
@@ -76,11 +75,11 @@ static bool xst_victim_fn(void *arg)
 		return false;
 	}
 	uint64_t runs = atomic_load(&x->storm_runs);
-	if (runs > x->runs_max)
+	if (runs > xst_runs_max(x))
 		scn_wl_fail(x->wl, "XSA-332/391: dom %u ran its event handler %lu times for %u empty "
 			    "notifications from dom %u (port %u), at most %u allowed: no storm limit",
 			    x->victim, (unsigned long)runs, x->notifies, x->stormer,
-			    xenbus_evtchn_port(x->vch), x->runs_max);
+			    xenbus_evtchn_port(x->vch), xst_runs_max(x));
 	else if (!scn_wl_finished(x->wl))
 		scn_wl_done(x->wl);
 	return true;
@@ -96,8 +95,7 @@ static bool xst_stormer_fn(void *arg)
 static void xst_turn(evutil_socket_t fd, short what, void *arg)
 {
 	struct xst *x = arg;
-	const struct timeval next = {(time_t)(x->interval_ns / 1000000000u),
-				     (suseconds_t)(x->interval_ns % 1000000000u / 1000u)};
+	const struct timeval next = scn_tv(x->interval_ns);
 
 	(void)fd;
 	(void)what;
@@ -150,7 +148,6 @@ static int xst_start(struct scn_wl *wl)
 	scn_wl_hostile(wl, x->stormer);
 	x->notifies = (uint32_t)scn_wl_u(wl, XST_P_NOTIFIES);
 	x->interval_ns = scn_wl_u(wl, XST_P_INTERVAL);
-	x->runs_max = xst_runs_max(x);
 	int rc = scn_wl_call(wl, x->victim, xst_victim_open, x);
 	if (rc == 0)
 		rc = scn_wl_call(wl, x->stormer, xst_stormer_open, x);
@@ -199,7 +196,7 @@ static bool xst_busy(struct scn_wl *wl, char *what, size_t len)
 {
 	const struct xst *x = wl->priv;
 
-	if (!atomic_load(&x->work) || scn_wl_finished(wl))
+	if (!atomic_load(&x->work))
 		return false;
 	snprintf(what, len, "dom %u's event with work on port %u, after a storm from dom %u, not yet handled",
 		 x->victim, x->vch ? xenbus_evtchn_port(x->vch) : 0, x->stormer);

@@ -84,11 +84,12 @@ struct scn_wl_type {
 	 * holds the token, acting as the harness (then it must not scn_wl_call,
 	 * wait or act on domains)? NULL: check() runs on the harness thread only. */
 	bool (*check_in_place)(struct scn_wl *wl);
-	/* Optional, det mode, on the thread running the scheduler with every
-	 * domain parked and no domain run for a while: has the workload work
-	 * in flight that only its domains' own events move on (I/O submitted
-	 * on a connected device, frames a driver holds for a connected peer)?
-	 * Then what says what, and the run has stalled (the stall oracle). */
+	/* Optional, det mode, while the workload runs, on the thread running
+	 * the scheduler with every domain parked and no domain run for a
+	 * while: has the workload work in flight that only its domains' own
+	 * events move on (I/O submitted on a connected device, frames a driver
+	 * holds for a connected peer)? Then what says what, and the run has
+	 * stalled (the stall oracle). */
 	bool (*busy)(struct scn_wl *wl, char *what, size_t len);
 	void (*stop)(struct scn_wl *wl);            /* release everything */
 	uint64_t (*counter)(struct scn_wl *wl, unsigned index);   /* index in counters[] */
@@ -201,5 +202,11 @@ int scn_wl_xs_rm_prune(struct scn_wl *wl, const char *path, size_t keep);
 struct event *scn_ev_new(struct event_base *base, evutil_socket_t fd, short what,
 			 event_callback_fn cb, void *arg);
 void scn_ev_free(struct event *ev, bool base_alive);
+/* A libevent timeout of ns nanoseconds. */
+static inline struct timeval scn_tv(uint64_t ns)
+{
+	return (struct timeval){.tv_sec = (time_t)(ns / 1000000000u),
+				.tv_usec = (suseconds_t)(ns % 1000000000u / 1000u)};
+}
 
 #endif

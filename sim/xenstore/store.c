@@ -55,16 +55,6 @@ void xs_htab_fini(struct xs_htab *t)
 	t->nb = t->count = 0;
 }
 
-struct xs_hentry *xs_htab_find(const struct xs_htab *t, const char *key)
-{
-	uint32_t h = xs_hash(key);
-	struct xs_hentry *e = t->nb ? t->b[h & (t->nb - 1)] : NULL;
-
-	while (e && (e->hash != h || strcmp(e->key, key) != 0))
-		e = e->next;
-	return e;
-}
-
 /* key[0..len) holds no NUL (a prefix of a path), so a key that strncmp finds
  * equal over len bytes is at least that long, and key[len] is in it. */
 struct xs_hentry *xs_htab_find_len(const struct xs_htab *t, const char *key, size_t len,
@@ -75,6 +65,13 @@ struct xs_hentry *xs_htab_find_len(const struct xs_htab *t, const char *key, siz
 	while (e && (e->hash != hash || strncmp(e->key, key, len) != 0 || e->key[len] != '\0'))
 		e = e->next;
 	return e;
+}
+
+struct xs_hentry *xs_htab_find(const struct xs_htab *t, const char *key)
+{
+	size_t len = strlen(key);
+
+	return xs_htab_find_len(t, key, len, xs_hash_add(XS_HASH_INIT, key, len));
 }
 
 /* Doubling keeps chains short; when memory is short the chains just get longer. */
