@@ -263,6 +263,19 @@ static int blkfront_disk_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	return 0;
 }
 
+/* The size the backend publishes now; true if it is not the one we had. */
+static bool blkfront_size_refresh(struct blkfront *bf)
+{
+	uint64_t sectors;
+	int rc = xenbus_read_uint(blkfront_xs(bf), XBT_NULL, bf->bf_back.path, "sectors",
+				  UINT64_MAX >> BLKFRONT_SECTOR_SHIFT, &sectors);
+
+	if (rc < 0 || sectors << BLKFRONT_SECTOR_SHIFT == bf->bf_info.size_bytes)
+		return false;
+	bf->bf_info.size_bytes = sectors << BLKFRONT_SECTOR_SHIFT;
+	return true;
+}
+
 static void blkfront_connect(struct blkfront *bf)
 {
 	struct blkfront_disk_read r = {.bf = bf};
@@ -300,6 +313,10 @@ static void blkfront_connect(struct blkfront *bf)
 	blkfront_size_requests(bf);
 	if (!blkfront_go(bf, XenbusStateConnected))
 		return;
+	/* The disk may have been resized while our Connected was being written
+	 * (a commit retried after EAGAIN, our domain paused): what we announce
+	 * is the size published now. A later resize comes as a watch event. */
+	(void)blkfront_size_refresh(bf);
 	bf->bf_phase = BF_CONNECTED;
 	bf->bf_ever_connected = true;
 	bf->bf_connect_tries = 0;
@@ -312,14 +329,8 @@ static void blkfront_connect(struct blkfront *bf)
 
 static void blkfront_resize_check(struct blkfront *bf)
 {
-	uint64_t sectors;
-	int rc = xenbus_read_uint(blkfront_xs(bf), XBT_NULL, bf->bf_back.path, "sectors",
-				  UINT64_MAX >> BLKFRONT_SECTOR_SHIFT, &sectors);
-
-	if (rc == 0 && sectors << BLKFRONT_SECTOR_SHIFT != bf->bf_info.size_bytes) {
-		bf->bf_info.size_bytes = sectors << BLKFRONT_SECTOR_SHIFT;
+	if (blkfront_size_refresh(bf))
 		blkfront_event(bf, BLKFRONT_EV_RESIZED);
-	}
 }
 
 /* The backend is away: what waits for it waits at most this long. */
