@@ -314,6 +314,12 @@ struct scn_run {
 	/* state nodes the file wrote itself (xs-write): the next write there is
 	 * no move of its writer's own (the XenbusState oracle skips its order) */
 	char faked_states[SCN_FAKED_STATES_MAX][SCN_TEXT_MAX];
+	/* and how often it wrote each (kept: a workload asks whether a peer's
+	 * reaction to a state has a cause the file made) */
+	struct scn_state_fake {
+		char path[SCN_TEXT_MAX];
+		unsigned writes;
+	} state_fakes[SCN_FAKED_STATES_MAX];
 	_Atomic uint64_t outcome_seq;      /* records seen when the outcome was set: the failure */
 	uint64_t site_trace_injected[SCN_FAULTS_MAX + 1];
 	/* workload events by domain, so a dying domain's are deleted in time */
@@ -400,6 +406,8 @@ void scn_oracles_end(struct scn_run *run);
 void scn_trace_start(struct scn_run *run);
 /* The file's xs-write of a .../state node: PATH as the trace names it. */
 void scn_trace_faked_state(struct scn_run *run, const char *path);
+/* How many times the file's xs-write wrote the state node PATH so far. */
+unsigned scn_trace_faked_state_writes(struct scn_run *run, const char *path);
 void scn_trace_stop(struct scn_run *run);
 void scn_trace_line(struct scn_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The timeline of the run as an inline SVG document; malloc'd. */

@@ -177,7 +177,28 @@ void scn_trace_faked_state(struct scn_run *run, const char *path)
 	}
 	if (slot < SCN_FAKED_STATES_MAX)
 		snprintf(run->faked_states[slot], sizeof(run->faked_states[slot]), "%s", path);
+	for (unsigned i = 0; i < SCN_FAKED_STATES_MAX; i++) {
+		struct scn_state_fake *f = &run->state_fakes[i];
+		if (!f->path[0])
+			snprintf(f->path, sizeof(f->path), "%s", path);
+		if (strcmp(f->path, path) == 0) {
+			f->writes++;
+			break;
+		}
+	}
 	pthread_mutex_unlock(&run->trace_lock);
+}
+
+unsigned scn_trace_faked_state_writes(struct scn_run *run, const char *path)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&run->trace_lock);
+	for (unsigned i = 0; i < SCN_FAKED_STATES_MAX && run->state_fakes[i].path[0]; i++)
+		if (strcmp(run->state_fakes[i].path, path) == 0)
+			n = run->state_fakes[i].writes;
+	pthread_mutex_unlock(&run->trace_lock);
+	return n;
 }
 
 static void scn_trace_state(struct scn_run *run, const struct sim_trace_event *ev)

@@ -561,6 +561,15 @@ static void nw_guest_rx(void *arg, struct netfront *nf, const struct netfront_rx
 	nw_reload_maybe(g, scn_wl_u(g->w->wl, NW_P_RELOAD));
 }
 
+/* How many times the file wrote this guest's frontend state (xs-write). */
+static unsigned nw_fe_state_faked(const struct nw_guest *g)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/%u/state", g->domid, NW_DEVID);
+	return scn_wl_state_faked(g->w->wl, path);
+}
+
 static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event ev)
 {
 	struct nw_guest *g = arg;
@@ -569,6 +578,7 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 	if (ev == NETFRONT_EV_CONNECTED) {
 		char why[256];
 		atomic_fetch_add(&g->connects, 1);
+		g->fakes_at_up = nw_fe_state_faked(g);
 		if (nw_probe_tx_limits(nf, why, sizeof(why)) || nw_judge_negotiated(g, nf, why, sizeof(why)))
 			scn_wl_fail(g->w->wl, "guest dom %u: %s", g->domid, why);
 		if (!g->started && !atomic_load(&g->gone))
@@ -582,7 +592,10 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 		unsigned deaths = atomic_load(&g->w->be_deaths);
 		bool death = deaths != g->deaths_at_down;
 		g->deaths_at_down = deaths;
-		if (!atomic_load(&g->expect_down) && !death)
+		/* The file wrote our state since we connected (a frontend closed
+		 * or starting over, as the backend sees it): netback let go for it. */
+		bool faked = nw_fe_state_faked(g) != g->fakes_at_up;
+		if (!atomic_load(&g->expect_down) && !death && !faked)
 			atomic_store(&g->kicked, true);   /* check() fails the run with netback's reason */
 		char why[256];
 		if (!death && !atomic_load(&g->w->be_deaths) && nw_judge_rx_taken(g, why, sizeof(why)))

@@ -70,6 +70,7 @@ struct nw_guest {
 	 * we asked for is expected; any other one is netback's doing. */
 	atomic_bool expect_down, kicked, unplugged;
 	unsigned deaths_at_down;      /* w->be_deaths at its last DISCONNECTED (its thread) */
+	unsigned fakes_at_up;         /* the file's writes of its frontend state at CONNECTED */
 	/* An action under way: a CONNECTED now is the old connection's, about
 	 * to go (until the guest saw it go: down_ends_act, guest thread). */
 	atomic_bool acting;

@@ -281,6 +281,11 @@ int scn_wl_xs_read(struct scn_wl *wl, const char *path, char *buf, size_t len)
 	return scn_xs_read(wl->run, path, buf, len);
 }
 
+unsigned scn_wl_state_faked(struct scn_wl *wl, const char *path)
+{
+	return scn_trace_faked_state_writes(wl->run, path);
+}
+
 int scn_wl_xs_rm(struct scn_wl *wl, const char *path)
 {
 	return scn_xs_rm(wl->run, path);

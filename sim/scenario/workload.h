@@ -190,6 +190,10 @@ void scn_wl_note(struct scn_wl *wl, domid_t domid, const char *fmt, ...)
  * ...). Harness thread only. */
 int scn_wl_xs_write(struct scn_wl *wl, const char *path, const char *value);
 int scn_wl_xs_read(struct scn_wl *wl, const char *path, char *buf, size_t len);
+/* How many times the scenario file itself wrote the state node PATH
+ * (xs-write, faking its owner): a peer reacting to such a write, e.g. a
+ * backend dropping a frontend the file showed Closed, has a cause. */
+unsigned scn_wl_state_faked(struct scn_wl *wl, const char *path);
 int scn_wl_xs_rm(struct scn_wl *wl, const char *path);
 /* perms: "n1 r0", one entry per word (owner first, as xenstore-chmod). */
 int scn_wl_xs_set_perms(struct scn_wl *wl, const char *path, const char *perms);
