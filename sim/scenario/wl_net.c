@@ -60,7 +60,8 @@ static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 	[NW_P_LARGE] = {"large", SCN_P_PERCENT, "10", 0, 100, "messages above the MTU (GSO or cut)"},
 	[NW_P_FEATURES] = {"features", SCN_P_STRING, "all", 0, 0,
 			   "all: multi-queue, sg, GSO, csum offload, split evtchn, rx-notify; none; "
-			   "mixed: odd guests none; fewer: guests all, netback no split, GSO v4 only, 2 queues"},
+			   "mixed: odd guests none, guests 2, 6... no IPv6 partial checksums on rx; "
+			   "fewer: guests all, netback no split, GSO v4 only, 2 queues"},
 	[NW_P_TIMEOUT] = {"timeout", SCN_P_TIME, "200ms", 1000000, 60000000000ull,
 			  "no ack or pong this long: given up (a lost frame)"},
 	[NW_P_TX_BUFS] = {"tx-bufs", SCN_P_UINT, "256", NW_TX_BUFS_MIN, NW_BUFS_DEFAULT,
@@ -103,7 +104,9 @@ static uint64_t nw_crash_allowance(struct nw *w)
 
 /* features=all, none, or mixed: the backend offers everything, guests 0,
  * 2, 4... take it all and guests 1, 3... nothing, so frames cross between
- * ends that negotiated differently. */
+ * ends that negotiated differently; of mixed's, guests 2, 6... refuse IPv6
+ * partial checksums on rx (feature-ipv6-csum-offload 0: each end's key is
+ * what it takes) yet send them, as netback offers them. */
 static void nw_features(struct nw *w, const char *features)
 {
 	bool mixed = strcmp(features, "mixed") == 0, fewer = strcmp(features, "fewer") == 0;
@@ -126,6 +129,8 @@ static void nw_features(struct nw *w, const char *features)
 						      .split_evtchn = true, .rx_notify = true, .tx_slots_max = 32};
 		else
 			*c = (struct netfront_config){.queues_max = 1, .csum = false, .rx_notify = false};
+		if (mixed && i % 4 == 2)
+			c->ipv6_csum = false;
 		c->tx_bufs = (unsigned)scn_wl_u(w->wl, NW_P_TX_BUFS);
 		c->rx_bufs = (unsigned)scn_wl_u(w->wl, NW_P_RX_BUFS);
 		if (c->sg && scn_wl_u(w->wl, NW_P_QUEUES))
@@ -372,6 +377,13 @@ static void nw_judge(void *arg)
 			    gaps, drops);
 	else if (lost && !drops)
 		scn_wl_fail(w->wl, "%lu bulk byte(s) never arrived, no frame dropped where counted", lost);
+	else if (!w->has_hostile && !sim_fault_injected_total() && b.tx_dropped > b.tx_grant_errors)
+		/* Our netfronts send only what netback offered, well-formed: a
+		 * frame netback refused (not for a grant error) is a disagreement
+		 * of the two ends, a bug in one of them, even if the streams
+		 * carried on. */
+		scn_wl_fail(w->wl, "netback refused %lu frame(s) of its well-behaved netfronts (no fault "
+			    "injected, no hostile frontend; its log says why)", b.tx_dropped - b.tx_grant_errors);
 	else if (b.fatal > h_fatal + sim_access_jumped(DOMID_INVALID))   /* a jumped index: one */
 		scn_wl_fail(w->wl, "netback disconnected %lu frontend(s) for a protocol violation (%lu of them the "
 			    "hostile one, for a packet that called for it)", b.fatal, h_fatal);
