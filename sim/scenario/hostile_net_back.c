@@ -132,7 +132,7 @@ struct hb_back {
 	uint32_t frame_len;
 	bool frame_ready;             /* copied, waiting for rx buffers */
 	uint16_t last_id;             /* a tx id answered already */
-	unsigned prod_lies;           /* rx rsp_prod lies told: even ones land inside the ring */
+	unsigned prod_lies;           /* rsp_prod lies told: even ones land inside the ring */
 	bool prod_lied;               /* a rsp_prod lie stands: serve nothing more (a push would undo it) */
 	RING_IDX rw_idx;
 	bool rw_pending;
@@ -531,6 +531,16 @@ static RING_IDX hb_rx_prod_lie(struct hb_back *b)
 	return b->rx.rsp_prod_pvt + (b->prod_lies++ % 2 ? 300u : bufs + 1u);
 }
 
+/* A tx rsp_prod past the requests netfront published: one past its req_prod
+ * (within the ring unless a ring's worth is outstanding: the slot holds the
+ * last lap's response, which a frontend bounding rsp_prod by the ring's size
+ * rather than by its requests takes as an answer), or, every other time as
+ * for rx, 300 past what we answered (past the ring too). */
+static RING_IDX hb_tx_prod_lie(struct hb_back *b)
+{
+	return b->prod_lies++ % 2 ? b->tx.rsp_prod_pvt + 300u : b->tx.sring->req_prod + 1u;
+}
+
 /* The first part of a split frame, published as RING_PUSH_RESPONSES_AND_CHECK_NOTIFY
  * would (io/ring.h); the rest waits for split_ev. */
 static int hb_push_split(struct hb_back *b)
@@ -560,7 +570,7 @@ static void hb_push(struct hb_back *b)
 		bool tx = b->w->ring == HB_RING_BOTH ? scn_wl_rand(&b->rng) % 2 : b->w->ring == HB_RING_TX;
 		xen_wmb();
 		if (tx)
-			b->tx.sring->rsp_prod = b->tx.rsp_prod_pvt + 300;
+			b->tx.sring->rsp_prod = hb_tx_prod_lie(b);
 		else
 			b->rx.sring->rsp_prod = hb_rx_prod_lie(b);
 		hb_tell_kw(b, true, !tx, tx ? "tx rsp_prod past the requests" : "rx rsp_prod past the requests", "rsp_prod");
