@@ -288,12 +288,27 @@ static const char *nw_judge_hostile(struct nw *w, const struct netback_stats *b,
 
 static void nw_judge(void *arg);
 
+static void nw_judge_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	nw_judge(arg);
+}
+
 /* Netback has frames queued to deliver, and the guests buffers for them,
  * when it ran last before the verdict was posted (a backend domain just
  * unpaused, say): it gets steps of its own first (true: judged later). What
- * is left queued after those is left for good (nw_judge_idle_rxq). */
+ * is left queued after those is left for good (nw_judge_idle_rxq). A queue
+ * it stalled just now (its timers ran late: the backend was paused) is
+ * served again only at its next look, a poll period away for a frontend
+ * without rx-notify: the verdict waits for that too (nw_judge_unstalls). */
 static bool nw_judge_later(struct nw *w, const struct netback_stats *b)
 {
+	if (b->rx_stalls > b->rx_unstalls && w->judge_stall_waits < NW_JUDGE_STALL_WAITS_MAX) {
+		struct timeval tv = scn_tv(NW_JUDGE_STALL_WAIT_MS * 1000000ull);
+		w->judge_stall_waits++;
+		return event_base_once(sim_domain_event_base(), -1, EV_TIMEOUT, nw_judge_timer, w, &tv) == 0;
+	}
 	if (!b->rx_queued_bytes || w->judge_defers >= NW_JUDGE_DEFERS_MAX)
 		return false;
 	w->judge_defers++;

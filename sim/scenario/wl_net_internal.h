@@ -21,6 +21,8 @@
 
 #define NW_GUESTS_MAX 8u
 #define NW_JUDGE_DEFERS_MAX 64u        /* netback steps the verdict waits for its rx queue to drain */
+#define NW_JUDGE_STALL_WAITS_MAX 4u    /* waits of NW_JUDGE_STALL_WAIT_MS for a stalled queue's next look */
+#define NW_JUDGE_STALL_WAIT_MS 20u     /* well over netback's rx poll period (a few ms) */
 #define NW_DEVID 0u
 #define NW_ACT_POLLS_MAX 200000u        /* checks waiting for netback to close a vif */
 #define NW_BUFS_DEFAULT 256u            /* netfront tx_bufs / rx_bufs 0: a ring's worth */
@@ -109,6 +111,7 @@ struct nw {
 	_Atomic unsigned gone;              /* bit i: guest i unplugged, its peers forget it */
 	atomic_bool judged;
 	unsigned judge_defers;           /* steps the verdict gave netback to drain (backend thread) */
+	unsigned judge_stall_waits;      /* and waits for a stalled queue to be looked at again */
 	_Atomic uint64_t drops;     /* published by the backend's thread */
 	/* What a crash of the backend domain may have lost, uncounted: the
 	 * drops its switch and netback had counted, and the frames in flight
