@@ -411,8 +411,10 @@ void scn_blk_backend_put(struct scn_wl *wl, domid_t be)
 
 	if (!e || --e->refs)
 		return;
-	if (e->bb && e->alive && sim_domain_alive(be))
+	if (e->bb && e->alive && sim_domain_alive(be)) {
 		scn_wl_call(wl, be, scn_blk_be_stop, e);
+		scn_wl_check_backend_stopped(wl, be, "vbd");
+	}
 	for (unsigned i = 0; i < e->ndisks; i++)
 		blk_store_put(e->disks[i].store);
 	*e = (struct scn_blk_be){0};

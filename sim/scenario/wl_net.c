@@ -965,8 +965,10 @@ static void nw_stop(struct scn_wl *wl)
 	/* netback first: nothing of the hostile frontend is looked at after;
 	 * its closing the hostile vif is teardown, not a disconnection. */
 	hostile_front_quiesce(w->hf);
-	if (w->be_alive && sim_domain_alive(w->be))
+	if (w->be_alive && sim_domain_alive(w->be)) {
 		scn_wl_call(wl, w->be, nw_back_stop, w);
+		scn_wl_check_backend_stopped(wl, w->be, "vif");
+	}
 	if (w->h_alive && sim_domain_alive(w->hg.domid))
 		scn_wl_call(wl, w->hg.domid, nw_hostile_close, w);
 	hostile_front_forget(w->hf);   /* the guest died with it open */

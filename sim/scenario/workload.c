@@ -12,6 +12,7 @@
 
 #include <xenstore.h>
 
+#include "drivers/xenbus/xenbus.h"
 #include "sim/gnttab/gnttab.h"
 #include "sim/scenario/scn_internal.h"
 
@@ -284,6 +285,51 @@ int scn_wl_xs_read(struct scn_wl *wl, const char *path, char *buf, size_t len)
 unsigned scn_wl_state_faked(struct scn_wl *wl, const char *path)
 {
 	return scn_trace_faked_state_writes(wl->run, path);
+}
+
+/* Each child of path in turn: fn(arg, path/child); false from fn stops. */
+static void wl_xs_children(struct scn_wl *wl, const char *path, bool (*fn)(struct scn_wl *, const char *),
+			   unsigned depth)
+{
+	char kids[XENSTORE_PAYLOAD_MAX], child[SCN_TEXT_MAX];
+	unsigned bytes;
+
+	if (scn_xs_directory(wl->run, path, kids, sizeof(kids), &bytes) < 0)
+		return;
+	for (unsigned off = 0; off < bytes;) {
+		size_t kl = strnlen(kids + off, bytes - off);
+		if (kl == 0)
+			break;
+		snprintf(child, sizeof(child), "%s/%.*s", path, (int)kl, kids + off);
+		if (depth > 1)
+			wl_xs_children(wl, child, fn, depth - 1);
+		else if (!fn(wl, child))
+			return;
+		off += (unsigned)kl + 1;
+	}
+}
+
+static bool wl_device_left_closed(struct scn_wl *wl, const char *dir)
+{
+	char path[SCN_TEXT_MAX + 8], v[16] = "";
+	unsigned long st;
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	if (scn_xs_read(wl->run, path, v, sizeof(v)) < 0 || sscanf(v, "%lu", &st) != 1 ||
+	    st == XenbusStateClosed || st == XenbusStateInitialising || st == XenbusStateUnknown)
+		return true;
+	scn_wl_fail(wl, "the backend driver stopped leaving %s at %s (%lu), not Closed: its frontend is not "
+		    "told it is gone, and the next backend starts from there", path, xenbus_state_name((unsigned)st),
+		    st);
+	return false;
+}
+
+void scn_wl_check_backend_stopped(struct scn_wl *wl, domid_t be, const char *type)
+{
+	char dir[64];
+
+	snprintf(dir, sizeof(dir), "/local/domain/%u/backend/%s", be, type);
+	wl_xs_children(wl, dir, wl_device_left_closed, 2);   /* FE/DEVID */
 }
 
 int scn_wl_xs_rm(struct scn_wl *wl, const char *path)

@@ -194,6 +194,13 @@ int scn_wl_xs_read(struct scn_wl *wl, const char *path, char *buf, size_t len);
  * (xs-write, faking its owner): a peer reacting to such a write, e.g. a
  * backend dropping a frontend the file showed Closed, has a cause. */
 unsigned scn_wl_state_faked(struct scn_wl *wl, const char *path);
+/* A backend driver in domain be stopped (its domain lives on): every device
+ * of TYPE ("vbd", "vif") it took up must be left Closed, so that its
+ * frontend knows the backend is gone and a successor starts from Closed
+ * (Linux's backends switch to Closed on remove); one it never took up keeps
+ * the toolstack's Initialising. Fails the run naming the first left in
+ * another state. */
+void scn_wl_check_backend_stopped(struct scn_wl *wl, domid_t be, const char *type);
 int scn_wl_xs_rm(struct scn_wl *wl, const char *path);
 /* perms: "n1 r0", one entry per word (owner first, as xenstore-chmod). */
 int scn_wl_xs_set_perms(struct scn_wl *wl, const char *path, const char *perms);
