@@ -174,10 +174,19 @@ static void blkback_vbd_up(void *arg)
 }
 
 static void blkback_vbd_free(struct blkback_vbd *vbd);
+static void blkback_discovered(void *arg, uint32_t fe, uint32_t devid);
 
+/* Removed by the toolstack: freed. A device made again under the same name
+ * before we got here (an unplug, then a plug at once) had its watch events
+ * taken for this one, which was still listed: look for it now. */
 static void blkback_vbd_gone(void *arg)
 {
-	blkback_vbd_free(arg);
+	struct blkback_vbd *vbd = arg;
+	struct blkback *bb = vbd->vbd_bb;
+	uint32_t fe = vbd->vbd_fe_domid, devid = vbd->vbd_devid;
+
+	blkback_vbd_free(vbd);
+	blkback_discovered(bb, fe, devid);
 }
 
 static void blkback_vbd_log_line(void *arg, const char *line)

@@ -165,10 +165,19 @@ static void netback_vif_up(void *arg)
 }
 
 static void netback_vif_free(struct netback_vif *vif);
+static void netback_discovered(void *arg, uint32_t fe, uint32_t devid);
 
+/* Removed by the toolstack: freed. A device made again under the same name
+ * before we got here (an unplug, then a plug at once) had its watch events
+ * taken for this one, which was still listed: look for it now. */
 static void netback_vif_gone(void *arg)
 {
-	netback_vif_free(arg);
+	struct netback_vif *vif = arg;
+	struct netback *nb = vif->vif_nb;
+	uint32_t fe = vif->vif_fe_domid, devid = vif->vif_devid;
+
+	netback_vif_free(vif);
+	netback_discovered(nb, fe, devid);
 }
 
 static void netback_vif_log_line(void *arg, const char *line)

@@ -392,8 +392,19 @@ int scn_blk_backend_get(struct scn_wl *wl, domid_t be, const struct blkback_conf
 			     "indirect, order, pgrants): the blk workloads of one backend must agree", be);
 		return -EINVAL;
 	}
-	if (!e->alive || e->ndisks == SCN_BLK_DISKS_MAX)
-		return e->alive ? -ENOSPC : -ESRCH;
+	if (!e->alive)
+		return -ESRCH;
+	/* A disk blkback has already (its vbd unplugged while another vbd kept
+	 * the backend up, plugged again now) stays as it is. */
+	for (unsigned i = 0; i < e->ndisks; i++)
+		if (strcmp(e->disks[i].name, disk) == 0) {
+			if (e->disks[i].store != store)
+				return -EEXIST;
+			e->refs++;
+			return 0;
+		}
+	if (e->ndisks == SCN_BLK_DISKS_MAX)
+		return -ENOSPC;
 	e->refs++;
 	snprintf(e->disks[e->ndisks].name, sizeof(e->disks[0].name), "%s", disk);
 	blk_store_get(store);
