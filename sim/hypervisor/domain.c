@@ -471,11 +471,23 @@ int sim_domain_crash(domid_t domid)
 	return domain_teardown(domid, true);
 }
 
+/* The highest live domid below `below`, or -1: one lock for the scan, not
+ * one per domid (a reset runs once per seed of a sweep). */
+static int domain_live_below(int below)
+{
+	int id = below;
+
+	pthread_mutex_lock(&dom_lock);
+	while (--id >= 0 && !domain_live_locked((domid_t)id))
+		;
+	pthread_mutex_unlock(&dom_lock);
+	return id;
+}
+
 void sim_reset(void)
 {
-	for (int id = (int)SIM_DOMID_LIMIT - 1; id >= 0; id--)
-		if (sim_domain_alive((domid_t)id))
-			sim_domain_destroy((domid_t)id);
+	for (int id = domain_live_below((int)SIM_DOMID_LIMIT); id >= 0; id = domain_live_below(id))
+		sim_domain_destroy((domid_t)id);
 	sim_fault_site_disarm_all();
 	sim_sched_configure(&(struct sim_sched_config){.mode = SIM_MODE_FREE});
 	if (tls_domid != DOMID_INVALID && !tls_domain_thread)

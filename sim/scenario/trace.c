@@ -240,7 +240,10 @@ static void scn_trace_sink(const struct sim_trace_event *ev, void *ctx)
 	*e = (struct scn_trace_rec){.seq = seq, .step = ev->step, .vt_ns = ev->vt_ns,
 				    .kind = (uint8_t)ev->kind, .domid = ev->domid, .peer = ev->peer,
 				    .a = ev->a, .b = ev->b};
-	snprintf(e->text, sizeof(e->text), "%s", ev->text);
+	/* As snprintf "%s" would, without its cost on every event. */
+	size_t n = strnlen(ev->text, sizeof(e->text) - 1);
+	memcpy(e->text, ev->text, n);
+	e->text[n] = '\0';
 	atomic_store(&run->timeline_count, seq + 1);
 	tl_head_keep(run, e);
 	trace_write_locked(run, e);
