@@ -31,11 +31,32 @@ const char *xenbus_state_name(unsigned state)
 	return xenbus_state_names[state];
 }
 
+/* n bytes of s at buf[at], as many as fit before the last byte of buf. */
+static size_t xenbus_put(char *buf, size_t len, size_t at, const char *s, size_t n)
+{
+	size_t room = len - 1 - at;
+
+	n = n < room ? n : room;
+	memcpy(buf + at, s, n);
+	return at + n;
+}
+
+/* Truncated as snprintf would (a caller may use what fits), without its cost:
+ * every typed key access joins a path. */
 int xenbus_join(char *buf, size_t len, const char *dir, const char *key)
 {
-	int n = key && key[0] ? snprintf(buf, len, "%s/%s", dir, key) : snprintf(buf, len, "%s", dir);
+	size_t dir_len = strlen(dir), key_len = key && key[0] ? strlen(key) : 0;
+	size_t want = key_len ? dir_len + 1 + key_len : dir_len;
 
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	if (len == 0)
+		return -ENAMETOOLONG;
+	size_t at = xenbus_put(buf, len, 0, dir, dir_len);
+	if (key_len) {
+		at = xenbus_put(buf, len, at, "/", 1);
+		at = xenbus_put(buf, len, at, key, key_len);
+	}
+	buf[at] = '\0';
+	return want >= len ? -ENAMETOOLONG : 0;
 }
 
 /* Strict unsigned decimal: digits only, no sign, no blanks, no overflow. */
