@@ -466,6 +466,32 @@ static void unmap_wrong_address_or_twice_einval(void)
 	fx_down(&f);
 }
 
+/* Enough mappings on one handle that its index is rebuilt several times,
+ * unmapped in an order unlike the order they were made. */
+static void unmap_many_in_any_order(void)
+{
+	enum { MAPS = 40, STRIDE = 7 };   /* STRIDE and MAPS coprime: each once */
+	uint8_t *p[MAPS];
+	struct fx f;
+
+	fx_up(&f, 8, 1);
+	for (unsigned i = 0; i < MAPS; i++) {
+		p[i] = xengnttab_map_grant_ref(f.tab, 1, f.refs[i % 8], PROT_READ);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p[i]);
+	}
+	CU_ASSERT_EQUAL(stats_of(1).maps_active, MAPS);
+	gnttab_check();
+	for (unsigned i = 0; i < MAPS; i++) {
+		unsigned k = i * STRIDE % MAPS;
+		CU_ASSERT_EQUAL(p[k][0], 0xA0 + k % 8);
+		CU_ASSERT_EQUAL(xengnttab_unmap(f.tab, p[k], 1), 0);
+		EXPECT_FAIL(xengnttab_unmap(f.tab, p[k], 1), EINVAL);
+	}
+	CU_ASSERT_EQUAL(stats_of(1).maps_active, 0);
+	gnttab_check();
+	fx_down(&f);
+}
+
 static void map_grant_refs_fault_injected_eio(void)
 {
 	uint32_t refs[3];
@@ -571,6 +597,7 @@ static const struct test_case map_cases[] = {
 	TEST(map_grant_refs_from_two_grantors),
 	TEST(map_grant_ref_domid_self),
 	TEST(unmap_wrong_address_or_twice_einval),
+	TEST(unmap_many_in_any_order),
 	TEST(map_grant_refs_fault_injected_eio),
 	TEST(end_access_while_mapped_ebusy),
 	TEST(unshare_while_mapped_defers_end),

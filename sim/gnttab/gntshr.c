@@ -120,8 +120,7 @@ static int gntshr_share_locked(struct xengntdev_handle *h, const struct gntshr_r
 		sim_log("gnttab: %s: dom%u sharing %d page(s) with dom%u failed: %s%s", rq->api,
 			h->domid, rq->count, rq->grantee, strerror(-rc), why);
 	} else {
-		m->next = h->maps;
-		h->maps = m;
+		gnttab_mapping_add_locked(h, m);
 	}
 	return rc;
 }
@@ -161,6 +160,8 @@ static void *gntshr_share(xengntshr_handle *h, const struct gntshr_req *rq, uint
 		m->notify_port = rq->notify_port;
 		pthread_mutex_lock(&gnttab_lock);
 		rc = gnttab_handle_use_locked(h, GNTTAB_KIND_SHR, rq->api);
+		if (rc == 0)
+			rc = gnttab_mapping_reserve_locked(h, rq->api);
 		if (rc == 0)
 			rc = gntshr_share_locked(h, rq, m);
 		/* Copied under the lock: once linked, m is the domain hook's too. */

@@ -163,8 +163,7 @@ static int gnttab_map_locked(struct xengntdev_handle *h, const struct gnttab_map
 			sim_trace_event(SIM_TR_GRANT_MAP, h->domid, m->pages[i].grantor->domid,
 					m->pages[i].ref, !rq->writable, NULL);
 		h->grants_mapped += rq->count;
-		m->next = h->maps;
-		h->maps = m;
+		gnttab_mapping_add_locked(h, m);
 	}
 	return rc;
 }
@@ -213,6 +212,8 @@ static void *gnttab_map(xengnttab_handle *h, const struct gnttab_map_req *rq,
 		}
 		pthread_mutex_lock(&gnttab_lock);
 		rc = gnttab_handle_use_locked(h, GNTTAB_KIND_TAB, rq->api);
+		if (rc == 0)
+			rc = gnttab_mapping_reserve_locked(h, rq->api);
 		if (rc == 0)
 			rc = gnttab_map_locked(h, rq, m);
 		addr = rc == 0 ? m->addr : NULL;

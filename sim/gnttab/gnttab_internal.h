@@ -88,6 +88,7 @@ struct gnttab_page {
  * grantor's own view of pages it allocated and granted). */
 struct gnttab_mapping {
 	struct gnttab_mapping *next;       /* on its handle, or a caller's list */
+	struct gnttab_mapping *prev;       /* on its handle (NULL: the first) */
 	struct gnttab_mapping *rel_next;   /* on the releasing list */
 	bool releasing;                    /* detached from its handle, not yet undone */
 	enum gnttab_kind kind;
@@ -113,6 +114,11 @@ struct xengntdev_handle {
 	uint32_t max_grants;
 	uint32_t grants_mapped;
 	struct gnttab_mapping *maps;
+	/* The same mappings by address (see gnttab_mapping_add_locked). */
+	struct gnttab_mapping **maps_by_addr;
+	uint32_t maps_slots;      /* a power of two, or 0 before the first map */
+	uint32_t maps_live;       /* slots holding a mapping */
+	uint32_t maps_used;       /* slots holding a mapping or a tombstone */
 };
 
 extern pthread_mutex_t gnttab_lock;
@@ -176,6 +182,11 @@ int gnttab_handle_unmap(struct xengntdev_handle *h, enum gnttab_kind kind, void 
 int gnttab_handle_use_locked(struct xengntdev_handle *h, enum gnttab_kind kind,
 			     const char *api);
 struct gnttab_mapping *gnttab_mapping_alloc(enum gnttab_kind kind, uint32_t count);
+/* Room for one more mapping of h, so that gnttab_mapping_add_locked cannot
+ * fail: 0 or -ENOMEM (logged), before a map or share changes anything. */
+int gnttab_mapping_reserve_locked(struct xengntdev_handle *h, const char *api);
+/* Link a new mapping to h (first on its list); room was reserved. */
+void gnttab_mapping_add_locked(struct xengntdev_handle *h, struct gnttab_mapping *m);
 /* Unlink the mapping of h at exactly (addr, count), or NULL. A detached
  * mapping sits on the releasing list until gnttab_mapping_release() undoes
  * it, so gnttab_check() still counts its grants meanwhile. */

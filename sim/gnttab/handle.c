@@ -146,6 +146,7 @@ int gnttab_handle_close(struct xengntdev_handle *h, enum gnttab_kind kind)
 	gnttab_domain_put_locked(h->dom);
 	gnttab_unlock();
 	close(h->fd);
+	free(h->maps_by_addr);
 	free(h);
 	return 0;
 }
@@ -229,14 +230,104 @@ struct gnttab_mapping *gnttab_mapping_alloc(enum gnttab_kind kind, uint32_t coun
 	return m;
 }
 
-/* From *pp (a link in h's list) to the releasing list. */
-static struct gnttab_mapping *gnttab_mapping_detach_locked(struct xengntdev_handle *h,
-							   struct gnttab_mapping **pp)
-{
-	struct gnttab_mapping *m = *pp;
+/* ---- a handle's mappings by address ----
+ *
+ * An unmap names its mapping by address, and a backend keeps hundreds of
+ * persistent grants mapped on one handle, all unmapped at a disconnect: a
+ * walk of the list for each would be quadratic. So the list has an index:
+ * open addressing with linear probing, a tombstone where a mapping left,
+ * rebuilt (by gnttab_mapping_reserve_locked) before it is 3/4 full, so a
+ * probe always ends at an empty slot. */
+#define GNTTAB_MAPS_SLOTS_MIN 16u
+#define GNTTAB_MAPS_TOMB ((struct gnttab_mapping *)1)
 
-	*pp = m->next;
-	m->next = NULL;
+static uint32_t gnttab_maps_hash(const void *addr, uint32_t slots)
+{
+	uint64_t page = (uint64_t)(uintptr_t)addr >> 12;
+
+	return (uint32_t)((page * 0x9E3779B97F4A7C15ull) >> 32) & (slots - 1);
+}
+
+/* The slot of h's mapping at addr, or UINT32_MAX. */
+static uint32_t gnttab_maps_find(const struct xengntdev_handle *h, const void *addr)
+{
+	if (!h->maps_slots)
+		return UINT32_MAX;
+	for (uint32_t i = gnttab_maps_hash(addr, h->maps_slots);; i = (i + 1) & (h->maps_slots - 1)) {
+		const struct gnttab_mapping *m = h->maps_by_addr[i];
+		if (!m)
+			return UINT32_MAX;
+		if (m != GNTTAB_MAPS_TOMB && m->addr == addr)
+			return i;
+	}
+}
+
+static void gnttab_maps_insert(struct xengntdev_handle *h, struct gnttab_mapping *m)
+{
+	uint32_t i = gnttab_maps_hash(m->addr, h->maps_slots);
+
+	while (h->maps_by_addr[i] && h->maps_by_addr[i] != GNTTAB_MAPS_TOMB)
+		i = (i + 1) & (h->maps_slots - 1);
+	h->maps_used += !h->maps_by_addr[i];
+	h->maps_by_addr[i] = m;
+	h->maps_live++;
+}
+
+int gnttab_mapping_reserve_locked(struct xengntdev_handle *h, const char *api)
+{
+	uint32_t slots = GNTTAB_MAPS_SLOTS_MIN;
+
+	if ((h->maps_used + 1) * 4 <= h->maps_slots * 3)
+		return 0;
+	while ((h->maps_live + 1) * 2 > slots)
+		slots *= 2;
+	struct gnttab_mapping **old = h->maps_by_addr;
+	uint32_t old_slots = h->maps_slots;
+	h->maps_by_addr = calloc(slots, sizeof(*h->maps_by_addr));
+	if (!h->maps_by_addr) {
+		h->maps_by_addr = old;
+		sim_log("gnttab: %s by dom%u: no memory for an index of %u mappings", api, h->domid,
+			slots);
+		return -ENOMEM;
+	}
+	h->maps_slots = slots;
+	h->maps_live = h->maps_used = 0;
+	for (uint32_t i = 0; i < old_slots; i++)
+		if (old[i] && old[i] != GNTTAB_MAPS_TOMB)
+			gnttab_maps_insert(h, old[i]);
+	free(old);
+	return 0;
+}
+
+void gnttab_mapping_add_locked(struct xengntdev_handle *h, struct gnttab_mapping *m)
+{
+	GNTTAB_ASSERT((h->maps_used + 1) * 4 <= h->maps_slots * 3,
+		      "dom%u: mapping at %p added without room reserved", h->domid, (void *)m->addr);
+	m->prev = NULL;
+	m->next = h->maps;
+	if (h->maps)
+		h->maps->prev = m;
+	h->maps = m;
+	gnttab_maps_insert(h, m);
+}
+
+/* From h's list and index to the releasing list. */
+static struct gnttab_mapping *gnttab_mapping_detach_locked(struct xengntdev_handle *h,
+							   struct gnttab_mapping *m)
+{
+	uint32_t slot = gnttab_maps_find(h, m->addr);
+
+	GNTTAB_ASSERT(slot != UINT32_MAX && h->maps_by_addr[slot] == m,
+		      "dom%u: mapping at %p is not in its handle's index", h->domid, (void *)m->addr);
+	h->maps_by_addr[slot] = GNTTAB_MAPS_TOMB;
+	h->maps_live--;
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		h->maps = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	m->next = m->prev = NULL;
 	if (m->kind == GNTTAB_KIND_TAB)
 		h->grants_mapped -= m->count;
 	m->releasing = true;
@@ -248,13 +339,11 @@ static struct gnttab_mapping *gnttab_mapping_detach_locked(struct xengntdev_hand
 struct gnttab_mapping *gnttab_mapping_take_locked(struct xengntdev_handle *h, void *addr,
 						  uint32_t count)
 {
-	struct gnttab_mapping **pp = &h->maps;
+	uint32_t slot = gnttab_maps_find(h, addr);
 
-	while (*pp && (*pp)->addr != addr)
-		pp = &(*pp)->next;
-	if (!*pp || (*pp)->count != count)
+	if (slot == UINT32_MAX || h->maps_by_addr[slot]->count != count)
 		return NULL;
-	return gnttab_mapping_detach_locked(h, pp);
+	return gnttab_mapping_detach_locked(h, h->maps_by_addr[slot]);
 }
 
 /* Every mapping of h, detached, as a list linked by ->next. */
@@ -263,7 +352,7 @@ static struct gnttab_mapping *gnttab_mapping_take_all_locked(struct xengntdev_ha
 	struct gnttab_mapping *list = NULL;
 
 	while (h->maps) {
-		struct gnttab_mapping *m = gnttab_mapping_detach_locked(h, &h->maps);
+		struct gnttab_mapping *m = gnttab_mapping_detach_locked(h, h->maps);
 		m->next = list;
 		list = m;
 	}
@@ -414,7 +503,8 @@ void gnttab_handles_check_locked(void)
 		GNTTAB_ASSERT(!h->dead || !h->maps, "dead handle of dom%u still has mappings",
 			      h->domid);
 		h->dom->check_handles++;
-		for (const struct gnttab_mapping *m = h->maps; m; m = m->next) {
+		unsigned listed = 0;
+		for (const struct gnttab_mapping *m = h->maps; m; m = m->next, listed++) {
 			GNTTAB_ASSERT(m->kind == h->kind && m->owner == h->dom && !m->releasing,
 				      "dom%u: mapping at %p does not match its handle", h->domid,
 				      (void *)m->addr);
@@ -422,6 +512,10 @@ void gnttab_handles_check_locked(void)
 			if (m->kind == GNTTAB_KIND_TAB)
 				mapped += m->count;
 		}
+		GNTTAB_ASSERT(listed == h->maps_live && h->maps_live <= h->maps_used &&
+			      h->maps_used * 4 <= h->maps_slots * 3,
+			      "handle of dom%u: %u mappings listed, index holds %u (%u of %u slots used)",
+			      h->domid, listed, h->maps_live, h->maps_used, h->maps_slots);
 		GNTTAB_ASSERT(mapped == h->grants_mapped && mapped <= h->max_grants,
 			      "handle of dom%u: %u grants mapped, counted %u, cap %u", h->domid,
 			      mapped, h->grants_mapped, h->max_grants);
