@@ -390,6 +390,19 @@ static bool blkfront_backend_fresh(XenbusState be)
 	       be == XenbusStateUnknown;
 }
 
+/* Waiting for the backend, we are Initialising; a backend that closes
+ * meanwhile saw our node say otherwise (a toolstack wrote it): it waits for
+ * a frontend that starts over, so our node must say Initialising again. A
+ * backend still Closed from before we started needs nothing: our node
+ * says Initialising already. */
+static void blkfront_initialising_again(struct blkfront *bf)
+{
+	XenbusState own;
+
+	if (xenbus_state_read(blkfront_xs(bf), bf->bf_dir, &own) == 0 && own != XenbusStateInitialising)
+		blkfront_go(bf, XenbusStateInitialising);
+}
+
 static void blkfront_step(struct blkfront *bf, XenbusState be)
 {
 	bool closing = be == XenbusStateClosing || be == XenbusStateClosed;
@@ -405,6 +418,8 @@ static void blkfront_step(struct blkfront *bf, XenbusState be)
 	case BF_WAIT_BACKEND:
 		if (be == XenbusStateInitWait || be == XenbusStateInitialised)
 			blkfront_publish(bf);
+		else if (closing)
+			blkfront_initialising_again(bf);
 		break;
 	case BF_PUBLISHED:
 		if (be == XenbusStateConnected)

@@ -531,14 +531,15 @@ static RING_IDX hb_rx_prod_lie(struct hb_back *b)
 	return b->rx.rsp_prod_pvt + (b->prod_lies++ % 2 ? 300u : bufs + 1u);
 }
 
-/* A tx rsp_prod past the requests netfront published: one past its req_prod
- * (within the ring unless a ring's worth is outstanding: the slot holds the
- * last lap's response, which a frontend bounding rsp_prod by the ring's size
- * rather than by its requests takes as an answer), or, every other time as
- * for rx, 300 past what we answered (past the ring too). */
+/* A tx rsp_prod past the requests netfront may have: half a ring past what
+ * we answered (within the ring: the slots hold the last lap's responses,
+ * which a frontend bounding rsp_prod by the ring's size rather than by its
+ * requests takes as answers; past every request, as we answer all we see
+ * at once and a frontend adds a frame's slots at most before it publishes),
+ * or, every other time as for rx, 300 past it (past the ring too). */
 static RING_IDX hb_tx_prod_lie(struct hb_back *b)
 {
-	return b->prod_lies++ % 2 ? b->tx.rsp_prod_pvt + 300u : b->tx.sring->req_prod + 1u;
+	return b->tx.rsp_prod_pvt + (b->prod_lies++ % 2 ? 300u : RING_SIZE(&b->tx) / 2);
 }
 
 /* The first part of a split frame, published as RING_PUSH_RESPONSES_AND_CHECK_NOTIFY
