@@ -287,7 +287,8 @@ unsigned scn_wl_state_faked(struct scn_wl *wl, const char *path)
 	return scn_trace_faked_state_writes(wl->run, path);
 }
 
-/* Each child of path in turn: fn(arg, path/child); false from fn stops. */
+/* fn(wl, path/child) for each child depth levels down; false from fn ends
+ * the walk of that child's parent. */
 static void wl_xs_children(struct scn_wl *wl, const char *path, bool (*fn)(struct scn_wl *, const char *),
 			   unsigned depth)
 {
