@@ -490,6 +490,24 @@ static void run_illegal_xenbus_transition_caught(void)
 		printf("\n    %s\n", ok.reason);
 }
 
+/* The file fakes the frontend's Closing while blkfront is between its
+ * Initialising and Initialised: blkfront's next write (Initialised) is no
+ * move of its own from Closing, and the run goes on (blkback closes, both
+ * start over, the I/O completes). Judged as a move, it would be
+ * Closing -> Initialised. */
+static void run_write_after_faked_state_is_fresh(void)
+{
+	struct scn_result r = run_text("domain dom0 priv\ndomain guest\n"
+				       "workload blk front=guest back=dom0 ios=50 qd=4\n"
+				       "when dom0:backend/vbd/1/51712/state == InitWait "
+				       "xs-write guest:device/vbd/51712/state Closing\n"
+				       "within 30s\nexpect pass\n", 1);
+
+	CU_ASSERT_EQUAL(r.verdict, SCN_VERDICT_PASS);
+	if (r.verdict != SCN_VERDICT_PASS)
+		printf("\n    %s\n", r.reason);
+}
+
 static void run_restart_and_delay_recover(void)
 {
 	struct scn_result r = run_text("domain dom0 priv\ndomain be\ndomain guest\n"
@@ -701,6 +719,7 @@ void test_register(void)
 		TEST(run_expectations_are_checked),
 		TEST(run_leak_names_the_path),
 		TEST(run_illegal_xenbus_transition_caught),
+		TEST(run_write_after_faked_state_is_fresh),
 		TEST(run_restart_and_delay_recover),
 		TEST(run_timed_action_fires_at_virtual_time),
 		TEST(run_aimed_fault_fires_only_on_target),

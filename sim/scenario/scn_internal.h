@@ -259,7 +259,7 @@ struct scn_trace_rec {
 };
 #define SCN_TIMELINE_EVENTS_MAX 160u       /* kept for the picture: the last ones */
 #define SCN_TIMELINE_HEAD_MAX 48u          /* and those around the first fault */
-#define SCN_FAKED_STATES_MAX 8u            /* state nodes a file's xs-write may fake at once */
+#define SCN_FAKED_STATES_MAX 16u           /* state nodes a file's xs-write may fake in a run */
 #define SCN_TIMELINE_HEAD_BEFORE 8u        /* of which before it */
 
 struct scn_run {
@@ -311,14 +311,15 @@ struct scn_run {
 	_Atomic uint64_t timeline_count;   /* records seen (the ring keeps the last) */
 	struct scn_trace_rec tl_head[SCN_TIMELINE_HEAD_MAX];   /* from just before the first fault */
 	unsigned tl_head_n;
-	/* state nodes the file wrote itself (xs-write): the next write there is
-	 * no move of its writer's own (the XenbusState oracle skips its order) */
-	char faked_states[SCN_FAKED_STATES_MAX][SCN_TEXT_MAX];
-	/* and how often it wrote each (kept: a workload asks whether a peer's
-	 * reaction to a state has a cause the file made) */
+	/* state nodes the file wrote itself (xs-write), each kept for the run:
+	 * how often (a workload asks whether a peer's reaction to a state has a
+	 * cause the file made), and whether the fake is still the last word there
+	 * (the next write by another domain is no move of its writer's own: the
+	 * XenbusState oracle skips its order) */
 	struct scn_state_fake {
 		char path[SCN_TEXT_MAX];
 		unsigned writes;
+		bool pending;
 	} state_fakes[SCN_FAKED_STATES_MAX];
 	_Atomic uint64_t outcome_seq;      /* records seen when the outcome was set: the failure */
 	uint64_t site_trace_injected[SCN_FAULTS_MAX + 1];

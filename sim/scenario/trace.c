@@ -142,6 +142,24 @@ static void scn_trace_partial(struct scn_run *run, const struct sim_trace_event 
 			scn_dom_label(run, ev->domid, dom, sizeof(dom)), ev->text);
 }
 
+/* The entry of a state node the file wrote, or NULL; with add, a free one
+ * is taken for it (NULL when the table is full). Caller holds trace_lock. */
+static struct scn_state_fake *state_fake_locked(struct scn_run *run, const char *path, bool add)
+{
+	for (unsigned i = 0; i < SCN_FAKED_STATES_MAX; i++) {
+		struct scn_state_fake *f = &run->state_fakes[i];
+		if (!f->path[0]) {
+			if (!add)
+				return NULL;
+			snprintf(f->path, sizeof(f->path), "%s", path);
+			return f;
+		}
+		if (strcmp(f->path, path) == 0)
+			return f;
+	}
+	return NULL;
+}
+
 /* A state node's value the file wrote, faking its owner (xs-write, as the
  * toolstack in dom0): the next write there by another domain is judged as a
  * fresh start (a value in range), not as a move from the fake, which its
@@ -149,14 +167,12 @@ static void scn_trace_partial(struct scn_run *run, const struct sim_trace_event 
  * trace_lock. */
 static bool state_after_fake_locked(struct scn_run *run, const char *path, domid_t writer)
 {
-	if (writer == 0)
+	struct scn_state_fake *f = writer ? state_fake_locked(run, path, false) : NULL;
+
+	if (!f || !f->pending)
 		return false;
-	for (unsigned i = 0; i < SCN_FAKED_STATES_MAX; i++)
-		if (run->faked_states[i][0] && strcmp(run->faked_states[i], path) == 0) {
-			run->faked_states[i][0] = '\0';
-			return true;
-		}
-	return false;
+	f->pending = false;
+	return true;
 }
 
 void scn_trace_faked_state(struct scn_run *run, const char *path)
@@ -166,37 +182,19 @@ void scn_trace_faked_state(struct scn_run *run, const char *path)
 	if (n < 6 || strcmp(path + n - 6, "/state") != 0)
 		return;
 	pthread_mutex_lock(&run->trace_lock);
-	unsigned slot = SCN_FAKED_STATES_MAX;
-	for (unsigned i = 0; i < SCN_FAKED_STATES_MAX; i++) {
-		if (strcmp(run->faked_states[i], path) == 0) {
-			slot = i;
-			break;
-		}
-		if (!run->faked_states[i][0] && slot == SCN_FAKED_STATES_MAX)
-			slot = i;
-	}
-	if (slot < SCN_FAKED_STATES_MAX)
-		snprintf(run->faked_states[slot], sizeof(run->faked_states[slot]), "%s", path);
-	for (unsigned i = 0; i < SCN_FAKED_STATES_MAX; i++) {
-		struct scn_state_fake *f = &run->state_fakes[i];
-		if (!f->path[0])
-			snprintf(f->path, sizeof(f->path), "%s", path);
-		if (strcmp(f->path, path) == 0) {
-			f->writes++;
-			break;
-		}
+	struct scn_state_fake *f = state_fake_locked(run, path, true);
+	if (f) {
+		f->writes++;
+		f->pending = true;
 	}
 	pthread_mutex_unlock(&run->trace_lock);
 }
 
 unsigned scn_trace_faked_state_writes(struct scn_run *run, const char *path)
 {
-	unsigned n = 0;
-
 	pthread_mutex_lock(&run->trace_lock);
-	for (unsigned i = 0; i < SCN_FAKED_STATES_MAX && run->state_fakes[i].path[0]; i++)
-		if (strcmp(run->state_fakes[i].path, path) == 0)
-			n = run->state_fakes[i].writes;
+	const struct scn_state_fake *f = state_fake_locked(run, path, false);
+	unsigned n = f ? f->writes : 0;
 	pthread_mutex_unlock(&run->trace_lock);
 	return n;
 }
