@@ -544,6 +544,31 @@ static void end_access_while_mapped_ebusy(void)
 	finish();
 }
 
+/* A live mapper's close with a page still mapped: released here, counted at
+ * the grantor (maps_closed) and at the mapper (closed_mapped), since on Xen
+ * the mapping would outlive the close. An unmap before the close counts
+ * nothing. */
+static void close_with_live_map_is_counted(void)
+{
+	doms_up();
+	int ref = grant_frame(1, 2, false, NULL);
+	xengnttab_handle *tab = tab_open_as(2);
+	void *p = xengnttab_map_grant_ref(tab, 1, (uint32_t)ref, PROT_READ);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(xengnttab_unmap(tab, p, 1), 0);
+	p = xengnttab_map_grant_ref(tab, 1, (uint32_t)ref, PROT_READ);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(stats_of(1).maps_closed, 0);
+	CU_ASSERT_EQUAL(stats_of(2).closed_mapped, 0);
+	CU_ASSERT_EQUAL(xengnttab_close(tab), 0);
+	CU_ASSERT_EQUAL(stats_of(1).maps_closed, 1);
+	CU_ASSERT_EQUAL(stats_of(2).closed_mapped, 1);
+	CU_ASSERT_EQUAL(stats_of(1).closed_mapped, 0);
+	CU_ASSERT_EQUAL(stats_of(1).maps_active, 0);
+	CU_ASSERT_EQUAL(gnttab_end_access(1, (uint32_t)ref), 0);
+	finish();
+}
+
 static void unshare_while_mapped_defers_end(void)
 {
 	uint32_t ref;
@@ -600,6 +625,7 @@ static const struct test_case map_cases[] = {
 	TEST(unmap_many_in_any_order),
 	TEST(map_grant_refs_fault_injected_eio),
 	TEST(end_access_while_mapped_ebusy),
+	TEST(close_with_live_map_is_counted),
 	TEST(unshare_while_mapped_defers_end),
 	TEST(grant_access_bad_arguments),
 	TEST_END,

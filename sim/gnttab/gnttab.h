@@ -38,6 +38,9 @@ struct gnttab_stats {
 	 * closed its xengnttab handle (released here; on Xen, gntdev keeps an
 	 * mmap'd grant mapped until munmap: a leak of the mapper's). */
 	uint64_t maps_closed;
+	/* The same seen from the mapper: pages of any domain's grants this
+	 * domain, alive, still had mapped when it closed a handle of its own. */
+	uint64_t closed_mapped;
 };
 
 /* Low level grant operations, as a kernel would do them on behalf of `domid`. */

@@ -65,6 +65,7 @@ struct gnttab_domain {
 	uint32_t handles;          /* handles pointing here, open or dead */
 	uint64_t end_deferred;     /* ends refused/deferred because still mapped */
 	uint64_t maps_closed;      /* pages of ours a live mapper left mapped at its handle's close */
+	uint64_t closed_mapped;    /* pages we left mapped at our own handles' closes (live) */
 	uint32_t check_maptrack, check_handles;   /* scratch for gnttab_check() */
 	struct gnttab_domain *zombie_next;        /* replaced by a new incarnation */
 	uint32_t free_count;

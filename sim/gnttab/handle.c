@@ -93,13 +93,16 @@ out:
 }
 
 /* A live domain's close with grants still mapped: each grantor counts its
- * pages (gnttab_stats.maps_closed). A dying domain's handles go elsewhere. */
-static void gnttab_count_closed_locked(const struct gnttab_mapping *list)
+ * pages (gnttab_stats.maps_closed), and the closer all of them
+ * (closed_mapped). A dying domain's handles go elsewhere. */
+static void gnttab_count_closed_locked(struct xengntdev_handle *h, const struct gnttab_mapping *list)
 {
 	for (const struct gnttab_mapping *m = list; m; m = m->next)
 		for (uint32_t i = 0; m->kind == GNTTAB_KIND_TAB && i < m->count; i++)
-			if (m->pages[i].grantor)
+			if (m->pages[i].grantor) {
 				m->pages[i].grantor->maps_closed++;
+				h->dom->closed_mapped++;
+			}
 }
 
 int gnttab_handle_close(struct xengntdev_handle *h, enum gnttab_kind kind)
@@ -121,7 +124,7 @@ int gnttab_handle_close(struct xengntdev_handle *h, enum gnttab_kind kind)
 		/* Dead while closing: stays listed, so counts stay consistent. */
 		h->dead = true;
 		list = gnttab_mapping_take_all_locked(h);
-		gnttab_count_closed_locked(list);
+		gnttab_count_closed_locked(h, list);
 	}
 	gnttab_unlock();
 	if (err) {

@@ -445,6 +445,7 @@ int gnttab_stats(domid_t domid, struct gnttab_stats *out)
 			.maptrack_used = d->maptrack_used,
 			.end_deferred = d->end_deferred,
 			.maps_closed = d->maps_closed,
+			.closed_mapped = d->closed_mapped,
 		};
 	pthread_mutex_unlock(&gnttab_lock);   /* read only */
 	return 0;

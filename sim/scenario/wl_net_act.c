@@ -25,10 +25,7 @@ void nw_be_path(const struct nw *w, const struct nw_guest *g, const char *key, c
 static void nw_check_released(struct nw *w, const struct nw_guest *g, const char *when, bool fe_closed)
 {
 	struct gnttab_stats st;
-	char why[256];
 
-	if (nw_judge_maps_closed(w, why, sizeof(why)))
-		scn_wl_fail(w->wl, "%s of vif %u of dom %u: %s", when, NW_DEVID, g->domid, why);
 	if (gnttab_stats(g->domid, &st) == 0 && (st.maps_active || (fe_closed && st.grants_active)))
 		scn_wl_fail(w->wl, "%s of vif %u of dom %u: netback (dom %u) closed it, but %lu of the guest's grants "
 			    "are still mapped and %lu still active", when, NW_DEVID, g->domid, w->be, st.maps_active,

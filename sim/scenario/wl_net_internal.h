@@ -137,9 +137,6 @@ struct nw {
 	_Atomic uint64_t live_dups, live_reorders, dead_dups, dead_reorders;
 };
 
-/* wl_net_judge.c: a guest's page left mapped by netback at its handle's close */
-const char *nw_judge_maps_closed(struct nw *w, char *buf, size_t len);
-
 /* wl_net.c */
 int nw_toolstack(struct nw *w, enum nw_ts what, struct nw_guest *only);
 int nw_guest_open(void *arg);             /* on the guest's thread */

@@ -35,32 +35,11 @@ static const char *nw_judge_idle_grants(struct nw *w, char *buf, size_t len)
 	return NULL;
 }
 
-/* Netback unmaps every grant it mapped (rings at a disconnect, fragments
- * after their copy) before it closes its xengnttab handle: on Xen a mapping
- * outlives the close (gntdev keeps an mmap'd grant mapped until munmap), so
- * a page of a guest still mapped then is leaked for good, however the
- * simulator's close tidies it up. Any time: none ever. */
-const char *nw_judge_maps_closed(struct nw *w, char *buf, size_t len)
-{
-	for (unsigned i = 0; i < w->n; i++) {
-		struct gnttab_stats st;
-		domid_t d = w->g[i].domid;
-		if (gnttab_stats(d, &st) < 0 || st.maps_closed == 0)
-			continue;
-		snprintf(buf, len, "netback (dom %u) closed its grant handle with %lu page(s) of guest dom %u still "
-			 "mapped (a map it never unmapped: on Xen it outlives the close)", w->be, st.maps_closed, d);
-		return buf;
-	}
-	return NULL;
-}
-
 /* An idle point (the backend's thread, between its callbacks): netback maps
  * a fragment only for the copy, so each connected guest's grants are mapped
  * exactly for its rings, two pages a queue; more is a map left behind. */
 const char *nw_judge_idle_maps(struct nw *w, char *buf, size_t len)
 {
-	if (nw_judge_maps_closed(w, buf, len))
-		return buf;
 	for (unsigned i = 0; i < w->n; i++) {
 		const struct nw_guest *g = &w->g[i];
 		struct gnttab_stats st;
