@@ -301,25 +301,27 @@ static void bw_check(struct scn_wl *wl)
 	    gnttab_stats(w->fe, &st) < 0)
 		return;
 	unsigned order = (unsigned)scn_wl_u(wl, BW_P_ORDER);   /* features=A>B may change it */
-	unsigned ring = 1u << (w->bcfg.ring_page_order_max > order ? w->bcfg.ring_page_order_max : order);
+	/* A "ring" here is every queue's: blkfront uses at most the queues it offers. */
+	unsigned ring = (1u << (w->bcfg.ring_page_order_max > order ? w->bcfg.ring_page_order_max : order)) *
+			(w->fcfg.queues_max ? w->fcfg.queues_max : 1);
 	unsigned keep = w->bcfg.persistent ? w->bcfg.persistent_grants_max : 0;
 	w->grants_max = st.grants_active > w->grants_max ? st.grants_active : w->grants_max;
 	uint64_t held = bw_grants_bound(w, ring);
 	if (st.grants_active > held) {
-		scn_wl_fail(wl, "grants: dom %u has %lu grants active, more than two rings of %u pages and "
+		scn_wl_fail(wl, "grants: dom %u has %lu grants active, more than two sets of rings of %u pages and "
 			    "what %lu I/Os of up to %lu bytes in flight can need (%lu)", w->fe, st.grants_active,
 			    ring, scn_wl_u(wl, BW_P_QD), scn_wl_u(wl, BW_P_MAX), held);
 		return;
 	}
 	if (st.grants_active > w->fcfg.grant_pages_max + 2 * ring) {   /* a documented limit */
 		scn_wl_fail(wl, "grants: dom %u has %lu grants active, more than blkfront's budget of %u "
-			    "pages (fgrants) and two rings of %u", w->fe, st.grants_active,
+			    "pages (fgrants) and two sets of rings of %u pages", w->fe, st.grants_active,
 			    w->fcfg.grant_pages_max, ring);
 		return;
 	}
 	if (st.maps_active > 2 * ring + keep) {
 		scn_wl_fail(wl, "persistent grants: backend dom %u maps %lu of dom %u's grants, more than "
-			    "two rings of %u pages and the persistent maximum %u", w->be, st.maps_active,
+			    "two sets of rings of %u pages and the persistent maximum %u", w->be, st.maps_active,
 			    w->fe, ring, keep);
 		return;
 	}
