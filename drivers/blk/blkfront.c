@@ -142,10 +142,36 @@ static void blkfront_reconnect_timeout(evutil_socket_t fd, short what, void *arg
 
 /* ---- the handshake ---- */
 
+/* The backend's offer, read again in the transaction that answers it. The
+ * rings were set up from the keys as they were a moment ago, after an
+ * InitWait blkfront saw; a driver domain restarted since then recreates its
+ * directory, state Initialising and no keys until its own InitWait. So:
+ * -EINPROGRESS if the backend is not (or no longer) waiting for us, its next
+ * state brings us back; -ESTALE if its offer is not what the rings were made
+ * for. Either way nothing is published; a change after these reads makes the
+ * commit fail and the reads run again. */
+static int blkfront_offer_still(struct xs_handle *xs, xs_transaction_t t, struct blkfront *bf)
+{
+	uint64_t st;
+	unsigned nq, order;
+	int rc = xenbus_read_uint(xs, t, bf->bf_back.path, "state", XenbusStateReconfigured, &st);
+
+	if (rc == 0 && st != XenbusStateInitWait && st != XenbusStateInitialised)
+		return -EINPROGRESS;
+	if (rc == 0)
+		rc = blkfront_offer_read(bf, t, &nq, &order);
+	if (rc == 0 && (nq != bf->bf_nq || order != bf->bf_order))
+		return -ESTALE;
+	return rc;
+}
+
 static int blkfront_publish_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
 	struct blkfront *bf = arg;
-	int rc = blkfront_keys_clean(xs, t, bf);
+	int rc = blkfront_offer_still(xs, t, bf);
+
+	if (rc == 0)
+		rc = blkfront_keys_clean(xs, t, bf);
 
 	if (rc == 0)
 		rc = blkfront_rings_publish(xs, t, bf);
@@ -165,10 +191,23 @@ static bool blkfront_backend_gone(struct blkfront *bf)
 
 static void blkfront_publish(struct blkfront *bf)
 {
-	int rc = blkfront_rings_setup(bf);
+	int rc;
 
-	if (rc == 0)
-		rc = xenbus_transact(blkfront_xs(bf), blkfront_publish_tx, bf);
+	for (unsigned tries = 0;; tries++) {
+		rc = blkfront_rings_setup(bf);
+		if (rc == 0)
+			rc = xenbus_transact(blkfront_xs(bf), blkfront_publish_tx, bf);
+		if (rc != -ESTALE && rc != -EINPROGRESS)
+			break;
+		blkfront_rings_teardown(bf);
+		if (rc == -EINPROGRESS)   /* still BF_WAIT_BACKEND: its InitWait brings us back */
+			return;
+		if (tries == BLKFRONT_OFFER_TRIES) {
+			blkfront_fail(bf, "the backend's offer (%s) changed %u times while the rings were set up",
+				      bf->bf_back.path, tries + 1);
+			return;
+		}
+	}
 	if (rc < 0 && blkfront_backend_gone(bf)) {
 		blkfront_rings_teardown(bf);   /* shared with a domain that died (ESRCH) */
 		blkfront_backend_away(bf);

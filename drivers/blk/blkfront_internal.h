@@ -23,6 +23,7 @@
 #define BLKFRONT_INDIRECT_SEGS_LIMIT (BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * BLKFRONT_SEGS_PER_INDIRECT_PAGE)
 #define BLKFRONT_RING_ORDER_MAX 4u
 #define BLKFRONT_QUEUES_MAX 16u
+#define BLKFRONT_OFFER_TRIES 4u                 /* backend offers changed under one publish */
 #define BLKFRONT_GRANT_PAGES_DEFAULT 2048u      /* 8 MiB shared at most */
 #define BLKFRONT_GRANT_PAGES_LIMIT 8000u        /* below Xen's 8192 grant entries */
 #define BLKFRONT_IOS_DEFAULT 256u
@@ -201,6 +202,9 @@ void blkfront_event(struct blkfront *bf, enum blkfront_event ev);
 void blkfront_log(struct blkfront *bf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- blkfront_ring.c ---- */
+/* The queues and ring order both ends offer, as the backend's keys say now
+ * (read in t, XBT_NULL for none). */
+int blkfront_offer_read(struct blkfront *bf, xs_transaction_t t, unsigned *nq, unsigned *order);
 int blkfront_rings_setup(struct blkfront *bf);
 /* Release rings and channels; the I/Os with parts in flight go back to the
  * head of the pending list, to be issued again whole. */

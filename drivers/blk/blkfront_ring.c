@@ -36,18 +36,27 @@ static int blkfront_queue_setup(struct blkfront *bf, struct blkfront_queue *q)
 	return xenbus_evtchn_alloc(bf->bf_cfg.base, bf->bf_back.domid, blkfront_queue_event, q, &q->q_evtchn);
 }
 
-int blkfront_rings_setup(struct blkfront *bf)
+int blkfront_offer_read(struct blkfront *bf, xs_transaction_t t, unsigned *nq, unsigned *order)
 {
 	struct xs_handle *xs = xenbus_xs(bf->bf_xb);
 	uint64_t be_q, be_order;
-	int rc = xenbus_read_uint_or(xs, XBT_NULL, bf->bf_back.path, "multi-queue-max-queues", UINT32_MAX, 1, &be_q);
+	int rc = xenbus_read_uint_or(xs, t, bf->bf_back.path, "multi-queue-max-queues", UINT32_MAX, 1, &be_q);
 
 	if (rc == 0)
-		rc = xenbus_read_uint_or(xs, XBT_NULL, bf->bf_back.path, "max-ring-page-order", UINT32_MAX, 0, &be_order);
+		rc = xenbus_read_uint_or(xs, t, bf->bf_back.path, "max-ring-page-order", UINT32_MAX, 0, &be_order);
 	if (rc < 0)
 		return rc;
-	bf->bf_nq = be_q < bf->bf_cfg.queues_max ? (be_q ? (unsigned)be_q : 1) : bf->bf_cfg.queues_max;
-	bf->bf_order = be_order < bf->bf_cfg.ring_page_order_max ? (unsigned)be_order : bf->bf_cfg.ring_page_order_max;
+	*nq = be_q < bf->bf_cfg.queues_max ? (be_q ? (unsigned)be_q : 1) : bf->bf_cfg.queues_max;
+	*order = be_order < bf->bf_cfg.ring_page_order_max ? (unsigned)be_order : bf->bf_cfg.ring_page_order_max;
+	return 0;
+}
+
+int blkfront_rings_setup(struct blkfront *bf)
+{
+	int rc = blkfront_offer_read(bf, XBT_NULL, &bf->bf_nq, &bf->bf_order);
+
+	if (rc < 0)
+		return rc;
 	bf->bf_queues = calloc(bf->bf_nq, sizeof(*bf->bf_queues));
 	if (!bf->bf_queues)
 		return -ENOMEM;
