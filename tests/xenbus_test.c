@@ -924,6 +924,98 @@ static void test_backend_reconnect_meets_a_start_over(void)
 	xt_be_teardown(&d, &b);
 }
 
+/* xenbus_offer_answer over a fake backend at /xt: its state and its offer
+ * "q"; setup makes "rings" for the q it reads, publish writes /xt/fe. The
+ * other connection plays the backend changing under the frontend. */
+struct xt_offer {
+	struct xs_handle *other;
+	uint64_t made;
+	unsigned setups, teardowns, checks;
+	const char *state_at_first_check;   /* the backend writes its state then */
+	bool bump_q;                        /* the backend's offer moves after every setup */
+};
+
+static int xt_offer_setup(void *arg)
+{
+	struct xt_offer *o = arg;
+
+	o->setups++;
+	int rc = xenbus_read_uint(xt_xs, XBT_NULL, "/xt", "q", 100, &o->made);
+	if (rc == 0 && o->bump_q) {
+		char v[8];
+		int n = snprintf(v, sizeof(v), "%u", (unsigned)o->made + 1);
+		xs_write(o->other, XBT_NULL, "/xt/q", v, (unsigned)n);
+	}
+	return rc;
+}
+
+static void xt_offer_teardown(void *arg)
+{
+	((struct xt_offer *)arg)->teardowns++;
+}
+
+static int xt_offer_check(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct xt_offer *o = arg;
+	XenbusState st;
+	uint64_t q;
+	int rc = xenbus_state_read_in(xs, t, "/xt", &st);
+
+	if (++o->checks == 1 && o->state_at_first_check)
+		xs_write(o->other, XBT_NULL, "/xt/state", o->state_at_first_check, 1);
+	if (rc == 0 && st != XenbusStateInitWait)
+		return -EINPROGRESS;
+	if (rc == 0)
+		rc = xenbus_read_uint(xs, t, "/xt", "q", 100, &q);
+	return rc == 0 && q != o->made ? -ESTALE : rc;
+}
+
+static int xt_offer_publish(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	return xenbus_write_fmt(xs, t, "/xt", "fe", "%u", (unsigned)((struct xt_offer *)arg)->made);
+}
+
+static int xt_offer_run(struct xt_offer *o, const char *state, const char *q)
+{
+	static const struct xenbus_offer_ops ops = {xt_offer_setup, xt_offer_teardown, xt_offer_check,
+						    xt_offer_publish};
+
+	xs_rm(xt_xs, XBT_NULL, "/xt");
+	xt_put("/xt/state", state);
+	xt_put("/xt/q", q);
+	o->other = xs_open(0);
+	CU_ASSERT_PTR_NOT_NULL(o->other);
+	int rc = xenbus_offer_answer(xt_xs, &ops, o);
+	xs_close(o->other);
+	return rc;
+}
+
+static void test_offer_answered_only_when_it_holds(void)
+{
+	struct xt_offer ok = {0}, early = {0}, late = {.state_at_first_check = "2"}, moving = {.bump_q = true};
+
+	CU_ASSERT_EQUAL(xt_offer_run(&ok, "2", "4"), 0);
+	CU_ASSERT_TRUE(xt_key_is("/xt", "fe", "4"));
+	CU_ASSERT_EQUAL(ok.teardowns, 0);
+	/* Not waiting for us: rings torn down, nothing published. */
+	CU_ASSERT_EQUAL(xt_offer_run(&early, "1", "4"), -EINPROGRESS);
+	CU_ASSERT_EQUAL(early.setups, 1);
+	CU_ASSERT_EQUAL(early.teardowns, 1);
+	CU_ASSERT_FALSE(xt_key_is("/xt", "fe", "4"));
+	/* "Not waiting" read just before the backend's InitWait: the commit
+	 * fails, the check runs again and the rings go out. */
+	CU_ASSERT_EQUAL(xt_offer_run(&late, "1", "4"), 0);
+	CU_ASSERT_EQUAL(late.checks, 2);
+	CU_ASSERT_EQUAL(late.teardowns, 0);
+	CU_ASSERT_TRUE(xt_key_is("/xt", "fe", "4"));
+	/* An offer that keeps moving: made again each time, then given up. */
+	CU_ASSERT_EQUAL(xt_offer_run(&moving, "2", "4"), -ESTALE);
+	CU_ASSERT_EQUAL(moving.setups, XENBUS_OFFER_TRIES);
+	CU_ASSERT_EQUAL(moving.teardowns, XENBUS_OFFER_TRIES);
+	CU_ASSERT_FALSE(xt_key_is("/xt", "fe", "4"));
+	xs_rm(xt_xs, XBT_NULL, "/xt");
+}
+
 static const struct test_case xt_state_cases[] = {
 	TEST(test_state_name_covers_enum),
 	TEST(test_state_read_bounds),
@@ -931,6 +1023,7 @@ static const struct test_case xt_state_cases[] = {
 	TEST(test_read_uint_bounds),
 	TEST(test_read_str_bounds),
 	TEST(test_transact_reruns_on_conflict),
+	TEST(test_offer_answered_only_when_it_holds),
 	TEST_END,
 };
 

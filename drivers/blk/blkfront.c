@@ -150,11 +150,12 @@ static void blkfront_reconnect_timeout(evutil_socket_t fd, short what, void *arg
  * state brings us back; -ESTALE if its offer is not what the rings were made
  * for. Either way nothing is published; a change after these reads makes the
  * commit fail and the reads run again. */
-static int blkfront_offer_still(struct xs_handle *xs, xs_transaction_t t, struct blkfront *bf)
+static int blkfront_offer_still(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
-	uint64_t st;
+	struct blkfront *bf = arg;
+	XenbusState st;
 	unsigned nq, order;
-	int rc = xenbus_read_uint(xs, t, bf->bf_back.path, "state", XenbusStateReconfigured, &st);
+	int rc = xenbus_state_read_in(xs, t, bf->bf_back.path, &st);
 
 	if (rc == 0 && st != XenbusStateInitWait && st != XenbusStateInitialised)
 		return -EINPROGRESS;
@@ -168,10 +169,7 @@ static int blkfront_offer_still(struct xs_handle *xs, xs_transaction_t t, struct
 static int blkfront_publish_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
 	struct blkfront *bf = arg;
-	int rc = blkfront_offer_still(xs, t, bf);
-
-	if (rc == 0)
-		rc = blkfront_keys_clean(xs, t, bf);
+	int rc = blkfront_keys_clean(xs, t, bf);
 
 	if (rc == 0)
 		rc = blkfront_rings_publish(xs, t, bf);
@@ -189,24 +187,28 @@ static bool blkfront_backend_gone(struct blkfront *bf)
 	return rc == -ENOENT || rc == -EACCES;
 }
 
+static int blkfront_setup_cb(void *arg)
+{
+	return blkfront_rings_setup(arg);
+}
+
+static void blkfront_teardown_cb(void *arg)
+{
+	blkfront_rings_teardown(arg);
+}
+
 static void blkfront_publish(struct blkfront *bf)
 {
-	int rc;
+	static const struct xenbus_offer_ops ops = {blkfront_setup_cb, blkfront_teardown_cb, blkfront_offer_still,
+							   blkfront_publish_tx};
+	int rc = xenbus_offer_answer(blkfront_xs(bf), &ops, bf);
 
-	for (unsigned tries = 0;; tries++) {
-		rc = blkfront_rings_setup(bf);
-		if (rc == 0)
-			rc = xenbus_transact(blkfront_xs(bf), blkfront_publish_tx, bf);
-		if (rc != -ESTALE && rc != -EINPROGRESS)
-			break;
-		blkfront_rings_teardown(bf);
-		if (rc == -EINPROGRESS)   /* still BF_WAIT_BACKEND: its InitWait brings us back */
-			return;
-		if (tries == BLKFRONT_OFFER_TRIES) {
-			blkfront_fail(bf, "the backend's offer (%s) changed %u times while the rings were set up",
-				      bf->bf_back.path, tries + 1);
-			return;
-		}
+	if (rc == -EINPROGRESS)   /* still BF_WAIT_BACKEND: its InitWait brings us back */
+		return;
+	if (rc == -ESTALE) {
+		blkfront_fail(bf, "the backend's offer (%s) changed %u times while the rings were set up",
+			      bf->bf_back.path, XENBUS_OFFER_TRIES);
+		return;
 	}
 	if (rc < 0 && blkfront_backend_gone(bf)) {
 		blkfront_rings_teardown(bf);   /* shared with a domain that died (ESRCH) */

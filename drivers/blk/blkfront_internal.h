@@ -23,7 +23,6 @@
 #define BLKFRONT_INDIRECT_SEGS_LIMIT (BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * BLKFRONT_SEGS_PER_INDIRECT_PAGE)
 #define BLKFRONT_RING_ORDER_MAX 4u
 #define BLKFRONT_QUEUES_MAX 16u
-#define BLKFRONT_OFFER_TRIES 4u                 /* backend offers changed under one publish */
 #define BLKFRONT_GRANT_PAGES_DEFAULT 2048u      /* 8 MiB shared at most */
 #define BLKFRONT_GRANT_PAGES_LIMIT 8000u        /* below Xen's 8192 grant entries */
 #define BLKFRONT_IOS_DEFAULT 256u

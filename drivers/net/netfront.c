@@ -95,6 +95,29 @@ static void netfront_deferred(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the handshake ---- */
 
+/* The backend's offer, read again in the transaction that answers it
+ * (xenbus_offer_answer): the rings were made from its keys a moment ago. */
+static int netfront_offer_still(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct netfront *nf = arg;
+	XenbusState st;
+	struct netfront_be_features f;
+	int rc = xenbus_state_read_in(xs, t, nf->nf_back.path, &st);
+
+	if (rc == 0 && st != XenbusStateInitWait)
+		return -EINPROGRESS;
+	if (rc == 0)
+		rc = netfront_be_features(nf, t, &f);
+	if (rc == 0 && !f.rx_copy)
+		return -EPROTONOSUPPORT;   /* the only receive mode there is (request-rx-copy) */
+	const struct netfront_be_features *o = &nf->nf_offer;
+	if (rc == 0 && (f.rx_copy != o->rx_copy || f.sg != o->sg || f.gso_tcpv4 != o->gso_tcpv4 ||
+			f.gso_tcpv6 != o->gso_tcpv6 || f.ipv6_csum != o->ipv6_csum || f.split != o->split ||
+			f.queues != o->queues))
+		return -ESTALE;
+	return rc;
+}
+
 static int netfront_publish_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
 	struct netfront *nf = arg;
@@ -118,12 +141,29 @@ static bool netfront_backend_gone(struct netfront *nf)
 
 static void netfront_backend_away(struct netfront *nf);
 
+static int netfront_setup_cb(void *arg)
+{
+	return netfront_rings_setup(arg);
+}
+
+static void netfront_teardown_cb(void *arg)
+{
+	netfront_rings_teardown(arg);
+}
+
 static void netfront_publish(struct netfront *nf)
 {
-	int rc = netfront_rings_setup(nf);
+	static const struct xenbus_offer_ops ops = {netfront_setup_cb, netfront_teardown_cb, netfront_offer_still,
+							   netfront_publish_tx};
+	int rc = xenbus_offer_answer(netfront_xs(nf), &ops, nf);
 
-	if (rc == 0)
-		rc = xenbus_transact(netfront_xs(nf), netfront_publish_tx, nf);
+	if (rc == -EINPROGRESS)   /* still NF_WAIT_BACKEND: its InitWait brings us back */
+		return;
+	if (rc == -ESTALE) {
+		netfront_fail(nf, "the backend's offer (%s) changed %u times while the rings were set up",
+			      nf->nf_back.path, XENBUS_OFFER_TRIES);
+		return;
+	}
 	if (rc < 0 && netfront_backend_gone(nf)) {
 		netfront_rings_teardown(nf);   /* shared with a domain that died (ESRCH) */
 		netfront_backend_away(nf);

@@ -131,6 +131,12 @@ struct netfront_queue {
 	uint8_t *q_rx_frame;                /* one frame, reassembled */
 };
 
+/* What the backend offers (its keys), as the rings were set up for it. */
+struct netfront_be_features {
+	bool rx_copy, sg, gso_tcpv4, gso_tcpv6, ipv6_csum, split;
+	uint64_t queues;
+};
+
 struct netfront {
 	struct netfront_config nf_cfg;
 	struct xenbus *nf_xb;
@@ -147,6 +153,7 @@ struct netfront {
 	int nf_cb_depth;                    /* inside our callbacks */
 	struct netfront_info nf_info;
 	unsigned nf_nq;
+	struct netfront_be_features nf_offer;   /* read by netfront_rings_setup */
 	struct netfront_queue *nf_queues;
 	struct netfront_stats nf_stats;
 	struct xenbus_evtchn_stats nf_ev_closed;
@@ -159,6 +166,8 @@ void netfront_event(struct netfront *nf, enum netfront_event ev);
 
 /* ---- netfront_ring.c ---- */
 int netfront_rings_setup(struct netfront *nf);
+/* The backend's keys, read in t (XBT_NULL for none). */
+int netfront_be_features(struct netfront *nf, xs_transaction_t t, struct netfront_be_features *f);
 /* Release rings, channels and pages; frames in flight are counted lost. */
 void netfront_rings_teardown(struct netfront *nf);
 int netfront_rings_publish(struct xs_handle *xs, xs_transaction_t t, struct netfront *nf);

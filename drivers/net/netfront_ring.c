@@ -16,34 +16,28 @@
 
 #include "drivers/net/netfront_internal.h"
 
-struct netfront_be_features {
-	bool rx_copy, sg, gso_tcpv4, gso_tcpv6, ipv6_csum, split;
-	uint64_t queues;
-};
-
-static int netfront_be_flag(struct netfront *nf, const char *key, bool *out)
+static int netfront_be_flag(struct netfront *nf, xs_transaction_t t, const char *key, bool *out)
 {
 	uint64_t v;
-	int rc = xenbus_read_uint_or(xenbus_xs(nf->nf_xb), XBT_NULL, nf->nf_back.path, key, 1, 0, &v);
+	int rc = xenbus_read_uint_or(xenbus_xs(nf->nf_xb), t, nf->nf_back.path, key, 1, 0, &v);
 
 	*out = rc == 0 && v;
 	return rc;
 }
 
-static int netfront_be_features(struct netfront *nf, struct netfront_be_features *f)
+int netfront_be_features(struct netfront *nf, xs_transaction_t t, struct netfront_be_features *f)
 {
-	int rc = netfront_be_flag(nf, "feature-rx-copy", &f->rx_copy);
+	*f = (struct netfront_be_features){0};
+	int rc = netfront_be_flag(nf, t, "feature-rx-copy", &f->rx_copy);
 
-	rc = rc ? rc : netfront_be_flag(nf, "feature-sg", &f->sg);
-	rc = rc ? rc : netfront_be_flag(nf, "feature-gso-tcpv4", &f->gso_tcpv4);
-	rc = rc ? rc : netfront_be_flag(nf, "feature-gso-tcpv6", &f->gso_tcpv6);
-	rc = rc ? rc : netfront_be_flag(nf, "feature-ipv6-csum-offload", &f->ipv6_csum);
-	rc = rc ? rc : netfront_be_flag(nf, "feature-split-event-channels", &f->split);
+	rc = rc ? rc : netfront_be_flag(nf, t, "feature-sg", &f->sg);
+	rc = rc ? rc : netfront_be_flag(nf, t, "feature-gso-tcpv4", &f->gso_tcpv4);
+	rc = rc ? rc : netfront_be_flag(nf, t, "feature-gso-tcpv6", &f->gso_tcpv6);
+	rc = rc ? rc : netfront_be_flag(nf, t, "feature-ipv6-csum-offload", &f->ipv6_csum);
+	rc = rc ? rc : netfront_be_flag(nf, t, "feature-split-event-channels", &f->split);
 	if (rc == 0)
-		rc = xenbus_read_uint_or(xenbus_xs(nf->nf_xb), XBT_NULL, nf->nf_back.path, "multi-queue-max-queues",
+		rc = xenbus_read_uint_or(xenbus_xs(nf->nf_xb), t, nf->nf_back.path, "multi-queue-max-queues",
 					 UINT32_MAX, 1, &f->queues);
-	if (rc == 0 && !f->rx_copy)
-		rc = -EPROTONOSUPPORT;   /* the only receive mode there is (request-rx-copy) */
 	return rc;
 }
 
@@ -125,11 +119,12 @@ static int netfront_queue_setup(struct netfront *nf, struct netfront_queue *q, b
 
 int netfront_rings_setup(struct netfront *nf)
 {
-	struct netfront_be_features f = {0};
-	int rc = netfront_be_features(nf, &f);
+	struct netfront_be_features f;
+	int rc = netfront_be_features(nf, XBT_NULL, &f);
 
 	if (rc < 0)
 		return rc;
+	nf->nf_offer = f;
 	nf->nf_nq = f.queues < nf->nf_cfg.queues_max ? (f.queues ? (unsigned)f.queues : 1) : nf->nf_cfg.queues_max;
 	bool split = f.split && nf->nf_cfg.split_evtchn;
 	struct netfront_info *in = &nf->nf_info;

@@ -170,14 +170,52 @@ int xenbus_transact(struct xs_handle *xs, xenbus_tx_fn *fn, void *arg)
 	return rc;
 }
 
-int xenbus_state_read(struct xs_handle *xs, const char *dir, XenbusState *out)
+struct xenbus_offer_call {
+	const struct xenbus_offer_ops *ops;
+	void *arg;
+	int verdict;
+};
+
+static int xenbus_offer_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct xenbus_offer_call *c = arg;
+
+	c->verdict = c->ops->check(xs, t, c->arg);
+	if (c->verdict)
+		return 0;   /* nothing written: the commit says whether what was read held together */
+	return c->ops->publish(xs, t, c->arg);
+}
+
+int xenbus_offer_answer(struct xs_handle *xs, const struct xenbus_offer_ops *ops, void *arg)
+{
+	for (unsigned tries = 1;; tries++) {
+		struct xenbus_offer_call c = {ops, arg, 0};
+		int rc = ops->setup(arg);
+		if (rc == 0)
+			rc = xenbus_transact(xs, xenbus_offer_tx, &c);
+		if (rc == 0)
+			rc = c.verdict;
+		if (rc != -ESTALE && rc != -EINPROGRESS)
+			return rc;
+		ops->teardown(arg);
+		if (rc == -EINPROGRESS || tries == XENBUS_OFFER_TRIES)
+			return rc;
+	}
+}
+
+int xenbus_state_read_in(struct xs_handle *xs, xs_transaction_t t, const char *dir, XenbusState *out)
 {
 	uint64_t v;
-	int rc = xenbus_read_uint(xs, XBT_NULL, dir, "state", XenbusStateReconfigured, &v);
+	int rc = xenbus_read_uint(xs, t, dir, "state", XenbusStateReconfigured, &v);
 
 	if (rc == 0)
 		*out = (XenbusState)v;
 	return rc;
+}
+
+int xenbus_state_read(struct xs_handle *xs, const char *dir, XenbusState *out)
+{
+	return xenbus_state_read_in(xs, XBT_NULL, dir, out);
 }
 
 struct xenbus_switch {

@@ -42,6 +42,8 @@ struct event;
 const char *xenbus_state_name(unsigned state);
 /* Read <dir>/state. -ENOENT if absent, -EINVAL if not a decimal 0..8. */
 int xenbus_state_read(struct xs_handle *xs, const char *dir, XenbusState *out);
+/* The same in transaction t (a change before the commit makes it fail). */
+int xenbus_state_read_in(struct xs_handle *xs, xs_transaction_t t, const char *dir, XenbusState *out);
 /* Write <dir>/state, only if <dir> still exists (never resurrects a removed
  * device directory): -ENOENT then. Re-writing the same state is a write too
  * (a backend re-writes Connected to signal a resize). */
@@ -72,6 +74,25 @@ int xenbus_rm(struct xs_handle *xs, xs_transaction_t t, const char *dir, const c
  * XENBUS_TX_RETRIES times. fn's negative return aborts the transaction. */
 typedef int xenbus_tx_fn(struct xs_handle *xs, xs_transaction_t t, void *arg);
 int xenbus_transact(struct xs_handle *xs, xenbus_tx_fn *fn, void *arg);
+
+/* A frontend answers its backend's offer: setup makes the rings from the
+ * backend's keys as they are; then, in one transaction, check reads the
+ * offer again and publish writes the rings' keys. check says -EINPROGRESS
+ * if the backend no longer waits for us (a restarted driver domain
+ * recreates its directory, its keys only before its own InitWait), -ESTALE
+ * if the offer is not what the rings were made for, or another error (a
+ * refusal). Its verdict counts only once the transaction commits (nothing
+ * written): reads that a change made inconsistent are read again.
+ * Returns 0 (published), -EINPROGRESS (rings torn down: the backend's next
+ * state brings the frontend back), -ESTALE (torn down: the offer changed
+ * XENBUS_OFFER_TRIES times), or another error with the rings still set up. */
+#define XENBUS_OFFER_TRIES 4u
+struct xenbus_offer_ops {
+	int (*setup)(void *arg);
+	void (*teardown)(void *arg);
+	xenbus_tx_fn *check, *publish;
+};
+int xenbus_offer_answer(struct xs_handle *xs, const struct xenbus_offer_ops *ops, void *arg);
 
 /* ---- the watch dispatcher ---- */
 
