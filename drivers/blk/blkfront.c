@@ -199,8 +199,9 @@ static void blkfront_teardown_cb(void *arg)
 
 static void blkfront_publish(struct blkfront *bf)
 {
-	static const struct xenbus_offer_ops ops = {blkfront_setup_cb, blkfront_teardown_cb, blkfront_offer_still,
-							   blkfront_publish_tx};
+	static const struct xenbus_offer_ops ops = {
+		blkfront_setup_cb, blkfront_teardown_cb, blkfront_offer_still, blkfront_publish_tx,
+	};
 	int rc = xenbus_offer_answer(blkfront_xs(bf), &ops, bf);
 
 	if (rc == -EINPROGRESS)   /* still BF_WAIT_BACKEND: its InitWait brings us back */

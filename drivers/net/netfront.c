@@ -153,8 +153,9 @@ static void netfront_teardown_cb(void *arg)
 
 static void netfront_publish(struct netfront *nf)
 {
-	static const struct xenbus_offer_ops ops = {netfront_setup_cb, netfront_teardown_cb, netfront_offer_still,
-							   netfront_publish_tx};
+	static const struct xenbus_offer_ops ops = {
+		netfront_setup_cb, netfront_teardown_cb, netfront_offer_still, netfront_publish_tx,
+	};
 	int rc = xenbus_offer_answer(netfront_xs(nf), &ops, nf);
 
 	if (rc == -EINPROGRESS)   /* still NF_WAIT_BACKEND: its InitWait brings us back */

@@ -34,7 +34,7 @@ xengntshr_handle *xengntshr_open(struct xentoollog_logger *logger, unsigned open
 int xengntshr_close(xengntshr_handle *xgs)
 {
 	sim_sched_point("gnttab.shr_close");
-	return gnttab_handle_close(xgs, GNTTAB_KIND_SHR);
+	return gnttab_handle_close(xgs, GNTTAB_KIND_SHR, false);
 }
 
 int xengntshr_fd(xengntshr_handle *xgs)

@@ -35,7 +35,12 @@ xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger, unsigned open
 int xengnttab_close(xengnttab_handle *xgt)
 {
 	sim_sched_point("gnttab.close");
-	return gnttab_handle_close(xgt, GNTTAB_KIND_TAB);
+	return gnttab_handle_close(xgt, GNTTAB_KIND_TAB, false);
+}
+
+int gnttab_close_at_exit(xengnttab_handle *xgt)
+{
+	return gnttab_handle_close(xgt, GNTTAB_KIND_TAB, true);
 }
 
 int xengnttab_fd(xengnttab_handle *xgt)

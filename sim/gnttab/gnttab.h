@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <xen/grant_table.h>
 #include <xen/xen.h>
+#include <xengnttab.h>
 
 #define GNTTAB_GRANTS_MAX 8192u      /* grant entries per domain (ref 0..7 reserved) */
 #define GNTTAB_RESERVED_REFS 8u      /* GNTTAB_NR_RESERVED_ENTRIES in Xen */
@@ -56,6 +57,10 @@ int16_t gnttab_check_map(domid_t mapper, domid_t grantor, uint32_t ref, bool rea
 
 /* The latest table of `domid` (all zero if it has none); -EINVAL bad domid. */
 int gnttab_stats(domid_t domid, struct gnttab_stats *out);
+/* xengnttab_close for a process that went (an exec'd domain's program, its
+ * connection gone): its mappings go with it, as the kernel unmaps a dead
+ * process's grants, and none is counted in maps_closed/closed_mapped. */
+int gnttab_close_at_exit(xengnttab_handle *xgt);
 /* Open xengnttab/xengntshr handles in the process. */
 unsigned gnttab_handles_open(void);
 

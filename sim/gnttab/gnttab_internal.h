@@ -174,7 +174,9 @@ void gnttab_tables_check_end_locked(void);
 
 /* ---- handle.c ---- */
 struct xengntdev_handle *gnttab_handle_open(enum gnttab_kind kind, const char *api);
-int gnttab_handle_close(struct xengntdev_handle *h, enum gnttab_kind kind);
+/* exiting: the owner is a process that went (its mappings go with it, as the
+ * kernel unmaps a dead process's grants): nothing is counted as left mapped. */
+int gnttab_handle_close(struct xengntdev_handle *h, enum gnttab_kind kind, bool exiting);
 int gnttab_handle_fd(struct xengntdev_handle *h, enum gnttab_kind kind, const char *api);
 /* Unmap (TAB) or unshare (SHR) exactly one mapping of h; 0 or -1 with errno. */
 int gnttab_handle_unmap(struct xengntdev_handle *h, enum gnttab_kind kind, void *addr,

@@ -105,7 +105,7 @@ static void gnttab_count_closed_locked(struct xengntdev_handle *h, const struct 
 			}
 }
 
-int gnttab_handle_close(struct xengntdev_handle *h, enum gnttab_kind kind)
+int gnttab_handle_close(struct xengntdev_handle *h, enum gnttab_kind kind, bool exiting)
 {
 	struct xengntdev_handle **pp = &gnttab_handles;
 	struct gnttab_mapping *list = NULL;
@@ -124,7 +124,8 @@ int gnttab_handle_close(struct xengntdev_handle *h, enum gnttab_kind kind)
 		/* Dead while closing: stays listed, so counts stay consistent. */
 		h->dead = true;
 		list = gnttab_mapping_take_all_locked(h);
-		gnttab_count_closed_locked(h, list);
+		if (!exiting)
+			gnttab_count_closed_locked(h, list);
 	}
 	gnttab_unlock();
 	if (err) {

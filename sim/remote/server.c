@@ -21,6 +21,7 @@
 #include <xenevtchn.h>
 #include <xengnttab.h>
 
+#include "sim/gnttab/gnttab.h"
 #include "sim/hypervisor/hypervisor.h"
 #include "sim/remote/remote.h"
 #include "sim/remote/remote_internal.h"
@@ -393,8 +394,8 @@ static void rs_close_handle(struct rs_conn *c)
 {
 	if (c->xce)
 		xenevtchn_close(c->xce);
-	if (c->xgt)
-		xengnttab_close(c->xgt);
+	if (c->xgt)   /* the program closed it or exited: we cannot tell which */
+		gnttab_close_at_exit(c->xgt);
 	if (c->xgs)
 		xengntshr_close(c->xgs);
 	c->xce = NULL;

@@ -536,12 +536,20 @@ static void nw_work_finished(void *arg)
 	struct nw_guest *g = arg;
 	struct nw *w = g->w;
 
-	nw_guest_publish(g);
-	pthread_mutex_lock(&w->lock);
-	network_result(g->work, &g->fin);
-	netfront_stats(g->nf, &g->fin_stats);
+	struct netfront_stats stats;
 	struct netfront_info info;
-	g->fin_queues = netfront_info(g->nf, &info) == 0 && info.connected ? info.queues : 0;
+	struct network_result fin;
+
+	nw_guest_publish(g);
+	/* Read before the lock: netfront_stats reads the shared rings, a
+	 * scheduling point under access tracing, where no lock may be held. */
+	network_result(g->work, &fin);
+	netfront_stats(g->nf, &stats);
+	unsigned queues = netfront_info(g->nf, &info) == 0 && info.connected ? info.queues : 0;
+	pthread_mutex_lock(&w->lock);
+	g->fin = fin;
+	g->fin_stats = stats;
+	g->fin_queues = queues;
 	pthread_mutex_unlock(&w->lock);
 	if (atomic_fetch_add(&w->finished, 1) + 1 == w->n)
 		nw_judge_soon(w);
