@@ -3,9 +3,7 @@
 # each) must each be caught by the scenario corpus, and the unpatched tree
 # must pass the same scenario files (else "caught" would mean nothing).
 # A small sample of `make plants` (tests/plants-run.sh), scenario mode only,
-# on the few corpus files that should catch them. A regression file whose
-# pinned seed no longer opens its window (the schedule moved) fails here
-# through its plant. Ends with
+# on the few corpus files that should catch them. Ends with
 # "RESULT check-plants tests=N failed=M".
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,10 +18,10 @@ check() { # name, shell condition
 
 # plant -> the kind of failure it causes (see each patch's header)
 PLANTS="blkfront-publishes-connected blkfront-reconnect-drops-inflight netback-txmap-failure-ignored xenbus-tx-eagain-as-success
-	netfront-tx-blocked-forever blkback-readonly-mode-ignored xenbus-reconnect-unseen-ignored"
+	netfront-tx-blocked-forever blkback-readonly-mode-ignored blkback-ring-unmap-first-page"
 FILES="scenarios/blk/basic.scn scenarios/blk/backend-restart.scn scenarios/net/tx-map-faults.scn scenarios/coverage/blk-xs-eagain.scn
 	scenarios/coverage/net-tx-pressure.scn scenarios/hostile/blk-front-readonly-ro.scn
-	scenarios/regression/net-reconnect-unseen.scn"
+	scenarios/blk/restart-ring-larger.scn"
 
 for f in $FILES; do
 	check "$f exists" '[ -f "$here/$f" ]'
