@@ -336,14 +336,58 @@ static const char *nw_judge_backend(struct nw *w, const struct netback_stats *b,
 	return bad;
 }
 
+/* What the guests' verified workloads saw, all guests together. */
+struct nw_tally {
+	uint64_t corrupt, dups, ooo, gaps, lost, pto, verified, tx_lost;
+	char first[NETWORK_FAILURE_MAX];   /* the first guest's failure, if any */
+};
+
+static void nw_tally_guests(struct nw *w, struct nw_tally *t)
+{
+	*t = (struct nw_tally){0};
+	pthread_mutex_lock(&w->lock);
+	for (unsigned i = 0; i < w->n; i++) {
+		const struct network_result *r = &w->g[i].fin;
+		t->corrupt += r->corrupt;
+		t->dups += r->duplicates;
+		t->ooo += r->out_of_order;
+		t->gaps += r->gaps;
+		t->lost += r->lost_bytes;
+		t->pto += r->ping_timeouts;
+		t->verified += r->frames_verified;
+		t->tx_lost += w->g[i].fin_stats.tx_lost + w->g[i].fin_stats.tx_errors + w->g[i].fin_stats.rx_errors;
+		if (r->failure[0] && !t->first[0])
+			snprintf(t->first, sizeof(t->first), "%s", r->failure);
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Every check passed but the pings: a ping that timed out beyond the
+ * counted drops may only be late (a lost notification holds frames on a
+ * ring until the next one): not wrong data, but not a clean pass either,
+ * unless the run paused a domain, which answers no ping while the pause
+ * lasts (shorter than netback's stall bound, nothing is dropped). */
+static void nw_judge_pings(struct nw *w, uint64_t pto, uint64_t gaps, uint64_t drops)
+{
+	if (gaps + pto > drops && !scn_wl_pauses(w->wl)) {
+		scn_wl_error(w->wl, "%lu ping timeout(s) and %lu hole(s), but only %lu frame(s) dropped where "
+			     "counted (frames held up?)", pto, gaps, drops);
+		return;
+	}
+	if (gaps + pto > drops)
+		scn_wl_note(w->wl, w->be, "%lu ping timeout(s) and %lu hole(s), %lu frame(s) dropped where "
+			    "counted: pings late across the run's pause(s)", pto, gaps, drops);
+	scn_wl_done(w->wl);
+}
+
 /* The oracle, on the backend's thread once every guest finished sending. */
 static void nw_judge(void *arg)
 {
 	struct nw *w = arg;
 	struct switch_stats s = {0};
 	struct netback_stats b = {0};
-	uint64_t corrupt = 0, dups = 0, ooo = 0, gaps = 0, lost = 0, pto = 0, verified = 0, tx_lost = 0;
-	char first[NETWORK_FAILURE_MAX] = "", hwhy[512];
+	struct nw_tally t;
+	char hwhy[512];
 	uint64_t h_drops, h_fatal;
 
 	if (atomic_load(&w->judged) || scn_wl_finished(w->wl))
@@ -353,23 +397,10 @@ static void nw_judge(void *arg)
 		return;
 	if (w->sw)
 		switch_check(w->sw);
-	pthread_mutex_lock(&w->lock);
-	for (unsigned i = 0; i < w->n; i++) {
-		const struct network_result *r = &w->g[i].fin;
-		corrupt += r->corrupt;
-		dups += r->duplicates;
-		ooo += r->out_of_order;
-		gaps += r->gaps;
-		lost += r->lost_bytes;
-		pto += r->ping_timeouts;
-		verified += r->frames_verified;
-		tx_lost += w->g[i].fin_stats.tx_lost + w->g[i].fin_stats.tx_errors + w->g[i].fin_stats.rx_errors;
-		if (r->failure[0] && !first[0])
-			snprintf(first, sizeof(first), "%s", r->failure);
-	}
-	pthread_mutex_unlock(&w->lock);
+	nw_tally_guests(w, &t);
+	uint64_t dups = t.dups, ooo = t.ooo, gaps = t.gaps;
 	const char *hbad = nw_judge_backend(w, &b, &h_drops, &h_fatal, hwhy, sizeof(hwhy));
-	uint64_t drops = nw_drops_of(&s, &b) + tx_lost + nw_crash_allowance(w) + atomic_load(&w->reload_allowance);
+	uint64_t drops = nw_drops_of(&s, &b) + t.tx_lost + nw_crash_allowance(w) + atomic_load(&w->reload_allowance);
 	/* A vif the toolstack took down left the switch, which forgot its MAC:
 	 * frames to it went flooded to the other ports, and missed it. */
 	if (atomic_load(&w->suspends) || atomic_load(&w->unplugs))
@@ -377,12 +408,12 @@ static void nw_judge(void *arg)
 	drops = drops > h_drops ? drops - h_drops : 0;
 	scn_wl_note(w->wl, w->be, "%lu frames verified; switch: %lu lost, %lu duplicated, %lu reordered, "
 		    "%lu delayed; guests saw %lu duplicates, %lu out of order, %lu holes (%lu bytes), "
-		    "%lu ping timeouts", verified, s.dropped_loss, s.duplicated, s.reordered, s.delayed,
-		    dups, ooo, gaps, lost, pto);
+		    "%lu ping timeouts", t.verified, s.dropped_loss, s.duplicated, s.reordered, s.delayed,
+		    dups, ooo, gaps, t.lost, t.pto);
 	if (hbad)
 		scn_wl_fail(w->wl, "%s", hbad);
-	else if (corrupt || first[0])
-		scn_wl_fail(w->wl, "%lu corrupt frame(s): %s", corrupt, first[0] ? first : "?");
+	else if (t.corrupt || t.first[0])
+		scn_wl_fail(w->wl, "%lu corrupt frame(s): %s", t.corrupt, t.first[0] ? t.first : "?");
 	else if (dups > s.duplicated + atomic_load(&w->dead_dups))
 		scn_wl_fail(w->wl, "%lu duplicate frame(s) received, the switch duplicated %lu", dups,
 			    s.duplicated + atomic_load(&w->dead_dups));
@@ -392,8 +423,8 @@ static void nw_judge(void *arg)
 	else if (gaps > drops)
 		scn_wl_fail(w->wl, "%lu hole(s) in the streams, but only %lu frame(s) dropped where counted",
 			    gaps, drops);
-	else if (lost && !drops)
-		scn_wl_fail(w->wl, "%lu bulk byte(s) never arrived, no frame dropped where counted", lost);
+	else if (t.lost && !drops)
+		scn_wl_fail(w->wl, "%lu bulk byte(s) never arrived, no frame dropped where counted", t.lost);
 	else if (!w->has_hostile && !sim_fault_injected_total() && b.tx_dropped > b.tx_grant_errors)
 		/* Our netfronts send only what netback offered, well-formed: a
 		 * frame netback refused (not for a grant error) is a disagreement
@@ -404,21 +435,8 @@ static void nw_judge(void *arg)
 	else if (b.fatal > h_fatal + sim_access_jumped(DOMID_INVALID))   /* a jumped index: one */
 		scn_wl_fail(w->wl, "netback disconnected %lu frontend(s) for a protocol violation (%lu of them the "
 			    "hostile one, for a packet that called for it)", b.fatal, h_fatal);
-	else if (gaps + pto > drops && (gaps > drops || !scn_wl_pauses(w->wl)))
-		/* A ping that timed out may only be late (a lost notification
-		 * holds frames on a ring until the next one): not wrong data,
-		 * but not a clean pass either. */
-		scn_wl_error(w->wl, "%lu ping timeout(s) and %lu hole(s), but only %lu frame(s) dropped where "
-			     "counted (frames held up?)", pto, gaps, drops);
-	else {
-		/* A paused domain answers no ping for as long as the pause
-		 * lasts (shorter than netback's stall bound, nothing is
-		 * dropped): late, and the file said why. */
-		if (gaps + pto > drops)
-			scn_wl_note(w->wl, w->be, "%lu ping timeout(s) and %lu hole(s), %lu frame(s) dropped where "
-				    "counted: pings late across the run's pause(s)", pto, gaps, drops);
-		scn_wl_done(w->wl);
-	}
+	else
+		nw_judge_pings(w, t.pto, gaps, drops);   /* gaps <= drops here */
 }
 
 /* ---- a guest ---- */
