@@ -402,6 +402,21 @@ int blkback_disk_add(struct blkback *bb, const char *name, struct blk_store *sto
 	return 0;
 }
 
+/* A new size, with state Connected written again for the frontend's watch:
+ * only while the node still says Connected. The toolstack may have written
+ * Closing there (online=0) before our sync saw it: writing Connected over it
+ * would take the device back from a close (Closing -> Connected). */
+static int blkback_resized_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct blkback_vbd *vbd = arg;
+	XenbusState st;
+	int rc = xenbus_state_read_in(xs, t, vbd->vbd_be.bd_dir, &st);
+
+	if (rc < 0)
+		return rc == -ENOENT ? 0 : rc;
+	return st == XenbusStateConnected ? blkback_connected_tx(xs, t, vbd) : 0;
+}
+
 void blkback_refresh(struct blkback *bb)
 {
 	for (struct blkback_vbd *vbd = bb->bb_vbds; vbd; vbd = vbd->vbd_next) {
@@ -411,7 +426,7 @@ void blkback_refresh(struct blkback *bb)
 		if (vbd->vbd_limits.sectors == vbd->vbd_sectors_published)
 			continue;
 		vbd->vbd_sectors_published = vbd->vbd_limits.sectors;
-		int rc = xenbus_transact(blkback_xs(vbd), blkback_connected_tx, vbd);
+		int rc = xenbus_transact(blkback_xs(vbd), blkback_resized_tx, vbd);
 		if (rc < 0)
 			blkback_vbd_log(vbd, "publishing the new size failed: %s", strerror(-rc));
 	}
