@@ -96,12 +96,18 @@ static int xenbus_perms_tree(struct xs_handle *xs, xs_transaction_t t, const cha
 /* The frontend's directory as the guest left it, with the backend domain's
  * read access given again: xenstored forgets a dead domain's permission
  * entries (XSA-322), and a new domain with the same id does not get them
- * back. */
+ * back. A directory that is gone (the device removed meanwhile) has none
+ * to give: looked at first, so that no refused SET_PERMS is committed
+ * with the rest (a partial update). */
 static int xenbus_frontend_regrant(struct xs_handle *xs, xs_transaction_t t, struct xenbus_create *c)
 {
-	int rc = xenbus_perms_tree(xs, t, c->fe, c->fe_perms, 0);
+	unsigned len;
+	char *v = xs_read(xs, t, c->fe, &len);
 
-	return rc == -ENOENT ? 0 : rc;
+	if (!v)
+		return errno == ENOENT ? 0 : errno ? -errno : -EIO;
+	free(v);
+	return xenbus_perms_tree(xs, t, c->fe, c->fe_perms, 0);
 }
 
 static int xenbus_create_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
