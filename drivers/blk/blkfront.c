@@ -112,7 +112,7 @@ static void blkfront_deferred(evutil_socket_t fd, short what, void *arg)
 	if (bf->bf_phase != BF_DEAD)
 		return;
 	blkfront_rings_teardown(bf);
-	blkfront_fail_all(bf, -EIO);
+	blkfront_fail_all(bf, bf->bf_fail_status ? bf->bf_fail_status : -EIO);
 	xenbus_dev_fatal(blkfront_xs(bf), bf->bf_dir, bf->bf_error);
 	blkfront_event(bf, BLKFRONT_EV_FAILED);
 }
@@ -493,6 +493,7 @@ static void blkfront_backend_away(struct blkfront *bf)
 	int rc = xenbus_read_uint(blkfront_xs(bf), XBT_NULL, bf->bf_dir, "backend-id", UINT32_MAX, &v);
 
 	if (rc == -ENOENT || rc == -EACCES) {
+		bf->bf_fail_status = -ENODEV;
 		blkfront_fail(bf, "device removed: %s/state is gone", bf->bf_back.path);
 		return;
 	}

@@ -44,7 +44,8 @@ enum blkfront_event {
 
 typedef void blkfront_event_fn(void *arg, struct blkfront *bf, enum blkfront_event ev);
 /* status: 0, -EIO (the backend said error, or the device failed),
- * -EOPNOTSUPP, -ECANCELED (closed first), -ETIMEDOUT (backend stayed away). */
+ * -EOPNOTSUPP, -ECANCELED (closed first), -ETIMEDOUT (backend stayed away),
+ * -ENODEV (the toolstack removed the device: its directories are gone). */
 typedef void blkfront_done_fn(void *arg, int status);
 
 struct blkfront_config {

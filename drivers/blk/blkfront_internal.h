@@ -161,6 +161,7 @@ struct blkfront {
 	struct xenbus_watch *bf_watch;      /* the backend's state */
 	enum blkfront_phase bf_phase;
 	char bf_error[BLKFRONT_ERROR_MAX];
+	int bf_fail_status;                 /* what I/O in flight ends with then */
 	struct event *bf_defer_ev;          /* teardown after a violation */
 	struct event *bf_reconnect_timer;
 	bool bf_away;                       /* the backend's directory vanished */

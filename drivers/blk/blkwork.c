@@ -406,8 +406,8 @@ static void bw_done(void *arg, int status)
 		w->bw_res.unsupported++;
 		status = 0;
 		s->sl_nblocks = 0;   /* nothing happened to the model */
-	} else if (status == -ECANCELED && w->bw_paused) {
-		w->bw_res.canceled++;     /* the device was closed under it, on purpose */
+	} else if ((status == -ECANCELED || status == -ENODEV) && w->bw_paused) {
+		w->bw_res.canceled++;     /* the device was closed or removed under it, on purpose */
 	} else if (status) {
 		w->bw_res.errors++;
 		if (!w->bw_cfg.continue_on_error)

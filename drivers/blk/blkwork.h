@@ -54,7 +54,8 @@ struct blkwork_result {
 	uint32_t done, reads, writes, flushes, discards;
 	uint32_t unsupported;         /* flush/discard answered -EOPNOTSUPP */
 	uint32_t errors;              /* I/Os that failed otherwise */
-	uint32_t canceled;            /* completed -ECANCELED (device closed under them) */
+	uint32_t canceled;            /* completed -ECANCELED or -ENODEV while paused (device
+				       * closed or removed under them) */
 	uint32_t idle_points;
 	uint32_t mismatches;          /* blocks read back other than the model allows */
 	uint64_t bytes_read, bytes_written, blocks_verified;

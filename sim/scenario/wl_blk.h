@@ -56,8 +56,9 @@ void scn_blk_front_failed(struct scn_wl *wl, domid_t fe, struct blkfront *bf);
 
 /* The toolstack, as dom0. */
 /* CREATE the vbd; BACKEND: re-create the backend's half after a restart of
- * its domain (the guest's half lives on); CLOSE (hot-unplug); REMOVE. */
-enum scn_blk_ts { SCN_BLK_TS_CREATE, SCN_BLK_TS_BACKEND, SCN_BLK_TS_CLOSE, SCN_BLK_TS_REMOVE };
+ * its domain (the guest's half lives on); REMOVE. A hot-unplug is the
+ * drivers' whole destroy (toolstack.h). */
+enum scn_blk_ts { SCN_BLK_TS_CREATE, SCN_BLK_TS_BACKEND, SCN_BLK_TS_REMOVE };
 int scn_blk_toolstack(const struct xenbus_device *dev, enum scn_blk_ts what);
 
 /* The backend domain's blkback, started by the first user with its config

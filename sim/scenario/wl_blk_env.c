@@ -258,8 +258,6 @@ int scn_blk_toolstack(const struct xenbus_device *dev, enum scn_blk_ts what)
 		rc = xenbus_device_create(xs, dev);
 	else if (what == SCN_BLK_TS_BACKEND)
 		rc = xenbus_device_backend_recreate(xs, dev);
-	else if (what == SCN_BLK_TS_CLOSE)
-		rc = xenbus_device_close(xs, dev);
 	else
 		rc = xenbus_device_remove(xs, dev);
 	if (xs)

@@ -3,12 +3,13 @@
  * `plug ID` and `suspend DOMAIN [to DOMAIN]` call them (harness thread).
  *
  * Detaching is what a toolstack does for a hot-unplug: the workload stops
- * issuing, the backend is asked to close (online=0, Closing); once it says
- * Closed (its store I/O is synchronous, so nothing of the old connection can
- * still reach the disk), the guest closes its blkfront (what was in flight
- * completes -ECANCELED: a write may or may not have landed, the model says
- * so), the domain must hold no grant and the backend no map of it, and the
- * nodes go. Attaching creates the nodes again (on the same backend domain or,
+ * issuing, and the drivers' own xenbus_device_destroy (toolstack.h) asks the
+ * backend to close (online=0, Closing), waits for its Closed (its store I/O
+ * is synchronous, so nothing of the old connection can still reach the
+ * disk) and removes the nodes. Then the guest closes its blkfront (what was
+ * in flight completes -ECANCELED: a write may or may not have landed, the
+ * model says so), and the domain must hold no grant and the backend no map
+ * of it. Attaching creates the nodes again (on the same backend domain or,
  * for a suspend, the one named), and a new blkfront carries the same
  * workload on: every acknowledged write must still read back.
  *
@@ -41,15 +42,15 @@ static int bw_detach(struct bw *w, bool reattach, domid_t to)
 		return -EBUSY;
 	if (w->fe_alive)
 		scn_wl_call(w->wl, w->fe, bw_front_pause, w);
-	rc = scn_blk_toolstack(&w->dev, SCN_BLK_TS_CLOSE);
+	rc = scn_destroy_start(w->wl, &w->dev, BW_DETACH_MS_MAX, bw_exact(w), &w->destroy);
 	if (rc < 0)
 		return rc;
-	scn_wl_note(w->wl, w->fe, "vbd %u: toolstack closes it (backend dom %u)%s", w->dev.devid, w->be,
-		    reattach ? ", to attach again" : "");
+	scn_wl_note(w->wl, w->fe, "vbd %u: toolstack destroys it (backend dom %u)%s", w->dev.devid, w->be,
+		    reattach ? ", to attach it again" : "");
 	w->plug = BW_CLOSING;
 	w->plug_pending = reattach;
 	w->plug_to = to;
-	w->detach_deadline_ns = sim_now_ns() + BW_DETACH_NS_MAX;
+	w->detach_paused = false;
 	return 0;
 }
 
@@ -112,13 +113,15 @@ static void bw_detached_check(struct bw *w)
 			    st.maps_active);
 }
 
-/* The backend said Closed (or went): close the guest's side, remove. */
-static void bw_detached(struct bw *w)
+/* The destroy ended, the device's nodes gone: close the guest's side.
+ * Unless the destroy timed out (the backend paused or gone: it lets go of
+ * the guest's pages when it runs again), nothing of the device may be left. */
+static void bw_detached(struct bw *w, bool timed_out)
 {
 	if (w->fe_alive)
 		scn_wl_call(w->wl, w->fe, bw_front_close, w);
-	bw_detached_check(w);
-	scn_blk_toolstack(&w->dev, SCN_BLK_TS_REMOVE);
+	if (!timed_out)
+		bw_detached_check(w);
 	if (w->be_ref)
 		scn_blk_backend_put(w->wl, w->be);
 	w->be_ref = false;
@@ -133,35 +136,38 @@ static void bw_detached(struct bw *w)
 	}
 }
 
-/* Harness thread, after every slice while the toolstack waits for Closed.
- * It wrote online=0 and state Closing (libxl's close): from then on the
+/* Harness thread, after every slice while the toolstack's destroy is under
+ * way. It wrote online=0 and state Closing (libxl's close): from then on the
  * backend may only go on to Closed, never (back) to Connected, whatever it
  * was doing (a connection under way announces nothing once online is 0).
  * And it must get there: blkback's close timeout bounds the wait for its
- * frontend (which may be hung), so a live backend not Closed by the deadline
- * is stuck (the device would be removed under it). The deadline moves on
- * while the backend itself is paused: its time is not its own to use. */
-static bool bw_backend_closed(struct bw *w)
+ * frontend (which may be hung), so a live backend that lets the destroy time
+ * out (the device removed under it) is stuck, unless it was paused: its time
+ * was not its own to use. Ended: the destroy's outcome in *timed_out. */
+static bool bw_destroy_ended(struct bw *w, bool *timed_out)
 {
 	char path[96], v[16];
 	int rc;
 
-	if (!w->be_alive)
-		return true;
 	snprintf(path, sizeof(path), "/local/domain/%u/backend/vbd/%u/%u/state", w->be, w->fe,
 		 w->dev.devid);
-	rc = scn_wl_xs_read(w->wl, path, v, sizeof(v));
-	if (rc == 0 && atoi(v) == XenbusStateConnected)
+	if (w->be_alive && scn_wl_xs_read(w->wl, path, v, sizeof(v)) == 0 && atoi(v) == XenbusStateConnected)
 		scn_wl_fail(w->wl, "vbd %u: backend dom %u wrote Connected after the toolstack closed the device "
 			    "(online=0, state Closing)", w->dev.devid, w->be);
-	bool closed = rc < 0 || atoi(v) == XenbusStateClosed;
-	if (!closed && sim_domain_paused(w->be))
-		w->detach_deadline_ns = sim_now_ns() + BW_DETACH_NS_MAX;
-	if (closed || sim_now_ns() < w->detach_deadline_ns)
-		return closed;
-	scn_wl_fail(w->wl, "vbd %u: backend dom %u still in state %s %llu s after the toolstack closed the device "
-		    "(online=0, state Closing): it never reached Closed", w->dev.devid, w->be, v,
-		    BW_DETACH_NS_MAX / 1000000000ull);
+	if (w->be_alive && sim_domain_paused(w->be))
+		w->detach_paused = true;
+	if (!scn_destroy_poll(&w->destroy, &rc))
+		return false;
+	*timed_out = rc == -ETIMEDOUT;
+	if (*timed_out && w->be_alive && !w->detach_paused)
+		scn_wl_fail(w->wl, "vbd %u: backend dom %u did not reach Closed within %u s of the toolstack's close "
+			    "(online=0, state Closing): the destroy removed the device under it", w->dev.devid, w->be,
+			    BW_DETACH_MS_MAX / 1000);
+	else if (*timed_out)
+		scn_wl_note(w->wl, w->be, "vbd %u: backend %s: the destroy timed out and removed the device anyway",
+			    w->dev.devid, w->be_alive ? "paused" : "gone");
+	else if (rc < 0)
+		scn_wl_error(w->wl, "vbd %u: the toolstack's destroy failed: %s", w->dev.devid, strerror(-rc));
 	return true;
 }
 
@@ -216,11 +222,13 @@ static void bw_selftest_step(struct bw *w)
 
 void bw_hooks_check(struct bw *w)
 {
+	bool timed_out;
+
 	if (scn_wl_finished(w->wl))
 		return;
 	bw_selftest_step(w);
-	if (w->plug == BW_CLOSING && bw_backend_closed(w))
-		bw_detached(w);
+	if (w->plug == BW_CLOSING && bw_destroy_ended(w, &timed_out))
+		bw_detached(w, timed_out);
 	else if (w->plug == BW_UNPLUGGED && atomic_load(&w->plug_wait_over))
 		bw_end_unplugged(w);
 }
@@ -238,6 +246,7 @@ static int bw_front_evs_free(void *arg)
 
 void bw_hooks_stop(struct bw *w)
 {
+	scn_destroy_cancel(&w->destroy);
 	if (!w->plug_wait_ev && !w->resize_ev)
 		return;
 	if (w->fe_alive)

@@ -4,11 +4,12 @@
 
 #include "drivers/blk/blkfront.h"
 #include "drivers/blk/blkwork.h"
+#include "sim/scenario/toolstack.h"
 #include "sim/scenario/wl_blk.h"
 
 #define BW_STATE_CHECK_SLICES 8u          /* backend state read every N slices */
 #define BW_POOL_SLACK_PAGES 64u           /* blkfront's pool grows by chunks of this */
-#define BW_DETACH_NS_MAX (15ull * 1000000000ull)   /* blkback's close timeout and some */
+#define BW_DETACH_MS_MAX 15000u            /* the destroy's timeout: blkback's close timeout and some */
 #define BW_FRONT_ORDER_MAX 4u              /* front-order=: blkfront's ring order limit */
 #define BW_FRONT_INDIRECT_MAX 512u         /* front-indirect=: as indirect= */
 #define BW_SIZE_BYTES_MAX (1ull << 34)      /* size= and the resize action */
@@ -59,7 +60,8 @@ struct bw {
 	enum bw_plug plug;
 	bool plug_pending;                /* re-attach once detached */
 	domid_t plug_to;                  /* ... to this backend */
-	uint64_t detach_deadline_ns;
+	struct scn_destroy *destroy;      /* the toolstack's, under way */
+	bool detach_paused;               /* the backend was paused meanwhile */
 	struct event *plug_wait_ev;       /* on the front's loop */
 	atomic_bool plug_wait_over;
 	/* selftest= */

@@ -668,7 +668,12 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 		}
 	} else if (ev == NETFRONT_EV_FAILED) {
 		const char *e = netfront_error(nf);
-		scn_wl_error(g->w->wl, "netfront (dom %u) failed: %s", g->domid, e ? e : "?");
+		/* Unplugged: the toolstack's destroy removes the device, which
+		 * netfront may see before the harness closes it. */
+		if (atomic_load(&g->gone))
+			scn_wl_note(g->w->wl, g->domid, "netfront of the unplugged vif: %s", e ? e : "?");
+		else
+			scn_wl_error(g->w->wl, "netfront (dom %u) failed: %s", g->domid, e ? e : "?");
 	}
 	if (g->work)
 		network_event(g->work, ev);
@@ -738,7 +743,8 @@ int nw_toolstack(struct nw *w, enum nw_ts what, struct nw_guest *only)
 		rc = -errno;
 	for (unsigned i = 0; xs && i <= w->n; i++) {
 		struct nw_guest *g = i < w->n ? &w->g[i] : &w->hg;
-		if (only ? g != only : (i == w->n && !w->has_hostile) || atomic_load(&g->unplugged))
+		/* Unplugged, or being unplugged (its destroy removes it). */
+		if (only ? g != only : (i == w->n && !w->has_hostile) || atomic_load(&g->unplugged) || g->destroy)
 			continue;
 		rc2 = nw_ts_one(xs, what, &g->dev);
 		if (rc2 < 0 && rc == 0)
@@ -994,6 +1000,8 @@ static void nw_stop(struct scn_wl *wl)
 {
 	struct nw *w = wl->priv;
 
+	for (unsigned i = 0; i < w->n; i++)
+		scn_destroy_cancel(&w->g[i].destroy);
 	for (unsigned i = 0; i < w->n; i++)
 		if (w->g[i].alive && sim_domain_alive(w->g[i].domid))
 			scn_wl_call(wl, w->g[i].domid, nw_guest_close, &w->g[i]);

@@ -2,8 +2,9 @@
  * The net workload's toolstack actions (wl_net.c's hooks for `suspend`,
  * `unplug`, `plug`), on the harness thread: the vif goes online=0, netback
  * must close it and let go of everything of the guest's; then online=1 (a
- * suspend: netfront reconnects with fresh rings) or the device is removed
- * (an unplug: the guest's NIC vanishes, its peers stop waiting for it).
+ * suspend: netfront reconnects with fresh rings). An unplug is the drivers'
+ * own destroy (toolstack.h: online=0 and Closing, Closed, the nodes
+ * removed): the guest's NIC vanishes, its peers stop waiting for it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -108,20 +109,17 @@ static int nw_act_begin(struct nw *w, struct nw_guest *g, bool unplug)
 	atomic_store(&g->acting, true);
 	atomic_store(&g->expect_down, true);
 	nw_be_path(w, g, "online", path, sizeof(path));
-	int rc = scn_wl_xs_write(w->wl, path, "0");
+	int rc = unplug ? scn_destroy_start(w->wl, &g->dev, NW_DESTROY_MS, true, &g->destroy)
+			: scn_wl_xs_write(w->wl, path, "0");
 	if (rc < 0)
 		return rc;
 	g->act = NW_ACT_WAIT_CLOSED;
 	g->act_unplug = unplug;
 	g->act_polls = 0;
+	g->act_paused = false;
 	if (unplug)
 		nw_unplugging(w, g);
 	return 0;
-}
-
-static int nw_remove_one(struct nw *w, struct nw_guest *g, bool create)
-{
-	return nw_toolstack(w, create ? NW_TS_CREATE : NW_TS_REMOVE, g);
 }
 
 /* The action asked for during the one just finished. */
@@ -135,8 +133,10 @@ static void nw_act_next(struct nw *w, struct nw_guest *g)
 			     next == NW_NEXT_UNPLUG ? "unplug" : "suspend");
 }
 
-/* Netback closed the vif: finish the action. */
-static void nw_act_closed(struct nw *w, struct nw_guest *g)
+/* Netback closed the vif (an unplug: the destroy ended, the nodes gone;
+ * timed out: netback paused, it lets go when it runs again): finish the
+ * action. */
+static void nw_act_closed(struct nw *w, struct nw_guest *g, bool timed_out)
 {
 	char path[128];
 
@@ -154,35 +154,62 @@ static void nw_act_closed(struct nw *w, struct nw_guest *g)
 		return;
 	}
 	scn_wl_call(w->wl, g->domid, nw_guest_close, g);
-	nw_check_released(w, g, "unplug", true);
+	if (!timed_out)
+		nw_check_released(w, g, "unplug", true);
 	atomic_store(&g->unplugged, true);
-	if (nw_remove_one(w, g, false) < 0)
-		scn_wl_error(w->wl, "unplug of dom %u: removing its vif failed", g->domid);
 	atomic_fetch_add(&w->unplugs, 1);
 	if (!g->fin.finished && atomic_fetch_add(&w->finished, 1) + 1 == w->n)
 		nw_judge_soon(w);   /* it will not finish now; the others go on */
+}
+
+/* An unplug's destroy: netback must reach Closed within its close timeout
+ * and some, unless it was paused (its time was not its own to use). */
+static void nw_unplug_poll(struct nw *w, struct nw_guest *g)
+{
+	int rc;
+
+	if (sim_domain_paused(w->be))
+		g->act_paused = true;
+	if (!scn_destroy_poll(&g->destroy, &rc))
+		return;
+	if (rc == -ETIMEDOUT && !g->act_paused)
+		scn_wl_fail(w->wl, "netback (dom %u) did not close vif %u of dom %u within %u s of the toolstack's "
+			    "close (online=0, state Closing): the destroy removed the device under it", w->be, NW_DEVID,
+			    g->domid, NW_DESTROY_MS / 1000);
+	else if (rc == -ETIMEDOUT)
+		scn_wl_note(w->wl, w->be, "vif %u of dom %u: netback paused: the destroy timed out and removed the "
+			    "device anyway", NW_DEVID, g->domid);
+	else if (rc < 0)
+		scn_wl_error(w->wl, "unplug of dom %u: the toolstack's destroy failed: %s", g->domid, strerror(-rc));
+	nw_act_closed(w, g, rc == -ETIMEDOUT);
 }
 
 void nw_act_poll(struct nw *w, struct nw_guest *g)
 {
 	char path[128], v[16] = "";
 
+	if (g->act_unplug) {
+		nw_unplug_poll(w, g);
+		return;
+	}
 	nw_be_path(w, g, "state", path, sizeof(path));
 	scn_wl_xs_read(w->wl, path, v, sizeof(v));
 	if (strcmp(v, "6") == 0)
-		nw_act_closed(w, g);
+		nw_act_closed(w, g, false);
 	else if (++g->act_polls > NW_ACT_POLLS_MAX)
 		scn_wl_fail(w->wl, "netback (dom %u) did not close vif %u of dom %u after the toolstack set online=0 "
 			    "(state %s)", w->be, NW_DEVID, g->domid, v[0] ? v : "gone");
 }
 
-/* The backend's domain crashed: an action under way starts over once it is
+/* The backend's domain crashed: a suspend under way starts over once it is
  * back (the toolstack re-creates the backend's halves, online). */
 void nw_act_backend_gone(struct nw *w)
 {
 	for (unsigned i = 0; i <= w->n; i++) {
 		struct nw_guest *g = i < w->n ? &w->g[i] : &w->hg;
-		if (g->act == NW_ACT_NONE)
+		/* An unplug's destroy goes on: it sees the backend's directory
+		 * gone with its domain and removes the device. */
+		if (g->act == NW_ACT_NONE || g->destroy)
 			continue;
 		g->act = NW_ACT_NONE;
 		nw_act_later(g, g->act_unplug);
@@ -219,7 +246,7 @@ int nw_plug(struct scn_wl *wl)
 		return -EALREADY;
 	atomic_store(&g->unplugged, false);
 	atomic_store(&g->acting, false);   /* a new netfront: its CONNECTED is a new connection */
-	int rc = nw_remove_one(w, g, true);
+	int rc = nw_toolstack(w, NW_TS_CREATE, g);
 	if (rc == 0)
 		rc = scn_wl_call(wl, g->domid, nw_guest_open, g);   /* no traffic: its peers finished with it */
 	return rc;

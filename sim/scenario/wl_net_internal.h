@@ -16,6 +16,7 @@
 #include "drivers/net/network.h"
 #include "drivers/xenbus/xenbus.h"
 #include "sim/scenario/hostile_net.h"
+#include "sim/scenario/toolstack.h"
 #include "sim/scenario/workload.h"
 #include "sim/switch/switch.h"
 
@@ -25,6 +26,7 @@
 #define NW_JUDGE_STALL_WAIT_MS 20u     /* well over netback's rx poll period (a few ms) */
 #define NW_DEVID 0u
 #define NW_ACT_POLLS_MAX 200000u        /* checks waiting for netback to close a vif */
+#define NW_DESTROY_MS 15000u            /* an unplug's timeout: netback's close timeout and some */
 #define NW_BUFS_DEFAULT 256u            /* netfront tx_bufs / rx_bufs 0: a ring's worth */
 
 enum nw_act_step { NW_ACT_NONE, NW_ACT_WAIT_CLOSED };
@@ -86,6 +88,8 @@ struct nw_guest {
 	bool act_unplug;
 	int act_next;                       /* enum nw_act_next: asked for during an action */
 	unsigned act_polls;
+	struct scn_destroy *destroy;        /* an unplug's, under way */
+	bool act_paused;                    /* the backend was paused during it */
 	/* network's -EAGAIN count at the last TX_READY (or connection change):
 	 * any -EAGAIN after it is owed a TX_READY (netfront.h). Guest thread. */
 	uint64_t again_at_ready;
