@@ -278,6 +278,12 @@ static bool hf_take(struct hf *h, const blkif_response_t *rsp)
 	const char *why = NULL;
 	if (!ok && rsp->status != BLKIF_RSP_ERROR && rsp->status != BLKIF_RSP_EOPNOTSUPP)
 		why = "a status blkif.h does not have";
+	/* blkif.h: EOPNOTSUPP is for an operation the backend may lack (a
+	 * barrier, a flush, a discard, one it does not know); a read or a
+	 * write is refused with ERROR, whatever was wrong with it. */
+	else if (rsp->status == BLKIF_RSP_EOPNOTSUPP &&
+		 (rsp->operation == BLKIF_OP_READ || rsp->operation == BLKIF_OP_WRITE))
+		why = "EOPNOTSUPP for a read or a write (ERROR is the refusal of one)";
 	else if (s->lie == HF_LIE_NONE && s->expect != HF_EXPECT_EITHER && rsp->operation != s->op &&
 		 rsp->operation != s->alt_op)
 		why = "an operation other than the request's";
