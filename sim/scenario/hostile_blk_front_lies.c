@@ -111,7 +111,7 @@ static void hf_lie_well_formed(struct hf_lying *l)
 static void hf_lie_op(struct hf_lying *l)
 {
 	if (l->v % 3 == 0)
-		l->req->operation = (uint8_t)(7 + hf_rand(l->h) % 200);
+		l->req->operation = (uint8_t)scn_past_edge(hf_rand(l->h), BLKIF_OP_INDIRECT + 1, 200);
 	else if (l->v % 3 == 1)
 		l->req->operation = BLKIF_OP_WRITE_BARRIER;   /* not offered */
 	else if (l->indirect)
@@ -149,9 +149,10 @@ static void hf_lie_nseg(struct hf_lying *l)
 	if (l->indirect && l->v % 3 == 2 && hf_lie_over_offer(l))
 		return;
 	if (l->indirect)
-		l->ind->nr_segments = l->v % 2 ? 0 : (uint16_t)(l->h->indirect_max + 1 + hf_rand(l->h) % 4096);
+		l->ind->nr_segments = l->v % 2 ? 0 : (uint16_t)scn_past_edge(hf_rand(l->h), l->h->indirect_max + 1, 4096);
 	else
-		l->req->nr_segments = l->v % 2 ? 0 : (uint8_t)(BLKIF_MAX_SEGMENTS_PER_REQUEST + 1 + hf_rand(l->h) % 200);
+		l->req->nr_segments = l->v % 2 ? 0
+					       : (uint8_t)scn_past_edge(hf_rand(l->h), BLKIF_MAX_SEGMENTS_PER_REQUEST + 1, 200);
 	if (!l->s->read && !l->s->write && !l->indirect)   /* a flush may have no segments */
 		l->req->nr_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1;
 }

@@ -343,11 +343,13 @@ static void hf_lie_extra(struct hostile_front *h, struct hf_build *b)
 
 	memset(&x, 0, sizeof(x));
 	if (v == 0) {
-		x.type = (uint8_t)(hf_rng(&h->rng) % 2 ? 0 : XEN_NETIF_EXTRA_TYPE_MAX + hf_rng(&h->rng) % 200);
+		uint64_t r = hf_rng(&h->rng);
+		x.type = (uint8_t)(r % 2 ? 0 : scn_past_edge(r >> 1, XEN_NETIF_EXTRA_TYPE_MAX, 200));
 		hf_lie(h, b, "an extra info slot of unknown type");
 	} else if (v == 1 || v == 2 || v == 5) {
 		x.type = XEN_NETIF_EXTRA_TYPE_GSO;
-		x.u.gso.type = (uint8_t)(v == 1 ? 3 + hf_rng(&h->rng) % 200 : hf_gso_known(h));
+		x.u.gso.type = (uint8_t)(v == 1 ? scn_past_edge(hf_rng(&h->rng), XEN_NETIF_GSO_TYPE_TCPV6 + 1, 200)
+						: hf_gso_known(h));
 		x.u.gso.size = (uint16_t)(v == 2 ? 0 : 1448);
 		hf_lie(h, b, v == 1   ? "GSO of an unknown type"
 			     : v == 2 ? "GSO size 0"

@@ -491,6 +491,11 @@ uint64_t scn_wl_rand(uint64_t *state)
 	return x ^ (x >> 31);
 }
 
+uint64_t scn_past_edge(uint64_t r, uint64_t first_bad, uint64_t span)
+{
+	return r % 2 || !span ? first_bad : first_bad + (r >> 1) % span;
+}
+
 bool scn_wl_check_anywhere(struct scn_wl *wl)
 {
 	(void)wl;

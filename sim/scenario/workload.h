@@ -139,6 +139,10 @@ int scn_xs_gets(struct xs_handle *xs, const char *dir, const char *key, char *bu
 bool scn_wl_lie(struct sim_fault_site *site, domid_t liar, domid_t victim, const char *device);
 /* splitmix64 over *state: a workload's own draws from a seed of the run. */
 uint64_t scn_wl_rand(uint64_t *state);
+/* A value out of range from one draw r: half the time the first one past
+ * the range (first_bad itself, where an off-by-one lets it through), else
+ * first_bad + r % span. A liar's pick of a bad field value. */
+uint64_t scn_past_edge(uint64_t r, uint64_t first_bad, uint64_t span);
 
 /* A check_in_place for a check() that only reads. */
 bool scn_wl_check_anywhere(struct scn_wl *wl);
