@@ -436,11 +436,13 @@ static void hb_rx_response(struct hb_back *b, const struct hb_rxplan *p, unsigne
  * writes feature-gso-tcpv4 only: an extra it did not ask for is as
  * impossible as an unknown one) (3), or a chain of GSO extras that asks for
  * more after each: each extra type may come once, so no frame carries more
- * than a few (netif.h) (4). */
+ * than a few (netif.h) (4), or a GSO extra of the offered type with size 0
+ * (gso.size is the segment size: 0 cuts nothing) (5). */
 static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp, bool extras)
 {
-	unsigned v = extras ? 3 + (unsigned)(scn_wl_rand(&b->rng) % 2) : (unsigned)(scn_wl_rand(&b->rng) % 3);
-	unsigned need = v == 0 || v == 3 ? 2 : v == 1 ? HB_CHAIN : v == 2 ? HB_LONG_SLOTS : 1 + HB_EXTRAS_CHAIN;
+	unsigned v = extras ? 3 + (unsigned)(scn_wl_rand(&b->rng) % 3) : (unsigned)(scn_wl_rand(&b->rng) % 3);
+	unsigned need = v == 0 || v == 3 || v == 5 ? 2 : v == 1 ? HB_CHAIN : v == 2 ? HB_LONG_SLOTS
+											: 1 + HB_EXTRAS_CHAIN;
 	bool with_extras = v == 0 || v >= 3;   /* a data slot, then extra info slots */
 
 	if (rp - b->rx.req_cons < need)
@@ -457,7 +459,7 @@ static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp, bool extras)
 			netif_extra_info_t x = {.type = v == 0 ? 7 : XEN_NETIF_EXTRA_TYPE_GSO,
 						.flags = k + 1 < need ? XEN_NETIF_EXTRA_FLAG_MORE : 0};
 			x.u.gso.type = v == 3 ? XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4;
-			x.u.gso.size = 1448;
+			x.u.gso.size = v == 5 ? 0 : 1448;
 			memcpy(r, &x, sizeof(x));
 		}
 	}
@@ -467,6 +469,8 @@ static bool hb_rx_flags_lie(struct hb_back *b, RING_IDX rp, bool extras)
 		hb_tell_kw(b, true, true, "rx GSO extra of a type never offered", "not offered|rsp_prod");
 	else if (v == 4)
 		hb_tell_kw(b, true, true, "rx chain of extra info slots without end", "extra info|rsp_prod");
+	else if (v == 5)
+		hb_tell_kw(b, true, true, "rx GSO extra of size 0", "GSO size|rsp_prod");
 	else
 		hb_tell_kw(b, true, true, v == 0 ? "rx extra info of unknown type" : "rx frame of more slots than allowed",
 			   v == 0 ? "extra info|rsp_prod" : "data slots|rsp_prod");
