@@ -131,6 +131,7 @@ static struct scn_result hn_run(const char *text, enum hn_step step, uint64_t se
 	hn_real = s->wls[0].type;
 	hn_wrap = *hn_real;
 	hn_wrap.check = hn_check;
+	hn_wrap.check_in_place = NULL;   /* hn_check acts as the toolstack: harness thread only */
 	hn_wrap.stop = hn_stop;
 	s->wls[0].type = &hn_wrap;
 	hn_step = step;

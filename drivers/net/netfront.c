@@ -284,6 +284,11 @@ static void netfront_step(struct netfront *nf, XenbusState be)
 	case NF_WAIT_BACKEND:
 		if (be == XenbusStateInitWait)
 			netfront_publish(nf);
+		else if (be == XenbusStateClosing)
+			/* Closed before we connected (a toolstack's close: online=0,
+			 * Closing): it waits for us to close, as for a connected
+			 * frontend. Its Closed brings us back to Initialising. */
+			netfront_close_connection(nf);
 		break;
 	case NF_PUBLISHED:
 		if (be == XenbusStateConnected)
