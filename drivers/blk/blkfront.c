@@ -432,9 +432,9 @@ static bool blkfront_backend_fresh(XenbusState be)
 	       be == XenbusStateUnknown;
 }
 
-/* Waiting for the backend, we are Initialising; a backend that closes
- * meanwhile saw our node say otherwise (a toolstack wrote it): it waits for
- * a frontend that starts over, so our node must say Initialising again. A
+/* Waiting for the backend, we are Initialising; a backend Closed meanwhile
+ * saw our node say otherwise (someone else wrote it): it waits for a
+ * frontend that starts over, so our node must say Initialising again. A
  * backend still Closed from before we started needs nothing: our node
  * says Initialising already. */
 static void blkfront_initialising_again(struct blkfront *bf)
@@ -460,6 +460,12 @@ static void blkfront_step(struct blkfront *bf, XenbusState be)
 	case BF_WAIT_BACKEND:
 		if (be == XenbusStateInitWait || be == XenbusStateInitialised)
 			blkfront_publish(bf);
+		else if (be == XenbusStateClosing)
+			/* Closing before we connected (a toolstack's close: online=0,
+			 * Closing; or a node of ours someone else wrote): it waits for
+			 * us to close, as for a connected frontend. Its Closed brings
+			 * us back to Initialising. */
+			blkfront_backend_closed(bf);
 		else if (closing)
 			blkfront_initialising_again(bf);
 		break;
