@@ -13,6 +13,7 @@
 
 #include "sim/gnttab/gnttab.h"
 #include "sim/hypervisor/hypervisor.h"
+#include "sim/scenario/scn_internal.h"
 #include "sim/scenario/toolstack.h"
 
 struct scn_destroy {
@@ -22,6 +23,7 @@ struct scn_destroy {
 	char type[16];
 	unsigned timeout_ms;
 	bool check_maps;
+	uint64_t start_ns, pauses_at_start;
 	atomic_bool ended;
 	int rc;
 };
@@ -36,6 +38,12 @@ static void scn_destroy_done(void *arg, int rc)
 
 	if (rc == -ECANCELED)
 		goto out;
+	if (rc == 0 && sim_now_ns() - d->start_ns >= SCN_CLOSE_TIMEOUT_NS && sim_domain_alive(d->dev.fe_domid) &&
+	    atomic_load(&d->wl->run->pauses) == d->pauses_at_start)
+		scn_wl_fail(d->wl, "%s %u of dom %u: the toolstack's destroy took %llu ms: backend dom %u closed only "
+			    "by its close timeout; the frontend, alive and never paused, did not answer its Closing",
+			    d->type, d->dev.devid, d->dev.fe_domid,
+			    (unsigned long long)((sim_now_ns() - d->start_ns) / 1000000), d->dev.be_domid);
 	if (rc == 0 && d->check_maps && gnttab_stats(d->dev.fe_domid, &st) == 0 && st.maps_active)
 		scn_wl_fail(d->wl, "%s %u of dom %u: the toolstack's destroy finished (backend dom %u Closed, or "
 			    "gone) while %lu of the guest's grants were still mapped", d->type, d->dev.devid,
@@ -88,7 +96,8 @@ int scn_destroy_start(struct scn_wl *wl, const struct xenbus_device *dev, unsign
 
 	if (!d)
 		return -ENOMEM;
-	*d = (struct scn_destroy){.wl = wl, .timeout_ms = timeout_ms, .check_maps = check_maps};
+	*d = (struct scn_destroy){.wl = wl, .timeout_ms = timeout_ms, .check_maps = check_maps,
+				  .start_ns = sim_now_ns(), .pauses_at_start = atomic_load(&wl->run->pauses)};
 	snprintf(d->type, sizeof(d->type), "%s", dev->type);
 	d->dev = (struct xenbus_device){.type = d->type, .fe_domid = dev->fe_domid, .be_domid = dev->be_domid,
 					.devid = dev->devid};

@@ -10,7 +10,12 @@
  * - a destroy that ended because the backend said Closed (or went) finds
  *   none of the guest's grants still mapped, if the caller says the guest
  *   has no other device (a backend writes Closed only once it let go);
- * - no destroy, finished or timed out, leaves the backend's directory.
+ * - no destroy, finished or timed out, leaves the backend's directory;
+ * - a destroy that finished only after the backends' close timeout (10 s:
+ *   blkback's and netback's wait for their frontend's answer to Closing),
+ *   with the frontend's domain alive and no domain paused meanwhile, met a
+ *   frontend that never answered its backend's Closing (Linux's frontends
+ *   answer it in any state).
  * The workload polls the outcome between slices (harness thread).
  */
 #ifndef SIM_SCENARIO_TOOLSTACK_H
@@ -22,6 +27,8 @@
 #include "sim/scenario/workload.h"
 
 struct scn_destroy;
+
+#define SCN_CLOSE_TIMEOUT_NS (10ull * 1000000000ull)   /* blkback's and netback's */
 
 /* Start it (harness thread; dom0 must live): *out until it is polled to its
  * end or cancelled. check_maps: the guest has no device but this one, so
