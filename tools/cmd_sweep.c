@@ -49,14 +49,15 @@ static void sweep_usage(FILE *out)
 		"               (evtchn.notify.drop, the hostile peers' *.hostile.* sites)\n"
 		"  --aim        with --faults: each site aimed at each domain in turn\n"
 		"  --nemesis    crash, restart, destroy, suspend each non-privileged domain,\n"
-		"               pause any domain for 3 s (unplug each workload that can be)\n"
+		"               crash it for 1 s (an outage: back after it), pause any\n"
+		"               domain for 3 s (unplug each workload that can be)\n"
 		"               at every XenbusState a device end reaches in the baseline run\n"
 		"               and at every Nth step, each in its own run; every run must\n"
 		"               pass or end in a clean workload error\n"
 		"  --every N    nemesis: a step point every N scheduling steps (default: chosen\n"
 		"               so that one scenario's sweep takes well under a minute)\n"
 		"  --actions L  nemesis: a comma list of crash,restart,destroy,unplug,suspend,\n"
-		"               pause\n"
+		"               pause,outage\n"
 		"               (default: all; unplug and suspend where a workload has the hook)\n"
 		"exit: 0 all passed (--find: found), 1 failures (--find: not found), 2 usage, 3 harness\n");
 }

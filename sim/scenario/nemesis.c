@@ -4,7 +4,8 @@
  * path and new state) and how many scheduling steps the run takes; then, for
  * each domain a toolstack could lose (every non-privileged one: dom0 and the
  * other privileged domains are the toolstack itself and are not targets) and
- * each action (crash, restart, destroy; unplug for a workload that has the
+ * each action (crash, restart, destroy, outage: a crash with the domain back
+ * a second later; unplug for a workload that has the
  * hook; suspend when a workload has that hook), fire that action once at each state each end reaches
  * (`when PATH == State ACTION TARGET`) and at every Nth step
  * (`after K steps ACTION TARGET`), each in its own isolated run.
@@ -46,14 +47,25 @@
 static const char *const nem_act_names[SCN_NEM_ACT_COUNT] = {
 	[SCN_NEM_CRASH] = "crash", [SCN_NEM_RESTART] = "restart",
 	[SCN_NEM_DESTROY] = "destroy", [SCN_NEM_UNPLUG] = "unplug", [SCN_NEM_SUSPEND] = "suspend",
-	[SCN_NEM_PAUSE] = "pause",
+	[SCN_NEM_PAUSE] = "pause", [SCN_NEM_OUTAGE] = "outage",
+};
+/* The scenario verb of an action's line, where it is not the action's name. */
+static const char *const nem_act_verbs[SCN_NEM_ACT_COUNT] = {
+	[SCN_NEM_OUTAGE] = "crash",
 };
 /* What follows the target in an action's line: a pause is undone after it,
  * longer than a notification's round trip and than netback's rx stall bound,
- * shorter than any driver's give-up timeout. */
+ * shorter than any driver's give-up timeout. An outage (a crash, the same
+ * domain back a second later) lets the other ends act while it is gone:
+ * a restart is one step, so they never see the gap. */
 static const char *const nem_act_tails[SCN_NEM_ACT_COUNT] = {
-	[SCN_NEM_PAUSE] = " for 3s",
+	[SCN_NEM_PAUSE] = " for 3s", [SCN_NEM_OUTAGE] = " for 1s",
 };
+
+static const char *nem_act_verb(unsigned a)
+{
+	return nem_act_verbs[a] ? nem_act_verbs[a] : nem_act_names[a];
+}
 
 int scn_nemesis_parse_actions(const char *list, unsigned *mask)
 {
@@ -259,11 +271,11 @@ static void plan_build(const struct scenario *s, const struct scn_nemesis_opts *
 		for (unsigned t = 0; t < nt; t++) {
 			for (unsigned i = 0; i < b->nst; i++)
 				plan_add(pl, (enum scn_nem_act)a, "when %s == %s %s %s%s", b->st[i].path,
-					 state_name(b->st[i].state), nem_act_names[a], names[t],
+					 state_name(b->st[i].state), nem_act_verb(a), names[t],
 					 nem_act_tails[a] ? nem_act_tails[a] : "");
 			for (uint64_t k = *every; k < b->steps; k += *every)
 				plan_add(pl, (enum scn_nem_act)a, "after %lu steps %s %s%s", k,
-					 nem_act_names[a], names[t], nem_act_tails[a] ? nem_act_tails[a] : "");
+					 nem_act_verb(a), names[t], nem_act_tails[a] ? nem_act_tails[a] : "");
 		}
 	}
 }

@@ -365,8 +365,18 @@ struct scn_act_def {
 
 static int act_domain(struct scn_parser *p, char **v, unsigned n, struct scn_action *a)
 {
-	(void)n;
-	return scn_domain_index(p, v[1], &a->dom);
+	if (scn_domain_index(p, v[1], &a->dom) < 0)
+		return -EINVAL;
+	a->v = 0;
+	if (n == 2)
+		return 0;
+	/* crash DOMAIN for TIME (only crash takes more, by the table): an
+	 * outage, the domain restarted TIME later. */
+	if (n != 4 || strcmp(v[2], "for") != 0)
+		return scn_perr(p, "usage: crash DOMAIN [for TIME]");
+	if (scn_parse_time(v[3], &a->v) < 0 || a->v == 0)
+		return scn_perr(p, "crash %s for: bad time '%s' (e.g. 500ms, 3s; above 0)", v[1], v[3]);
+	return 0;
 }
 
 static bool path_is_state(const char *path)
@@ -520,7 +530,7 @@ static int act_note(struct scn_parser *p, char **v, unsigned n, struct scn_actio
 }
 
 static const struct scn_act_def scn_acts[SCN_ACT_COUNT] = {
-	[SCN_ACT_CRASH] = {"crash", "crash DOMAIN", 1, 1, act_domain},
+	[SCN_ACT_CRASH] = {"crash", "crash DOMAIN [for TIME]", 1, 3, act_domain},
 	[SCN_ACT_DESTROY] = {"destroy", "destroy DOMAIN", 1, 1, act_domain},
 	[SCN_ACT_RESTART] = {"restart", "restart DOMAIN", 1, 1, act_domain},
 	[SCN_ACT_XS_WRITE] = {"xs-write", "xs-write PATH VALUE", 2, 2, act_xs},

@@ -267,7 +267,7 @@ int scn_fault_sweep_aimed(const struct scenario *s, const char *only_site, unsig
  * run passes or ends in a clean workload error; a hang, an oracle failure, a
  * harness error or a death fails it (printed with its replay command). */
 enum scn_nem_act { SCN_NEM_CRASH, SCN_NEM_RESTART, SCN_NEM_DESTROY, SCN_NEM_UNPLUG,
-		   SCN_NEM_SUSPEND, SCN_NEM_PAUSE, SCN_NEM_ACT_COUNT };
+		   SCN_NEM_SUSPEND, SCN_NEM_PAUSE, SCN_NEM_OUTAGE, SCN_NEM_ACT_COUNT };
 struct scn_nemesis_opts {
 	uint64_t every;                   /* steps between step points; 0: automatic */
 	unsigned actions;                 /* mask of 1 << enum scn_nem_act */

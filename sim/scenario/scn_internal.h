@@ -271,6 +271,7 @@ struct scn_run {
 	uint64_t t0_ns;
 	domid_t domids[SCN_DOMAINS_MAX];
 	bool dom_alive[SCN_DOMAINS_MAX];
+	uint64_t dom_back_ns[SCN_DOMAINS_MAX];   /* crash ... for: restart then (0: none) */
 	bool dom_hostile[SCN_DOMAINS_MAX];   /* runs an attacker (scn_wl_hostile) */
 	struct scn_wl wls[SCN_WORKLOADS_MAX];
 	atomic_uint wl_pending;            /* workloads still running */

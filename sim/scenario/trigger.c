@@ -280,6 +280,7 @@ int scn_domain_restart(struct scn_run *run, unsigned dom)
 {
 	int rc = scn_domain_crash(run, dom, false);
 
+	run->dom_back_ns[dom] = 0;   /* an outage's return, done now */
 	if (rc == 0)
 		rc = scn_domain_up(run, dom);
 	if (rc == 0)
@@ -593,7 +594,13 @@ static int action_run(struct scn_run *run, const struct scn_action *a)
 	char cur[SCN_TEXT_MAX];
 
 	switch (a->act) {
-	case SCN_ACT_CRASH: return scn_domain_crash(run, a->dom, false);
+	case SCN_ACT_CRASH: {
+		bool alive = run->dom_alive[a->dom];
+		int rc = scn_domain_crash(run, a->dom, false);
+		if (rc == 0 && alive && a->v)   /* crash ... for: back after it */
+			run->dom_back_ns[a->dom] = sim_now_ns() + a->v;
+		return rc;
+	}
 	case SCN_ACT_DESTROY: return scn_domain_crash(run, a->dom, true);
 	case SCN_ACT_RESTART: return scn_domain_restart(run, a->dom);
 	case SCN_ACT_XS_WRITE: {
@@ -699,12 +706,31 @@ static bool delayed_replay(struct scn_run *run)
 
 /* ---- the engine's entry points ---- */
 
+/* The outages (crash ... for) whose time is over: the domain restarts. */
+static bool outages_end(struct scn_run *run)
+{
+	bool fired = false;
+
+	for (unsigned d = 0; d < run->s->ndoms; d++) {
+		if (!run->dom_back_ns[d] || sim_now_ns() < run->dom_back_ns[d])
+			continue;
+		fired = true;
+		scn_note(run, DOMID_INVALID, "%s back after its outage", run->s->doms[d].name);
+		int rc = scn_domain_restart(run, d);
+		if (rc < 0)
+			scn_run_outcome(run, SCN_OUT_HARNESS, "restarting %s after its outage failed: %s",
+					run->s->doms[d].name, strerror(-rc));
+	}
+	return fired;
+}
+
 bool scn_triggers_apply(struct scn_run *run)
 {
 	bool fired = faults_apply(run, run->s->faults, run->s->nfaults, 0);
 
 	fired |= actions_apply(run);
 	fired |= delayed_replay(run);
+	fired |= outages_end(run);
 	return fired;
 }
 
@@ -725,6 +751,9 @@ uint64_t scn_triggers_next_ns(struct scn_run *run)
 		if (!run->action_done[i] && a->trig.kind == SCN_TRIG_AT && run->t0_ns + a->trig.at_ns < next)
 			next = run->t0_ns + a->trig.at_ns;
 	}
+	for (unsigned d = 0; d < run->s->ndoms; d++)
+		if (run->dom_back_ns[d] && run->dom_back_ns[d] < next)
+			next = run->dom_back_ns[d];
 	pthread_mutex_lock(&run->trace_lock);
 	for (unsigned i = 0; i < run->ndelayed; i++)
 		if (run->delayed[i].due_ns < next)
