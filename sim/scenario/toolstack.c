@@ -21,7 +21,6 @@ struct scn_destroy {
 	struct xenbus *xb;          /* on dom0's loop */
 	struct xenbus_device dev;   /* no key lists */
 	char type[16];
-	unsigned timeout_ms;
 	bool check_maps;
 	uint64_t start_ns, pauses_at_start;
 	atomic_bool ended;
@@ -68,7 +67,7 @@ static int scn_destroy_begin(void *arg)
 	int rc = xenbus_open(sim_domain_event_base(), &d->xb);
 
 	if (rc == 0)
-		rc = xenbus_device_destroy(d->xb, &d->dev, d->timeout_ms, scn_destroy_done, d);
+		rc = xenbus_device_destroy(d->xb, &d->dev, SCN_DESTROY_TIMEOUT_MS, scn_destroy_done, d);
 	return rc;
 }
 
@@ -88,7 +87,7 @@ static void scn_destroy_free(struct scn_destroy *d)
 	free(d);
 }
 
-int scn_destroy_start(struct scn_wl *wl, const struct xenbus_device *dev, unsigned timeout_ms, bool check_maps,
+int scn_destroy_start(struct scn_wl *wl, const struct xenbus_device *dev, bool check_maps,
 		      struct scn_destroy **out)
 {
 	struct scn_destroy *d = calloc(1, sizeof(*d));
@@ -96,7 +95,7 @@ int scn_destroy_start(struct scn_wl *wl, const struct xenbus_device *dev, unsign
 
 	if (!d)
 		return -ENOMEM;
-	*d = (struct scn_destroy){.wl = wl, .timeout_ms = timeout_ms, .check_maps = check_maps,
+	*d = (struct scn_destroy){.wl = wl, .check_maps = check_maps,
 				  .start_ns = sim_now_ns(), .pauses_at_start = atomic_load(&wl->run->pauses)};
 	snprintf(d->type, sizeof(d->type), "%s", dev->type);
 	d->dev = (struct xenbus_device){.type = d->type, .fe_domid = dev->fe_domid, .be_domid = dev->be_domid,
@@ -126,4 +125,20 @@ void scn_destroy_cancel(struct scn_destroy **d)
 		return;
 	scn_destroy_free(*d);
 	*d = NULL;
+}
+
+bool scn_destroy_judge(struct scn_wl *wl, const struct xenbus_device *dev, int rc, bool be_alive,
+		       bool be_paused)
+{
+	if (rc == -ETIMEDOUT && be_alive && !be_paused)
+		scn_wl_fail(wl, "%s %u of dom %u: backend dom %u did not reach Closed within %u s of the toolstack's "
+			    "close (online=0, state Closing): the destroy removed the device under it", dev->type,
+			    dev->devid, dev->fe_domid, dev->be_domid, SCN_DESTROY_TIMEOUT_MS / 1000);
+	else if (rc == -ETIMEDOUT)
+		scn_wl_note(wl, dev->be_domid, "%s %u of dom %u: backend %s: the destroy timed out and removed the "
+			    "device anyway", dev->type, dev->devid, dev->fe_domid, be_alive ? "paused" : "gone");
+	else if (rc < 0)
+		scn_wl_error(wl, "%s %u of dom %u: the toolstack's destroy failed: %s", dev->type, dev->devid,
+			     dev->fe_domid, strerror(-rc));
+	return rc == -ETIMEDOUT;
 }

@@ -29,15 +29,23 @@
 struct scn_destroy;
 
 #define SCN_CLOSE_TIMEOUT_NS (10ull * 1000000000ull)   /* blkback's and netback's */
+#define SCN_DESTROY_TIMEOUT_MS 15000u   /* the destroy's: their close timeout and some */
 
 /* Start it (harness thread; dom0 must live): *out until it is polled to its
  * end or cancelled. check_maps: the guest has no device but this one, so
  * its grants mapped by anyone are the backend's. 0 or -errno. */
-int scn_destroy_start(struct scn_wl *wl, const struct xenbus_device *dev, unsigned timeout_ms, bool check_maps,
+int scn_destroy_start(struct scn_wl *wl, const struct xenbus_device *dev, bool check_maps,
 		      struct scn_destroy **out);
 /* Harness thread: has it ended? Then *rc is the destroy's (0, -ETIMEDOUT:
  * removed anyway; another -errno) and *d is freed and NULL. */
 bool scn_destroy_poll(struct scn_destroy **d, int *rc);
+/* Judge an ended destroy's rc (harness thread): timed out with the backend
+ * alive and never paused meanwhile is the backend's failure (its close
+ * timeout bounds its wait for the frontend: it never reached Closed);
+ * timed out otherwise a note (it lets go when it runs again); another
+ * -errno an error. true: it timed out. */
+bool scn_destroy_judge(struct scn_wl *wl, const struct xenbus_device *dev, int rc, bool be_alive,
+		       bool be_paused);
 /* Harness thread: give it up (the backend's domain went, or the run ends);
  * nothing is checked. *d NULL after; NULL is fine. */
 void scn_destroy_cancel(struct scn_destroy **d);

@@ -42,7 +42,7 @@ static int bw_detach(struct bw *w, bool reattach, domid_t to)
 		return -EBUSY;
 	if (w->fe_alive)
 		scn_wl_call(w->wl, w->fe, bw_front_pause, w);
-	rc = scn_destroy_start(w->wl, &w->dev, BW_DETACH_MS_MAX, bw_exact(w), &w->destroy);
+	rc = scn_destroy_start(w->wl, &w->dev, bw_exact(w), &w->destroy);
 	if (rc < 0)
 		return rc;
 	scn_wl_note(w->wl, w->fe, "vbd %u: toolstack destroys it (backend dom %u)%s", w->dev.devid, w->be,
@@ -158,16 +158,7 @@ static bool bw_destroy_ended(struct bw *w, bool *timed_out)
 		w->detach_paused = true;
 	if (!scn_destroy_poll(&w->destroy, &rc))
 		return false;
-	*timed_out = rc == -ETIMEDOUT;
-	if (*timed_out && w->be_alive && !w->detach_paused)
-		scn_wl_fail(w->wl, "vbd %u: backend dom %u did not reach Closed within %u s of the toolstack's close "
-			    "(online=0, state Closing): the destroy removed the device under it", w->dev.devid, w->be,
-			    BW_DETACH_MS_MAX / 1000);
-	else if (*timed_out)
-		scn_wl_note(w->wl, w->be, "vbd %u: backend %s: the destroy timed out and removed the device anyway",
-			    w->dev.devid, w->be_alive ? "paused" : "gone");
-	else if (rc < 0)
-		scn_wl_error(w->wl, "vbd %u: the toolstack's destroy failed: %s", w->dev.devid, strerror(-rc));
+	*timed_out = scn_destroy_judge(w->wl, &w->dev, rc, w->be_alive, w->detach_paused);
 	return true;
 }
 

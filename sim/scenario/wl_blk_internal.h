@@ -9,7 +9,6 @@
 
 #define BW_STATE_CHECK_SLICES 8u          /* backend state read every N slices */
 #define BW_POOL_SLACK_PAGES 64u           /* blkfront's pool grows by chunks of this */
-#define BW_DETACH_MS_MAX 15000u            /* the destroy's timeout: blkback's close timeout and some */
 #define BW_FRONT_ORDER_MAX 4u              /* front-order=: blkfront's ring order limit */
 #define BW_FRONT_INDIRECT_MAX 512u         /* front-indirect=: as indirect= */
 #define BW_SIZE_BYTES_MAX (1ull << 34)      /* size= and the resize action */

@@ -109,7 +109,7 @@ static int nw_act_begin(struct nw *w, struct nw_guest *g, bool unplug)
 	atomic_store(&g->acting, true);
 	atomic_store(&g->expect_down, true);
 	nw_be_path(w, g, "online", path, sizeof(path));
-	int rc = unplug ? scn_destroy_start(w->wl, &g->dev, NW_DESTROY_MS, true, &g->destroy)
+	int rc = unplug ? scn_destroy_start(w->wl, &g->dev, true, &g->destroy)
 			: scn_wl_xs_write(w->wl, path, "0");
 	if (rc < 0)
 		return rc;
@@ -170,18 +170,8 @@ static void nw_unplug_poll(struct nw *w, struct nw_guest *g)
 
 	if (sim_domain_paused(w->be))
 		g->act_paused = true;
-	if (!scn_destroy_poll(&g->destroy, &rc))
-		return;
-	if (rc == -ETIMEDOUT && !g->act_paused)
-		scn_wl_fail(w->wl, "netback (dom %u) did not close vif %u of dom %u within %u s of the toolstack's "
-			    "close (online=0, state Closing): the destroy removed the device under it", w->be, NW_DEVID,
-			    g->domid, NW_DESTROY_MS / 1000);
-	else if (rc == -ETIMEDOUT)
-		scn_wl_note(w->wl, w->be, "vif %u of dom %u: netback paused: the destroy timed out and removed the "
-			    "device anyway", NW_DEVID, g->domid);
-	else if (rc < 0)
-		scn_wl_error(w->wl, "unplug of dom %u: the toolstack's destroy failed: %s", g->domid, strerror(-rc));
-	nw_act_closed(w, g, rc == -ETIMEDOUT);
+	if (scn_destroy_poll(&g->destroy, &rc))
+		nw_act_closed(w, g, scn_destroy_judge(w->wl, &g->dev, rc, w->be_alive, g->act_paused));
 }
 
 void nw_act_poll(struct nw *w, struct nw_guest *g)

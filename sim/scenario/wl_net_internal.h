@@ -26,7 +26,6 @@
 #define NW_JUDGE_STALL_WAIT_MS 20u     /* well over netback's rx poll period (a few ms) */
 #define NW_DEVID 0u
 #define NW_ACT_POLLS_MAX 200000u        /* checks waiting for netback to close a vif */
-#define NW_DESTROY_MS 15000u            /* an unplug's timeout: netback's close timeout and some */
 #define NW_BUFS_DEFAULT 256u            /* netfront tx_bufs / rx_bufs 0: a ring's worth */
 
 enum nw_act_step { NW_ACT_NONE, NW_ACT_WAIT_CLOSED };
