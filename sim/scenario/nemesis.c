@@ -35,6 +35,12 @@
 #define NEM_BUDGET_STEPS 1500000.0
 #define NEM_STEP_POINTS_MIN 4u          /* step points per target and action, at least */
 #define NEM_STEP_POINTS_MAX 64u
+/* Races cluster where the ends change state (a handshake, a close): besides
+ * every Nth step, the steps within NEM_NEAR of each state write the baseline
+ * makes, at most NEM_NEAR_POINTS_MAX per target and action. */
+#define NEM_NEAR 12u
+#define NEM_NEAR_POINTS_MAX 48u
+#define NEM_EV_STEPS_MAX 256u
 #define NEM_RUN_OVERHEAD_STEPS 1000.0   /* a fork and a result, per run */
 #define NEM_WALL_LIMIT_S 120u           /* one point's run, wall clock */
 #define NEM_TAIL_LINES 6u
@@ -98,6 +104,8 @@ struct nem_base {
 	struct nem_state st[NEM_STATES_MAX];
 	unsigned nst;
 	uint64_t steps;
+	uint64_t ev_steps[NEM_EV_STEPS_MAX];   /* steps of its state writes, ascending, distinct */
+	unsigned nev;
 };
 
 /* The state's name, or NULL for a value no XenbusState has. */
@@ -148,6 +156,8 @@ static void base_read_trace(const struct scenario *s, FILE *f, struct nem_base *
 			continue;
 		path_scenario(s, path, rel, sizeof(rel));
 		base_add(b, rel, (unsigned)state);
+		if (b->nev < NEM_EV_STEPS_MAX && (b->nev == 0 || b->ev_steps[b->nev - 1] < step))
+			b->ev_steps[b->nev++] = step;
 	}
 }
 
@@ -254,6 +264,27 @@ static uint64_t plan_every(const struct nem_base *b, unsigned pairs)
 	return every ? every : 1;
 }
 
+/* The steps next to the baseline's state writes that are no Nth step. */
+static void plan_near(struct nem_plan *pl, const struct nem_base *b, uint64_t every, enum scn_nem_act a,
+		      const char *target)
+{
+	uint64_t last = 0;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < b->nev && n < NEM_NEAR_POINTS_MAX; i++) {
+		uint64_t from = b->ev_steps[i] > NEM_NEAR ? b->ev_steps[i] - NEM_NEAR : 1;
+		for (uint64_t k = from > last ? from : last + 1; k <= b->ev_steps[i] + NEM_NEAR && k < b->steps &&
+		     n < NEM_NEAR_POINTS_MAX; k++) {
+			last = k;
+			if (k % every == 0)
+				continue;
+			plan_add(pl, a, "after %lu steps %s %s%s", k, nem_act_verb(a), target,
+				 nem_act_tails[a] ? nem_act_tails[a] : "");
+			n++;
+		}
+	}
+}
+
 static void plan_build(const struct scenario *s, const struct scn_nemesis_opts *o,
 		       const struct nem_base *b, struct nem_plan *pl, uint64_t *every)
 {
@@ -276,6 +307,7 @@ static void plan_build(const struct scenario *s, const struct scn_nemesis_opts *
 			for (uint64_t k = *every; k < b->steps; k += *every)
 				plan_add(pl, (enum scn_nem_act)a, "after %lu steps %s %s%s", k,
 					 nem_act_verb(a), names[t], nem_act_tails[a] ? nem_act_tails[a] : "");
+			plan_near(pl, b, *every, (enum scn_nem_act)a, names[t]);
 		}
 	}
 }
