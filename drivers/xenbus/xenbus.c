@@ -224,16 +224,24 @@ struct xenbus_switch {
 	const char *error;   /* also write <dir>/error */
 };
 
-static int xenbus_switch_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
+int xenbus_exists(struct xs_handle *xs, xs_transaction_t t, const char *path)
 {
-	struct xenbus_switch *sw = arg;
 	unsigned len;
-	char *v = xs_read(xs, t, sw->dir, &len);   /* the directory must still be there */
-	int rc = 0;
+	char *v = xs_read(xs, t, path, &len);
 
 	if (!v)
 		return errno ? -errno : -EIO;
 	free(v);
+	return 0;
+}
+
+static int xenbus_switch_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct xenbus_switch *sw = arg;
+	int rc = xenbus_exists(xs, t, sw->dir);   /* the directory must still be there */
+
+	if (rc < 0)
+		return rc;
 	if (sw->error)
 		rc = xenbus_write_fmt(xs, t, sw->dir, "error", "%s", sw->error);
 	return rc ? rc : xenbus_write_fmt(xs, t, sw->dir, "state", "%u", (unsigned)sw->state);

@@ -63,6 +63,8 @@ int xenbus_read_uint(struct xs_handle *xs, xs_transaction_t t, const char *dir,
 int xenbus_read_uint_or(struct xs_handle *xs, xs_transaction_t t, const char *dir,
 			const char *key, uint64_t max, uint64_t dflt, uint64_t *out);
 /* <dir>/<key> into buf (NUL-terminated). -ENOENT absent, -E2BIG too long. */
+/* Is path there (a node or a directory)? 0, -ENOENT, or another -errno. */
+int xenbus_exists(struct xs_handle *xs, xs_transaction_t t, const char *path);
 int xenbus_read_str(struct xs_handle *xs, xs_transaction_t t, const char *dir,
 		    const char *key, char *buf, size_t len);
 int xenbus_write_fmt(struct xs_handle *xs, xs_transaction_t t, const char *dir,

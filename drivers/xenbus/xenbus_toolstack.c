@@ -101,12 +101,10 @@ static int xenbus_perms_tree(struct xs_handle *xs, xs_transaction_t t, const cha
  * with the rest (a partial update). */
 static int xenbus_frontend_regrant(struct xs_handle *xs, xs_transaction_t t, struct xenbus_create *c)
 {
-	unsigned len;
-	char *v = xs_read(xs, t, c->fe, &len);
+	int rc = xenbus_exists(xs, t, c->fe);
 
-	if (!v)
-		return errno == ENOENT ? 0 : errno ? -errno : -EIO;
-	free(v);
+	if (rc < 0)
+		return rc == -ENOENT ? 0 : rc;
 	return xenbus_perms_tree(xs, t, c->fe, c->fe_perms, 0);
 }
 
@@ -163,13 +161,10 @@ int xenbus_device_backend_recreate(struct xs_handle *xs, const struct xenbus_dev
 static int xenbus_close_tx(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
 	const char *be = arg;
-	unsigned len;
-	char *v = xs_read(xs, t, be, &len);
-	int rc;
+	int rc = xenbus_exists(xs, t, be);
 
-	if (!v)
-		return errno ? -errno : -EIO;
-	free(v);
+	if (rc < 0)
+		return rc;
 	/* As libxl does: online=0 always, Closing only if the backend is not
 	 * Closed already (its frontend may have closed first; overwriting Closed
 	 * would leave nobody to write it again). */

@@ -47,15 +47,10 @@ static void scn_destroy_done(void *arg, int rc)
 		scn_wl_fail(d->wl, "%s %u of dom %u: the toolstack's destroy finished (backend dom %u Closed, or "
 			    "gone) while %lu of the guest's grants were still mapped", d->type, d->dev.devid,
 			    d->dev.fe_domid, d->dev.be_domid, st.maps_active);
-	if (xenbus_device_paths(&d->dev, fe, be, sizeof(fe)) == 0) {
-		unsigned len;
-		char *v = xs_read(xenbus_xs(d->xb), XBT_NULL, be, &len);
-		if (v)
-			scn_wl_fail(d->wl, "%s %u of dom %u: the toolstack's destroy ended (%s) with %s still in "
-				    "xenstore", d->type, d->dev.devid, d->dev.fe_domid,
-				    rc == 0 ? "backend Closed or gone" : strerror(-rc), be);
-		free(v);
-	}
+	if (xenbus_device_paths(&d->dev, fe, be, sizeof(fe)) == 0 && xenbus_exists(xenbus_xs(d->xb), XBT_NULL, be) == 0)
+		scn_wl_fail(d->wl, "%s %u of dom %u: the toolstack's destroy ended (%s) with %s still in xenstore",
+			    d->type, d->dev.devid, d->dev.fe_domid, rc == 0 ? "backend Closed or gone" : strerror(-rc),
+			    be);
 out:
 	d->rc = rc;
 	atomic_store(&d->ended, true);
