@@ -440,10 +440,25 @@ static int xt_unwatch_all_fn(void *arg)
 	return 0;
 }
 
+struct xt_snap {
+	const struct xt_watcher *x;
+	struct xt_watcher *copy;
+};
+
 static int xt_snapshot_fn(void *arg)
 {
-	(void)arg;
-	return 0;   /* a round trip through dom0's loop: what was queued has run */
+	struct xt_snap *s = arg;
+
+	*s->copy = *s->x;
+	return 0;
+}
+
+/* What x's callbacks saw so far, copied on dom0's thread (which goes on
+ * taking events while the test reads): a round trip through dom0's loop,
+ * so what was queued before it has run. */
+static void xt_snapshot(const struct xt_watcher *x, struct xt_watcher *copy)
+{
+	sim_domain_call(0, xt_snapshot_fn, &(struct xt_snap){ .x = x, .copy = copy });
 }
 
 static void test_watch_fires_on_registration_and_change(void)
@@ -455,16 +470,19 @@ static void test_watch_fires_on_registration_and_change(void)
 	CU_ASSERT_TRUE(xt_wait(1));
 	xt_put("/xt/w/a/b", "1");
 	CU_ASSERT_TRUE(xt_wait(1));
-	sim_domain_call(0, xt_snapshot_fn, x);
-	CU_ASSERT_TRUE(x->nseen >= 2);
-	CU_ASSERT_STRING_EQUAL(x->seen[0], "/xt/w");
-	CU_ASSERT_STRING_EQUAL(x->seen[x->nseen - 1], "/xt/w/a/b");
+	struct xt_watcher *seen = malloc(sizeof(*seen));
+	xt_snapshot(x, seen);
+	CU_ASSERT_TRUE(seen->nseen >= 2);
+	CU_ASSERT_STRING_EQUAL(seen->seen[0], "/xt/w");
+	CU_ASSERT_STRING_EQUAL(seen->seen[seen->nseen - 1], "/xt/w/a/b");
 	sim_domain_call(0, xt_unwatch_all_fn, x);
-	unsigned before = x->events;
+	xt_snapshot(x, seen);
+	unsigned before = seen->events;
 	xt_put("/xt/w/c", "1");
-	sim_domain_call(0, xt_snapshot_fn, x);
-	sim_domain_call(0, xt_snapshot_fn, x);
-	CU_ASSERT_EQUAL(x->events, before);   /* unwatched: nothing more */
+	xt_snapshot(x, seen);
+	xt_snapshot(x, seen);
+	CU_ASSERT_EQUAL(seen->events, before);   /* unwatched: nothing more */
+	free(seen);
 	sim_domain_call(0, xt_close_fn, x);
 	xs_rm(xt_xs, XBT_NULL, "/xt");
 	free(x);
@@ -516,15 +534,18 @@ static bool xt_saw(const struct xt_watcher *x, uint32_t fe, uint32_t devid)
 /* Reports come one per watch event under a device (a device's creation
  * writes many keys), and from dom0's loop after xenstored delivered them: so
  * wait for the one asked for, not for a count. */
-static bool xt_saw_soon(struct xt_watcher *x, uint32_t fe, uint32_t devid)
+static bool xt_saw_soon(const struct xt_watcher *x, uint32_t fe, uint32_t devid)
 {
+	struct xt_watcher *seen = malloc(sizeof(*seen));
+	bool found;
+
 	for (;;) {
-		sim_domain_call(0, xt_snapshot_fn, x);
-		if (xt_saw(x, fe, devid))
-			return true;
-		if (!xt_wait(2))
-			return false;
+		xt_snapshot(x, seen);
+		if ((found = xt_saw(seen, fe, devid)) || !xt_wait(2))
+			break;
 	}
+	free(seen);
+	return found;
 }
 
 static int xt_forget_fn(void *arg)
@@ -559,11 +580,12 @@ static void test_discover_reports_devices_and_removals(void)
 	 * (late reports of the two devices may still come). */
 	sim_domain_call(0, xt_forget_fn, x);
 	xt_put("/local/domain/0/backend/vbd/x", "1");
-	sim_domain_call(0, xt_snapshot_fn, x);
-	sim_domain_call(0, xt_snapshot_fn, x);
-	CU_ASSERT_FALSE(xt_saw_other(x));
+	struct xt_watcher *seen = malloc(sizeof(*seen));
+	xt_snapshot(x, seen);
+	xt_snapshot(x, seen);
+	CU_ASSERT_FALSE(xt_saw_other(seen));
 	xs_rm(xt_xs, XBT_NULL, "/local/domain/0/backend/vbd/x");
-	sim_domain_call(0, xt_snapshot_fn, x);
+	xt_snapshot(x, seen);
 	sim_domain_call(0, xt_forget_fn, x);
 	/* A removal is reported too: the device, or its frontend's level, to
 	 * re-check (late reports of its creation cannot be told apart). */
@@ -571,7 +593,10 @@ static void test_discover_reports_devices_and_removals(void)
 	CU_ASSERT_TRUE(xt_saw_soon(x, 3, 768));
 	d.devid = 51712;
 	CU_ASSERT_EQUAL(xenbus_device_remove(xt_xs, &d), 0);
-	CU_ASSERT_TRUE(xt_saw_soon(x, 3, 51712) || xt_saw(x, 3, XENBUS_DEVID_ANY));
+	bool saw = xt_saw_soon(x, 3, 51712);
+	xt_snapshot(x, seen);
+	CU_ASSERT_TRUE(saw || xt_saw(seen, 3, XENBUS_DEVID_ANY));
+	free(seen);
 	sim_domain_call(0, xt_unwatch_all_fn, x);
 	sim_domain_call(0, xt_close_fn, x);
 	free(x);
