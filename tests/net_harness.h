@@ -458,6 +458,7 @@ struct nh_guest {
 	struct netfront_stats stats;
 	struct netfront_info info;
 	char error[256];
+	int error_code;   /* netfront_error_code() */
 	unsigned connects, disconnects;
 	void (*on_rx)(struct nh_guest *g, const struct netfront_rx *rx);   /* test hooks, or NULL */
 	void (*on_event)(struct nh_guest *g, enum netfront_event ev);
@@ -534,6 +535,7 @@ static NH_UNUSED int nh_guest_peek_fn(void *arg)
 	netfront_stats(g->nf, &g->stats);
 	const char *e = netfront_error(g->nf);
 	snprintf(g->error, sizeof(g->error), "%s", e ? e : "");
+	g->error_code = netfront_error_code(g->nf);
 	if (g->work)
 		network_result(g->work, &g->res);
 	return netfront_info(g->nf, &g->info);
@@ -700,49 +702,28 @@ static NH_UNUSED void nh_net_down(struct nh_net *net)
 
 /* Sums over the guests' workload results. */
 struct nh_totals {
-	uint64_t sent, received, verified, corrupt, duplicates, out_of_order, lost_bytes, gaps;
-	uint64_t pings_ok, ping_timeouts, pings_late, gso_sent, gso_received, csum_sent, csum_received, bytes;
-	uint64_t tx_errors, rx_errors, tx_lost, tx_packed;
-	uint64_t acks;   /* received: how many depends on timing, unlike data and pings */
-	bool finished;
+	struct network_result r;   /* summed over the guests (acks_received depends on timing) */
+	uint64_t tx_errors, rx_errors, tx_lost, tx_packed;   /* netfront's */
 };
 
 /* Free-running, a ping may time out on a loaded machine and its echo come
  * later: lost is what never came back. */
 static NH_UNUSED uint64_t nh_pings_lost(const struct nh_totals *t)
 {
-	return t->ping_timeouts > t->pings_late ? t->ping_timeouts - t->pings_late : 0;
+	return t->r.ping_timeouts > t->r.pings_late ? t->r.ping_timeouts - t->r.pings_late : 0;
 }
 
 static NH_UNUSED void nh_totals(struct nh_net *net, struct nh_totals *t)
 {
-	memset(t, 0, sizeof(*t));
-	t->finished = true;
+	*t = (struct nh_totals){.r.finished = true};
 	for (unsigned i = 0; i < net->n; i++) {
 		const struct network_result *r = &net->g[i].res;
 		const struct netfront_stats *s = &net->g[i].stats;
-		t->sent += r->frames_sent;
-		t->received += r->frames_received;
-		t->verified += r->frames_verified;
-		t->corrupt += r->corrupt;
-		t->duplicates += r->duplicates;
-		t->out_of_order += r->out_of_order;
-		t->lost_bytes += r->lost_bytes;
-		t->gaps += r->gaps;
-		t->pings_ok += r->pings_ok;
-		t->ping_timeouts += r->ping_timeouts;
-		t->pings_late += r->pings_late;
-		t->gso_sent += r->gso_sent;
-		t->gso_received += r->gso_received;
-		t->csum_sent += r->csum_partial_sent;
-		t->csum_received += r->csum_partial_received;
-		t->bytes += r->bytes_received;
+		network_result_add(&t->r, r);
 		t->tx_errors += s->tx_errors;
 		t->rx_errors += s->rx_errors;
 		t->tx_lost += s->tx_lost;
 		t->tx_packed += s->tx_packed;
-		t->acks += r->acks_received;
-		t->finished &= r->finished;
 		if (r->failure[0])
 			printf("  guest %u: %s\n", i, r->failure);
 	}

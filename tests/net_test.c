@@ -63,10 +63,10 @@ static void nt_workload(const struct nh_features *f, uint32_t messages, uint32_t
 	const struct netback_stats *bs = &net.b.stats;
 	printf("  %s: %llu frames verified (%llu not acks) of %llu received (%llu sent), %llu MiB, %llu GSO sent / %llu received, "
 	       "%llu partial checksums sent / %llu received, %llu packed, %.2f s\n",
-	       f->name, (unsigned long long)t.verified, (unsigned long long)(t.verified - t.acks),
-	       (unsigned long long)t.received, (unsigned long long)t.sent,
-	       (unsigned long long)(t.bytes >> 20), (unsigned long long)t.gso_sent, (unsigned long long)t.gso_received,
-	       (unsigned long long)t.csum_sent, (unsigned long long)t.csum_received, (unsigned long long)t.tx_packed,
+	       f->name, (unsigned long long)t.r.frames_verified, (unsigned long long)(t.r.frames_verified - t.r.acks_received),
+	       (unsigned long long)t.r.frames_received, (unsigned long long)t.r.frames_sent,
+	       (unsigned long long)(t.r.bytes_received >> 20), (unsigned long long)t.r.gso_sent, (unsigned long long)t.r.gso_received,
+	       (unsigned long long)t.r.csum_partial_sent, (unsigned long long)t.r.csum_partial_received, (unsigned long long)t.tx_packed,
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	printf("  netback: tx %llu packets %llu slots (%llu in the largest), rx %llu packets %llu slots, %llu GSO cut, %llu checksums "
 	       "completed, peak queue %llu KiB, events %llu (%llu spurious)\n",
@@ -92,24 +92,24 @@ static void nt_workload(const struct nh_features *f, uint32_t messages, uint32_t
 	       (unsigned long long)net.b.sw_stats.frames_in, (unsigned long long)net.b.sw_stats.frames_out,
 	       (unsigned long long)net.b.sw_stats.flooded, (unsigned long long)net.b.sw_stats.dropped_noport,
 	       (unsigned long long)net.b.sw_stats.dropped_hairpin);
-	CU_ASSERT_TRUE(t.finished);
-	CU_ASSERT_TRUE(t.verified - t.acks >= steady_min);
-	CU_ASSERT_EQUAL(t.verified, t.received);
+	CU_ASSERT_TRUE(t.r.finished);
+	CU_ASSERT_TRUE(t.r.frames_verified - t.r.acks_received >= steady_min);
+	CU_ASSERT_EQUAL(t.r.frames_verified, t.r.frames_received);
 	if (f->offload) {   /* the features were used, not only negotiated */
 		CU_ASSERT_TRUE(bs->tx_slots_peak > 18);   /* beyond XEN_NETIF_NR_SLOTS_MIN */
-		CU_ASSERT_TRUE(t.gso_sent > 0 && t.gso_received == t.gso_sent);
-		CU_ASSERT_TRUE(t.csum_sent > 0);
+		CU_ASSERT_TRUE(t.r.gso_sent > 0 && t.r.gso_received == t.r.gso_sent);
+		CU_ASSERT_TRUE(t.r.csum_partial_sent > 0);
 	} else {
 		CU_ASSERT_EQUAL(bs->tx_slots_peak, 1);
-		CU_ASSERT_EQUAL(t.gso_sent + t.csum_sent + t.csum_received, 0);
+		CU_ASSERT_EQUAL(t.r.gso_sent + t.r.csum_partial_sent + t.r.csum_partial_received, 0);
 	}
-	CU_ASSERT_EQUAL(t.corrupt, 0);
-	CU_ASSERT_EQUAL(t.duplicates, 0);
-	CU_ASSERT_EQUAL(t.out_of_order, 0);
-	CU_ASSERT_EQUAL(t.lost_bytes, 0);
-	CU_ASSERT_EQUAL(t.gaps, 0);
+	CU_ASSERT_EQUAL(t.r.corrupt, 0);
+	CU_ASSERT_EQUAL(t.r.duplicates, 0);
+	CU_ASSERT_EQUAL(t.r.out_of_order, 0);
+	CU_ASSERT_EQUAL(t.r.lost_bytes, 0);
+	CU_ASSERT_EQUAL(t.r.gaps, 0);
 	CU_ASSERT_EQUAL(nh_pings_lost(&t), 0);
-	CU_ASSERT_EQUAL(t.pings_ok + t.pings_late, 6u * pings);
+	CU_ASSERT_EQUAL(t.r.pings_ok + t.r.pings_late, 6u * pings);
 	CU_ASSERT_EQUAL(t.tx_errors + t.rx_errors, 0);
 	CU_ASSERT_EQUAL(bs->tx_dropped + bs->rx_dropped_full + bs->rx_dropped_stalled + bs->rx_dropped_other, 0);
 	CU_ASSERT_EQUAL(bs->fatal, 0);
@@ -174,14 +174,14 @@ static void test_exchange_mixed_features_cut_and_complete(void)
 	const struct netback_stats *bs = &net.b.stats;
 	printf("  mixed: %llu frames verified, %llu GSO sent / %llu received whole, %llu cut by netback, "
 	       "%llu checksums completed by netback\n",
-	       (unsigned long long)t.verified, (unsigned long long)t.gso_sent, (unsigned long long)t.gso_received,
+	       (unsigned long long)t.r.frames_verified, (unsigned long long)t.r.gso_sent, (unsigned long long)t.r.gso_received,
 	       (unsigned long long)bs->rx_gso_segmented, (unsigned long long)bs->rx_csum_completed);
-	CU_ASSERT_TRUE(t.finished);
-	CU_ASSERT_EQUAL(t.verified, t.received);
-	CU_ASSERT_EQUAL(t.corrupt + t.duplicates + t.out_of_order + t.lost_bytes, 0);
+	CU_ASSERT_TRUE(t.r.finished);
+	CU_ASSERT_EQUAL(t.r.frames_verified, t.r.frames_received);
+	CU_ASSERT_EQUAL(t.r.corrupt + t.r.duplicates + t.r.out_of_order + t.r.lost_bytes, 0);
 	CU_ASSERT_TRUE(bs->rx_gso_segmented > 0);
 	CU_ASSERT_TRUE(bs->rx_csum_completed > 0);
-	CU_ASSERT_TRUE(t.gso_received > 0 && t.gso_received < t.gso_sent);
+	CU_ASSERT_TRUE(t.r.gso_received > 0 && t.r.gso_received < t.r.gso_sent);
 	CU_ASSERT_EQUAL(net.g[1].res.gso_received + net.g[1].res.csum_partial_received, 0);
 	CU_ASSERT_EQUAL(net.g[2].res.gso_received, 0);
 	CU_ASSERT_EQUAL(bs->rx_dropped_other + bs->rx_dropped_full + bs->tx_dropped, 0);
@@ -213,11 +213,11 @@ static void test_exchange_smallest_pools(void)
 	nh_backend_peek(&net.b);
 	nh_totals(&net, &t);
 	printf("  smallest pools: %llu frames verified, %llu sends told to wait, netback queue peak %llu KiB\n",
-	       (unsigned long long)t.verified, (unsigned long long)again,
+	       (unsigned long long)t.r.frames_verified, (unsigned long long)again,
 	       (unsigned long long)(net.b.stats.rx_queued_bytes_peak >> 10));
-	CU_ASSERT_TRUE(t.finished);
+	CU_ASSERT_TRUE(t.r.finished);
 	CU_ASSERT_TRUE(again > 0);
-	CU_ASSERT_EQUAL(t.corrupt + t.duplicates + t.out_of_order + t.lost_bytes + nh_pings_lost(&t), 0);
+	CU_ASSERT_EQUAL(t.r.corrupt + t.r.duplicates + t.r.out_of_order + t.r.lost_bytes + nh_pings_lost(&t), 0);
 	CU_ASSERT_EQUAL(net.b.stats.rx_dropped_full + net.b.stats.rx_dropped_stalled, 0);
 	nh_net_down(&net);
 	nh_world_down();
@@ -386,8 +386,8 @@ static void nt_restart_run(const struct nh_features *f)
 	printf("  %s: restart after %llu frames: %llu verified, %llu after reconnecting; %llu bytes lost in %llu "
 	       "holes, %llu pings timed out; frames lost at the restart: %llu queued in netback, %llu in flight "
 	       "on tx rings\n",
-	       f->name, (unsigned long long)r.at, (unsigned long long)t.verified, (unsigned long long)r.after,
-	       (unsigned long long)t.lost_bytes, (unsigned long long)t.gaps, (unsigned long long)t.ping_timeouts,
+	       f->name, (unsigned long long)r.at, (unsigned long long)t.r.frames_verified, (unsigned long long)r.after,
+	       (unsigned long long)t.r.lost_bytes, (unsigned long long)t.r.gaps, (unsigned long long)t.r.ping_timeouts,
 	       (unsigned long long)(r.old.rx_dropped_down + r.old.rx_dropped_full + r.old.rx_queued_frames),
 	       (unsigned long long)t.tx_lost);
 	for (unsigned i = 0; i < 3; i++) {
@@ -395,14 +395,14 @@ static void nt_restart_run(const struct nh_features *f)
 		CU_ASSERT_EQUAL(net.g[i].stats.connects, 2);
 		CU_ASSERT_STRING_EQUAL(net.g[i].error, "");
 	}
-	CU_ASSERT_TRUE(t.finished);
+	CU_ASSERT_TRUE(t.r.finished);
 	CU_ASSERT_TRUE(r.after > 1000);   /* the stream resumed */
-	CU_ASSERT_EQUAL(t.corrupt, 0);
-	CU_ASSERT_EQUAL(t.duplicates, 0);
-	CU_ASSERT_EQUAL(t.out_of_order, 0);
+	CU_ASSERT_EQUAL(t.r.corrupt, 0);
+	CU_ASSERT_EQUAL(t.r.duplicates, 0);
+	CU_ASSERT_EQUAL(t.r.out_of_order, 0);
 	/* Losses only where the restart allows them: each is a frame counted. */
-	CU_ASSERT_TRUE(t.gaps + t.ping_timeouts <= explained);
-	CU_ASSERT_TRUE(t.lost_bytes == 0 || explained > 0);
+	CU_ASSERT_TRUE(t.r.gaps + t.r.ping_timeouts <= explained);
+	CU_ASSERT_TRUE(t.r.lost_bytes == 0 || explained > 0);
 	CU_ASSERT_EQUAL(net.b.stats.fatal + r.old.fatal, 0);
 	nh_net_down(&net);
 	nh_world_down();

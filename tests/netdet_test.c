@@ -67,18 +67,18 @@ static void nd_oracle(const char *what, const struct nd_outcome *o)
 	printf("  %s: %llu frames verified in %.3f virtual s; switch: %llu lost, %llu duplicated, %llu reordered, "
 	       "%llu delayed; guests saw %llu duplicates, %llu out of order, %llu holes (%llu bytes), %llu ping "
 	       "timeouts\n",
-	       what, (unsigned long long)t->verified, (double)(o->vt_ns - 1000000000ull) / 1e9,
+	       what, (unsigned long long)t->r.frames_verified, (double)(o->vt_ns - 1000000000ull) / 1e9,
 	       (unsigned long long)o->sw.dropped_loss, (unsigned long long)o->sw.duplicated,
 	       (unsigned long long)o->sw.reordered, (unsigned long long)o->sw.delayed,
-	       (unsigned long long)t->duplicates, (unsigned long long)t->out_of_order, (unsigned long long)t->gaps,
-	       (unsigned long long)t->lost_bytes, (unsigned long long)t->ping_timeouts);
-	CU_ASSERT_TRUE(o->finished && t->finished);
-	CU_ASSERT_TRUE(t->verified > 1000);
-	CU_ASSERT_EQUAL(t->corrupt, 0);
-	CU_ASSERT_TRUE(t->duplicates <= o->sw.duplicated);
-	CU_ASSERT_TRUE(t->out_of_order <= o->sw.reordered);
-	CU_ASSERT_TRUE(t->gaps <= drops);
-	CU_ASSERT_TRUE(t->lost_bytes == 0 || drops > 0);
+	       (unsigned long long)t->r.duplicates, (unsigned long long)t->r.out_of_order, (unsigned long long)t->r.gaps,
+	       (unsigned long long)t->r.lost_bytes, (unsigned long long)t->r.ping_timeouts);
+	CU_ASSERT_TRUE(o->finished && t->r.finished);
+	CU_ASSERT_TRUE(t->r.frames_verified > 1000);
+	CU_ASSERT_EQUAL(t->r.corrupt, 0);
+	CU_ASSERT_TRUE(t->r.duplicates <= o->sw.duplicated);
+	CU_ASSERT_TRUE(t->r.out_of_order <= o->sw.reordered);
+	CU_ASSERT_TRUE(t->r.gaps <= drops);
+	CU_ASSERT_TRUE(t->r.lost_bytes == 0 || drops > 0);
 	CU_ASSERT_EQUAL(o->nb.fatal, 0);
 }
 
@@ -103,7 +103,7 @@ static void clean_switch_no_loss_deterministic(void)
 	struct nd_outcome o = nd_run(&nh_all_on, 303, 0);
 
 	nd_oracle("all on, no faults", &o);
-	CU_ASSERT_EQUAL(o.t.duplicates + o.t.out_of_order + o.t.gaps + o.t.lost_bytes + o.t.ping_timeouts, 0);
+	CU_ASSERT_EQUAL(o.t.r.duplicates + o.t.r.out_of_order + o.t.r.gaps + o.t.r.lost_bytes + o.t.r.ping_timeouts, 0);
 }
 
 static void same_seed_same_run(void)
@@ -115,8 +115,8 @@ static void same_seed_same_run(void)
 	       (unsigned long long)b.trace_hash);
 	CU_ASSERT_EQUAL(a.trace_hash, b.trace_hash);
 	CU_ASSERT_EQUAL(a.vt_ns, b.vt_ns);
-	CU_ASSERT_EQUAL(a.t.verified, b.t.verified);
-	CU_ASSERT_EQUAL(a.t.gaps, b.t.gaps);
+	CU_ASSERT_EQUAL(a.t.r.frames_verified, b.t.r.frames_verified);
+	CU_ASSERT_EQUAL(a.t.r.gaps, b.t.r.gaps);
 	CU_ASSERT_EQUAL(a.sw.dropped_loss, b.sw.dropped_loss);
 	CU_ASSERT_EQUAL(a.sw.duplicated, b.sw.duplicated);
 }

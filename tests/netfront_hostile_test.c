@@ -150,6 +150,7 @@ static void hb_case(void (*inject)(struct hb *b), bool with_tx, const char *why)
 	if (!strstr(w.g.error, why))
 		printf("  error is '%s', expected it to say '%s'\n", w.g.error, why);
 	CU_ASSERT_PTR_NOT_NULL(strstr(w.g.error, why));
+	CU_ASSERT_EQUAL(w.g.error_code, -EPROTO);   /* the backend's fault: not to be taken for an unplug */
 	CU_ASSERT_EQUAL(sim_domain_call(1, nh_send_one_to_fn, &(struct nh_send_one){.g = &w.g, .to = 1}), -EIO);
 	CU_ASSERT_TRUE(nh_wait_key("/local/domain/1/device/vif/0/state", "5", 10000));
 	hb_down(&w);
@@ -402,6 +403,7 @@ static void backend_refusing_fails_after_retries(void)
 	CU_ASSERT_EQUAL(refused, 4);
 	nh_guest_peek(&w.g);
 	CU_ASSERT_PTR_NOT_NULL(strstr(w.g.error, "backend refused the connection 4 times (no room for this vif)"));
+	CU_ASSERT_EQUAL(w.g.error_code, -EIO);   /* refused: no protocol broken */
 	(void)fe;
 	nh_guest_close(&w.g);
 	nh_vif_remove(&w.vif);

@@ -189,9 +189,9 @@ static void ht_down(struct ht_world *w)
 	for (unsigned i = 0; i < 2; i++)
 		nh_guest_peek(&w->net.g[i]);
 	nh_totals(&w->net, &t);
-	CU_ASSERT_TRUE(t.finished);
-	CU_ASSERT_TRUE(t.verified > 2000);
-	CU_ASSERT_EQUAL(t.corrupt + t.duplicates + t.out_of_order + t.lost_bytes, 0);
+	CU_ASSERT_TRUE(t.r.finished);
+	CU_ASSERT_TRUE(t.r.frames_verified > 2000);
+	CU_ASSERT_EQUAL(t.r.corrupt + t.r.duplicates + t.r.out_of_order + t.r.lost_bytes, 0);
 	sim_domain_call(3, hf_teardown_fn, &w->h);
 	nh_vif_remove(&w->hvif);
 	nh_net_down(&w->net);

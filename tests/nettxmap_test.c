@@ -707,9 +707,9 @@ static void tm_netfront_run(uint32_t threshold, const struct nh_features *base, 
 		nh_guest_peek(&net.g[i]);
 	nh_backend_peek(&net.b);
 	nh_totals(&net, &t);
-	CU_ASSERT_TRUE(t.finished);
-	CU_ASSERT_TRUE(t.verified > 400);
-	CU_ASSERT_EQUAL(t.corrupt + t.duplicates + t.out_of_order + t.lost_bytes + t.gaps, 0);
+	CU_ASSERT_TRUE(t.r.finished);
+	CU_ASSERT_TRUE(t.r.frames_verified > 400);
+	CU_ASSERT_EQUAL(t.r.corrupt + t.r.duplicates + t.r.out_of_order + t.r.lost_bytes + t.r.gaps, 0);
 	*out = net.b.stats;
 	printf("  %s, threshold %u: %llu packets, %llu mapped (%llu bytes), %llu copied (%llu bytes), %llu map calls\n",
 	       f.name, threshold, (unsigned long long)out->tx_packets, (unsigned long long)out->tx_map_packets,

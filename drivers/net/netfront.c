@@ -51,20 +51,35 @@ static int netfront_switch(struct netfront *nf, XenbusState st)
 
 /* Terminal. The teardown runs later from the loop: we may be deep inside a
  * queue's event handler here. */
-void netfront_fail(struct netfront *nf, const char *fmt, ...)
+static void netfront_vfail(struct netfront *nf, int code, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	if (nf->nf_phase == NF_DEAD)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(nf->nf_error, sizeof(nf->nf_error), fmt, ap);
-	va_end(ap);
+	nf->nf_error_code = code;
 	nf->nf_phase = NF_DEAD;
 	nf->nf_info.connected = false;
 	xd_log("netfront: vif %" PRIu32 " (backend dom%" PRIu32 "): failed: %s", nf->nf_cfg.devid,
 	       nf->nf_back.domid, nf->nf_error);
 	event_active(nf->nf_defer_ev, EV_TIMEOUT, 0);
+}
+
+void netfront_fail(struct netfront *nf, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	netfront_vfail(nf, -EIO, fmt, ap);
+	va_end(ap);
+}
+
+void netfront_fail_proto(struct netfront *nf, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	netfront_vfail(nf, -EPROTO, fmt, ap);
+	va_end(ap);
 }
 
 /* A step of the handshake: switch, or fail the device. Going on after a
@@ -541,4 +556,9 @@ void netfront_stats(const struct netfront *nf, struct netfront_stats *out)
 const char *netfront_error(const struct netfront *nf)
 {
 	return nf->nf_phase == NF_DEAD ? nf->nf_error : NULL;
+}
+
+int netfront_error_code(const struct netfront *nf)
+{
+	return nf->nf_phase == NF_DEAD ? nf->nf_error_code : 0;
 }

@@ -130,5 +130,9 @@ int netfront_info(const struct netfront *nf, struct netfront_info *out);
 void netfront_stats(const struct netfront *nf, struct netfront_stats *out);
 /* NULL, or what put the device in its terminal error state. */
 const char *netfront_error(const struct netfront *nf);
+/* 0 while not failed; then -EPROTO if the backend broke netif.h's protocol
+ * (a response out of range or malformed), -EIO for anything else (the
+ * device removed, the backend gone too long or refusing, a xenstore error). */
+int netfront_error_code(const struct netfront *nf);
 
 #endif

@@ -146,6 +146,7 @@ struct netfront {
 	struct xenbus_watch *nf_carrier_watch;
 	enum netfront_phase nf_phase;
 	char nf_error[NETFRONT_ERROR_MAX];
+	int nf_error_code;                  /* netfront_error_code() */
 	struct event *nf_defer_ev;          /* teardown after a violation */
 	struct event *nf_away_timer;        /* the backend's directory vanished: bounded wait */
 	unsigned nf_connect_tries;
@@ -162,6 +163,8 @@ struct netfront {
 /* ---- netfront.c ---- */
 /* A protocol violation by the backend: terminal (once), logged with values. */
 void netfront_fail(struct netfront *nf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same, for a backend that broke netif.h's protocol (-EPROTO). */
+void netfront_fail_proto(struct netfront *nf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void netfront_event(struct netfront *nf, enum netfront_event ev);
 
 /* ---- netfront_ring.c ---- */

@@ -51,7 +51,7 @@ static bool netfront_tx_reap(struct netfront_queue *q, bool *work)
 		RING_IDX rp = q->q_tx.sring->rsp_prod;
 		xen_rmb();   /* responses are read only after rsp_prod */
 		if (!netfront_rsp_prod_ok(rp, q->q_tx.rsp_cons, q->q_tx.req_prod_pvt)) {
-			netfront_fail(nf, "queue %u: tx rsp_prod %u, but only %u requests outstanding", q->q_index, rp,
+			netfront_fail_proto(nf, "queue %u: tx rsp_prod %u, but only %u requests outstanding", q->q_index, rp,
 				      q->q_tx.req_prod_pvt - q->q_tx.rsp_cons);
 			return false;
 		}
@@ -62,7 +62,7 @@ static bool netfront_tx_reap(struct netfront_queue *q, bool *work)
 						    .extras_outstanding = q->q_tx_extras};
 			int rc = netfront_tx_rsp_check(&v, &rsp, why, sizeof(why));
 			if (rc < 0) {
-				netfront_fail(nf, "queue %u, tx slot %u: %s", q->q_index, q->q_tx.rsp_cons, why);
+				netfront_fail_proto(nf, "queue %u, tx slot %u: %s", q->q_index, q->q_tx.rsp_cons, why);
 				return false;
 			}
 			*work = true;
@@ -337,7 +337,7 @@ static int netfront_rx_one(struct netfront_queue *q, RING_IDX rp)
 	if (rc == -EAGAIN)
 		return 0;
 	if (rc < 0) {
-		netfront_fail(nf, "queue %u: %s", q->q_index, why);
+		netfront_fail_proto(nf, "queue %u: %s", q->q_index, why);
 		return -1;
 	}
 	netfront_rx_gather(q, &p);
@@ -360,7 +360,7 @@ static bool netfront_rx_work(struct netfront_queue *q)
 	RING_IDX rp = q->q_rx.sring->rsp_prod;
 	xen_rmb();   /* responses are read only after rsp_prod */
 	if (!netfront_rsp_prod_ok(rp, q->q_rx.rsp_cons, q->q_rx.req_prod_pvt)) {
-		netfront_fail(nf, "queue %u: rx rsp_prod %u, but only %u requests outstanding", q->q_index, rp,
+		netfront_fail_proto(nf, "queue %u: rx rsp_prod %u, but only %u requests outstanding", q->q_index, rp,
 			      q->q_rx.req_prod_pvt - q->q_rx.rsp_cons);
 		return true;
 	}

@@ -693,6 +693,22 @@ void network_result(const struct network *w, struct network_result *out)
 	}
 }
 
+void network_result_add(struct network_result *sum, const struct network_result *r)
+{
+#define NR_ADD(f) sum->f += r->f
+	NR_ADD(frames_sent); NR_ADD(frames_received); NR_ADD(frames_verified); NR_ADD(frames_foreign);
+	NR_ADD(bytes_sent); NR_ADD(bytes_received);
+	NR_ADD(gso_sent); NR_ADD(gso_received); NR_ADD(csum_partial_sent); NR_ADD(csum_partial_received);
+	NR_ADD(corrupt); NR_ADD(duplicates); NR_ADD(out_of_order); NR_ADD(lost_bytes); NR_ADD(gaps);
+	NR_ADD(acks_sent); NR_ADD(acks_received); NR_ADD(ack_timeouts);
+	NR_ADD(pings_sent); NR_ADD(pings_ok); NR_ADD(ping_timeouts); NR_ADD(pings_late); NR_ADD(pongs_sent);
+	NR_ADD(send_again); NR_ADD(peers_gone);
+#undef NR_ADD
+	sum->finished &= r->finished;
+	if (r->failure[0] && !sum->failure[0])
+		snprintf(sum->failure, sizeof(sum->failure), "%s", r->failure);
+}
+
 uint64_t network_progress(const struct network *w)
 {
 	uint64_t sum = 0;

@@ -87,6 +87,9 @@ void network_release(struct network *w);
  * checked. */
 void network_peer_gone(struct network *w, unsigned index);
 void network_result(const struct network *w, struct network_result *out);
+/* Add r's counts to sum (start from {.finished = true}): finished only if
+ * both are, the first failure kept. */
+void network_result_add(struct network_result *sum, const struct network_result *r);
 /* Bytes of bulk data received in order from every peer, for progress checks. */
 uint64_t network_progress(const struct network *w);
 /* NULL is ignored. */

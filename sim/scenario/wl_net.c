@@ -338,26 +338,18 @@ static const char *nw_judge_backend(struct nw *w, const struct netback_stats *b,
 
 /* What the guests' verified workloads saw, all guests together. */
 struct nw_tally {
-	uint64_t corrupt, dups, ooo, gaps, lost, pto, verified, tx_lost;
-	char first[NETWORK_FAILURE_MAX];   /* the first guest's failure, if any */
+	struct network_result r;   /* summed over the guests, the first failure kept */
+	uint64_t tx_lost;          /* netfront's frames lost and errors */
 };
 
 static void nw_tally_guests(struct nw *w, struct nw_tally *t)
 {
-	*t = (struct nw_tally){0};
+	*t = (struct nw_tally){.r.finished = true};
 	pthread_mutex_lock(&w->lock);
 	for (unsigned i = 0; i < w->n; i++) {
-		const struct network_result *r = &w->g[i].fin;
-		t->corrupt += r->corrupt;
-		t->dups += r->duplicates;
-		t->ooo += r->out_of_order;
-		t->gaps += r->gaps;
-		t->lost += r->lost_bytes;
-		t->pto += r->ping_timeouts;
-		t->verified += r->frames_verified;
-		t->tx_lost += w->g[i].fin_stats.tx_lost + w->g[i].fin_stats.tx_errors + w->g[i].fin_stats.rx_errors;
-		if (r->failure[0] && !t->first[0])
-			snprintf(t->first, sizeof(t->first), "%s", r->failure);
+		const struct netfront_stats *fs = &w->g[i].fin_stats;
+		network_result_add(&t->r, &w->g[i].fin);
+		t->tx_lost += fs->tx_lost + fs->tx_errors + fs->rx_errors;
 	}
 	pthread_mutex_unlock(&w->lock);
 }
@@ -398,7 +390,7 @@ static void nw_judge(void *arg)
 	if (w->sw)
 		switch_check(w->sw);
 	nw_tally_guests(w, &t);
-	uint64_t dups = t.dups, ooo = t.ooo, gaps = t.gaps;
+	uint64_t dups = t.r.duplicates, ooo = t.r.out_of_order, gaps = t.r.gaps;
 	const char *hbad = nw_judge_backend(w, &b, &h_drops, &h_fatal, hwhy, sizeof(hwhy));
 	uint64_t drops = nw_drops_of(&s, &b) + t.tx_lost + nw_crash_allowance(w) + atomic_load(&w->reload_allowance);
 	/* A vif the toolstack took down left the switch, which forgot its MAC:
@@ -408,12 +400,12 @@ static void nw_judge(void *arg)
 	drops = drops > h_drops ? drops - h_drops : 0;
 	scn_wl_note(w->wl, w->be, "%lu frames verified; switch: %lu lost, %lu duplicated, %lu reordered, "
 		    "%lu delayed; guests saw %lu duplicates, %lu out of order, %lu holes (%lu bytes), "
-		    "%lu ping timeouts", t.verified, s.dropped_loss, s.duplicated, s.reordered, s.delayed,
-		    dups, ooo, gaps, t.lost, t.pto);
+		    "%lu ping timeouts", t.r.frames_verified, s.dropped_loss, s.duplicated, s.reordered, s.delayed,
+		    dups, ooo, gaps, t.r.lost_bytes, t.r.ping_timeouts);
 	if (hbad)
 		scn_wl_fail(w->wl, "%s", hbad);
-	else if (t.corrupt || t.first[0])
-		scn_wl_fail(w->wl, "%lu corrupt frame(s): %s", t.corrupt, t.first[0] ? t.first : "?");
+	else if (t.r.corrupt || t.r.failure[0])
+		scn_wl_fail(w->wl, "%lu corrupt frame(s): %s", t.r.corrupt, t.r.failure[0] ? t.r.failure : "?");
 	else if (dups > s.duplicated + atomic_load(&w->dead_dups))
 		scn_wl_fail(w->wl, "%lu duplicate frame(s) received, the switch duplicated %lu", dups,
 			    s.duplicated + atomic_load(&w->dead_dups));
@@ -423,8 +415,8 @@ static void nw_judge(void *arg)
 	else if (gaps > drops)
 		scn_wl_fail(w->wl, "%lu hole(s) in the streams, but only %lu frame(s) dropped where counted",
 			    gaps, drops);
-	else if (t.lost && !drops)
-		scn_wl_fail(w->wl, "%lu bulk byte(s) never arrived, no frame dropped where counted", t.lost);
+	else if (t.r.lost_bytes && !drops)
+		scn_wl_fail(w->wl, "%lu bulk byte(s) never arrived, no frame dropped where counted", t.r.lost_bytes);
 	else if (!w->has_hostile && !sim_fault_injected_total() && b.tx_dropped > b.tx_grant_errors)
 		/* Our netfronts send only what netback offered, well-formed: a
 		 * frame netback refused (not for a grant error) is a disagreement
@@ -436,7 +428,7 @@ static void nw_judge(void *arg)
 		scn_wl_fail(w->wl, "netback disconnected %lu frontend(s) for a protocol violation (%lu of them the "
 			    "hostile one, for a packet that called for it)", b.fatal, h_fatal);
 	else
-		nw_judge_pings(w, t.pto, gaps, drops);   /* gaps <= drops here */
+		nw_judge_pings(w, t.r.ping_timeouts, gaps, drops);   /* gaps <= drops here */
 }
 
 /* ---- a guest ---- */
@@ -669,8 +661,9 @@ static void nw_guest_event(void *arg, struct netfront *nf, enum netfront_event e
 	} else if (ev == NETFRONT_EV_FAILED) {
 		const char *e = netfront_error(nf);
 		/* Unplugged: the toolstack's destroy removes the device, which
-		 * netfront may see before the harness closes it. */
-		if (atomic_load(&g->gone))
+		 * netfront may see before the harness closes it; a backend that
+		 * broke the protocol meanwhile is still an error. */
+		if (atomic_load(&g->gone) && netfront_error_code(nf) != -EPROTO)
 			scn_wl_note(g->w->wl, g->domid, "netfront of the unplugged vif: %s", e ? e : "?");
 		else
 			scn_wl_error(g->w->wl, "netfront (dom %u) failed: %s", g->domid, e ? e : "?");
