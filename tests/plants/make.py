@@ -363,8 +363,8 @@ PLANTS = [
      "device removal while a driver is still running (unplug, destroy): the "
      "xenstore node balance at the end",
      [("drivers/xenbus/xenbus.c",
-       "\tchar *v = xs_read(xs, t, sw->dir, &len);   /* the directory must still be there */\n\tint rc = 0;\n\n\tif (!v)\n\t\treturn errno ? -errno : -EIO;\n\tfree(v);\n",
-       "\tint rc = 0;\n\n\t(void)len;\n")]),
+       "\tint rc = xenbus_exists(xs, t, sw->dir);   /* the directory must still be there */\n\n\tif (rc < 0)\n\t\treturn rc;\n",
+       "\tint rc = 0;\n\n")]),
     ("blkfront-pool-full-fails-io", "persistent-limit", "blkfront",
      "when the grant budget has no room for a part's pages, the I/O fails "
      "with ENOSPC even though requests in flight will give pages back",
@@ -664,8 +664,8 @@ PLANTS = [
      "a backend whose max-ring-page-order is below the frontend's: the "
      "connection refused, the device never connects",
      [("drivers/blk/blkfront_ring.c",
-       "bf->bf_order = be_order < bf->bf_cfg.ring_page_order_max ? (unsigned)be_order : bf->bf_cfg.ring_page_order_max;",
-       "bf->bf_order = be_order ? bf->bf_cfg.ring_page_order_max : 0;")]),
+       "*order = be_order < bf->bf_cfg.ring_page_order_max ? (unsigned)be_order : bf->bf_cfg.ring_page_order_max;",
+       "*order = be_order ? bf->bf_cfg.ring_page_order_max : 0;")]),
     ("blkfront-disconnect-unbounded-wait", "bounded-wait", "blkfront",
      "leaving Connected no longer arms the reconnect timer: I/O waiting for a "
      "backend that closed and never comes back waits forever",

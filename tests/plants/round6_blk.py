@@ -68,8 +68,8 @@ PLANTS = [
      "flight granted until the guest closes the device, and the I/Os in flight never complete",
      "a hostile backend's violation with I/O in flight: every I/O completes (-EIO) and no grant but the "
      "persistent pool stays shared",
-     [(BF, "\tblkfront_rings_teardown(bf);\n\tblkfront_fail_all(bf, -EIO);\n",
-       "\tblkfront_fail_all(bf, -EIO);\n")]),
+     [(BF, "\tblkfront_rings_teardown(bf);\n\tblkfront_fail_all(bf, bf->bf_fail_status ? bf->bf_fail_status : -EIO);\n",
+       "\tblkfront_fail_all(bf, bf->bf_fail_status ? bf->bf_fail_status : -EIO);\n")]),
     ("blkfront-pool-count-data-pages", "grant-leak", "blkfront",
      "a completed part puts all its pages back on the pool's free list but counts only its data pages: each "
      "indirect request loses its indirect pages from the count, the pool shares new chunks while pages sit "

@@ -64,9 +64,9 @@ PLANTS = [
      "given back twice (past the free stack)",
      "a hostile backend's rx rsp_prod past the requests posted, with rx_bufs below 256: netfront fails",
      [(NF_IO, "if (!netfront_rsp_prod_ok(rp, q->q_rx.rsp_cons, q->q_rx.req_prod_pvt)) {\n"
-       "\t\tnetfront_fail(nf, \"queue %u: rx rsp_prod",
+       "\t\tnetfront_fail_proto(nf, \"queue %u: rx rsp_prod",
        "if (rp - q->q_rx.rsp_cons > RING_SIZE(&q->q_rx)) {\n"
-       "\t\tnetfront_fail(nf, \"queue %u: rx rsp_prod")]),
+       "\t\tnetfront_fail_proto(nf, \"queue %u: rx rsp_prod")]),
     # ---- double-fetch ----
     ("netback-tx-req-prod-refetched", "double-fetch", "netback",
      "the slots a tx packet may take are counted from req_prod read again from the shared ring, not from the "

@@ -154,8 +154,8 @@ PLANTS = [
      "domain's entries everywhere (XSA-322), so the new backend cannot read the frontend's state or ring "
      "keys and never connects",
      "a backend domain restart with the device recreated backend-only: the device must reconnect",
-     [(XB_TS, "\tint rc = xenbus_perms_tree(xs, t, c->fe, c->fe_perms, 0);\n",
-       "\tint rc = xenbus_perms_tree(xs, t, c->fe, c->fe_perms, XENBUS_PERMS_DEPTH_MAX);   /* nodes inherit */\n")]),
+     [(XB_TS, "\treturn xenbus_perms_tree(xs, t, c->fe, c->fe_perms, 0);\n",
+       "\treturn xenbus_perms_tree(xs, t, c->fe, c->fe_perms, XENBUS_PERMS_DEPTH_MAX);   /* nodes inherit */\n")]),
     ("xenbus-shutdown-connect-keeps-rings", "grant-leak", "xenbus",
      "a connect whose announce finds the device closed by the toolstack (online=0) writes Closed without "
      "disconnecting (\"nothing was announced\"): the rings mapped and channels bound by connect() stay, the "
