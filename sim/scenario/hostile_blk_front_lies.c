@@ -15,7 +15,7 @@ void hfb_good(struct hf *h, unsigned slot, blkif_request_t *req, blkif_request_i
 
 	*indirect = h->indirect_max >= HF_SEGS_MAX && hf_rand(h) % 4 == 0;
 	s->npages = *indirect ? 12 + (uint32_t)(hf_rand(h) % (HF_SEGS_MAX - 11))
-			      : 1 + (uint32_t)(hf_rand(h) % 4);
+			      : (uint32_t)scn_at_edge(hf_rand(h), BLKIF_MAX_SEGMENTS_PER_REQUEST, 4);
 	s->page = slot * h->region + (uint32_t)(hf_rand(h) % (h->region - s->npages + 1));
 	s->write = r < 45;
 	s->read = r >= 45 && r < 95;

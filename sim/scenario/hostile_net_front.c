@@ -526,7 +526,11 @@ static void hf_publish(struct hostile_front *h, const struct hf_build *b)
 static bool hf_send_one(struct hostile_front *h)
 {
 	struct hf_build *b = &h->build;
-	unsigned ndata = h->sg ? 1 + (unsigned)(hf_rng(&h->rng) % HF_DATA_GOOD_MAX) : 1;
+	/* A good packet may take every data slot this netback takes (at least
+	 * XEN_NETIF_NR_SLOTS_MIN, netif.h): the edge of what it must accept. */
+	unsigned edge = h->cfg.slots_max > XEN_NETIF_NR_SLOTS_MIN ? h->cfg.slots_max : XEN_NETIF_NR_SLOTS_MIN;
+	unsigned ndata = h->sg ? (unsigned)scn_at_edge(hf_rng(&h->rng), edge < HF_DATA_MAX ? edge : HF_DATA_MAX,
+						       HF_DATA_GOOD_MAX) : 1;
 
 	if (h->tx_nfree < HF_DATA_MAX || RING_FREE_REQUESTS(&h->tx) < HF_SLOTS_MAX)
 		return false;

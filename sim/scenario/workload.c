@@ -496,6 +496,11 @@ uint64_t scn_past_edge(uint64_t r, uint64_t first_bad, uint64_t span)
 	return r % 2 || !span ? first_bad : first_bad + (r >> 1) % span;
 }
 
+uint64_t scn_at_edge(uint64_t r, uint64_t last, uint64_t typical)
+{
+	return r % 8 == 0 || !typical ? last : 1 + (r >> 3) % typical;
+}
+
 bool scn_wl_check_anywhere(struct scn_wl *wl)
 {
 	(void)wl;

@@ -143,6 +143,11 @@ uint64_t scn_wl_rand(uint64_t *state);
  * the range (first_bad itself, where an off-by-one lets it through), else
  * first_bad + r % span. A liar's pick of a bad field value. */
 uint64_t scn_past_edge(uint64_t r, uint64_t first_bad, uint64_t span);
+/* A value in range 1..last from one draw r: one time in eight the last
+ * one (the most a peer must take, where an off-by-one refuses it), else
+ * 1 + r % typical (typical <= last: the usual small values). A good
+ * request's count of segments or slots. */
+uint64_t scn_at_edge(uint64_t r, uint64_t last, uint64_t typical);
 
 /* A check_in_place for a check() that only reads. */
 bool scn_wl_check_anywhere(struct scn_wl *wl);

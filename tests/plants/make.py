@@ -27,6 +27,14 @@ PLANTS = [
      [("drivers/blk/blkback_req.c",
        "\tif (req->nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST)\n"
        "\t\treturn blkback_refuse(why, \"more than 11 segments\", BLKIF_RSP_ERROR);\n", "")]),
+    ("blkback-nr-segments-edge-refused", "request-trust", "blkback",
+     "a direct request's nr_segments is bounded with >= instead of >: a request of exactly 11 segments, "
+     "the most blkif.h allows, is refused with an error",
+     "a frontend sending well-formed requests of 11 segments (the hostile blk frontend's good requests "
+     "take the edge one time in eight): an error answered to a legal request",
+     [("drivers/blk/blkback_req.c",
+       "\tif (req->nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST)\n",
+       "\tif (req->nr_segments >= BLKIF_MAX_SEGMENTS_PER_REQUEST)\n")]),
     ("blkback-last-sect-unchecked", "request-trust", "blkback",
      "a segment's last_sect is only compared with first_sect, not with the page "
      "(0..7): data is copied past the end of the granted page",
