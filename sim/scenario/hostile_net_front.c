@@ -269,7 +269,15 @@ static void hf_lie_slots(struct hostile_front *h, struct hf_build *b)
 	for (unsigned i = 0; i < b->n; i++)
 		hf_page_put(h, b->page[i]);
 	b->n = 0;
-	unsigned want = XEN_NETIF_NR_SLOTS_MIN + 1 + (unsigned)(hf_rng(&h->rng) % (HF_DATA_MAX - XEN_NETIF_NR_SLOTS_MIN));
+	/* Half the time just past one of the bounds (netif.h's, then this
+	 * netback's drop and fatal ones, where an off-by-one lets it through). */
+	unsigned edges[] = {XEN_NETIF_NR_SLOTS_MIN + 1, h->cfg.slots_max + 1, h->cfg.slots_fatal + 1};
+	uint64_t r = hf_rng(&h->rng);
+	unsigned want = XEN_NETIF_NR_SLOTS_MIN + 1 + (unsigned)((r >> 3) % (HF_DATA_MAX - XEN_NETIF_NR_SLOTS_MIN));
+	if (r % 2) {
+		unsigned e = edges[(r >> 1) % 3];
+		want = e > XEN_NETIF_NR_SLOTS_MIN + 1 && e <= HF_DATA_MAX ? e : XEN_NETIF_NR_SLOTS_MIN + 1;
+	}
 	if (!hf_build_good(h, b, want))
 		hf_build_good(h, b, 1);
 	else
