@@ -99,6 +99,18 @@ out=$("$X" sweep "$tmp/fs.scn" --faults --site gnttab.copy 2>/dev/null)
 check "fault sweep stops when the occurrence is not reached (gnttab.copy: 7 runs)" \
 	'grep -qE "gnttab.copy +reached +6 times in the baseline; +7 runs, 0 failed" <<<"$out"'
 
+# ---- a legal site's error is not excused: a client that believes a failed
+# read in a transaction (xenstore.tx.stale: a key removed and put back) fails
+# the sweep; the same client committing to learn passes it ----
+printf 'domain dom0 priv\ndomain a\nworkload xenstore clients=a ops=8 tx=100 watch=0 believe-reads=%s\n' 0 >"$tmp/stale.scn"
+out=$("$X" sweep "$tmp/stale.scn" --faults --site xenstore.tx.stale 2>/dev/null); rc=$?
+check "fault sweep of xenstore.tx.stale: a client that commits to learn passes (exit $rc)" \
+	'[ $rc -eq 0 ] && grep -qE "xenstore.tx.stale +reached +[0-9]+ times in the baseline; +[0-9]+ runs, 0 failed" <<<"$out"'
+printf 'domain dom0 priv\ndomain a\nworkload xenstore clients=a ops=8 tx=100 watch=0 believe-reads=%s\n' 1 >"$tmp/stale.scn"
+out=$("$X" sweep "$tmp/stale.scn" --faults --site xenstore.tx.stale 2>/dev/null); rc=$?
+check "... one that believes the failed read fails it: a legal site's clean error is a failure (exit $rc)" \
+	'[ $rc -eq 1 ] && grep -q "transaction on the counter failed: ENOENT" <<<"$out"'
+
 # ---- shrink ----
 out=$("$X" shrink scenarios/in-development/shrink-example.scn --seed 3 -o "$tmp/shrunk.scn" 2>/dev/null); rc=$?
 before=$(grep -cvE '^\s*(#|$)' scenarios/in-development/shrink-example.scn)

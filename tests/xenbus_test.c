@@ -215,6 +215,58 @@ static void test_transact_reruns_on_conflict(void)
 	xs_rm(xt_xs, XBT_NULL, "/xt");
 }
 
+/* A pass that only read and failed is committed: a conflict at the commit
+ * reruns it (its failed read came from a mixed view: b removed and written
+ * back by another connection between the pass's two reads); a key that is
+ * really missing fails once; a pass that wrote is aborted, not rerun. */
+struct xt_mixed {
+	struct xs_handle *other;
+	unsigned runs;
+	bool write_first, mix;
+};
+
+static int xt_mixed_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct xt_mixed *c = arg;
+	uint64_t a = 0, b = 0;
+
+	c->runs++;
+	if (c->write_first && xenbus_write_fmt(xs, t, "/xt", "w", "%u", c->runs) < 0)
+		return -EIO;
+	int rc = xenbus_read_uint(xs, t, "/xt", "a", 100, &a);
+	if (rc == 0 && c->mix && c->runs == 1)
+		xs_rm(c->other, XBT_NULL, "/xt/b");
+	if (rc == 0)
+		rc = xenbus_read_uint(xs, t, "/xt", "b", 100, &b);
+	if (c->mix && c->runs == 1)
+		xs_write(c->other, XBT_NULL, "/xt/b", "2", 1);
+	return rc;
+}
+
+static void test_transact_commits_a_failed_read(void)
+{
+	struct xt_mixed c = {.other = xs_open(0), .mix = true};
+	char *w;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c.other);
+	xt_put("/xt/a", "1");
+	xt_put("/xt/b", "2");
+	CU_ASSERT_EQUAL(xenbus_transact(xt_xs, xt_mixed_fn, &c), 0);
+	CU_ASSERT_EQUAL(c.runs, 2);
+	c = (struct xt_mixed){.other = c.other, .mix = true, .write_first = true};
+	CU_ASSERT_EQUAL(xenbus_transact(xt_xs, xt_mixed_fn, &c), -ENOENT);
+	CU_ASSERT_EQUAL(c.runs, 1);
+	w = xs_read(xt_xs, XBT_NULL, "/xt/w", NULL);
+	CU_ASSERT_PTR_NULL(w);   /* aborted: nothing of it published */
+	free(w);
+	xs_rm(xt_xs, XBT_NULL, "/xt/b");
+	c = (struct xt_mixed){.other = c.other};
+	CU_ASSERT_EQUAL(xenbus_transact(xt_xs, xt_mixed_fn, &c), -ENOENT);
+	CU_ASSERT_EQUAL(c.runs, 1);
+	xs_close(c.other);
+	xs_rm(xt_xs, XBT_NULL, "/xt");
+}
+
 /* ==== the toolstack ==== */
 
 static const char *const xt_fe_keys[] = {"virtual-device", "51712", "device-type", "disk", NULL};
@@ -1048,6 +1100,7 @@ static const struct test_case xt_state_cases[] = {
 	TEST(test_read_uint_bounds),
 	TEST(test_read_str_bounds),
 	TEST(test_transact_reruns_on_conflict),
+	TEST(test_transact_commits_a_failed_read),
 	TEST(test_offer_answered_only_when_it_holds),
 	TEST_END,
 };

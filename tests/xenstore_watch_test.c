@@ -715,6 +715,62 @@ static void fault_tx_eagain_discards_the_transaction(void)
 	end();
 }
 
+/* The transaction's second read meets a key removed and written back since
+ * its first: ENOENT (and again on a reread), EAGAIN at commit, an event for
+ * each change, the key unchanged in the store, and the rerun spared. */
+static void fault_tx_stale_mixed_view_then_conflict(void)
+{
+	begin();
+	struct xs_handle *hw = open_as(0);
+	struct sim_fault_site *site = sim_fault_site_find("xenstore.tx.stale");
+	unsigned len = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(site);
+	CU_ASSERT_TRUE(site->legal);
+	CU_ASSERT_TRUE(xs_write(h0, XBT_NULL, "/tool/s/a", "1", 1));
+	CU_ASSERT_TRUE(xs_write(h0, XBT_NULL, "/tool/s/b", "22", 2));
+	CU_ASSERT_TRUE(xs_watch(hw, "/tool/s/b", "tok"));
+	CU_ASSERT_TRUE(ev_is(hw, "/tool/s/b", "tok"));
+	xs_transaction_t t = xs_transaction_start(h0);
+	free(xs_read(h0, t, "/tool/s/a", NULL));           /* unarmed: a plain snapshot */
+	CU_ASSERT_EQUAL(sim_fault_site_arm(site, 0, -1), 0);
+	char *v = xs_read(h0, t, "/tool/s/a", NULL);           /* seen: never hit */
+	CU_ASSERT_PTR_NOT_NULL(v);
+	free(v);
+	errno = 0;
+	CU_ASSERT_PTR_NULL(xs_read(h0, t, "/tool/s/b", NULL));
+	CU_ASSERT_EQUAL(errno, ENOENT);
+	CU_ASSERT_PTR_NULL(xs_read(h0, t, "/tool/s/b", NULL));   /* the view repeats */
+	CU_ASSERT_TRUE(ev_is(hw, "/tool/s/b", "tok"));           /* removed */
+	CU_ASSERT_TRUE(ev_is(hw, "/tool/s/b", "tok"));           /* written back */
+	CU_ASSERT_TRUE(ev_none(hw));
+	errno = 0;
+	CU_ASSERT_FALSE(xs_transaction_end(h0, t, false));
+	CU_ASSERT_EQUAL(errno, EAGAIN);
+	v = xs_read(h0, XBT_NULL, "/tool/s/b", &len);
+	CU_ASSERT(v && len == 2 && memcmp(v, "22", 2) == 0);
+	free(v);
+	/* The rerun is spared although the site stays armed; the one after is not. */
+	t = xs_transaction_start(h0);
+	v = xs_read(h0, t, "/tool/s/b", &len);
+	CU_ASSERT(v && len == 2);
+	free(v);
+	CU_ASSERT_TRUE(xs_transaction_end(h0, t, false));
+	t = xs_transaction_start(h0);
+	CU_ASSERT_TRUE(xs_write(h0, t, "/tool/s/a", "3", 1));   /* touched first: never hit */
+	v = xs_read(h0, t, "/tool/s/a", NULL);
+	CU_ASSERT_PTR_NOT_NULL(v);
+	free(v);
+	CU_ASSERT_PTR_NULL(xs_read(h0, t, "/tool/s/b", NULL));
+	CU_ASSERT_FALSE(xs_transaction_end(h0, t, false));
+	CU_ASSERT_EQUAL(atomic_load(&site->injected), 2);
+	v = xs_read(h0, XBT_NULL, "/tool/s/a", NULL);
+	CU_ASSERT(v && v[0] == '1');                              /* the conflicted write is gone */
+	free(v);
+	sim_fault_site_disarm(site);
+	end();
+}
+
 static void fault_watch_delay_keeps_order(void)
 {
 	begin();
@@ -758,6 +814,7 @@ void test_register(void)
 	static const struct test_case faults[] = {
 		TEST(fault_write_enospc_guest_only),
 		TEST(fault_tx_eagain_discards_the_transaction),
+		TEST(fault_tx_stale_mixed_view_then_conflict),
 		TEST(fault_watch_delay_keeps_order),
 		TEST_END,
 	};

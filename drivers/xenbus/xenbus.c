@@ -125,6 +125,20 @@ int xenbus_read_uint_or(struct xs_handle *xs, xs_transaction_t t, const char *di
 	return rc;
 }
 
+/* The transaction xenbus_transact runs on this thread, and whether anything
+ * was written in it yet (tried: a refused write counts, its commit would
+ * publish the rest without it). */
+static __thread struct xenbus_tx_run {
+	xs_transaction_t t;
+	bool wrote;
+} xenbus_tx_now = {XBT_NULL, false};
+
+void xenbus_tx_note_write(xs_transaction_t t)
+{
+	if (t != XBT_NULL && t == xenbus_tx_now.t)
+		xenbus_tx_now.wrote = true;
+}
+
 int xenbus_write_fmt(struct xs_handle *xs, xs_transaction_t t, const char *dir,
 		     const char *key, const char *fmt, ...)
 {
@@ -139,6 +153,7 @@ int xenbus_write_fmt(struct xs_handle *xs, xs_transaction_t t, const char *dir,
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(val))
 		return -E2BIG;
+	xenbus_tx_note_write(t);
 	if (!xs_write(xs, t, path, val, (unsigned)n))
 		return errno ? -errno : -EIO;
 	return 0;
@@ -149,6 +164,8 @@ int xenbus_rm(struct xs_handle *xs, xs_transaction_t t, const char *dir, const c
 	char path[XENBUS_PATH_MAX];
 	int rc = xenbus_join(path, sizeof(path), dir, key);
 
+	if (rc == 0)
+		xenbus_tx_note_write(t);
 	if (rc == 0 && !xs_rm(xs, t, path) && errno != ENOENT)
 		rc = errno ? -errno : -EIO;
 	return rc;
@@ -156,17 +173,33 @@ int xenbus_rm(struct xs_handle *xs, xs_transaction_t t, const char *dir, const c
 
 int xenbus_transact(struct xs_handle *xs, xenbus_tx_fn *fn, void *arg)
 {
+	struct xenbus_tx_run outer = xenbus_tx_now;
 	int rc = -EAGAIN;
 
 	for (unsigned i = 0; i < XENBUS_TX_RETRIES && rc == -EAGAIN; i++) {
 		xs_transaction_t t = xs_transaction_start(xs);
-		if (t == XBT_NULL)
-			return errno ? -errno : -EIO;
-		rc = fn(xs, t, arg);
-		bool ok = xs_transaction_end(xs, t, rc < 0);
-		if (rc == 0 && !ok)
-			rc = errno == EAGAIN ? -EAGAIN : errno ? -errno : -EIO;
+		if (t == XBT_NULL) {
+			rc = errno ? -errno : -EIO;
+			break;
+		}
+		xenbus_tx_now = (struct xenbus_tx_run){t, false};
+		int fn_rc = fn(xs, t, arg);
+		/* A pass that failed before writing anything is committed all the
+		 * same: a transaction sees each node as it was when it first read
+		 * it, so its failure may come from a mixed view (a directory
+		 * removed and put back between two reads), which only the
+		 * commit's EAGAIN reveals; then the rerun reads it whole. */
+		bool commit = fn_rc == 0 || !xenbus_tx_now.wrote;
+		bool ok = xs_transaction_end(xs, t, !commit);
+		int end_rc = ok ? 0 : errno == EAGAIN ? -EAGAIN : errno ? -errno : -EIO;
+		if (!commit || end_rc == 0)
+			rc = fn_rc;    /* aborted, or committed as it was */
+		else if (end_rc == -EAGAIN || fn_rc == 0)
+			rc = end_rc;   /* a conflict reruns it; else the commit's error */
+		else
+			rc = fn_rc;
 	}
+	xenbus_tx_now = outer;
 	return rc;
 }
 

@@ -73,9 +73,14 @@ int xenbus_write_fmt(struct xs_handle *xs, xs_transaction_t t, const char *dir,
 /* Remove <dir>/<key> (key NULL: dir itself); an absent node is not an error. */
 int xenbus_rm(struct xs_handle *xs, xs_transaction_t t, const char *dir, const char *key);
 /* Run fn inside a transaction; a conflict at commit (EAGAIN) reruns it, up to
- * XENBUS_TX_RETRIES times. fn's negative return aborts the transaction. */
+ * XENBUS_TX_RETRIES times. fn's negative return aborts the transaction if
+ * fn wrote in it; if it only read, the transaction is committed anyway and
+ * a conflict reruns it (its reads may have seen a mixed view), else fn's
+ * error is returned. Writes in t that do not go through xenbus_write_fmt or
+ * xenbus_rm must call xenbus_tx_note_write(t) first. */
 typedef int xenbus_tx_fn(struct xs_handle *xs, xs_transaction_t t, void *arg);
 int xenbus_transact(struct xs_handle *xs, xenbus_tx_fn *fn, void *arg);
+void xenbus_tx_note_write(xs_transaction_t t);
 
 /* A frontend answers its backend's offer: setup makes the rings from the
  * backend's keys as they are; then, in one transaction, check reads the

@@ -46,6 +46,7 @@ static int xenbus_put(struct xs_handle *xs, xs_transaction_t t, const char *dir,
 
 	if (rc < 0)
 		return rc;
+	xenbus_tx_note_write(t);
 	if (!xs_write(xs, t, path, val, (unsigned)strlen(val)) ||
 	    !xs_set_permissions(xs, t, path, perms, 2))
 		rc = errno ? -errno : -EIO;
@@ -59,6 +60,7 @@ static int xenbus_put_dir(struct xs_handle *xs, xs_transaction_t t, const char *
 {
 	int rc = 0;
 
+	xenbus_tx_note_write(t);
 	if (!xs_rm(xs, t, dir) && errno != ENOENT)
 		return errno ? -errno : -EIO;
 	if (!xs_mkdir(xs, t, dir) || !xs_set_permissions(xs, t, dir, perms, 2))
@@ -80,6 +82,7 @@ static int xenbus_perms_tree(struct xs_handle *xs, xs_transaction_t t, const cha
 	unsigned n = 0;
 	int rc = 0;
 
+	xenbus_tx_note_write(t);
 	if (!xs_set_permissions(xs, t, dir, perms, 2))
 		return errno ? -errno : -EIO;
 	char **names = depth < XENBUS_PERMS_DEPTH_MAX ? xs_directory(xs, t, dir, &n) : NULL;

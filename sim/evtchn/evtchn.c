@@ -36,10 +36,12 @@ static unsigned evtchn_handles;
 
 SIM_FAULT_SITE_TRACED(evtchn_fault_drop, "evtchn.notify.drop",
 	       "an event-channel send is lost");
-SIM_FAULT_SITE_TRACED(evtchn_fault_dup, "evtchn.notify.dup",
-	       "an event-channel send arrives twice (pending again after delivery)");
-SIM_FAULT_SITE_TRACED(evtchn_fault_spurious, "evtchn.notify.spurious",
-	       "a send also raises a random bound port of the receiver");
+SIM_FAULT_SITE_FLAGS(evtchn_fault_dup, "evtchn.notify.dup",
+	       "an event-channel send arrives twice (pending again after delivery)",
+		     SIM_FAULT_TRACED | SIM_FAULT_LEGAL);
+SIM_FAULT_SITE_FLAGS(evtchn_fault_spurious, "evtchn.notify.spurious",
+	       "a send also raises a random bound port of the receiver",
+		     SIM_FAULT_TRACED | SIM_FAULT_LEGAL);
 /* "evtchn.notify.delay" is the scenario engine's: it holds a notify back and
  * replays it later; nothing in this module needs to know. */
 

@@ -215,6 +215,7 @@ struct sim_fault_site {
 	 * (domain, peer, port of the context), unless the site emits its own with
 	 * more detail (a grant ref, both ports): then `traced` is set. */
 	bool traced;
+	bool legal;               /* SIM_FAULT_LEGAL (see SIM_FAULT_SITE_FLAGS) */
 	/* Aimed (`fault SITE ... on TARGET`): only occurrences whose context
 	 * matches count toward the countdown and may fire. */
 	struct sim_fault_aim {
@@ -241,21 +242,24 @@ struct sim_fault_ctx {
 };
 
 /* Declare a site in a .c file: SIM_FAULT_SITE(gnttab_map_fail, "gnttab.map", "...");
- * then test it with sim_fault_hit(&gnttab_map_fail). */
-#define SIM_FAULT_SITE(var, sname, swhat)                                      \
-	struct sim_fault_site var = {.name = (sname), .what = (swhat)};        \
+ * then test it with sim_fault_hit(&gnttab_map_fail). Flags:
+ * SIM_FAULT_TRACED  the site puts its own SIM_TR_FAULT event on the timeline;
+ * SIM_FAULT_LEGAL   what it injects is a history Xen itself may produce (a
+ *                   commit conflict, a late or spurious event, a slow disk):
+ *                   a correct driver carries on, so a fault sweep does not
+ *                   excuse an error it leads to. */
+#define SIM_FAULT_TRACED 1u
+#define SIM_FAULT_LEGAL 2u
+#define SIM_FAULT_SITE_FLAGS(var, sname, swhat, flags)                         \
+	struct sim_fault_site var = {.name = (sname), .what = (swhat),         \
+				     .traced = ((flags) & SIM_FAULT_TRACED) != 0, \
+				     .legal = ((flags) & SIM_FAULT_LEGAL) != 0}; \
 	__attribute__((constructor)) static void var##_register(void)          \
 	{                                                                      \
 		sim_fault_site_register(&var);                                 \
 	}
-
-/* The same for a site that puts its own SIM_TR_FAULT event on the timeline. */
-#define SIM_FAULT_SITE_TRACED(var, sname, swhat)                               \
-	struct sim_fault_site var = {.name = (sname), .what = (swhat), .traced = true}; \
-	__attribute__((constructor)) static void var##_register(void)          \
-	{                                                                      \
-		sim_fault_site_register(&var);                                 \
-	}
+#define SIM_FAULT_SITE(var, sname, swhat) SIM_FAULT_SITE_FLAGS(var, sname, swhat, 0)
+#define SIM_FAULT_SITE_TRACED(var, sname, swhat) SIM_FAULT_SITE_FLAGS(var, sname, swhat, SIM_FAULT_TRACED)
 
 void sim_fault_site_register(struct sim_fault_site *site);
 /* Count an occurrence; true if the fault must be injected now. ctx says where

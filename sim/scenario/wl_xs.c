@@ -25,7 +25,7 @@
 #define XSW_KEYS_MAX 64u
 #define XSW_VALUE_MAX 64u
 
-enum xsw_param { XSW_P_CLIENTS, XSW_P_OPS, XSW_P_TX, XSW_P_WATCH, XSW_P_KEYS, XSW_P_COUNT };
+enum xsw_param { XSW_P_CLIENTS, XSW_P_OPS, XSW_P_TX, XSW_P_WATCH, XSW_P_KEYS, XSW_P_BELIEVE, XSW_P_COUNT };
 
 static const struct scn_param xsw_params[XSW_P_COUNT + 1] = {
 	[XSW_P_CLIENTS] = {"clients", SCN_P_DOMAINS, NULL, 0, 0, "domains that run a client"},
@@ -33,6 +33,9 @@ static const struct scn_param xsw_params[XSW_P_COUNT + 1] = {
 	[XSW_P_TX] = {"tx", SCN_P_PERCENT, "50", 0, 100, "share of transactional increments"},
 	[XSW_P_WATCH] = {"watch", SCN_P_BOOL, "1", 0, 0, "clients watch the counter"},
 	[XSW_P_KEYS] = {"keys", SCN_P_UINT, "4", 1, XSW_KEYS_MAX, "keys per client"},
+	[XSW_P_BELIEVE] = {"believe-reads", SCN_P_BOOL, "0", 0, 0,
+			   "test only: a read that fails in a transaction is believed (aborted), "
+			   "not committed to learn whether the view held together"},
 };
 
 enum xsw_counter { XSW_C_OPS, XSW_C_COMMITS, XSW_C_CONFLICTS, XSW_C_EVENTS, XSW_C_COUNT };
@@ -59,7 +62,7 @@ struct xsw {
 	struct scn_wl *wl;
 	char dir[64], counter[80], keydir[64];
 	uint32_t ops, tx_pct, keys;
-	bool watch;
+	bool watch, believe_reads;
 	unsigned n;
 	struct xsw_client c[XSW_CLIENTS_MAX];
 	_Atomic unsigned finished;
@@ -120,8 +123,13 @@ static int xsw_increment(struct xsw_client *c)
 		return -errno;
 	char *v = xs_read(c->h, t, w->counter, &len);
 	if (!v) {
+		/* Maybe a mixed view (the counter removed and written back since
+		 * the transaction began): the commit says, EAGAIN for a redo. */
 		int err = errno;
-		xs_transaction_end(c->h, t, true);
+		if (!w->believe_reads && !xs_transaction_end(c->h, t, false) && errno == EAGAIN)
+			return 0;
+		if (w->believe_reads)
+			xs_transaction_end(c->h, t, true);
 		return -err;
 	}
 	snprintf(buf, sizeof(buf), "%lu", strtoul(v, NULL, 10) + 1);
@@ -325,6 +333,7 @@ static int xsw_start(struct scn_wl *wl)
 	w->wl = wl;
 	w->ops = (uint32_t)scn_wl_u(wl, XSW_P_OPS);
 	w->tx_pct = (uint32_t)scn_wl_u(wl, XSW_P_TX);
+	w->believe_reads = scn_wl_u(wl, XSW_P_BELIEVE) != 0;
 	w->watch = scn_wl_u(wl, XSW_P_WATCH);
 	w->keys = (uint32_t)scn_wl_u(wl, XSW_P_KEYS);
 	w->n = scn_wl_domids(wl, XSW_P_CLIENTS, ids, XSW_CLIENTS_MAX);

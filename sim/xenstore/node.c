@@ -224,7 +224,7 @@ static int xs_create_find_missing(struct xs_req *rq, char *buf, struct xs_create
 	}
 }
 
-static char *xs_prefix(const char *path, unsigned len, char *buf)
+char *xs_prefix(const char *path, unsigned len, char *buf)
 {
 	memcpy(buf, path, len);
 	buf[len] = '\0';
@@ -426,10 +426,15 @@ int xs_node_rm(struct xs_view *v, const char *top)
 
 int xs_op_read(struct xs_req *rq)
 {
-	const struct xs_node *n;
-	char *path;
-	int rc = xs_req_node(rq, xs_req_onearg(rq), XS_PERM_READ, &path, &n);
+	const struct xs_node *n = NULL;
+	unsigned rel_len;
+	char *path = NULL;
+	int rc = xs_path_canon(rq->conn, xs_req_onearg(rq), false, &path, &rel_len);
 
+	if (rc == 0 && rq->tx)
+		xs_tx_stale_read(rq->conn, rq->tx, path, (unsigned)strlen(path) + 1);
+	if (rc == 0)
+		rc = xs_node_get_checked(rq, path, XS_PERM_READ, &n);
 	if (rc == 0)
 		rc = xs_reply(rq, n->value, n->value_len);
 	free(path);

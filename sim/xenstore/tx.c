@@ -66,6 +66,16 @@ static const struct xs_node *xs_tx_committed(const struct xs_tx_entry *e)
 	return xs_tree_get_len(e->path, strlen(e->path), e->h.hash);
 }
 
+static void xs_tx_entry_add(struct xs_tx *tx, struct xs_tx_entry *e, uint32_t hash, uint64_t base_gen)
+{
+	e->base_gen = base_gen;
+	e->h.key = e->path;
+	e->h.hash = hash;
+	xs_htab_insert(&tx->entries, &e->h);
+	*tx->last = e;
+	tx->last = &e->next;
+}
+
 /* First access: copy the committed node (or remember it is missing). */
 static struct xs_tx_entry *xs_tx_snapshot(struct xs_tx *tx, const char *path, uint32_t hash)
 {
@@ -85,12 +95,7 @@ static struct xs_tx_entry *xs_tx_snapshot(struct xs_tx *tx, const char *path, ui
 		free(e);
 		return NULL;
 	}
-	e->base_gen = cur ? cur->gen : XS_GEN_NONE;
-	e->h.key = e->path;
-	e->h.hash = hash;
-	xs_htab_insert(&tx->entries, &e->h);
-	*tx->last = e;
-	tx->last = &e->next;
+	xs_tx_entry_add(tx, e, hash, cur ? cur->gen : XS_GEN_NONE);
 	return e;
 }
 
@@ -105,6 +110,56 @@ const struct xs_node *xs_tx_get(struct xs_tx *tx, const char *path, int *err)
 	if (!e)
 		*err = -ENOMEM;
 	return e ? e->node : NULL;
+}
+
+SIM_FAULT_SITE_FLAGS(xs_fault_tx_stale, "xenstore.tx.stale",
+	       "a transaction's first read of a key finds it gone: another client removed it and put it back "
+	       "since the transaction began (read ENOENT, commit EAGAIN, watches fire twice)", SIM_FAULT_LEGAL)
+
+/* xenstore.tx.stale: what a transaction sees when the key it reads first now
+ * was removed by another client after the transaction's earlier reads and is
+ * written back (the same value) before it commits, as a toolstack tearing a
+ * device directory down and putting it up again does. Both changes happen in
+ * the committed tree (a new generation for the key and its parent, one event
+ * for each change), and the transaction's snapshot of the key is the moment
+ * between them: missing. So its reads of the key fail with ENOENT and its
+ * commit with EAGAIN (xenstored's per-node scheme gives exactly this
+ * history). Only a leaf that exists and that the transaction has not touched
+ * yet qualifies, so a hit always changes what the transaction sees. Such a
+ * change is rare: a transaction is hit once at most, and the next one of its
+ * connection (the rerun) is spared, so a client that reruns a conflicted
+ * transaction always gets through. */
+void xs_tx_stale_read(struct xs_conn *c, struct xs_tx *tx, const char *path, unsigned len)
+{
+	uint32_t hash = xs_hash(path);
+	const struct xs_node *cur = xs_tree_get_len(path, strlen(path), hash);
+	char parent_path[XS_PATH_BUF];
+
+	if (tx->stale_spared || !cur || cur->children_len || strcmp(path, "/") == 0 ||
+	    xs_tx_entry(tx, path, hash) || !xs_fault_hit_path(&xs_fault_tx_stale, c->domid, path, len))
+		return;
+	tx->stale_spared = true;
+	c->tx_stale_hit = true;
+	const struct xs_node *parent = xs_tree_get(xs_prefix(path, xs_path_parent_len(path), parent_path));
+	struct xs_node *again = xs_node_copy(cur), *parent_again = parent ? xs_node_copy(parent) : NULL;
+	struct xs_tx_entry *e = calloc(1, sizeof(*e));
+
+	if (e)
+		e->path = strdup(path);
+	if (!again || !parent_again || !e || !e->path) {
+		free(again);
+		free(parent_again);
+		if (e)
+			free(e->path);
+		free(e);
+		return;   /* no memory: the read goes on unfaulted */
+	}
+	struct xs_ev_perms ep = {.p[XS_EVP_NODE] = again->perms, .num[XS_EVP_NODE] = again->perms_num};
+	xs_event_dispatch(path, false, &ep);   /* removed */
+	xs_tree_put(again);                    /* written back: new generations */
+	xs_tree_put(parent_again);
+	xs_event_dispatch(path, false, &ep);   /* written */
+	xs_tx_entry_add(tx, e, hash, XS_GEN_NONE);   /* seen missing: the commit conflicts */
 }
 
 /* Count how many nodes the connection's own domain gains, for its quota. */
@@ -269,6 +324,8 @@ int xs_op_tx_start(struct xs_req *rq)
 	tx->last = &tx->first;
 	tx->events_last = &tx->events;
 	tx->id = xs_tx_new_id(c);
+	tx->stale_spared = c->tx_stale_hit;
+	c->tx_stale_hit = false;
 	tx->next = c->txs;
 	c->txs = tx;
 	c->txs_num++;
@@ -286,8 +343,9 @@ static void xs_tx_unlink(struct xs_conn *c, struct xs_tx *tx)
 	c->txs_num--;
 }
 
-SIM_FAULT_SITE(xs_fault_tx_eagain, "xenstore.tx.eagain",
-	       "a transaction commit fails with EAGAIN as if it conflicted (the client redoes it)")
+SIM_FAULT_SITE_FLAGS(xs_fault_tx_eagain, "xenstore.tx.eagain",
+	       "a transaction commit fails with EAGAIN as if it conflicted (the client redoes it)",
+		     SIM_FAULT_LEGAL)
 
 /* "T" commits, "F" abandons; either way the transaction is gone after. */
 int xs_op_tx_end(struct xs_req *rq)

@@ -56,8 +56,9 @@ static bool xs_event_room(struct xs_conn *c)
 	return false;
 }
 
-SIM_FAULT_SITE(xs_fault_watch_delay, "xenstore.watch.delay",
-	       "a watch event (and every later one of its connection) is held back up to 10 ms, or until the next request to the store")
+SIM_FAULT_SITE_FLAGS(xs_fault_watch_delay, "xenstore.watch.delay",
+	       "a watch event (and every later one of its connection) is held back up to 10 ms, or until the next request to the store",
+		     SIM_FAULT_LEGAL)
 
 /* Hold an event back: once one is held, later ones queue behind it (a
  * connection's events stay in order). False without memory: send it now. */

@@ -158,6 +158,7 @@ struct xs_tx {
 	struct xs_tx_entry *first, **last;
 	int own_delta;                 /* nodes the connection's domain gains on commit */
 	bool failed;                   /* lost an event to ENOMEM: commit says ENOMEM */
+	bool stale_spared;             /* xenstore.tx.stale: hit once, or the rerun of a hit one */
 	struct xs_qevent *events, **events_last;
 	char write_failed[XS_PARTIAL_MAX];   /* the first change refused in it, or "" */
 };
@@ -213,6 +214,7 @@ static inline bool xs_fault_hit_path(struct sim_fault_site *site, domid_t domid,
 
 struct xs_conn {
 	struct xs_conn *next, *prev;   /* xs_g.conns */
+	bool tx_stale_hit;             /* its last transaction met xenstore.tx.stale */
 	uint64_t order;                /* creation order: the list runs newest first */
 	domid_t domid;
 	char home[sizeof("/local/domain/65535")];   /* what relative paths are under */
@@ -331,6 +333,8 @@ int xs_path_canon(const struct xs_conn *c, const char *in, bool allow_special, c
 bool xs_path_is_special(const char *path);
 /* Length of the parent's path ("/a/b" -> 2, "/a" -> 1; "/" -> 1). */
 unsigned xs_path_parent_len(const char *path);
+/* buf (XS_PATH_BUF bytes) holding the first len bytes of path. */
+char *xs_prefix(const char *path, unsigned len, char *buf);
 /* Is child at or below parent ("/" is above everything, even @specials). */
 bool xs_path_below(const char *child, const char *parent);
 unsigned xs_perm_for(const struct xs_conn *c, const struct xs_permissions *p, unsigned num);
@@ -355,6 +359,8 @@ void xs_qevents_dispatch(struct xs_qevent *e);
 struct xs_tx *xs_tx_find(struct xs_conn *c, uint32_t id);
 void xs_txs_free(struct xs_conn *c);
 const struct xs_node *xs_tx_get(struct xs_tx *tx, const char *path, int *err);
+/* The xenstore.tx.stale fault site, at a READ in tx of path (len: its bytes). */
+void xs_tx_stale_read(struct xs_conn *c, struct xs_tx *tx, const char *path, unsigned len);
 void xs_tx_put(struct xs_tx *tx, const struct xs_conn *c, struct xs_node *n);
 void xs_tx_del(struct xs_tx *tx, const struct xs_conn *c, const char *path);
 void xs_tx_queue_event(struct xs_tx *tx, const char *path, bool exact,

@@ -362,8 +362,8 @@ PLANTS = [
      "state it wrote is silently lost",
      "blk or net with xenstore.tx.eagain faults: a hang in the handshake",
      [("drivers/xenbus/xenbus.c",
-       "\t\tif (rc == 0 && !ok)\n\t\t\trc = errno == EAGAIN ? -EAGAIN : errno ? -errno : -EIO;\n",
-       "\t\tif (rc == 0 && !ok && errno != EAGAIN)\n\t\t\trc = errno ? -errno : -EIO;\n")]),
+       "\t\tif (!commit || end_rc == 0)\n",
+       "\t\tif (!commit || end_rc == 0 || end_rc == -EAGAIN)\n")]),
     ("xenbus-switch-resurrects", "xenbus", "xenbus",
      "a state switch no longer checks that the device directory still exists: "
      "a driver writing its state after the toolstack removed the device "
@@ -464,8 +464,8 @@ PLANTS = [
      "a handshake step failing half way (xs.write.enospc, refused keys): keys "
      "left behind, a peer acting on a partial view",
      [("drivers/xenbus/xenbus.c",
-       "\t\tbool ok = xs_transaction_end(xs, t, rc < 0);\n",
-       "\t\tbool ok = xs_transaction_end(xs, t, false);\n")]),
+       "\t\tbool commit = fn_rc == 0 || !xenbus_tx_now.wrote;\n",
+       "\t\tbool commit = true;\n")]),
     # ---------------- the XSA corpus (scenarios/xsa/, tests/check-xsa.sh) ----------------
     ("blkback-rsp-padding-uninit", "xsa", "blkback",
      "a response is built on the stack without zeroing it first: its padding "

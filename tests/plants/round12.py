@@ -67,25 +67,23 @@ PLANTS = [
        "\t * indirect layout: take it where the request lies. */\n"
        "\tuint64_t off = RING_GET_REQUEST(&q->q_ring, q->q_ring.req_cons - 1)->sector_number << BLKBACK_SECTOR_SHIFT;\n"
        "\tuint64_t bytes = r->nr_sectors << BLKBACK_SECTOR_SHIFT;\n")]),
-    ("blkfront-disk-read-aborts-mixed-view", "xenstore-transaction", "blkfront",
-     "the transaction that reads the backend's state and disk description returns the read error (aborting) "
-     "instead of committing: a transaction snapshots each node when it first reads it, so a backend that "
-     "restarts while we read (its directory recreated, state Initialising, no disk keys yet) gives a mixed "
-     "view (Connected from before, sectors or sector-size missing) that only the commit's EAGAIN would have "
-     "exposed and reread; aborted, the failed read is believed and the device fails for good (\"Connected "
-     "without a valid disk description\") instead of following the backend's restart",
-     "a blk backend restarting (driver domain restart, backend recreated) just as the frontend connects, or "
-     "xenstore transaction conflict faults on the frontend's connect: the frontend fails instead of "
-     "reconnecting",
-     [(BF,
-       "/* A transaction snapshots each node when it first reads it, so a failed read\n"
-       " * may come from a mixed view: the transaction is committed anyway, and a\n"
-       " * conflict at commit (EAGAIN) reads everything again. */\n",
-       "/* A failed read ends the transaction (aborted: nothing was written), and the\n"
-       " * caller sees why. */\n"),
-      (BF,
-       "\t\tr->rc = blkfront_read_disk(r->bf, t, &r->in);\n\treturn 0;\n}\n",
-       "\t\tr->rc = blkfront_read_disk(r->bf, t, &r->in);\n\treturn r->rc;\n}\n")]),
+    # Written blind as blkfront-disk-read-aborts-mixed-view (blkfront's disk
+    # read returning its read error, aborting, instead of committing). Since
+    # xenbus_transact commits every pass that failed before writing, that
+    # patch is no bug any more; the same mistake now lives in the helper.
+    ("xenbus-transact-read-failure-aborts", "xenstore-transaction", "xenbus",
+     "xenbus_transact aborts a pass that failed even when it only read, instead of committing it: a "
+     "transaction snapshots each node when it first reads it, so a peer's directory removed and written "
+     "again between two reads (a backend restarting, the toolstack recreating it) gives a mixed view whose "
+     "failed read only the commit's EAGAIN would have exposed and reread; aborted, the failed read is "
+     "believed: blkfront fails for good (\"Connected without a valid disk description\"), a backend refuses "
+     "a frontend's rings and writes an error, netfront's connect fails",
+     "a transaction's read meeting a key removed and put back (xenstore.tx.stale, legal: its fault sweep "
+     "must pass), or a driver domain restarting just as its peer reads: the device fails or is refused "
+     "instead of reconnecting",
+     [(XB,
+       "		bool commit = fn_rc == 0 || !xenbus_tx_now.wrote;\n",
+       "		bool commit = fn_rc == 0;   /* a failed pass aborts: nothing of it is published */\n")]),
     ("blkfront-reconnect-timeout-once", "reconnect", "blkfront",
      "the reconnect timer is no longer armed again when it expires with the backend closed but not gone: the "
      "I/O pending then fails with -ETIMEDOUT, but every I/O submitted afterwards, while the backend stays "
