@@ -542,6 +542,18 @@ void netfront_stats(const struct netfront *nf, struct netfront_stats *out)
 			out->tx_unreaped += q->q_tx.req_prod_pvt - q->q_tx.rsp_cons;
 		if (q->q_rx.sring)
 			out->rx_untaken += q->q_rx.sring->rsp_prod - q->q_rx.rsp_cons;
+		if (q->q_txb) {
+			out->tx_bufs += nf->nf_cfg.tx_bufs;
+			out->tx_bufs_free += q->q_tx_nfree;
+			if (q->q_tx.sring)
+				out->tx_bufs_in_ring += q->q_tx.req_prod_pvt - q->q_tx.rsp_cons - q->q_tx_extras;
+		}
+		if (q->q_rx_free) {
+			out->rx_bufs += nf->nf_cfg.rx_bufs;
+			out->rx_bufs_free += q->q_rx_nfree;
+			if (q->q_rx.sring)
+				out->rx_bufs_in_ring += q->q_rx.req_prod_pvt - q->q_rx.rsp_cons;
+		}
 		struct xenbus_evtchn *chans[2] = {q->q_ev_tx, q->q_ev_rx};
 		for (unsigned c = 0; c < 2; c++) {
 			struct xenbus_evtchn_stats s = {0};

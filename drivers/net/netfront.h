@@ -111,6 +111,12 @@ struct netfront_stats {
 	/* Now, over every queue's rings: tx requests not yet answered and
 	 * reaped, rx responses published and not yet taken. */
 	unsigned tx_unreaped, rx_untaken;
+	/* Now, over every queue: the buffers of the tx and rx pools, those
+	 * free, and those a ring holds (a tx data slot not yet reaped, an rx
+	 * request not yet taken back). Between calls into netfront every
+	 * buffer is one or the other. */
+	unsigned tx_bufs, tx_bufs_free, tx_bufs_in_ring;
+	unsigned rx_bufs, rx_bufs_free, rx_bufs_in_ring;
 };
 
 /* Start attaching to device/vif/<devid>: returns at once, the handshake runs

@@ -999,6 +999,7 @@ static int hb_front_close(void *arg)
 
 	scn_ev_free(f->kick, true);
 	f->kick = NULL;
+	scn_wl_check_netfront_pools(f->w->wl, f->domid, f->nf);
 	netfront_close(f->nf);
 	f->nf = NULL;
 	return 0;

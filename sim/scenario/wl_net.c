@@ -689,6 +689,7 @@ int nw_guest_close(void *arg)
 	struct nw_guest *g = arg;
 
 	nw_guest_tx_ready_check(g);
+	scn_wl_check_netfront_pools(g->w->wl, g->domid, g->nf);
 	nw_reload_free(g);
 	network_free(g->work);
 	g->work = NULL;

@@ -458,6 +458,15 @@ PLANTS = [
        "\t\telse if (!online || fe == XenbusStateClosing)\n",
        "\t\telse if (fe_gone)\n\t\t\txenbus_backend_close(bd, XenbusStateClosed);\n"
        "\t\telse if (!online)\n")]),
+    ("netfront-tx-error-keeps-buffer", "grant-leak", "netfront",
+     "a tx data slot answered with an error keeps its buffer: the reap skips putting it back on the free "
+     "list, so each failed slot shrinks the tx pool for the rest of the connection",
+     "tx responses other than OKAY (netback's grant map faults, a hostile or strict backend): the pool's "
+     "balance at the end (free + in the rings = pool) is short",
+     [("drivers/net/netfront_io.c",
+       "\t\t\tnetfront_txb_put(q, rsp.id);\n\t\t}\n\t\tRING_FINAL_CHECK_FOR_RESPONSES(&q->q_tx, more);\n",
+       "\t\t\tif (rsp.status == NETIF_RSP_OKAY)\n\t\t\t\tnetfront_txb_put(q, rsp.id);\n"
+       "\t\t}\n\t\tRING_FINAL_CHECK_FOR_RESPONSES(&q->q_tx, more);\n")]),
     ("xenbus-tx-commit-on-error", "xenbus", "xenbus",
      "a transaction whose body failed is committed instead of aborted: half "
      "of what it wrote is published",
