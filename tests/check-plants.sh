@@ -19,10 +19,12 @@ check() { # name, shell condition
 # plant -> the kind of failure it causes (see each patch's header)
 PLANTS="blkfront-publishes-connected blkfront-reconnect-drops-inflight netback-txmap-failure-ignored xenbus-tx-eagain-as-success
 	netfront-tx-blocked-forever blkback-readonly-mode-ignored blkback-ring-unmap-first-page
-	xenbus-destroy-timeout-keeps-device"
+	xenbus-destroy-timeout-keeps-device netfront-rx-error-keeps-buffers blkfront-discard-slot-kept
+	xenbus-transact-read-failure-aborts"
 FILES="scenarios/blk/basic.scn scenarios/blk/backend-restart.scn scenarios/net/tx-map-faults.scn scenarios/coverage/blk-xs-eagain.scn
 	scenarios/coverage/net-tx-pressure.scn scenarios/hostile/blk-front-readonly-ro.scn
-	scenarios/blk/restart-ring-larger.scn scenarios/blk/unplug-backend-hung.scn"
+	scenarios/blk/restart-ring-larger.scn scenarios/blk/unplug-backend-hung.scn scenarios/net/rx-copy-faults.scn
+	scenarios/blk/xs-tx-stale.scn"
 
 for f in $FILES; do
 	check "$f exists" '[ -f "$here/$f" ]'

@@ -660,6 +660,30 @@ int blkfront_info(const struct blkfront *bf, struct blkfront_info *out)
 	return bf->bf_phase == BF_DEAD ? -EIO : bf->bf_ever_connected ? 0 : -ENOTCONN;
 }
 
+/* The lists are walked, not their counters trusted (bounded: a list that
+ * loops counts one past its pool). */
+static void blkfront_stats_slots(const struct blkfront *bf, struct blkfront_stats *out)
+{
+	for (unsigned i = 0; i < bf->bf_nq && bf->bf_queues; i++) {
+		const struct blkfront_queue *q = &bf->bf_queues[i];
+		if (!q->q_shadow || !q->q_ring.sring)
+			continue;
+		unsigned size = RING_SIZE(&q->q_ring), n = 0;
+		out->req_slots += size;
+		for (uint32_t s = q->q_free; s != UINT32_MAX && s < size && n <= size; s = q->q_shadow[s].sh_next_free)
+			n++;
+		out->req_slots_free += n;
+		out->req_slots_in_ring += q->q_ring.req_prod_pvt - q->q_ring.rsp_cons;
+		for (unsigned s = 0; s < size; s++)
+			if (q->q_shadow[s].sh_id && q->q_shadow[s].sh_pool)
+				out->pool_pages_in_ring += q->q_shadow[s].sh_npages;
+	}
+	out->pool_pages = bf->bf_pool_pages;
+	for (const struct blkfront_page *pg = bf->bf_free_pages; pg && out->pool_pages_free <= bf->bf_pool_pages;
+	     pg = pg->pg_next)
+		out->pool_pages_free++;
+}
+
 void blkfront_stats(const struct blkfront *bf, struct blkfront_stats *out)
 {
 	*out = bf->bf_stats;
@@ -674,6 +698,7 @@ void blkfront_stats(const struct blkfront *bf, struct blkfront_stats *out)
 	}
 	out->grant_pages = bf->bf_grant_pages;
 	out->ios_inflight = bf->bf_ios;
+	blkfront_stats_slots(bf, out);
 }
 
 const char *blkfront_error(const struct blkfront *bf)

@@ -80,6 +80,12 @@ struct blkfront_stats {
 	uint64_t events, events_spurious;
 	unsigned grant_pages;             /* granted now */
 	unsigned ios_inflight;
+	/* Now: the request slots of every queue (one per ring slot), those
+	 * free and those a request in its ring holds; the persistent pool's
+	 * pages, those free and those a request in a ring holds. Between calls
+	 * into blkfront each slot and page is one or the other. */
+	unsigned req_slots, req_slots_free, req_slots_in_ring;
+	unsigned pool_pages, pool_pages_free, pool_pages_in_ring;
 };
 
 /* Start attaching to device/vbd/<devid>: returns at once, the handshake runs

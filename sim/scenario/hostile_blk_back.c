@@ -706,8 +706,10 @@ static int hb_front_close(void *arg)
 {
 	struct hb *h = arg;
 
-	if (h->bf)
+	if (h->bf) {
+		scn_wl_check_blkfront_pools(h->wl, h->fe, h->bf);
 		blkfront_close(h->bf);
+	}
 	blkwork_free(h->work);
 	h->bf = NULL;
 	h->work = NULL;

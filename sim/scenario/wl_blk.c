@@ -427,14 +427,29 @@ int bw_front_open(void *arg)
 
 /* Close the device (its I/Os in flight complete with -ECANCELED); the
  * workload stays for a later blkfront unless `all`. */
+void scn_wl_check_blkfront_pools(struct scn_wl *wl, domid_t domid, const struct blkfront *bf)
+{
+	struct blkfront_stats st;
+
+	if (!bf)
+		return;
+	blkfront_stats(bf, &st);
+	scn_wl_check_balance(wl, "blkfront", domid, "request slots", st.req_slots, st.req_slots_free,
+			     st.req_slots_in_ring);
+	scn_wl_check_balance(wl, "blkfront", domid, "persistent pool pages", st.pool_pages, st.pool_pages_free,
+			     st.pool_pages_in_ring);
+}
+
 int bw_front_close(void *arg)
 {
 	struct bw *w = arg;
 
 	if (w->work)
 		blkwork_pause(w->work);
-	if (w->bf)
+	if (w->bf) {
+		scn_wl_check_blkfront_pools(w->wl, w->fe, w->bf);
 		blkfront_close(w->bf);
+	}
 	w->bf = NULL;
 	return 0;
 }

@@ -294,15 +294,6 @@ void scn_wl_check_netfront_pools(struct scn_wl *wl, domid_t domid, const struct 
 	if (!nf)
 		return;
 	netfront_stats(nf, &st);
-	const struct {
-		const char *name;
-		unsigned bufs, free, in_ring;
-	} pool[2] = {{"tx", st.tx_bufs, st.tx_bufs_free, st.tx_bufs_in_ring},
-		     {"rx", st.rx_bufs, st.rx_bufs_free, st.rx_bufs_in_ring}};
-	for (unsigned i = 0; i < 2; i++)
-		if (pool[i].free + pool[i].in_ring != pool[i].bufs)
-			scn_wl_fail(wl, "netfront (dom %u): of its %u %s buffers %u are free and %u in its rings: "
-				    "%d neither (lost on some path, never posted again)", domid, pool[i].bufs,
-				    pool[i].name, pool[i].free, pool[i].in_ring,
-				    (int)pool[i].bufs - (int)(pool[i].free + pool[i].in_ring));
+	scn_wl_check_balance(wl, "netfront", domid, "tx buffers", st.tx_bufs, st.tx_bufs_free, st.tx_bufs_in_ring);
+	scn_wl_check_balance(wl, "netfront", domid, "rx buffers", st.rx_bufs, st.rx_bufs_free, st.rx_bufs_in_ring);
 }

@@ -225,6 +225,15 @@ void scn_wl_fail(struct scn_wl *wl, const char *fmt, ...)
 	va_end(ap);
 }
 
+void scn_wl_check_balance(struct scn_wl *wl, const char *driver, domid_t domid, const char *what,
+			  unsigned total, unsigned free, unsigned held)
+{
+	if (free + held != total)
+		scn_wl_fail(wl, "%s (dom %u): of its %u %s %u are free and %u held by its rings: %d neither "
+			    "(lost on some path, never used again)", driver, domid, total, what, free, held,
+			    (int)total - (int)(free + held));
+}
+
 bool scn_wl_finished(const struct scn_wl *wl)
 {
 	return atomic_load(&wl->state) != SCN_WL_RUNNING;

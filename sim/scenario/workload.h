@@ -67,6 +67,7 @@ enum scn_wl_state { SCN_WL_RUNNING, SCN_WL_DONE, SCN_WL_ERROR, SCN_WL_FAIL };
 
 struct scn_wl;
 struct netfront;
+struct blkfront;
 
 struct scn_wl_type {
 	const char *name;
@@ -211,12 +212,18 @@ unsigned scn_wl_state_faked(struct scn_wl *wl, const char *path);
  * the toolstack's Initialising. Fails the run naming the first left in
  * another state. */
 void scn_wl_check_backend_stopped(struct scn_wl *wl, domid_t be, const char *type);
-/* A netfront of domid about to close, on its domain's thread, outside its
- * callbacks: every buffer of its tx and rx pools is free or held by a ring
- * (netfront_stats), else the run fails naming the pool and the count. A
- * buffer neither free nor in a ring was lost on some path (an error frame,
- * a dropped response) and is never posted again. */
+/* A frontend's pool balance: of `total` things (buffers, request slots,
+ * pages) named `what`, `free` are free and `held` held by its rings; any
+ * other count fails the run naming the driver, domain and pool. One lost on
+ * some path (an error response, a dropped frame) is never used again, and
+ * no grant count or data check sees it. */
+void scn_wl_check_balance(struct scn_wl *wl, const char *driver, domid_t domid, const char *what,
+			  unsigned total, unsigned free, unsigned held);
+/* The same for every pool of a netfront (tx and rx buffers) and of a
+ * blkfront (request slots, persistent pool pages) about to close: on its
+ * domain's thread, outside its callbacks. */
 void scn_wl_check_netfront_pools(struct scn_wl *wl, domid_t domid, const struct netfront *nf);
+void scn_wl_check_blkfront_pools(struct scn_wl *wl, domid_t domid, const struct blkfront *bf);
 int scn_wl_xs_rm(struct scn_wl *wl, const char *path);
 /* perms: "n1 r0", one entry per word (owner first, as xenstore-chmod). */
 int scn_wl_xs_set_perms(struct scn_wl *wl, const char *path, const char *perms);

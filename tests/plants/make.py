@@ -467,6 +467,16 @@ PLANTS = [
        "\t\t\tnetfront_txb_put(q, rsp.id);\n\t\t}\n\t\tRING_FINAL_CHECK_FOR_RESPONSES(&q->q_tx, more);\n",
        "\t\t\tif (rsp.status == NETIF_RSP_OKAY)\n\t\t\t\tnetfront_txb_put(q, rsp.id);\n"
        "\t\t}\n\t\tRING_FINAL_CHECK_FOR_RESPONSES(&q->q_tx, more);\n")]),
+    ("blkfront-discard-slot-kept", "grant-leak", "blkfront",
+     "a discard's request slot is cleared but never put back on its queue's free list (a discard has no "
+     "pages to give back, and the release returns early for it): each discard shrinks its queue for the "
+     "rest of the connection, a ring's worth of them stops the queue",
+     "discards (feature-discard): the balance of blkfront's request slots at its close is short",
+     [("drivers/blk/blkfront_io.c",
+       "\tuint32_t slot = (uint32_t)(sh - q->q_shadow);\n\t*sh = (struct blkfront_shadow){.sh_next_free = q->q_free};\n"
+       "\tq->q_free = slot;\n",
+       "\tuint32_t slot = (uint32_t)(sh - q->q_shadow);\n\tbool discard = sh->sh_op == BLKIF_OP_DISCARD;\n"
+       "\t*sh = (struct blkfront_shadow){.sh_next_free = q->q_free};\n\tif (!discard)\n\t\tq->q_free = slot;\n")]),
     ("xenbus-tx-commit-on-error", "xenbus", "xenbus",
      "a transaction whose body failed is committed instead of aborted: half "
      "of what it wrote is published",
