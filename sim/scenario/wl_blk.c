@@ -97,6 +97,19 @@ bool bw_exact(const struct bw *w)
 	return sim_mode() == SIM_MODE_DET && scn_blk_front_users(w->fe, 0) == 1;
 }
 
+void scn_wl_check_blkfront_pools(struct scn_wl *wl, domid_t domid, const struct blkfront *bf)
+{
+	struct blkfront_stats st;
+
+	if (!bf)
+		return;
+	blkfront_stats(bf, &st);
+	scn_wl_check_balance(wl, "blkfront", domid, "request slots", st.req_slots, st.req_slots_free,
+			     st.req_slots_in_ring);
+	scn_wl_check_balance(wl, "blkfront", domid, "persistent pool pages", st.pool_pages, st.pool_pages_free,
+			     st.pool_pages_in_ring);
+}
+
 /* Front thread, at a connection or an idle point of a live blkfront. */
 static void bw_res_check(struct bw *w, const char *where, bool connect)
 {
@@ -104,6 +117,8 @@ static void bw_res_check(struct bw *w, const char *where, bool connect)
 	struct blkfront_info in;
 	struct gnttab_stats st;
 
+	if (w->bf)
+		scn_wl_check_blkfront_pools(w->wl, w->fe, w->bf);
 	if (!w->bf || !bw_exact(w) || blkfront_info(w->bf, &in) < 0 || gnttab_stats(w->fe, &st) < 0)
 		return;
 	blkfront_stats(w->bf, &fs);
@@ -427,19 +442,6 @@ int bw_front_open(void *arg)
 
 /* Close the device (its I/Os in flight complete with -ECANCELED); the
  * workload stays for a later blkfront unless `all`. */
-void scn_wl_check_blkfront_pools(struct scn_wl *wl, domid_t domid, const struct blkfront *bf)
-{
-	struct blkfront_stats st;
-
-	if (!bf)
-		return;
-	blkfront_stats(bf, &st);
-	scn_wl_check_balance(wl, "blkfront", domid, "request slots", st.req_slots, st.req_slots_free,
-			     st.req_slots_in_ring);
-	scn_wl_check_balance(wl, "blkfront", domid, "persistent pool pages", st.pool_pages, st.pool_pages_free,
-			     st.pool_pages_in_ring);
-}
-
 int bw_front_close(void *arg)
 {
 	struct bw *w = arg;
