@@ -39,7 +39,8 @@ enum blkfront_event {
 	BLKFRONT_EV_CONNECTED,     /* first connection, or again after a restart */
 	BLKFRONT_EV_DISCONNECTED,  /* the backend went away; I/O waits for it */
 	BLKFRONT_EV_RESIZED,
-	BLKFRONT_EV_FAILED,        /* terminal: see blkfront_error() */
+	BLKFRONT_EV_FAILED,        /* terminal: see blkfront_error(); its rings are
+				    * gone by then, it grants its pool's pages only */
 };
 
 typedef void blkfront_event_fn(void *arg, struct blkfront *bf, enum blkfront_event ev);

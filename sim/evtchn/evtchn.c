@@ -338,6 +338,17 @@ int evtchn_core_dequeue_locked(struct evtchn_core *core, evtchn_port_t *port)
 	return 0;
 }
 
+SIM_FAULT_SITE(evtchn_fault_alloc, "evtchn.alloc",
+	       "a port allocation (bind_unbound_port, bind_interdomain) fails with ENOSPC, as when the "
+	       "domain's ports run out")
+
+bool evtchn_alloc_fault(domid_t domid, domid_t peer)
+{
+	const struct sim_fault_ctx ctx = {.domid = domid, .peer = peer, .port = SIM_FAULT_PORT_ANY};
+
+	return sim_fault_hit_ctx(&evtchn_fault_alloc, &ctx);
+}
+
 /* ---- send ---- */
 
 void evtchn_send_faults_draw(struct evtchn_send_faults *f, domid_t domid, domid_t peer,

@@ -283,6 +283,7 @@ xenevtchn_port_or_error_t xenevtchn_bind_unbound_port(xenevtchn_handle *h, uint3
 	evtchn_port_t port = 0;
 
 	sim_sched_point("evtchn.bind_unbound_port");
+	bool fault = evtchn_alloc_fault(cur, remote);
 	pthread_mutex_lock(&evtchn_lock);
 	int rc = xce_enter_locked(h, cur, &e);
 	if (rc == 0)
@@ -291,7 +292,7 @@ xenevtchn_port_or_error_t xenevtchn_bind_unbound_port(xenevtchn_handle *h, uint3
 		rc = -ESRCH;
 		e.why = "remote domain does not exist";
 	}
-	if (rc == 0 && (rc = evtchn_port_alloc_locked(h->core, remote, &port)) < 0)
+	if (rc == 0 && (rc = fault ? -ENOSPC : evtchn_port_alloc_locked(h->core, remote, &port)) < 0)
 		e.why = "no free port";
 	pthread_mutex_unlock(&evtchn_lock);
 	if (rc < 0) {
@@ -323,7 +324,7 @@ static int xce_check_remote_locked(const struct evtchn_domain *rd, evtchn_port_t
 }
 
 static int xce_bind_interdomain_locked(xenevtchn_handle *h, domid_t cur, domid_t remote,
-				       evtchn_port_t rport, evtchn_port_t *port,
+				       evtchn_port_t rport, bool fault, evtchn_port_t *port,
 				       struct xce_err *e)
 {
 	struct evtchn_domain *rd = evtchn_domain_locked(remote);
@@ -333,7 +334,7 @@ static int xce_bind_interdomain_locked(xenevtchn_handle *h, domid_t cur, domid_t
 		rc = xce_restricted_locked(h, remote, e);
 	if (rc == 0)
 		rc = xce_check_remote_locked(rd, rport, cur, e);
-	if (rc == 0 && (rc = evtchn_port_alloc_locked(h->core, remote, port)) < 0)
+	if (rc == 0 && (rc = fault ? -ENOSPC : evtchn_port_alloc_locked(h->core, remote, port)) < 0)
 		e->why = "no free local port";
 	if (rc == 0) {
 		struct evtchn_domain *d = evtchn_domain_locked(cur);
@@ -357,8 +358,9 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *h, uint32
 	evtchn_port_t port = 0;
 
 	sim_sched_point("evtchn.bind_interdomain");
+	bool fault = evtchn_alloc_fault(cur, remote);
 	pthread_mutex_lock(&evtchn_lock);
-	int rc = xce_bind_interdomain_locked(h, cur, remote, remote_port, &port, &e);
+	int rc = xce_bind_interdomain_locked(h, cur, remote, remote_port, fault, &port, &e);
 	pthread_mutex_unlock(&evtchn_lock);
 	if (rc < 0) {
 		e.rdom = domid;

@@ -409,6 +409,21 @@ static void bw_progress(void *arg, uint32_t done)
 	bw_count_set(arg, BW_C_DONE, done);
 }
 
+/* A failed blkfront tore its rings down before it said so (blkfront.h):
+ * it accounts for its persistent pool's pages and nothing else. Ring pages
+ * it still holds stay granted until the device is closed and count against
+ * its budget. (The grant table may still show a ring page a hung backend
+ * maps: the grant ends when the backend unmaps, XSA-396.) */
+static void bw_failed_check(struct bw *w, struct blkfront *bf)
+{
+	struct blkfront_stats fs;
+
+	blkfront_stats(bf, &fs);
+	if (fs.grant_pages != fs.pool_pages)
+		scn_wl_fail(w->wl, "blkfront (dom %u) failed, its rings torn down, yet accounts %u granted pages, "
+			    "its pool being %u", w->fe, fs.grant_pages, fs.pool_pages);
+}
+
 static void bw_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
 {
 	struct bw *w = arg;
@@ -425,10 +440,12 @@ static void bw_event(void *arg, struct blkfront *bf, enum blkfront_event ev)
 	} else if (ev == BLKFRONT_EV_RESIZED) {
 		bw_count_add(w, BW_C_RESIZES);
 		bw_resize_follow(w);
-	} else if (ev == BLKFRONT_EV_FAILED && w->plug == BW_PLUGGED) {
+	} else if (ev == BLKFRONT_EV_FAILED) {
+		bw_failed_check(w, bf);
 		/* The driver gave up and says why (a broken backend, a setup it
 		 * could not do); wrong data would be a failure. */
-		scn_blk_front_failed(w->wl, w->fe, bf);
+		if (w->plug == BW_PLUGGED)
+			scn_blk_front_failed(w->wl, w->fe, bf);
 	}
 }
 

@@ -51,7 +51,7 @@
 
 enum nw_param { NW_P_BACK, NW_P_GUESTS, NW_P_MESSAGES, NW_P_PINGS, NW_P_MAX, NW_P_LARGE,
 		NW_P_FEATURES, NW_P_TIMEOUT, NW_P_TX_BUFS, NW_P_RX_BUFS, NW_P_QUEUES, NW_P_WINDOW,
-		NW_P_HOSTILE, NW_P_HOSTILE_PACKETS, NW_P_RXQ_BYTES, NW_P_RELOAD, NW_P_COUNT };
+		NW_P_HOSTILE, NW_P_HOSTILE_PACKETS, NW_P_RXQ_BYTES, NW_P_RELOAD, NW_P_AWAY, NW_P_COUNT };
 
 static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 	[NW_P_BACK] = {"back", SCN_P_DOMAIN, NULL, 0, 0, "the domain running netback and the switch"},
@@ -81,6 +81,8 @@ static const struct scn_param nw_params[NW_P_COUNT + 1] = {
 			    "netback's bound on the bytes queued towards a guest, per queue (XSA-392)"},
 	[NW_P_RELOAD] = {"reload", SCN_P_UINT, "0", 0, 1000000,
 			 "frames the first guest receives before its netfront is closed and opened again (0: never)"},
+	[NW_P_AWAY] = {"away", SCN_P_TIME, "30s", 1000000, 600000000000ull,
+		       "netfront's bounded wait for a backend whose directory vanished"},
 };
 
 enum nw_counter { NW_C_FRAMES, NW_C_SENT, NW_C_DROPS, NW_C_CORRUPT, NW_C_DUPLICATES, NW_C_OUT_OF_ORDER,
@@ -135,6 +137,7 @@ static void nw_features(struct nw *w, const char *features)
 			c->ipv6_csum = false;
 		c->tx_bufs = (unsigned)scn_wl_u(w->wl, NW_P_TX_BUFS);
 		c->rx_bufs = (unsigned)scn_wl_u(w->wl, NW_P_RX_BUFS);
+		c->away_timeout_ms = (unsigned)(scn_wl_u(w->wl, NW_P_AWAY) / 1000000u);
 		if (c->sg && scn_wl_u(w->wl, NW_P_QUEUES))
 			c->queues_max = (unsigned)scn_wl_u(w->wl, NW_P_QUEUES);
 	}

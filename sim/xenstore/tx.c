@@ -347,6 +347,9 @@ SIM_FAULT_SITE_FLAGS(xs_fault_tx_eagain, "xenstore.tx.eagain",
 	       "a transaction commit fails with EAGAIN as if it conflicted (the client redoes it)",
 		     SIM_FAULT_LEGAL)
 
+SIM_FAULT_SITE(xs_fault_tx_enospc, "xenstore.tx.enospc",
+	       "a guest's transaction commit is refused as over quota (ENOSPC), nothing of it published")
+
 /* "T" commits, "F" abandons; either way the transaction is gone after. */
 int xs_op_tx_end(struct xs_req *rq)
 {
@@ -362,7 +365,12 @@ int xs_op_tx_end(struct xs_req *rq)
 	rq->tx = NULL;
 	rq->view.tx = NULL;
 	if (arg[0] == 'T') {
-		rc = sim_fault_hit_ctx(&xs_fault_tx_eagain, &XS_FAULT_CTX(rq->conn->domid)) ? -EAGAIN : xs_tx_commit(rq->conn, tx);
+		if (sim_fault_hit_ctx(&xs_fault_tx_eagain, &XS_FAULT_CTX(rq->conn->domid)))
+			rc = -EAGAIN;
+		else if (!rq->conn->priv && sim_fault_hit_ctx(&xs_fault_tx_enospc, &XS_FAULT_CTX(rq->conn->domid)))
+			rc = -ENOSPC;   /* as xs_tx_check_quota refuses it */
+		else
+			rc = xs_tx_commit(rq->conn, tx);
 		/* A partial commit's event names the refused change (hypervisor.h). */
 		sim_trace_event(SIM_TR_XS, rq->conn->domid, DOMID_INVALID, XS_TRANSACTION_END,
 				(uint32_t)-rc, rc == 0 ? tx->write_failed : "");
