@@ -115,11 +115,11 @@ int evtchn_send_locked(domid_t domid, evtchn_port_t port,
 /* Count a send dropped on an unbound port and put it on the timeline (the
  * port's allowed remote domain as the peer). Returns 0, the send's result. */
 int evtchn_send_dropped(domid_t domid, evtchn_port_t port, domid_t remote_dom);
-/* Draw the fault sites of one send (takes the fault registry lock). */
-/* ctx of the fault sites: the sender, its peer and the sender's port. */
 /* The evtchn.alloc fault site, drawn before an allocation of a port of
  * domid's for peer (outside evtchn_lock): true to fail it with ENOSPC. */
 bool evtchn_alloc_fault(domid_t domid, domid_t peer);
+/* Draw the fault sites of one send (takes the fault registry lock). */
+/* ctx of the fault sites: the sender, its peer and the sender's port. */
 void evtchn_send_faults_draw(struct evtchn_send_faults *faults, domid_t domid, domid_t peer,
 			     evtchn_port_t port);
 

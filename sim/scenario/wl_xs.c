@@ -126,11 +126,8 @@ static int xsw_increment(struct xsw_client *c)
 		/* Maybe a mixed view (the counter removed and written back since
 		 * the transaction began): the commit says, EAGAIN for a redo. */
 		int err = errno;
-		if (!w->believe_reads && !xs_transaction_end(c->h, t, false) && errno == EAGAIN)
-			return 0;
-		if (w->believe_reads)
-			xs_transaction_end(c->h, t, true);
-		return -err;
+		bool ok = xs_transaction_end(c->h, t, w->believe_reads);
+		return !ok && !w->believe_reads && errno == EAGAIN ? 0 : -err;
 	}
 	snprintf(buf, sizeof(buf), "%lu", strtoul(v, NULL, 10) + 1);
 	free(v);
