@@ -47,6 +47,7 @@ struct blkback_stats {
 	uint64_t grant_errors;            /* failed grant maps or copies */
 	uint64_t fatal;                   /* frontends disconnected for a violation */
 	uint64_t persistent_maps;         /* grants kept mapped */
+	uint64_t persistent_map_calls;    /* map calls for them: one per request with new grants */
 	uint64_t persistent_full;         /* segments copied with persistent grants on: the table was full */
 	uint64_t bytes_read, bytes_written;
 	uint64_t events, events_spurious, events_delayed;

@@ -80,6 +80,11 @@ struct blkback_pgrant {           /* one persistently mapped grant */
 	void *pg_addr;                /* NULL: empty slot */
 };
 
+struct blkback_pmap {             /* one map call's pages, unmapped whole */
+	void *pm_addr;
+	unsigned pm_pages;
+};
+
 struct blkback_vbd;
 
 struct blkback_queue {
@@ -93,6 +98,7 @@ struct blkback_queue {
 	bool q_dead;                        /* violation seen: take nothing more */
 	uint8_t *q_buf;                     /* one request's data */
 	uint8_t **q_pages;                  /* one request's mapped pages (persistent) */
+	grant_ref_t *q_refs;                /* one request's refs to map persistently */
 	size_t q_buf_bytes;
 	struct blkif_request_segment *q_segs;       /* indirect segments, copied */
 	xengnttab_grant_copy_segment_t *q_copy;     /* one batch of grant copies */
@@ -113,9 +119,13 @@ struct blkback_vbd {
 	xengnttab_handle *vbd_gt;
 	bool vbd_persistent;
 	/* Grants kept mapped, shared by the queues: the frontend's pool is one
-	 * per device. Open addressing, never shrinks while connected. */
+	 * per device. Open addressing, never shrinks while connected. A
+	 * request's new grants are mapped by one call (vbd_pmaps: at most one
+	 * per grant), and a disconnect unmaps each call's range whole. */
 	struct blkback_pgrant *vbd_pgrants;
 	unsigned vbd_pgrants_slots, vbd_pgrants_used, vbd_pgrants_max;
+	struct blkback_pmap *vbd_pmaps;
+	unsigned vbd_pmaps_n;
 	unsigned vbd_nr_queues;
 	struct blkback_queue *vbd_queues;
 	unsigned vbd_log_budget;

@@ -17,13 +17,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 #include <event2/event.h>
 
 #include "drivers/blk/blkback_internal.h"
-
-#define BLKBACK_PGRANT_FAILED ((void *)-1)
 
 static const struct timeval blkback_now = {0, 0};
 
@@ -32,33 +31,69 @@ static struct blkback_stats *blkback_io_stats(struct blkback_queue *q)
 	return &q->q_vbd->vbd_bb->bb_stats;
 }
 
-/* A persistently mapped grant: found, newly mapped, NULL when the table is
- * full (the caller copies instead), or BLKBACK_PGRANT_FAILED. */
-static void *blkback_pgrant(struct blkback_queue *q, grant_ref_t ref)
+/* The page a grant is persistently mapped at, or NULL. */
+static void *blkback_pgrant(const struct blkback_vbd *vbd, grant_ref_t ref)
 {
-	struct blkback_vbd *vbd = q->q_vbd;
+	unsigned mask = vbd->vbd_pgrants_slots - 1;
+
+	for (unsigned i = (ref * 2654435761u) & mask; vbd->vbd_pgrants[i].pg_addr; i = (i + 1) & mask)
+		if (vbd->vbd_pgrants[i].pg_ref == ref)
+			return vbd->vbd_pgrants[i].pg_addr;
+	return NULL;
+}
+
+static void blkback_pgrant_put(struct blkback_vbd *vbd, grant_ref_t ref, void *addr)
+{
 	unsigned mask = vbd->vbd_pgrants_slots - 1;
 	unsigned i = (ref * 2654435761u) & mask;
 
-	while (vbd->vbd_pgrants[i].pg_addr && vbd->vbd_pgrants[i].pg_ref != ref)
+	while (vbd->vbd_pgrants[i].pg_addr)
 		i = (i + 1) & mask;
-	if (vbd->vbd_pgrants[i].pg_addr)
-		return vbd->vbd_pgrants[i].pg_addr;
-	if (vbd->vbd_pgrants_used >= vbd->vbd_pgrants_max)
-		return NULL;
-	/* Writable even for writes: the same grant serves later reads
-	 * (io/blkif.h, feature-persistent note 8). */
-	void *addr = xengnttab_map_grant_ref(vbd->vbd_gt, vbd->vbd_fe_domid, ref, PROT_READ | PROT_WRITE);
-	if (!addr) {
-		blkback_io_stats(q)->grant_errors++;
-		blkback_vbd_log(vbd, "queue %u: mapping grant ref %" PRIu32 " failed: %s", q->q_index, ref,
-				strerror(errno));
-		return BLKBACK_PGRANT_FAILED;
-	}
 	vbd->vbd_pgrants[i] = (struct blkback_pgrant){.pg_ref = ref, .pg_addr = addr};
 	vbd->vbd_pgrants_used++;
-	blkback_io_stats(q)->persistent_maps++;
-	return addr;
+}
+
+static int blkback_ref_cmp(const void *a, const void *b)
+{
+	grant_ref_t x = *(const grant_ref_t *)a, y = *(const grant_ref_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Maps the request's grants the table does not hold yet, as many as it has
+ * room for (the rest go by copy), with one call: each ref once, in ascending
+ * order. False if that call failed: nothing new is kept. */
+static bool blkback_pgrants_add(struct blkback_queue *q, const struct blkif_request_segment *segs,
+				unsigned nr_segs)
+{
+	struct blkback_vbd *vbd = q->q_vbd;
+	unsigned room = vbd->vbd_pgrants_max - vbd->vbd_pgrants_used, n = 0, kept = 0;
+
+	for (unsigned i = 0; i < nr_segs && n < room; i++)
+		if (!blkback_pgrant(vbd, segs[i].gref))
+			q->q_refs[n++] = segs[i].gref;
+	if (n == 0)
+		return true;
+	qsort(q->q_refs, n, sizeof(*q->q_refs), blkback_ref_cmp);
+	for (unsigned i = 0; i < n; i++)
+		if (kept == 0 || q->q_refs[i] != q->q_refs[kept - 1])
+			q->q_refs[kept++] = q->q_refs[i];
+	/* Writable even for writes: the same grant serves later reads
+	 * (io/blkif.h, feature-persistent note 8). */
+	uint8_t *addr = xengnttab_map_domain_grant_refs(vbd->vbd_gt, kept, vbd->vbd_fe_domid, q->q_refs,
+							PROT_READ | PROT_WRITE);
+	if (!addr) {
+		blkback_io_stats(q)->grant_errors++;
+		blkback_vbd_log(vbd, "queue %u: mapping %u grant ref(s) from %" PRIu32 " to %" PRIu32 " failed: %s",
+				q->q_index, kept, q->q_refs[0], q->q_refs[kept - 1], strerror(errno));
+		return false;
+	}
+	vbd->vbd_pmaps[vbd->vbd_pmaps_n++] = (struct blkback_pmap){.pm_addr = addr, .pm_pages = kept};
+	for (unsigned i = 0; i < kept; i++)
+		blkback_pgrant_put(vbd, q->q_refs[i], addr + (size_t)i * BLKBACK_PAGE_SIZE);
+	blkback_io_stats(q)->persistent_maps += kept;
+	blkback_io_stats(q)->persistent_map_calls++;
+	return true;
 }
 
 static int blkback_store_status(int rc)
@@ -68,19 +103,20 @@ static int blkback_store_status(int rc)
 
 /* Every segment's persistently mapped page into q_pages: true if all have
  * one (the store can use them directly); false if grants are not persistent,
- * the table is full, or a map failed (*st is then BLKIF_RSP_ERROR). */
+ * the table is full, or the map failed (*st is then BLKIF_RSP_ERROR). */
 static bool blkback_pages(struct blkback_queue *q, const struct blkif_request_segment *segs,
 			  unsigned nr_segs, int *st)
 {
 	if (!q->q_vbd->vbd_persistent)
 		return false;
+	if (!blkback_pgrants_add(q, segs, nr_segs)) {
+		*st = BLKIF_RSP_ERROR;
+		return false;
+	}
 	for (unsigned i = 0; i < nr_segs; i++) {
-		void *page = blkback_pgrant(q, segs[i].gref);
-		if (page == BLKBACK_PGRANT_FAILED)
-			*st = BLKIF_RSP_ERROR;
-		if (!page || page == BLKBACK_PGRANT_FAILED)
+		q->q_pages[i] = blkback_pgrant(q->q_vbd, segs[i].gref);
+		if (!q->q_pages[i])
 			return false;
-		q->q_pages[i] = page;
 	}
 	return true;
 }
@@ -113,9 +149,7 @@ static int blkback_move(struct blkback_queue *q, const struct blkif_request_segm
 	for (unsigned i = 0; i < nr_segs; i++) {
 		uint16_t off = (uint16_t)(segs[i].first_sect << BLKBACK_SECTOR_SHIFT);
 		uint16_t len = (uint16_t)((segs[i].last_sect - segs[i].first_sect + 1) << BLKBACK_SECTOR_SHIFT);
-		uint8_t *page = vbd->vbd_persistent ? blkback_pgrant(q, segs[i].gref) : NULL;
-		if (page == BLKBACK_PGRANT_FAILED)
-			return BLKIF_RSP_ERROR;
+		uint8_t *page = vbd->vbd_persistent ? blkback_pgrant(vbd, segs[i].gref) : NULL;
 		blkback_io_stats(q)->persistent_full += vbd->vbd_persistent && !page;
 		if (page && to_pages)
 			memcpy(page + off, q->q_buf + pos, len);

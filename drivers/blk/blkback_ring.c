@@ -77,7 +77,8 @@ static int blkback_queue_alloc(struct blkback_queue *q)
 	q->q_segs = calloc(BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, BLKBACK_PAGE_SIZE);
 	q->q_copy = calloc(segs, sizeof(*q->q_copy));
 	q->q_pages = calloc(segs, sizeof(*q->q_pages));
-	if (!q->q_buf || !q->q_segs || !q->q_copy || !q->q_pages)
+	q->q_refs = calloc(segs, sizeof(*q->q_refs));
+	if (!q->q_buf || !q->q_segs || !q->q_copy || !q->q_pages || !q->q_refs)
 		return -ENOMEM;
 	return 0;
 }
@@ -160,7 +161,8 @@ int blkback_rings_connect(struct blkback_vbd *vbd)
 		vbd->vbd_pgrants_max = vbd->vbd_bb->bb_cfg.persistent_grants_max;
 		vbd->vbd_pgrants_slots = blkback_pow2_at_least(2 * vbd->vbd_pgrants_max);
 		vbd->vbd_pgrants = calloc(vbd->vbd_pgrants_slots, sizeof(*vbd->vbd_pgrants));
-		if (!vbd->vbd_pgrants)
+		vbd->vbd_pmaps = calloc(vbd->vbd_pgrants_max ? vbd->vbd_pgrants_max : 1, sizeof(*vbd->vbd_pmaps));
+		if (!vbd->vbd_pgrants || !vbd->vbd_pmaps)
 			return -ENOMEM;
 	}
 	vbd->vbd_queues = calloc(nq, sizeof(*vbd->vbd_queues));
@@ -201,15 +203,18 @@ static void blkback_queue_disconnect(struct blkback_queue *q)
 	free(q->q_segs);
 	free(q->q_copy);
 	free(q->q_pages);
+	free(q->q_refs);
 }
 
 void blkback_rings_disconnect(struct blkback_vbd *vbd)
 {
 	for (unsigned i = 0; i < vbd->vbd_nr_queues; i++)
 		blkback_queue_disconnect(&vbd->vbd_queues[i]);
-	for (unsigned i = 0; vbd->vbd_pgrants && i < vbd->vbd_pgrants_slots; i++)
-		if (vbd->vbd_pgrants[i].pg_addr)
-			xengnttab_unmap(vbd->vbd_gt, vbd->vbd_pgrants[i].pg_addr, 1);
+	for (unsigned i = 0; i < vbd->vbd_pmaps_n; i++)
+		xengnttab_unmap(vbd->vbd_gt, vbd->vbd_pmaps[i].pm_addr, vbd->vbd_pmaps[i].pm_pages);
+	free(vbd->vbd_pmaps);
+	vbd->vbd_pmaps = NULL;
+	vbd->vbd_pmaps_n = 0;
 	free(vbd->vbd_pgrants);
 	vbd->vbd_pgrants = NULL;
 	vbd->vbd_pgrants_used = 0;

@@ -68,11 +68,15 @@ struct gnttab_domain {
 	uint64_t closed_mapped;    /* pages we left mapped at our own handles' closes (live) */
 	uint32_t check_maptrack, check_handles;   /* scratch for gnttab_check() */
 	struct gnttab_domain *zombie_next;        /* replaced by a new incarnation */
-	uint32_t free_count;
-	/* The least free_count ever: a push writes slot free_count, so the
-	 * slots below this still hold what a fresh table put there. */
-	uint32_t free_low;
-	uint32_t free_refs[GNTTAB_REFS_USABLE];   /* stack of free refs */
+	uint32_t free_count;       /* refs free: released ones and fresh ones */
+	/* Refs from `fresh` on were never handed out: their entries were never
+	 * written, and a check or a revoke need not visit them (most of a
+	 * table, most of the time; visiting them would also make the whole
+	 * table resident). A grant takes the last released ref if there is
+	 * one, else `fresh`: refs come out 8, 9, 10, ... on a fresh table. */
+	uint32_t fresh;
+	uint32_t released_n;
+	uint32_t released[GNTTAB_REFS_USABLE];    /* stack of released refs */
 	struct gnttab_entry entries[GNTTAB_GRANTS_MAX];
 };
 

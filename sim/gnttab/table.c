@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "sim/gnttab/gnttab_internal.h"
 
@@ -100,17 +101,19 @@ int gnttab_status_errno(int16_t st)
 
 /* ---- tables ---- */
 
+/* A table is mapped anonymous, not calloc'd: its pages are zero until
+ * touched, and a run touches a few of them (calloc would clear all 300 KiB
+ * of a chunk it reuses). */
 static struct gnttab_domain *gnttab_domain_new(domid_t domid)
 {
-	struct gnttab_domain *d = calloc(1, sizeof(*d));
+	struct gnttab_domain *d = mmap(NULL, sizeof(*d), PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (!d)
+	if (d == MAP_FAILED)
 		return NULL;
 	d->domid = domid;
-	/* Popped from the top: refs come out 8, 9, 10, ... on a fresh table. */
-	for (uint32_t i = 0; i < GNTTAB_REFS_USABLE; i++)
-		d->free_refs[i] = GNTTAB_GRANTS_MAX - 1 - i;
-	d->free_count = d->free_low = GNTTAB_REFS_USABLE;
+	d->fresh = GNTTAB_RESERVED_REFS;
+	d->free_count = GNTTAB_REFS_USABLE;
 	return d;
 }
 
@@ -144,7 +147,7 @@ void gnttab_domain_put_locked(struct gnttab_domain *d)
 		GNTTAB_ASSERT(*pp, "dead table of dom%u is neither current nor a zombie", d->domid);
 		*pp = d->zombie_next;
 	}
-	free(d);
+	munmap(d, sizeof(*d));
 }
 
 /* ---- entries ---- */
@@ -224,9 +227,10 @@ static void gnttab_entry_release_locked(struct gnttab_domain *d, uint32_t ref)
 				e->frame, strerror(-rc));
 	}
 	memset(e, 0, sizeof(*e));
-	GNTTAB_ASSERT(d->free_count < GNTTAB_REFS_USABLE, "dom%u: free ref stack overflow",
-		      d->domid);
-	d->free_refs[d->free_count++] = ref;
+	GNTTAB_ASSERT(d->released_n < GNTTAB_REFS_USABLE && d->free_count < GNTTAB_REFS_USABLE,
+		      "dom%u: free ref stack overflow", d->domid);
+	d->released[d->released_n++] = ref;
+	d->free_count++;
 	d->grants_active--;
 }
 
@@ -251,9 +255,8 @@ int gnttab_grant_locked(struct gnttab_domain *d, domid_t grantee, uint32_t frame
 	GNTTAB_ASSERT(!d->dead, "grant in the dead table of dom%u", d->domid);
 	if (d->free_count == 0 || d->grants_active >= gnttab_grants_limit_locked(d->domid))
 		return -ENOSPC;
-	uint32_t ref = d->free_refs[--d->free_count];
-	if (d->free_count < d->free_low)
-		d->free_low = d->free_count;
+	uint32_t ref = d->released_n ? d->released[--d->released_n] : d->fresh++;
+	d->free_count--;
 	struct gnttab_entry *e = &d->entries[ref];
 	GNTTAB_ASSERT(e->flags == GTF_invalid, "dom%u ref %u: free ref in use (flags 0x%x)",
 		      d->domid, ref, e->flags);
@@ -283,26 +286,10 @@ int gnttab_end_locked(struct gnttab_domain *d, uint32_t ref, bool defer)
 	return 1;
 }
 
-/* The refs below this were handed out at some time; those from it on are
- * still at the bottom of the free stack as a fresh table put them there
- * (GNTTAB_GRANTS_MAX - 1 - i at slot i) and their entries were never written:
- * a check or a revoke need not visit them (most of a table, most of the
- * time; visiting them would also make the whole table resident). */
-static uint32_t gnttab_refs_span(const struct gnttab_domain *d)
-{
-	uint32_t k = d->free_low;   /* the slots below were never written (free_low) */
-
-	while (k < d->free_count && d->free_refs[k] == GNTTAB_GRANTS_MAX - 1 - k)
-		k++;
-	return GNTTAB_GRANTS_MAX - k;
-}
-
 /* A dying domain's grants: unmapped ones go now, mapped ones at their last unmap. */
 static void gnttab_revoke_all_locked(struct gnttab_domain *d)
 {
-	const uint32_t span = gnttab_refs_span(d);
-
-	for (uint32_t ref = GNTTAB_RESERVED_REFS; ref < span; ref++)
+	for (uint32_t ref = GNTTAB_RESERVED_REFS; ref < d->fresh; ref++)
 		if (d->entries[ref].flags != GTF_invalid)
 			gnttab_end_locked(d, ref, true);
 }
@@ -507,11 +494,11 @@ static void gnttab_entry_check(struct gnttab_domain *d, uint32_t ref)
 
 static void gnttab_table_check_end(struct gnttab_domain *d)
 {
-	const uint32_t span = gnttab_refs_span(d);
+	const uint32_t span = d->fresh;
 	uint32_t used = 0, maps = 0;
 
-	for (uint32_t i = GNTTAB_GRANTS_MAX - span; i < d->free_count; i++) {
-		uint32_t ref = d->free_refs[i];
+	for (uint32_t i = 0; i < d->released_n; i++) {
+		uint32_t ref = d->released[i];
 		GNTTAB_ASSERT(ref >= GNTTAB_RESERVED_REFS && ref < span &&
 				      !gnttab_entry_scratch(&d->entries[ref])->check_free,
 			      "dom%u: free stack slot %u holds bad or duplicate ref %u", d->domid,
@@ -523,9 +510,10 @@ static void gnttab_table_check_end(struct gnttab_domain *d)
 		used += d->entries[ref].flags != GTF_invalid;
 		maps += d->entries[ref].maps_read + d->entries[ref].maps_write;
 	}
-	GNTTAB_ASSERT(used == d->grants_active && used + d->free_count == GNTTAB_REFS_USABLE,
-		      "dom%u: %u entries in use, grants_active %u, %u free", d->domid, used,
-		      d->grants_active, d->free_count);
+	GNTTAB_ASSERT(used == d->grants_active && used + d->free_count == GNTTAB_REFS_USABLE &&
+			      d->free_count == d->released_n + (GNTTAB_GRANTS_MAX - span),
+		      "dom%u: %u entries in use, grants_active %u, %u free (%u released, fresh from %u)",
+		      d->domid, used, d->grants_active, d->free_count, d->released_n, span);
 	GNTTAB_ASSERT(maps == d->maps_active, "dom%u: entries hold %u maps, maps_active %u",
 		      d->domid, maps, d->maps_active);
 	GNTTAB_ASSERT(d->maptrack_used == d->check_maptrack && d->maptrack_used <= GNTTAB_MAPTRACK_MAX,

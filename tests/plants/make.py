@@ -251,19 +251,22 @@ PLANTS = [
     # ---------------- persistent-grant limits ----------------
     ("blkback-pgrant-limit-ignored", "persistent-limit", "blkback",
      "blkback maps every new grant persistently, never falling back to copy "
-     "at persistent_grants_max: the table fills and the probe loops for ever",
+     "at persistent_grants_max: the table fills (and the list of its map "
+     "calls runs past its end) and the probe loops for ever",
      "blk with more distinct grants than the backend's limit (a frontend pool "
      "larger than 2048 pages, or a smaller backend limit): a hang",
      [("drivers/blk/blkback_io.c",
-       "\tif (vbd->vbd_pgrants_used >= vbd->vbd_pgrants_max)\n\t\treturn NULL;\n", "")]),
+       "\tunsigned room = vbd->vbd_pgrants_max - vbd->vbd_pgrants_used, n = 0, kept = 0;\n\n"
+       "\tfor (unsigned i = 0; i < nr_segs && n < room; i++)\n",
+       "\tunsigned n = 0, kept = 0;\n\n\tfor (unsigned i = 0; i < nr_segs; i++)\n")]),
     ("blkback-pgrant-limit-off-by-one", "persistent-limit", "blkback",
-     "the persistent grant limit is checked with > instead of >=: one grant "
-     "more than the limit stays mapped",
+     "the room left under the persistent grant limit is counted one too "
+     "many: one grant more than the limit stays mapped",
      "an oracle on blkback's persistent map count against its limit (needs a "
      "small limit in the workload)",
      [("drivers/blk/blkback_io.c",
-       "\tif (vbd->vbd_pgrants_used >= vbd->vbd_pgrants_max)\n",
-       "\tif (vbd->vbd_pgrants_used > vbd->vbd_pgrants_max)\n")]),
+       "\tunsigned room = vbd->vbd_pgrants_max - vbd->vbd_pgrants_used, n = 0, kept = 0;\n",
+       "\tunsigned room = vbd->vbd_pgrants_max + 1 - vbd->vbd_pgrants_used, n = 0, kept = 0;\n")]),
     ("blkfront-pool-over-budget", "persistent-limit", "blkfront",
      "the persistent pool grows by a whole chunk even past grant_pages_max",
      "blk with a small grant budget (grant_pages_max) and large I/Os: more "

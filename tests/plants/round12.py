@@ -41,17 +41,20 @@ PLANTS = [
        "\t * request layout: compare the architecture. */\n"
        "\tif (rc == -E2BIG || rc == -EINVAL || (rc == 0 && strncmp(proto, XEN_IO_PROTO_ABI_NATIVE, 3) != 0)) {\n")]),
     ("blkback-pgrants-unmap-by-count", "grant-leak", "blkback",
-     "at a disconnect the persistent grant table is walked for its first vbd_pgrants_used slots (the number "
-     "of maps) instead of all vbd_pgrants_slots: the table is open-addressed over twice the limit (4096 "
-     "slots by default) and the maps lie wherever their ref hashed, so most persistent maps are never "
-     "unmapped; the table holding their addresses is then freed. Every disconnect, reconnect and close of a "
-     "vbd using persistent grants leaves the frontend's pool pages mapped in the backend, and the frontend "
-     "can never end those grants",
-     "persistent grants (both ends) with enough I/O to map a few dozen pages, then a disconnect, a backend or "
-     "frontend restart, or a close: backend maps still held after the disconnect, frontend grants that never "
-     "end at its close (grant accounting at the end)",
-     [(BB_RING, "\tfor (unsigned i = 0; vbd->vbd_pgrants && i < vbd->vbd_pgrants_slots; i++)\n",
-       "\tfor (unsigned i = 0; vbd->vbd_pgrants && i < vbd->vbd_pgrants_used; i++)\n")]),
+     "at a disconnect the persistent grants are unmapped one page each, walking the grant table (as if each "
+     "had been mapped alone), instead of each map call's range whole with its count: the unmap of a page "
+     "inside a range of several pages is refused (a partial unmap), so every request's batch of new grants "
+     "stays mapped, and the table holding their addresses is then freed. Every disconnect, reconnect and "
+     "close of a vbd using persistent grants leaves the frontend's pool pages mapped in the backend, and "
+     "the frontend can never end those grants",
+     "persistent grants (both ends) with I/Os of several new pages, then a disconnect, a backend or frontend "
+     "restart, or a close: backend maps still held after the disconnect, frontend grants that never end at "
+     "its close (grant accounting at the end)",
+     [(BB_RING, "\tfor (unsigned i = 0; i < vbd->vbd_pmaps_n; i++)\n"
+       "\t\txengnttab_unmap(vbd->vbd_gt, vbd->vbd_pmaps[i].pm_addr, vbd->vbd_pmaps[i].pm_pages);\n",
+       "\tfor (unsigned i = 0; vbd->vbd_pgrants && i < vbd->vbd_pgrants_slots; i++)   /* each grant's page */\n"
+       "\t\tif (vbd->vbd_pgrants[i].pg_addr)\n"
+       "\t\t\txengnttab_unmap(vbd->vbd_gt, vbd->vbd_pgrants[i].pg_addr, 1);\n")]),
     ("blkback-rw-sector-refetched", "double-fetch", "blkback",
      "on the copy paths (bounce buffer: no persistent grants, or the table full) the disk offset of a read or "
      "write is taken from sector_number read again in the shared ring slot (\"the same place in the direct and "

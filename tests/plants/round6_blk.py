@@ -82,10 +82,11 @@ PLANTS = [
      "good",
      "grant map failures on a vbd with persistent grants and a small limit: persistent_full > 0 though "
      "the guest never granted more pages than the limit",
-     [(BB_IO, "\tvbd->vbd_pgrants_used++;\n\tblkback_io_stats(q)->persistent_maps++;",
-       "\tblkback_io_stats(q)->persistent_maps++;"),
-      (BB_IO, "\tvoid *addr = xengnttab_map_grant_ref(",
-       "\tvbd->vbd_pgrants_used++;\n\tvoid *addr = xengnttab_map_grant_ref(")]),
+     [(BB_IO, "\tvbd->vbd_pgrants[i] = (struct blkback_pgrant){.pg_ref = ref, .pg_addr = addr};\n"
+       "\tvbd->vbd_pgrants_used++;\n",
+       "\tvbd->vbd_pgrants[i] = (struct blkback_pgrant){.pg_ref = ref, .pg_addr = addr};\n"),
+      (BB_IO, "\tuint8_t *addr = xengnttab_map_domain_grant_refs(",
+       "\tvbd->vbd_pgrants_used += kept;\n\tuint8_t *addr = xengnttab_map_domain_grant_refs(")]),
     ("blkfront-readonly-info-exact", "read-only", "blkfront",
      "the info key is compared with VDISK_READONLY instead of tested for its bit: a read-only vbd published "
      "with another bit as well (VDISK_CDROM | VDISK_READONLY, a removable disk) is taken as writable",

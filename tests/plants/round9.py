@@ -26,8 +26,8 @@ PLANTS = [
      "answered BLKIF_RSP_ERROR for the rest of the connection",
      "persistent grants with a backend persistent_grants_max below the frontend's pool (a frontend that "
      "touches more distinct pages than the backend keeps mapped): I/O errors where the copy path should serve",
-     [(BB_IO, "\t\tif (page == BLKBACK_PGRANT_FAILED)\n\t\t\t*st = BLKIF_RSP_ERROR;\n",
-       "\t\tif (!page || page == BLKBACK_PGRANT_FAILED)   /* no map, no I/O */\n\t\t\t*st = BLKIF_RSP_ERROR;\n")]),
+     [(BB_IO, "\t\tif (!q->q_pages[i])\n\t\t\treturn false;\n",
+       "\t\tif (!q->q_pages[i]) {   /* no map, no I/O */\n\t\t\t*st = BLKIF_RSP_ERROR;\n\t\t\treturn false;\n\t\t}\n")]),
     ("blkback-indirect-page-in-place", "double-fetch", "blkback",
      "with persistent grants, an indirect request of one segment page uses that page where it is mapped "
      "(\"mapped for good already: no need to copy it\") instead of the copy in q_segs: the segments are read "
@@ -75,10 +75,9 @@ PLANTS = [
      "page) writes through a read-only mapping",
      "a read-only vbd with persistent grants on both ends, reading: a fault in blkback (or data never "
      "delivered)",
-     [(BB_IO, "\tvoid *addr = xengnttab_map_grant_ref(vbd->vbd_gt, vbd->vbd_fe_domid, ref, PROT_READ | PROT_WRITE);\n",
-       "\tvoid *addr = xengnttab_map_grant_ref(vbd->vbd_gt, vbd->vbd_fe_domid, ref,\n"
-       "\t\t\t\t\t     vbd->vbd_limits.readonly ? PROT_READ   /* a read-only vbd never writes */\n"
-       "\t\t\t\t\t\t\t\t      : PROT_READ | PROT_WRITE);\n")]),
+     [(BB_IO, "\t\t\t\t\t\t\tPROT_READ | PROT_WRITE);\n\tif (!addr) {\n",
+       "\t\t\t\t\t\t\tvbd->vbd_limits.readonly ? PROT_READ   /* a read-only vbd never writes */\n"
+       "\t\t\t\t\t\t\t\t\t\t  : PROT_READ | PROT_WRITE);\n\tif (!addr) {\n")]),
     # ---------------- network ----------------
     ("netback-attach-skips-unanswered", "reconnect", "netback",
      "a tx ring taken up where it is (a frontend that kept its rings across a backend restart) is attached at "
