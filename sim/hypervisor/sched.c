@@ -49,6 +49,20 @@ struct ready_cache {
 	unsigned hits;
 };
 
+/* The scan of an idle domain's base (its fds and its next timer), kept while
+ * the domain does not run: only its own steps change its events, but for an
+ * event added or deleted by another thread, which the count of added events
+ * shows. Every SCHED_READY_VERIFY_EVERY-th use is checked against a scan. */
+struct scan_cache {
+	bool valid;
+	int added;                 /* event_base_get_num_events(EVENT_BASE_COUNT_ADDED) */
+	unsigned nfds;
+	struct pollfd fds[SCHED_READY_CACHE_FDS];
+	bool has_timer;
+	uint64_t next_timer_ns;
+	unsigned hits;
+};
+
 struct sched_thread {
 	domid_t domid;
 	struct event_base *base;
@@ -68,6 +82,7 @@ struct sched_thread {
 	const char *site;          /* the last point it passed (NULL: none) */
 	pthread_t pthread;
 	struct ready_cache rc;
+	struct scan_cache sc;
 };
 
 struct sim_timer {
@@ -342,6 +357,45 @@ static void base_scan(struct event_base *base, struct ready_scan *rs)
 	}
 }
 
+static bool scan_cache_same(const struct scan_cache *sc, const struct ready_scan *rs)
+{
+	if (sc->nfds != rs->nfds || sc->has_timer != rs->has_timer ||
+	    (sc->has_timer && sc->next_timer_ns != rs->next_timer_ns))
+		return false;
+	for (unsigned i = 0; i < rs->nfds; i++)
+		if (sc->fds[i].fd != rs->fds[i].fd || sc->fds[i].events != rs->fds[i].events)
+			return false;
+	return true;
+}
+
+/* base_scan of an idle domain, from its scan_cache when that holds (rs->timed
+ * is then left empty: only base_scan's callers here, which do not use it). */
+static void base_scan_idle(struct sched_thread *t, struct ready_scan *rs)
+{
+	struct scan_cache *sc = &t->sc;
+	int added = event_base_get_num_events(t->base, EVENT_BASE_COUNT_ADDED);
+	bool kept = sc->valid && sc->added == added;
+
+	if (kept && ++sc->hits % SCHED_READY_VERIFY_EVERY != 0) {
+		rs->nfds = sc->nfds;
+		memcpy(rs->fds, sc->fds, sc->nfds * sizeof(sc->fds[0]));
+		rs->ntimed = 0;
+		rs->has_timer = sc->has_timer;
+		rs->next_timer_ns = sc->next_timer_ns;
+		rs->timer_due = sc->has_timer && sc->next_timer_ns <= atomic_load(&vclock_ns);
+		return;
+	}
+	base_scan(t->base, rs);
+	SIM_ASSERT(!kept || scan_cache_same(sc, rs),
+		   "domain %u: its events changed while it was idle, none added or deleted", t->domid);
+	sc->valid = rs->nfds <= SCHED_READY_CACHE_FDS;
+	sc->added = added;
+	sc->nfds = sc->valid ? rs->nfds : 0;
+	memcpy(sc->fds, rs->fds, sc->nfds * sizeof(sc->fds[0]));
+	sc->has_timer = rs->has_timer;
+	sc->next_timer_ns = rs->next_timer_ns;
+}
+
 static bool ready_cache_holds(const struct ready_cache *rc, const struct ready_scan *rs)
 {
 	if (rc->nfds != rs->nfds)
@@ -383,7 +437,7 @@ static bool domain_has_work(struct sched_thread *t)
 
 	if (event_base_get_num_events(t->base, EVENT_BASE_COUNT_ACTIVE) > 0)
 		return true;
-	base_scan(t->base, &rs);
+	base_scan_idle(t, &rs);
 	if (rs.timer_due)
 		return true;
 	return rs.nfds && fds_ready(t, &rs);
@@ -517,6 +571,7 @@ static void pin_follow_controller(void)
 
 static void resume(struct sched_thread *next)
 {
+	next->sc.valid = false;   /* it runs: its events may change */
 	S.running = next;
 	next->state = SCH_RUNNING;
 	S.switches++;
@@ -569,6 +624,7 @@ static enum sched_back controller_wants(void)
  * a step (as IDLE); carry on when that is `self`. */
 static void reschedule(struct sched_thread *self, enum sched_state as)
 {
+	self->sc.valid = false;   /* it ran: its events may have changed */
 	enum sched_back why = controller_wants();
 
 	if (why != BACK_NONE) {
@@ -941,7 +997,7 @@ static uint64_t next_timer_ns(bool *found)
 		/* A paused domain's timers wait for its unpause. */
 		if (S.threads[i]->state != SCH_IDLE || S.threads[i]->stopping || S.threads[i]->paused)
 			continue;
-		base_scan(S.threads[i]->base, &rs);
+		base_scan_idle(S.threads[i], &rs);
 		if (rs.has_timer && rs.next_timer_ns < best) {
 			best = rs.next_timer_ns;
 			*found = true;
