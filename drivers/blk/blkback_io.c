@@ -60,20 +60,14 @@ static int blkback_ref_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Maps the request's grants the table does not hold yet, as many as it has
- * room for (the rest go by copy), with one call: each ref once, in ascending
- * order. False if that call failed: nothing new is kept. */
-static bool blkback_pgrants_add(struct blkback_queue *q, const struct blkif_request_segment *segs,
-				unsigned nr_segs)
+/* Maps q_refs[0..n), grants of a request the table does not hold yet, with
+ * one call: each ref once, in ascending order. False if that call failed:
+ * nothing new is kept. */
+static bool blkback_pgrants_add(struct blkback_queue *q, unsigned n)
 {
 	struct blkback_vbd *vbd = q->q_vbd;
-	unsigned room = vbd->vbd_pgrants_max - vbd->vbd_pgrants_used, n = 0, kept = 0;
+	unsigned kept = 0;
 
-	for (unsigned i = 0; i < nr_segs && n < room; i++)
-		if (!blkback_pgrant(vbd, segs[i].gref))
-			q->q_refs[n++] = segs[i].gref;
-	if (n == 0)
-		return true;
 	qsort(q->q_refs, n, sizeof(*q->q_refs), blkback_ref_cmp);
 	for (unsigned i = 0; i < n; i++)
 		if (kept == 0 || q->q_refs[i] != q->q_refs[kept - 1])
@@ -107,14 +101,25 @@ static int blkback_store_status(int rc)
 static bool blkback_pages(struct blkback_queue *q, const struct blkif_request_segment *segs,
 			  unsigned nr_segs, int *st)
 {
-	if (!q->q_vbd->vbd_persistent)
+	struct blkback_vbd *vbd = q->q_vbd;
+
+	if (!vbd->vbd_persistent)
 		return false;
-	if (!blkback_pgrants_add(q, segs, nr_segs)) {
+	/* The grants not mapped yet, as many as the table has room for (the
+	 * rest go by copy): mapped by one call. */
+	unsigned room = vbd->vbd_pgrants_max - vbd->vbd_pgrants_used, n = 0;
+	for (unsigned i = 0; i < nr_segs; i++) {
+		q->q_pages[i] = blkback_pgrant(vbd, segs[i].gref);
+		if (!q->q_pages[i] && n < room)
+			q->q_refs[n++] = segs[i].gref;
+	}
+	if (n && !blkback_pgrants_add(q, n)) {
 		*st = BLKIF_RSP_ERROR;
 		return false;
 	}
 	for (unsigned i = 0; i < nr_segs; i++) {
-		q->q_pages[i] = blkback_pgrant(q->q_vbd, segs[i].gref);
+		if (!q->q_pages[i] && n)
+			q->q_pages[i] = blkback_pgrant(vbd, segs[i].gref);
 		if (!q->q_pages[i])
 			return false;
 	}

@@ -101,7 +101,7 @@ static int gntshr_share_locked(struct xengntdev_handle *h, const struct gntshr_r
 		rc = -ENOMEM;
 		why = " (injected fault gnttab.share)";
 		sim_trace_event(SIM_TR_FAULT, h->domid, (domid_t)rq->grantee, 0, 0, "gnttab.share");
-	} else if (h->dom->free_count < (uint32_t)rq->count ||
+	} else if (gnttab_refs_free(h->dom) < (uint32_t)rq->count ||
 		   h->dom->grants_active + (uint32_t)rq->count > gnttab_grants_limit_locked(h->domid)) {
 		rc = -ENOSPC;
 		why = " (grant table full)";

@@ -68,7 +68,6 @@ struct gnttab_domain {
 	uint64_t closed_mapped;    /* pages we left mapped at our own handles' closes (live) */
 	uint32_t check_maptrack, check_handles;   /* scratch for gnttab_check() */
 	struct gnttab_domain *zombie_next;        /* replaced by a new incarnation */
-	uint32_t free_count;       /* refs free: released ones and fresh ones */
 	/* Refs from `fresh` on were never handed out: their entries were never
 	 * written, and a check or a revoke need not visit them (most of a
 	 * table, most of the time; visiting them would also make the whole
@@ -79,6 +78,13 @@ struct gnttab_domain {
 	uint32_t released[GNTTAB_REFS_USABLE];    /* stack of released refs */
 	struct gnttab_entry entries[GNTTAB_GRANTS_MAX];
 };
+
+/* Refs a grant can still take: the released ones and the fresh ones (the
+ * same count as sim/hypervisor/memory.c's frames: a stack plus a counter). */
+static inline uint32_t gnttab_refs_free(const struct gnttab_domain *d)
+{
+	return d->released_n + (GNTTAB_GRANTS_MAX - d->fresh);
+}
 
 enum gnttab_kind { GNTTAB_KIND_TAB, GNTTAB_KIND_SHR };
 

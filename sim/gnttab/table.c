@@ -113,7 +113,6 @@ static struct gnttab_domain *gnttab_domain_new(domid_t domid)
 		return NULL;
 	d->domid = domid;
 	d->fresh = GNTTAB_RESERVED_REFS;
-	d->free_count = GNTTAB_REFS_USABLE;
 	return d;
 }
 
@@ -227,10 +226,9 @@ static void gnttab_entry_release_locked(struct gnttab_domain *d, uint32_t ref)
 				e->frame, strerror(-rc));
 	}
 	memset(e, 0, sizeof(*e));
-	GNTTAB_ASSERT(d->released_n < GNTTAB_REFS_USABLE && d->free_count < GNTTAB_REFS_USABLE,
-		      "dom%u: free ref stack overflow", d->domid);
+	GNTTAB_ASSERT(gnttab_refs_free(d) < GNTTAB_REFS_USABLE, "dom%u: free ref stack overflow",
+		      d->domid);
 	d->released[d->released_n++] = ref;
-	d->free_count++;
 	d->grants_active--;
 }
 
@@ -253,10 +251,9 @@ int gnttab_grant_locked(struct gnttab_domain *d, domid_t grantee, uint32_t frame
 			bool readonly, bool shr_owned)
 {
 	GNTTAB_ASSERT(!d->dead, "grant in the dead table of dom%u", d->domid);
-	if (d->free_count == 0 || d->grants_active >= gnttab_grants_limit_locked(d->domid))
+	if (gnttab_refs_free(d) == 0 || d->grants_active >= gnttab_grants_limit_locked(d->domid))
 		return -ENOSPC;
 	uint32_t ref = d->released_n ? d->released[--d->released_n] : d->fresh++;
-	d->free_count--;
 	struct gnttab_entry *e = &d->entries[ref];
 	GNTTAB_ASSERT(e->flags == GTF_invalid, "dom%u ref %u: free ref in use (flags 0x%x)",
 		      d->domid, ref, e->flags);
@@ -510,10 +507,9 @@ static void gnttab_table_check_end(struct gnttab_domain *d)
 		used += d->entries[ref].flags != GTF_invalid;
 		maps += d->entries[ref].maps_read + d->entries[ref].maps_write;
 	}
-	GNTTAB_ASSERT(used == d->grants_active && used + d->free_count == GNTTAB_REFS_USABLE &&
-			      d->free_count == d->released_n + (GNTTAB_GRANTS_MAX - span),
+	GNTTAB_ASSERT(used == d->grants_active && used + gnttab_refs_free(d) == GNTTAB_REFS_USABLE,
 		      "dom%u: %u entries in use, grants_active %u, %u free (%u released, fresh from %u)",
-		      d->domid, used, d->grants_active, d->free_count, d->released_n, span);
+		      d->domid, used, d->grants_active, gnttab_refs_free(d), d->released_n, span);
 	GNTTAB_ASSERT(maps == d->maps_active, "dom%u: entries hold %u maps, maps_active %u",
 		      d->domid, maps, d->maps_active);
 	GNTTAB_ASSERT(d->maptrack_used == d->check_maptrack && d->maptrack_used <= GNTTAB_MAPTRACK_MAX,

@@ -256,17 +256,17 @@ PLANTS = [
      "blk with more distinct grants than the backend's limit (a frontend pool "
      "larger than 2048 pages, or a smaller backend limit): a hang",
      [("drivers/blk/blkback_io.c",
-       "\tunsigned room = vbd->vbd_pgrants_max - vbd->vbd_pgrants_used, n = 0, kept = 0;\n\n"
-       "\tfor (unsigned i = 0; i < nr_segs && n < room; i++)\n",
-       "\tunsigned n = 0, kept = 0;\n\n\tfor (unsigned i = 0; i < nr_segs; i++)\n")]),
+       "\tunsigned room = vbd->vbd_pgrants_max - vbd->vbd_pgrants_used, n = 0;\n",
+       "\tunsigned n = 0;\n"),
+      ("drivers/blk/blkback_io.c", "\t\tif (!q->q_pages[i] && n < room)\n", "\t\tif (!q->q_pages[i])\n")]),
     ("blkback-pgrant-limit-off-by-one", "persistent-limit", "blkback",
      "the room left under the persistent grant limit is counted one too "
      "many: one grant more than the limit stays mapped",
      "an oracle on blkback's persistent map count against its limit (needs a "
      "small limit in the workload)",
      [("drivers/blk/blkback_io.c",
-       "\tunsigned room = vbd->vbd_pgrants_max - vbd->vbd_pgrants_used, n = 0, kept = 0;\n",
-       "\tunsigned room = vbd->vbd_pgrants_max + 1 - vbd->vbd_pgrants_used, n = 0, kept = 0;\n")]),
+       "\tunsigned room = vbd->vbd_pgrants_max - vbd->vbd_pgrants_used, n = 0;\n",
+       "\tunsigned room = vbd->vbd_pgrants_max + 1 - vbd->vbd_pgrants_used, n = 0;\n")]),
     ("blkfront-pool-over-budget", "persistent-limit", "blkfront",
      "the persistent pool grows by a whole chunk even past grant_pages_max",
      "blk with a small grant budget (grant_pages_max) and large I/Os: more "
